@@ -1,0 +1,3 @@
+//! dockchat: realtime docked chat for Moodle (library crate behind `dockchatd`).
+
+pub mod store;
