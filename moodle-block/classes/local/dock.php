@@ -1,0 +1,135 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+namespace block_dockchat\local;
+
+/**
+ * Decides where the chat dock appears and starts its JavaScript.
+ *
+ * Both the block (block_dockchat::get_content) and the footer hook (hook_callbacks) go
+ * through here, so the AMD module block_dockchat/main is initialised at most once per page.
+ *
+ * @package    block_dockchat
+ * @copyright  2026 dockchat developers
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+class dock {
+    /** @var string[] Page layouts that never get the dock: bare, transient or pre-login pages. */
+    private const EXCLUDED_LAYOUTS = ['embedded', 'popup', 'print', 'redirect', 'maintenance', 'secure', 'login'];
+
+    /** @var \WeakMap|null Pages on which init has been queued. */
+    private static ?\WeakMap $initialised = null;
+
+    /**
+     * Whether the current user may use the chat in a context.
+     *
+     * @param \context $context Where the check happens (block or page context).
+     * @return bool
+     */
+    public static function can_use(\context $context): bool {
+        if (!isloggedin() || isguestuser()) {
+            return false;
+        }
+        return has_capability('block/dockchat:use', $context);
+    }
+
+    /**
+     * Whether a page may show the dock at all (whatever the user).
+     *
+     * @param \moodle_page $page The page.
+     * @return bool
+     */
+    public static function page_allows_dock(\moodle_page $page): bool {
+        if (during_initial_install() || (defined('AJAX_SCRIPT') && AJAX_SCRIPT)) {
+            return false;
+        }
+        return !in_array($page->pagelayout, self::EXCLUDED_LAYOUTS, true);
+    }
+
+    /**
+     * The public WebSocket URL of dockchatd.
+     *
+     * Configured in block_dockchat/wsurl; by default the reverse-proxy path /dockchat/ws on the
+     * Moodle host (wss:// for an https:// site), as in the deployment guide.
+     *
+     * @return string
+     */
+    public static function wsurl(): string {
+        $configured = trim((string) get_config('block_dockchat', 'wsurl'));
+        return $configured !== '' ? $configured : self::default_wsurl();
+    }
+
+    /**
+     * The WebSocket URL used when none is configured: /dockchat/ws on the Moodle host.
+     *
+     * @return string
+     */
+    public static function default_wsurl(): string {
+        global $CFG;
+        $base = rtrim($CFG->wwwroot, '/');
+        if (str_starts_with($base, 'https://')) {
+            return 'wss://' . substr($base, strlen('https://')) . '/dockchat/ws';
+        }
+        if (str_starts_with($base, 'http://')) {
+            return 'ws://' . substr($base, strlen('http://')) . '/dockchat/ws';
+        }
+        return $base . '/dockchat/ws';
+    }
+
+    /**
+     * The configuration given to block_dockchat/main init() (see CONTRACTS.md section 5).
+     *
+     * @param bool $blockregion Whether this page shows the block (with its online list).
+     * @return array
+     */
+    public static function js_config(bool $blockregion): array {
+        global $USER;
+        return [
+            'wsurl' => self::wsurl(),
+            'userid' => (int) $USER->id,
+            'blockregion' => $blockregion,
+            'lang' => current_language(),
+        ];
+    }
+
+    /**
+     * Queues the dock's JavaScript on a page, once.
+     *
+     * @param \moodle_page $page The page.
+     * @param bool $blockregion Whether this page shows the block.
+     * @return bool True if init was queued by this call, false if it was already queued.
+     */
+    public static function init_js(\moodle_page $page, bool $blockregion): bool {
+        if (self::$initialised === null) {
+            self::$initialised = new \WeakMap();
+        }
+        if (isset(self::$initialised[$page])) {
+            return false;
+        }
+        self::$initialised[$page] = true;
+        $page->requires->js_call_amd('block_dockchat/main', 'init', [self::js_config($blockregion)]);
+        return true;
+    }
+
+    /**
+     * Forgets which pages were initialised (for unit tests).
+     *
+     * @return void
+     */
+    public static function reset(): void {
+        self::$initialised = null;
+    }
+}
