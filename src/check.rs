@@ -1,0 +1,1006 @@
+//! `dockchatd check`: diagnoses a configuration against the live Moodle database before going live.
+//!
+//! Each check yields one [`CheckItem`] (`ok`, `warn` or `FAIL`, with what is wrong and how to fix it):
+//! the configured URLs, the connection (wrong password, unknown host or database, bad URL scheme), the
+//! Moodle table prefix (listing the prefixes that look like Moodle's when it is wrong), every Moodle table
+//! and column the daemon reads, every block table and column from `moodle-block/db/install.xml` (through
+//! [`crate::store::xmldb`]), the token secret, and Moodle's site-wide `messaging` switch.
+//! [`CheckReport::ok`] is false when any item failed; `main.rs` prints the report and exits 1 then.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+use sqlx::Connection;
+
+use crate::store::xmldb::{self, Dialect};
+
+/// What to check (mapped from the daemon's `Config` by `main.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// `mysql://`, `mariadb://`, `postgres://` or `sqlite://` URL of the Moodle database.
+    pub database_url: String,
+    /// Moodle's `$CFG->prefix` (default `mdl_`).
+    pub table_prefix: String,
+    /// Moodle's `$CFG->wwwroot`.
+    pub site_url: String,
+    /// A secret from the daemon's config; when `None`, it must be in `config_plugins`.
+    pub token_secret: Option<String>,
+    /// Whether the daemon requires a live Moodle session row.
+    pub check_sessions: bool,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Fine.
+    Ok,
+    /// Works, but probably not what the administrator wants.
+    Warn,
+    /// dockchatd will not work until this is fixed.
+    Fail,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        })
+    }
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckItem {
+    /// Short name of what was checked (`database`, `table mdl_user`, `secret`...).
+    pub name: String,
+    /// The outcome.
+    pub status: Status,
+    /// The diagnosis (and, when not ok, the fix).
+    pub detail: String,
+}
+
+impl CheckItem {
+    fn new(name: impl Into<String>, status: Status, detail: impl Into<String>) -> Self {
+        CheckItem {
+            name: name.into(),
+            status,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Every check that ran, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// The items, in the order they ran.
+    pub items: Vec<CheckItem>,
+}
+
+impl CheckReport {
+    /// True when no item failed (warnings are allowed).
+    pub fn ok(&self) -> bool {
+        self.items.iter().all(|i| i.status != Status::Fail)
+    }
+
+    /// The failed items.
+    pub fn failures(&self) -> impl Iterator<Item = &CheckItem> {
+        self.items.iter().filter(|i| i.status == Status::Fail)
+    }
+
+    fn push(&mut self, name: impl Into<String>, status: Status, detail: impl Into<String>) {
+        self.items.push(CheckItem::new(name, status, detail));
+    }
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for item in &self.items {
+            writeln!(f, "{:<4}  {}: {}", item.status, item.name, item.detail)?;
+        }
+        let failed = self.failures().count();
+        let warned = self
+            .items
+            .iter()
+            .filter(|i| i.status == Status::Warn)
+            .count();
+        if failed == 0 {
+            write!(
+                f,
+                "dockchatd check: all {} checks passed ({} warning(s))",
+                self.items.len(),
+                warned
+            )
+        } else {
+            write!(
+                f,
+                "dockchatd check: {failed} of {} checks FAILED ({} warning(s))",
+                self.items.len(),
+                warned
+            )
+        }
+    }
+}
+
+/// The Moodle core tables and columns dockchatd reads (CONTRACTS §1). All exist in Moodle 4.5 and 5.x.
+pub const MOODLE_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "user",
+        &[
+            "id",
+            "auth",
+            "confirmed",
+            "deleted",
+            "suspended",
+            "username",
+            "firstname",
+            "lastname",
+            "firstnamephonetic",
+            "lastnamephonetic",
+            "middlename",
+            "alternatename",
+            "picture",
+            "imagealt",
+        ],
+    ),
+    (
+        "sessions",
+        &["id", "state", "sid", "userid", "timemodified"],
+    ),
+    ("config", &["id", "name", "value"]),
+    ("config_plugins", &["id", "plugin", "name", "value"]),
+    ("user_preferences", &["id", "userid", "name", "value"]),
+    ("course", &["id", "fullname", "shortname", "visible"]),
+    ("enrol", &["id", "enrol", "status", "courseid"]),
+    (
+        "user_enrolments",
+        &["id", "status", "enrolid", "userid", "timestart", "timeend"],
+    ),
+    ("context", &["id", "contextlevel", "instanceid"]),
+    ("message_contacts", &["id", "userid", "contactid"]),
+    ("message_users_blocked", &["id", "userid", "blockeduserid"]),
+];
+
+/// How long a connection attempt may take before it is reported as unanswered.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs every check and returns the report (never panics; every problem becomes an item).
+pub async fn run(opts: &CheckOptions) -> CheckReport {
+    let mut report = CheckReport::default();
+
+    match check_site_url(&opts.site_url) {
+        Ok(origin) => report.push(
+            "site_url",
+            Status::Ok,
+            format!("{} (allowed WebSocket Origin {origin})", opts.site_url),
+        ),
+        Err((status, why)) => report.push("site_url", status, why),
+    }
+
+    if !valid_prefix(&opts.table_prefix) {
+        report.push(
+            "table_prefix",
+            Status::Fail,
+            format!(
+                "\"{}\" is not a Moodle table prefix: use lowercase letters, digits and _ (Moodle's $CFG->prefix, usually mdl_)",
+                opts.table_prefix
+            ),
+        );
+        return report;
+    }
+
+    let Some(dialect) = Dialect::from_url(&opts.database_url) else {
+        report.push(
+            "database",
+            Status::Fail,
+            format!(
+                "database_url \"{}\" has an unsupported scheme: use mysql:// or mariadb:// (MariaDB/MySQL), postgres:// (PostgreSQL) or sqlite:// (demo)",
+                redact_url(&opts.database_url)
+            ),
+        );
+        return report;
+    };
+
+    let mut db = match Db::connect(dialect, &opts.database_url).await {
+        Ok(db) => {
+            report.push(
+                "database",
+                Status::Ok,
+                format!(
+                    "connected to {} ({dialect})",
+                    redact_url(&opts.database_url)
+                ),
+            );
+            db
+        }
+        Err(e) => {
+            report.push("database", Status::Fail, e);
+            return report;
+        }
+    };
+
+    let result = check_schema(&mut db, dialect, opts, &mut report).await;
+    if let Err(e) = result {
+        report.push(
+            "database",
+            Status::Fail,
+            format!("query failed while checking: {e}"),
+        );
+    }
+    db.close().await;
+    report
+}
+
+async fn check_schema(
+    db: &mut Db,
+    dialect: Dialect,
+    opts: &CheckOptions,
+    report: &mut CheckReport,
+) -> Result<(), sqlx::Error> {
+    let prefix = opts.table_prefix.as_str();
+    let tables = db.tables().await?;
+    let user_table = format!("{prefix}user");
+    if !tables.contains(&user_table) {
+        let found = moodle_prefixes(&tables);
+        let hint = if found.is_empty() {
+            "no table set in this database looks like Moodle's: is database_url pointing at the Moodle database?".to_string()
+        } else {
+            format!(
+                "this database has Moodle tables with the prefix {}: set table_prefix to Moodle's $CFG->prefix",
+                found
+                    .iter()
+                    .map(|p| format!("\"{p}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        report.push(
+            "table_prefix",
+            Status::Fail,
+            format!("no table {user_table} with prefix \"{prefix}\"; {hint}"),
+        );
+        return Ok(());
+    }
+    report.push(
+        "table_prefix",
+        Status::Ok,
+        format!("\"{prefix}\" ({user_table} found)"),
+    );
+
+    let columns = db.columns(dialect, &tables).await?;
+
+    // Moodle core tables.
+    for (table, needed) in MOODLE_COLUMNS {
+        let full = format!("{prefix}{table}");
+        let name = format!("table {full}");
+        match columns.get(&full) {
+            None => report.push(
+                name,
+                Status::Fail,
+                "missing: this Moodle core table is needed by dockchatd (is this a complete Moodle 4.5+ database?)",
+            ),
+            Some(have) => {
+                let missing = missing_columns(have, needed.iter().copied());
+                if missing.is_empty() {
+                    report.push(
+                        name,
+                        Status::Ok,
+                        format!("{} columns used by dockchatd present", needed.len()),
+                    );
+                } else {
+                    report.push(
+                        name,
+                        Status::Fail,
+                        format!(
+                            "missing column(s) {}: dockchatd needs Moodle 4.5 or later",
+                            missing.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    // Block tables, from install.xml.
+    match xmldb::block_schema() {
+        Err(e) => report.push("block tables", Status::Fail, format!("embedded {e}")),
+        Ok(schema) => {
+            let block_tables = schema.tables();
+            let missing_all = block_tables
+                .iter()
+                .all(|t| !columns.contains_key(&format!("{prefix}{}", t.name)));
+            if missing_all {
+                report.push(
+                    "block tables",
+                    Status::Fail,
+                    format!(
+                        "block_dockchat is not installed or not upgraded: none of its tables ({}) exist with prefix \"{prefix}\"; install the block in Moodle (copy it to blocks/dockchat, then Site administration > Notifications)",
+                        block_tables
+                            .iter()
+                            .map(|t| format!("{prefix}{}", t.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            } else {
+                for t in block_tables {
+                    let full = format!("{prefix}{}", t.name);
+                    let name = format!("table {full}");
+                    match columns.get(&full) {
+                        None => report.push(
+                            name,
+                            Status::Fail,
+                            "missing: block_dockchat is not installed or not upgraded (run Site administration > Notifications)",
+                        ),
+                        Some(have) => {
+                            let missing = missing_columns(have, t.field_names());
+                            if missing.is_empty() {
+                                report.push(
+                                    name,
+                                    Status::Ok,
+                                    format!("{} columns of install.xml present", t.fields.len()),
+                                );
+                            } else {
+                                report.push(
+                                    name,
+                                    Status::Fail,
+                                    format!(
+                                        "missing column(s) {}: block_dockchat is not installed or not upgraded (run Site administration > Notifications)",
+                                        missing.join(", ")
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let config_plugins = format!("{prefix}config_plugins");
+    let config = format!("{prefix}config");
+
+    // Secret.
+    match opts.token_secret.as_deref() {
+        Some(s) if !s.is_empty() => {
+            if s.len() < 16 {
+                report.push(
+                    "secret",
+                    Status::Warn,
+                    "token_secret from the config is shorter than 16 characters: use the block's generated secret",
+                );
+            } else {
+                report.push(
+                    "secret",
+                    Status::Ok,
+                    "token_secret is set in the config (config_plugins is not consulted)",
+                );
+            }
+        }
+        _ if !columns.contains_key(&config_plugins) => {}
+        _ => {
+            let value = db
+                .value(
+                    dialect,
+                    &format!("SELECT value FROM {config_plugins} WHERE plugin = ? AND name = ?"),
+                    &["block_dockchat", "secret"],
+                )
+                .await?;
+            match value {
+                None => report.push(
+                    "secret",
+                    Status::Fail,
+                    format!(
+                        "secret missing in {config_plugins} (plugin block_dockchat, name secret): install the block (it generates the secret) or set token_secret in the config"
+                    ),
+                ),
+                Some(v) if v.trim().is_empty() => report.push(
+                    "secret",
+                    Status::Fail,
+                    format!(
+                        "the secret in {config_plugins} (block_dockchat/secret) is empty: regenerate it in the block's settings or set token_secret in the config"
+                    ),
+                ),
+                Some(_) => report.push(
+                    "secret",
+                    Status::Ok,
+                    format!("found in {config_plugins} (block_dockchat/secret)"),
+                ),
+            }
+        }
+    }
+
+    // Site messaging switch.
+    if columns.contains_key(&config) {
+        let messaging = db
+            .value(
+                dialect,
+                &format!("SELECT value FROM {config} WHERE name = ?"),
+                &["messaging"],
+            )
+            .await?;
+        match messaging.as_deref().map(str::trim) {
+            Some("0") => report.push(
+                "messaging",
+                Status::Warn,
+                "Moodle's site setting 'messaging' is off: every send will be refused with messaging_disabled (Site administration > General > Messaging)",
+            ),
+            Some(_) => report.push("messaging", Status::Ok, "enabled in Moodle"),
+            None => report.push(
+                "messaging",
+                Status::Ok,
+                "not set in Moodle's config (default: enabled)",
+            ),
+        }
+    }
+
+    if opts.check_sessions {
+        report.push(
+            "sessions",
+            Status::Ok,
+            format!(
+                "check_sessions is on: a user needs a live row in {prefix}sessions (set it off only if Moodle does not write that table)"
+            ),
+        );
+    } else {
+        report.push(
+            "sessions",
+            Status::Warn,
+            "check_sessions is off: users who logged out of Moodle keep chatting until their token expires",
+        );
+    }
+    Ok(())
+}
+
+/// Checks that `site_url` is an absolute http(s) URL; returns its origin (`scheme://host[:port]`).
+pub fn check_site_url(site_url: &str) -> Result<String, (Status, String)> {
+    let fail = |why: &str| {
+        Err((
+            Status::Fail,
+            format!(
+                "\"{site_url}\" {why}: set site_url to Moodle's $CFG->wwwroot, e.g. https://moodle.example.edu"
+            ),
+        ))
+    };
+    if site_url.is_empty() {
+        return fail("is empty");
+    }
+    if site_url.chars().any(char::is_whitespace) {
+        return fail("contains whitespace");
+    }
+    let lower = site_url.to_ascii_lowercase();
+    let rest = if let Some(r) = lower.strip_prefix("https://") {
+        r
+    } else if let Some(r) = lower.strip_prefix("http://") {
+        r
+    } else {
+        return fail("is not an absolute http:// or https:// URL");
+    };
+    if rest.contains(['?', '#']) {
+        return fail("has a query or fragment");
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return fail("contains user info");
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, rest)) => (h, rest.strip_prefix(':')),
+            None => return fail("has an invalid IPv6 host"),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+        return fail("has an invalid port");
+    }
+    if host.is_empty() {
+        return fail("has no host");
+    }
+    let scheme_len = site_url.len() - rest.len();
+    let origin = format!("{}{}", &lower[..scheme_len], authority);
+    if site_url.ends_with('/') {
+        return Err((
+            Status::Warn,
+            format!(
+                "\"{site_url}\" ends with '/': Moodle's $CFG->wwwroot has no trailing slash and the token issuer must match it exactly"
+            ),
+        ));
+    }
+    Ok(origin)
+}
+
+fn valid_prefix(p: &str) -> bool {
+    p.len() <= 10
+        && p.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Prefixes `p` for which both `<p>user` and `<p>config` exist: the Moodle installs in this database.
+pub fn moodle_prefixes(tables: &[String]) -> Vec<String> {
+    let set: BTreeSet<&str> = tables.iter().map(String::as_str).collect();
+    let mut out: Vec<String> = set
+        .iter()
+        .filter_map(|t| t.strip_suffix("user"))
+        .filter(|p| {
+            set.contains(format!("{p}config").as_str())
+                && set.contains(format!("{p}course").as_str())
+        })
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out
+}
+
+/// The `needed` columns that are not in `have`.
+pub fn missing_columns<'a>(
+    have: &BTreeSet<String>,
+    needed: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    needed.into_iter().filter(|c| !have.contains(*c)).collect()
+}
+
+/// `scheme://user:***@host/...`: the URL with its password hidden.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// `host:port` (or the file, for SQLite) that the URL points at, for messages.
+fn target_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, h)| h)
+        .to_string()
+}
+
+fn database_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split_once('/')
+        .map(|(_, p)| p.split('?').next().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+fn user_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .map(|(u, _)| u.split(':').next().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+/// Turns a connection error into a diagnosis with the fix.
+pub fn diagnose_connect_error(dialect: Dialect, url: &str, err: &sqlx::Error) -> String {
+    let target = target_of(url);
+    let database = database_of(url);
+    let user = user_of(url);
+    match err {
+        sqlx::Error::Configuration(e) => {
+            format!("database_url \"{}\" is not valid: {e}", redact_url(url))
+        }
+        sqlx::Error::Database(db) => {
+            let mysql_number = db
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .map(|e| e.number());
+            let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+            let msg = db.message();
+            match (dialect, mysql_number, code.as_str()) {
+                (Dialect::MySql, Some(1045), _) | (Dialect::Postgres, _, "28P01") => format!(
+                    "wrong password for database user \"{user}\" on {target} ({msg}): fix the password in database_url"
+                ),
+                (Dialect::Postgres, _, "28000") => format!(
+                    "the server refused database user \"{user}\" on {target} ({msg}): check the user name and password in database_url and pg_hba.conf"
+                ),
+                (Dialect::MySql, Some(1049), _) | (Dialect::Postgres, _, "3D000") => format!(
+                    "unknown database \"{database}\" on {target} ({msg}): put the name of Moodle's database ($CFG->dbname) in database_url"
+                ),
+                (Dialect::MySql, Some(1044), _) => format!(
+                    "database user \"{user}\" may not use database \"{database}\" on {target} ({msg}): GRANT it SELECT on Moodle's tables and write access to the block's tables"
+                ),
+                (Dialect::Sqlite, _, "14") => format!(
+                    "cannot open the SQLite database {target} ({msg}): check the path"
+                ),
+                _ => format!("the database on {target} refused the connection: {msg}"),
+            }
+        }
+        sqlx::Error::Io(io) => {
+            let text = io.to_string();
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                format!(
+                    "connection refused by {target}: is the database server running and listening there? ({text})"
+                )
+            } else if text.contains("lookup")
+                || text.contains("resolve")
+                || text.contains("Name or service")
+            {
+                format!(
+                    "unknown host in {target}: the name does not resolve ({text}); fix the host in database_url"
+                )
+            } else {
+                format!("cannot reach {target}: {text}")
+            }
+        }
+        sqlx::Error::Tls(e) => format!("TLS to {target} failed: {e}"),
+        other => format!("cannot connect to {target}: {other}"),
+    }
+}
+
+/// One connection of the dialect in use.
+enum Db {
+    My(sqlx::MySqlConnection),
+    Pg(sqlx::PgConnection),
+    Lite(sqlx::SqliteConnection),
+}
+
+impl Db {
+    async fn connect(dialect: Dialect, url: &str) -> Result<Db, String> {
+        let attempt = async {
+            match dialect {
+                Dialect::MySql => {
+                    let url = match url.strip_prefix("mariadb://") {
+                        Some(rest) => format!("mysql://{rest}"),
+                        None => url.to_string(),
+                    };
+                    sqlx::MySqlConnection::connect(&url).await.map(Db::My)
+                }
+                Dialect::Postgres => sqlx::PgConnection::connect(url).await.map(Db::Pg),
+                Dialect::Sqlite => sqlx::SqliteConnection::connect(url).await.map(Db::Lite),
+            }
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+            Ok(Ok(db)) => Ok(db),
+            Ok(Err(e)) => Err(diagnose_connect_error(dialect, url, &e)),
+            Err(_) => Err(format!(
+                "no answer from {} within {} s: is the host right and the port open?",
+                target_of(url),
+                CONNECT_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    async fn close(self) {
+        let _ = match self {
+            Db::My(c) => c.close().await,
+            Db::Pg(c) => c.close().await,
+            Db::Lite(c) => c.close().await,
+        };
+    }
+
+    /// Every table of the current database/schema.
+    async fn tables(&mut self) -> Result<Vec<String>, sqlx::Error> {
+        match self {
+            Db::My(c) => {
+                sqlx::query_scalar(
+                    "SELECT CAST(table_name AS CHAR(255)) FROM information_schema.tables WHERE table_schema = DATABASE()",
+                )
+                .fetch_all(c)
+                .await
+            }
+            Db::Pg(c) => {
+                sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+                )
+                .fetch_all(c)
+                .await
+            }
+            Db::Lite(c) => {
+                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .fetch_all(c)
+                    .await
+            }
+        }
+    }
+
+    /// Table → its columns, for every table of the current database/schema.
+    async fn columns(
+        &mut self,
+        _dialect: Dialect,
+        tables: &[String],
+    ) -> Result<BTreeMap<String, BTreeSet<String>>, sqlx::Error> {
+        let pairs: Vec<(String, String)> = match self {
+            Db::My(c) => {
+                sqlx::query_as(
+                    "SELECT CAST(table_name AS CHAR(255)), CAST(column_name AS CHAR(255)) FROM information_schema.columns WHERE table_schema = DATABASE()",
+                )
+                .fetch_all(c)
+                .await?
+            }
+            Db::Pg(c) => {
+                sqlx::query_as(
+                    "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = current_schema()",
+                )
+                .fetch_all(c)
+                .await?
+            }
+            Db::Lite(c) => {
+                let mut pairs = Vec::new();
+                for t in tables {
+                    let cols: Vec<String> =
+                        sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+                            .bind(t)
+                            .fetch_all(&mut *c)
+                            .await?;
+                    pairs.extend(cols.into_iter().map(|col| (t.clone(), col)));
+                }
+                pairs
+            }
+        };
+        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for t in tables {
+            map.entry(t.clone()).or_default();
+        }
+        for (t, c) in pairs {
+            map.entry(t).or_default().insert(c.to_ascii_lowercase());
+        }
+        Ok(map)
+    }
+
+    /// The first column of the first row of `sql` (written with `?` placeholders), as text.
+    async fn value(
+        &mut self,
+        _dialect: Dialect,
+        sql: &str,
+        params: &[&str],
+    ) -> Result<Option<String>, sqlx::Error> {
+        match self {
+            Db::My(c) => {
+                let mut q = sqlx::query_scalar::<_, String>(sql);
+                for p in params {
+                    q = q.bind(*p);
+                }
+                q.fetch_optional(c).await
+            }
+            Db::Pg(c) => {
+                let sql = numbered_placeholders(sql);
+                let mut q = sqlx::query_scalar::<_, String>(&sql);
+                for p in params {
+                    q = q.bind(*p);
+                }
+                q.fetch_optional(c).await
+            }
+            Db::Lite(c) => {
+                let mut q = sqlx::query_scalar::<_, String>(sql);
+                for p in params {
+                    q = q.bind(*p);
+                }
+                q.fetch_optional(c).await
+            }
+        }
+    }
+}
+
+/// `?` → `$1`, `$2`... (PostgreSQL placeholders).
+fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::moodle_schema;
+
+    #[test]
+    fn site_url_validation() {
+        assert_eq!(
+            check_site_url("https://moodle.example.edu").ok().as_deref(),
+            Some("https://moodle.example.edu")
+        );
+        assert_eq!(
+            check_site_url("http://Moodle.test:8080/sub/dir")
+                .ok()
+                .as_deref(),
+            Some("http://moodle.test:8080")
+        );
+        for bad in [
+            "",
+            "moodle.example.edu",
+            "ftp://x",
+            "https://",
+            "https://a b",
+            "https://x/?q",
+            "https://u@x",
+        ] {
+            let e = check_site_url(bad).expect_err(bad);
+            assert_eq!(e.0, Status::Fail, "{bad}");
+            assert!(e.1.contains("wwwroot"), "{}", e.1);
+        }
+        assert_eq!(
+            check_site_url("https://x.test/").expect_err("slash").0,
+            Status::Warn
+        );
+    }
+
+    #[test]
+    fn prefixes_that_look_like_moodle() {
+        let t: Vec<String> = [
+            "mdl_user",
+            "mdl_config",
+            "mdl_course",
+            "m2_user",
+            "m2_config",
+            "m2_course",
+            "other_user",
+            "poweruser",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(moodle_prefixes(&t), vec!["m2_", "mdl_"]);
+    }
+
+    #[test]
+    fn missing_columns_and_redaction() {
+        let have: BTreeSet<String> = ["id", "userid"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            missing_columns(&have, ["id", "name", "userid", "value"]),
+            vec!["name", "value"]
+        );
+        assert_eq!(
+            redact_url("mysql://moodle:s3cret@db.local:3306/moodle"),
+            "mysql://moodle:***@db.local:3306/moodle"
+        );
+        assert_eq!(redact_url("postgres://pg@h/db"), "postgres://pg@h/db");
+        assert_eq!(target_of("mysql://u:p@h:3306/db?x=1"), "h:3306");
+        assert_eq!(database_of("mysql://u:p@h:3306/db?x=1"), "db");
+        assert_eq!(user_of("mysql://u:p@h:3306/db"), "u");
+        assert_eq!(
+            numbered_placeholders("a = ? AND b = ?"),
+            "a = $1 AND b = $2"
+        );
+    }
+
+    #[test]
+    fn report_display_and_ok() {
+        let mut r = CheckReport::default();
+        r.push("database", Status::Ok, "connected");
+        r.push("messaging", Status::Warn, "off");
+        assert!(r.ok());
+        let text = r.to_string();
+        assert!(text.contains("ok    database: connected"), "{text}");
+        assert!(text.contains("warn  messaging: off"), "{text}");
+        assert!(text.contains("all 2 checks passed"), "{text}");
+        r.push("secret", Status::Fail, "missing");
+        assert!(!r.ok());
+        assert!(r.to_string().contains("FAIL  secret: missing"));
+        assert!(r.to_string().contains("1 of 3 checks FAILED"));
+    }
+
+    fn temp_sqlite(name: &str) -> (std::path::PathBuf, String) {
+        let path = std::env::temp_dir().join(format!(
+            "dockchat-check-{name}-{}-{}.db",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        (path, url)
+    }
+
+    async fn build_sqlite(url: &str, block: bool, secret: Option<&str>) {
+        let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+        for s in moodle_schema::statements(Dialect::Sqlite) {
+            sqlx::query(s).execute(&mut c).await.expect("moodle schema");
+        }
+        if block {
+            let schema = xmldb::block_schema().expect("install.xml");
+            for s in schema.create_statements(Dialect::Sqlite, "mdl_") {
+                sqlx::query(&s).execute(&mut c).await.expect("block schema");
+            }
+        }
+        if let Some(s) = secret {
+            sqlx::query("INSERT INTO mdl_config_plugins (plugin, name, value) VALUES ('block_dockchat', 'secret', ?)")
+                .bind(s)
+                .execute(&mut c)
+                .await
+                .expect("secret");
+        }
+        sqlx::query("INSERT INTO mdl_config (name, value) VALUES ('messaging', '0')")
+            .execute(&mut c)
+            .await
+            .expect("config");
+        c.close().await.expect("close");
+    }
+
+    fn opts(url: &str) -> CheckOptions {
+        CheckOptions {
+            database_url: url.to_string(),
+            table_prefix: "mdl_".into(),
+            site_url: "http://moodle.test".into(),
+            token_secret: None,
+            check_sessions: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn healthy_sqlite_database_passes_with_messaging_warning() {
+        let (path, url) = temp_sqlite("ok");
+        build_sqlite(&url, true, Some("0123456789abcdef0123456789abcdef")).await;
+        let report = run(&opts(&url)).await;
+        let _ = std::fs::remove_file(&path);
+        assert!(report.ok(), "{report}");
+        let text = report.to_string();
+        assert!(
+            text.contains("ok    table mdl_block_dockchat_msg"),
+            "{text}"
+        );
+        assert!(text.contains("ok    secret"), "{text}");
+        assert!(text.contains("warn  messaging"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn missing_block_secret_and_prefix_fail_with_diagnosis() {
+        let (path, url) = temp_sqlite("bad");
+        build_sqlite(&url, false, None).await;
+        let report = run(&opts(&url)).await;
+        let text = report.to_string();
+        assert!(!report.ok());
+        assert!(
+            text.contains("block_dockchat is not installed or not upgraded"),
+            "{text}"
+        );
+        assert!(
+            text.contains("FAIL  secret: secret missing in mdl_config_plugins"),
+            "{text}"
+        );
+
+        let mut wrong = opts(&url);
+        wrong.table_prefix = "moo_".into();
+        let report = run(&wrong).await;
+        let text = report.to_string();
+        assert!(!report.ok());
+        assert!(text.contains("no table moo_user"), "{text}");
+        assert!(text.contains("\"mdl_\""), "{text}");
+
+        let mut with_secret = opts(&url);
+        with_secret.token_secret = Some("a-config-secret-of-32-characters".into());
+        let text = run(&with_secret).await.to_string();
+        assert!(text.contains("ok    secret: token_secret is set"), "{text}");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
+    async fn bad_scheme_and_missing_file_are_explained() {
+        let report = run(&opts("oracle://x/y")).await;
+        assert!(!report.ok());
+        assert!(
+            report.to_string().contains("unsupported scheme"),
+            "{report}"
+        );
+        let report = run(&opts("sqlite:///nonexistent/dir/x.db")).await;
+        assert!(!report.ok());
+        assert!(report.to_string().contains("FAIL  database"), "{report}");
+    }
+}
