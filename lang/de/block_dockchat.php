@@ -1,0 +1,104 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * German strings for block_dockchat.
+ *
+ * @package    block_dockchat
+ * @copyright  2026 dockchat developers
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+defined('MOODLE_INTERNAL') || die();
+
+$string['close'] = 'Schließen';
+$string['closechatwith'] = 'Chat mit {$a} schließen';
+$string['connected'] = 'Verbunden';
+$string['connecting'] = 'Verbindung wird hergestellt…';
+$string['connectionlost'] = 'Verbindung unterbrochen. Neuer Versuch in {$a} s…';
+$string['disconnected'] = 'Der Chat ist offline';
+$string['dockchat:addinstance'] = 'Neuen Dock-Chat-Block hinzufügen';
+$string['dockchat:myaddinstance'] = 'Neuen Dock-Chat-Block zum Dashboard hinzufügen';
+$string['dockchat:use'] = 'In angedockten Fenstern mit Kursmitgliedern chatten';
+$string['dockregion'] = 'Chatfenster';
+$string['error:blocked'] = 'Sie können dieser Person keine Mitteilungen senden.';
+$string['error:internal'] = 'Die Mitteilung konnte nicht gesendet werden. Neuer Versuch…';
+$string['error:messaging_disabled'] = 'Mitteilungen sind auf dieser Website deaktiviert.';
+$string['error:no_permission'] = 'Sie haben keine Berechtigung, Mitteilungen zu senden.';
+$string['error:not_contactable'] = 'Diese Person nimmt nur Mitteilungen von ihren Kontakten oder Kursmitgliedern an.';
+$string['error:rate_limited'] = 'Sie senden Mitteilungen zu schnell.';
+$string['error:secretmissing'] = 'Das Token-Geheimnis von Dock-Chat fehlt oder ist zu kurz. Bitten Sie die Administration der Website, es in den Einstellungen des Dock-Chat-Blocks festzulegen.';
+$string['error:text_too_long'] = 'Die Mitteilung ist zu lang.';
+$string['error:unknown'] = 'Etwas ist schiefgelaufen.';
+$string['error:unknown_user'] = 'Diese Person ist nicht mehr verfügbar.';
+$string['followeverywhere'] = 'Chatfenster auf jeder Seite';
+$string['followeverywhere_desc'] = 'Wenn aktiviert, begleiten die angedockten Chatfenster die Nutzer/innen auf jeder Seite der Website, nicht nur auf Seiten mit dem Dock-Chat-Block.';
+$string['loadingolder'] = 'Ältere Mitteilungen werden geladen…';
+$string['messagelist'] = 'Mitteilungen mit {$a}';
+$string['minimise'] = 'Minimieren';
+$string['newmessage'] = 'Neue Mitteilung';
+$string['newmessages'] = '{$a} neue Mitteilungen';
+$string['nobodyonline'] = 'Gerade ist keines Ihrer Kursmitglieder online.';
+$string['offline'] = 'Offline';
+$string['online'] = 'Online';
+$string['onlinecount'] = '{$a} online';
+$string['onlinelist'] = 'Kursmitglieder online';
+$string['openchatwith'] = 'Mit {$a} chatten';
+$string['pluginname'] = 'Dock-Chat';
+$string['privacy:metadata:block_dockchat_conv'] = 'Die Paare von Nutzer/innen, die miteinander gechattet haben.';
+$string['privacy:metadata:block_dockchat_conv:timecreated'] = 'Wann die Unterhaltung begann.';
+$string['privacy:metadata:block_dockchat_conv:userhigh'] = 'Eine/r der beiden Nutzer/innen der Unterhaltung.';
+$string['privacy:metadata:block_dockchat_conv:userlow'] = 'Eine/r der beiden Nutzer/innen der Unterhaltung.';
+$string['privacy:metadata:block_dockchat_msg'] = 'Mit Dock-Chat gesendete Chatmitteilungen.';
+$string['privacy:metadata:block_dockchat_msg:message'] = 'Der Text der Mitteilung.';
+$string['privacy:metadata:block_dockchat_msg:timecreated'] = 'Wann die Mitteilung gesendet wurde.';
+$string['privacy:metadata:block_dockchat_msg:useridfrom'] = 'Die Person, die die Mitteilung gesendet hat.';
+$string['privacy:metadata:block_dockchat_read'] = 'Welche Mitteilungen einer Unterhaltung die Person gelesen hat.';
+$string['privacy:metadata:block_dockchat_read:lastreadid'] = 'Die neueste Mitteilung, die die Person gelesen hat.';
+$string['privacy:metadata:block_dockchat_read:timemodified'] = 'Wann die Person zuletzt Mitteilungen der Unterhaltung gelesen hat.';
+$string['privacy:metadata:block_dockchat_read:userid'] = 'Die Person, die die Mitteilungen gelesen hat.';
+$string['privacy:metadata:block_dockchat_window'] = 'Welche Chatfenster die Person geöffnet oder minimiert hat.';
+$string['privacy:metadata:block_dockchat_window:peerid'] = 'Die andere Person des Chatfensters.';
+$string['privacy:metadata:block_dockchat_window:state'] = 'Ob das Chatfenster geöffnet oder minimiert ist.';
+$string['privacy:metadata:block_dockchat_window:timemodified'] = 'Wann das Chatfenster zuletzt geöffnet oder minimiert wurde.';
+$string['privacy:metadata:block_dockchat_window:userid'] = 'Die Person, die das Fenster geöffnet hat.';
+$string['privacy:metadata:dockchatd'] = 'Der Dock-Chat-Dienst (dockchatd) empfängt Mitteilungen vom Browser und speichert sie in der Datenbank dieser Website.';
+$string['privacy:metadata:dockchatd:fullname'] = 'Der vollständige Name der Person, den Kursmitglieder sehen.';
+$string['privacy:metadata:dockchatd:message'] = 'Die Mitteilungen, die die Person sendet und empfängt.';
+$string['privacy:metadata:dockchatd:userid'] = 'Die ID der Person, um Mitteilungen zuzustellen.';
+$string['privacy:path:conversations'] = 'Unterhaltungen';
+$string['privacy:path:windows'] = 'Chatfenster';
+$string['privacy:window:minimised'] = 'Minimiert';
+$string['privacy:window:open'] = 'Geöffnet';
+$string['regeneratesecret'] = 'Token-Geheimnis neu erzeugen';
+$string['regeneratesecret_confirm'] = 'Ein neues Token-Geheimnis erzeugen? Mit dem aktuellen Geheimnis signierte Tokens werden sofort ungültig: Geben Sie dockchatd das neue Geheimnis (oder starten Sie dockchatd neu, wenn es das Geheimnis aus der Datenbank liest); offene Chats verbinden sich von selbst neu.';
+$string['restore'] = 'Wiederherstellen';
+$string['secret'] = 'Token-Geheimnis';
+$string['secret_desc'] = 'Das Geheimnis, mit dem die kurzlebigen Tokens signiert werden, mit denen sich Browser bei dockchatd anmelden. Es wurde bei der Installation des Blocks erzeugt. dockchatd liest es selbst aus der Datenbank dieser Website; kopieren Sie es nur dann in <code>token_secret</code> von dockchatd, wenn der Dienst die Tabelle <code>config_plugins</code> nicht lesen kann. <a href="{$a}">Geheimnis neu erzeugen</a>.';
+$string['secret_invalid'] = 'Das Geheimnis muss mindestens {$a} Zeichen lang sein und darf keine Leerzeichen enthalten.';
+$string['secretregenerated'] = 'Ein neues Token-Geheimnis wurde erzeugt. Geben Sie es dockchatd, falls dockchatd es nicht aus der Datenbank liest.';
+$string['seen'] = 'Gesehen';
+$string['send'] = 'Senden';
+$string['sending'] = 'Wird gesendet…';
+$string['today'] = 'Heute';
+$string['tokenlifetime'] = 'Gültigkeitsdauer der Tokens';
+$string['tokenlifetime_desc'] = 'Wie lange ein Chat-Token gültig bleibt, in Sekunden (60 bis 3600). Der Chat erneuert sein Token vor dem Ablauf, daher erreichen Änderungen an den Berechtigungen einer Person den Chatdienst innerhalb dieser Zeit.';
+$string['typeamessage'] = 'Mitteilung schreiben…';
+$string['typing'] = '{$a} schreibt…';
+$string['wsurl'] = 'URL des Chatdienstes';
+$string['wsurl_desc'] = 'Die öffentliche WebSocket-Adresse von dockchatd, wie Browser sie erreichen (zum Beispiel wss://moodle.example.edu/dockchat/ws). Leer lassen, um {$a} zu verwenden.';
+$string['wsurl_invalid'] = 'Geben Sie eine WebSocket-URL ein, die mit wss:// beginnt (oder ws:// für Tests), oder lassen Sie das Feld leer.';
+$string['yesterday'] = 'Gestern';

@@ -1,0 +1,104 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * Spanish strings for block_dockchat.
+ *
+ * @package    block_dockchat
+ * @copyright  2026 dockchat developers
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+defined('MOODLE_INTERNAL') || die();
+
+$string['close'] = 'Cerrar';
+$string['closechatwith'] = 'Cerrar el chat con {$a}';
+$string['connected'] = 'Conectado';
+$string['connecting'] = 'Conectando…';
+$string['connectionlost'] = 'Se perdió la conexión. Reconectando en {$a} s…';
+$string['disconnected'] = 'El chat está desconectado';
+$string['dockchat:addinstance'] = 'Añadir un nuevo bloque Dock chat';
+$string['dockchat:myaddinstance'] = 'Añadir un nuevo bloque Dock chat al Área personal';
+$string['dockchat:use'] = 'Chatear con compañeros de curso en ventanas acopladas';
+$string['dockregion'] = 'Ventanas de chat';
+$string['error:blocked'] = 'No puede enviar mensajes a esta persona.';
+$string['error:internal'] = 'No se pudo enviar el mensaje. Reintentando…';
+$string['error:messaging_disabled'] = 'La mensajería está desactivada en este sitio.';
+$string['error:no_permission'] = 'No tiene permiso para enviar mensajes.';
+$string['error:not_contactable'] = 'Esta persona solo acepta mensajes de sus contactos o de sus compañeros de curso.';
+$string['error:rate_limited'] = 'Está enviando mensajes demasiado rápido.';
+$string['error:secretmissing'] = 'Falta el secreto de los tokens de Dock chat o es demasiado corto. Pida al administrador del sitio que lo configure en los ajustes del bloque Dock chat.';
+$string['error:text_too_long'] = 'El mensaje es demasiado largo.';
+$string['error:unknown'] = 'Algo salió mal.';
+$string['error:unknown_user'] = 'Esta persona ya no está disponible.';
+$string['followeverywhere'] = 'Ventanas de chat en todas las páginas';
+$string['followeverywhere_desc'] = 'Si se activa, las ventanas de chat acopladas acompañan a los usuarios en todas las páginas del sitio, no solo en las que muestran el bloque Dock chat.';
+$string['loadingolder'] = 'Cargando mensajes anteriores…';
+$string['messagelist'] = 'Mensajes con {$a}';
+$string['minimise'] = 'Minimizar';
+$string['newmessage'] = 'Mensaje nuevo';
+$string['newmessages'] = '{$a} mensajes nuevos';
+$string['nobodyonline'] = 'Ninguno de sus compañeros de curso está en línea ahora mismo.';
+$string['offline'] = 'Desconectado';
+$string['online'] = 'En línea';
+$string['onlinecount'] = '{$a} en línea';
+$string['onlinelist'] = 'Compañeros de curso en línea';
+$string['openchatwith'] = 'Chatear con {$a}';
+$string['pluginname'] = 'Dock chat';
+$string['privacy:metadata:block_dockchat_conv'] = 'Los pares de usuarios que han chateado entre sí.';
+$string['privacy:metadata:block_dockchat_conv:timecreated'] = 'Cuándo empezó la conversación.';
+$string['privacy:metadata:block_dockchat_conv:userhigh'] = 'Uno de los dos usuarios de la conversación.';
+$string['privacy:metadata:block_dockchat_conv:userlow'] = 'Uno de los dos usuarios de la conversación.';
+$string['privacy:metadata:block_dockchat_msg'] = 'Mensajes de chat enviados con Dock chat.';
+$string['privacy:metadata:block_dockchat_msg:message'] = 'El texto del mensaje.';
+$string['privacy:metadata:block_dockchat_msg:timecreated'] = 'Cuándo se envió el mensaje.';
+$string['privacy:metadata:block_dockchat_msg:useridfrom'] = 'El usuario que envió el mensaje.';
+$string['privacy:metadata:block_dockchat_read'] = 'Qué mensajes de una conversación ha leído el usuario.';
+$string['privacy:metadata:block_dockchat_read:lastreadid'] = 'El mensaje más reciente que ha leído el usuario.';
+$string['privacy:metadata:block_dockchat_read:timemodified'] = 'Cuándo leyó el usuario por última vez mensajes de la conversación.';
+$string['privacy:metadata:block_dockchat_read:userid'] = 'El usuario que leyó los mensajes.';
+$string['privacy:metadata:block_dockchat_window'] = 'Qué ventanas de chat tiene el usuario abiertas o minimizadas.';
+$string['privacy:metadata:block_dockchat_window:peerid'] = 'El otro usuario de la ventana de chat.';
+$string['privacy:metadata:block_dockchat_window:state'] = 'Si la ventana de chat está abierta o minimizada.';
+$string['privacy:metadata:block_dockchat_window:timemodified'] = 'Cuándo se abrió o minimizó la ventana de chat por última vez.';
+$string['privacy:metadata:block_dockchat_window:userid'] = 'El usuario que tiene la ventana abierta.';
+$string['privacy:metadata:dockchatd'] = 'El servicio de Dock chat (dockchatd) recibe los mensajes del navegador y los guarda en la base de datos de este sitio.';
+$string['privacy:metadata:dockchatd:fullname'] = 'El nombre completo del usuario, que ven sus compañeros de curso.';
+$string['privacy:metadata:dockchatd:message'] = 'Los mensajes que el usuario envía y recibe.';
+$string['privacy:metadata:dockchatd:userid'] = 'El ID del usuario, para entregar los mensajes.';
+$string['privacy:path:conversations'] = 'Conversaciones';
+$string['privacy:path:windows'] = 'Ventanas de chat';
+$string['privacy:window:minimised'] = 'Minimizada';
+$string['privacy:window:open'] = 'Abierta';
+$string['regeneratesecret'] = 'Generar un nuevo secreto de los tokens';
+$string['regeneratesecret_confirm'] = '¿Generar un nuevo secreto de los tokens? Los tokens firmados con el secreto actual dejarán de funcionar de inmediato: proporcione el nuevo secreto a dockchatd (o reinícielo, si lo lee de la base de datos); los chats abiertos se reconectarán solos.';
+$string['restore'] = 'Restaurar';
+$string['secret'] = 'Secreto de los tokens';
+$string['secret_desc'] = 'El secreto que firma los tokens de corta duración con los que los navegadores inician sesión en dockchatd. Se generó al instalar el bloque. dockchatd lo lee por sí mismo de la base de datos de este sitio; cópielo en el <code>token_secret</code> de dockchatd solo si el servicio no puede leer la tabla <code>config_plugins</code>. <a href="{$a}">Generar un nuevo secreto</a>.';
+$string['secret_invalid'] = 'El secreto debe tener al menos {$a} caracteres, sin espacios.';
+$string['secretregenerated'] = 'Se generó un nuevo secreto de los tokens. Proporcióneselo a dockchatd si no lo lee de la base de datos.';
+$string['seen'] = 'Visto';
+$string['send'] = 'Enviar';
+$string['sending'] = 'Enviando…';
+$string['today'] = 'Hoy';
+$string['tokenlifetime'] = 'Duración de los tokens';
+$string['tokenlifetime_desc'] = 'Cuánto tiempo, en segundos, es válido un token del chat (de 60 a 3600). El chat renueva su token antes de que caduque, así que los cambios en los permisos de un usuario llegan al servicio de chat dentro de este plazo.';
+$string['typeamessage'] = 'Escriba un mensaje…';
+$string['typing'] = '{$a} está escribiendo…';
+$string['wsurl'] = 'URL del servicio de chat';
+$string['wsurl_desc'] = 'La dirección WebSocket pública de dockchatd, tal como la alcanzan los navegadores (por ejemplo wss://moodle.example.edu/dockchat/ws). Déjela vacía para usar {$a}.';
+$string['wsurl_invalid'] = 'Introduzca una URL WebSocket que empiece por wss:// (o ws:// para pruebas), o deje el campo vacío.';
+$string['yesterday'] = 'Ayer';

@@ -1,0 +1,104 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * French strings for block_dockchat.
+ *
+ * @package    block_dockchat
+ * @copyright  2026 dockchat developers
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+defined('MOODLE_INTERNAL') || die();
+
+$string['close'] = 'Fermer';
+$string['closechatwith'] = 'Fermer la discussion avec {$a}';
+$string['connected'] = 'Connecté';
+$string['connecting'] = 'Connexion…';
+$string['connectionlost'] = 'Connexion perdue. Reconnexion dans {$a} s…';
+$string['disconnected'] = 'Le chat est hors ligne';
+$string['dockchat:addinstance'] = 'Ajouter un bloc Dock chat';
+$string['dockchat:myaddinstance'] = 'Ajouter un bloc Dock chat au tableau de bord';
+$string['dockchat:use'] = 'Discuter avec les autres participants de ses cours dans des fenêtres ancrées';
+$string['dockregion'] = 'Fenêtres de discussion';
+$string['error:blocked'] = 'Vous ne pouvez pas envoyer de message à cette personne.';
+$string['error:internal'] = 'Le message n\'a pas pu être envoyé. Nouvel essai…';
+$string['error:messaging_disabled'] = 'La messagerie est désactivée sur ce site.';
+$string['error:no_permission'] = 'Vous n\'avez pas l\'autorisation d\'envoyer des messages.';
+$string['error:not_contactable'] = 'Cette personne n\'accepte que les messages de ses contacts ou des participants de ses cours.';
+$string['error:rate_limited'] = 'Vous envoyez des messages trop rapidement.';
+$string['error:secretmissing'] = 'Le secret des jetons de Dock chat est absent ou trop court. Demandez à l\'administrateur du site de le définir dans les réglages du bloc Dock chat.';
+$string['error:text_too_long'] = 'Le message est trop long.';
+$string['error:unknown'] = 'Une erreur s\'est produite.';
+$string['error:unknown_user'] = 'Cette personne n\'est plus disponible.';
+$string['followeverywhere'] = 'Fenêtres de discussion sur toutes les pages';
+$string['followeverywhere_desc'] = 'Si cette option est activée, les fenêtres de discussion ancrées suivent les utilisateurs sur toutes les pages du site, et pas seulement sur les pages qui affichent le bloc Dock chat.';
+$string['loadingolder'] = 'Chargement des messages précédents…';
+$string['messagelist'] = 'Messages avec {$a}';
+$string['minimise'] = 'Réduire';
+$string['newmessage'] = 'Nouveau message';
+$string['newmessages'] = '{$a} nouveaux messages';
+$string['nobodyonline'] = 'Aucun participant de vos cours n\'est en ligne pour le moment.';
+$string['offline'] = 'Hors ligne';
+$string['online'] = 'En ligne';
+$string['onlinecount'] = '{$a} en ligne';
+$string['onlinelist'] = 'Participants de vos cours en ligne';
+$string['openchatwith'] = 'Discuter avec {$a}';
+$string['pluginname'] = 'Dock chat';
+$string['privacy:metadata:block_dockchat_conv'] = 'Les paires d\'utilisateurs qui ont discuté ensemble.';
+$string['privacy:metadata:block_dockchat_conv:timecreated'] = 'Date de début de la discussion.';
+$string['privacy:metadata:block_dockchat_conv:userhigh'] = 'L\'un des deux utilisateurs de la discussion.';
+$string['privacy:metadata:block_dockchat_conv:userlow'] = 'L\'un des deux utilisateurs de la discussion.';
+$string['privacy:metadata:block_dockchat_msg'] = 'Messages envoyés avec Dock chat.';
+$string['privacy:metadata:block_dockchat_msg:message'] = 'Le texte du message.';
+$string['privacy:metadata:block_dockchat_msg:timecreated'] = 'Date d\'envoi du message.';
+$string['privacy:metadata:block_dockchat_msg:useridfrom'] = 'L\'utilisateur qui a envoyé le message.';
+$string['privacy:metadata:block_dockchat_read'] = 'Les messages d\'une discussion que l\'utilisateur a lus.';
+$string['privacy:metadata:block_dockchat_read:lastreadid'] = 'Le message le plus récent que l\'utilisateur a lu.';
+$string['privacy:metadata:block_dockchat_read:timemodified'] = 'La dernière fois que l\'utilisateur a lu des messages de la discussion.';
+$string['privacy:metadata:block_dockchat_read:userid'] = 'L\'utilisateur qui a lu les messages.';
+$string['privacy:metadata:block_dockchat_window'] = 'Les fenêtres de discussion que l\'utilisateur a ouvertes ou réduites.';
+$string['privacy:metadata:block_dockchat_window:peerid'] = 'L\'autre utilisateur de la fenêtre de discussion.';
+$string['privacy:metadata:block_dockchat_window:state'] = 'Si la fenêtre de discussion est ouverte ou réduite.';
+$string['privacy:metadata:block_dockchat_window:timemodified'] = 'La dernière fois que la fenêtre de discussion a été ouverte ou réduite.';
+$string['privacy:metadata:block_dockchat_window:userid'] = 'L\'utilisateur qui a ouvert la fenêtre.';
+$string['privacy:metadata:dockchatd'] = 'Le service Dock chat (dockchatd) reçoit les messages du navigateur et les enregistre dans la base de données de ce site.';
+$string['privacy:metadata:dockchatd:fullname'] = 'Le nom complet de l\'utilisateur, affiché aux participants de ses cours.';
+$string['privacy:metadata:dockchatd:message'] = 'Les messages que l\'utilisateur envoie et reçoit.';
+$string['privacy:metadata:dockchatd:userid'] = 'L\'identifiant de l\'utilisateur, pour distribuer les messages.';
+$string['privacy:path:conversations'] = 'Discussions';
+$string['privacy:path:windows'] = 'Fenêtres de discussion';
+$string['privacy:window:minimised'] = 'Réduite';
+$string['privacy:window:open'] = 'Ouverte';
+$string['regeneratesecret'] = 'Générer un nouveau secret des jetons';
+$string['regeneratesecret_confirm'] = 'Générer un nouveau secret des jetons ? Les jetons signés avec le secret actuel cessent aussitôt de fonctionner : donnez le nouveau secret à dockchatd (ou redémarrez-le, s\'il lit le secret dans la base de données) ; les discussions ouvertes se reconnectent d\'elles-mêmes.';
+$string['restore'] = 'Restaurer';
+$string['secret'] = 'Secret des jetons';
+$string['secret_desc'] = 'Le secret qui signe les jetons de courte durée avec lesquels les navigateurs se connectent à dockchatd. Il a été généré à l\'installation du bloc. dockchatd le lit lui-même dans la base de données de ce site ; copiez-le dans le <code>token_secret</code> de dockchatd uniquement si le service ne peut pas lire la table <code>config_plugins</code>. <a href="{$a}">Générer un nouveau secret</a>.';
+$string['secret_invalid'] = 'Le secret doit comporter au moins {$a} caractères, sans espaces.';
+$string['secretregenerated'] = 'Un nouveau secret des jetons a été généré. Donnez-le à dockchatd s\'il ne le lit pas dans la base de données.';
+$string['seen'] = 'Vu';
+$string['send'] = 'Envoyer';
+$string['sending'] = 'Envoi…';
+$string['today'] = 'Aujourd\'hui';
+$string['tokenlifetime'] = 'Durée de validité des jetons';
+$string['tokenlifetime_desc'] = 'Durée, en secondes, pendant laquelle un jeton du chat reste valide (de 60 à 3600). Le chat renouvelle son jeton avant son expiration : les changements d\'autorisations d\'un utilisateur atteignent donc le service de chat dans ce délai.';
+$string['typeamessage'] = 'Écrire un message…';
+$string['typing'] = '{$a} est en train d\'écrire…';
+$string['wsurl'] = 'URL du service de chat';
+$string['wsurl_desc'] = 'L\'adresse WebSocket publique de dockchatd, telle que les navigateurs l\'atteignent (par exemple wss://moodle.example.edu/dockchat/ws). Laissez vide pour utiliser {$a}.';
+$string['wsurl_invalid'] = 'Saisissez une URL WebSocket commençant par wss:// (ou ws:// pour des tests), ou laissez le champ vide.';
+$string['yesterday'] = 'Hier';

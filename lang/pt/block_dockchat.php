@@ -1,0 +1,104 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * Portuguese strings for block_dockchat.
+ *
+ * @package    block_dockchat
+ * @copyright  2026 dockchat developers
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+defined('MOODLE_INTERNAL') || die();
+
+$string['close'] = 'Fechar';
+$string['closechatwith'] = 'Fechar a conversa com {$a}';
+$string['connected'] = 'Ligado';
+$string['connecting'] = 'A ligar…';
+$string['connectionlost'] = 'Ligação perdida. Nova tentativa dentro de {$a} s…';
+$string['disconnected'] = 'O chat está desligado';
+$string['dockchat:addinstance'] = 'Adicionar um novo bloco Dock chat';
+$string['dockchat:myaddinstance'] = 'Adicionar um novo bloco Dock chat à Área pessoal';
+$string['dockchat:use'] = 'Conversar com colegas de disciplina em janelas acopladas';
+$string['dockregion'] = 'Janelas de conversa';
+$string['error:blocked'] = 'Não pode enviar mensagens a esta pessoa.';
+$string['error:internal'] = 'Não foi possível enviar a mensagem. A tentar de novo…';
+$string['error:messaging_disabled'] = 'As mensagens estão desativadas neste site.';
+$string['error:no_permission'] = 'Não tem permissão para enviar mensagens.';
+$string['error:not_contactable'] = 'Esta pessoa só aceita mensagens dos seus contactos ou colegas de disciplina.';
+$string['error:rate_limited'] = 'Está a enviar mensagens demasiado depressa.';
+$string['error:secretmissing'] = 'O segredo dos tokens do Dock chat não existe ou é demasiado curto. Peça ao administrador do site que o defina nas configurações do bloco Dock chat.';
+$string['error:text_too_long'] = 'A mensagem é demasiado longa.';
+$string['error:unknown'] = 'Ocorreu um erro.';
+$string['error:unknown_user'] = 'Esta pessoa já não está disponível.';
+$string['followeverywhere'] = 'Janelas de conversa em todas as páginas';
+$string['followeverywhere_desc'] = 'Se ativado, as janelas de conversa acopladas acompanham os utilizadores em todas as páginas do site, e não apenas nas páginas que mostram o bloco Dock chat.';
+$string['loadingolder'] = 'A carregar mensagens anteriores…';
+$string['messagelist'] = 'Mensagens com {$a}';
+$string['minimise'] = 'Minimizar';
+$string['newmessage'] = 'Nova mensagem';
+$string['newmessages'] = '{$a} mensagens novas';
+$string['nobodyonline'] = 'Nenhum dos seus colegas de disciplina está online neste momento.';
+$string['offline'] = 'Offline';
+$string['online'] = 'Online';
+$string['onlinecount'] = '{$a} online';
+$string['onlinelist'] = 'Colegas de disciplina online';
+$string['openchatwith'] = 'Conversar com {$a}';
+$string['pluginname'] = 'Dock chat';
+$string['privacy:metadata:block_dockchat_conv'] = 'Os pares de utilizadores que conversaram entre si.';
+$string['privacy:metadata:block_dockchat_conv:timecreated'] = 'Quando a conversa começou.';
+$string['privacy:metadata:block_dockchat_conv:userhigh'] = 'Um dos dois utilizadores da conversa.';
+$string['privacy:metadata:block_dockchat_conv:userlow'] = 'Um dos dois utilizadores da conversa.';
+$string['privacy:metadata:block_dockchat_msg'] = 'Mensagens enviadas com o Dock chat.';
+$string['privacy:metadata:block_dockchat_msg:message'] = 'O texto da mensagem.';
+$string['privacy:metadata:block_dockchat_msg:timecreated'] = 'Quando a mensagem foi enviada.';
+$string['privacy:metadata:block_dockchat_msg:useridfrom'] = 'O utilizador que enviou a mensagem.';
+$string['privacy:metadata:block_dockchat_read'] = 'Que mensagens de uma conversa o utilizador já leu.';
+$string['privacy:metadata:block_dockchat_read:lastreadid'] = 'A mensagem mais recente que o utilizador leu.';
+$string['privacy:metadata:block_dockchat_read:timemodified'] = 'Quando o utilizador leu mensagens da conversa pela última vez.';
+$string['privacy:metadata:block_dockchat_read:userid'] = 'O utilizador que leu as mensagens.';
+$string['privacy:metadata:block_dockchat_window'] = 'Que janelas de conversa o utilizador tem abertas ou minimizadas.';
+$string['privacy:metadata:block_dockchat_window:peerid'] = 'O outro utilizador da janela de conversa.';
+$string['privacy:metadata:block_dockchat_window:state'] = 'Se a janela de conversa está aberta ou minimizada.';
+$string['privacy:metadata:block_dockchat_window:timemodified'] = 'Quando a janela de conversa foi aberta ou minimizada pela última vez.';
+$string['privacy:metadata:block_dockchat_window:userid'] = 'O utilizador que tem a janela aberta.';
+$string['privacy:metadata:dockchatd'] = 'O serviço do Dock chat (dockchatd) recebe as mensagens do navegador e guarda-as na base de dados deste site.';
+$string['privacy:metadata:dockchatd:fullname'] = 'O nome completo do utilizador, mostrado aos colegas de disciplina.';
+$string['privacy:metadata:dockchatd:message'] = 'As mensagens que o utilizador envia e recebe.';
+$string['privacy:metadata:dockchatd:userid'] = 'O ID do utilizador, para entregar as mensagens.';
+$string['privacy:path:conversations'] = 'Conversas';
+$string['privacy:path:windows'] = 'Janelas de conversa';
+$string['privacy:window:minimised'] = 'Minimizada';
+$string['privacy:window:open'] = 'Aberta';
+$string['regeneratesecret'] = 'Gerar um novo segredo dos tokens';
+$string['regeneratesecret_confirm'] = 'Gerar um novo segredo dos tokens? Os tokens assinados com o segredo atual deixam de funcionar de imediato: indique o novo segredo ao dockchatd (ou reinicie-o, se ele o ler da base de dados); as conversas abertas voltam a ligar-se sozinhas.';
+$string['restore'] = 'Restaurar';
+$string['secret'] = 'Segredo dos tokens';
+$string['secret_desc'] = 'O segredo que assina os tokens de curta duração com que os navegadores entram no dockchatd. Foi gerado quando o bloco foi instalado. O dockchatd lê-o sozinho da base de dados deste site; copie-o para o <code>token_secret</code> do dockchatd apenas se o serviço não puder ler a tabela <code>config_plugins</code>. <a href="{$a}">Gerar um novo segredo</a>.';
+$string['secret_invalid'] = 'O segredo tem de ter pelo menos {$a} caracteres, sem espaços.';
+$string['secretregenerated'] = 'Foi gerado um novo segredo dos tokens. Indique-o ao dockchatd se ele não o ler da base de dados.';
+$string['seen'] = 'Vista';
+$string['send'] = 'Enviar';
+$string['sending'] = 'A enviar…';
+$string['today'] = 'Hoje';
+$string['tokenlifetime'] = 'Duração dos tokens';
+$string['tokenlifetime_desc'] = 'Durante quanto tempo, em segundos, um token do chat é válido (60 a 3600). O chat renova o token antes de expirar, por isso as alterações às permissões de um utilizador chegam ao serviço de chat dentro deste prazo.';
+$string['typeamessage'] = 'Escreva uma mensagem…';
+$string['typing'] = '{$a} está a escrever…';
+$string['wsurl'] = 'URL do serviço de chat';
+$string['wsurl_desc'] = 'O endereço WebSocket público do dockchatd, tal como os navegadores o alcançam (por exemplo wss://moodle.example.edu/dockchat/ws). Deixe em branco para usar {$a}.';
+$string['wsurl_invalid'] = 'Introduza um URL WebSocket que comece por wss:// (ou ws:// para testes), ou deixe o campo em branco.';
+$string['yesterday'] = 'Ontem';
