@@ -1,0 +1,409 @@
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * The dock controller: wires the transport, the state and the renderer.
+ *
+ * Server frames and user intents become state actions; each new state is handed to the renderer.
+ * It also keeps the tabs of one user in step: the server sends window, message and read frames to every
+ * tab, and a BroadcastChannel (or localStorage events) shares what only this tab knows yet (a message
+ * still being sent, a window just opened) instantly.
+ *
+ * @module     block_dockchat/dock
+ * @copyright  2026 dockchat developers
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+import * as Protocol from './protocol.js';
+import {createTransport} from './transport.js';
+import {createRenderer} from './renderer.js';
+import {initialState, reduce, conv, unreadUpto} from './state.js';
+
+const HISTORY_PAGE = 30;
+const TYPING_THROTTLE_MS = 2000;
+
+/**
+ * A tab-sync channel: BroadcastChannel when available, else localStorage 'storage' events.
+ *
+ * @param {string} name
+ * @param {Window} view
+ * @returns {{post: function(object), onMessage: function(function(object)), close: function()}}
+ */
+export const createTabChannel = (name, view) => {
+    const handlers = [];
+    const deliver = (data) => handlers.forEach((fn) => fn(data));
+    if (view && typeof view.BroadcastChannel === 'function') {
+        const bc = new view.BroadcastChannel(name);
+        bc.onmessage = (event) => deliver(event.data);
+        return {
+            post: (data) => bc.postMessage(data),
+            onMessage: (fn) => handlers.push(fn),
+            close: () => bc.close(),
+        };
+    }
+    let storage = null;
+    try {
+        storage = view && view.localStorage;
+    } catch (e) {
+        storage = null;
+    }
+    const onStorage = (event) => {
+        if (event.key === name && event.newValue) {
+            try {
+                deliver(JSON.parse(event.newValue).data);
+            } catch (e) {
+                // Not ours.
+            }
+        }
+    };
+    if (view && storage) {
+        view.addEventListener('storage', onStorage);
+    }
+    return {
+        post: (data) => {
+            if (storage) {
+                try {
+                    storage.setItem(name, JSON.stringify({data, nonce: Math.random()}));
+                    storage.removeItem(name);
+                } catch (e) {
+                    // Quota or privacy mode: the server still syncs the tabs.
+                }
+            }
+        },
+        onMessage: (fn) => handlers.push(fn),
+        close: () => view && view.removeEventListener('storage', onStorage),
+    };
+};
+
+/**
+ * Create the dock controller around an existing transport and renderer (unit tests inject fakes).
+ *
+ * @param {object} deps
+ * @param {object} deps.transport from createTransport
+ * @param {object} deps.renderer from createRenderer (needs render, whenIdle, focusWindow, isShowingLatest)
+ * @param {number} [deps.userid]
+ * @param {object} [deps.channel] tab channel (createTabChannel)
+ * @param {function(): number} [deps.now]
+ * @param {object} [deps.timers] {setInterval, clearInterval}
+ * @returns {object}
+ */
+export const createController = (deps) => {
+    const {transport, renderer} = deps;
+    const now = deps.now || (() => Date.now());
+    const timers = deps.timers || {
+        setInterval: (fn, ms) => globalThis.setInterval(fn, ms),
+        clearInterval: (id) => globalThis.clearInterval(id),
+    };
+    const channel = deps.channel || null;
+    let state = initialState(deps.userid);
+    const resetRequested = new Set();
+    const historyRequested = new Set();
+    const readSent = {};
+    const typingSent = {};
+    let ticker = null;
+
+    const needsTicker = () => state.connection.state === 'waiting'
+        || Object.keys(state.convs).some((k) => state.convs[k].typingUntil > 0);
+
+    const updateTicker = () => {
+        if (needsTicker() && ticker === null) {
+            ticker = timers.setInterval(() => {
+                const next = reduce(state, {type: 'tick', now: now()});
+                state = next;
+                renderer.render(state, now());
+                if (!needsTicker()) {
+                    timers.clearInterval(ticker);
+                    ticker = null;
+                }
+            }, 1000);
+        }
+    };
+
+    const markRead = (onlyPeer) => {
+        state.windows.forEach((w) => {
+            if (w.state !== 'open' || (onlyPeer && w.peer !== onlyPeer)) {
+                return;
+            }
+            const upto = unreadUpto(state, w.peer);
+            if (upto && (readSent[w.peer] || 0) < upto && renderer.isShowingLatest(w.peer)) {
+                if (transport.send(Protocol.read(w.peer, upto), 'read:' + w.peer)) {
+                    readSent[w.peer] = upto;
+                }
+            }
+        });
+    };
+
+    const dispatch = (action) => {
+        const next = reduce(state, action);
+        if (next === state) {
+            return;
+        }
+        state = next;
+        renderer.render(state, now());
+        updateTicker();
+        renderer.whenIdle().then(() => markRead());
+    };
+
+    const requestHistory = (peer, reset) => {
+        if (historyRequested.has(peer)) {
+            return;
+        }
+        if (transport.send(Protocol.history(peer, undefined, HISTORY_PAGE))) {
+            historyRequested.add(peer);
+            if (reset) {
+                resetRequested.add(peer);
+            }
+            dispatch({type: 'historyLoading', peer});
+        }
+    };
+
+    const ensureHistory = (peer) => {
+        if (!conv(state, peer).loaded) {
+            requestHistory(peer, false);
+        }
+    };
+
+    const post = (data) => {
+        if (channel) {
+            try {
+                channel.post(data);
+            } catch (e) {
+                // The server keeps tabs in sync anyway.
+            }
+        }
+    };
+
+    const setWindow = (peer, winState, raise) => {
+        dispatch({type: 'window', peer, state: winState, raise, person: state.people[peer]});
+        transport.send(Protocol.windowState(peer, winState), 'window:' + peer);
+        post({kind: 'window', peer, state: winState, person: state.people[peer] || null});
+        if (winState !== 'closed') {
+            ensureHistory(peer);
+        }
+    };
+
+    const sendText = (peer, text, cid) => {
+        const id = cid || Protocol.newCid();
+        const time = Math.floor(now() / 1000);
+        dispatch({type: 'pending', peer, cid: id, text, time});
+        post({kind: 'pending', peer, cid: id, text, time});
+        const max = state.limits.text_max_chars || 4000;
+        if (Array.from(text).length > max) {
+            dispatch({type: 'sendfailed', peer, cid: id, code: 'text_too_long', final: true});
+            return;
+        }
+        transport.sendMessage(peer, text, id);
+    };
+
+    const onFrame = (frame) => {
+        switch (frame.type) {
+            case 'welcome':
+                historyRequested.clear();
+                resetRequested.clear();
+                dispatch({type: 'welcome', frame});
+                // Windows come back after a page load: fetch what they show.
+                state.windows.forEach((w) => ensureHistory(w.peer));
+                break;
+            case 'missed':
+                dispatch({type: 'missed', messages: frame.messages || []});
+                if (frame.done && frame.truncated) {
+                    state.windows.forEach((w) => requestHistory(w.peer, true));
+                }
+                break;
+            case 'presence':
+                dispatch({type: 'presence', user: frame.user, status: frame.status});
+                break;
+            case 'message':
+                dispatch({type: 'message', message: frame.message, sender: frame.sender});
+                break;
+            case 'ack':
+                dispatch({type: 'ack', ack: frame});
+                break;
+            case 'history': {
+                const peer = frame.with && frame.with.id;
+                historyRequested.delete(peer);
+                const reset = resetRequested.delete(peer);
+                dispatch({type: 'history', frame, reset});
+                break;
+            }
+            case 'read':
+                dispatch({type: 'read', frame});
+                break;
+            case 'typing':
+                dispatch({type: 'typing', from: frame.from, now: now()});
+                break;
+            case 'window': {
+                const peer = frame.with && frame.with.id;
+                if (peer) {
+                    dispatch({type: 'window', peer, state: frame.state, person: frame.with});
+                    if (frame.state !== 'closed') {
+                        ensureHistory(peer);
+                    }
+                }
+                break;
+            }
+            case 'error':
+                if (frame.ref === 'history') {
+                    historyRequested.clear();
+                    Object.keys(state.convs).forEach((k) => {
+                        if (state.convs[k].loading) {
+                            dispatch({type: 'history', frame: {with: {id: Number(k)}, messages: [], more: conv(state, Number(k)).more}});
+                        }
+                    });
+                }
+                break;
+            default:
+                break;
+        }
+    };
+
+    const onIntent = (intent) => {
+        const peer = intent.peer;
+        switch (intent.type) {
+            case 'open':
+            case 'restore':
+                setWindow(peer, 'open', true);
+                if (intent.focus) {
+                    renderer.whenIdle().then(() => renderer.focusWindow(peer));
+                }
+                break;
+            case 'minimise':
+                setWindow(peer, 'minimised', false);
+                if (intent.focus) {
+                    renderer.whenIdle().then(() => renderer.focusWindow(peer));
+                }
+                break;
+            case 'close':
+                setWindow(peer, 'closed', false);
+                break;
+            case 'send':
+                sendText(peer, intent.text);
+                break;
+            case 'retry': {
+                const p = conv(state, peer).pending.find((x) => x.cid === intent.cid);
+                if (p) {
+                    dispatch({type: 'discard', peer, cid: p.cid});
+                    sendText(peer, p.text);
+                }
+                break;
+            }
+            case 'typing': {
+                const t = now();
+                if (!typingSent[peer] || t - typingSent[peer] >= TYPING_THROTTLE_MS) {
+                    if (transport.send(Protocol.typing(peer))) {
+                        typingSent[peer] = t;
+                    }
+                }
+                break;
+            }
+            case 'loadolder': {
+                const c = conv(state, peer);
+                if (c.loaded && c.more && !c.loading && c.messages.length
+                        && transport.send(Protocol.history(peer, c.messages[0].id, HISTORY_PAGE))) {
+                    historyRequested.add(peer);
+                    dispatch({type: 'historyLoading', peer});
+                }
+                break;
+            }
+            case 'seen':
+                markRead(peer);
+                break;
+            case 'reconnect':
+                transport.reconnectNow();
+                break;
+            default:
+                break;
+        }
+    };
+
+    transport.on('frame', onFrame);
+    transport.on('status', (status) => dispatch({type: 'connection', status}));
+    transport.on('sendfailed', (f) => {
+        dispatch({type: 'sendfailed', peer: f.to, cid: f.cid, code: f.code, final: f.final});
+        post({kind: 'sendfailed', peer: f.to, cid: f.cid, code: f.code, final: f.final});
+    });
+    if (channel) {
+        channel.onMessage((data) => {
+            if (!data || typeof data !== 'object') {
+                return;
+            }
+            if (data.kind === 'pending') {
+                dispatch({type: 'pending', peer: data.peer, cid: data.cid, text: data.text, time: data.time});
+            } else if (data.kind === 'sendfailed') {
+                dispatch({type: 'sendfailed', peer: data.peer, cid: data.cid, code: data.code, final: data.final});
+            } else if (data.kind === 'window') {
+                dispatch({type: 'window', peer: data.peer, state: data.state, person: data.person || undefined});
+                if (data.state !== 'closed') {
+                    ensureHistory(data.peer);
+                }
+            }
+        });
+    }
+
+    return {
+        onIntent,
+        start() {
+            renderer.render(state, now());
+            transport.start();
+        },
+        stop() {
+            transport.stop();
+            if (ticker !== null) {
+                timers.clearInterval(ticker);
+                ticker = null;
+            }
+            if (channel) {
+                channel.close();
+            }
+        },
+        /** @returns {object} the current state (for tests and debugging) */
+        get state() {
+            return state;
+        },
+    };
+};
+
+/**
+ * Build and start the whole client.
+ *
+ * @param {object} config
+ * @param {function(): Promise<{token: string, exp: number, wsurl: string}>} config.getToken
+ * @param {function(string, object): Promise<string>} config.renderTemplate
+ * @param {function(string, *=): string} config.str
+ * @param {number} config.userid
+ * @param {string} [config.wsurl]
+ * @param {string} [config.lang]
+ * @param {Element|null} [config.blockRoot]
+ * @param {function(Error)} [config.onError]
+ * @returns {object} the controller
+ */
+export const startDock = (config) => {
+    const view = typeof window !== 'undefined' ? window : null;
+    const transport = createTransport({getToken: config.getToken, wsurl: config.wsurl});
+    let controller = null;
+    const renderer = createRenderer({
+        renderTemplate: config.renderTemplate,
+        str: config.str,
+        lang: config.lang,
+        blockRoot: config.blockRoot || null,
+        onError: config.onError,
+        onIntent: (intent) => controller && controller.onIntent(intent),
+    });
+    const channel = view ? createTabChannel('block_dockchat_sync_' + config.userid, view) : null;
+    controller = createController({transport, renderer, userid: config.userid, channel});
+    controller.renderer = renderer;
+    controller.start();
+    return controller;
+};

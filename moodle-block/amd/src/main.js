@@ -1,0 +1,100 @@
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * Moodle entry point of the dock chat: `js_call_amd('block_dockchat/main', 'init', [config])`.
+ *
+ * The only module that imports Moodle's AMD modules. It adapts them to the client's injected
+ * interfaces: tokens from the external function `block_dockchat_get_token` (core/ajax), strings from
+ * core/str, templates from core/templates; everything else is the shared client (./dock.js).
+ *
+ * @module     block_dockchat/main
+ * @copyright  2026 dockchat developers
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+import Ajax from 'core/ajax';
+import * as Str from 'core/str';
+import Templates from 'core/templates';
+import Notification from 'core/notification';
+import {startDock} from './dock.js';
+import {STRING_KEYS, makeStr} from './strings.js';
+
+const COMPONENT = 'block_dockchat';
+let controller = null;
+
+/**
+ * Load the client's strings in one request.
+ *
+ * @returns {Promise<object>} key -> string
+ */
+const loadStrings = () => {
+    const requests = STRING_KEYS.map((key) => ({key, component: COMPONENT}));
+    const load = typeof Str.getStrings === 'function' ? Str.getStrings(requests) : Str.get_strings(requests);
+    return Promise.resolve(load).then((values) => {
+        const map = {};
+        STRING_KEYS.forEach((key, i) => {
+            map[key] = values[i];
+        });
+        return map;
+    });
+};
+
+/**
+ * A fresh token for the logged-in user.
+ *
+ * @returns {Promise<{token: string, exp: number, wsurl: string}>}
+ */
+const getToken = () => Promise.resolve(Ajax.call([{methodname: 'block_dockchat_get_token', args: {}}])[0]);
+
+/**
+ * Render one of the block's templates to HTML.
+ *
+ * @param {string} name template name without component
+ * @param {object} context
+ * @returns {Promise<string>}
+ */
+const renderTemplate = (name, context) => Templates.renderForPromise(COMPONENT + '/' + name, context)
+    .then(({html}) => html);
+
+/**
+ * Start the dock (once per page; a second block instance only attaches its online list).
+ *
+ * @param {object} config {wsurl, userid, blockregion, lang}
+ */
+export const init = (config) => {
+    const cfg = config || {};
+    const blockRoot = cfg.blockregion ? document.querySelector('[data-region="block_dockchat-online"]') : null;
+    if (controller) {
+        if (blockRoot && controller.renderer) {
+            controller.renderer.setBlockRoot(blockRoot);
+        }
+        return;
+    }
+    controller = {};
+    loadStrings().then((strings) => {
+        controller = startDock({
+            getToken,
+            renderTemplate,
+            str: makeStr(strings),
+            userid: Number(cfg.userid),
+            wsurl: cfg.wsurl,
+            lang: cfg.lang || document.documentElement.lang || 'en',
+            blockRoot,
+            onError: Notification.exception,
+        });
+        return controller;
+    }).catch(Notification.exception);
+};

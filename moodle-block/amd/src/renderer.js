@@ -1,0 +1,746 @@
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * The only module that writes to the DOM.
+ *
+ * Elements are created from Mustache templates through the injected `renderTemplate(name, context)`
+ * (core/templates in Moodle, ./mustache.js on the demo page), then patched in place: each render compares
+ * the new state with what is on the page and changes only that (classes, counts, inserted messages), so
+ * focus, scroll position and text being typed survive. Message text is always set as text nodes (links
+ * built by ./linkify.js with textContent); user data never goes through innerHTML.
+ *
+ * User actions are reported to the controller as intents through `onIntent`; the renderer never changes
+ * state itself.
+ *
+ * @module     block_dockchat/renderer
+ * @copyright  2026 dockchat developers
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+import {conversationView, conv} from './state.js';
+import {renderInto} from './linkify.js';
+
+const WINDOW_WIDTH = 300;
+const WINDOW_GAP = 10;
+const CHIP_WIDTH = 64;
+const MOBILE_MAX = 576;
+const GROUP_GAP_SECONDS = 300;
+const NEAR_EDGE_PX = 48;
+
+/**
+ * Local calendar day of a Unix time, as a sortable key.
+ *
+ * @param {number} seconds
+ * @returns {string}
+ */
+const dayKey = (seconds) => {
+    const d = new Date(seconds * 1000);
+    return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
+};
+
+/**
+ * Create a renderer.
+ *
+ * @param {object} options
+ * @param {function(string, object): Promise<string>} options.renderTemplate template name (without
+ *   component) and context to HTML
+ * @param {function(string, *=): string} options.str lang string getter
+ * @param {function(object)} options.onIntent receives {type, peer, ...} user intents
+ * @param {Element|null} [options.blockRoot] the block's `[data-region="block_dockchat-online"]`
+ * @param {Document} [options.doc]
+ * @param {string} [options.lang] BCP 47 language for times and dates
+ * @param {function(Error)} [options.onError]
+ * @returns {object}
+ */
+export const createRenderer = (options) => {
+    const doc = options.doc || document;
+    const view = doc.defaultView || globalThis;
+    const {renderTemplate, str, onIntent} = options;
+    const onError = options.onError || ((e) => view.console && view.console.error(e));
+    const lang = (options.lang || 'en').replace('_', '-');
+    let blockRoot = options.blockRoot || null;
+
+    let timeFormat;
+    let dateFormat;
+    try {
+        timeFormat = new Intl.DateTimeFormat(lang, {hour: '2-digit', minute: '2-digit'});
+        dateFormat = new Intl.DateTimeFormat(lang, {weekday: 'short', day: 'numeric', month: 'short', year: 'numeric'});
+    } catch (e) {
+        timeFormat = new Intl.DateTimeFormat('en', {hour: '2-digit', minute: '2-digit'});
+        dateFormat = new Intl.DateTimeFormat('en', {weekday: 'short', day: 'numeric', month: 'short', year: 'numeric'});
+    }
+
+    let dock = null;
+    let lastState = null;
+    let lastNow = 0;
+    let latest = null;
+    let running = false;
+    let idle = Promise.resolve();
+    let idleResolve = null;
+    /** @type {Map<number, {el: Element, items: Map<string, Element>, conv: object, me: number, rendered: boolean}>} */
+    const windows = new Map();
+    /** @type {Map<number, Element>} */
+    const onlineEls = new Map();
+    let overflowOpen = false;
+
+    const toElement = (html) => {
+        const tpl = doc.createElement('template');
+        tpl.innerHTML = String(html).trim();
+        return tpl.content.firstElementChild;
+    };
+    const region = (root, name) => (root ? root.querySelector('[data-region="' + name + '"]') : null);
+    const setHidden = (el, hidden) => {
+        if (el && el.hidden !== hidden) {
+            el.hidden = hidden;
+        }
+    };
+    const setText = (el, text) => {
+        if (el && el.textContent !== text) {
+            el.textContent = text;
+        }
+    };
+    const setAttr = (el, name, value) => {
+        if (el && el.getAttribute(name) !== value) {
+            el.setAttribute(name, value);
+        }
+    };
+    const toggleClass = (el, name, on) => {
+        if (el && el.classList.contains(name) !== !!on) {
+            el.classList.toggle(name, !!on);
+        }
+    };
+
+    const timeLabel = (seconds) => timeFormat.format(new Date(seconds * 1000));
+    const dayLabel = (seconds, nowMs) => {
+        const key = dayKey(seconds);
+        const today = dayKey(Math.floor(nowMs / 1000));
+        const yesterday = dayKey(Math.floor(nowMs / 1000) - 86400);
+        if (key === today) {
+            return str('today');
+        }
+        if (key === yesterday) {
+            return str('yesterday');
+        }
+        return dateFormat.format(new Date(seconds * 1000));
+    };
+
+    // ---- Events: delegated listeners report intents. -------------------------------------------
+
+    const peerOfEvent = (target) => {
+        const win = target.closest('[data-region="window"]');
+        return win ? Number(win.getAttribute('data-peerid')) : 0;
+    };
+
+    const onClick = (event) => {
+        const actionEl = event.target.closest('[data-action]');
+        if (!actionEl) {
+            if (overflowOpen && !event.target.closest('[data-region="overflow"]')) {
+                overflowOpen = false;
+                layout();
+            }
+            return;
+        }
+        const action = actionEl.getAttribute('data-action');
+        const peer = Number(actionEl.getAttribute('data-userid')) || peerOfEvent(actionEl);
+        switch (action) {
+            case 'open-chat':
+                event.preventDefault();
+                onIntent({type: 'open', peer, focus: true});
+                break;
+            case 'toggle':
+                event.preventDefault();
+                onIntent({type: actionEl.getAttribute('aria-expanded') === 'true' ? 'minimise' : 'restore', peer, focus: true});
+                break;
+            case 'minimise':
+                event.preventDefault();
+                onIntent({type: 'minimise', peer});
+                break;
+            case 'close':
+                event.preventDefault();
+                onIntent({type: 'close', peer});
+                break;
+            case 'send':
+                event.preventDefault();
+                submit(peer);
+                break;
+            case 'retry':
+                event.preventDefault();
+                onIntent({type: 'retry', peer, cid: (actionEl.closest('[data-cid]') || actionEl).getAttribute('data-cid')});
+                break;
+            case 'reconnect':
+                event.preventDefault();
+                onIntent({type: 'reconnect'});
+                break;
+            case 'toggle-overflow':
+                event.preventDefault();
+                overflowOpen = !overflowOpen;
+                layout();
+                break;
+            case 'raise':
+                event.preventDefault();
+                overflowOpen = false;
+                onIntent({type: 'open', peer, focus: true});
+                break;
+            default:
+                break;
+        }
+    };
+
+    const submit = (peer) => {
+        const w = windows.get(peer);
+        const input = w && region(w.el, 'input');
+        if (!input) {
+            return;
+        }
+        const text = input.value.replace(/\s+$/u, '');
+        if (!text.trim()) {
+            return;
+        }
+        input.value = '';
+        autoGrow(input);
+        onIntent({type: 'send', peer, text});
+        input.focus();
+    };
+
+    const autoGrow = (input) => {
+        input.style.height = 'auto';
+        input.style.height = Math.min(input.scrollHeight, 120) + 'px';
+    };
+
+    const onKeydown = (event) => {
+        const target = event.target;
+        if (event.key === 'Escape') {
+            const peer = peerOfEvent(target);
+            if (peer) {
+                event.preventDefault();
+                onIntent({type: 'minimise', peer, focus: true});
+            } else if (overflowOpen) {
+                overflowOpen = false;
+                layout();
+            }
+            return;
+        }
+        if (target.matches && target.matches('[data-region="input"]') && event.key === 'Enter'
+                && !event.shiftKey && !event.isComposing) {
+            event.preventDefault();
+            submit(peerOfEvent(target));
+        }
+    };
+
+    const onInput = (event) => {
+        const target = event.target;
+        if (target.matches && target.matches('[data-region="input"]')) {
+            autoGrow(target);
+            if (target.value.trim()) {
+                onIntent({type: 'typing', peer: peerOfEvent(target)});
+            }
+        }
+    };
+
+    const onSubmit = (event) => {
+        if (event.target.matches('[data-region="composer"]')) {
+            event.preventDefault();
+            submit(peerOfEvent(event.target));
+        }
+    };
+
+    const onFocusIn = (event) => {
+        const peer = peerOfEvent(event.target);
+        if (peer) {
+            onIntent({type: 'seen', peer});
+        }
+    };
+
+    const onScroll = (event) => {
+        const list = event.target;
+        if (!list.matches || !list.matches('[data-region="messages"]')) {
+            return;
+        }
+        const peer = peerOfEvent(list);
+        if (list.scrollTop < NEAR_EDGE_PX) {
+            onIntent({type: 'loadolder', peer});
+        }
+        if (list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX) {
+            onIntent({type: 'seen', peer});
+        }
+    };
+
+    const bind = (root) => {
+        root.addEventListener('click', onClick);
+        root.addEventListener('keydown', onKeydown);
+        root.addEventListener('input', onInput);
+        root.addEventListener('submit', onSubmit);
+        root.addEventListener('focusin', onFocusIn);
+        root.addEventListener('scroll', onScroll, true);
+    };
+
+    // ---- Block: online course-mates. ------------------------------------------------------------
+
+    const renderBlock = async(state) => {
+        if (!blockRoot) {
+            return;
+        }
+        const list = region(blockRoot, 'list');
+        const wanted = state.online;
+        const missing = wanted.filter((p) => !onlineEls.has(p.id));
+        const created = await Promise.all(missing.map((p) => renderTemplate('online_user', {
+            id: p.id, fullname: p.fullname, avatar: p.avatar,
+        })));
+        missing.forEach((p, i) => onlineEls.set(p.id, toElement(created[i])));
+        const ids = new Set(wanted.map((p) => p.id));
+        onlineEls.forEach((el, id) => {
+            if (!ids.has(id)) {
+                el.remove();
+                onlineEls.delete(id);
+            }
+        });
+        if (list) {
+            let cursor = list.firstElementChild;
+            wanted.forEach((p) => {
+                const el = onlineEls.get(p.id);
+                if (el === cursor) {
+                    cursor = cursor.nextElementSibling;
+                } else {
+                    list.insertBefore(el, cursor);
+                }
+                const c = conv(state, p.id);
+                const badge = region(el, 'unread');
+                setHidden(badge, !c.unread);
+                setText(badge, c.unread ? String(c.unread) : '');
+                if (badge) {
+                    setAttr(badge, 'aria-label', str('unreadcount', c.unread));
+                }
+            });
+        }
+        const count = region(blockRoot, 'count');
+        setText(count, state.welcomed ? str('onlinecount', wanted.length) : '');
+        setHidden(region(blockRoot, 'empty'), !state.welcomed || wanted.length > 0);
+        const status = region(blockRoot, 'status');
+        const text = connectionText(state, lastNow);
+        setText(status, state.welcomed && state.connection.state === 'connected' ? '' : text);
+        setHidden(status, !text || (state.welcomed && state.connection.state === 'connected'));
+    };
+
+    // ---- Connection banner. ---------------------------------------------------------------------
+
+    const connectionText = (state, nowMs) => {
+        const c = state.connection;
+        switch (c.state) {
+            case 'connected':
+                return str('connected');
+            case 'waiting':
+                if (!state.welcomed && !c.code) {
+                    return str('connecting');
+                }
+                return str('connectionlost', Math.max(0, Math.ceil(((c.retryAt || nowMs) - nowMs) / 1000)));
+            case 'offline':
+                return str('disconnected');
+            case 'stopped':
+                return c.code === 4004 ? str('sessionended') : str('disconnected');
+            default:
+                return str('connecting');
+        }
+    };
+
+    const renderBanner = (state, nowMs) => {
+        const banner = region(dock, 'banner');
+        const c = state.connection;
+        const show = c.state !== 'connected' && c.state !== 'idle' && (state.welcomed || state.windows.length > 0);
+        setHidden(banner, !show);
+        toggleClass(banner, 'is-error', c.state === 'stopped' || c.state === 'offline');
+        if (show) {
+            setText(region(banner, 'banner-text'), connectionText(state, nowMs));
+        }
+        const retry = banner && banner.querySelector('[data-action="reconnect"]');
+        setHidden(retry, !(c.state === 'waiting' || (c.state === 'stopped' && c.code !== 4004 && c.code !== 4003)));
+    };
+
+    // ---- Windows. -------------------------------------------------------------------------------
+
+    const createWindow = async(state, peer) => {
+        const person = state.people[peer] || {id: peer, fullname: '', avatar: ''};
+        const html = await renderTemplate('window', {
+            id: peer,
+            fullname: person.fullname,
+            avatar: person.avatar,
+            maxlength: state.limits.text_max_chars || 4000,
+        });
+        const el = toElement(html);
+        return {el, items: new Map(), conv: null, me: 0, people: null, rendered: false};
+    };
+
+    const messageContext = (item) => ({
+        key: item.key,
+        id: item.id,
+        mine: item.mine,
+        datetime: new Date(item.time * 1000).toISOString(),
+        timelabel: timeLabel(item.time),
+    });
+
+    const desiredItems = (state, peer, nowMs) => {
+        const v = conversationView(state, peer, nowMs);
+        const out = [];
+        let lastDay = null;
+        v.items.forEach((item) => {
+            const day = dayKey(item.time);
+            if (day !== lastDay) {
+                out.push({kind: 'day', key: 'd:' + day, time: item.time});
+                lastDay = day;
+            }
+            out.push(Object.assign({kind: 'msg'}, item));
+        });
+        return {items: out, seen: v.seen, typing: v.typing};
+    };
+
+    const patchMessage = (el, item) => {
+        toggleClass(el, 'is-pending', item.pending && !item.failed);
+        toggleClass(el, 'is-failed', !!item.failed);
+        const stateEl = region(el, 'state');
+        let label = '';
+        if (item.failed && item.final) {
+            const key = 'error:' + item.failed;
+            const text = str(key);
+            label = text.startsWith('[[') ? str('error:unknown') : text;
+        } else if (item.pending) {
+            label = str('sending');
+        }
+        setText(stateEl, label);
+        setHidden(stateEl, !label);
+        const retry = el.querySelector('[data-action="retry"]');
+        setHidden(retry, !(item.failed && item.final));
+    };
+
+    const patchItems = async(w, state, peer, nowMs, force) => {
+        const c = conv(state, peer);
+        const list = region(w.el, 'messages');
+        const itemsEl = region(w.el, 'items');
+        const desired = desiredItems(state, peer, nowMs);
+        if (w.conv !== c || force) {
+            const missing = desired.items.filter((it) => !w.items.has(it.key));
+            const html = await Promise.all(missing.map((it) => (it.kind === 'day'
+                ? renderTemplate('day', {key: it.key, label: dayLabel(it.time, nowMs)})
+                : renderTemplate('message', messageContext(it)))));
+            // Measure before changing anything, to keep the reading position.
+            const wasAtBottom = !w.rendered || list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX;
+            const anchor = itemsEl.firstElementChild;
+            const anchorTop = anchor ? anchor.offsetTop : 0;
+            const oldScrollTop = list.scrollTop;
+            missing.forEach((it, i) => {
+                const el = toElement(html[i]);
+                if (it.kind === 'msg') {
+                    renderInto(doc, region(el, 'text'), it.text);
+                    if (it.cid) {
+                        el.setAttribute('data-cid', it.cid);
+                    }
+                }
+                w.items.set(it.key, el);
+            });
+            const keys = new Set(desired.items.map((it) => it.key));
+            w.items.forEach((el, key) => {
+                if (!keys.has(key)) {
+                    el.remove();
+                    w.items.delete(key);
+                }
+            });
+            let cursor = itemsEl.firstElementChild;
+            let addedOwnAtEnd = false;
+            desired.items.forEach((it, i) => {
+                const el = w.items.get(it.key);
+                if (el === cursor) {
+                    cursor = cursor.nextElementSibling;
+                } else {
+                    itemsEl.insertBefore(el, cursor);
+                    if (it.kind === 'msg' && it.mine && i === desired.items.length - 1) {
+                        addedOwnAtEnd = true;
+                    }
+                }
+                if (it.kind === 'msg') {
+                    patchMessage(el, it);
+                    const next = desired.items[i + 1];
+                    const groupEnd = !next || next.kind !== 'msg' || next.mine !== it.mine
+                        || next.time - it.time > GROUP_GAP_SECONDS;
+                    toggleClass(el, 'is-groupend', groupEnd);
+                    const prev = desired.items[i - 1];
+                    const groupStart = !prev || prev.kind !== 'msg' || prev.mine !== it.mine
+                        || it.time - prev.time > GROUP_GAP_SECONDS;
+                    toggleClass(el, 'is-groupstart', groupStart);
+                }
+            });
+            w.conv = c;
+            // Scroll: stick to the bottom, or keep the reading position when older messages came in.
+            if (wasAtBottom || addedOwnAtEnd) {
+                list.scrollTop = list.scrollHeight;
+            } else if (anchor && anchor.isConnected && anchor.offsetTop !== anchorTop) {
+                list.scrollTop = oldScrollTop + (anchor.offsetTop - anchorTop);
+            }
+            w.rendered = true;
+        }
+        // Seen and typing.
+        const seen = region(w.el, 'seen');
+        const wasHidden = seen ? seen.hidden : true;
+        setHidden(seen, !desired.seen);
+        const typing = region(w.el, 'typing');
+        const typingWasHidden = typing ? typing.hidden : true;
+        setHidden(typing, !desired.typing);
+        if (desired.typing) {
+            const person = state.people[peer];
+            setText(region(typing, 'typing-text'), str('typing', person ? person.fullname : ''));
+        }
+        if ((wasHidden && desired.seen) || (typingWasHidden && desired.typing)) {
+            if (list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX + 60) {
+                list.scrollTop = list.scrollHeight;
+            }
+        }
+        setHidden(region(w.el, 'loading'), !(c.loading));
+    };
+
+    const patchWindow = async(w, state, entry, nowMs) => {
+        const peer = entry.peer;
+        const c = conv(state, peer);
+        const el = w.el;
+        const minimised = entry.state !== 'open';
+        const online = state.online.some((p) => p.id === peer);
+        toggleClass(el, 'is-minimised', minimised);
+        toggleClass(el, 'is-highlight', minimised && c.highlight);
+        toggleClass(el, 'is-online', online);
+        const toggle = el.querySelector('[data-action="toggle"]');
+        setAttr(toggle, 'aria-expanded', minimised ? 'false' : 'true');
+        const person = state.people[peer];
+        if (person) {
+            setText(region(el, 'name'), person.fullname);
+            const img = region(el, 'avatar');
+            if (img && person.avatar && img.getAttribute('src') !== person.avatar) {
+                img.setAttribute('src', person.avatar);
+            }
+        }
+        setText(region(el, 'presence-text'), online ? str('online') : str('offline'));
+        const badge = region(el, 'unread');
+        setHidden(badge, !c.unread);
+        setText(badge, c.unread ? String(c.unread) : '');
+        setAttr(badge, 'aria-label', str('unreadcount', c.unread));
+        const min = el.querySelector('[data-action="minimise"]');
+        setAttr(min, 'aria-label', minimised ? str('restore') : str('minimise'));
+        setAttr(min, 'title', minimised ? str('restore') : str('minimise'));
+        setHidden(region(el, 'body'), minimised);
+        if (!minimised || w.rendered) {
+            await patchItems(w, state, peer, nowMs, false);
+        }
+    };
+
+    const renderWindows = async(state, nowMs) => {
+        const container = region(dock, 'windows');
+        const missing = state.windows.filter((w) => !windows.has(w.peer));
+        const created = await Promise.all(missing.map((w) => createWindow(state, w.peer)));
+        missing.forEach((w, i) => windows.set(w.peer, created[i]));
+        const wanted = new Set(state.windows.map((w) => w.peer));
+        windows.forEach((w, peer) => {
+            if (!wanted.has(peer)) {
+                w.el.remove();
+                windows.delete(peer);
+            }
+        });
+        let cursor = container.firstElementChild;
+        state.windows.forEach((entry) => {
+            const w = windows.get(entry.peer);
+            if (w.el === cursor) {
+                cursor = cursor.nextElementSibling;
+            } else {
+                container.insertBefore(w.el, cursor);
+            }
+        });
+        await Promise.all(state.windows.map((entry) => patchWindow(windows.get(entry.peer), state, entry, nowMs)));
+    };
+
+    // ---- Overflow: the windows that do not fit hide behind a '+N' chip. --------------------------
+
+    const layout = () => {
+        if (!dock || !lastState) {
+            return;
+        }
+        const state = lastState;
+        const width = view.innerWidth || doc.documentElement.clientWidth || 1024;
+        const mobile = width <= MOBILE_MAX;
+        toggleClass(dock, 'is-mobile', mobile);
+        let fits = mobile ? 1 : Math.max(1, Math.floor((width - 24 - CHIP_WIDTH) / (WINDOW_WIDTH + WINDOW_GAP)));
+        if (!mobile && state.windows.length * (WINDOW_WIDTH + WINDOW_GAP) + 24 <= width) {
+            fits = state.windows.length;
+        }
+        const hidden = [];
+        state.windows.forEach((entry, i) => {
+            const w = windows.get(entry.peer);
+            if (!w) {
+                return;
+            }
+            const hide = i >= fits;
+            setHidden(w.el, hide);
+            if (hide) {
+                hidden.push(entry.peer);
+            }
+        });
+        const overflow = region(dock, 'overflow');
+        setHidden(overflow, hidden.length === 0);
+        if (!hidden.length) {
+            overflowOpen = false;
+        }
+        setText(region(overflow, 'overflow-count'), '+' + hidden.length);
+        const chip = overflow.querySelector('[data-action="toggle-overflow"]');
+        setAttr(chip, 'aria-expanded', overflowOpen ? 'true' : 'false');
+        setAttr(chip, 'aria-label', str('moreconversations', hidden.length));
+        const anyUnread = hidden.some((peer) => conv(state, peer).unread > 0);
+        toggleClass(overflow, 'is-highlight', anyUnread);
+        const menu = region(overflow, 'overflow-menu');
+        setHidden(menu, !overflowOpen);
+        if (overflowOpen) {
+            while (menu.firstChild) {
+                menu.removeChild(menu.firstChild);
+            }
+            hidden.forEach((peer) => {
+                const person = state.people[peer] || {fullname: ''};
+                const c = conv(state, peer);
+                const li = doc.createElement('li');
+                const button = doc.createElement('button');
+                button.type = 'button';
+                button.className = 'block_dockchat-overflow-item';
+                button.setAttribute('data-action', 'raise');
+                button.setAttribute('data-userid', String(peer));
+                const name = doc.createElement('span');
+                name.textContent = person.fullname;
+                button.appendChild(name);
+                if (c.unread) {
+                    const badge = doc.createElement('span');
+                    badge.className = 'block_dockchat-badge';
+                    badge.textContent = String(c.unread);
+                    badge.setAttribute('aria-label', str('unreadcount', c.unread));
+                    button.appendChild(badge);
+                }
+                li.appendChild(button);
+                menu.appendChild(li);
+            });
+        }
+    };
+
+    // ---- The render loop: one render at a time, always of the newest state. ----------------------
+
+    const ensureDock = async() => {
+        if (dock) {
+            return;
+        }
+        const el = toElement(await renderTemplate('dock', {}));
+        doc.body.appendChild(el);
+        bind(el);
+        dock = el;
+        view.addEventListener('resize', layout);
+    };
+
+    const renderOnce = async(state, nowMs) => {
+        await ensureDock();
+        lastState = state;
+        lastNow = nowMs;
+        await renderBlock(state);
+        renderBanner(state, nowMs);
+        await renderWindows(state, nowMs);
+        layout();
+    };
+
+    const loop = async() => {
+        running = true;
+        while (latest) {
+            const {state, nowMs} = latest;
+            latest = null;
+            try {
+                await renderOnce(state, nowMs);
+            } catch (e) {
+                onError(e);
+            }
+        }
+        running = false;
+        if (idleResolve) {
+            idleResolve();
+            idleResolve = null;
+        }
+    };
+
+    if (blockRoot) {
+        bind(blockRoot);
+    }
+
+    return {
+        /**
+         * Schedule a render of this state (coalesced with later ones).
+         *
+         * @param {object} state
+         * @param {number} nowMs
+         */
+        render(state, nowMs) {
+            latest = {state, nowMs};
+            if (!running) {
+                idle = new Promise((resolve) => {
+                    idleResolve = resolve;
+                });
+                loop();
+            }
+        },
+        /** @returns {Promise} resolved when no render is in progress */
+        whenIdle() {
+            return running ? idle : Promise.resolve();
+        },
+        /**
+         * Attach the block's online list (when the block is rendered after the dock started).
+         *
+         * @param {Element} el
+         */
+        setBlockRoot(el) {
+            if (el && el !== blockRoot) {
+                blockRoot = el;
+                onlineEls.clear();
+                bind(el);
+            }
+        },
+        /**
+         * Move keyboard focus into a window (its input when open, its title button when minimised).
+         *
+         * @param {number} peer
+         */
+        focusWindow(peer) {
+            const w = windows.get(peer);
+            if (!w) {
+                return;
+            }
+            const target = w.el.classList.contains('is-minimised')
+                ? w.el.querySelector('[data-action="toggle"]') : region(w.el, 'input');
+            if (target) {
+                target.focus();
+            }
+        },
+        /**
+         * Whether the peer's window shows its newest message right now (open, visible, scrolled down).
+         *
+         * @param {number} peer
+         * @returns {boolean}
+         */
+        isShowingLatest(peer) {
+            const w = windows.get(peer);
+            if (!w || w.el.hidden || w.el.classList.contains('is-minimised')) {
+                return false;
+            }
+            if (doc.visibilityState && doc.visibilityState !== 'visible') {
+                return false;
+            }
+            const list = region(w.el, 'messages');
+            return !!list && list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX + 40;
+        },
+    };
+};

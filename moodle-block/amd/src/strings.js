@@ -1,0 +1,47 @@
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * The lang strings the client uses at run time (templates ask for theirs through `{{#str}}`).
+ *
+ * @module     block_dockchat/strings
+ * @copyright  2026 dockchat developers
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+/** Keys of block_dockchat strings used from JS. */
+export const STRING_KEYS = [
+    'close', 'closechatwith', 'connected', 'connecting', 'connectionlost', 'disconnected',
+    'error:blocked', 'error:internal', 'error:messaging_disabled', 'error:no_permission',
+    'error:not_contactable', 'error:rate_limited', 'error:text_too_long', 'error:unknown',
+    'error:unknown_user', 'loadingolder', 'messagelist', 'minimise', 'moreconversations', 'newmessage',
+    'newmessages', 'nobodyonline', 'offline', 'online', 'onlinecount', 'openchatwith', 'reconnectnow',
+    'restore', 'retry', 'seen', 'send', 'sending', 'sessionended', 'today', 'typeamessage', 'typing',
+    'unreadcount', 'yesterday',
+];
+
+/**
+ * A synchronous string getter over a key -> string map, with Moodle's `{$a}` substitution.
+ *
+ * @param {object} map
+ * @returns {function(string, *=): string}
+ */
+export const makeStr = (map) => (key, a) => {
+    const text = map[key] !== undefined ? String(map[key]) : '[[' + key + ']]';
+    if (a === undefined || a === null) {
+        return text;
+    }
+    return text.replace(/\{\$a\}/g, String(a));
+};
