@@ -1,0 +1,444 @@
+#!/usr/bin/env bash
+# Deployment checks: the systemd units, the example config, install.sh, the block zip and the
+# reverse-proxy snippets (run live in front of `dockchatd demo` when nginx/Apache are installed).
+#
+#   bash tests/deploy/run.sh
+#
+# Every external command is bounded by `timeout`; all traffic stays on 127.0.0.1. Prints one line
+# per check and a closing `deploy checks: N passed, M failed, K skipped`; exits 1 if any failed.
+# A check is skipped (never silently) only when the tool it needs cannot run on this machine.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+skipped=0
+pass() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
+fail() {
+  failed=$((failed + 1))
+  printf 'FAIL  %s\n' "$1"
+  if [ -n "${2:-}" ] && [ -s "$2" ]; then sed 's/^/      | /' "$2" | head -n 40; fi
+}
+skip() { skipped=$((skipped + 1)); printf 'skip  %s\n' "$1"; }
+
+# check NAME COMMAND...: runs the command (bounded by the caller), passes on exit 0.
+check() {
+  local name=$1 log
+  shift
+  log="$work/check.log"
+  if "$@" >"$log" 2>&1; then pass "$name"; else fail "$name" "$log"; fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Value of `Key=` in a unit file (last assignment wins, as in systemd).
+unit_value() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
+
+# A stand-in executable for the unit checks that only need "some binary at that path".
+stub="$work/stub-dockchatd"
+printf '#!/bin/sh\nexit 0\n' >"$stub"
+chmod 0755 "$stub"
+
+# The real daemon for install and proxy checks: tests/run.sh builds it with `cargo test` first.
+daemon="$repo/target/debug/dockchatd"
+if [ ! -x "$daemon" ] && command -v cargo >/dev/null 2>&1; then
+  echo "building target/debug/dockchatd (cargo build --bin dockchatd)"
+  timeout 1200 cargo build --quiet --bin dockchatd >"$work/build.log" 2>&1 || sed 's/^/  | /' "$work/build.log" | tail -n 20
+fi
+
+echo "== scripts"
+for script in deploy/install.sh deploy/build-block-zip.sh tests/deploy/run.sh; do
+  check "bash -n $script" bash -n "$script"
+done
+check "python3 compiles tests/deploy/wsprobe.py" python3 -m py_compile tests/deploy/wsprobe.py
+if command -v shellcheck >/dev/null 2>&1; then
+  check "shellcheck deploy/*.sh tests/deploy/run.sh" \
+    timeout 120 shellcheck deploy/install.sh deploy/build-block-zip.sh tests/deploy/run.sh
+else
+  skip "shellcheck: not installed (apt-get install shellcheck)"
+fi
+
+echo "== systemd units"
+svc=deploy/dockchatd.service
+sock=deploy/dockchatd.socket
+units_ok() {
+  local v
+  [ "$(unit_value "$svc" Type)" = notify ] || { echo "Type=notify missing"; return 1; }
+  [ "$(unit_value "$svc" NotifyAccess)" = main ] || { echo "NotifyAccess=main missing"; return 1; }
+  [ "$(unit_value "$svc" ExecStartPre)" = "/usr/local/bin/dockchatd check --config /etc/dockchat/dockchatd.toml" ] \
+    || { echo "ExecStartPre is not 'dockchatd check --config /etc/dockchat/dockchatd.toml'"; return 1; }
+  [ "$(unit_value "$svc" ExecStart)" = "/usr/local/bin/dockchatd serve --config /etc/dockchat/dockchatd.toml" ] \
+    || { echo "ExecStart is not 'dockchatd serve --config /etc/dockchat/dockchatd.toml'"; return 1; }
+  [ "$(unit_value "$svc" Restart)" = on-failure ] || { echo "Restart=on-failure missing"; return 1; }
+  [ -n "$(unit_value "$svc" WatchdogSec)" ] || { echo "WatchdogSec missing"; return 1; }
+  [ "$(unit_value "$svc" User)" = dockchat ] || { echo "User=dockchat missing"; return 1; }
+  [ "$(unit_value "$svc" Group)" = dockchat ] || { echo "Group=dockchat missing"; return 1; }
+  v=$(unit_value "$svc" LimitNOFILE)
+  [ "${v:-0}" -ge 65536 ] || { echo "LimitNOFILE=$v is too small for tens of thousands of sockets"; return 1; }
+  for kv in ProtectSystem=strict ProtectHome=true PrivateTmp=true PrivateDevices=true \
+    NoNewPrivileges=true CapabilityBoundingSet= AmbientCapabilities= \
+    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX" ProtectKernelTunables=true \
+    ProtectKernelModules=true ProtectControlGroups=true RestrictNamespaces=true \
+    LockPersonality=true MemoryDenyWriteExecute=true SystemCallArchitectures=native; do
+    grep -qxF "$kv" "$svc" || { echo "$svc: missing '$kv'"; return 1; }
+  done
+  grep -qxF "SystemCallFilter=@system-service" "$svc" || { echo "SystemCallFilter=@system-service missing"; return 1; }
+  grep -qxF "Requires=dockchatd.socket" "$svc" || { echo "Requires=dockchatd.socket missing"; return 1; }
+  [ "$(unit_value "$sock" ListenStream)" = 127.0.0.1:8765 ] || { echo "ListenStream=127.0.0.1:8765 missing"; return 1; }
+  [ "$(unit_value "$sock" Accept)" = no ] || { echo "Accept=no missing"; return 1; }
+}
+check "units: Type=notify, check before start, watchdog, user, limits, sandboxing, socket" units_ok
+
+stop_timeout_ok() {
+  # TimeoutStopSec must leave the daemon's graceful shutdown (shutdown_timeout_secs) time to finish.
+  local stop grace
+  stop=$(unit_value "$svc" TimeoutStopSec)
+  stop=${stop%s}
+  grace=$(sed -n 's/^#\{0,1\}shutdown_timeout_secs *= *\([0-9]*\).*/\1/p' deploy/dockchatd.toml.example | head -n 1)
+  echo "TimeoutStopSec=${stop}s, shutdown_timeout_secs=${grace}"
+  [ -n "$grace" ] && [ "$stop" -ge $((grace + 5)) ]
+}
+check "units: TimeoutStopSec exceeds shutdown_timeout_secs by a margin" stop_timeout_ok
+
+analyze_ok=false
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  skip "systemd-analyze verify: systemd-analyze is not installed (apt-get install systemd)"
+else
+  # Can systemd-analyze work here at all? Verify a trivial known-good unit first.
+  mkdir -p "$work/units"
+  printf '[Service]\nType=oneshot\nExecStart=%s\n' "$stub" >"$work/units/probe.service"
+  if ! (cd "$work/units" && timeout 60 systemd-analyze verify ./probe.service) >"$work/probe.log" 2>&1; then
+    skip "systemd-analyze verify: cannot run in this sandbox ($(head -n 1 "$work/probe.log"))"
+  else
+    analyze_ok=true
+    sed "s#/usr/local/bin/dockchatd#$stub#g" "$svc" >"$work/units/dockchatd.service"
+    cp "$sock" "$work/units/dockchatd.socket"
+    verify_units() {
+      # Any message (unknown key, bad value, missing binary) counts as a failure.
+      (cd "$work/units" && timeout 60 systemd-analyze verify ./dockchatd.socket ./dockchatd.service) >"$work/verify.log" 2>&1
+      local rc=$?
+      cat "$work/verify.log"
+      [ "$rc" -eq 0 ] && [ ! -s "$work/verify.log" ]
+    }
+    check "systemd-analyze verify dockchatd.socket dockchatd.service" verify_units
+    if timeout 60 systemd-analyze security --offline=true "$work/units/dockchatd.service" >"$work/security.log" 2>&1; then
+      exposure_ok() {
+        local level
+        level=$(sed -n 's/.*Overall exposure level for dockchatd.service: \([0-9.]*\).*/\1/p' "$work/security.log")
+        echo "exposure level: ${level:-?} (0 = fully sandboxed, 10 = not at all)"
+        [ -n "$level" ] && python3 -c "import sys; sys.exit(0 if float('$level') <= 2.5 else 1)"
+      }
+      check "systemd-analyze security: exposure level at most 2.5" exposure_ok
+    else
+      skip "systemd-analyze security --offline: not supported here ($(head -n 1 "$work/security.log"))"
+    fi
+  fi
+fi
+
+echo "== example config"
+# Every option of the configuration contract (docs: README, CONTRACTS §2), by table.
+config_keys_ok() {
+  python3 - deploy/dockchatd.toml.example <<'PY'
+import re, sys, tomllib
+text = open(sys.argv[1], encoding="utf-8").read()
+expected = {
+    "": {"listen", "site_url", "database_url", "table_prefix", "token_secret", "db_pool_size",
+         "shutdown_timeout_secs", "avatar_theme"},
+    "auth": {"audience", "check_sessions", "revalidate_interval_secs", "auth_timeout_secs",
+             "token_leeway_secs"},
+    "limits": {"max_connections", "max_connections_per_user", "frame_max_bytes", "text_max_chars",
+               "history_max", "resume_max", "outbox_frames", "rate_per_sec", "rate_burst",
+               "ping_interval_secs"},
+    "presence": {"enrolment_refresh_secs"},
+}
+# As shipped it must parse, with the two required keys set.
+cfg = tomllib.loads(text)
+assert "site_url" in cfg and "database_url" in cfg, "site_url and database_url must be set"
+# Uncomment every `#key = value` line (first occurrence per table) and parse again: every documented
+# default must be valid TOML, and the key set must be exactly the contract's.
+table, seen, lines, prev = "", {}, [], ""
+for original in text.splitlines():
+    line, prev, previous = original, original, prev
+    m = re.match(r"^\[([a-z_]+)\]\s*$", line)
+    if m:
+        table = m.group(1)
+    m = re.match(r"^#?([a-z_]+) = (.*)$", line)
+    if m:
+        key = m.group(1)
+        if key in seen.setdefault(table, set()):
+            continue
+        seen[table].add(key)
+        # the line above an option is its explanation (or a sibling option sharing one)
+        assert previous.startswith("#"), "option %s.%s has no comment above it" % (table or "top", key)
+        line = line.lstrip("#")
+    lines.append(line)
+full = tomllib.loads("\n".join(lines))
+found = {"": {k for k, v in full.items() if not isinstance(v, dict)}}
+for t, v in full.items():
+    if isinstance(v, dict):
+        found[t] = set(v)
+for t in sorted(set(expected) | set(found)):
+    missing = expected.get(t, set()) - found.get(t, set())
+    extra = found.get(t, set()) - expected.get(t, set())
+    assert not missing, "[%s] options missing from the example: %s" % (t or "top", sorted(missing))
+    assert not extra, "[%s] options not in the contract: %s" % (t or "top", sorted(extra))
+print("%d options documented" % sum(len(v) for v in found.values()))
+PY
+}
+check "dockchatd.toml.example: valid TOML, documents exactly every option" config_keys_ok
+
+env_ok() {
+  local v
+  for v in DOCKCHAT_LISTEN DOCKCHAT_SITE_URL DOCKCHAT_DATABASE_URL DOCKCHAT_TABLE_PREFIX \
+    DOCKCHAT_TOKEN_SECRET DOCKCHAT_CHECK_SESSIONS DOCKCHAT_LOG; do
+    grep -q "$v" deploy/dockchatd.toml.example || { echo "environment variable $v not documented"; return 1; }
+  done
+}
+check "dockchatd.toml.example: documents every DOCKCHAT_* environment variable" env_ok
+
+echo "== install.sh"
+install_binary="$daemon"
+if [ ! -x "$install_binary" ]; then
+  echo "note: $daemon not built, installing a stand-in binary"
+  install_binary="$stub"
+fi
+dest="$work/destdir"
+# Staged unit paths: the unit's own ExecStart/--config paths, looked up under DESTDIR.
+staged_paths_ok() {
+  local root=$1 unit exec cfg
+  unit="$root/etc/systemd/system/dockchatd.service"
+  [ -f "$unit" ] || { echo "missing $unit"; return 1; }
+  [ -f "$root/etc/systemd/system/dockchatd.socket" ] || { echo "missing dockchatd.socket"; return 1; }
+  for line in "$(unit_value "$unit" ExecStart)" "$(unit_value "$unit" ExecStartPre)"; do
+    exec=${line%% *}
+    cfg=$(printf '%s\n' "$line" | sed -n 's/.*--config \([^ ]*\).*/\1/p')
+    [ -x "$root$exec" ] || { echo "ExecStart binary $exec is not an executable under DESTDIR"; return 1; }
+    if [ -z "$cfg" ] || [ ! -f "$root$cfg" ]; then
+      echo "config '$cfg' of '$line' missing under DESTDIR"
+      return 1
+    fi
+  done
+  [ "$(stat -c %a "$root/etc/dockchat/dockchatd.toml")" = 640 ] || { echo "config mode is not 0640"; return 1; }
+  [ "$(stat -c %a "$root/etc/dockchat")" = 750 ] || { echo "/etc/dockchat mode is not 0750"; return 1; }
+  cmp -s "$root/etc/dockchat/dockchatd.toml" deploy/dockchatd.toml.example || [ "${2:-}" = edited ] \
+    || { echo "config is not the example"; return 1; }
+  [ -f "$root/usr/local/share/doc/dockchat/nginx.conf" ] || [ "${3:-}" = prefix ] || { echo "docs missing"; return 1; }
+  echo "ExecStart=$(unit_value "$unit" ExecStart) present under $root"
+}
+check "install.sh --binary into DESTDIR" \
+  timeout 120 env DESTDIR="$dest" bash deploy/install.sh --binary "$install_binary"
+check "install.sh: binary, config and units where the unit expects them" staged_paths_ok "$dest"
+no_user_ok() { grep -q "not creating the 'dockchat' system user" "$work/install-again.log"; }
+DESTDIR="$dest" timeout 120 bash deploy/install.sh --binary "$install_binary" >"$work/install-again.log" 2>&1 || true
+check "install.sh: with DESTDIR, says it skips creating the user" no_user_ok
+python3 - "$dest/etc/dockchat/dockchatd.toml" <<'PY'
+import sys
+p = sys.argv[1]
+text = open(p, encoding="utf-8").read().replace('site_url = "https://moodle.example.edu"', 'site_url = "https://edited.example.edu"')
+open(p, "w", encoding="utf-8").write(text)
+PY
+cp "$dest/etc/dockchat/dockchatd.toml" "$work/edited.toml"
+check "install.sh: second run succeeds" \
+  timeout 120 env DESTDIR="$dest" bash deploy/install.sh --binary "$install_binary"
+check "install.sh: second run keeps the edited config" cmp "$work/edited.toml" "$dest/etc/dockchat/dockchatd.toml"
+check "install.sh: second run leaves every path in place" staged_paths_ok "$dest" edited
+
+if $analyze_ok && [ -d /lib/systemd/system ]; then
+  # systemd-analyze --root resolves ExecStart= inside DESTDIR, so this proves the unit finds the
+  # installed binary. It needs systemd's own targets in that root.
+  mkdir -p "$dest/usr/lib/systemd"
+  cp -a /lib/systemd/system "$dest/usr/lib/systemd/"
+  verify_root() {
+    timeout 60 systemd-analyze verify --root="$dest" dockchatd.socket dockchatd.service >"$work/vroot.log" 2>&1
+    local rc=$?
+    cat "$work/vroot.log"
+    [ "$rc" -eq 0 ] && [ ! -s "$work/vroot.log" ]
+  }
+  check "systemd-analyze verify --root=DESTDIR on the installed units" verify_root
+else
+  skip "systemd-analyze verify --root=DESTDIR: systemd-analyze or /lib/systemd/system unavailable"
+fi
+
+dest2="$work/destdir-prefix"
+check "install.sh with PREFIX=/opt/dockchat" \
+  timeout 120 env DESTDIR="$dest2" PREFIX=/opt/dockchat bash deploy/install.sh --binary "$install_binary"
+prefix_ok() {
+  grep -qx "ExecStart=/opt/dockchat/bin/dockchatd serve --config /etc/dockchat/dockchatd.toml" \
+    "$dest2/etc/systemd/system/dockchatd.service" || { echo "ExecStart not rewritten to PREFIX"; return 1; }
+  staged_paths_ok "$dest2" "" prefix
+}
+check "install.sh: units point at \$PREFIX/bin/dockchatd, which exists" prefix_ok
+check "install.sh: rejects an unknown option" bash -c '! bash deploy/install.sh --bogus >/dev/null 2>&1'
+
+echo "== block zip"
+zip1="$work/zip1/block_dockchat.zip"
+zip2="$work/zip2/block_dockchat.zip"
+if timeout 120 bash deploy/build-block-zip.sh "$zip1" >"$work/check.log" 2>&1; then
+  pass "build-block-zip.sh builds $(basename "$zip1")"
+  zip_ok() {
+    local list entry code
+    list=$(python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$zip1")
+    if printf '%s\n' "$list" | grep -v '^dockchat/' | grep -q .; then
+      echo "entries outside the top folder dockchat/:"; printf '%s\n' "$list" | grep -v '^dockchat/' | head; return 1
+    fi
+    for entry in dockchat/version.php dockchat/block_dockchat.php dockchat/db/install.xml dockchat/db/access.php; do
+      printf '%s\n' "$list" | grep -qx "$entry" || { echo "missing $entry"; return 1; }
+    done
+    printf '%s\n' "$list" | grep -q '^dockchat/amd/build/.*\.min\.js$' || { echo "no amd/build/*.min.js"; return 1; }
+    for code in en pt es fr de; do
+      printf '%s\n' "$list" | grep -qx "dockchat/lang/$code/block_dockchat.php" \
+        || { echo "missing dockchat/lang/$code/block_dockchat.php"; return 1; }
+    done
+    if printf '%s\n' "$list" | grep -qE '^dockchat/tests/|node_modules|\.git/|(^|/)package(-lock)?\.json$'; then
+      echo "tests or development files in the zip:"
+      printf '%s\n' "$list" | grep -E '^dockchat/tests/|node_modules|\.git/|package' | head; return 1
+    fi
+    echo "$(printf '%s\n' "$list" | wc -l) entries, all under dockchat/"
+  }
+  check "block zip: top folder dockchat/, version.php, install.xml, amd/build, lang en pt es fr de" zip_ok
+  no_symlinks_ok() {
+    # Unix mode in the upper 16 bits of external_attr: 0o120000 is a symlink.
+    python3 - "$zip1" <<'PY'
+import sys, zipfile
+links = [i.filename for i in zipfile.ZipFile(sys.argv[1]).infolist() if (i.external_attr >> 16) & 0o170000 == 0o120000]
+assert not links, "symlinks in the zip: %s" % links
+PY
+  }
+  check "block zip: language files are real files, not symlinks" no_symlinks_ok
+  lang_same_ok() {
+    local code
+    mkdir -p "$work/unzipped"
+    (cd "$work/unzipped" && python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall()' "$zip1")
+    for code in "$work"/unzipped/dockchat/lang/*/; do
+      code=$(basename "$code")
+      cmp "lang/$code/block_dockchat.php" "$work/unzipped/dockchat/lang/$code/block_dockchat.php" || return 1
+    done
+    if command -v php >/dev/null 2>&1; then
+      find "$work/unzipped/dockchat" -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null || return 1
+    fi
+  }
+  check "block zip: lang files identical to lang/, every PHP file passes php -l" lang_same_ok
+  timeout 120 bash deploy/build-block-zip.sh "$zip2" >/dev/null 2>&1 || true
+  check "block zip: rebuilding gives the same bytes (reproducible)" cmp "$zip1" "$zip2"
+else
+  fail "build-block-zip.sh builds a zip" "$work/check.log"
+fi
+
+echo "== reverse-proxy snippets (live, in front of dockchatd demo)"
+demo_url=""
+if [ -x "$daemon" ]; then
+  "$daemon" demo --listen 127.0.0.1:0 >"$work/demo.out" 2>"$work/demo.err" &
+  pids+=("$!")
+  for _ in $(seq 1 300); do
+    demo_url=$(sed -n 's#^dockchat demo: open \(http://[0-9.:]*\)/.*#\1#p' "$work/demo.out" | head -n 1)
+    [ -n "$demo_url" ] && break
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$demo_url" ]; then
+    printf 'demo stdout:\n%s\ndemo stderr:\n%s\n' "$(cat "$work/demo.out")" "$(tail -n 20 "$work/demo.err")" >"$work/demo.log"
+    fail "dockchatd demo prints 'dockchat demo: open http://...' within 30 s" "$work/demo.log"
+  fi
+fi
+if [ -z "$demo_url" ]; then
+  skip "nginx/Apache live proxy checks: no running dockchatd demo to proxy to"
+else
+  upstream=${demo_url#http://}
+  echo "dockchatd demo on $upstream"
+
+  if command -v nginx >/dev/null 2>&1; then
+    np=$(free_port)
+    mkdir -p "$work/nginx/tmp"
+    sed -e "s#listen 443 ssl;#listen 127.0.0.1:$np;#" -e "s#127.0.0.1:8765#$upstream#g" \
+      deploy/nginx.conf >"$work/nginx/site.conf"
+    cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/tmp/body;
+    proxy_temp_path $work/nginx/tmp/proxy;
+    fastcgi_temp_path $work/nginx/tmp/fastcgi;
+    uwsgi_temp_path $work/nginx/tmp/uwsgi;
+    scgi_temp_path $work/nginx/tmp/scgi;
+    include $work/nginx/site.conf;
+}
+EOF
+    check "nginx -t accepts deploy/nginx.conf" timeout 30 nginx -t -p "$work/nginx" -c "$work/nginx/nginx.conf"
+    nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' >"$work/nginx/stdout.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 1 100); do
+      curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$np/" && break
+      sleep 0.1
+    done
+    check "nginx: GET /dockchat/healthz reaches the daemon (200)" \
+      bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:$np/dockchat/healthz)\" = 200 ]"
+    check "nginx: WebSocket upgrade at /dockchat/ws, frames both ways" \
+      timeout 30 python3 tests/deploy/wsprobe.py 127.0.0.1 "$np" /dockchat/ws "$demo_url"
+  else
+    skip "nginx snippet: nginx not installed (apt-get install nginx-light)"
+  fi
+
+  if command -v apache2 >/dev/null 2>&1 && [ -d /usr/lib/apache2/modules ]; then
+    ap=$(free_port)
+    mods=/usr/lib/apache2/modules
+    mkdir -p "$work/apache"
+    sed -e "s#<VirtualHost \*:443>#<VirtualHost 127.0.0.1:$ap>#" -e "s#127.0.0.1:8765#$upstream#g" \
+      deploy/apache.conf >"$work/apache/site.conf"
+    {
+      echo "ServerRoot $work/apache"
+      echo "ServerName 127.0.0.1"
+      echo "Listen 127.0.0.1:$ap"
+      echo "PidFile $work/apache/httpd.pid"
+      echo "ErrorLog $work/apache/error.log"
+      echo "DefaultRuntimeDir $work/apache"
+      echo "Mutex file:$work/apache default"
+      echo "LogLevel warn"
+      for m in mpm_event authz_core authz_host headers proxy proxy_http proxy_wstunnel; do
+        echo "LoadModule ${m}_module $mods/mod_$m.so"
+      done
+      if [ "$(id -u)" -eq 0 ]; then
+        echo "User nobody"
+        echo "Group nogroup"
+      fi
+      echo "Include $work/apache/site.conf"
+    } >"$work/apache/httpd.conf"
+    check "apache2 -t accepts deploy/apache.conf" timeout 30 apache2 -t -f "$work/apache/httpd.conf"
+    apache2 -f "$work/apache/httpd.conf" -DFOREGROUND >"$work/apache/stdout.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 1 100); do
+      curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$ap/" && break
+      sleep 0.1
+    done
+    check "Apache: GET /dockchat/healthz reaches the daemon (200)" \
+      bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:$ap/dockchat/healthz)\" = 200 ]"
+    check "Apache: WebSocket upgrade at /dockchat/ws, frames both ways" \
+      timeout 30 python3 tests/deploy/wsprobe.py 127.0.0.1 "$ap" /dockchat/ws "$demo_url"
+  else
+    skip "Apache snippet: apache2 not installed (apt-get install apache2)"
+  fi
+fi
+
+echo
+echo "deploy checks: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
