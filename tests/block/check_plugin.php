@@ -198,7 +198,7 @@ foreach ($phpfiles as $file) {
     }
     $src = file_get_contents($file);
     // get_string('x', 'block_dockchat'), new lang_string('x', 'block_dockchat'), new moodle_exception('x', 'block_dockchat').
-    preg_match_all("/'([a-zA-Z0-9_:\\-]+)'\\s*,\\s*'block_dockchat'/", $src, $m);
+    preg_match_all("/(?:get_string|lang_string|exception|string_exists)\\(\\s*'([a-zA-Z0-9_:\\-]+)'\\s*,\\s*'block_dockchat'/", $src, $m);
     foreach ($m[1] as $k) {
         $used[$k][] = rel($file);
     }
