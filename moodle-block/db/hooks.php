@@ -28,6 +28,6 @@ $callbacks = [
     [
         // The docked chat windows follow the user on every page (admin setting followeverywhere).
         'hook' => \core\hook\output\before_footer_html_generation::class,
-        'callback' => [\block_dockchat\hook_callbacks::class, 'before_footer_html_generation'],
+        'callback' => \block_dockchat\hook_callbacks::class . '::before_footer_html_generation',
     ],
 ];

@@ -55,8 +55,9 @@ class get_token extends external_api {
         $context = \core\context\system::instance();
         self::validate_context($context);
         require_capability('block/dockchat:use', $context);
-        if (isguestuser()) {
-            // Guests share one account: they can never be told apart, so they never chat.
+        if (isguestuser() || !dock::account_may_chat()) {
+            // Guests share one account and cannot be told apart; an administrator logged in as
+            // someone else must not chat under their name.
             throw new \required_capability_exception($context, 'block/dockchat:use', 'nopermissions', '');
         }
 

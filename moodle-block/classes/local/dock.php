@@ -40,10 +40,25 @@ class dock {
      * @return bool
      */
     public static function can_use(\context $context): bool {
-        if (!isloggedin() || isguestuser()) {
+        if (!isloggedin() || isguestuser() || !self::account_may_chat()) {
             return false;
         }
         return has_capability('block/dockchat:use', $context);
+    }
+
+    /**
+     * Whether the session's account may chat at all, whatever the context.
+     *
+     * Not while "logged in as" another user (an administrator would chat under the other
+     * user's name), and not before a forced password change is done.
+     *
+     * @return bool
+     */
+    public static function account_may_chat(): bool {
+        if (\core\session\manager::is_loggedinas()) {
+            return false;
+        }
+        return !get_user_preferences('auth_forcepasswordchange', false);
     }
 
     /**
