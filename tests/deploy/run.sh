@@ -2,7 +2,7 @@
 # Deployment checks: the systemd units, the example config, install.sh, the block zip and the
 # reverse-proxy snippets (run live in front of `dockchatd demo` when nginx/Apache are installed).
 #
-#   bash tests/deploy/run.sh
+#   bash tests/deploy/run.sh            (DOCKCHATD=path/to/dockchatd to test another build)
 #
 # Every external command is bounded by `timeout`; all traffic stays on 127.0.0.1. Prints one line
 # per check and a closing `deploy checks: N passed, M failed, K skipped`; exits 1 if any failed.
@@ -58,10 +58,20 @@ printf '#!/bin/sh\nexit 0\n' >"$stub"
 chmod 0755 "$stub"
 
 # The real daemon for install and proxy checks: tests/run.sh builds it with `cargo test` first.
-daemon="$repo/target/debug/dockchatd"
+# DOCKCHATD=/path/to/dockchatd picks another build (e.g. target/release/dockchatd).
+daemon="${DOCKCHATD:-$repo/target/debug/dockchatd}"
 if [ ! -x "$daemon" ] && command -v cargo >/dev/null 2>&1; then
   echo "building target/debug/dockchatd (cargo build --bin dockchatd)"
   timeout 1200 cargo build --quiet --bin dockchatd >"$work/build.log" 2>&1 || sed 's/^/  | /' "$work/build.log" | tail -n 20
+fi
+
+# The proxy checks run the snippets in real nginx and Apache; install them on a fresh machine
+# (tests/setup.sh installs the rest of the toolchain).
+if { ! command -v nginx >/dev/null 2>&1 || ! command -v apache2 >/dev/null 2>&1; } \
+  && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing nginx-light and apache2 for the reverse-proxy checks"
+  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends \
+    nginx-light apache2 >"$work/apt.log" 2>&1 || tail -n 5 "$work/apt.log"
 fi
 
 echo "== scripts"
