@@ -76,10 +76,10 @@ export const createRenderer = (options) => {
     let timeFormat;
     let dateFormat;
     try {
-        timeFormat = new Intl.DateTimeFormat(lang, {hour: '2-digit', minute: '2-digit'});
+        timeFormat = new Intl.DateTimeFormat(lang, {hour: 'numeric', minute: '2-digit'});
         dateFormat = new Intl.DateTimeFormat(lang, {weekday: 'short', day: 'numeric', month: 'short', year: 'numeric'});
     } catch (e) {
-        timeFormat = new Intl.DateTimeFormat('en', {hour: '2-digit', minute: '2-digit'});
+        timeFormat = new Intl.DateTimeFormat('en', {hour: 'numeric', minute: '2-digit'});
         dateFormat = new Intl.DateTimeFormat('en', {weekday: 'short', day: 'numeric', month: 'short', year: 'numeric'});
     }
 

@@ -1,0 +1,142 @@
+// The dockchatd demo page: a Moodle-like course page that runs the block's very own client modules
+// (served from /client/), templates (/templates/), styles (/styles.css) and strings (/lang/en.json).
+// Only the glue differs from Moodle: tokens come from POST /demo/token, templates are rendered by the
+// client's tiny Mustache, and the visitor picks who they are (kept per tab in sessionStorage;
+// `?user=<id>` in the URL wins, for tests).
+import {startDock} from '/client/dock.js';
+import {render} from '/client/mustache.js';
+import {makeStr} from '/client/strings.js';
+
+const STORAGE_KEY = 'dockchat-demo-user';
+
+const byId = (id) => document.getElementById(id);
+
+const fetchJson = async(url, init) => {
+    const response = await fetch(url, init);
+    if (!response.ok) {
+        throw new Error(`${url}: HTTP ${response.status}`);
+    }
+    return response.json();
+};
+
+const templates = new Map();
+const loadTemplate = (name) => {
+    if (!templates.has(name)) {
+        templates.set(name, fetch(`/templates/${encodeURIComponent(name)}.mustache`).then((r) => {
+            if (!r.ok) {
+                throw new Error(`template ${name}: HTTP ${r.status}`);
+            }
+            return r.text();
+        }));
+    }
+    return templates.get(name);
+};
+
+const chosenUser = (users) => {
+    const fromUrl = Number(new URLSearchParams(location.search).get('user'));
+    if (fromUrl && users.some((u) => u.id === fromUrl)) {
+        sessionStorage.setItem(STORAGE_KEY, String(fromUrl));
+        return fromUrl;
+    }
+    const stored = Number(sessionStorage.getItem(STORAGE_KEY));
+    return stored && users.some((u) => u.id === stored) ? stored : 0;
+};
+
+const showPicker = (users) => new Promise((resolve) => {
+    const list = byId('demo-picker-list');
+    list.replaceChildren();
+    users.forEach((user) => {
+        const li = document.createElement('li');
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.className = 'picker-user';
+        button.dataset.userid = String(user.id);
+        const img = document.createElement('img');
+        img.src = user.avatar;
+        img.alt = '';
+        img.width = 40;
+        img.height = 40;
+        const text = document.createElement('span');
+        text.className = 'picker-text';
+        const name = document.createElement('strong');
+        name.textContent = user.fullname;
+        const meta = document.createElement('small');
+        meta.textContent = `${user.role === 'teacher' ? 'Teacher' : 'Student'} · ${(user.courses || []).map((c) => c.fullname).join(', ')}`;
+        text.append(name, meta);
+        button.append(img, text);
+        button.addEventListener('click', () => {
+            sessionStorage.setItem(STORAGE_KEY, String(user.id));
+            byId('demo-picker').hidden = true;
+            resolve(user.id);
+        });
+        li.append(button);
+        list.append(li);
+    });
+    byId('demo-picker').hidden = false;
+    const first = list.querySelector('button');
+    if (first) {
+        first.focus();
+    }
+});
+
+const main = async() => {
+    const [users, strings] = await Promise.all([fetchJson('/demo/users'), fetchJson('/lang/en.json')]);
+    let userid = chosenUser(users);
+    if (!userid) {
+        userid = await showPicker(users);
+    }
+    const me = users.find((u) => u.id === userid);
+    document.body.dataset.userid = String(userid);
+
+    // Page chrome: who am I, and the course I am in.
+    byId('demo-username').textContent = me.fullname;
+    byId('demo-useravatar').src = me.avatar;
+    byId('demo-usermenu').hidden = false;
+    byId('demo-switch').addEventListener('click', () => {
+        sessionStorage.removeItem(STORAGE_KEY);
+        const url = new URL(location.href);
+        url.searchParams.delete('user');
+        location.href = url.toString();
+    });
+    const course = (me.courses || [])[0];
+    if (course) {
+        byId('demo-coursetitle').textContent = course.fullname;
+        byId('demo-coursename').textContent = course.fullname;
+        document.title = `Course: ${course.fullname} | dockchat demo`;
+    }
+    if (strings.pluginname) {
+        byId('demo-blocktitle').textContent = strings.pluginname;
+    }
+
+    const renderTemplate = async(name, context) => render(await loadTemplate(name), context, strings);
+
+    // The block's content, as Moodle renders it, then the shared client.
+    const content = byId('demo-blockcontent');
+    const tpl = document.createElement('template');
+    tpl.innerHTML = await renderTemplate('block', {uniqid: 'demo'});
+    content.replaceChildren(tpl.content);
+
+    const getToken = () => fetchJson('/demo/token', {
+        method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({user: userid}),
+    });
+
+    window.dockchat = startDock({
+        getToken,
+        renderTemplate,
+        str: makeStr(strings),
+        userid,
+        lang: 'en',
+        blockRoot: content.querySelector('[data-region="block_dockchat-online"]'),
+        onError: (e) => console.error(e),
+    });
+};
+
+main().catch((e) => {
+    console.error(e);
+    const error = byId('demo-picker-error');
+    error.textContent = `The demo could not start: ${e.message}`;
+    error.hidden = false;
+    byId('demo-picker').hidden = false;
+});

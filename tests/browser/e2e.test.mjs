@@ -1,0 +1,268 @@
+// End-to-end test of the dock chat in headless Chromium against a real dockchatd in demo mode.
+//
+// Spawns `target/debug/dockchatd demo --listen 127.0.0.1:0` (builds it with `cargo build` if missing),
+// reads its `dockchat demo: open http://...` line, then drives two browser contexts as two demo users.
+// DOCKCHAT_E2E_URL=http://... runs against an already running demo instead (development only).
+// Screenshots go to artifacts/ (look at them).
+import {test, before, after} from 'node:test';
+import assert from 'node:assert/strict';
+import {spawn, spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {chromium} from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const artifacts = join(root, 'artifacts');
+const daemonPath = join(root, 'target', 'debug', 'dockchatd');
+const T = 15000;
+
+let daemon = null;
+let daemonLog = '';
+let base = process.env.DOCKCHAT_E2E_URL || '';
+let browser = null;
+
+const startDaemon = () => new Promise((resolve, reject) => {
+    if (!existsSync(daemonPath)) {
+        const build = spawnSync('cargo', ['build'], {cwd: root, stdio: 'inherit', timeout: 20 * 60 * 1000});
+        if (build.status !== 0) {
+            reject(new Error('cargo build failed'));
+            return;
+        }
+    }
+    daemon = spawn(daemonPath, ['demo', '--listen', '127.0.0.1:0'], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']});
+    const timer = setTimeout(() => reject(new Error('dockchatd demo did not print its URL within 30 s:\n' + daemonLog)), 30000);
+    const onData = (chunk) => {
+        daemonLog += chunk.toString();
+        const m = daemonLog.match(/dockchat demo: open (http:\/\/[^\s/]+)\/?/);
+        if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+        }
+    };
+    daemon.stdout.on('data', onData);
+    daemon.stderr.on('data', (chunk) => {
+        daemonLog += chunk.toString();
+    });
+    daemon.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`dockchatd exited with ${code}:\n${daemonLog}`));
+    });
+});
+
+before(async() => {
+    mkdirSync(artifacts, {recursive: true});
+    if (!base) {
+        base = await startDaemon();
+    }
+    browser = await chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+        timeout: 30000,
+    });
+}, {timeout: 25 * 60 * 1000});
+
+after(async() => {
+    if (browser) {
+        await browser.close().catch(() => {});
+    }
+    if (daemon && daemon.exitCode === null) {
+        daemon.removeAllListeners('exit');
+        const exited = new Promise((resolve) => daemon.once('exit', resolve));
+        daemon.kill('SIGTERM');
+        const timer = setTimeout(() => daemon.kill('SIGKILL'), 10000);
+        await exited;
+        clearTimeout(timer);
+    }
+});
+
+/** Two students who share a course, and everyone. */
+const pickUsers = async() => {
+    const users = await (await fetch(base + '/demo/users', {signal: AbortSignal.timeout(T)})).json();
+    assert.ok(users.length >= 2, 'the demo has users');
+    const students = users.filter((u) => u.role === 'student');
+    for (const a of students) {
+        for (const b of students) {
+            if (a.id !== b.id && a.courses.some((c) => b.courses.some((d) => d.id === c.id))) {
+                return {a, b, users};
+            }
+        }
+    }
+    throw new Error('no two students share a course');
+};
+
+const open = async(context, user, errors) => {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(`${user.fullname}: ${e.message}`));
+    page.on('dialog', (d) => {
+        errors.push(`${user.fullname}: dialog ${d.type()} ${d.message()}`);
+        d.dismiss().catch(() => {});
+    });
+    await page.goto(`${base}/?user=${user.id}`, {timeout: T});
+    await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+    return page;
+};
+
+const win = (page, peer) => page.locator(`[data-region="window"][data-peerid="${peer.id}"]`);
+const bubbles = (page, peer) => win(page, peer).locator('[data-region="message"] [data-region="text"]');
+
+const waitText = async(page, peer, text) => {
+    await bubbles(page, peer).filter({hasText: text}).first().waitFor({timeout: T});
+};
+
+const shot = (page, name) => page.screenshot({path: join(artifacts, name), timeout: T});
+
+test('two users chat in docked windows', {timeout: 240000}, async() => {
+    const {a, b, users} = await pickUsers();
+    const errors = [];
+    const ctxA = await browser.newContext({viewport: {width: 1280, height: 800}});
+    const ctxB = await browser.newContext({viewport: {width: 1280, height: 800}});
+    try {
+        const pageA = await open(ctxA, a, errors);
+        const pageB = await open(ctxB, b, errors);
+
+        // Both see each other online.
+        await pageA.locator(`.block_dockchat-user[data-userid="${b.id}"]`).waitFor({timeout: T});
+        await pageB.locator(`.block_dockchat-user[data-userid="${a.id}"]`).waitFor({timeout: T});
+        const names = await pageA.locator('.block_dockchat-user-name').allTextContents();
+        assert.deepEqual(names, [...names].sort((x, y) => x.localeCompare(y, undefined, {sensitivity: 'base'})),
+            'the online list is sorted by name');
+
+        // A opens a window and writes; Enter sends.
+        await pageA.locator(`.block_dockchat-user[data-userid="${b.id}"] button`).click();
+        await win(pageA, b).waitFor({timeout: T});
+        const inputA = win(pageA, b).locator('[data-region="input"]');
+        await inputA.waitFor({timeout: T});
+        assert.equal(await pageA.evaluate(() => document.activeElement.getAttribute('data-region')), 'input',
+            'opening a window focuses its input');
+        await inputA.fill(`Hi ${b.fullname}, did you read chapter 1?`);
+        await inputA.press('Enter');
+        await waitText(pageA, b, 'did you read chapter 1?');
+
+        // B gets a window (minimised, highlighted, with an unread badge) and opens it.
+        await win(pageB, a).waitFor({timeout: T});
+        await win(pageB, a).locator('[data-region="unread"]').filter({hasText: /^[1-9]/}).waitFor({timeout: T});
+        await shot(pageB, 'desktop-new-message-minimised.png');
+        const toggleB = win(pageB, a).locator('[data-action="toggle"]');
+        if ((await toggleB.getAttribute('aria-expanded')) === 'false') {
+            await toggleB.click();
+        }
+        await waitText(pageB, a, 'did you read chapter 1?');
+
+        // B types: A sees the typing indicator; B answers with a link.
+        const inputB = win(pageB, a).locator('[data-region="input"]');
+        await inputB.click();
+        await inputB.pressSequentially('Yes! Notes here', {delay: 20});
+        await win(pageA, b).locator('[data-region="typing"]').waitFor({state: 'visible', timeout: T});
+        await shot(pageA, 'desktop-typing.png');
+        await inputB.fill('Yes! Notes here: https://example.org/psy101/notes.');
+        await inputB.press('Enter');
+        await waitText(pageA, b, 'Notes here');
+        const link = win(pageA, b).locator('[data-region="text"] a').first();
+        assert.equal(await link.getAttribute('href'), 'https://example.org/psy101/notes');
+        assert.match(await link.getAttribute('rel'), /noopener/);
+        assert.equal(await link.getAttribute('target'), '_blank');
+
+        // A answers; B's window is open, so A sees 'Seen'.
+        await inputA.fill('Great, thanks!');
+        await inputA.press('Enter');
+        await waitText(pageB, a, 'Great, thanks!');
+        await win(pageA, b).locator('[data-region="seen"]').waitFor({state: 'visible', timeout: T});
+
+        // Shift+Enter is a newline, not a send.
+        await inputA.fill('line one');
+        await inputA.press('Shift+Enter');
+        await inputA.pressSequentially('line two');
+        await inputA.press('Enter');
+        await waitText(pageB, a, 'line two');
+        const multi = await bubbles(pageB, a).filter({hasText: 'line two'}).first().evaluate((el) => el.textContent);
+        assert.equal(multi, 'line one\nline two');
+
+        // HTML is text, never markup: no image element, no dialog.
+        const evil = '<img src=x onerror=alert(1)>';
+        await inputA.fill(evil);
+        await inputA.press('Enter');
+        await bubbles(pageB, a).filter({hasText: '<img'}).first().waitFor({timeout: T});
+        const evilText = await bubbles(pageB, a).filter({hasText: '<img'}).first().evaluate((el) => el.textContent);
+        assert.equal(evilText, evil);
+        assert.equal(await win(pageB, a).locator('img[src="x"]').count(), 0);
+        assert.equal(await win(pageA, b).locator('[data-region="items"] img').count(), 0);
+        await pageB.waitForTimeout(500);
+        await shot(pageA, 'desktop-chat-a.png');
+        await shot(pageB, 'desktop-chat-b.png');
+
+        // A second tab of A shows the same conversation, and what it sends shows in the first tab.
+        const countA = await bubbles(pageA, b).count();
+        const pageA2 = await open(ctxA, a, errors);
+        await win(pageA2, b).waitFor({timeout: T});
+        await pageA2.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length >= n,
+            [`[data-region="window"][data-peerid="${b.id}"] [data-region="message"]`, countA], {timeout: T});
+        assert.deepEqual(await bubbles(pageA2, b).allTextContents(), await bubbles(pageA, b).allTextContents());
+        const inputA2 = win(pageA2, b).locator('[data-region="input"]');
+        if (!(await inputA2.isVisible())) {
+            await win(pageA2, b).locator('[data-action="toggle"]').click();
+        }
+        await inputA2.fill('Sent from my second tab');
+        await inputA2.press('Enter');
+        await waitText(pageA, b, 'Sent from my second tab');
+        await waitText(pageB, a, 'Sent from my second tab');
+        await pageA2.close();
+
+        // A reload keeps the window and its history.
+        const before = await bubbles(pageA, b).allTextContents();
+        await pageA.reload({timeout: T});
+        await win(pageA, b).waitFor({timeout: T});
+        await pageA.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length >= n,
+            [`[data-region="window"][data-peerid="${b.id}"] [data-region="message"]`, before.length], {timeout: T});
+        assert.deepEqual(await bubbles(pageA, b).allTextContents(), before);
+        // Each message exactly once.
+        assert.equal(new Set(before).size, before.length);
+
+        // Esc minimises; the title restores.
+        await win(pageA, b).locator('[data-region="input"]').focus();
+        await pageA.keyboard.press('Escape');
+        await pageA.waitForFunction((sel) => document.querySelector(sel).classList.contains('is-minimised'),
+            `[data-region="window"][data-peerid="${b.id}"]`, {timeout: T});
+        await win(pageA, b).locator('[data-action="toggle"]').click();
+        await win(pageA, b).locator('[data-region="input"]').waitFor({state: 'visible', timeout: T});
+
+        // Several windows: those that do not fit go behind a '+N' chip.
+        const others = users.filter((u) => u.id !== a.id);
+        const online = await pageA.locator('.block_dockchat-user').count();
+        const ctxWide = await browser.newContext({viewport: {width: 1280, height: 800}});
+        const extra = [];
+        for (const u of others.filter((u) => u.id !== b.id).slice(0, 4)) {
+            extra.push(await open(ctxWide, u, errors));
+        }
+        await pageA.waitForFunction((n) => document.querySelectorAll('.block_dockchat-user').length >= n, Math.min(online + extra.length, others.length), {timeout: T});
+        for (const id of await pageA.locator('.block_dockchat-user').evaluateAll((els) => els.map((e) => e.dataset.userid))) {
+            await pageA.locator(`.block_dockchat-user[data-userid="${id}"] button`).click();
+        }
+        const opened = await pageA.locator('[data-region="window"]').count();
+        if (opened * 310 + 24 > 1280) {
+            await pageA.locator('[data-region="overflow"]:not([hidden])').waitFor({timeout: T});
+        }
+        await shot(pageA, 'desktop-overflow.png');
+        await ctxWide.close();
+
+        // Mobile width: one full-width window.
+        const ctxM = await browser.newContext({viewport: {width: 390, height: 844}, isMobile: true, hasTouch: true});
+        const pageM = await open(ctxM, b, errors);
+        await win(pageM, a).waitFor({timeout: T});
+        const toggleM = win(pageM, a).locator('[data-action="toggle"]');
+        if ((await toggleM.getAttribute('aria-expanded')) === 'false') {
+            await toggleM.click();
+        }
+        await waitText(pageM, a, 'Sent from my second tab');
+        const box = await win(pageM, a).boundingBox();
+        assert.ok(box && box.width >= 380, `the mobile window is full width (${box && box.width})`);
+        await pageM.waitForTimeout(300);
+        await shot(pageM, 'mobile-chat.png');
+        await ctxM.close();
+
+        assert.deepEqual(errors, [], 'no page errors and no dialogs');
+    } finally {
+        await ctxA.close().catch(() => {});
+        await ctxB.close().catch(() => {});
+    }
+});
