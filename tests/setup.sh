@@ -8,7 +8,7 @@ log() { printf '[setup] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: chromium (browser tests), php (block checks), zip/unzip (block package),
-# systemd (systemd-socket-activate, systemd-analyze), shellcheck (deploy scripts).
+# systemd (systemd-socket-activate, systemd-analyze), shellcheck (deploy scripts), nginx and Apache.
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v php >/dev/null || need+=(php-cli)
@@ -18,6 +18,9 @@ command -v zip >/dev/null || need+=(zip)
 command -v unzip >/dev/null || need+=(unzip)
 command -v systemd-socket-activate >/dev/null || need+=(systemd)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+# nginx and Apache: the deploy checks run the shipped reverse-proxy snippets for real.
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v apache2 >/dev/null || [ -x /usr/sbin/apache2 ] || need+=(apache2)
 command -v node >/dev/null || need+=(nodejs npm)
 if [ "${#need[@]}" -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
