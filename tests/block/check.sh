@@ -46,6 +46,9 @@ else
     echo "not ok - python3 is available for the XMLDB check" >>"$OUT"
 fi
 
+# 3b. Every class loads against stand-ins of the Moodle classes it extends (signature compatibility).
+timeout 60 php tests/block/load_classes.php >>"$OUT" 2>&1 || true
+
 # 4. Token issuer outside Moodle, verified with an independent HS256 check.
 timeout 60 php tests/block/token_issuer_standalone.php >>"$OUT" 2>&1 || true
 
