@@ -34,12 +34,12 @@ use block_dockchat\output\main;
  */
 class block_dockchat extends block_base {
     /**
-     * Sets the block title.
+     * Sets the block title: what the block shows, the online course-mates.
      *
      * @return void
      */
     public function init() {
-        $this->title = get_string('pluginname', 'block_dockchat');
+        $this->title = get_string('onlinelist', 'block_dockchat');
     }
 
     /**

@@ -31,6 +31,8 @@ $functions = [
         'type' => 'read',
         'ajax' => true,
         'loginrequired' => true,
+        // Minting a token only reads the session: do not hold the session lock while doing it.
+        'readonlysession' => true,
         'capabilities' => 'block/dockchat:use',
     ],
 ];
