@@ -28,10 +28,14 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixDatagram;
 use std::process;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sd_notify::NotifyState;
 use tokio::task::JoinHandle;
+
+/// Set once the socket-activated descriptor has been turned into a listener.
+static LISTENER_TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// Tells the service manager that start-up is finished and the listener
 /// accepts connections (`READY=1`). With `Type=notify`, systemd keeps
@@ -97,19 +101,26 @@ pub fn spawn_watchdog() -> Option<JoinHandle<()>> {
 ///
 /// Follows `sd_listen_fds(3)`: only when `LISTEN_PID` is this process and
 /// `LISTEN_FDS` is at least 1 is descriptor 3 taken over (and marked
-/// close-on-exec); the variables are then removed so child processes do not
-/// mistake the descriptor for theirs. The socket is checked to be a TCP
-/// socket and switched to non-blocking mode, ready for
+/// close-on-exec, so no child process inherits it). The socket is checked to
+/// be a TCP socket and switched to non-blocking mode, ready for
 /// `tokio::net::TcpListener::from_std`.
+///
+/// The descriptor can be owned once: later calls in the same process return
+/// `Ok(None)`. The environment is left as it is: unsetting variables while
+/// the runtime's threads may read the environment is a data race, and
+/// `LISTEN_PID` already tells any child that the descriptors are not its own.
 ///
 /// Returns `Ok(None)` when the process was not socket-activated, and an error
 /// when the environment is malformed or descriptor 3 is not a TCP socket
 /// (e.g. `ListenStream=` pointing at a Unix path).
 pub fn inherited_listener() -> io::Result<Option<TcpListener>> {
-    let mut fds = sd_notify::listen_fds()?;
+    let mut fds = sd_notify::listen_fds_with_names(false)?.map(|(fd, _name)| fd);
     let Some(first) = fds.next() else {
         return Ok(None);
     };
+    if LISTENER_TAKEN.swap(true, Ordering::SeqCst) {
+        return Ok(None);
+    }
     let extra = fds.count();
     if extra > 0 {
         tracing::warn!(
@@ -117,11 +128,11 @@ pub fn inherited_listener() -> io::Result<Option<TcpListener>> {
             "socket activation passed more than one descriptor; only the first (fd 3) is used"
         );
     }
-    // SAFETY: `listen_fds` returned this descriptor because LISTEN_PID names
-    // this process and LISTEN_FDS covers it: by the socket-activation protocol
-    // it is open and handed to us to own. Nothing else in the process uses
-    // fd 3 under that protocol, and the environment is cleared so this is the
-    // only place that ever takes it.
+    // SAFETY: `listen_fds_with_names` returned this descriptor because
+    // LISTEN_PID names this process and LISTEN_FDS covers it: by the
+    // socket-activation protocol it is open and handed to us to own. Nothing
+    // else in the process uses fd 3 under that protocol, and LISTENER_TAKEN
+    // makes this the only place that ever takes ownership of it.
     let owned = unsafe { OwnedFd::from_raw_fd(first) };
     listener_from_fd(owned).map(Some)
 }
