@@ -1,0 +1,234 @@
+//! Authentication (PROTOCOL §1, §2, §7): Origin check, the HS256 token and every way a token is
+//! refused, the Moodle account checks, live sessions, the `hello` deadline and token refresh —
+//! against real MariaDB and PostgreSQL.
+
+mod common;
+
+use common::users::*;
+use common::*;
+use serde_json::json;
+use std::time::Duration;
+
+db_test!(
+    async fn valid_token_gets_welcome(backend) {
+        let ctx = Ctx::start(backend).await;
+        let c = ctx.client(ALICE).await;
+        let w = &c.welcome;
+        assert_eq!(w["v"], 1);
+        assert_eq!(w["user"]["id"], ALICE);
+        assert_eq!(w["user"]["fullname"], "Alice Almeida");
+        assert!(w["user"]["avatar"].as_str().is_some_and(|a| a.starts_with(SITE_URL)), "{w}");
+        assert!(w["online"].is_array() && w["windows"].is_array(), "{w}");
+        assert_eq!(w["cursor"], 0);
+        assert!(w["token_exp"].as_i64().is_some_and(|e| e > now()));
+        assert!(w["server_time"].as_i64().is_some_and(|t| (t - now()).abs() < 5));
+        assert_eq!(w["limits"]["text_max_chars"], 4000);
+        assert_eq!(w["limits"]["frame_max_bytes"], 16384);
+        c.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn forged_and_invalid_tokens_are_refused_with_4001(backend) {
+        let ctx = Ctx::start(backend).await;
+        let now = now();
+        let mut cases: Vec<(&str, String)> = vec![
+            ("alg none", token_alg_none(ALICE)),
+            ("HS384", sign_alg(&claims(ALICE), SECRET, jsonwebtoken::Algorithm::HS384)),
+            ("RS256 header", token_header_rs256(ALICE)),
+            ("wrong secret", sign(&claims(ALICE), "not-the-secret-not-the-secret-00")),
+            ("garbage", "not.a.jwt".to_string()),
+            ("empty", String::new()),
+        ];
+        let variants: Vec<(&str, serde_json::Value)> = vec![
+            ("wrong iss", {
+                let mut c = claims(ALICE);
+                c["iss"] = json!("http://evil.test");
+                c
+            }),
+            ("wrong aud", {
+                let mut c = claims(ALICE);
+                c["aud"] = json!("moodle");
+                c
+            }),
+            ("sub not a number", {
+                let mut c = claims(ALICE);
+                c["sub"] = json!("alice");
+                c
+            }),
+            ("sub zero", {
+                let mut c = claims(ALICE);
+                c["sub"] = json!("0");
+                c
+            }),
+            ("sub negative", {
+                let mut c = claims(ALICE);
+                c["sub"] = json!("-4");
+                c
+            }),
+            ("not yet valid", {
+                let mut c = claims(ALICE);
+                c["nbf"] = json!(now + 600);
+                c["iat"] = json!(now + 600);
+                c["exp"] = json!(now + 900);
+                c
+            }),
+        ];
+        for (name, c) in &variants {
+            cases.push((name, sign(c, SECRET)));
+        }
+        for (name, token) in cases {
+            let (code, reason) = refused_with(&ctx, &token).await;
+            assert_eq!(code, 4001, "{name}: closed with {code} {reason:?}");
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn expired_token_is_refused(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut c = claims(ALICE);
+        c["iat"] = json!(now() - 1000);
+        c["exp"] = json!(now() - 200); // beyond the 60 s leeway
+        let (code, reason) = refused_with(&ctx, &sign(&c, SECRET)).await;
+        assert!(code == 4001 || code == 4002, "closed with {code} {reason:?}");
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn unavailable_accounts_are_refused_with_4003(backend) {
+        let ctx = Ctx::start(backend).await;
+        for (name, user) in [
+            ("suspended", SUSPENDED),
+            ("deleted", DELETED),
+            ("unconfirmed", UNCONFIRMED),
+            ("nologin", NOLOGIN),
+            ("no such user", 9999),
+        ] {
+            let (code, reason) = refused_with(&ctx, &token(user)).await;
+            assert_eq!(code, 4003, "{name}: closed with {code} {reason:?}");
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn user_without_live_session_is_refused_with_4004(backend) {
+        let ctx = Ctx::start(backend).await;
+        // Ivan's only session is older than sessiontimeout.
+        let (code, reason) = refused_with(&ctx, &token(IVAN)).await;
+        assert_eq!(code, 4004, "closed with {code} {reason:?}");
+        // A session in another state (e.g. being killed) does not count either.
+        ctx.db
+            .execp(&format!(
+                "UPDATE {{p}}sessions SET timemodified = {}, state = 1 WHERE userid = {IVAN}",
+                now()
+            ))
+            .await;
+        let (code, _) = refused_with(&ctx, &token(IVAN)).await;
+        assert_eq!(code, 4004);
+        // Once Moodle refreshes the session, Ivan gets in.
+        ctx.db
+            .execp(&format!("UPDATE {{p}}sessions SET state = 0 WHERE userid = {IVAN}"))
+            .await;
+        let c = ctx.client(IVAN).await;
+        assert_eq!(c.welcome["user"]["id"], IVAN);
+        c.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn check_sessions_off_accepts_users_without_session(backend) {
+        let ctx = Ctx::start_with(backend, |c| c.auth.check_sessions = false).await;
+        let c = ctx.client(IVAN).await;
+        assert_eq!(c.welcome["user"]["id"], IVAN);
+        // The account checks still apply.
+        let (code, _) = refused_with(&ctx, &token(SUSPENDED)).await;
+        assert_eq!(code, 4003);
+        c.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn origin_must_match_site_url(backend) {
+        let ctx = Ctx::start(backend).await;
+        let url = ctx.ws_url();
+        assert_eq!(upgrade(&url, Some("http://evil.test")).await.err(), Some(403));
+        assert_eq!(upgrade(&url, Some("https://moodle.test")).await.err(), Some(403), "scheme differs");
+        assert_eq!(upgrade(&url, Some("http://moodle.test:8080")).await.err(), Some(403), "port differs");
+        assert_eq!(upgrade(&url, None).await.err(), Some(403), "no Origin");
+        assert!(upgrade(&url, Some(SITE_URL)).await.is_ok());
+        let other = format!("ws://{}/elsewhere", ctx.addr);
+        assert_eq!(upgrade(&other, Some(SITE_URL)).await.err(), Some(404));
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn hello_is_required_in_time(backend) {
+        let ctx = Ctx::start(backend).await; // auth_timeout_secs = 3
+        let mut c = Client::connect(&ctx.ws_url()).await;
+        c.send(json!({"type": "ping", "n": 1})).await;
+        let e = c.expect_error("not_authenticated").await;
+        assert_eq!(e["ref"], "ping");
+        let (code, _) = c.expect_close().await;
+        assert_eq!(code, 4005);
+
+        // A frame before hello does not close the socket: hello still works.
+        let mut c = Client::connect(&ctx.ws_url()).await;
+        c.send(json!({"type": "send", "to": BOB, "cid": "x1", "text": "hi"})).await;
+        c.expect_error("not_authenticated").await;
+        c.hello(&token(ALICE), None).await;
+        let w = c.expect("welcome").await;
+        assert_eq!(w["user"]["id"], ALICE);
+        // A second hello is refused, the socket stays usable.
+        c.hello(&token(ALICE), None).await;
+        c.expect_error("already_authenticated").await;
+        c.send(json!({"type": "ping", "n": "still"})).await;
+        assert_eq!(c.expect("pong").await["n"], "still");
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        c.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn token_refresh_over_the_socket(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut c = ctx.client(ALICE).await;
+        let mut fresh = claims(ALICE);
+        fresh["exp"] = json!(now() + 600);
+        c.send(json!({"type": "token", "token": sign(&fresh, SECRET)})).await;
+        let ok = c.expect("token_ok").await;
+        assert_eq!(ok["exp"], fresh["exp"]);
+
+        c.send(json!({"type": "token", "token": token(BOB)})).await;
+        c.expect_error("token_mismatch").await;
+        c.send(json!({"type": "token", "token": token_alg_none(ALICE)})).await;
+        c.expect_error("token_invalid").await;
+        // Still open and authenticated as Alice.
+        c.send(json!({"type": "ping", "n": 7})).await;
+        assert_eq!(c.expect("pong").await["n"], 7);
+        c.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn connection_closes_4002_when_token_expires(backend) {
+        let ctx = Ctx::start_with(backend, |c| c.auth.token_leeway_secs = 0).await;
+        let mut cl = claims(ALICE);
+        cl["exp"] = json!(now() + 2);
+        let mut c = ctx.client_with_token(&sign(&cl, SECRET), None).await;
+        let started = std::time::Instant::now();
+        let (code, reason) = c.expect_close().await;
+        assert_eq!(code, 4002, "{reason}");
+        assert!(started.elapsed() < Duration::from_secs(8));
+        ctx.finish().await;
+    }
+);

@@ -1,0 +1,159 @@
+//! Bad input (PROTOCOL §1, §6): every malformed frame gets an `error` with its stable code, nothing is
+//! stored from it, and the socket survives — except the hard frame cap (1009) and abuse (4008) —
+//! against real MariaDB and PostgreSQL.
+
+mod common;
+
+use common::users::*;
+use common::*;
+use serde_json::json;
+
+/// Asserts that a `ping` still gets its `pong` (the socket survived).
+async fn still_alive(c: &mut Client, n: i64) {
+    c.send(json!({"type": "ping", "n": n})).await;
+    assert_eq!(c.expect("pong").await["n"], n);
+}
+
+db_test!(
+    async fn malformed_frames_get_stable_codes(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let cases: Vec<(&str, String, &str)> = vec![
+            ("not json", "{type: send".into(), "bad_json"),
+            ("json array", "[1,2]".into(), "bad_json"),
+            ("json string", "\"send\"".into(), "bad_json"),
+            ("no type", json!({"to": BOB}).to_string(), "unknown_type"),
+            ("unknown type", json!({"type": "explode"}).to_string(), "unknown_type"),
+            ("type not a string", json!({"type": 5}).to_string(), "unknown_type"),
+            ("send without to", json!({"type": "send", "cid": "a", "text": "x"}).to_string(), "bad_frame"),
+            ("to as string", json!({"type": "send", "to": "5", "cid": "a", "text": "x"}).to_string(), "bad_frame"),
+            ("text not a string", json!({"type": "send", "to": BOB, "cid": "a", "text": 5}).to_string(), "bad_frame"),
+            ("history limit 0", json!({"type": "history", "with": BOB, "limit": 0}).to_string(), "bad_frame"),
+            ("history limit 101", json!({"type": "history", "with": BOB, "limit": 101}).to_string(), "bad_frame"),
+            ("window bad state", json!({"type": "window", "with": BOB, "state": "maximised"}).to_string(), "bad_frame"),
+            ("read without upto", json!({"type": "read", "with": BOB}).to_string(), "bad_frame"),
+        ];
+        for (i, (name, frame, code)) in cases.into_iter().enumerate() {
+            alice.send_text(&frame).await;
+            let e = alice.expect("error").await;
+            assert_eq!(e["code"], code, "{name}: {e}");
+            assert!(e["message"].is_string(), "{name}: {e}");
+            still_alive(&mut alice, i as i64).await;
+        }
+        // Unknown fields are ignored.
+        alice.send(json!({"type": "ping", "n": 99, "future": {"x": 1}})).await;
+        assert_eq!(alice.expect("pong").await["n"], 99);
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        assert_eq!(ctx.db.count("block_dockchat_window").await, 0);
+        assert_eq!(ctx.db.count("block_dockchat_read").await, 0);
+        alice.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn invalid_sends_store_nothing(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        let long_cid = "c".repeat(65);
+        let too_long = "é".repeat(4001); // 4001 characters, 8002 bytes: fits the frame
+        let just_right = "é".repeat(4000);
+        let cases: Vec<(&str, &str, String, &str)> = vec![
+            ("empty cid", "", "hi".into(), "bad_cid"),
+            ("65-char cid", &long_cid, "hi".into(), "bad_cid"),
+            ("cid with space", "a b", "hi".into(), "bad_cid"),
+            ("cid with slash", "a/b", "hi".into(), "bad_cid"),
+            ("empty text", "e1", String::new(), "text_empty"),
+            ("whitespace text", "e2", " \n\t ".into(), "text_empty"),
+            ("4001 chars", "e3", too_long, "text_too_long"),
+        ];
+        for (name, cid, text, code) in cases {
+            alice
+                .send(json!({"type": "send", "to": BOB, "cid": cid, "text": text}))
+                .await;
+            let e = alice.expect("error").await;
+            assert_eq!(e["code"], code, "{name}: {e}");
+            if !cid.is_empty() && code != "bad_cid" {
+                assert_eq!(e["ref"], cid, "{name}: {e}");
+            }
+        }
+        bob.expect_none("message", std::time::Duration::from_millis(800)).await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        assert_eq!(ctx.db.count("block_dockchat_conv").await, 0);
+        // Exactly at the limit is fine; trailing whitespace is trimmed, not counted.
+        let ack = alice.send_message(BOB, "max-64-chars_ok", &format!("{just_right}  \n")).await;
+        assert_eq!(ack["dup"], false);
+        let m = bob.expect("message").await;
+        assert_eq!(m["message"]["text"].as_str().map(|t| t.chars().count()), Some(4000));
+        let cid64 = "A".repeat(64);
+        alice.send_message(BOB, &cid64, "64-char cid").await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+        alice.close().await;
+        bob.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn binary_and_oversize_frames(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        alice.send_binary(vec![1, 2, 3]).await;
+        alice.expect_error("binary_unsupported").await;
+        still_alive(&mut alice, 1).await;
+        // Over frame_max_bytes (16 KiB) but under the hard cap: error, ignored.
+        let big = "x".repeat(20_000);
+        alice
+            .send(json!({"type": "send", "to": BOB, "cid": "big", "text": big}))
+            .await;
+        alice.expect_error("frame_too_large").await;
+        still_alive(&mut alice, 2).await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        // Over the hard cap (4 × 16 KiB): closed with 1009.
+        let huge = "y".repeat(70_000);
+        alice
+            .send_text(&json!({"type": "send", "to": BOB, "cid": "huge", "text": huge}).to_string())
+            .await;
+        let (code, _) = alice.expect_close().await;
+        assert_eq!(code, 1009);
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn flooding_is_rate_limited(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        for i in 0..120 {
+            alice.send(json!({"type": "ping", "n": i})).await;
+        }
+        // Default 20/s with bursts of 40: at least one frame is refused, or the socket is closed as abusive.
+        let mut limited = false;
+        loop {
+            match alice.next().await {
+                Frame::Json(v) if v["type"] == "error" => {
+                    assert_eq!(v["code"], "rate_limited", "{v}");
+                    limited = true;
+                }
+                Frame::Json(v) if v["type"] == "pong" => {
+                    if v["n"] == 119 {
+                        break;
+                    }
+                }
+                Frame::Json(_) => {}
+                Frame::Close(code, reason) => {
+                    assert_eq!(code, 4008, "{reason}");
+                    limited = true;
+                    break;
+                }
+            }
+            if limited {
+                break;
+            }
+        }
+        assert!(limited, "120 frames at once were neither rate limited nor closed");
+        ctx.finish().await;
+    }
+);

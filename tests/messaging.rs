@@ -1,0 +1,410 @@
+//! Conversations (issue 2 §5, PROTOCOL §4–§5): send → ack → `message` on every tab of both users,
+//! idempotent retries, history paging, read receipts, typing, window state, and who may message whom
+//! (Moodle's rules, the teacher override) with nothing stored on refusal — against real MariaDB and
+//! PostgreSQL.
+
+mod common;
+
+use common::users::*;
+use common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const QUIET: Duration = Duration::from_millis(1200);
+
+fn ids(messages: &Value) -> Vec<i64> {
+    messages
+        .as_array()
+        .map(|a| a.iter().filter_map(|m| m["id"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+db_test!(
+    async fn send_is_acked_and_fans_out_to_every_tab(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut a1 = ctx.client(ALICE).await;
+        let mut a2 = ctx.client(ALICE).await;
+        let mut b1 = ctx.client(BOB).await;
+        let mut b2 = ctx.client(BOB).await;
+        let mut carol = ctx.client(CAROL).await;
+        let text = "olá <b>Bruno</b> 👋";
+        let ack = a1.send_message(BOB, "c-1", text).await;
+        assert_eq!(ack["dup"], false);
+        assert_eq!(ack["to"], BOB);
+        let id = ack["id"].as_i64().expect("ack id");
+        assert!(id > 0);
+        assert!((ack["time"].as_i64().unwrap_or(0) - now()).abs() < 5, "{ack}");
+        for (who, c) in [("a1", &mut a1), ("a2", &mut a2), ("b1", &mut b1), ("b2", &mut b2)] {
+            let m = c.expect("message").await;
+            let msg = &m["message"];
+            assert_eq!(msg["id"], id, "{who}");
+            assert_eq!(msg["from"], ALICE, "{who}");
+            assert_eq!(msg["to"], BOB, "{who}");
+            assert_eq!(msg["text"], text, "{who}");
+            assert_eq!(msg["cid"], "c-1", "{who}");
+            assert_eq!(msg["time"], ack["time"], "{who}");
+            assert_eq!(m["sender"]["id"], ALICE, "{who}");
+        }
+        carol.expect_none("message", QUIET).await;
+        // Stored once, as sent, in the block's tables.
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+        assert_eq!(ctx.db.message_texts().await, vec![text.to_string()]);
+        assert_eq!(
+            ctx.db
+                .count(&format!(
+                    "block_dockchat_msg WHERE id = {id} AND useridfrom = {ALICE} AND clientmsgid = 'c-1'"
+                ))
+                .await,
+            1
+        );
+        assert_eq!(
+            ctx.db
+                .count(&format!("block_dockchat_conv WHERE userlow = {ALICE} AND userhigh = {BOB}"))
+                .await,
+            1
+        );
+        // Bob answers in the same conversation: ids increase.
+        let ack2 = b2.send_message(ALICE, "r-1", "oi!").await;
+        assert!(ack2["id"].as_i64() > Some(id));
+        assert_eq!(a2.expect("message").await["message"]["from"], BOB);
+        assert_eq!(ctx.db.count("block_dockchat_conv").await, 1);
+        for c in [a1, a2, b1, b2, carol] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn retried_send_is_stored_once(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        let first = alice.send_message(BOB, "same-cid_1", "hello once").await;
+        bob.expect("message").await;
+        let again = alice.send_message(BOB, "same-cid_1", "hello once").await;
+        assert_eq!(again["dup"], true);
+        assert_eq!(again["id"], first["id"]);
+        assert_eq!(again["time"], first["time"]);
+        bob.expect_none("message", QUIET).await;
+        // Even from another tab, after a reconnect.
+        let mut alice2 = ctx.client(ALICE).await;
+        let third = alice2.send_message(BOB, "same-cid_1", "hello once").await;
+        assert_eq!(third["dup"], true);
+        assert_eq!(third["id"], first["id"]);
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+        // The same cid from another sender is a different message.
+        let mut carol = ctx.client(CAROL).await;
+        let other = carol.send_message(ALICE, "same-cid_1", "from carol").await;
+        assert_eq!(other["dup"], false);
+        assert_ne!(other["id"], first["id"]);
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+        for c in [alice, alice2, bob, carol] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn history_pages_backwards(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        let mut sent = Vec::new();
+        for i in 0..7 {
+            let (c, to) = if i % 2 == 0 { (&mut alice, BOB) } else { (&mut bob, ALICE) };
+            let ack = c.send_message(to, &format!("h{i}"), &format!("message {i}")).await;
+            sent.push(ack["id"].as_i64().expect("id"));
+        }
+        // An unrelated conversation must not leak into the history.
+        let mut carol = ctx.client(CAROL).await;
+        carol.send_message(ALICE, "other", "not in alice-bob").await;
+
+        alice.send(json!({"type": "history", "with": BOB, "limit": 3})).await;
+        let h = alice.expect("history").await;
+        assert_eq!(h["with"]["id"], BOB);
+        assert_eq!(ids(&h["messages"]), sent[4..].to_vec());
+        assert_eq!(h["more"], true);
+        assert_eq!(h["messages"][0]["text"], "message 4");
+
+        alice
+            .send(json!({"type": "history", "with": BOB, "limit": 3, "before": sent[4]}))
+            .await;
+        let h = alice.expect("history").await;
+        assert_eq!(ids(&h["messages"]), sent[1..4].to_vec());
+        assert_eq!(h["more"], true);
+
+        alice
+            .send(json!({"type": "history", "with": BOB, "limit": 3, "before": sent[1]}))
+            .await;
+        let h = alice.expect("history").await;
+        assert_eq!(ids(&h["messages"]), vec![sent[0]]);
+        assert_eq!(h["more"], false);
+
+        // Default limit covers all seven; Bob sees the same conversation.
+        bob.send(json!({"type": "history", "with": ALICE})).await;
+        let h = bob.expect("history").await;
+        assert_eq!(ids(&h["messages"]), sent);
+        assert_eq!(h["more"], false);
+        assert_eq!(h["with"]["id"], ALICE);
+
+        // No conversation yet: empty.
+        alice.send(json!({"type": "history", "with": LEO})).await;
+        let h = alice.expect("history").await;
+        assert_eq!(ids(&h["messages"]), Vec::<i64>::new());
+        assert_eq!(h["more"], false);
+        for c in [alice, bob, carol] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn read_receipts_reach_both_users(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut b1 = ctx.client(BOB).await;
+        let mut b2 = ctx.client(BOB).await;
+        let m1 = alice.send_message(BOB, "r1", "one").await["id"].as_i64().expect("id");
+        let m2 = alice.send_message(BOB, "r2", "two").await["id"].as_i64().expect("id");
+
+        b1.send(json!({"type": "read", "with": ALICE, "upto": m1})).await;
+        for c in [&mut alice, &mut b1, &mut b2] {
+            let r = c.expect("read").await;
+            assert_eq!((r["reader"].as_i64(), r["with"].as_i64(), r["upto"].as_i64()), (Some(BOB), Some(ALICE), Some(m1)), "{r}");
+        }
+        // Not forward: nothing is sent.
+        b1.send(json!({"type": "read", "with": ALICE, "upto": m1})).await;
+        alice.expect_none("read", QUIET).await;
+        // Beyond the newest message: clamped to it.
+        b2.send(json!({"type": "read", "with": ALICE, "upto": m2 + 1000})).await;
+        let r = alice.expect("read").await;
+        assert_eq!(r["upto"], m2);
+        assert_eq!(
+            ctx.db
+                .count(&format!("block_dockchat_read WHERE userid = {BOB} AND lastreadid = {m2}"))
+                .await,
+            1
+        );
+        // History and the next welcome carry the markers.
+        alice.send(json!({"type": "history", "with": BOB})).await;
+        let h = alice.expect("history").await;
+        assert_eq!(h["read"]["theirs"], m2);
+        assert_eq!(h["read"]["mine"], 0);
+        let b3 = ctx.client(BOB).await;
+        let w = b3.welcome["windows"]
+            .as_array()
+            .and_then(|ws| ws.iter().find(|w| w["with"]["id"] == ALICE).cloned())
+            .expect("Bob has a window for Alice after receiving her message");
+        assert_eq!(w["read"]["mine"], m2);
+        assert_eq!(w["unread"], 0);
+        assert_eq!(w["last"], m2);
+        for c in [alice, b1, b2, b3] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn typing_reaches_only_the_recipient(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut a2 = ctx.client(ALICE).await;
+        let mut b1 = ctx.client(BOB).await;
+        let mut b2 = ctx.client(BOB).await;
+        alice.send(json!({"type": "typing", "to": BOB})).await;
+        for c in [&mut b1, &mut b2] {
+            assert_eq!(c.expect("typing").await["from"], ALICE);
+        }
+        a2.expect_none("typing", QUIET).await;
+        alice.expect_none("typing", Duration::from_millis(100)).await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        for c in [alice, a2, b1, b2] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+fn window_for(welcome: &Value, peer: i64) -> Option<Value> {
+    welcome["windows"]
+        .as_array()
+        .and_then(|ws| ws.iter().find(|w| w["with"]["id"] == peer).cloned())
+}
+
+db_test!(
+    async fn window_state_is_synced_and_restored(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut a1 = ctx.client(ALICE).await;
+        let mut a2 = ctx.client(ALICE).await;
+        assert!(a1.welcome["windows"].as_array().is_some_and(|w| w.is_empty()));
+        a1.send(json!({"type": "window", "with": CAROL, "state": "open"})).await;
+        let w = a2.expect("window").await;
+        assert_eq!(w["with"]["id"], CAROL);
+        assert_eq!(w["state"], "open");
+        a1.send(json!({"type": "window", "with": LEO, "state": "minimised"})).await;
+        assert_eq!(a2.expect("window").await["state"], "minimised");
+
+        let a3 = ctx.client(ALICE).await;
+        assert_eq!(window_for(&a3.welcome, CAROL).map(|w| w["state"].clone()), Some(json!("open")));
+        assert_eq!(window_for(&a3.welcome, LEO).map(|w| w["state"].clone()), Some(json!("minimised")));
+        assert_eq!(ctx.db.count(&format!("block_dockchat_window WHERE userid = {ALICE}")).await, 2);
+
+        a2.send(json!({"type": "window", "with": CAROL, "state": "closed"})).await;
+        assert_eq!(a1.expect("window").await["state"], "closed");
+        let a4 = ctx.client(ALICE).await;
+        assert!(window_for(&a4.welcome, CAROL).is_none(), "{}", a4.welcome);
+        assert!(window_for(&a4.welcome, LEO).is_some());
+        // Other users are not told.
+        let carol = ctx.client(CAROL).await;
+        assert!(window_for(&carol.welcome, ALICE).is_none());
+        for c in [a1, a2, a3, a4, carol] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn send_opens_windows_for_both_users(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        alice.send_message(LEO, "w1", "are you there?").await;
+        // Leo was offline: on his next page load a minimised window shows the message.
+        let leo = ctx.client(LEO).await;
+        let w = window_for(&leo.welcome, ALICE).expect("window for Alice");
+        assert_eq!(w["state"], "minimised");
+        assert_eq!(w["unread"], 1);
+        assert!(w["last"].as_i64().is_some_and(|l| l > 0));
+        assert_eq!(leo.welcome["cursor"], w["last"]);
+        let a2 = ctx.client(ALICE).await;
+        let w = window_for(&a2.welcome, LEO).expect("sender's window");
+        assert_eq!(w["state"], "open");
+        for c in [alice, leo, a2] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+/// Sends and expects the error `code` with `ref` = cid; nothing may be stored.
+async fn refused(ctx: &Ctx, c: &mut Client, to: i64, cid: &str, code: &str) {
+    let before = ctx.db.count("block_dockchat_msg").await;
+    c.send(json!({"type": "send", "to": to, "cid": cid, "text": "hello"}))
+        .await;
+    let e = c.expect("error").await;
+    assert_eq!(e["code"], code, "send to {to}: {e}");
+    assert_eq!(e["ref"], cid, "{e}");
+    assert!(e["message"].is_string(), "{e}");
+    assert_eq!(
+        ctx.db.count("block_dockchat_msg").await,
+        before,
+        "stored despite {code}"
+    );
+}
+
+db_test!(
+    async fn moodle_messaging_rules_are_enforced(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        // No shared course.
+        refused(&ctx, &mut alice, DAVE, "p1", "not_contactable").await;
+        // Shared only through a disabled enrolment instance / suspended enrolment / hidden course.
+        refused(&ctx, &mut alice, ERIN, "p2", "not_contactable").await;
+        refused(&ctx, &mut alice, FRANK, "p3", "not_contactable").await;
+        refused(&ctx, &mut alice, HEIDI, "p4", "not_contactable").await;
+        // Kate accepts messages from contacts only: Alice is a course-mate but not a contact.
+        refused(&ctx, &mut alice, KATE, "p5", "not_contactable").await;
+        // Carol has blocked Bob.
+        refused(&ctx, &mut bob, CAROL, "p6", "blocked").await;
+        // Yourself, and accounts that are not active.
+        refused(&ctx, &mut alice, ALICE, "p7", "bad_recipient").await;
+        refused(&ctx, &mut alice, DELETED, "p8", "unknown_user").await;
+        refused(&ctx, &mut alice, SUSPENDED, "p9", "unknown_user").await;
+        refused(&ctx, &mut alice, 424242, "p10", "unknown_user").await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        assert_eq!(ctx.db.count("block_dockchat_conv").await, 0);
+        // Allowed: contacts (Bob is Kate's contact), course-mates, and Carol may still write to Bob.
+        bob.send_message(KATE, "ok1", "hi Kate").await;
+        alice.send_message(CAROL, "ok2", "hi Carol").await;
+        let mut carol = ctx.client(CAROL).await;
+        carol.send_message(BOB, "ok3", "hi Bob").await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 3);
+        for c in [alice, bob, carol] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn teacher_override_and_capabilities(backend) {
+        let ctx = Ctx::start(backend).await;
+        // The teacher has messageanyuser in Algebra: contacts-only Kate can be messaged.
+        let mut teacher = ctx.client_with_token(&teacher_token(), None).await;
+        let ack = teacher.send_message(KATE, "t1", "Please see me after class").await;
+        assert_eq!(ack["dup"], false);
+        // The same teacher without the course capability is refused.
+        let mut plain = ctx.client_with_token(&token(TEACHER), None).await;
+        refused(&ctx, &mut plain, KATE, "t2", "not_contactable").await;
+        // caps.anyuser (system messageanyuser) reaches anyone, even outside shared courses.
+        let mut c = claims(ALICE);
+        c["caps"]["anyuser"] = json!(true);
+        let mut anyuser = ctx.client_with_token(&sign(&c, SECRET), None).await;
+        anyuser.send_message(DAVE, "t3", "hello Dave").await;
+        // caps.send false: no_permission.
+        let mut c = claims(BOB);
+        c["caps"]["send"] = json!(false);
+        let mut mute = ctx.client_with_token(&sign(&c, SECRET), None).await;
+        refused(&ctx, &mut mute, ALICE, "t4", "no_permission").await;
+        // Missing caps means no permission to send either.
+        let mut c = claims(BOB);
+        c.as_object_mut().map(|o| o.remove("caps"));
+        let mut nocaps = ctx.client_with_token(&sign(&c, SECRET), None).await;
+        refused(&ctx, &mut nocaps, ALICE, "t5", "no_permission").await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+        for c in [teacher, plain, anyuser, mute, nocaps] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn site_messaging_switch_off_refuses_sends(backend) {
+        let db = TestDb::standard(backend).await;
+        db.execp("UPDATE {p}config SET value = '0' WHERE name = 'messaging'").await;
+        let ctx = Ctx::start_on(db, |_| {}).await;
+        let mut alice = ctx.client(ALICE).await;
+        refused(&ctx, &mut alice, BOB, "m1", "messaging_disabled").await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        alice.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn messagingallusers_honours_site_privacy(backend) {
+        let db = TestDb::standard(backend).await;
+        db.execp("UPDATE {p}config SET value = '1' WHERE name = 'messagingallusers'").await;
+        db.execp(&format!(
+            "INSERT INTO {{p}}user_preferences (userid, name, value) VALUES ({DAVE}, 'message_blocknoncontacts', '2')"
+        ))
+        .await;
+        let ctx = Ctx::start_on(db, |_| {}).await;
+        let mut alice = ctx.client(ALICE).await;
+        // Dave shares no course with Alice but accepts messages from anyone on the site.
+        alice.send_message(DAVE, "s1", "hi from Algebra").await;
+        // Heidi has no preference: with messagingallusers the default is "site" too.
+        alice.send_message(HEIDI, "s2", "hi Heidi").await;
+        // Kate still accepts contacts only.
+        refused(&ctx, &mut alice, KATE, "s3", "not_contactable").await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+        alice.close().await;
+        ctx.finish().await;
+    }
+);

@@ -1,0 +1,141 @@
+//! Presence (issue 2 §4, PROTOCOL §5): the online snapshot in `welcome`, `presence` online/offline
+//! events across several tabs, and who counts as a course-mate (disabled enrolment instance, suspended
+//! or expired or future enrolment, hidden course) — against real MariaDB and PostgreSQL.
+
+mod common;
+
+use common::users::*;
+use common::*;
+use std::time::Duration;
+
+const QUIET: Duration = Duration::from_millis(1500);
+
+db_test!(
+    async fn welcome_lists_online_course_mates_sorted(backend) {
+        let ctx = Ctx::start(backend).await;
+        let bob = ctx.client(BOB).await;
+        let carol = ctx.client(CAROL).await;
+        let teacher = ctx.client_with_token(&teacher_token(), None).await;
+        let alice = ctx.client(ALICE).await;
+        // Sorted by full name: Alice's mates Bruno Barros, Carla Costa, Tereza Silva.
+        assert_eq!(alice.online_ids(), vec![BOB, CAROL, TEACHER], "{}", alice.welcome);
+        for p in alice.welcome["online"].as_array().into_iter().flatten() {
+            assert_eq!(p["status"], "online", "{p}");
+            assert!(p["fullname"].is_string() && p["avatar"].is_string(), "{p}");
+        }
+        let names: Vec<&str> = alice.welcome["online"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["fullname"].as_str())
+            .collect();
+        assert_eq!(names, vec!["Bruno Barros", "Carla Costa", "Tereza Silva"]);
+        for c in [bob, carol, teacher, alice] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn only_active_enrolments_in_visible_courses_make_course_mates(backend) {
+        let ctx = Ctx::start(backend).await;
+        // Everyone here is an active account, but none shares an active enrolment with Alice.
+        let mut outsiders = Vec::new();
+        for (why, u) in [
+            ("other course", DAVE),
+            ("disabled enrolment instance", ERIN),
+            ("suspended enrolment", FRANK),
+            ("expired enrolment", GRACE),
+            ("future enrolment", JUDY),
+            ("hidden course only", HEIDI),
+        ] {
+            outsiders.push((why, u, ctx.client(u).await));
+        }
+        let mut bob = ctx.client(BOB).await;
+        let mut alice = ctx.client(ALICE).await;
+        assert_eq!(alice.online_ids(), vec![BOB], "{}", alice.welcome);
+        let p = bob.expect("presence").await;
+        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(ALICE), Some("online")));
+        assert_eq!(p["user"]["fullname"], "Alice Almeida");
+        for (why, u, c) in outsiders.iter_mut() {
+            assert!(!c.online_ids().contains(&ALICE), "{why}: {}", c.welcome);
+            assert!(!c.online_ids().contains(&BOB), "{why}: {}", c.welcome);
+            c.expect_none("presence", Duration::from_millis(300)).await;
+            let _ = u;
+        }
+        alice.expect_none("presence", Duration::from_millis(500)).await;
+        for (_, _, c) in outsiders {
+            c.close().await;
+        }
+        bob.close().await;
+        alice.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn presence_across_tabs_goes_offline_after_last_tab(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut bob = ctx.client(BOB).await;
+        let tab1 = ctx.client(ALICE).await;
+        let p = bob.expect("presence").await;
+        assert_eq!(p["user"]["id"], ALICE);
+        assert_eq!(p["status"], "online");
+        // A second tab is not a new arrival.
+        let tab2 = ctx.client(ALICE).await;
+        assert_eq!(tab2.online_ids(), vec![BOB]);
+        bob.expect_none("presence", QUIET).await;
+        // Closing one tab keeps Alice online.
+        tab1.close().await;
+        bob.expect_none("presence", QUIET).await;
+        let leo = ctx.client(LEO).await;
+        assert!(leo.online_ids().contains(&ALICE), "{}", leo.welcome);
+        // Closing the last tab sends offline once.
+        tab2.close().await;
+        let p = bob.expect("presence").await;
+        assert_eq!(p["user"]["id"], ALICE);
+        assert_eq!(p["status"], "offline");
+        bob.expect_none("presence", QUIET).await;
+        let kate = ctx.client(KATE).await;
+        assert!(!kate.online_ids().contains(&ALICE), "{}", kate.welcome);
+        for c in [bob, leo, kate] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn teacher_sees_students_of_every_course(backend) {
+        let ctx = Ctx::start(backend).await;
+        let alice = ctx.client(ALICE).await;
+        let mut dave = ctx.client(DAVE).await;
+        let teacher = ctx.client_with_token(&teacher_token(), None).await;
+        let mut ids = teacher.online_ids();
+        ids.sort();
+        assert_eq!(ids, vec![ALICE, DAVE]);
+        let p = dave.expect("presence").await;
+        assert_eq!(p["user"]["id"], TEACHER);
+        assert!(!dave.online_ids().contains(&ALICE));
+        for c in [alice, dave, teacher] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn abrupt_disconnect_also_goes_offline(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut bob = ctx.client(BOB).await;
+        let alice = ctx.client(ALICE).await;
+        bob.expect("presence").await;
+        drop(alice); // TCP reset without a close handshake
+        let p = bob.expect("presence").await;
+        assert_eq!(p["user"]["id"], ALICE);
+        assert_eq!(p["status"], "offline");
+        bob.close().await;
+        ctx.finish().await;
+    }
+);
