@@ -60,8 +60,10 @@ export const CLOSE = Object.freeze({
  * What the client does after the socket closed with a code (PROTOCOL §7).
  *
  * @param {number} code WebSocket close code
- * @returns {{action: string, freshToken: boolean, minDelayMs: number, maxDelayMs: number}}
- *   action is 'reconnect', 'reconnect-once' (fresh token, stop if refused again) or 'stop'.
+ * @returns {{action: string, freshToken: boolean, minDelayMs: number, maxDelayMs: number, immediate: boolean}}
+ *   action is 'reconnect', 'reconnect-once' (fresh token, stop if refused again) or 'stop'; immediate: the
+ *   first attempt goes at once (later ones back off). The transport fetches a fresh token for every
+ *   connection attempt anyway.
  */
 export const closePolicy = (code) => {
     switch (code) {
@@ -70,7 +72,7 @@ export const closePolicy = (code) => {
         case CLOSE.TOKEN_REFUSED:
             return {action: 'reconnect-once', freshToken: true, minDelayMs: 0, maxDelayMs: 0};
         case CLOSE.TOKEN_EXPIRED:
-            return {action: 'reconnect', freshToken: true, minDelayMs: 0, maxDelayMs: 0};
+            return {action: 'reconnect', freshToken: true, minDelayMs: 0, maxDelayMs: 0, immediate: true};
         case CLOSE.ACCOUNT_UNAVAILABLE:
         case CLOSE.SESSION_ENDED:
             return {action: 'stop', freshToken: false, minDelayMs: 0, maxDelayMs: 0};

@@ -311,7 +311,9 @@ export const createTransport = (options) => {
             return;
         }
         let delay;
-        if (policy.maxDelayMs > 0) {
+        if (policy.immediate && attempt === 0) {
+            delay = 0;
+        } else if (policy.maxDelayMs > 0) {
             delay = Math.round(policy.minDelayMs + random() * (policy.maxDelayMs - policy.minDelayMs));
         } else {
             delay = Math.max(policy.minDelayMs, backoffDelay(attempt, opts.backoffBaseMs, opts.backoffMaxMs, random));

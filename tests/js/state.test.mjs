@@ -1,0 +1,196 @@
+// Unit tests of the pure chat state (moodle-block/amd/src/state.js).
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {initialState, reduce, conv, conversationView, unreadUpto, TYPING_MS} from '../../moodle-block/amd/src/state.js';
+
+const ME = 9;
+const ana = {id: 7, fullname: 'Ana Lima', avatar: 'a.png'};
+const bruno = {id: 8, fullname: 'bruno Costa', avatar: 'b.png'};
+const zoe = {id: 10, fullname: 'Zoë Adams', avatar: 'z.png'};
+const msg = (id, from, to, text, extra) => Object.assign({id, from, to, text: text || `m${id}`, time: 1763772000 + id}, extra || {});
+
+const welcome = (extra) => reduce(initialState(ME), {type: 'welcome', frame: Object.assign({
+    type: 'welcome', v: 1, user: {id: ME, fullname: 'Me', avatar: 'me.png'},
+    online: [zoe, bruno, ana].map((p) => Object.assign({status: 'online'}, p)),
+    windows: [], cursor: 0, token_exp: 2000, server_time: 1700, limits: {text_max_chars: 4000},
+}, extra || {})});
+
+test('welcome: online course-mates sorted by name (case-insensitive), windows and unread restored', () => {
+    const s = welcome({windows: [{with: ana, state: 'minimised', unread: 3, read: {mine: 40, theirs: 39}, last: 43}]});
+    assert.deepEqual(s.online.map((p) => p.id), [7, 8, 10]);
+    assert.equal(s.me, ME);
+    assert.deepEqual(s.windows, [{peer: 7, state: 'minimised'}]);
+    assert.equal(conv(s, 7).unread, 3);
+    assert.equal(conv(s, 7).readTheirs, 39);
+    assert.equal(conv(s, 7).highlight, true);
+    assert.ok(Object.isFrozen(s) && Object.isFrozen(s.online) && Object.isFrozen(s.convs[7]));
+});
+
+test('reduce never mutates the previous state', () => {
+    const s1 = welcome();
+    const snapshot = JSON.stringify(s1);
+    const s2 = reduce(s1, {type: 'message', message: msg(1, 7, ME), sender: ana});
+    assert.notEqual(s1, s2);
+    assert.equal(JSON.stringify(s1), snapshot);
+    assert.equal(reduce(s2, {type: 'nothing'}), s2, 'unknown actions return the same state');
+});
+
+test('presence: joins keep the order, leaves remove', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'presence', user: {id: 11, fullname: 'Carla Dias', avatar: 'c'}, status: 'online'});
+    assert.deepEqual(s.online.map((p) => p.fullname), ['Ana Lima', 'bruno Costa', 'Carla Dias', 'Zoë Adams']);
+    s = reduce(s, {type: 'presence', user: bruno, status: 'offline'});
+    assert.deepEqual(s.online.map((p) => p.id), [7, 11, 10]);
+    const again = reduce(s, {type: 'presence', user: {id: 11, fullname: 'Carla Dias', avatar: 'c'}, status: 'online'});
+    assert.equal(again.online.length, 3, 'a second tab coming online does not duplicate');
+});
+
+test('messages are deduplicated by server id and kept in id order', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'message', message: msg(5, 7, ME), sender: ana});
+    s = reduce(s, {type: 'missed', messages: [msg(3, 7, ME), msg(4, ME, 7), msg(5, 7, ME)]});
+    s = reduce(s, {type: 'message', message: msg(4, ME, 7), sender: {id: ME}});
+    s = reduce(s, {type: 'history', frame: {with: ana, messages: [msg(1, 7, ME), msg(2, ME, 7), msg(3, 7, ME)], more: false, read: {mine: 0, theirs: 0}}});
+    assert.deepEqual(conv(s, 7).messages.map((m) => m.id), [1, 2, 3, 4, 5]);
+});
+
+test('unread counts: new messages from the peer count, mine and duplicates do not, read resets', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'message', message: msg(1, 7, ME), sender: ana});
+    s = reduce(s, {type: 'message', message: msg(1, 7, ME), sender: ana});
+    s = reduce(s, {type: 'message', message: msg(2, ME, 7)});
+    s = reduce(s, {type: 'message', message: msg(3, 7, ME), sender: ana});
+    assert.equal(conv(s, 7).unread, 2);
+    assert.equal(unreadUpto(s, 7), 3);
+    s = reduce(s, {type: 'read', frame: {reader: ME, with: 7, upto: 1}});
+    assert.equal(conv(s, 7).unread, 1);
+    s = reduce(s, {type: 'read', frame: {reader: ME, with: 7, upto: 3}});
+    assert.equal(conv(s, 7).unread, 0);
+    assert.equal(unreadUpto(s, 7), 0);
+    const same = reduce(s, {type: 'read', frame: {reader: ME, with: 7, upto: 2}});
+    assert.equal(same, s, 'a read marker never goes back');
+});
+
+test('a message from someone without a window opens a minimised, highlighted one', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'message', message: msg(1, 8, ME), sender: bruno});
+    assert.deepEqual(s.windows, [{peer: 8, state: 'minimised'}]);
+    assert.equal(conv(s, 8).highlight, true);
+    s = reduce(s, {type: 'window', peer: 8, state: 'open'});
+    assert.equal(conv(s, 8).highlight, false);
+});
+
+test('pending by cid becomes acked; the echoed message is not duplicated', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'pending', peer: 7, cid: 'c-1', text: 'hello', time: 1});
+    s = reduce(s, {type: 'pending', peer: 7, cid: 'c-1', text: 'hello', time: 1});
+    assert.equal(conv(s, 7).pending.length, 1, 'the same cid from another tab is merged');
+    let v = conversationView(s, 7, 0);
+    assert.equal(v.items.length, 1);
+    assert.equal(v.items[0].pending, true);
+    assert.equal(v.items[0].key, 'c:c-1');
+    s = reduce(s, {type: 'ack', ack: {cid: 'c-1', id: 50, time: 100, to: 7, dup: false}});
+    assert.equal(conv(s, 7).pending.length, 0);
+    assert.deepEqual(conv(s, 7).messages.map((m) => m.id), [50]);
+    s = reduce(s, {type: 'message', message: msg(50, ME, 7, 'hello', {cid: 'c-1'})});
+    v = conversationView(s, 7, 0);
+    assert.equal(v.items.length, 1);
+    assert.equal(v.items[0].key, 'c:c-1', 'the key stays the same from pending to acked (no flicker)');
+    assert.equal(v.items[0].pending, false);
+});
+
+test('the message frame can arrive before the ack (other tab, or reordering)', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'pending', peer: 7, cid: 'c-2', text: 'x', time: 1});
+    s = reduce(s, {type: 'message', message: msg(60, ME, 7, 'x', {cid: 'c-2'})});
+    assert.equal(conv(s, 7).pending.length, 0);
+    s = reduce(s, {type: 'ack', ack: {cid: 'c-2', id: 60, time: 1, to: 7, dup: true}});
+    assert.equal(conv(s, 7).messages.length, 1);
+});
+
+test('pending messages are shown after all confirmed ones, in the order typed', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'pending', peer: 7, cid: 'c-a', text: 'first', time: 1});
+    s = reduce(s, {type: 'pending', peer: 7, cid: 'c-b', text: 'second', time: 2});
+    s = reduce(s, {type: 'message', message: msg(70, 7, ME, 'theirs'), sender: ana});
+    assert.deepEqual(conversationView(s, 7, 0).items.map((i) => i.text), ['theirs', 'first', 'second']);
+});
+
+test('send failures: final ones are marked failed, retryable ones stay pending', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'pending', peer: 7, cid: 'c-f', text: 'x', time: 1});
+    s = reduce(s, {type: 'sendfailed', peer: 7, cid: 'c-f', code: 'internal', final: false});
+    assert.equal(conversationView(s, 7, 0).items[0].pending, true);
+    s = reduce(s, {type: 'sendfailed', peer: 7, cid: 'c-f', code: 'blocked', final: true});
+    const item = conversationView(s, 7, 0).items[0];
+    assert.equal(item.failed, 'blocked');
+    assert.equal(item.pending, false);
+    s = reduce(s, {type: 'discard', peer: 7, cid: 'c-f'});
+    assert.equal(conv(s, 7).pending.length, 0);
+});
+
+test("'Seen' shows when the peer read my last message, and only if it is the last", () => {
+    let s = welcome();
+    s = reduce(s, {type: 'message', message: msg(1, 7, ME), sender: ana});
+    s = reduce(s, {type: 'message', message: msg(2, ME, 7)});
+    assert.equal(conversationView(s, 7, 0).seen, false);
+    s = reduce(s, {type: 'read', frame: {reader: 7, with: ME, upto: 2}});
+    assert.equal(conversationView(s, 7, 0).seen, true);
+    s = reduce(s, {type: 'message', message: msg(3, 7, ME), sender: ana});
+    assert.equal(conversationView(s, 7, 0).seen, false);
+});
+
+test('typing shows for a while, expires on tick, and stops when their message arrives', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'typing', from: 7, now: 1000});
+    assert.equal(conversationView(s, 7, 1000 + TYPING_MS - 1).typing, true);
+    assert.equal(conversationView(s, 7, 1000 + TYPING_MS).typing, false);
+    s = reduce(s, {type: 'tick', now: 1000 + TYPING_MS});
+    assert.equal(conv(s, 7).typingUntil, 0);
+    s = reduce(s, {type: 'typing', from: 7, now: 2000});
+    s = reduce(s, {type: 'message', message: msg(1, 7, ME), sender: ana});
+    assert.equal(conversationView(s, 7, 2001).typing, false);
+});
+
+test('windows: new ones go first, minimise keeps the place, close removes, raise moves first', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'window', peer: 7, state: 'open'});
+    s = reduce(s, {type: 'window', peer: 8, state: 'open'});
+    s = reduce(s, {type: 'window', peer: 10, state: 'open'});
+    assert.deepEqual(s.windows.map((w) => w.peer), [10, 8, 7]);
+    s = reduce(s, {type: 'window', peer: 8, state: 'minimised'});
+    assert.deepEqual(s.windows, [{peer: 10, state: 'open'}, {peer: 8, state: 'minimised'}, {peer: 7, state: 'open'}]);
+    s = reduce(s, {type: 'window', peer: 7, state: 'open', raise: true});
+    assert.deepEqual(s.windows.map((w) => w.peer), [7, 10, 8]);
+    s = reduce(s, {type: 'window', peer: 10, state: 'closed'});
+    assert.deepEqual(s.windows.map((w) => w.peer), [7, 8]);
+    assert.equal(reduce(s, {type: 'window', peer: 10, state: 'closed'}), s);
+});
+
+test('tab sync: a welcome after reconnect replaces the windows with the server list', () => {
+    let s = welcome({windows: [{with: ana, state: 'open', unread: 0, read: {mine: 0, theirs: 0}, last: 0}]});
+    s = reduce(s, {type: 'window', peer: 8, state: 'open', person: bruno});
+    s = reduce(s, {type: 'welcome', frame: {user: {id: ME}, online: [], windows: [{with: bruno, state: 'minimised', unread: 0, read: {}, last: 0}], cursor: 0}});
+    assert.deepEqual(s.windows, [{peer: 8, state: 'minimised'}]);
+});
+
+test('history: older pages merge at the top, more follows the server, unread is exact once all is loaded', () => {
+    let s = welcome({windows: [{with: ana, state: 'open', unread: 2, read: {mine: 30, theirs: 0}, last: 32}]});
+    s = reduce(s, {type: 'historyLoading', peer: 7});
+    assert.equal(conv(s, 7).loading, true);
+    s = reduce(s, {type: 'history', frame: {with: ana, messages: [msg(31, 7, ME), msg(32, 7, ME)], more: true, read: {mine: 30, theirs: 0}}});
+    assert.equal(conv(s, 7).unread, 2);
+    assert.equal(conv(s, 7).more, true);
+    assert.equal(conv(s, 7).loading, false);
+    s = reduce(s, {type: 'history', frame: {with: ana, messages: [msg(29, ME, 7), msg(30, 7, ME)], more: false, read: {mine: 30, theirs: 0}}});
+    assert.deepEqual(conv(s, 7).messages.map((m) => m.id), [29, 30, 31, 32]);
+    assert.equal(conv(s, 7).more, false);
+    assert.equal(conv(s, 7).unread, 2);
+});
+
+test('history with reset (after a truncated resume) replaces what was held', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'message', message: msg(1, 7, ME), sender: ana});
+    s = reduce(s, {type: 'history', reset: true, frame: {with: ana, messages: [msg(5000, 7, ME)], more: true, read: {mine: 0, theirs: 0}}});
+    assert.deepEqual(conv(s, 7).messages.map((m) => m.id), [5000]);
+});

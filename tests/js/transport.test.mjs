@@ -1,0 +1,402 @@
+// Unit tests of the transport (moodle-block/amd/src/transport.js) with a fake WebSocket and fake timers.
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {createTransport, backoffDelay} from '../../moodle-block/amd/src/transport.js';
+import {closePolicy} from '../../moodle-block/amd/src/protocol.js';
+
+/** A manual clock: timers fire only when the test advances time. */
+const makeClock = () => {
+    let now = 1_000_000;
+    let seq = 0;
+    const pending = new Map();
+    return {
+        now: () => now,
+        timers: {
+            setTimeout: (fn, ms) => {
+                const id = ++seq;
+                pending.set(id, {at: now + Math.max(0, ms), fn});
+                return id;
+            },
+            clearTimeout: (id) => pending.delete(id),
+        },
+        async advance(ms) {
+            const end = now + ms;
+            for (;;) {
+                let next = null;
+                for (const [id, t] of pending) {
+                    if (t.at <= end && (!next || t.at < next[1].at)) {
+                        next = [id, t];
+                    }
+                }
+                if (!next) {
+                    break;
+                }
+                pending.delete(next[0]);
+                now = next[1].at;
+                next[1].fn();
+                await flush();
+            }
+            now = end;
+            await flush();
+        },
+        nextDelay() {
+            let min = null;
+            for (const t of pending.values()) {
+                min = min === null ? t.at - now : Math.min(min, t.at - now);
+            }
+            return min;
+        },
+    };
+};
+
+const flush = async() => {
+    for (let i = 0; i < 10; i++) {
+        await Promise.resolve();
+    }
+};
+
+/** Fake WebSocket class recording every instance. */
+const makeWS = () => {
+    const sockets = [];
+    class FakeWS {
+        constructor(url) {
+            this.url = url;
+            this.sent = [];
+            this.closed = false;
+            sockets.push(this);
+        }
+        send(data) {
+            if (this.closed) {
+                throw new Error('closed');
+            }
+            const frame = JSON.parse(data);
+            this.sent.push(frame);
+            if (frame.type === 'ping' && !this.deaf) {
+                // A live server answers; `deaf` simulates a half-open connection.
+                queueMicrotask(() => this.receive({type: 'pong', n: frame.n}));
+            }
+        }
+        close(code) {
+            this.closed = true;
+            this.closeCode = code;
+        }
+        // Test helpers.
+        open() {
+            this.onopen && this.onopen();
+        }
+        receive(frame) {
+            this.onmessage && this.onmessage({data: JSON.stringify(frame)});
+        }
+        serverClose(code) {
+            this.closed = true;
+            this.onclose && this.onclose({code});
+        }
+        frames(type) {
+            return this.sent.filter((f) => f.type === type);
+        }
+    }
+    return {FakeWS, sockets};
+};
+
+const welcomeFrame = (cursor, extra) => Object.assign({type: 'welcome', v: 1, user: {id: 9}, online: [], windows: [],
+    cursor, token_exp: 1000 + 300, server_time: 1000, limits: {}}, extra || {});
+
+const setup = (overrides) => {
+    const clock = makeClock();
+    const {FakeWS, sockets} = makeWS();
+    let tokens = 0;
+    const statuses = [];
+    const frames = [];
+    const failures = [];
+    const t = createTransport(Object.assign({
+        getToken: () => Promise.resolve({token: `tok${++tokens}`, exp: 1300, wsurl: 'ws://dock/ws'}),
+        WebSocket: FakeWS,
+        timers: clock.timers,
+        now: clock.now,
+        random: () => 0.5,
+        net: null,
+        isOnline: () => true,
+    }, overrides || {}));
+    t.on('status', (s) => statuses.push(s));
+    t.on('frame', (f) => frames.push(f));
+    t.on('sendfailed', (f) => failures.push(f));
+    return {t, clock, sockets, statuses, frames, failures, tokenCount: () => tokens};
+};
+
+const connect = async(env, cursor) => {
+    await flush();
+    const ws = env.sockets[env.sockets.length - 1];
+    ws.open();
+    ws.receive(welcomeFrame(cursor));
+    return ws;
+};
+
+test('hello carries the token; the first hello has no since, reconnects send since = highest id seen', async() => {
+    const env = setup();
+    env.t.start();
+    await flush();
+    const ws1 = env.sockets[0];
+    assert.equal(ws1.url, 'ws://dock/ws');
+    ws1.open();
+    assert.deepEqual(ws1.sent[0], {type: 'hello', v: 1, token: 'tok1'});
+    ws1.receive(welcomeFrame(40));
+    assert.equal(env.t.cursor, 40);
+    ws1.receive({type: 'message', message: {id: 41, from: 7, to: 9, text: 'a', time: 1}, sender: {id: 7}});
+    ws1.receive({type: 'ack', cid: 'c-x', id: 42, time: 1, to: 7, dup: false});
+    ws1.serverClose(1006);
+    const delay = env.clock.nextDelay();
+    assert.ok(delay >= 500 && delay <= 1000, `first retry after 0.5-1 s (${delay})`);
+    await env.clock.advance(delay);
+    const ws2 = env.sockets[1];
+    ws2.open();
+    assert.deepEqual(ws2.sent[0], {type: 'hello', v: 1, token: 'tok2', since: 42}, 'a fresh token and since');
+    // The welcome of a resume must not move the cursor past what missed delivers.
+    ws2.receive(welcomeFrame(50));
+    assert.equal(env.t.cursor, 42);
+    ws2.receive({type: 'missed', messages: [{id: 45}, {id: 50}], cursor: 50, done: true, truncated: false});
+    assert.equal(env.t.cursor, 50);
+});
+
+test('a resume after a first session with no messages still sends since = 0', async() => {
+    const env = setup();
+    env.t.start();
+    const ws1 = await connect(env, 0);
+    ws1.serverClose(1012);
+    await env.clock.advance(5000);
+    env.sockets[1].open();
+    assert.equal(env.sockets[1].sent[0].since, 0);
+});
+
+test('backoff grows exponentially with jitter, is capped, and resets after a welcome', async() => {
+    assert.equal(backoffDelay(0, 1000, 30000, () => 0), 500);
+    assert.equal(backoffDelay(0, 1000, 30000, () => 1), 1000);
+    assert.equal(backoffDelay(3, 1000, 30000, () => 1), 8000);
+    assert.equal(backoffDelay(10, 1000, 30000, () => 1), 30000);
+    assert.equal(backoffDelay(10, 1000, 30000, () => 0), 15000);
+
+    const env = setup();
+    env.t.start();
+    const delays = [];
+    for (let i = 0; i < 6; i++) {
+        await flush();
+        env.sockets[env.sockets.length - 1].serverClose(1006);
+        delays.push(env.clock.nextDelay());
+        await env.clock.advance(delays[delays.length - 1]);
+    }
+    assert.deepEqual(delays, [750, 1500, 3000, 6000, 12000, 22500]);
+    const last = env.statuses.filter((s) => s.state === 'waiting').pop();
+    assert.equal(last.delayMs, 22500);
+    await connect(env, 0);
+    env.sockets[env.sockets.length - 1].serverClose(1006);
+    assert.equal(env.clock.nextDelay(), 750, 'reset after a successful welcome');
+});
+
+test('unacked sends are queued while offline and sent again with the same cid after reconnect', async() => {
+    const env = setup();
+    env.t.start();
+    const ws1 = await connect(env, 10);
+    const cid = env.t.sendMessage(7, 'hello', 'c-1');
+    assert.equal(cid, 'c-1');
+    assert.deepEqual(ws1.frames('send'), [{type: 'send', to: 7, cid: 'c-1', text: 'hello'}]);
+    // The ack is lost with the connection.
+    ws1.serverClose(1006);
+    env.t.sendMessage(7, 'second', 'c-2');
+    assert.deepEqual(env.t.pending, ['c-1', 'c-2']);
+    await env.clock.advance(env.clock.nextDelay());
+    const ws2 = await connect(env, 10);
+    assert.deepEqual(ws2.frames('send').map((f) => f.cid), ['c-1', 'c-2'], 'same cids, same order');
+    ws2.receive({type: 'ack', cid: 'c-1', id: 11, time: 1, to: 7, dup: true});
+    ws2.receive({type: 'ack', cid: 'c-2', id: 12, time: 1, to: 7, dup: false});
+    assert.deepEqual(env.t.pending, []);
+    ws2.serverClose(1006);
+    await env.clock.advance(env.clock.nextDelay());
+    const ws3 = await connect(env, 12);
+    assert.equal(ws3.frames('send').length, 0, 'acked messages are never sent again');
+});
+
+test('a retryable error resends the same cid later; a final one gives up and reports', async() => {
+    const env = setup();
+    env.t.start();
+    const ws = await connect(env, 0);
+    env.t.sendMessage(7, 'a', 'c-r');
+    env.t.sendMessage(7, 'b', 'c-f');
+    ws.receive({type: 'error', code: 'internal', message: 'db down', ref: 'c-r'});
+    ws.receive({type: 'error', code: 'blocked', message: 'blocked', ref: 'c-f'});
+    assert.deepEqual(env.failures.map((f) => [f.cid, f.code, f.final]), [['c-r', 'internal', false], ['c-f', 'blocked', true]]);
+    assert.deepEqual(env.t.pending, ['c-r']);
+    await env.clock.advance(2000);
+    assert.deepEqual(ws.frames('send').map((f) => f.cid), ['c-r', 'c-f', 'c-r']);
+});
+
+test('close-code policy (PROTOCOL §7)', async() => {
+    assert.equal(closePolicy(4003).action, 'stop');
+    assert.equal(closePolicy(4004).action, 'stop');
+    assert.equal(closePolicy(4001).action, 'reconnect-once');
+    assert.equal(closePolicy(4008).minDelayMs, 30000);
+    assert.deepEqual([closePolicy(1012).minDelayMs, closePolicy(1012).maxDelayMs], [1000, 5000]);
+
+    // 4003 / 4004: stop, no reconnect.
+    for (const code of [4003, 4004]) {
+        const env = setup();
+        env.t.start();
+        const ws = await connect(env, 0);
+        ws.serverClose(code);
+        assert.equal(env.clock.nextDelay(), null, `no timer after ${code}`);
+        assert.deepEqual(env.statuses[env.statuses.length - 1], {state: 'stopped', code, fatal: true});
+        await env.clock.advance(120000);
+        assert.equal(env.sockets.length, 1);
+    }
+
+    // 1012: reconnect after 1-5 s with a fresh token.
+    {
+        const env = setup();
+        env.t.start();
+        (await connect(env, 0)).serverClose(1012);
+        const d = env.clock.nextDelay();
+        assert.ok(d >= 1000 && d <= 5000, `1012 delay ${d}`);
+        await env.clock.advance(d);
+        assert.equal(env.tokenCount(), 2);
+    }
+
+    // 4008: at least 30 s.
+    {
+        const env = setup();
+        env.t.start();
+        (await connect(env, 0)).serverClose(4008);
+        assert.ok(env.clock.nextDelay() >= 30000);
+    }
+
+    // 4002: fresh token, reconnect at once.
+    {
+        const env = setup();
+        env.t.start();
+        (await connect(env, 0)).serverClose(4002);
+        assert.equal(env.clock.nextDelay(), 0);
+        await env.clock.advance(0);
+        assert.equal(env.sockets.length, 2);
+        assert.equal(env.tokenCount(), 2);
+    }
+
+    // 4001: one more try with a fresh token, then stop.
+    {
+        const env = setup();
+        env.t.start();
+        await flush();
+        env.sockets[0].open();
+        env.sockets[0].serverClose(4001);
+        await env.clock.advance(0);
+        assert.equal(env.sockets.length, 2);
+        env.sockets[1].open();
+        assert.equal(env.sockets[1].sent[0].token, 'tok2');
+        env.sockets[1].serverClose(4001);
+        assert.equal(env.statuses[env.statuses.length - 1].state, 'stopped');
+        await env.clock.advance(60000);
+        assert.equal(env.sockets.length, 2);
+    }
+});
+
+test('the token is refreshed over the socket before it expires', async() => {
+    const env = setup();
+    env.t.start();
+    const ws = await connect(env, 0); // token_exp - server_time = 300 s
+    await env.clock.advance(239000);
+    assert.equal(ws.frames('token').length, 0);
+    await env.clock.advance(1000);
+    assert.deepEqual(ws.frames('token'), [{type: 'token', token: 'tok2'}]);
+    ws.receive({type: 'token_ok', exp: 1000 + 240 + 300});
+    await env.clock.advance(240000);
+    assert.equal(ws.frames('token').length, 2, 'and again before the new expiry');
+});
+
+test('no welcome in time: drop the socket and reconnect', async() => {
+    const env = setup();
+    env.t.start();
+    await flush();
+    env.sockets[0].open();
+    await env.clock.advance(15000);
+    assert.equal(env.sockets[0].closed, true);
+    await env.clock.advance(env.clock.nextDelay());
+    assert.equal(env.sockets.length, 2);
+});
+
+test('token fetch failure retries with backoff', async() => {
+    let fail = true;
+    const env = setup({getToken: () => (fail ? Promise.reject(new Error('offline')) : Promise.resolve({token: 't', exp: 1, wsurl: 'ws://x'}))});
+    env.t.start();
+    await flush();
+    assert.equal(env.sockets.length, 0);
+    assert.equal(env.statuses[env.statuses.length - 1].state, 'waiting');
+    fail = false;
+    await env.clock.advance(env.clock.nextDelay());
+    assert.equal(env.sockets.length, 1);
+});
+
+test('offline and online events: wait while offline, reconnect at once when back', async() => {
+    let online = true;
+    const listeners = {};
+    const net = {addEventListener: (t, fn) => {
+        listeners[t] = fn;
+    }, removeEventListener: () => {}};
+    const env = setup({net, isOnline: () => online});
+    env.t.start();
+    const ws = await connect(env, 5);
+    online = false;
+    listeners.offline();
+    assert.equal(ws.closed, true);
+    assert.equal(env.statuses[env.statuses.length - 1].state, 'offline');
+    assert.equal(env.clock.nextDelay(), null);
+    online = true;
+    listeners.online();
+    await flush();
+    assert.equal(env.sockets.length, 2);
+    env.sockets[1].open();
+    assert.equal(env.sockets[1].sent[0].since, 5);
+});
+
+test('control frames while disconnected: the latest per key is sent after the welcome', async() => {
+    const env = setup();
+    env.t.start();
+    await flush();
+    assert.equal(env.t.send({type: 'window', with: 7, state: 'open'}, 'window:7'), false);
+    env.t.send({type: 'window', with: 7, state: 'minimised'}, 'window:7');
+    env.t.send({type: 'typing', to: 7});
+    const ws = await connect(env, 0);
+    assert.deepEqual(ws.sent.slice(1), [{type: 'window', with: 7, state: 'minimised'}]);
+});
+
+test('a stale socket of an earlier attempt cannot disturb the current one', async() => {
+    const env = setup();
+    env.t.start();
+    const ws1 = await connect(env, 0);
+    ws1.serverClose(1006);
+    await env.clock.advance(env.clock.nextDelay());
+    const ws2 = await connect(env, 0);
+    ws1.receive({type: 'message', message: {id: 999}});
+    ws1.serverClose(1006);
+    assert.equal(env.t.cursor, 0);
+    assert.equal(env.t.connected, true);
+    assert.equal(ws2.closed, false);
+});
+
+test('a half-open connection (no answers to pings) is dropped and reconnected', async() => {
+    const env = setup();
+    env.t.start();
+    const ws = await connect(env, 3);
+    ws.deaf = true;
+    await env.clock.advance(25000 * 3);
+    assert.equal(ws.closed, true);
+    assert.ok(ws.frames('ping').length >= 1);
+    await env.clock.advance(env.clock.nextDelay());
+    env.sockets[1].open();
+    assert.equal(env.sockets[1].sent[0].since, 3);
+});
+
+test('stop closes with 1000 and never reconnects', async() => {
+    const env = setup();
+    env.t.start();
+    const ws = await connect(env, 0);
+    env.t.stop();
+    assert.equal(ws.closeCode, 1000);
+    await env.clock.advance(120000);
+    assert.equal(env.sockets.length, 1);
+});
