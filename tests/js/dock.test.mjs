@@ -1,0 +1,186 @@
+// Unit tests of the dock controller (moodle-block/amd/src/dock.js) with a fake transport, renderer and
+// tab channel: history on welcome, window frames, read markers, and instant tab sync.
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {createController} from '../../moodle-block/amd/src/dock.js';
+import {conv, conversationView} from '../../moodle-block/amd/src/state.js';
+
+const ME = 9;
+const ana = {id: 7, fullname: 'Ana Lima', avatar: 'a'};
+
+const flush = async() => {
+    for (let i = 0; i < 10; i++) {
+        await Promise.resolve();
+    }
+};
+
+const fakeTransport = () => {
+    const listeners = {};
+    return {
+        connected: true,
+        sent: [],
+        messages: [],
+        on(type, fn) {
+            (listeners[type] = listeners[type] || []).push(fn);
+        },
+        emit(type, payload) {
+            (listeners[type] || []).forEach((fn) => fn(payload));
+        },
+        send(frame) {
+            if (!this.connected) {
+                return false;
+            }
+            this.sent.push(frame);
+            return true;
+        },
+        sendMessage(to, text, cid) {
+            this.messages.push({to, text, cid});
+            return cid;
+        },
+        start() {},
+        stop() {},
+        reconnectNow() {},
+    };
+};
+
+const fakeRenderer = () => ({
+    renders: 0,
+    showing: true,
+    render() {
+        this.renders++;
+    },
+    whenIdle() {
+        return Promise.resolve();
+    },
+    focusWindow() {},
+    isShowingLatest() {
+        return this.showing;
+    },
+});
+
+/** Channels of several tabs of one user: a post reaches every other tab. */
+const channelHub = () => {
+    const members = [];
+    return () => {
+        const me = {handlers: []};
+        members.push(me);
+        return {
+            post: (data) => members.filter((m) => m !== me).forEach((m) => m.handlers.forEach((fn) => fn(structuredClone(data)))),
+            onMessage: (fn) => me.handlers.push(fn),
+            close: () => {},
+        };
+    };
+};
+
+const noTimers = {setInterval: () => 1, clearInterval: () => {}};
+
+const tab = (channel) => {
+    const transport = fakeTransport();
+    const renderer = fakeRenderer();
+    const c = createController({transport, renderer, userid: ME, channel, now: () => 1_763_772_000_000, timers: noTimers});
+    c.start();
+    return {c, transport, renderer};
+};
+
+const welcome = (windows) => ({type: 'welcome', v: 1, user: {id: ME, fullname: 'Me', avatar: 'm'},
+    online: [Object.assign({status: 'online'}, ana)], windows: windows || [], cursor: 10, token_exp: 0, server_time: 0, limits: {}});
+
+test('windows restored by the welcome load their history once', async() => {
+    const {transport} = tab(null);
+    transport.emit('frame', welcome([{with: ana, state: 'open', unread: 0, read: {mine: 0, theirs: 0}, last: 3}]));
+    transport.emit('frame', {type: 'window', with: ana, state: 'open'});
+    assert.deepEqual(transport.sent.filter((f) => f.type === 'history'), [{type: 'history', with: 7, limit: 30}]);
+});
+
+test('opening a window sends the window frame and asks for history; closing sends closed', async() => {
+    const {c, transport} = tab(null);
+    transport.emit('frame', welcome());
+    c.onIntent({type: 'open', peer: 7});
+    assert.deepEqual(c.state.windows, [{peer: 7, state: 'open'}]);
+    assert.deepEqual(transport.sent, [{type: 'window', with: 7, state: 'open'}, {type: 'history', with: 7, limit: 30}]);
+    transport.emit('frame', {type: 'history', with: ana, messages: [{id: 3, from: 7, to: ME, text: 'x', time: 1}], more: true, read: {mine: 0, theirs: 0}});
+    c.onIntent({type: 'loadolder', peer: 7});
+    assert.deepEqual(transport.sent.at(-1), {type: 'history', with: 7, before: 3, limit: 30});
+    c.onIntent({type: 'close', peer: 7});
+    assert.deepEqual(transport.sent.at(-1), {type: 'window', with: 7, state: 'closed'});
+    assert.deepEqual(c.state.windows, []);
+});
+
+test('a message in an open, visible window is marked read up to its id', async() => {
+    const {c, transport} = tab(null);
+    transport.emit('frame', welcome([{with: ana, state: 'open', unread: 0, read: {mine: 0, theirs: 0}, last: 0}]));
+    transport.emit('frame', {type: 'history', with: ana, messages: [], more: false, read: {mine: 0, theirs: 0}});
+    transport.emit('frame', {type: 'message', message: {id: 11, from: 7, to: ME, text: 'hi', time: 1}, sender: ana});
+    await flush();
+    assert.deepEqual(transport.sent.filter((f) => f.type === 'read'), [{type: 'read', with: 7, upto: 11}]);
+    transport.emit('frame', {type: 'read', reader: ME, with: 7, upto: 11});
+    assert.equal(conv(c.state, 7).unread, 0);
+});
+
+test('nothing is marked read while the window is minimised or not showing', async() => {
+    const {transport, renderer} = tab(null);
+    renderer.showing = false;
+    transport.emit('frame', welcome());
+    transport.emit('frame', {type: 'message', message: {id: 11, from: 7, to: ME, text: 'hi', time: 1}, sender: ana});
+    await flush();
+    assert.equal(transport.sent.filter((f) => f.type === 'read').length, 0);
+});
+
+test('sending: pending at once, through the transport queue with a cid, typing throttled', async() => {
+    const {c, transport} = tab(null);
+    transport.emit('frame', welcome());
+    c.onIntent({type: 'send', peer: 7, text: 'hello'});
+    assert.equal(transport.messages.length, 1);
+    const {cid} = transport.messages[0];
+    assert.match(cid, /^[A-Za-z0-9_-]{1,64}$/);
+    assert.equal(conversationView(c.state, 7, 0).items[0].pending, true);
+    c.onIntent({type: 'typing', peer: 7});
+    c.onIntent({type: 'typing', peer: 7});
+    assert.equal(transport.sent.filter((f) => f.type === 'typing').length, 1);
+});
+
+test('a too long message fails locally and is never sent', async() => {
+    const {c, transport} = tab(null);
+    transport.emit('frame', Object.assign(welcome(), {limits: {text_max_chars: 5}}));
+    c.onIntent({type: 'send', peer: 7, text: '😀😀😀😀😀😀'});
+    assert.equal(transport.messages.length, 0);
+    assert.equal(conversationView(c.state, 7, 0).items[0].failed, 'text_too_long');
+});
+
+test('tab sync: a message typed in one tab shows at once in the other, then once when the server echoes it', async() => {
+    const hub = channelHub();
+    const t1 = tab(hub());
+    const t2 = tab(hub());
+    [t1, t2].forEach((t) => t.transport.emit('frame', welcome()));
+    t1.c.onIntent({type: 'open', peer: 7});
+    assert.deepEqual(t2.c.state.windows, [{peer: 7, state: 'open'}], 'window opened in the other tab');
+    t1.c.onIntent({type: 'send', peer: 7, text: 'from tab 1'});
+    const {cid} = t1.transport.messages[0];
+    assert.equal(t2.transport.messages.length, 0, 'only the typing tab sends');
+    assert.deepEqual(conversationView(t2.c.state, 7, 0).items.map((i) => [i.text, i.pending]), [['from tab 1', true]]);
+    // The server: ack to tab 1, message to both.
+    t1.transport.emit('frame', {type: 'ack', cid, id: 20, time: 5, to: 7, dup: false});
+    const echo = {type: 'message', message: {id: 20, from: ME, to: 7, text: 'from tab 1', time: 5, cid}, sender: {id: ME}};
+    t1.transport.emit('frame', echo);
+    t2.transport.emit('frame', echo);
+    for (const t of [t1, t2]) {
+        const items = conversationView(t.c.state, 7, 0).items;
+        assert.deepEqual(items.map((i) => [i.text, i.pending, i.id]), [['from tab 1', false, 20]]);
+    }
+    // A failure in tab 1 shows in tab 2 too.
+    t1.c.onIntent({type: 'send', peer: 7, text: 'nope'});
+    const cid2 = t1.transport.messages[1].cid;
+    t1.transport.emit('sendfailed', {cid: cid2, to: 7, code: 'blocked', final: true});
+    assert.equal(conversationView(t2.c.state, 7, 0).items.at(-1).failed, 'blocked');
+});
+
+test('a truncated resume refetches the history of the open windows', async() => {
+    const {c, transport} = tab(null);
+    transport.emit('frame', welcome([{with: ana, state: 'open', unread: 0, read: {}, last: 1}]));
+    transport.emit('frame', {type: 'history', with: ana, messages: [{id: 1, from: 7, to: ME, text: 'old', time: 1}], more: false, read: {}});
+    transport.emit('frame', {type: 'missed', messages: [{id: 5000, from: 7, to: ME, text: 'new', time: 2}], cursor: 5000, done: true, truncated: true});
+    const last = transport.sent.filter((f) => f.type === 'history').at(-1);
+    assert.deepEqual(last, {type: 'history', with: 7, limit: 30});
+    transport.emit('frame', {type: 'history', with: ana, messages: [{id: 4999, from: 7, to: ME, text: 'x', time: 2}, {id: 5000, from: 7, to: ME, text: 'new', time: 2}], more: true, read: {}});
+    assert.deepEqual(conv(c.state, 7).messages.map((m) => m.id), [4999, 5000]);
+});
