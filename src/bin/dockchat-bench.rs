@@ -1,0 +1,415 @@
+//! `dockchat-bench`: a load generator that speaks the real dockchat protocol (docs/PROTOCOL.md) to a
+//! real `dockchatd serve` backed by a real MariaDB or PostgreSQL, and to `dockchat-forwarder` (a bare
+//! WebSocket forwarder) for a ratio that survives noisy machines.
+//!
+//! Each run prepares its own database (`--db-name`, dropped afterwards), writes a daemon config, starts
+//! the daemon pinned to core 1 while this process pins itself to core 0, runs one scenario and prints a
+//! table followed by one JSON line. Scenarios: `idle`, `pairs`, `typing`, `storm`, `course` (see
+//! docs/PERFORMANCE.md). Benchmarks measure; they assert nothing about timing.
+
+#[path = "dockchat-bench/client.rs"]
+mod client;
+#[path = "dockchat-bench/course.rs"]
+mod course;
+#[path = "dockchat-bench/harness.rs"]
+mod harness;
+#[path = "dockchat-bench/idle.rs"]
+mod idle;
+#[path = "dockchat-bench/pairs.rs"]
+mod pairs;
+#[path = "dockchat-bench/procs.rs"]
+mod procs;
+#[path = "dockchat-bench/report.rs"]
+mod report;
+#[path = "dockchat-bench/setup.rs"]
+mod setup;
+#[path = "dockchat-bench/storm.rs"]
+mod storm;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use serde_json::Value;
+
+use client::Target;
+use harness::Harness;
+use report::{round, Report};
+use setup::{Dataset, DbKind};
+
+/// Which scenario to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// Hold N authenticated idle connections; server RSS per connection.
+    Idle,
+    /// P pairs chatting 1:1 (persisted); delivered msgs/s and latency.
+    Pairs,
+    /// P pairs sending typing events (not persisted); events/s.
+    Typing,
+    /// N users connecting at once; time until all are welcomed.
+    Storm,
+    /// One course with N online members; join/leave presence fan-out time.
+    Course,
+    /// Internal: one worker process of `idle`.
+    #[value(hide = true)]
+    IdleWorker,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Idle => "idle",
+            Scenario::Pairs => "pairs",
+            Scenario::Typing => "typing",
+            Scenario::Storm => "storm",
+            Scenario::Course => "course",
+            Scenario::IdleWorker => "idle-worker",
+        }
+    }
+}
+
+/// Which server(s) to measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TargetSel {
+    /// The real daemon only.
+    Dockchatd,
+    /// The bare forwarder only.
+    Forwarder,
+    /// Both, one after the other, plus their ratio.
+    Both,
+}
+
+/// Load generator for dockchatd (see docs/PERFORMANCE.md).
+#[derive(Parser, Debug)]
+#[command(name = "dockchat-bench", version, about)]
+struct Cli {
+    /// Scenario to run.
+    #[arg(value_enum)]
+    scenario: Scenario,
+    /// Database server backing the daemon.
+    #[arg(long, value_enum, default_value = "mariadb")]
+    db: DbKind,
+    /// Connections (idle, storm) or online course members (course).
+    #[arg(long)]
+    n: Option<usize>,
+    /// Pairs of users (pairs, typing).
+    #[arg(long)]
+    pairs: Option<usize>,
+    /// Total sends per second (pairs); 0 = flat out.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Measured seconds (pairs, typing).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Tiny sizes and short durations: checks that every scenario runs end to end.
+    #[arg(long)]
+    smoke: bool,
+    /// Server(s) to measure: defaults to both for pairs/typing, dockchatd otherwise.
+    #[arg(long, value_enum)]
+    target: Option<TargetSel>,
+    /// Flat out: unacked sends per socket (pairs) or outstanding batches (typing).
+    #[arg(long)]
+    window: Option<usize>,
+    /// Typing frames per ping-terminated batch.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Join/leave cycles (course).
+    #[arg(long)]
+    iterations: Option<usize>,
+    /// Sockets per idle worker process (each process may open at most 20,000 descriptors).
+    #[arg(long, default_value_t = 6400)]
+    per_worker: usize,
+    /// Number of 127.0.0.x source addresses to spread connections over.
+    #[arg(long, default_value_t = 4)]
+    src_ips: usize,
+    /// Course size of the generated site (users per section course; two courses per user).
+    #[arg(long, default_value_t = 40)]
+    course_size: usize,
+    /// Path of dockchatd (default: next to this binary).
+    #[arg(long)]
+    daemon: Option<PathBuf>,
+    /// Path of dockchat-forwarder (default: next to this binary).
+    #[arg(long)]
+    forwarder: Option<PathBuf>,
+    /// Benchmark database name (dropped and recreated).
+    #[arg(long, default_value = "dockchat_bench")]
+    db_name: String,
+    /// Administrative database URL (default: root@127.0.0.1:3306 or postgres@127.0.0.1:5432).
+    #[arg(long)]
+    db_admin_url: Option<String>,
+    /// Keep the benchmark database afterwards.
+    #[arg(long)]
+    keep_db: bool,
+    /// Daemon `db_pool_size` (default: the daemon's own default).
+    #[arg(long)]
+    pool: Option<u32>,
+    /// Daemon log filter (DOCKCHAT_LOG).
+    #[arg(long, default_value = "warn")]
+    daemon_log: String,
+    /// Do not pin (load generator core 0, server core 1).
+    #[arg(long)]
+    no_pin: bool,
+    /// Internal (idle-worker): server address.
+    #[arg(long, hide = true)]
+    worker_addr: Option<std::net::SocketAddr>,
+    /// Internal (idle-worker): first user index.
+    #[arg(long, hide = true, default_value_t = 0)]
+    worker_first: usize,
+}
+
+/// Options shared by every scenario once resolved.
+pub struct Opts {
+    /// Database kind.
+    pub db: DbKind,
+    /// Benchmark database name.
+    pub db_name: String,
+    /// Administrative URL.
+    pub db_admin_url: String,
+    /// dockchatd path.
+    pub daemon: PathBuf,
+    /// dockchat-forwarder path.
+    pub forwarder: PathBuf,
+    /// DOCKCHAT_LOG for the daemon.
+    pub daemon_log: String,
+    /// Pool size override.
+    pub pool: Option<u32>,
+    /// Whether to pin the server to core 1.
+    pub pin: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let pinned = cli.scenario != Scenario::IdleWorker && procs::pin_self(!cli.no_pin);
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dockchat-bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = if cli.scenario == Scenario::IdleWorker {
+        rt.block_on(run_worker(&cli))
+    } else {
+        rt.block_on(run(&cli, pinned)).map(|r| r.print())
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dockchat-bench {}: {e:#}", cli.scenario.name());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_worker(cli: &Cli) -> Result<()> {
+    let count = cli.n.context("idle-worker needs --n")?;
+    idle::check_budget(count)?;
+    let target = match cli.target {
+        Some(TargetSel::Forwarder) => Target::Forwarder,
+        _ => Target::Dockchatd,
+    };
+    idle::worker(idle::WorkerSpec {
+        addr: cli.worker_addr.context("idle-worker needs --worker-addr")?,
+        target,
+        secret: std::env::var("DOCKCHAT_BENCH_SECRET").ok(),
+        first: cli.worker_first,
+        count,
+        src_ips: cli.src_ips,
+    })
+    .await
+}
+
+/// Per-scenario sizes: the full benchmark or the smoke.
+fn pick<T>(smoke: bool, given: Option<T>, full: T, tiny: T) -> T {
+    given.unwrap_or(if smoke { tiny } else { full })
+}
+
+async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
+    let opts = Opts {
+        db: cli.db,
+        db_name: cli.db_name.clone(),
+        db_admin_url: cli
+            .db_admin_url
+            .clone()
+            .unwrap_or_else(|| cli.db.default_admin_url().to_string()),
+        daemon: match &cli.daemon {
+            Some(p) => p.clone(),
+            None => procs::sibling("dockchatd")?,
+        },
+        forwarder: match &cli.forwarder {
+            Some(p) => p.clone(),
+            None => procs::sibling("dockchat-forwarder")?,
+        },
+        daemon_log: cli.daemon_log.clone(),
+        pool: cli.pool,
+        pin: !cli.no_pin,
+    };
+    let smoke = cli.smoke;
+    let scenario = cli.scenario;
+    let default_target = match scenario {
+        Scenario::Pairs | Scenario::Typing => TargetSel::Both,
+        _ => TargetSel::Dockchatd,
+    };
+    let sel = cli.target.unwrap_or(default_target);
+    if scenario == Scenario::Course && sel != TargetSel::Dockchatd {
+        bail!("course needs presence, which only dockchatd has: use --target dockchatd");
+    }
+    let targets: Vec<Target> = match sel {
+        TargetSel::Dockchatd => vec![Target::Dockchatd],
+        TargetSel::Forwarder => vec![Target::Forwarder],
+        TargetSel::Both => vec![Target::Dockchatd, Target::Forwarder],
+    };
+
+    let mut report = Report::new(scenario.name());
+    report.set("db", cli.db.name());
+    report.set("smoke", smoke);
+    report.set("pinned", pinned);
+    report.set("cores", procs::cores() as u64);
+
+    let (dataset, params): (Dataset, Vec<(String, Value)>);
+    let n = pick(smoke, cli.n, default_n(scenario), tiny_n(scenario));
+    let pairs_n = pick(smoke, cli.pairs, 1000, 10);
+    let pairs_params = pairs::Params {
+        pairs: pairs_n,
+        rate: cli.rate.unwrap_or(0),
+        warmup: if smoke { 0.5 } else { 2.0 },
+        duration: pick(smoke, cli.duration, 10.0, 2.0),
+        window: pick(smoke, cli.window, 16, 4),
+        batch: cli.batch.max(1),
+        src_ips: cli.src_ips,
+    };
+    let iterations = pick(smoke, cli.iterations, 20, 3);
+    match scenario {
+        Scenario::Idle | Scenario::Storm => {
+            dataset = Dataset {
+                users: n,
+                course_size: cli.course_size,
+                cross: true,
+                big_course: 0,
+            };
+            params = vec![("n".into(), (n as u64).into())];
+        }
+        Scenario::Pairs | Scenario::Typing => {
+            dataset = Dataset {
+                users: pairs_n * 2,
+                course_size: cli.course_size,
+                cross: true,
+                big_course: 0,
+            };
+            let mut p: Vec<(String, Value)> = vec![("pairs".into(), (pairs_n as u64).into())];
+            if scenario == Scenario::Pairs {
+                p.push(("rate".into(), pairs_params.rate.into()));
+            }
+            p.push(("duration_s".into(), pairs_params.duration.into()));
+            if pairs_params.rate == 0 || scenario == Scenario::Typing {
+                p.push(("window".into(), (pairs_params.window as u64).into()));
+            }
+            params = p;
+        }
+        Scenario::Course => {
+            dataset = Dataset {
+                users: n + 1,
+                course_size: cli.course_size,
+                cross: false,
+                big_course: n + 1,
+            };
+            params = vec![
+                ("members".into(), (n as u64).into()),
+                ("iterations".into(), (iterations as u64).into()),
+            ];
+        }
+        Scenario::IdleWorker => bail!("idle-worker is internal"),
+    }
+    report.extend(params);
+
+    let several = targets.len() > 1;
+    let mut results: Vec<(Target, Vec<(String, Value)>)> = Vec::new();
+    for target in targets {
+        let h = match target {
+            Target::Dockchatd => {
+                let h = Harness::dockchatd(&opts, &dataset).await?;
+                if let Some(p) = &h.prepared {
+                    report.set("db_setup_s", round(p.setup_secs, 2));
+                }
+                h
+            }
+            Target::Forwarder => Harness::forwarder(&opts)?,
+        };
+        report.set(&format!("{}_pinned_core1", target.name()), h.server.pinned);
+        let outcome = match scenario {
+            Scenario::Idle => idle::run(&h, n, cli.per_worker, cli.src_ips).await,
+            Scenario::Pairs => pairs::run(&h, &pairs_params, pairs::Mode::Messages).await,
+            Scenario::Typing => pairs::run(&h, &pairs_params, pairs::Mode::Typing).await,
+            Scenario::Storm => storm::run(&h, n, cli.src_ips).await,
+            Scenario::Course => course::run(&h, n, iterations, cli.src_ips).await,
+            Scenario::IdleWorker => unreachable!("handled in main"),
+        };
+        let finished = h.finish();
+        if target == Target::Dockchatd && !cli.keep_db {
+            let _ = setup::drop_database(opts.db, &opts.db_admin_url, &opts.db_name).await;
+        }
+        let fields =
+            outcome.with_context(|| format!("{} against {}", scenario.name(), target.name()))?;
+        finished?;
+        results.push((target, fields));
+    }
+    for (target, fields) in &results {
+        for (k, v) in fields {
+            if k == "target" {
+                continue;
+            }
+            if several {
+                report.set(&format!("{}_{k}", target.name()), v.clone());
+            } else {
+                report.set(k, v.clone());
+            }
+        }
+    }
+    if several {
+        let key = match scenario {
+            Scenario::Pairs if cli.rate.unwrap_or(0) == 0 => Some("delivered_per_s"),
+            Scenario::Pairs => Some("latency_p99_ms"),
+            Scenario::Typing => Some("typing_processed_per_s"),
+            Scenario::Idle => Some("rss_per_conn_kib"),
+            Scenario::Storm => Some("all_welcomed_s"),
+            _ => None,
+        };
+        if let Some(key) = key {
+            let d = report
+                .get(&format!("dockchatd_{key}"))
+                .and_then(Value::as_f64);
+            let f = report
+                .get(&format!("forwarder_{key}"))
+                .and_then(Value::as_f64);
+            if let (Some(d), Some(f)) = (d, f) {
+                if f > 0.0 {
+                    report.set("ratio_of", key);
+                    report.set("ratio", round(d / f, 3));
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn default_n(s: Scenario) -> usize {
+    match s {
+        Scenario::Idle => 19_000,
+        Scenario::Storm => 10_000,
+        Scenario::Course => 1_000,
+        _ => 0,
+    }
+}
+
+fn tiny_n(s: Scenario) -> usize {
+    match s {
+        Scenario::Idle => 60,
+        Scenario::Storm => 50,
+        Scenario::Course => 30,
+        _ => 0,
+    }
+}

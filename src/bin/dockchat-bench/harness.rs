@@ -1,0 +1,193 @@
+//! A server under test with everything a scenario needs around it: for `dockchatd`, a freshly prepared
+//! database, the generated config file and a token minter; for the forwarder, just the process. Also
+//! opens many authenticated connections at once with bounded concurrency.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::sync::Semaphore;
+
+use crate::client::{self, Target, Ws};
+use crate::procs::{self, Server};
+use crate::setup::{self, Dataset, DbKind, Minter, Prepared, FIRST_USER, SITE_URL};
+use crate::Opts;
+
+/// A running server under test.
+pub struct Harness {
+    /// The server process.
+    pub server: Server,
+    /// What kind of server it is.
+    pub target: Target,
+    /// The prepared database (daemon only).
+    pub prepared: Option<Prepared>,
+    minter: Option<Minter>,
+    /// Scratch directory holding the config and the server log.
+    pub dir: PathBuf,
+    db: DbKind,
+}
+
+impl Harness {
+    /// Prepares the database for `data`, writes the config and starts `dockchatd serve` on core 1.
+    pub async fn dockchatd(opts: &Opts, data: &Dataset) -> Result<Harness> {
+        let dir = scratch_dir("dockchatd")?;
+        let prepared = setup::prepare(opts.db, &opts.db_admin_url, &opts.db_name, data)
+            .await
+            .context("preparing the benchmark database")?;
+        let config = daemon_config(&prepared.url, opts.pool);
+        let path = dir.join("dockchatd.toml");
+        std::fs::write(&path, config).context("writing the daemon config")?;
+        let server = Server::start(
+            "dockchatd",
+            &opts.daemon,
+            &[
+                "serve".into(),
+                "--config".into(),
+                path.display().to_string(),
+            ],
+            &[("DOCKCHAT_LOG", opts.daemon_log.clone())],
+            &dir.join("dockchatd.log"),
+            "dockchatd listening on",
+            opts.pin,
+        )?;
+        let minter = Minter::new(&prepared.secret);
+        Ok(Harness {
+            server,
+            target: Target::Dockchatd,
+            prepared: Some(prepared),
+            minter: Some(minter),
+            dir,
+            db: opts.db,
+        })
+    }
+
+    /// Starts the minimal forwarder on core 1.
+    pub fn forwarder(opts: &Opts) -> Result<Harness> {
+        let dir = scratch_dir("forwarder")?;
+        let server = Server::start(
+            "dockchat-forwarder",
+            &opts.forwarder,
+            &["--listen".into(), "127.0.0.1:0".into()],
+            &[],
+            &dir.join("forwarder.log"),
+            "dockchat-forwarder listening on",
+            opts.pin,
+        )?;
+        Ok(Harness {
+            server,
+            target: Target::Forwarder,
+            prepared: None,
+            minter: None,
+            dir,
+            db: opts.db,
+        })
+    }
+
+    /// Where the server listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// The database whose CPU use is attributed to this run (none for the forwarder).
+    pub fn db_kind(&self) -> Option<DbKind> {
+        self.prepared.as_ref().map(|_| self.db)
+    }
+
+    /// The block secret (daemon only).
+    pub fn secret(&self) -> Option<&str> {
+        self.prepared.as_ref().map(|p| p.secret.as_str())
+    }
+
+    /// The `hello` frame for generated user `k` (0-based).
+    pub fn hello(&self, k: usize) -> Result<String> {
+        let uid = FIRST_USER + k as u64;
+        let token = match &self.minter {
+            Some(m) => m.token(uid)?,
+            None => String::new(),
+        };
+        Ok(client::hello_frame(self.target, uid, &token))
+    }
+
+    /// Opens authenticated connections for users `ks`, at most `parallel` handshakes at a time,
+    /// spreading them over `src_ips` source addresses. Returns one result per user, in order.
+    pub async fn open_many(
+        &self,
+        ks: &[usize],
+        parallel: usize,
+        src_ips: usize,
+    ) -> Result<Vec<Result<Ws>>> {
+        let sem = Arc::new(Semaphore::new(parallel.max(1)));
+        let addr = self.addr();
+        let mut handles = Vec::with_capacity(ks.len());
+        for (i, &k) in ks.iter().enumerate() {
+            let hello = self.hello(k)?;
+            let sem = sem.clone();
+            let src = client::source_ip(i, src_ips);
+            handles.push(tokio::spawn(async move {
+                let _permit = sem.acquire_owned().await?;
+                client::open(addr, Some(src), hello, Duration::from_secs(30)).await
+            }));
+        }
+        let mut out = Vec::with_capacity(handles.len());
+        for h in handles {
+            out.push(h.await.context("connection task panicked")?);
+        }
+        Ok(out)
+    }
+
+    /// Stops the server and removes the scratch directory (kept if the server failed).
+    pub fn finish(self) -> Result<()> {
+        let dir = self.dir.clone();
+        let mut server = self.server;
+        let crashed = !server.alive();
+        server.stop()?;
+        if crashed {
+            eprintln!(
+                "server had exited during the run; its log is in {}",
+                dir.display()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        Ok(())
+    }
+
+    /// The tail of the server log (for diagnostics).
+    pub fn log_tail(&self) -> String {
+        let name = match self.target {
+            Target::Dockchatd => "dockchatd.log",
+            Target::Forwarder => "forwarder.log",
+        };
+        procs::tail(&self.dir.join(name))
+    }
+}
+
+fn scratch_dir(what: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "dockchat-bench-{}-{what}-{}",
+        std::process::id(),
+        client::now_ns()
+    ));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The daemon config of a run. Per-socket rate limits are raised because one benchmark socket
+/// stands for many users' traffic; everything else keeps the documented defaults.
+pub fn daemon_config(database_url: &str, pool: Option<u32>) -> String {
+    let mut s = String::new();
+    s.push_str("# written by dockchat-bench\n");
+    s.push_str("listen = \"127.0.0.1:0\"\n");
+    s.push_str(&format!("site_url = \"{SITE_URL}\"\n"));
+    s.push_str(&format!("database_url = \"{database_url}\"\n"));
+    s.push_str("table_prefix = \"mdl_\"\n");
+    if let Some(p) = pool {
+        s.push_str(&format!("db_pool_size = {p}\n"));
+    }
+    s.push_str("\n[limits]\n");
+    s.push_str("rate_per_sec = 1000000\n");
+    s.push_str("rate_burst = 1000000\n");
+    s
+}

@@ -1,0 +1,587 @@
+//! Database preparation for a benchmark run: a fresh database holding the Moodle subset schema and the
+//! block tables, a generated site (users, courses, contexts, enrolments, live sessions, config and the
+//! block secret) inserted in batched multi-row statements, and HS256 token minting (PROTOCOL §2.1).
+
+use std::fmt::Write as _;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use dockchat::store::xmldb::Dialect;
+use serde::Serialize;
+use sqlx::{Connection, MySqlConnection, PgConnection};
+
+/// Id of the first generated user; user `k` (0-based) has id `FIRST_USER + k`.
+pub const FIRST_USER: u64 = 1001;
+/// Id of the first generated course (course 1 is Moodle's front page).
+const FIRST_COURSE: u64 = 2;
+/// Moodle's default student role id.
+const STUDENT_ROLE: u64 = 5;
+/// Rows per multi-row INSERT.
+const BATCH: usize = 1000;
+/// The site URL the daemon is configured with (token `iss`, allowed `Origin`). Never resolved.
+pub const SITE_URL: &str = "http://moodle.bench.invalid";
+
+/// Which database server backs the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DbKind {
+    /// MariaDB/MySQL at 127.0.0.1:3306 (root, no password).
+    Mariadb,
+    /// PostgreSQL at 127.0.0.1:5432 (postgres, trust).
+    Postgres,
+}
+
+impl DbKind {
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            DbKind::Mariadb => "mariadb",
+            DbKind::Postgres => "postgres",
+        }
+    }
+
+    fn dialect(self) -> Dialect {
+        match self {
+            DbKind::Mariadb => Dialect::MySql,
+            DbKind::Postgres => Dialect::Postgres,
+        }
+    }
+
+    /// The administrative URL used to create and drop the benchmark database.
+    pub fn default_admin_url(self) -> &'static str {
+        match self {
+            DbKind::Mariadb => "mysql://root@127.0.0.1:3306/mysql",
+            DbKind::Postgres => "postgres://postgres@127.0.0.1:5432/postgres",
+        }
+    }
+
+    /// The URL of database `name` on the same server as `admin_url`.
+    fn database_url(self, admin_url: &str, name: &str) -> Result<String> {
+        let scheme_end = admin_url
+            .find("://")
+            .context("database URL without scheme")?
+            + 3;
+        let base = match admin_url[scheme_end..].find('/') {
+            Some(slash) => &admin_url[..scheme_end + slash],
+            None => admin_url,
+        };
+        Ok(format!("{base}/{name}"))
+    }
+}
+
+/// The shape of the generated site.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// Number of generated users.
+    pub users: usize,
+    /// Users per "section" course: user `k` is enrolled in section `k / course_size` and, when
+    /// `cross` is set, also in cross course `k % sections` (so each user has about `2 × course_size`
+    /// course-mates, like a student with two courses).
+    pub course_size: usize,
+    /// Whether to add the second ("cross") enrolment.
+    pub cross: bool,
+    /// When non-zero, the first `big_course` users are enrolled in ONE course only (the `course`
+    /// scenario) instead of the section courses.
+    pub big_course: usize,
+}
+
+/// A prepared database.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// URL the daemon connects with.
+    pub url: String,
+    /// The block secret stored in `config_plugins`.
+    pub secret: String,
+    /// Seconds spent preparing.
+    pub setup_secs: f64,
+}
+
+enum Conn {
+    My(MySqlConnection),
+    Pg(PgConnection),
+}
+
+impl Conn {
+    async fn open(kind: DbKind, url: &str) -> Result<Conn> {
+        Ok(match kind {
+            DbKind::Mariadb => Conn::My(
+                MySqlConnection::connect(url)
+                    .await
+                    .with_context(|| format!("connecting to {url}"))?,
+            ),
+            DbKind::Postgres => Conn::Pg(
+                PgConnection::connect(url)
+                    .await
+                    .with_context(|| format!("connecting to {url}"))?,
+            ),
+        })
+    }
+
+    async fn exec(&mut self, sql: &str) -> Result<()> {
+        let shown: String = sql.chars().take(160).collect();
+        match self {
+            Conn::My(c) => sqlx::raw_sql(sql).execute(c).await.map(|_| ()),
+            Conn::Pg(c) => sqlx::raw_sql(sql).execute(c).await.map(|_| ()),
+        }
+        .with_context(|| format!("executing: {shown}"))
+    }
+
+    async fn close(self) {
+        let _ = match self {
+            Conn::My(c) => c.close().await,
+            Conn::Pg(c) => c.close().await,
+        };
+    }
+}
+
+/// Now as Unix seconds.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// 32 random bytes as hex, from the kernel.
+pub fn random_secret() -> Result<String> {
+    use std::io::Read;
+    let mut buf = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .context("reading /dev/urandom")?;
+    Ok(buf.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    }))
+}
+
+/// Drops and recreates database `name`, creates the schema and inserts the dataset.
+pub async fn prepare(
+    kind: DbKind,
+    admin_url: &str,
+    name: &str,
+    data: &Dataset,
+) -> Result<Prepared> {
+    let started = Instant::now();
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        bail!("database name must be [A-Za-z0-9_]: {name}");
+    }
+    let mut admin = Conn::open(kind, admin_url).await?;
+    match kind {
+        DbKind::Mariadb => {
+            admin
+                .exec(&format!("DROP DATABASE IF EXISTS `{name}`"))
+                .await?;
+            admin
+                .exec(&format!(
+                    "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                ))
+                .await?;
+        }
+        DbKind::Postgres => {
+            admin
+                .exec(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await?;
+            admin.exec(&format!("CREATE DATABASE \"{name}\"")).await?;
+        }
+    }
+    admin.close().await;
+
+    let url = kind.database_url(admin_url, name)?;
+    let mut db = Conn::open(kind, &url).await?;
+    for stmt in dockchat::store::moodle_schema::statements(kind.dialect()) {
+        db.exec(stmt).await?;
+    }
+    let block =
+        dockchat::store::xmldb::block_schema().context("parsing the block's install.xml")?;
+    for stmt in block.create_statements(kind.dialect(), "mdl_") {
+        db.exec(&stmt).await?;
+    }
+    let secret = random_secret()?;
+    insert_site(&mut db, kind, data, &secret).await?;
+    db.close().await;
+    Ok(Prepared {
+        url,
+        secret,
+        setup_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Drops database `name` (best effort, at the end of a run).
+pub async fn drop_database(kind: DbKind, admin_url: &str, name: &str) -> Result<()> {
+    let mut admin = Conn::open(kind, admin_url).await?;
+    let sql = match kind {
+        DbKind::Mariadb => format!("DROP DATABASE IF EXISTS `{name}`"),
+        DbKind::Postgres => format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+    };
+    admin.exec(&sql).await?;
+    admin.close().await;
+    Ok(())
+}
+
+/// Accumulates rows and flushes them as multi-row INSERTs of `BATCH` rows.
+struct Inserter<'a> {
+    db: &'a mut Conn,
+    head: String,
+    rows: Vec<String>,
+}
+
+impl<'a> Inserter<'a> {
+    fn new(db: &'a mut Conn, table: &str, columns: &str) -> Self {
+        Inserter {
+            db,
+            head: format!("INSERT INTO mdl_{table} ({columns}) VALUES "),
+            rows: Vec::with_capacity(BATCH),
+        }
+    }
+
+    async fn row(&mut self, values: String) -> Result<()> {
+        self.rows.push(values);
+        if self.rows.len() >= BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::with_capacity(self.head.len() + self.rows.len() * 96);
+        sql.push_str(&self.head);
+        for (i, r) in self.rows.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            sql.push_str(r);
+            sql.push(')');
+        }
+        self.rows.clear();
+        self.db.exec(&sql).await
+    }
+}
+
+const FIRST_NAMES: [&str; 16] = [
+    "Ana", "Bruno", "Carla", "Diego", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kaori",
+    "Luis", "Marta", "Nadia", "Omar", "Paula",
+];
+const LAST_NAMES: [&str; 16] = [
+    "Lima", "Souza", "Martin", "Keller", "Novak", "Haddad", "Berg", "Rossi", "Costa", "Weber",
+    "Tanaka", "Garcia", "Silva", "Dubois", "Ali", "Moreau",
+];
+
+/// Course ids and each user's enrolments for a dataset.
+pub struct Layout {
+    /// Every generated course id.
+    pub courses: Vec<u64>,
+    /// For user `k`: the course ids they are enrolled in.
+    pub enrolments: Vec<Vec<u64>>,
+}
+
+/// Computes which courses exist and who is enrolled where.
+pub fn layout(data: &Dataset) -> Layout {
+    // Even, so that the pair (2i, 2i + 1) always shares its section course.
+    let size = data.course_size.max(2).next_multiple_of(2);
+    let big = data.big_course.min(data.users);
+    let rest = data.users - big;
+    let sections = rest.div_ceil(size) as u64;
+    let mut courses = Vec::new();
+    let mut next = FIRST_COURSE;
+    let big_id = if big > 0 {
+        next += 1;
+        Some(next - 1)
+    } else {
+        None
+    };
+    if let Some(id) = big_id {
+        courses.push(id);
+    }
+    let first_section = next;
+    courses.extend(first_section..first_section + sections);
+    let first_cross = first_section + sections;
+    if data.cross && sections > 1 {
+        courses.extend(first_cross..first_cross + sections);
+    }
+    let mut enrolments = Vec::with_capacity(data.users);
+    for k in 0..data.users {
+        if k < big {
+            enrolments.push(vec![big_id.unwrap_or(FIRST_COURSE)]);
+            continue;
+        }
+        let r = (k - big) as u64;
+        let mut list = vec![first_section + r / size as u64];
+        if data.cross && sections > 1 {
+            list.push(first_cross + r % sections);
+        }
+        enrolments.push(list);
+    }
+    Layout {
+        courses,
+        enrolments,
+    }
+}
+
+async fn insert_site(db: &mut Conn, kind: DbKind, data: &Dataset, secret: &str) -> Result<()> {
+    let now = unix_now();
+    let lay = layout(data);
+
+    db.exec("DELETE FROM mdl_config").await?;
+    let mut ins = Inserter::new(db, "config", "name, value");
+    for (n, v) in [
+        ("messaging", "1"),
+        ("messagingallusers", "0"),
+        ("sessiontimeout", "28800"),
+        ("siteadmins", "2"),
+    ] {
+        ins.row(format!("'{n}', '{v}'")).await?;
+    }
+    ins.flush().await?;
+
+    let mut ins = Inserter::new(db, "config_plugins", "plugin, name, value");
+    ins.row(format!("'block_dockchat', 'secret', '{secret}'"))
+        .await?;
+    ins.row("'block_dockchat', 'version', '2026112200'".into())
+        .await?;
+    ins.flush().await?;
+
+    let mut ins = Inserter::new(
+        db,
+        "role",
+        "id, name, shortname, description, sortorder, archetype",
+    );
+    for (id, short) in [
+        (1, "manager"),
+        (3, "editingteacher"),
+        (4, "teacher"),
+        (5, "student"),
+    ] {
+        ins.row(format!("{id}, '', '{short}', '', {id}, '{short}'"))
+            .await?;
+    }
+    ins.flush().await?;
+
+    // Users: guest (1), admin (2), then the generated ones.
+    let cols =
+        "id, auth, confirmed, deleted, suspended, mnethostid, username, password, firstname, \
+                lastname, email, lang, timezone, picture, timecreated, timemodified";
+    let mut ins = Inserter::new(db, "user", cols);
+    ins.row(format!(
+        "1, 'manual', 1, 0, 0, 1, 'guest', '', 'Guest user', ' ', 'root@localhost', 'en', '99', 0, {now}, {now}"
+    ))
+    .await?;
+    ins.row(format!(
+        "2, 'manual', 1, 0, 0, 1, 'admin', '', 'Admin', 'User', 'admin@bench.invalid', 'en', '99', 0, {now}, {now}"
+    ))
+    .await?;
+    for k in 0..data.users {
+        let id = FIRST_USER + k as u64;
+        let first = FIRST_NAMES[k % 16];
+        let last = LAST_NAMES[(k / 16) % 16];
+        ins.row(format!(
+            "{id}, 'manual', 1, 0, 0, 1, 'u{id}', '', '{first}', '{last} {id}', 'u{id}@bench.invalid', 'en', '99', 0, {now}, {now}"
+        ))
+        .await?;
+    }
+    ins.flush().await?;
+
+    // Courses: the front page and the generated ones.
+    let mut ins = Inserter::new(
+        db,
+        "course",
+        "id, category, fullname, shortname, format, visible, startdate, timecreated, timemodified",
+    );
+    ins.row(format!(
+        "1, 0, 'Bench site', 'bench', 'site', 1, 0, {now}, {now}"
+    ))
+    .await?;
+    for &c in &lay.courses {
+        ins.row(format!(
+            "{c}, 1, 'Bench course {c}', 'BC{c}', 'topics', 1, {now}, {now}, {now}"
+        ))
+        .await?;
+    }
+    ins.flush().await?;
+
+    // Contexts: system (1), courses (100 + course id), users (after the courses).
+    let course_ctx = |c: u64| 100 + c;
+    let user_ctx_base = 100 + lay.courses.iter().copied().max().unwrap_or(1) + 1;
+    let mut ins = Inserter::new(
+        db,
+        "context",
+        "id, contextlevel, instanceid, path, depth, locked",
+    );
+    ins.row("1, 10, 0, '/1', 1, 0".into()).await?;
+    for &c in &lay.courses {
+        let ctx = course_ctx(c);
+        ins.row(format!("{ctx}, 50, {c}, '/1/{ctx}', 2, 0")).await?;
+    }
+    for k in 0..data.users {
+        let ctx = user_ctx_base + k as u64;
+        let id = FIRST_USER + k as u64;
+        ins.row(format!("{ctx}, 30, {id}, '/1/{ctx}', 2, 0"))
+            .await?;
+    }
+    ins.flush().await?;
+
+    // One enabled manual enrolment instance per course (enrol id = course id).
+    let mut ins = Inserter::new(
+        db,
+        "enrol",
+        "id, enrol, status, courseid, sortorder, roleid, timecreated, timemodified",
+    );
+    for &c in &lay.courses {
+        ins.row(format!(
+            "{c}, 'manual', 0, {c}, 0, {STUDENT_ROLE}, {now}, {now}"
+        ))
+        .await?;
+    }
+    ins.flush().await?;
+
+    let mut ins = Inserter::new(
+        db,
+        "user_enrolments",
+        "status, enrolid, userid, timestart, timeend, modifierid, timecreated, timemodified",
+    );
+    for (k, list) in lay.enrolments.iter().enumerate() {
+        let id = FIRST_USER + k as u64;
+        for c in list {
+            ins.row(format!("0, {c}, {id}, 0, 0, 2, {now}, {now}"))
+                .await?;
+        }
+    }
+    ins.flush().await?;
+
+    let mut ins = Inserter::new(
+        db,
+        "role_assignments",
+        "roleid, contextid, userid, timemodified, modifierid, component, itemid, sortorder",
+    );
+    for (k, list) in lay.enrolments.iter().enumerate() {
+        let id = FIRST_USER + k as u64;
+        for &c in list {
+            ins.row(format!(
+                "{STUDENT_ROLE}, {}, {id}, {now}, 2, '', 0, 0",
+                course_ctx(c)
+            ))
+            .await?;
+        }
+    }
+    ins.flush().await?;
+
+    // One live web session per user.
+    let mut ins = Inserter::new(
+        db,
+        "sessions",
+        "state, sid, userid, timecreated, timemodified, firstip, lastip",
+    );
+    for k in 0..data.users {
+        let id = FIRST_USER + k as u64;
+        ins.row(format!(
+            "0, 'benchsession{id:0>12}', {id}, {now}, {now}, '127.0.0.1', '127.0.0.1'"
+        ))
+        .await?;
+    }
+    ins.flush().await?;
+
+    if kind == DbKind::Postgres {
+        // Explicit ids were inserted: move the sequences past them so the daemon's inserts work.
+        for table in ["user", "course", "context", "enrol", "role"] {
+            db.exec(&format!(
+                "SELECT setval(pg_get_serial_sequence('mdl_{table}', 'id'), \
+                 (SELECT MAX(id) FROM mdl_{table}))"
+            ))
+            .await?;
+        }
+        db.exec("ANALYZE").await?;
+    } else {
+        db.exec("ANALYZE TABLE mdl_user, mdl_user_enrolments, mdl_enrol, mdl_course, mdl_sessions, mdl_context")
+            .await?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Caps {
+    send: bool,
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    sub: String,
+    iat: u64,
+    exp: u64,
+    caps: Caps,
+}
+
+/// Mints HS256 tokens like the block does (PROTOCOL §2.1), valid for an hour.
+pub struct Minter {
+    key: jsonwebtoken::EncodingKey,
+    header: jsonwebtoken::Header,
+}
+
+impl Minter {
+    /// A minter for `secret`.
+    pub fn new(secret: &str) -> Minter {
+        Minter {
+            key: jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+            header: jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        }
+    }
+
+    /// A token for user `uid`.
+    pub fn token(&self, uid: u64) -> Result<String> {
+        let now = unix_now();
+        let claims = Claims {
+            iss: SITE_URL,
+            aud: "dockchat",
+            sub: uid.to_string(),
+            iat: now,
+            exp: now + 3600,
+            caps: Caps { send: true },
+        };
+        jsonwebtoken::encode(&self.header, &claims, &self.key).context("minting a token")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_pairs_share_a_course() {
+        let lay = layout(&Dataset {
+            users: 100,
+            course_size: 40,
+            cross: true,
+            big_course: 0,
+        });
+        for k in (0..100).step_by(2) {
+            let a = &lay.enrolments[k];
+            let b = &lay.enrolments[k + 1];
+            assert!(a.iter().any(|c| b.contains(c)), "pair {k} shares no course");
+        }
+        assert_eq!(lay.courses.len(), 6);
+    }
+
+    #[test]
+    fn layout_big_course_holds_everyone() {
+        let lay = layout(&Dataset {
+            users: 1001,
+            course_size: 40,
+            cross: false,
+            big_course: 1001,
+        });
+        assert_eq!(lay.courses, vec![2]);
+        assert!(lay.enrolments.iter().all(|e| e == &vec![2]));
+    }
+
+    #[test]
+    fn database_url_replaces_the_path() {
+        let url = DbKind::Mariadb
+            .database_url("mysql://root@127.0.0.1:3306/mysql", "dockchat_bench")
+            .unwrap();
+        assert_eq!(url, "mysql://root@127.0.0.1:3306/dockchat_bench");
+    }
+}
