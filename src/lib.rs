@@ -1,4 +1,46 @@
-//! dockchat: realtime docked chat for Moodle (library crate behind `dockchatd`).
+//! dockchat: realtime docked chat for Moodle — the library behind the `dockchatd` daemon.
+//!
+//! # Module map (data flows one way, top to bottom)
+//!
+//! ```text
+//! app            composition root: builds everything, background tasks, graceful shutdown
+//!  └ server      listener: accept + cap, HTTP routing, Origin check, WebSocket upgrade
+//!     └ connection   one task per socket: hello/auth, read loop, outbox writes, timers
+//!        ├ protocol      wire types and error/close codes (no I/O)
+//!        └ services:
+//!           ├ auth           token verification + account checks in Moodle's tables
+//!           ├ presence       who is online, course-mates, presence events (dashmap)
+//!           └ conversations  send/history/read/typing/windows; the single message writer
+//!              └ store       the only SQL: Moodle core tables (read-only) and the block's tables
+//! outbox         bounded per-connection queue (leaf; publishers never block)
+//! config         typed TOML + env configuration
+//! metrics        counters for /metrics
+//! systemd        sd_notify and socket activation
+//! check          `dockchatd check`: diagnosis of config, database, tables, secret
+//! demo           `dockchatd demo`: embedded SQLite Moodle-shaped site + demo page
+//! ```
+//!
+//! # One message's path
+//!
+//! A `send` frame arrives on a socket; `connection` decodes it with `protocol` and calls
+//! `conversations::send` with the user id fixed at authentication (never one from the frame). The
+//! service validates the cid and text, authorises the pair with Moodle's rules (cached facts from
+//! `store::moodle`), and queues the send for the single writer. The writer stores a batch of sends
+//! in one transaction (`store::chat`, idempotent on sender + cid), commits, then pushes the `ack` to
+//! the sending socket's outbox and one shared, pre-serialised `message` frame to every socket of
+//! both users through `presence`. Each connection task drains its outbox to its socket; a full
+//! outbox closes that socket with 4009 and the client resumes from its last id.
 
-pub mod check;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod connection;
+pub mod conversations;
+pub mod demo;
+pub mod metrics;
+pub mod outbox;
+pub mod presence;
+pub mod protocol;
+pub mod server;
 pub mod store;
+pub mod systemd;

@@ -1,4 +1,287 @@
-//! Storage: the Moodle schema subset and the block tables (XMLDB).
+//! Storage: the only module that speaks SQL.
+//!
+//! Owns: the connection pool (MariaDB/MySQL, PostgreSQL or the demo's SQLite, behind one enum with a
+//! small dispatch macro instead of `sqlx::Any`), every SQL string (built once at start with the table
+//! prefix; values are always bound), and decoding rows into plain Rust values.
+//! Must not: know about sockets, frames or permissions. Moodle's core tables are read only
+//! ([`moodle`]); the block's tables are written only through [`chat`]. The Moodle schema subset and
+//! the XMLDB reader ([`moodle_schema`], [`xmldb`]) are shared with the tests and the demo.
 
+pub mod chat;
+pub mod moodle;
 pub mod moodle_schema;
 pub mod xmldb;
+
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+pub use xmldb::Dialect;
+
+/// A storage failure. Each maps to the protocol's `internal` error: nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("unsupported database URL (use mysql://, mariadb://, postgres:// or sqlite:)")]
+    UnsupportedUrl,
+    #[error("block schema: {0}")]
+    Schema(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The pool, one variant per backend.
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    MySql(MySqlPool),
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of the active backend. Each arm is compiled
+/// for its own database type, so queries keep their static types without `sqlx::Any`.
+macro_rules! dispatch {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::MySql($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// Batched `IN (...)` queries always carry this many placeholders (padded with -1, an id that never
+/// exists), so their SQL is built once.
+pub const BATCH: usize = 100;
+
+/// The storage handle shared by every service (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) db: Db,
+    pub(crate) dialect: Dialect,
+    pub(crate) sql: std::sync::Arc<Sql>,
+    prefix: String,
+}
+
+/// Every SQL statement, with the prefix applied and placeholders in the backend's syntax.
+#[derive(Debug)]
+pub(crate) struct Sql {
+    pub moodle: moodle::MoodleSql,
+    pub chat: chat::ChatSql,
+}
+
+/// Builds statements for one backend: applies the prefix to `{p}` and turns `?` into `$n` for
+/// PostgreSQL.
+pub(crate) struct SqlBuilder {
+    dialect: Dialect,
+    prefix: String,
+}
+
+impl SqlBuilder {
+    pub fn new(dialect: Dialect, prefix: &str) -> Self {
+        SqlBuilder {
+            dialect,
+            prefix: prefix.to_string(),
+        }
+    }
+
+    /// `template` uses `{p}` for the table prefix and `?` for placeholders.
+    pub fn build(&self, template: &str) -> String {
+        let with_prefix = template.replace("{p}", &self.prefix);
+        if self.dialect != Dialect::Postgres {
+            return with_prefix;
+        }
+        let mut out = String::with_capacity(with_prefix.len() + 16);
+        let mut n = 0;
+        for ch in with_prefix.chars() {
+            if ch == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    }
+
+    /// `INSERT ...` that yields the new id: `RETURNING id` where the backend supports it (the MySQL
+    /// arm reads `last_insert_id` from the result instead).
+    pub fn insert(&self, template: &str) -> String {
+        let s = self.build(template);
+        if self.dialect == Dialect::MySql {
+            s
+        } else {
+            format!("{s} RETURNING id")
+        }
+    }
+
+    /// `INSERT ...` that silently does nothing when a unique key already holds the row.
+    pub fn insert_ignore(&self, template: &str) -> String {
+        let s = self.build(template);
+        match self.dialect {
+            Dialect::MySql => s.replacen("INSERT INTO", "INSERT IGNORE INTO", 1),
+            _ => format!("{s} ON CONFLICT DO NOTHING"),
+        }
+    }
+
+    /// `?, ?, ... ` with [`BATCH`] placeholders, for `IN (...)`.
+    pub fn batch_list() -> String {
+        vec!["?"; BATCH].join(", ")
+    }
+}
+
+/// Splits `ids` into [`BATCH`]-sized chunks padded with -1.
+pub(crate) fn batches(ids: &[i64]) -> Vec<[i64; BATCH]> {
+    ids.chunks(BATCH)
+        .map(|c| {
+            let mut a = [-1i64; BATCH];
+            a[..c.len()].copy_from_slice(c);
+            a
+        })
+        .collect()
+}
+
+impl Store {
+    /// Connects to `url` with at most `pool_size` connections and builds every statement.
+    pub async fn connect(url: &str, prefix: &str, pool_size: u32) -> Result<Store> {
+        let dialect = Dialect::from_url(url).ok_or(StoreError::UnsupportedUrl)?;
+        let acquire = Duration::from_secs(5);
+        let db = match dialect {
+            Dialect::MySql => {
+                let url = match url.strip_prefix("mariadb://") {
+                    Some(rest) => format!("mysql://{rest}"),
+                    None => url.to_string(),
+                };
+                Db::MySql(
+                    MySqlPoolOptions::new()
+                        .max_connections(pool_size)
+                        .acquire_timeout(acquire)
+                        .connect(&url)
+                        .await?,
+                )
+            }
+            Dialect::Postgres => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(pool_size)
+                    .acquire_timeout(acquire)
+                    .connect(url)
+                    .await?,
+            ),
+            Dialect::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10));
+                Db::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(pool_size.min(8))
+                        .acquire_timeout(acquire)
+                        .connect_with(opts)
+                        .await?,
+                )
+            }
+        };
+        Ok(Store::from_db(db, dialect, prefix))
+    }
+
+    fn from_db(db: Db, dialect: Dialect, prefix: &str) -> Store {
+        let b = SqlBuilder::new(dialect, prefix);
+        Store {
+            db,
+            dialect,
+            sql: std::sync::Arc::new(Sql {
+                moodle: moodle::MoodleSql::new(&b),
+                chat: chat::ChatSql::new(&b),
+            }),
+            prefix: prefix.to_string(),
+        }
+    }
+
+    /// The backend kind.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The Moodle table prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A round trip to the database (health check).
+    pub async fn ping(&self) -> Result<()> {
+        dispatch!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The server's version string (for the start-up log line).
+    pub async fn server_version(&self) -> Result<String> {
+        let q = match self.dialect {
+            Dialect::Sqlite => "SELECT sqlite_version()",
+            _ => "SELECT VERSION()",
+        };
+        let v: String = dispatch!(self, pool => sqlx::query_scalar(q).fetch_one(pool).await?);
+        Ok(v)
+    }
+
+    /// Runs DDL or seeding statements one by one (demo and tests).
+    pub async fn execute_script<S: AsRef<str>>(&self, statements: &[S]) -> Result<()> {
+        for s in statements {
+            let s = s.as_ref();
+            dispatch!(self, pool => {
+                sqlx::raw_sql(s).execute(pool).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Closes the pool (waits for connections in use to be returned).
+    pub async fn close(&self) {
+        dispatch!(self, pool => pool.close().await)
+    }
+}
+
+/// Current Unix time in seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_placeholders_per_dialect() {
+        let pg = SqlBuilder::new(Dialect::Postgres, "m_");
+        assert_eq!(
+            pg.build("SELECT id FROM {p}user WHERE id = ? AND x <> ?"),
+            "SELECT id FROM m_user WHERE id = $1 AND x <> $2"
+        );
+        assert_eq!(
+            pg.insert("INSERT INTO {p}t (a) VALUES (?)"),
+            "INSERT INTO m_t (a) VALUES ($1) RETURNING id"
+        );
+        let my = SqlBuilder::new(Dialect::MySql, "mdl_");
+        assert_eq!(
+            my.insert("INSERT INTO {p}t (a) VALUES (?)"),
+            "INSERT INTO mdl_t (a) VALUES (?)"
+        );
+    }
+
+    #[test]
+    fn pads_batches() {
+        let ids: Vec<i64> = (1..=150).collect();
+        let b = batches(&ids);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[1][49], 150);
+        assert_eq!(b[1][50], -1);
+    }
+}

@@ -1,0 +1,323 @@
+//! Composition root: builds every part from the config, runs the background tasks and orders the
+//! graceful shutdown.
+//!
+//! Owns: [`start`] (store → authenticator → registry → conversations and their writer → listener,
+//! inherited from systemd when socket-activated), the periodic re-validation of connected accounts
+//! and re-reading of Moodle settings, the batched enrolment refresh, systemd notifications, and
+//! [`RunningServer::shutdown`]: stop accepting → every socket closed with 1012 → the message writer
+//! drained (every acknowledged message is committed) → exit within `shutdown_timeout_secs`.
+//! Must not: contain protocol or SQL logic; no other module builds its own dependencies.
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::connection::Shared;
+use crate::conversations::{Conversations, WriterTask};
+use crate::demo::Demo;
+use crate::presence::{Avatars, Registry};
+use crate::server::{self, ServerState};
+use crate::store::{now, Store};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// A started daemon.
+pub struct RunningServer {
+    addr: SocketAddr,
+    shutdown_tx: watch::Sender<bool>,
+    server_task: JoinHandle<()>,
+    conns_done: mpsc::Receiver<()>,
+    writer: WriterTask,
+    convs: Arc<Conversations>,
+    registry: Arc<Registry>,
+    background: Vec<JoinHandle<()>>,
+    store: Store,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts the production daemon (binds `config.listen`, port 0 allowed).
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    start_with(config, None).await
+}
+
+/// Starts the daemon, with the demo routes when `demo` is given.
+pub async fn start_with(config: Config, demo: Option<Arc<Demo>>) -> anyhow::Result<RunningServer> {
+    config.validate().context("invalid configuration")?;
+    let store = Store::connect(
+        &config.database_url,
+        &config.table_prefix,
+        config.db_pool_size,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot connect to the database ({}); run `dockchatd check` for a diagnosis",
+            crate::store::Dialect::from_url(&config.database_url)
+                .map(|d| d.name())
+                .unwrap_or("?")
+        )
+    })?;
+    match store.server_version().await {
+        Ok(v) => tracing::info!(dialect = %store.dialect(), version = %v, "database connected"),
+        Err(e) => tracing::warn!(error = %e, "database connected, version unknown"),
+    }
+    let auth = Arc::new(Authenticator::new(
+        store.clone(),
+        config.site_url_trimmed(),
+        &config.auth.audience,
+        config.auth.token_leeway_secs,
+        config.auth.check_sessions,
+        config.token_secret.clone(),
+    ));
+    auth.reload_settings()
+        .await
+        .context("reading Moodle settings (config, config_plugins); is table_prefix right? run `dockchatd check`")?;
+    if !auth.verifier.has_secret() {
+        tracing::warn!(
+            "no token secret yet: every hello will be refused until the block's secret exists"
+        );
+    }
+    let avatars = Avatars::new(config.site_url_trimmed(), &config.avatar_theme);
+    let registry = Arc::new(Registry::new(config.limits.max_connections_per_user));
+    let (convs, writer) = Conversations::start(
+        store.clone(),
+        registry.clone(),
+        avatars.clone(),
+        config.limits.text_max_chars,
+        config.limits.history_max,
+    );
+    convs
+        .refresh_site_settings()
+        .await
+        .context("reading Moodle's messaging settings")?;
+    let shared = Arc::new(Shared::new(
+        auth.clone(),
+        registry.clone(),
+        convs.clone(),
+        store.clone(),
+        avatars,
+        config.limits.clone(),
+        Duration::from_secs(config.auth.auth_timeout_secs),
+        config.auth.token_leeway_secs,
+    ));
+
+    let listener = match crate::systemd::inherited_listener().context("socket activation")? {
+        Some(std_listener) => {
+            tracing::info!("using the listening socket inherited from systemd");
+            TcpListener::from_std(std_listener).context("adopting the inherited socket")?
+        }
+        None => TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?,
+    };
+    let addr = listener.local_addr().context("listener address")?;
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (tracker, conns_done) = mpsc::channel::<()>(1);
+    let state = Arc::new(ServerState {
+        shared,
+        store: store.clone(),
+        origin: config.allowed_origin(),
+        ws_config: server::ws_config(config.limits.frame_max_bytes),
+        demo,
+        max_connections: config.limits.max_connections,
+    });
+    let server_task = tokio::spawn(server::run(listener, state, shutdown_rx, tracker));
+
+    let background = vec![
+        tokio::spawn(revalidation_loop(
+            auth,
+            convs.clone(),
+            registry.clone(),
+            Duration::from_secs(config.auth.revalidate_interval_secs),
+        )),
+        tokio::spawn(enrolment_loop(
+            store.clone(),
+            registry.clone(),
+            Duration::from_secs(config.presence.enrolment_refresh_secs),
+        )),
+    ];
+    tracing::info!(%addr, "listening");
+    Ok(RunningServer {
+        addr,
+        shutdown_tx,
+        server_task,
+        conns_done,
+        writer,
+        convs,
+        registry,
+        background,
+        store,
+        timeout: Duration::from_secs(config.shutdown_timeout_secs),
+    })
+}
+
+/// Re-checks every connected account in batches; also re-reads the secret and site settings.
+async fn revalidation_loop(
+    auth: Arc<Authenticator>,
+    convs: Arc<Conversations>,
+    registry: Arc<Registry>,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = auth.reload_settings().await {
+            tracing::warn!(error = %e, "re-reading Moodle settings failed");
+        }
+        if let Err(e) = convs.refresh_site_settings().await {
+            tracing::warn!(error = %e, "re-reading messaging settings failed");
+        }
+        let ids = registry.online_users();
+        match auth.revalidate(&ids).await {
+            Ok(gone) => {
+                for (id, code) in gone {
+                    tracing::info!(user_id = id, code, "account no longer valid; disconnecting");
+                    let reason = if code == crate::protocol::close::SESSION_ENDED {
+                        "Moodle session ended"
+                    } else {
+                        "account unavailable"
+                    };
+                    registry.close_user(id, code, reason);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "re-validation failed; will retry"),
+        }
+    }
+}
+
+/// Refreshes the cached enrolments of every online user in batches.
+async fn enrolment_loop(store: Store, registry: Arc<Registry>, every: Duration) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let ids = registry.online_users();
+        if ids.is_empty() {
+            continue;
+        }
+        match store.active_courses(&ids, now()).await {
+            Ok(map) => {
+                for (id, courses) in map {
+                    registry.update_courses(id, courses);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "enrolment refresh failed; will retry"),
+        }
+    }
+}
+
+impl RunningServer {
+    /// The address the daemon listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `(online users, authenticated connections)`, for status lines.
+    pub fn counts(&self) -> (usize, usize) {
+        self.registry.counts()
+    }
+
+    /// Graceful shutdown: stop accepting, close every socket with 1012, commit and answer every
+    /// queued send, then release the database — all within `shutdown_timeout_secs`.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let RunningServer {
+            shutdown_tx,
+            server_task,
+            mut conns_done,
+            writer,
+            convs,
+            background,
+            store,
+            timeout,
+            ..
+        } = self;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let _ = shutdown_tx.send(true);
+        let _ = tokio::time::timeout_at(deadline, server_task).await;
+        if tokio::time::timeout_at(deadline, conns_done.recv())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close in time");
+        }
+        convs.stop_writer().await;
+        if tokio::time::timeout_at(deadline, writer.join())
+            .await
+            .is_err()
+        {
+            tracing::error!("the message writer did not finish in time");
+        }
+        for b in background {
+            b.abort();
+        }
+        let _ = tokio::time::timeout_at(deadline, store.close()).await;
+        tracing::info!("shut down");
+        Ok(())
+    }
+}
+
+/// How `run` prints its ready line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Serve,
+    Demo,
+}
+
+/// Runs until SIGTERM/SIGINT: start, print the ready line, tell systemd, keep a status line
+/// current, then shut down gracefully.
+pub async fn run(config: Config, mode: Mode, demo: Option<Arc<Demo>>) -> anyhow::Result<()> {
+    let server = start_with(config, demo).await?;
+    let addr = server.local_addr();
+    match mode {
+        Mode::Serve => println!("dockchatd listening on {addr}"),
+        Mode::Demo => println!("dockchat demo: open http://{addr}/"),
+    }
+    crate::systemd::notify_ready();
+    crate::systemd::notify_status(&format!("listening on {addr}"));
+    let watchdog = crate::systemd::spawn_watchdog();
+    let registry = server.registry.clone();
+    let status = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            let (users, conns) = registry.counts();
+            crate::systemd::notify_status(&format!(
+                "listening on {addr}: {users} users online, {conns} connections"
+            ));
+        }
+    });
+    wait_for_signal().await?;
+    tracing::info!("stopping");
+    crate::systemd::notify_stopping();
+    crate::systemd::notify_status("stopping: closing connections and flushing messages");
+    status.abort();
+    let result = server.shutdown().await;
+    if let Some(w) = watchdog {
+        w.abort();
+    }
+    result
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

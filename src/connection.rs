@@ -1,0 +1,689 @@
+//! One task per WebSocket: the authentication handshake, then the read loop.
+//!
+//! Owns: the socket after the upgrade. A single task `select!`s over socket reads, the connection's
+//! outbox, the ping timer, the token-expiry timer and the shutdown signal (no second task, no big
+//! buffers: an idle connection must stay small). It decodes frames with `protocol`, enforces frame
+//! size, the per-connection rate limit and the abuse budget, dispatches to the services with the
+//! user id fixed at authentication, writes `error` frames with stable codes, and resumes exactly as
+//! docs/PROTOCOL.md §5.1 says (register for live pushes, send `missed`, then drain the queued live
+//! frames skipping ids already sent).
+//! Must not: run SQL, decide permissions, or log tokens or message bodies.
+
+use crate::auth::{AuthError, Authenticator, Caps};
+use crate::conversations::Conversations;
+use crate::metrics;
+use crate::outbox::{outbox, OutboxRx, OutboxTx, Outgoing};
+use crate::presence::{Avatars, Registry};
+use crate::protocol::{
+    close, decode, error_json, ClientFrame, ErrorCode, OnlinePerson, Person, ServerFrame,
+    WelcomeLimits, MISSED_CHUNK, PROTOCOL_VERSION,
+};
+use crate::store::{now, Store};
+use futures_util::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+use tracing::Instrument;
+
+/// Everything a connection needs, built once by `app`.
+pub struct Shared {
+    pub auth: Arc<Authenticator>,
+    pub registry: Arc<Registry>,
+    pub convs: Arc<Conversations>,
+    pub store: Store,
+    pub avatars: Avatars,
+    pub limits: crate::config::LimitsConfig,
+    pub auth_timeout: Duration,
+    pub token_leeway: u64,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        auth: Arc<Authenticator>,
+        registry: Arc<Registry>,
+        convs: Arc<Conversations>,
+        store: Store,
+        avatars: Avatars,
+        limits: crate::config::LimitsConfig,
+        auth_timeout: Duration,
+        token_leeway: u64,
+    ) -> Self {
+        Shared {
+            auth,
+            registry,
+            convs,
+            store,
+            avatars,
+            limits,
+            auth_timeout,
+            token_leeway,
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+/// Errors in a row an abusive client may cause before it is closed with 4008: the budget refills at
+/// one per second.
+const ABUSE_BUDGET: f64 = 20.0;
+/// Outbox items written per flush.
+const WRITE_BATCH: usize = 64;
+
+/// A token bucket: `burst` tokens, refilled at `rate` per second.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    pub fn new(rate: f64, burst: f64) -> Self {
+        TokenBucket {
+            tokens: burst,
+            rate,
+            burst,
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn take_at(&mut self, now: Instant) -> bool {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + dt * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn take(&mut self) -> bool {
+        self.take_at(Instant::now())
+    }
+}
+
+/// Why the loop ended.
+enum End {
+    /// Close with this code and reason.
+    Close(u16, &'static str),
+    /// The peer went away or the socket failed: just drop it.
+    Gone,
+}
+
+type Ws<S> = WebSocketStream<S>;
+
+async fn send_text<S>(ws: &mut Ws<S>, text: impl Into<Utf8Bytes>) -> Result<(), End>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    ws.send(WsMessage::Text(text.into()))
+        .await
+        .map_err(|_| End::Gone)
+}
+
+async fn send_error<S>(ws: &mut Ws<S>, code: ErrorCode, reference: &str) -> Result<(), End>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    metrics::ERRORS_SENT.inc();
+    send_text(ws, error_json(code, reference)).await
+}
+
+async fn close_socket<S>(ws: &mut Ws<S>, code: u16, reason: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.to_string().into(),
+    };
+    if ws.close(Some(frame)).await.is_err() {
+        return;
+    }
+    // Let the client answer the close (bounded), so it sees a clean close with our code.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
+fn shutting_down(rx: &watch::Receiver<bool>) -> bool {
+    *rx.borrow()
+}
+
+/// Serves one upgraded WebSocket until it ends.
+pub async fn serve<S>(
+    ws: Ws<S>,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let conn_id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("conn", conn_id, %peer, user_id = tracing::field::Empty);
+    metrics::CONNECTIONS_TOTAL.inc();
+    metrics::CONNECTIONS_OPEN.inc();
+    run(ws, conn_id, shared, shutdown).instrument(span).await;
+    metrics::CONNECTIONS_OPEN.dec();
+}
+
+/// Closes a socket right after the upgrade (server over capacity).
+pub async fn refuse<S>(mut ws: Ws<S>, code: u16, reason: &'static str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    close_socket(&mut ws, code, reason).await;
+}
+
+struct Session {
+    person: Arc<Person>,
+    caps: Arc<Caps>,
+    exp: i64,
+}
+
+/// Removes the connection from the registry however the task ends.
+struct Registration {
+    registry: Arc<Registry>,
+    user: i64,
+    conn_id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.registry.unregister(self.user, self.conn_id);
+        metrics::AUTHENTICATED_OPEN.dec();
+    }
+}
+
+async fn run<S>(
+    mut ws: Ws<S>,
+    conn_id: u64,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let end = match handshake(&mut ws, conn_id, &shared, &mut shutdown).await {
+        Ok(Some((session, tx, rx, reg, skip_upto))) => {
+            let r =
+                authenticated(&mut ws, &shared, &mut shutdown, session, tx, rx, skip_upto).await;
+            drop(reg);
+            r
+        }
+        Ok(None) => End::Gone,
+        Err(end) => end,
+    };
+    if let End::Close(code, reason) = end {
+        tracing::debug!(code, reason, "closing");
+        close_socket(&mut ws, code, reason).await;
+    } else {
+        tracing::debug!("connection gone");
+    }
+}
+
+type Handshake = (Session, OutboxTx, OutboxRx, Registration, i64);
+
+/// Waits for `hello`, authenticates, registers, sends `welcome` and `missed`.
+async fn handshake<S>(
+    ws: &mut Ws<S>,
+    conn_id: u64,
+    shared: &Shared,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<Option<Handshake>, End>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let deadline = sleep_until(Instant::now() + shared.auth_timeout);
+    tokio::pin!(deadline);
+    let mut bucket = TokenBucket::new(
+        shared.limits.rate_per_sec as f64,
+        shared.limits.rate_burst as f64,
+    );
+    let mut abuse = TokenBucket::new(1.0, ABUSE_BUDGET);
+    let frame_max = shared.limits.frame_max_bytes;
+    if shutting_down(shutdown) {
+        return Err(End::Close(close::RESTART, "service restart"));
+    }
+    let (token, since) = loop {
+        let msg = tokio::select! {
+            _ = &mut deadline => return Err(End::Close(close::AUTH_TIMEOUT, "no hello in time")),
+            _ = shutdown.changed() => return Err(End::Close(close::RESTART, "service restart")),
+            m = ws.next() => m,
+        };
+        let text = match msg {
+            None | Some(Err(tungstenite::Error::ConnectionClosed)) => return Ok(None),
+            Some(Err(tungstenite::Error::Capacity(_))) => {
+                return Err(End::Close(close::TOO_BIG, "frame too large"))
+            }
+            Some(Err(_)) => return Ok(None),
+            Some(Ok(WsMessage::Text(t))) => t,
+            Some(Ok(WsMessage::Binary(_))) => {
+                strike(&mut abuse)?;
+                send_error(ws, ErrorCode::BinaryUnsupported, "").await?;
+                continue;
+            }
+            Some(Ok(WsMessage::Close(_))) => return Ok(None),
+            Some(Ok(_)) => continue,
+        };
+        metrics::FRAMES_IN.inc();
+        if !bucket.take() {
+            strike(&mut abuse)?;
+            send_error(ws, ErrorCode::RateLimited, "").await?;
+            continue;
+        }
+        if text.len() > frame_max {
+            strike(&mut abuse)?;
+            send_error(ws, ErrorCode::FrameTooLarge, "").await?;
+            continue;
+        }
+        match decode(&text) {
+            Ok(ClientFrame::Hello { v, token, since }) => {
+                if v != PROTOCOL_VERSION {
+                    strike(&mut abuse)?;
+                    send_error(ws, ErrorCode::BadFrame, "hello").await?;
+                    continue;
+                }
+                break (token, since);
+            }
+            Ok(other) => {
+                strike(&mut abuse)?;
+                send_error(ws, ErrorCode::NotAuthenticated, other.type_name()).await?;
+            }
+            Err((e, r)) => {
+                strike(&mut abuse)?;
+                send_error(ws, e.code(), r.as_deref().unwrap_or("")).await?;
+            }
+        }
+    };
+
+    let (verified, user) = match shared.auth.authenticate(&token).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            metrics::AUTH_FAILURES.inc();
+            if let AuthError::Store(err) = &e {
+                tracing::error!(error = %err, "account check failed");
+                send_error(ws, ErrorCode::Internal, "hello").await?;
+            } else {
+                tracing::info!(reason = e.reason(), "authentication refused");
+            }
+            return Err(End::Close(e.close_code(), e.reason()));
+        }
+    };
+    let uid = verified.user_id;
+    tracing::Span::current().record("user_id", uid);
+    let courses = match shared.store.active_courses(&[uid], now()).await {
+        Ok(mut m) => m.remove(&uid).unwrap_or_default(),
+        Err(e) => {
+            tracing::error!(error = %e, "loading enrolments failed");
+            send_error(ws, ErrorCode::Internal, "hello").await?;
+            return Err(End::Close(1011, "internal error"));
+        }
+    };
+    let person = shared.avatars.person(&user);
+    let (tx, rx) = outbox(shared.limits.outbox_frames);
+    // 1. Register for live pushes first, so nothing committed from now on is missed.
+    if shared
+        .registry
+        .register(person.clone(), courses, conn_id, tx.clone())
+        .is_err()
+    {
+        return Err(End::Close(close::TOO_MANY, "too many connections"));
+    }
+    metrics::AUTHENTICATED_OPEN.inc();
+    let reg = Registration {
+        registry: shared.registry.clone(),
+        user: uid,
+        conn_id,
+    };
+    let person = shared
+        .registry
+        .person(uid)
+        .unwrap_or_else(|| Arc::new(person));
+    tracing::info!("authenticated");
+
+    let (windows, cursor) = match shared.convs.welcome_state(uid).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "loading the welcome state failed");
+            send_error(ws, ErrorCode::Internal, "hello").await?;
+            return Err(End::Close(1011, "internal error"));
+        }
+    };
+    let mates = shared.registry.online_mates(uid);
+    let welcome = ServerFrame::Welcome {
+        v: PROTOCOL_VERSION,
+        user: &person,
+        online: mates
+            .iter()
+            .map(|p| OnlinePerson {
+                person: p,
+                status: "online",
+            })
+            .collect(),
+        windows: &windows,
+        cursor,
+        token_exp: verified.exp,
+        server_time: now(),
+        limits: WelcomeLimits {
+            text_max_chars: shared.convs_text_max(),
+            frame_max_bytes: shared.limits.frame_max_bytes,
+            history_max: shared.limits.history_max,
+        },
+    }
+    .to_json();
+    send_text(ws, welcome).await?;
+
+    // 2. Everything after `since`, in chunks, bounded by resume_max.
+    let mut skip_upto = 0;
+    if let Some(since) = since {
+        let mut cur = since;
+        let mut sent = 0usize;
+        loop {
+            let want = MISSED_CHUNK.min(shared.limits.resume_max - sent);
+            let batch = match shared.convs.missed(uid, cur, want).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "loading missed messages failed");
+                    send_error(ws, ErrorCode::Internal, "hello").await?;
+                    return Err(End::Close(1011, "internal error"));
+                }
+            };
+            sent += batch.len();
+            if let Some(last) = batch.last() {
+                cur = last.id;
+            }
+            let full = batch.len() == want;
+            let at_cap = sent >= shared.limits.resume_max;
+            let (done, truncated) = if !full {
+                (true, Some(false))
+            } else if at_cap {
+                let more = match shared.convs.missed(uid, cur, 1).await {
+                    Ok(m) => !m.is_empty(),
+                    Err(_) => true,
+                };
+                (true, Some(more))
+            } else {
+                (false, None)
+            };
+            let frame = ServerFrame::Missed {
+                messages: &batch,
+                cursor: cur,
+                done,
+                truncated,
+            }
+            .to_json();
+            send_text(ws, frame).await?;
+            if done {
+                break;
+            }
+        }
+        skip_upto = cur;
+    }
+    let session = Session {
+        person,
+        caps: verified.caps,
+        exp: verified.exp,
+    };
+    Ok(Some((session, tx, rx, reg, skip_upto)))
+}
+
+impl Shared {
+    fn convs_text_max(&self) -> usize {
+        self.limits.text_max_chars
+    }
+
+    fn expiry_instant(&self, exp: i64) -> Instant {
+        let left = exp + self.token_leeway as i64 - now();
+        Instant::now() + Duration::from_secs(left.max(0) as u64)
+    }
+}
+
+fn strike(abuse: &mut TokenBucket) -> Result<(), End> {
+    if abuse.take() {
+        Ok(())
+    } else {
+        Err(End::Close(close::ABUSIVE, "too many bad frames"))
+    }
+}
+
+/// Writes one outbox item; returns false if it was a close request (handled by the caller).
+async fn write_item<S>(ws: &mut Ws<S>, item: Outgoing, skip_upto: i64) -> Result<(), End>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match item {
+        Outgoing::Frame(f) => ws.feed(WsMessage::Text(f)).await.map_err(|_| End::Gone),
+        Outgoing::Message { id, frame } => {
+            if id <= skip_upto {
+                return Ok(());
+            }
+            ws.feed(WsMessage::Text(frame)).await.map_err(|_| End::Gone)
+        }
+        Outgoing::Close(code, reason) => Err(End::Close(code, reason)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn authenticated<S>(
+    ws: &mut Ws<S>,
+    shared: &Shared,
+    shutdown: &mut watch::Receiver<bool>,
+    mut session: Session,
+    tx: OutboxTx,
+    mut rx: OutboxRx,
+    skip_upto: i64,
+) -> End
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let uid = session.person.id;
+    let ping_every = Duration::from_secs(shared.limits.ping_interval_secs);
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    let mut last_seen = Instant::now();
+    let expiry = sleep_until(shared.expiry_instant(session.exp));
+    tokio::pin!(expiry);
+    let mut bucket = TokenBucket::new(
+        shared.limits.rate_per_sec as f64,
+        shared.limits.rate_burst as f64,
+    );
+    let mut abuse = TokenBucket::new(1.0, ABUSE_BUDGET);
+    let frame_max = shared.limits.frame_max_bytes;
+
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => return End::Close(close::RESTART, "service restart"),
+            item = rx.rx.recv() => {
+                let Some(item) = item else { return End::Gone };
+                if let Err(e) = write_item(ws, item, skip_upto).await { return e; }
+                for _ in 1..WRITE_BATCH {
+                    match rx.rx.try_recv() {
+                        Ok(item) => if let Err(e) = write_item(ws, item, skip_upto).await { return e; },
+                        Err(_) => break,
+                    }
+                }
+                if rx.overflowed() {
+                    metrics::SLOW_CLOSES.inc();
+                    return End::Close(close::TOO_SLOW, "too slow");
+                }
+                if ws.flush().await.is_err() { return End::Gone; }
+            }
+            msg = ws.next() => {
+                last_seen = Instant::now();
+                let text = match msg {
+                    None => return End::Gone,
+                    Some(Err(tungstenite::Error::Capacity(_))) => return End::Close(close::TOO_BIG, "frame too large"),
+                    Some(Err(_)) => return End::Gone,
+                    Some(Ok(WsMessage::Text(t))) => t,
+                    Some(Ok(WsMessage::Binary(_))) => {
+                        if let Err(e) = strike(&mut abuse) { return e; }
+                        if let Err(e) = send_error(ws, ErrorCode::BinaryUnsupported, "").await { return e; }
+                        continue;
+                    }
+                    Some(Ok(WsMessage::Close(_))) => return End::Gone,
+                    Some(Ok(_)) => continue,
+                };
+                metrics::FRAMES_IN.inc();
+                if !bucket.take() {
+                    if let Err(e) = strike(&mut abuse) { return e; }
+                    if let Err(e) = send_error(ws, ErrorCode::RateLimited, "").await { return e; }
+                    continue;
+                }
+                if text.len() > frame_max {
+                    if let Err(e) = strike(&mut abuse) { return e; }
+                    if let Err(e) = send_error(ws, ErrorCode::FrameTooLarge, "").await { return e; }
+                    continue;
+                }
+                let frame = match decode(&text) {
+                    Ok(f) => f,
+                    Err((e, r)) => {
+                        if let Err(e) = strike(&mut abuse) { return e; }
+                        if let Err(e) = send_error(ws, e.code(), r.as_deref().unwrap_or("")).await { return e; }
+                        continue;
+                    }
+                };
+                let result = dispatch(ws, shared, &mut session, &tx, frame).await;
+                match result {
+                    Ok(Some(new_exp)) => expiry.as_mut().reset(shared.expiry_instant(new_exp)),
+                    Ok(None) => {}
+                    Err(e) => return e,
+                }
+            }
+            _ = ping.tick() => {
+                if last_seen.elapsed() > ping_every * 2 {
+                    tracing::debug!(user_id = uid, "peer silent for two ping intervals");
+                    return End::Gone;
+                }
+                if ws.send(WsMessage::Ping(Default::default())).await.is_err() { return End::Gone; }
+            }
+            _ = &mut expiry => return End::Close(close::TOKEN_EXPIRED, "token expired"),
+        }
+    }
+}
+
+/// Handles one decoded frame. Returns the new token expiry after a successful refresh.
+async fn dispatch<S>(
+    ws: &mut Ws<S>,
+    shared: &Shared,
+    session: &mut Session,
+    tx: &OutboxTx,
+    frame: ClientFrame,
+) -> Result<Option<i64>, End>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let uid = session.person.id;
+    let convs = &shared.convs;
+    match frame {
+        ClientFrame::Hello { .. } => {
+            send_error(ws, ErrorCode::AlreadyAuthenticated, "hello").await?
+        }
+        ClientFrame::Token { token } => match shared.auth.verifier.verify(&token) {
+            Ok(v) if v.user_id == uid => {
+                session.caps = v.caps;
+                session.exp = v.exp;
+                send_text(ws, ServerFrame::TokenOk { exp: v.exp }.to_json()).await?;
+                return Ok(Some(v.exp));
+            }
+            Ok(_) => send_error(ws, ErrorCode::TokenMismatch, "token").await?,
+            Err(_) => send_error(ws, ErrorCode::TokenInvalid, "token").await?,
+        },
+        ClientFrame::Send { to, cid, text } => {
+            if let Err(e) = convs
+                .send(&session.person, &session.caps, to, &cid, &text, tx)
+                .await
+            {
+                log_service_error(&e);
+                let reference = if crate::protocol::valid_cid(&cid) {
+                    cid.as_str()
+                } else {
+                    "send"
+                };
+                send_error(ws, e.code(), reference).await?;
+            }
+        }
+        ClientFrame::History {
+            with,
+            before,
+            limit,
+        } => match convs.history(uid, with, before, limit).await {
+            Ok(json) => send_text(ws, json).await?,
+            Err(e) => {
+                log_service_error(&e);
+                send_error(ws, e.code(), "history").await?
+            }
+        },
+        ClientFrame::Read { with, upto } => {
+            if let Err(e) = convs.read(uid, with, upto).await {
+                log_service_error(&e);
+                send_error(ws, e.code(), "read").await?;
+            }
+        }
+        ClientFrame::Typing { to } => {
+            if let Err(e) = convs.typing(uid, &session.caps, to).await {
+                log_service_error(&e);
+                send_error(ws, e.code(), "typing").await?;
+            }
+        }
+        ClientFrame::Window { with, state } => {
+            if let Err(e) = convs.window(uid, with, state).await {
+                log_service_error(&e);
+                send_error(ws, e.code(), "window").await?;
+            }
+        }
+        ClientFrame::Ping { n } => {
+            let n = n.unwrap_or(serde_json::Value::Null);
+            send_text(ws, ServerFrame::Pong { n: &n }.to_json()).await?;
+        }
+    }
+    Ok(None)
+}
+
+fn log_service_error(e: &crate::conversations::ServiceError) {
+    if e.code() == ErrorCode::Internal {
+        tracing::error!(error = %e, "request failed");
+    } else {
+        tracing::debug!(code = e.code().as_str(), "request refused");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_burst_then_rate() {
+        let start = Instant::now();
+        let mut b = TokenBucket::new(20.0, 40.0);
+        b.last = start;
+        for _ in 0..40 {
+            assert!(b.take_at(start));
+        }
+        assert!(!b.take_at(start));
+        // 100 ms later: two more tokens.
+        let later = start + Duration::from_millis(100);
+        assert!(b.take_at(later));
+        assert!(b.take_at(later));
+        assert!(!b.take_at(later));
+        // Refill is capped at the burst.
+        let much_later = later + Duration::from_secs(3600);
+        for _ in 0..40 {
+            assert!(b.take_at(much_later));
+        }
+        assert!(!b.take_at(much_later));
+    }
+}

@@ -1,0 +1,639 @@
+//! Conversations: send, history, read markers, typing and docked windows (docs/PROTOCOL.md §4–§6).
+//!
+//! Owns: validating and authorising each request with Moodle's messaging rules
+//! (`core_message\api::can_send_message`, cached per pair for [`PAIR_TTL`]), the site's messaging
+//! switches, the typing throttle, and the single message writer: one task drains queued sends, stores
+//! up to [`GROUP_MAX`] of them in ONE transaction, and only after the commit acks each sender and fans
+//! one shared, pre-serialised `message` frame out to every connection of both users. Because one
+//! writer commits in order, message ids become visible in increasing order (resume relies on it).
+//! Must not: read or write sockets (it pushes into outboxes through `presence`), or write SQL.
+
+use crate::auth::Caps;
+use crate::outbox::{OutboxTx, Outgoing};
+use crate::presence::{Avatars, Registry};
+use crate::protocol::{
+    error_json, ErrorCode, Message, Person, ReadMarkers, ServerFrame, WindowInfo, WindowState,
+};
+use crate::store::chat::{MsgRow, NewMessage, WINDOW_MINIMISED, WINDOW_OPEN};
+use crate::store::{Store, StoreError};
+use dashmap::DashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// How long a pair's permission facts are trusted.
+pub const PAIR_TTL: Duration = Duration::from_secs(60);
+/// At most one `typing` per pair is forwarded in this interval.
+pub const TYPING_INTERVAL: Duration = Duration::from_secs(2);
+/// Most sends stored in one transaction.
+pub const GROUP_MAX: usize = 128;
+/// Capacity of the writer's queue.
+pub const WRITER_QUEUE: usize = 4096;
+
+/// A refused or failed request.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("refused: {}", .0.as_str())]
+    Refused(ErrorCode),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the message writer has stopped")]
+    WriterGone,
+}
+
+impl ServiceError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ServiceError::Refused(c) => *c,
+            ServiceError::Store(_) | ServiceError::WriterGone => ErrorCode::Internal,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+fn refuse<T>(c: ErrorCode) -> Result<T> {
+    Err(ServiceError::Refused(c))
+}
+
+/// What Moodle's tables say about a (sender, recipient) pair.
+#[derive(Debug, Clone)]
+struct PairFacts {
+    blocked: bool,
+    /// The recipient's `message_blocknoncontacts`, already normalised (see [`effective_pref`]).
+    pref: i64,
+    contact: bool,
+    shared: Vec<i64>,
+    at: Instant,
+}
+
+/// The recipient's privacy preference as Moodle applies it: unset → 2 with `messagingallusers`,
+/// else 0; a stored 2 counts as 0 when `messagingallusers` is off.
+pub fn effective_pref(stored: Option<&str>, messagingallusers: bool) -> i64 {
+    let v = stored.and_then(|s| s.trim().parse::<i64>().ok());
+    match v {
+        None => {
+            if messagingallusers {
+                2
+            } else {
+                0
+            }
+        }
+        Some(2) if !messagingallusers => 0,
+        Some(v) => v,
+    }
+}
+
+/// Moodle's `can_send_message` given the facts and the sender's capabilities.
+fn decide(caps: &Caps, f: &PairFacts) -> std::result::Result<(), ErrorCode> {
+    if !caps.send {
+        return Err(ErrorCode::NoPermission);
+    }
+    if caps.readall || caps.anyuser {
+        return Ok(());
+    }
+    let base = if f.blocked {
+        Err(ErrorCode::Blocked)
+    } else if f.pref == 2 || f.contact || (f.pref == 0 && !f.shared.is_empty()) {
+        Ok(())
+    } else {
+        Err(ErrorCode::NotContactable)
+    };
+    // Teacher override: messageanyuser in the context of a shared course (also beats a block).
+    if base.is_err() && f.shared.iter().any(|c| caps.anyusercourses.contains(c)) {
+        return Ok(());
+    }
+    base
+}
+
+struct WriteReq {
+    msg: NewMessage,
+    sender: Arc<Person>,
+    recipient: Arc<Person>,
+    ack_to: OutboxTx,
+}
+
+enum WriterCmd {
+    Send(Box<WriteReq>),
+    Stop,
+}
+
+/// The conversation service.
+pub struct Conversations {
+    store: Store,
+    registry: Arc<Registry>,
+    avatars: Avatars,
+    text_max_chars: usize,
+    history_max: u32,
+    messaging: AtomicBool,
+    messagingallusers: AtomicBool,
+    pairs: DashMap<(i64, i64), PairFacts>,
+    typing: DashMap<(i64, i64), Instant>,
+    writer: mpsc::Sender<WriterCmd>,
+}
+
+impl std::fmt::Debug for Conversations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conversations").finish_non_exhaustive()
+    }
+}
+
+/// Handle of the running message writer.
+pub struct WriterTask {
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl WriterTask {
+    /// Waits until every queued send is committed and answered.
+    pub async fn join(self) {
+        if let Err(e) = self.handle.await {
+            tracing::error!(error = %e, "message writer ended abnormally");
+        }
+    }
+}
+
+impl Conversations {
+    /// Builds the service and spawns its message writer.
+    pub fn start(
+        store: Store,
+        registry: Arc<Registry>,
+        avatars: Avatars,
+        text_max_chars: usize,
+        history_max: u32,
+    ) -> (Arc<Conversations>, WriterTask) {
+        let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+        let svc = Arc::new(Conversations {
+            store: store.clone(),
+            registry: registry.clone(),
+            avatars,
+            text_max_chars,
+            history_max,
+            messaging: AtomicBool::new(true),
+            messagingallusers: AtomicBool::new(false),
+            pairs: DashMap::new(),
+            typing: DashMap::new(),
+            writer: tx,
+        });
+        let handle = tokio::spawn(writer_loop(store, registry, rx));
+        (svc, WriterTask { handle })
+    }
+
+    /// Asks the writer to finish what is queued and stop.
+    pub async fn stop_writer(&self) {
+        let _ = self.writer.send(WriterCmd::Stop).await;
+    }
+
+    /// Re-reads `messaging` and `messagingallusers` from Moodle's config; forgets stale caches.
+    pub async fn refresh_site_settings(&self) -> std::result::Result<(), StoreError> {
+        let on = |v: Option<String>, default: bool| {
+            v.map(|s| s.trim() != "0" && !s.trim().is_empty())
+                .unwrap_or(default)
+        };
+        let m = on(self.store.config_value("messaging").await?, true);
+        let all = on(self.store.config_value("messagingallusers").await?, false);
+        self.messaging.store(m, Ordering::Relaxed);
+        self.messagingallusers.store(all, Ordering::Relaxed);
+        let now = Instant::now();
+        self.pairs
+            .retain(|_, f| now.duration_since(f.at) < PAIR_TTL);
+        self.typing
+            .retain(|_, t| now.duration_since(*t) < TYPING_INTERVAL * 5);
+        Ok(())
+    }
+
+    /// The Person of any active user (online users come from the registry).
+    pub async fn person(&self, id: i64) -> Result<Arc<Person>> {
+        if let Some(p) = self.registry.person(id) {
+            return Ok(p);
+        }
+        match self.store.active_user(id).await? {
+            Some(u) => Ok(Arc::new(self.avatars.person(&u))),
+            None => refuse(ErrorCode::UnknownUser),
+        }
+    }
+
+    async fn facts(&self, sender: i64, recipient: i64) -> Result<PairFacts> {
+        if let Some(f) = self.pairs.get(&(sender, recipient)) {
+            if f.at.elapsed() < PAIR_TTL {
+                return Ok(f.clone());
+            }
+        }
+        let allusers = self.messagingallusers.load(Ordering::Relaxed);
+        let blocked = self.store.is_blocked(recipient, sender).await?;
+        let pref = effective_pref(
+            self.store
+                .preference(recipient, "message_blocknoncontacts")
+                .await?
+                .as_deref(),
+            allusers,
+        );
+        let contact = self.store.is_contact(sender, recipient).await?;
+        let shared = self.store.shared_courses(sender, recipient).await?;
+        let f = PairFacts {
+            blocked,
+            pref,
+            contact,
+            shared,
+            at: Instant::now(),
+        };
+        self.pairs.insert((sender, recipient), f.clone());
+        Ok(f)
+    }
+
+    /// May `me` (with `caps`) message `to`? Returns the recipient's Person.
+    pub async fn authorise(&self, me: i64, caps: &Caps, to: i64) -> Result<Arc<Person>> {
+        if !self.messaging.load(Ordering::Relaxed) {
+            return refuse(ErrorCode::MessagingDisabled);
+        }
+        if to == me {
+            return refuse(ErrorCode::BadRecipient);
+        }
+        let person = self.person(to).await?;
+        if !caps.send {
+            return refuse(ErrorCode::NoPermission);
+        }
+        if caps.readall || caps.anyuser {
+            return Ok(person);
+        }
+        let f = self.facts(me, to).await?;
+        decide(caps, &f).map_err(ServiceError::Refused)?;
+        Ok(person)
+    }
+
+    /// Validates, authorises and queues a send. The ack (or an `internal` error) reaches `ack_to`
+    /// after the commit; the `message` frame reaches every connection of both users.
+    pub async fn send(
+        &self,
+        me: &Arc<Person>,
+        caps: &Caps,
+        to: i64,
+        cid: &str,
+        text: &str,
+        ack_to: &OutboxTx,
+    ) -> Result<()> {
+        if !crate::protocol::valid_cid(cid) {
+            return refuse(ErrorCode::BadCid);
+        }
+        let text = crate::protocol::normalise_text(text, self.text_max_chars).map_err(|e| {
+            ServiceError::Refused(match e {
+                crate::protocol::TextError::Empty => ErrorCode::TextEmpty,
+                crate::protocol::TextError::TooLong => ErrorCode::TextTooLong,
+            })
+        })?;
+        let recipient = self.authorise(me.id, caps, to).await?;
+        let req = WriteReq {
+            msg: NewMessage {
+                from: me.id,
+                to,
+                cid: cid.to_string(),
+                text: text.to_string(),
+            },
+            sender: me.clone(),
+            recipient,
+            ack_to: ack_to.clone(),
+        };
+        self.writer
+            .send(WriterCmd::Send(Box::new(req)))
+            .await
+            .map_err(|_| ServiceError::WriterGone)
+    }
+
+    /// A page of history with `with`, as a ready `history` frame.
+    pub async fn history(
+        &self,
+        me: i64,
+        with: i64,
+        before: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<String> {
+        if with == me {
+            return refuse(ErrorCode::BadRecipient);
+        }
+        let limit = limit.unwrap_or(crate::protocol::HISTORY_DEFAULT.min(self.history_max));
+        if limit == 0 || limit > self.history_max {
+            return refuse(ErrorCode::BadFrame);
+        }
+        let peer = self.person(with).await?;
+        let (messages, more, read) = match self.store.conversation(me, with).await? {
+            None => (Vec::new(), false, ReadMarkers::default()),
+            Some(conv) => {
+                let mut rows = self
+                    .store
+                    .history(conv, me, with, before.unwrap_or(i64::MAX), limit + 1)
+                    .await?;
+                let more = rows.len() > limit as usize;
+                rows.truncate(limit as usize);
+                rows.reverse();
+                let (mine, theirs) = self.store.read_markers(conv, me).await?;
+                (
+                    rows.into_iter().map(to_message).collect::<Vec<_>>(),
+                    more,
+                    ReadMarkers { mine, theirs },
+                )
+            }
+        };
+        Ok(ServerFrame::History {
+            with: &peer,
+            messages: &messages,
+            more,
+            read,
+        }
+        .to_json())
+    }
+
+    /// Moves `me`'s read marker in the conversation with `with` (clamped to its newest message);
+    /// tells every connection of both users when it moved.
+    pub async fn read(&self, me: i64, with: i64, upto: i64) -> Result<()> {
+        if with == me {
+            return refuse(ErrorCode::BadRecipient);
+        }
+        let Some(conv) = self.store.conversation(me, with).await? else {
+            return Ok(());
+        };
+        let last = self.store.last_message(conv).await?;
+        let upto = upto.min(last);
+        if upto <= 0 {
+            return Ok(());
+        }
+        if self.store.mark_read(conv, me, upto).await? {
+            let frame = Outgoing::Frame(Utf8Bytes::from(
+                ServerFrame::Read {
+                    reader: me,
+                    with,
+                    upto,
+                }
+                .to_json(),
+            ));
+            self.registry.send_user(me, &frame);
+            self.registry.send_user(with, &frame);
+        }
+        Ok(())
+    }
+
+    /// Forwards a typing notice (throttled per pair; not stored).
+    pub async fn typing(&self, me: i64, caps: &Caps, to: i64) -> Result<()> {
+        let now = Instant::now();
+        if let Some(t) = self.typing.get(&(me, to)) {
+            if now.duration_since(*t) < TYPING_INTERVAL {
+                return Ok(());
+            }
+        }
+        self.authorise(me, caps, to).await?;
+        self.typing.insert((me, to), now);
+        let frame = Outgoing::Frame(Utf8Bytes::from(ServerFrame::Typing { from: me }.to_json()));
+        self.registry.send_user(to, &frame);
+        Ok(())
+    }
+
+    /// Opens, minimises or closes `me`'s window for `with`; every connection of `me` follows.
+    pub async fn window(&self, me: i64, with: i64, state: WindowState) -> Result<()> {
+        if with == me {
+            return refuse(ErrorCode::BadRecipient);
+        }
+        let stored = match state {
+            WindowState::Open => Some(WINDOW_OPEN),
+            WindowState::Minimised => Some(WINDOW_MINIMISED),
+            WindowState::Closed => None,
+        };
+        let peer = match self.person(with).await {
+            Ok(p) => p,
+            // A window onto a user who became unavailable may still be closed.
+            Err(ServiceError::Refused(ErrorCode::UnknownUser)) if stored.is_none() => {
+                Arc::new(Person {
+                    id: with,
+                    fullname: String::new(),
+                    avatar: String::new(),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        if self.store.set_window(me, with, stored).await? {
+            let frame = Outgoing::Frame(Utf8Bytes::from(
+                ServerFrame::Window { with: &peer, state }.to_json(),
+            ));
+            self.registry.send_user(me, &frame);
+        }
+        Ok(())
+    }
+
+    /// The windows listed in `welcome` and the user's cursor.
+    pub async fn welcome_state(&self, me: i64) -> Result<(Vec<WindowInfo>, i64)> {
+        let mut out = Vec::new();
+        for (peer, state) in self.store.windows(me).await? {
+            let person = match self.person(peer).await {
+                Ok(p) => p,
+                Err(ServiceError::Refused(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let (read, unread, last) = match self.store.conversation(me, peer).await? {
+                Some(conv) => {
+                    let (mine, theirs) = self.store.read_markers(conv, me).await?;
+                    (
+                        ReadMarkers { mine, theirs },
+                        self.store.unread_count(conv, me, mine).await?,
+                        self.store.last_message(conv).await?,
+                    )
+                }
+                None => (ReadMarkers::default(), 0, 0),
+            };
+            out.push(WindowInfo {
+                with: (*person).clone(),
+                state: if state == WINDOW_MINIMISED {
+                    WindowState::Minimised
+                } else {
+                    WindowState::Open
+                },
+                unread,
+                read,
+                last,
+            });
+        }
+        let cursor = self.store.cursor(me).await?;
+        Ok((out, cursor))
+    }
+
+    /// Messages of `me`'s conversations after `since`, ascending, at most `limit`.
+    pub async fn missed(&self, me: i64, since: i64, limit: usize) -> Result<Vec<Message>> {
+        Ok(self
+            .store
+            .messages_since(me, since, limit)
+            .await?
+            .into_iter()
+            .map(to_message)
+            .collect())
+    }
+}
+
+fn to_message(m: MsgRow) -> Message {
+    Message {
+        id: m.id,
+        from: m.from,
+        to: m.to,
+        text: m.text,
+        time: m.time,
+        cid: m.cid,
+    }
+}
+
+/// The single message writer: group commit, then acks and fan-out in id order.
+async fn writer_loop(store: Store, registry: Arc<Registry>, mut rx: mpsc::Receiver<WriterCmd>) {
+    let mut stopping = false;
+    while !stopping {
+        let Some(first) = rx.recv().await else {
+            break;
+        };
+        let mut batch: Vec<Box<WriteReq>> = Vec::new();
+        match first {
+            WriterCmd::Send(r) => batch.push(r),
+            WriterCmd::Stop => break,
+        }
+        while batch.len() < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(WriterCmd::Send(r)) => batch.push(r),
+                Ok(WriterCmd::Stop) => {
+                    stopping = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let msgs: Vec<NewMessage> = batch.iter().map(|r| r.msg.clone()).collect();
+        match store.store_batch(&msgs).await {
+            Ok(stored) => {
+                crate::metrics::MESSAGES.add(stored.iter().filter(|s| !s.dup).count() as u64);
+                for (req, s) in batch.iter().zip(stored) {
+                    let m = &s.message;
+                    let ack = ServerFrame::Ack {
+                        cid: &m.cid,
+                        id: m.id,
+                        time: m.time,
+                        to: m.to,
+                        dup: s.dup,
+                    }
+                    .to_json();
+                    req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(ack)));
+                    if s.dup {
+                        continue;
+                    }
+                    if s.opened_sender_window {
+                        let f = ServerFrame::Window {
+                            with: &req.recipient,
+                            state: WindowState::Open,
+                        }
+                        .to_json();
+                        registry.send_user(m.from, &Outgoing::Frame(Utf8Bytes::from(f)));
+                    }
+                    if s.opened_recipient_window {
+                        let f = ServerFrame::Window {
+                            with: &req.sender,
+                            state: WindowState::Minimised,
+                        }
+                        .to_json();
+                        registry.send_user(m.to, &Outgoing::Frame(Utf8Bytes::from(f)));
+                    }
+                    let message = to_message(s.message.clone());
+                    let frame = Utf8Bytes::from(
+                        ServerFrame::Message {
+                            message: &message,
+                            sender: &req.sender,
+                        }
+                        .to_json(),
+                    );
+                    let item = Outgoing::Message { id: m.id, frame };
+                    registry.send_user(m.from, &item);
+                    registry.send_user(m.to, &item);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, count = batch.len(), "storing messages failed; nothing of the batch was stored");
+                for req in &batch {
+                    let f = error_json(ErrorCode::Internal, &req.msg.cid);
+                    req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
+                }
+            }
+        }
+    }
+    tracing::debug!("message writer stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(send: bool) -> Caps {
+        Caps {
+            send,
+            ..Caps::default()
+        }
+    }
+
+    fn facts(blocked: bool, pref: i64, contact: bool, shared: &[i64]) -> PairFacts {
+        PairFacts {
+            blocked,
+            pref,
+            contact,
+            shared: shared.to_vec(),
+            at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn needs_sendmessage() {
+        assert_eq!(
+            decide(&caps(false), &facts(false, 2, true, &[5])),
+            Err(ErrorCode::NoPermission)
+        );
+    }
+
+    #[test]
+    fn course_members_by_default() {
+        assert_eq!(decide(&caps(true), &facts(false, 0, false, &[5])), Ok(()));
+        assert_eq!(
+            decide(&caps(true), &facts(false, 0, false, &[])),
+            Err(ErrorCode::NotContactable)
+        );
+    }
+
+    #[test]
+    fn contacts_only_and_site() {
+        assert_eq!(
+            decide(&caps(true), &facts(false, 1, false, &[5])),
+            Err(ErrorCode::NotContactable)
+        );
+        assert_eq!(decide(&caps(true), &facts(false, 1, true, &[])), Ok(()));
+        assert_eq!(decide(&caps(true), &facts(false, 2, false, &[])), Ok(()));
+    }
+
+    #[test]
+    fn blocks_and_overrides() {
+        assert_eq!(
+            decide(&caps(true), &facts(true, 2, true, &[5])),
+            Err(ErrorCode::Blocked)
+        );
+        let mut teacher = caps(true);
+        teacher.anyusercourses = vec![5];
+        assert_eq!(decide(&teacher, &facts(true, 1, false, &[5])), Ok(()));
+        assert_eq!(
+            decide(&teacher, &facts(true, 1, false, &[6])),
+            Err(ErrorCode::Blocked)
+        );
+        let mut anyuser = caps(true);
+        anyuser.anyuser = true;
+        assert_eq!(decide(&anyuser, &facts(true, 1, false, &[])), Ok(()));
+        let mut readall = caps(true);
+        readall.readall = true;
+        assert_eq!(decide(&readall, &facts(true, 1, false, &[])), Ok(()));
+    }
+
+    #[test]
+    fn preference_normalisation() {
+        assert_eq!(effective_pref(None, false), 0);
+        assert_eq!(effective_pref(None, true), 2);
+        assert_eq!(effective_pref(Some("2"), false), 0);
+        assert_eq!(effective_pref(Some("2"), true), 2);
+        assert_eq!(effective_pref(Some("1"), false), 1);
+        assert_eq!(effective_pref(Some("junk"), false), 0);
+    }
+}

@@ -1,0 +1,96 @@
+//! `dockchatd`: the command line. Parses arguments, sets up tracing, loads the configuration and
+//! hands over to `dockchat::app`; errors are reported here with their context (anyhow).
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use dockchat::config::{Config, DEFAULT_PATH};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "dockchatd",
+    version,
+    about = "Realtime docked chat for Moodle: the WebSocket daemon"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Serve {
+        /// Configuration file.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
+    /// Check the configuration, the database, the tables and the secret; exit 0 only if all is OK.
+    Check {
+        /// Configuration file.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
+    /// Try dockchat in a minute: an embedded demo Moodle site and a demo page.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8765")]
+        listen: String,
+        /// Use this database instead of a fresh embedded SQLite file.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DOCKCHAT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn load_config(path: Option<PathBuf>) -> anyhow::Result<Config> {
+    let given = path.is_some();
+    let path = path.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
+    let config = Config::load(&path, given)
+        .with_context(|| format!("loading configuration from {}", path.display()))?;
+    config.validate().context("invalid configuration")?;
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dockchatd: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Serve { config } => {
+            let config = load_config(config)?;
+            dockchat::app::run(config, dockchat::app::Mode::Serve, None).await?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Check { config } => check(config).await,
+        Command::Demo {
+            listen,
+            database_url,
+        } => {
+            dockchat::demo::run(&listen, database_url).await?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn check(_config: Option<PathBuf>) -> anyhow::Result<std::process::ExitCode> {
+    anyhow::bail!("check is not wired yet")
+}

@@ -1,0 +1,415 @@
+//! Presence: the concurrent registry of who is online, on which sockets, and who their course-mates
+//! are.
+//!
+//! Owns: user → live connections (one outbox handle per tab), user → active courses (cached, refreshed
+//! in batches by `app`), course → online users, and the presence events: a user's first connection
+//! tells their online course-mates `online`, the last one going away tells them `offline`, and an
+//! enrolment change that makes or breaks a course-mate pair tells both sides. Each event frame is
+//! serialised once and shared by every recipient.
+//! Must not: query the database, or await while holding a map guard. Lock order is always
+//! `users` shard → `courses` shard, never the reverse.
+
+use crate::outbox::{OutboxTx, Outgoing};
+use crate::protocol::{Person, ServerFrame};
+use crate::store::moodle::UserRow;
+use dashmap::DashMap;
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Builds a [`Person`] from a Moodle account, with Moodle's avatar URLs.
+#[derive(Debug, Clone)]
+pub struct Avatars {
+    site: String,
+    theme: String,
+}
+
+impl Avatars {
+    pub fn new(site_url: &str, theme: &str) -> Self {
+        Avatars {
+            site: site_url.trim_end_matches('/').to_string(),
+            theme: theme.to_string(),
+        }
+    }
+
+    /// `fullname` = firstname + " " + lastname; avatar = the user's f1 icon, or the theme's default.
+    pub fn person(&self, u: &UserRow) -> Person {
+        let avatar = if u.picture > 0 && u.contextid > 0 {
+            format!(
+                "{}/pluginfile.php/{}/user/icon/{}/f1?rev={}",
+                self.site, u.contextid, self.theme, u.picture
+            )
+        } else {
+            format!("{}/theme/image.php/{}/core/1/u/f1", self.site, self.theme)
+        };
+        Person {
+            id: u.id,
+            fullname: format!("{} {}", u.firstname, u.lastname).trim().to_string(),
+            avatar,
+        }
+    }
+}
+
+struct UserEntry {
+    person: Arc<Person>,
+    courses: Arc<[i64]>,
+    conns: Vec<(u64, OutboxTx)>,
+}
+
+/// Why a connection cannot be registered.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PresenceError {
+    #[error("too many connections for this user")]
+    TooManyForUser,
+}
+
+/// The registry (shared by every connection and service).
+pub struct Registry {
+    users: DashMap<i64, UserEntry>,
+    courses: DashMap<i64, HashSet<i64>>,
+    max_per_user: usize,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("users", &self.users.len())
+            .finish()
+    }
+}
+
+fn presence_frame(p: &Person, online: bool) -> Utf8Bytes {
+    Utf8Bytes::from(
+        ServerFrame::Presence {
+            user: p,
+            status: if online { "online" } else { "offline" },
+        }
+        .to_json(),
+    )
+}
+
+impl Registry {
+    pub fn new(max_per_user: usize) -> Self {
+        Registry {
+            users: DashMap::new(),
+            courses: DashMap::new(),
+            max_per_user,
+        }
+    }
+
+    /// Registers a connection. The user's first connection adds them to their courses and tells
+    /// their online course-mates. Returns whether this was the first connection.
+    pub fn register(
+        &self,
+        person: Person,
+        courses: Vec<i64>,
+        conn_id: u64,
+        tx: OutboxTx,
+    ) -> Result<bool, PresenceError> {
+        let user = person.id;
+        let first;
+        let announce;
+        {
+            let mut entry = self.users.entry(user).or_insert_with(|| UserEntry {
+                person: Arc::new(person.clone()),
+                courses: Arc::from(Vec::new()),
+                conns: Vec::new(),
+            });
+            if entry.conns.len() >= self.max_per_user {
+                return Err(PresenceError::TooManyForUser);
+            }
+            first = entry.conns.is_empty();
+            if first {
+                entry.person = Arc::new(person);
+                entry.courses = Arc::from(courses);
+                for c in entry.courses.iter() {
+                    self.courses.entry(*c).or_default().insert(user);
+                }
+            } else if *entry.person != person {
+                entry.person = Arc::new(person);
+            }
+            entry.conns.push((conn_id, tx));
+            announce = first.then(|| entry.person.clone());
+        }
+        if let Some(p) = announce {
+            let frame = Outgoing::Frame(presence_frame(&p, true));
+            for m in self.mates(user) {
+                self.send_user(m, &frame);
+            }
+        }
+        Ok(first)
+    }
+
+    /// Removes a connection. The user's last connection going away tells their course-mates.
+    /// Returns whether it was the last.
+    pub fn unregister(&self, user: i64, conn_id: u64) -> bool {
+        let mut gone: Option<(Arc<Person>, Arc<[i64]>)> = None;
+        let removed = self.users.remove_if_mut(&user, |_, e| {
+            e.conns.retain(|(id, _)| *id != conn_id);
+            if e.conns.is_empty() {
+                for c in e.courses.iter() {
+                    self.leave_course(*c, user);
+                }
+                gone = Some((e.person.clone(), e.courses.clone()));
+                true
+            } else {
+                false
+            }
+        });
+        let Some((person, courses)) = gone.filter(|_| removed.is_some()) else {
+            return false;
+        };
+        let frame = Outgoing::Frame(presence_frame(&person, false));
+        for m in self.online_in(&courses, user) {
+            self.send_user(m, &frame);
+        }
+        true
+    }
+
+    fn leave_course(&self, course: i64, user: i64) {
+        self.courses.remove_if_mut(&course, |_, set| {
+            set.remove(&user);
+            set.is_empty()
+        });
+    }
+
+    /// Online users in any of `courses`, except `user`.
+    fn online_in(&self, courses: &[i64], user: i64) -> Vec<i64> {
+        let mut out = HashSet::new();
+        for c in courses {
+            if let Some(set) = self.courses.get(c) {
+                out.extend(set.iter().copied().filter(|u| *u != user));
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// `user`'s online course-mates (ids).
+    pub fn mates(&self, user: i64) -> Vec<i64> {
+        let courses = match self.users.get(&user) {
+            Some(e) => e.courses.clone(),
+            None => return Vec::new(),
+        };
+        self.online_in(&courses, user)
+    }
+
+    /// `user`'s online course-mates, sorted by full name.
+    pub fn online_mates(&self, user: i64) -> Vec<Arc<Person>> {
+        let mut out: Vec<Arc<Person>> = self
+            .mates(user)
+            .into_iter()
+            .filter_map(|m| self.person(m))
+            .collect();
+        out.sort_by(|a, b| {
+            a.fullname
+                .to_lowercase()
+                .cmp(&b.fullname.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
+        out
+    }
+
+    /// Whether both users are online course-mates right now (cached enrolments).
+    pub fn are_mates(&self, a: i64, b: i64) -> bool {
+        let (Some(ca), Some(cb)) = (self.courses_of(a), self.courses_of(b)) else {
+            return false;
+        };
+        ca.iter().any(|c| cb.binary_search(c).is_ok())
+    }
+
+    /// The cached active courses of an online user (sorted).
+    pub fn courses_of(&self, user: i64) -> Option<Arc<[i64]>> {
+        self.users.get(&user).map(|e| e.courses.clone())
+    }
+
+    /// The person of an online user.
+    pub fn person(&self, user: i64) -> Option<Arc<Person>> {
+        self.users.get(&user).map(|e| e.person.clone())
+    }
+
+    /// Pushes `item` to every connection of `user`; returns how many accepted it.
+    pub fn send_user(&self, user: i64, item: &Outgoing) -> usize {
+        match self.users.get(&user) {
+            Some(e) => e
+                .conns
+                .iter()
+                .filter(|(_, tx)| tx.push(item.clone()))
+                .count(),
+            None => 0,
+        }
+    }
+
+    /// Asks every connection of `user` to close.
+    pub fn close_user(&self, user: i64, code: u16, reason: &'static str) {
+        self.send_user(user, &Outgoing::Close(code, reason));
+    }
+
+    /// Every online user id.
+    pub fn online_users(&self) -> Vec<i64> {
+        self.users.iter().map(|e| *e.key()).collect()
+    }
+
+    /// Number of online users and of connections.
+    pub fn counts(&self) -> (usize, usize) {
+        let mut conns = 0;
+        let mut users = 0;
+        for e in self.users.iter() {
+            users += 1;
+            conns += e.conns.len();
+        }
+        (users, conns)
+    }
+
+    /// Replaces `user`'s cached courses after an enrolment refresh, and tells both sides of every
+    /// course-mate pair that appeared or disappeared.
+    pub fn update_courses(&self, user: i64, mut courses: Vec<i64>) {
+        courses.sort_unstable();
+        courses.dedup();
+        let before: HashSet<i64> = self.mates(user).into_iter().collect();
+        let person;
+        {
+            let Some(mut e) = self.users.get_mut(&user) else {
+                return;
+            };
+            if *e.courses == *courses {
+                return;
+            }
+            let old = e.courses.clone();
+            for c in old.iter() {
+                if courses.binary_search(c).is_err() {
+                    self.leave_course(*c, user);
+                }
+            }
+            for c in &courses {
+                if old.binary_search(c).is_err() {
+                    self.courses.entry(*c).or_default().insert(user);
+                }
+            }
+            e.courses = Arc::from(courses);
+            person = e.person.clone();
+        }
+        let after: HashSet<i64> = self.mates(user).into_iter().collect();
+        let me_on = Outgoing::Frame(presence_frame(&person, true));
+        let me_off = Outgoing::Frame(presence_frame(&person, false));
+        for m in after.difference(&before) {
+            self.send_user(*m, &me_on);
+            if let Some(p) = self.person(*m) {
+                self.send_user(user, &Outgoing::Frame(presence_frame(&p, true)));
+            }
+        }
+        for m in before.difference(&after) {
+            self.send_user(*m, &me_off);
+            if let Some(p) = self.person(*m) {
+                self.send_user(user, &Outgoing::Frame(presence_frame(&p, false)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::outbox;
+
+    fn person(id: i64, name: &str) -> Person {
+        Person {
+            id,
+            fullname: name.into(),
+            avatar: String::new(),
+        }
+    }
+
+    fn drain(rx: &mut crate::outbox::OutboxRx) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(item) = rx.rx.try_recv() {
+            if let Outgoing::Frame(f) = item {
+                out.push(f.to_string());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn presence_on_first_and_last_connection() {
+        let r = Registry::new(4);
+        let (ta, mut ra) = outbox(16);
+        let (tb1, mut rb1) = outbox(16);
+        let (tb2, _rb2) = outbox(16);
+        let (tc, mut rc) = outbox(16);
+        assert!(r.register(person(1, "Ana"), vec![10], 1, ta).unwrap());
+        assert!(r.register(person(2, "Bo"), vec![10, 11], 2, tb1).unwrap());
+        assert!(!r.register(person(2, "Bo"), vec![10, 11], 3, tb2).unwrap());
+        assert!(r.register(person(3, "Cy"), vec![12], 4, tc).unwrap());
+        // Ana heard of Bo once (first tab only); Cy shares no course.
+        let a = drain(&mut ra);
+        assert_eq!(a.len(), 1);
+        assert!(a[0].contains("\"online\"") && a[0].contains("\"Bo\""));
+        assert!(drain(&mut rc).is_empty());
+        assert!(drain(&mut rb1).is_empty());
+        assert_eq!(
+            r.online_mates(1).iter().map(|p| p.id).collect::<Vec<_>>(),
+            vec![2]
+        );
+        assert!(r.are_mates(1, 2));
+        assert!(!r.are_mates(1, 3));
+        // Closing one of Bo's tabs says nothing; the last one says offline.
+        assert!(!r.unregister(2, 2));
+        assert!(drain(&mut ra).is_empty());
+        assert!(r.unregister(2, 3));
+        let a = drain(&mut ra);
+        assert_eq!(a.len(), 1);
+        assert!(a[0].contains("offline"));
+        assert!(r.online_mates(1).is_empty());
+    }
+
+    #[test]
+    fn per_user_cap() {
+        let r = Registry::new(1);
+        let (t1, _r1) = outbox(4);
+        let (t2, _r2) = outbox(4);
+        r.register(person(1, "A"), vec![], 1, t1).unwrap();
+        assert_eq!(
+            r.register(person(1, "A"), vec![], 2, t2),
+            Err(PresenceError::TooManyForUser)
+        );
+    }
+
+    #[test]
+    fn enrolment_changes_make_and_break_pairs() {
+        let r = Registry::new(4);
+        let (ta, mut ra) = outbox(16);
+        let (tb, mut rb) = outbox(16);
+        r.register(person(1, "Ana"), vec![10], 1, ta).unwrap();
+        r.register(person(2, "Bo"), vec![11], 2, tb).unwrap();
+        assert!(drain(&mut ra).is_empty());
+        r.update_courses(2, vec![10, 11]);
+        assert!(drain(&mut ra)[0].contains("online"));
+        assert!(drain(&mut rb)[0].contains("\"Ana\""));
+        r.update_courses(2, vec![11]);
+        assert!(drain(&mut ra)[0].contains("offline"));
+        assert!(drain(&mut rb)[0].contains("offline"));
+    }
+
+    #[test]
+    fn avatar_urls() {
+        let a = Avatars::new("https://m.example/", "boost");
+        let mut u = UserRow {
+            id: 7,
+            firstname: "Ana".into(),
+            lastname: "Lima".into(),
+            picture: 912,
+            contextid: 31,
+        };
+        let p = a.person(&u);
+        assert_eq!(p.fullname, "Ana Lima");
+        assert_eq!(
+            p.avatar,
+            "https://m.example/pluginfile.php/31/user/icon/boost/f1?rev=912"
+        );
+        u.picture = 0;
+        assert_eq!(
+            a.person(&u).avatar,
+            "https://m.example/theme/image.php/boost/core/1/u/f1"
+        );
+    }
+}

@@ -1,0 +1,636 @@
+//! Wire types of protocol version 1 (docs/PROTOCOL.md), and nothing else.
+//!
+//! Owns: the JSON shape of every client and server frame, the stable error codes, the close codes and
+//! the decoding of one text frame into a [`ClientFrame`] with the error code a bad frame deserves.
+//! Must not: do I/O, touch the database, or know about connections. Every other module speaks to the
+//! browser only through these types, so this file and docs/PROTOCOL.md change together.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The protocol version sent in `welcome` and expected in `hello`.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// At most this many messages travel in one `missed` frame.
+pub const MISSED_CHUNK: usize = 200;
+/// Default `limit` of a `history` request.
+pub const HISTORY_DEFAULT: u32 = 30;
+/// Longest accepted client message id.
+pub const CID_MAX_LEN: usize = 64;
+
+/// WebSocket close codes (docs/PROTOCOL.md §7).
+pub mod close {
+    pub const NORMAL: u16 = 1000;
+    pub const TOO_BIG: u16 = 1009;
+    pub const RESTART: u16 = 1012;
+    pub const TOKEN_INVALID: u16 = 4001;
+    pub const TOKEN_EXPIRED: u16 = 4002;
+    pub const ACCOUNT_UNAVAILABLE: u16 = 4003;
+    pub const SESSION_ENDED: u16 = 4004;
+    pub const AUTH_TIMEOUT: u16 = 4005;
+    pub const ABUSIVE: u16 = 4008;
+    pub const TOO_SLOW: u16 = 4009;
+    pub const TOO_MANY: u16 = 4029;
+}
+
+/// Stable error codes of `error` frames (docs/PROTOCOL.md §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadJson,
+    UnknownType,
+    BadFrame,
+    BinaryUnsupported,
+    FrameTooLarge,
+    NotAuthenticated,
+    AlreadyAuthenticated,
+    BadCid,
+    TextEmpty,
+    TextTooLong,
+    BadRecipient,
+    UnknownUser,
+    MessagingDisabled,
+    NoPermission,
+    Blocked,
+    NotContactable,
+    RateLimited,
+    TokenInvalid,
+    TokenMismatch,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::BadFrame => "bad_frame",
+            ErrorCode::BinaryUnsupported => "binary_unsupported",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::NotAuthenticated => "not_authenticated",
+            ErrorCode::AlreadyAuthenticated => "already_authenticated",
+            ErrorCode::BadCid => "bad_cid",
+            ErrorCode::TextEmpty => "text_empty",
+            ErrorCode::TextTooLong => "text_too_long",
+            ErrorCode::BadRecipient => "bad_recipient",
+            ErrorCode::UnknownUser => "unknown_user",
+            ErrorCode::MessagingDisabled => "messaging_disabled",
+            ErrorCode::NoPermission => "no_permission",
+            ErrorCode::Blocked => "blocked",
+            ErrorCode::NotContactable => "not_contactable",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TokenInvalid => "token_invalid",
+            ErrorCode::TokenMismatch => "token_mismatch",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// A short English explanation for logs and developers.
+    pub fn default_message(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "the frame is not a JSON object",
+            ErrorCode::UnknownType => "type is missing or unknown",
+            ErrorCode::BadFrame => "a field is missing, has the wrong type or is out of range",
+            ErrorCode::BinaryUnsupported => "binary frames are not supported",
+            ErrorCode::FrameTooLarge => "the frame is too large",
+            ErrorCode::NotAuthenticated => "send hello first",
+            ErrorCode::AlreadyAuthenticated => "already authenticated",
+            ErrorCode::BadCid => "cid must be 1-64 characters of A-Z a-z 0-9 _ -",
+            ErrorCode::TextEmpty => "text is empty",
+            ErrorCode::TextTooLong => "text is too long",
+            ErrorCode::BadRecipient => "you cannot talk to yourself",
+            ErrorCode::UnknownUser => "no such active user",
+            ErrorCode::MessagingDisabled => "messaging is disabled on this site",
+            ErrorCode::NoPermission => "you may not send messages",
+            ErrorCode::Blocked => "the recipient has blocked you",
+            ErrorCode::NotContactable => "the recipient does not accept messages from you",
+            ErrorCode::RateLimited => "too many frames, slow down",
+            ErrorCode::TokenInvalid => "the token was refused",
+            ErrorCode::TokenMismatch => "the token is for another user",
+            ErrorCode::Internal => "internal error, nothing was stored; retry",
+        }
+    }
+}
+
+/// A bad client frame, classified by the error code it is answered with.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProtocolError {
+    #[error("not a JSON object")]
+    BadJson,
+    #[error("missing or unknown type")]
+    UnknownType,
+    #[error("bad frame: {0}")]
+    BadFrame(String),
+}
+
+impl ProtocolError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProtocolError::BadJson => ErrorCode::BadJson,
+            ProtocolError::UnknownType => ErrorCode::UnknownType,
+            ProtocolError::BadFrame(_) => ErrorCode::BadFrame,
+        }
+    }
+}
+
+/// Window states a client may request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowState {
+    Open,
+    Minimised,
+    Closed,
+}
+
+/// Frames sent by the browser.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Hello {
+        v: u32,
+        token: String,
+        #[serde(default)]
+        since: Option<i64>,
+    },
+    Token {
+        token: String,
+    },
+    Send {
+        to: i64,
+        cid: String,
+        text: String,
+    },
+    History {
+        with: i64,
+        #[serde(default)]
+        before: Option<i64>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+    Read {
+        with: i64,
+        upto: i64,
+    },
+    Typing {
+        to: i64,
+    },
+    Window {
+        with: i64,
+        state: WindowState,
+    },
+    Ping {
+        #[serde(default)]
+        n: Option<Value>,
+    },
+}
+
+const CLIENT_TYPES: &[&str] = &[
+    "hello", "token", "send", "history", "read", "typing", "window", "ping",
+];
+
+impl ClientFrame {
+    /// The frame's `type`, used as `ref` of an error answering it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ClientFrame::Hello { .. } => "hello",
+            ClientFrame::Token { .. } => "token",
+            ClientFrame::Send { .. } => "send",
+            ClientFrame::History { .. } => "history",
+            ClientFrame::Read { .. } => "read",
+            ClientFrame::Typing { .. } => "typing",
+            ClientFrame::Window { .. } => "window",
+            ClientFrame::Ping { .. } => "ping",
+        }
+    }
+}
+
+/// Decodes one text frame. The error says which code to answer with; `Err` also carries the frame's
+/// `type` when one could be read (for the `ref` field).
+pub fn decode(text: &str) -> Result<ClientFrame, (ProtocolError, Option<String>)> {
+    let value: Value = serde_json::from_str(text).map_err(|_| (ProtocolError::BadJson, None))?;
+    let Value::Object(map) = &value else {
+        return Err((ProtocolError::BadJson, None));
+    };
+    let kind = match map.get("type") {
+        Some(Value::String(s)) if CLIENT_TYPES.contains(&s.as_str()) => s.clone(),
+        Some(Value::String(s)) => {
+            let mut r = s.clone();
+            r.truncate(32);
+            return Err((ProtocolError::UnknownType, Some(r)));
+        }
+        _ => return Err((ProtocolError::UnknownType, None)),
+    };
+    let frame: ClientFrame = serde_json::from_value(value)
+        .map_err(|e| (ProtocolError::BadFrame(e.to_string()), Some(kind.clone())))?;
+    validate(&frame).map_err(|e| (e, Some(kind)))?;
+    Ok(frame)
+}
+
+fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
+    let positive = |what: &str, id: i64| {
+        if id > 0 {
+            Ok(())
+        } else {
+            Err(ProtocolError::BadFrame(format!(
+                "{what} must be a positive id"
+            )))
+        }
+    };
+    match frame {
+        ClientFrame::Hello { since, .. } => {
+            if let Some(s) = since {
+                if *s < 0 {
+                    return Err(ProtocolError::BadFrame("since must be >= 0".into()));
+                }
+            }
+            Ok(())
+        }
+        ClientFrame::Send { to, .. } => positive("to", *to),
+        ClientFrame::History {
+            with,
+            before,
+            limit,
+        } => {
+            positive("with", *with)?;
+            if let Some(b) = before {
+                positive("before", *b)?;
+            }
+            if let Some(l) = limit {
+                if *l == 0 {
+                    return Err(ProtocolError::BadFrame("limit must be >= 1".into()));
+                }
+            }
+            Ok(())
+        }
+        ClientFrame::Read { with, upto } => {
+            positive("with", *with)?;
+            if *upto < 0 {
+                return Err(ProtocolError::BadFrame("upto must be >= 0".into()));
+            }
+            Ok(())
+        }
+        ClientFrame::Typing { to } => positive("to", *to),
+        ClientFrame::Window { with, .. } => positive("with", *with),
+        ClientFrame::Token { .. } | ClientFrame::Ping { .. } => Ok(()),
+    }
+}
+
+/// Checks a client message id: 1–64 characters of `A-Z a-z 0-9 _ -`.
+pub fn valid_cid(cid: &str) -> bool {
+    !cid.is_empty()
+        && cid.len() <= CID_MAX_LEN
+        && cid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Why a message text is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextError {
+    Empty,
+    TooLong,
+}
+
+/// Trims trailing whitespace and checks the length in Unicode scalar values.
+pub fn normalise_text(text: &str, max_chars: usize) -> Result<&str, TextError> {
+    let t = text.trim_end();
+    if t.is_empty() {
+        return Err(TextError::Empty);
+    }
+    if t.chars().count() > max_chars {
+        return Err(TextError::TooLong);
+    }
+    Ok(t)
+}
+
+/// A user as the client shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub id: i64,
+    pub fullname: String,
+    pub avatar: String,
+}
+
+/// A Person with a presence status, as listed in `welcome.online`.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnlinePerson<'a> {
+    #[serde(flatten)]
+    pub person: &'a Person,
+    pub status: &'static str,
+}
+
+/// A stored chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub from: i64,
+    pub to: i64,
+    pub text: String,
+    pub time: i64,
+    pub cid: String,
+}
+
+/// Read markers of one conversation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ReadMarkers {
+    pub mine: i64,
+    pub theirs: i64,
+}
+
+/// A docked window listed in `welcome`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowInfo {
+    pub with: Person,
+    pub state: WindowState,
+    pub unread: i64,
+    pub read: ReadMarkers,
+    pub last: i64,
+}
+
+/// Limits announced in `welcome`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct WelcomeLimits {
+    pub text_max_chars: usize,
+    pub frame_max_bytes: usize,
+    pub history_max: u32,
+}
+
+/// Frames sent by the daemon.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    Welcome {
+        v: u32,
+        user: &'a Person,
+        online: Vec<OnlinePerson<'a>>,
+        windows: &'a [WindowInfo],
+        cursor: i64,
+        token_exp: i64,
+        server_time: i64,
+        limits: WelcomeLimits,
+    },
+    Missed {
+        messages: &'a [Message],
+        cursor: i64,
+        done: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        truncated: Option<bool>,
+    },
+    Presence {
+        user: &'a Person,
+        status: &'static str,
+    },
+    Message {
+        message: &'a Message,
+        sender: &'a Person,
+    },
+    Ack {
+        cid: &'a str,
+        id: i64,
+        time: i64,
+        to: i64,
+        dup: bool,
+    },
+    History {
+        with: &'a Person,
+        messages: &'a [Message],
+        more: bool,
+        read: ReadMarkers,
+    },
+    Read {
+        reader: i64,
+        with: i64,
+        upto: i64,
+    },
+    Typing {
+        from: i64,
+    },
+    Window {
+        with: &'a Person,
+        state: WindowState,
+    },
+    TokenOk {
+        exp: i64,
+    },
+    Pong {
+        n: &'a Value,
+    },
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+        #[serde(rename = "ref")]
+        reference: &'a str,
+    },
+}
+
+impl ServerFrame<'_> {
+    /// Serialises the frame to its JSON text. Serialising these types cannot fail (string keys only),
+    /// but a failure is still answered with a valid `internal` error rather than a panic.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","code":"internal","message":"serialisation failed","ref":""}"#
+                .to_string()
+        })
+    }
+}
+
+/// Builds an `error` frame's JSON.
+pub fn error_json(code: ErrorCode, reference: &str) -> String {
+    ServerFrame::Error {
+        code,
+        message: code.default_message(),
+        reference,
+    }
+    .to_json()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(text: &str) -> ErrorCode {
+        decode(text).unwrap_err().0.code()
+    }
+
+    #[test]
+    fn decodes_every_frame() {
+        assert_eq!(
+            decode(r#"{"type":"hello","v":1,"token":"abc","since":5}"#).unwrap(),
+            ClientFrame::Hello {
+                v: 1,
+                token: "abc".into(),
+                since: Some(5)
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"hello","v":1,"token":"abc"}"#).unwrap(),
+            ClientFrame::Hello {
+                v: 1,
+                token: "abc".into(),
+                since: None
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"token","token":"t"}"#).unwrap(),
+            ClientFrame::Token { token: "t".into() }
+        );
+        assert_eq!(
+            decode(r#"{"type":"send","to":7,"cid":"c-1","text":"hi","extra":true}"#).unwrap(),
+            ClientFrame::Send {
+                to: 7,
+                cid: "c-1".into(),
+                text: "hi".into()
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"history","with":7}"#).unwrap(),
+            ClientFrame::History {
+                with: 7,
+                before: None,
+                limit: None
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"history","with":7,"before":100,"limit":20}"#).unwrap(),
+            ClientFrame::History {
+                with: 7,
+                before: Some(100),
+                limit: Some(20)
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"read","with":7,"upto":9}"#).unwrap(),
+            ClientFrame::Read { with: 7, upto: 9 }
+        );
+        assert_eq!(
+            decode(r#"{"type":"typing","to":7}"#).unwrap(),
+            ClientFrame::Typing { to: 7 }
+        );
+        assert_eq!(
+            decode(r#"{"type":"window","with":7,"state":"minimised"}"#).unwrap(),
+            ClientFrame::Window {
+                with: 7,
+                state: WindowState::Minimised
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"ping","n":{"a":1}}"#).unwrap(),
+            ClientFrame::Ping {
+                n: Some(serde_json::json!({"a":1}))
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"ping"}"#).unwrap(),
+            ClientFrame::Ping { n: None }
+        );
+    }
+
+    #[test]
+    fn classifies_bad_input() {
+        assert_eq!(code_of("not json"), ErrorCode::BadJson);
+        assert_eq!(code_of("[1,2]"), ErrorCode::BadJson);
+        assert_eq!(code_of("\"hello\""), ErrorCode::BadJson);
+        assert_eq!(code_of("{}"), ErrorCode::UnknownType);
+        assert_eq!(code_of(r#"{"type":5}"#), ErrorCode::UnknownType);
+        assert_eq!(code_of(r#"{"type":"launch"}"#), ErrorCode::UnknownType);
+        assert_eq!(code_of(r#"{"type":"send","to":7}"#), ErrorCode::BadFrame);
+        assert_eq!(
+            code_of(r#"{"type":"send","to":"7","cid":"a","text":"b"}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            code_of(r#"{"type":"send","to":-1,"cid":"a","text":"b"}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            code_of(r#"{"type":"send","to":1.5,"cid":"a","text":"b"}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            code_of(r#"{"type":"history","with":7,"limit":0}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            code_of(r#"{"type":"window","with":7,"state":"maximised"}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            code_of(r#"{"type":"hello","v":1,"token":"t","since":-3}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(code_of(r#"{"type":"typing"}"#), ErrorCode::BadFrame);
+        let (_, r) = decode(r#"{"type":"read","with":"x","upto":1}"#).unwrap_err();
+        assert_eq!(r.as_deref(), Some("read"));
+    }
+
+    #[test]
+    fn cid_rules() {
+        assert!(valid_cid("c-5f2a_X9"));
+        assert!(!valid_cid(""));
+        assert!(!valid_cid("a b"));
+        assert!(!valid_cid("é"));
+        assert!(valid_cid(&"a".repeat(64)));
+        assert!(!valid_cid(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn text_rules() {
+        assert_eq!(normalise_text("hi  \n\t", 10), Ok("hi"));
+        assert_eq!(normalise_text("  hi", 10), Ok("  hi"));
+        assert_eq!(normalise_text(" \n ", 10), Err(TextError::Empty));
+        // 4 scalars, 16 bytes: counted as characters, not bytes.
+        assert_eq!(normalise_text("😀😀😀😀", 4), Ok("😀😀😀😀"));
+        assert_eq!(normalise_text("😀😀😀😀😀", 4), Err(TextError::TooLong));
+    }
+
+    #[test]
+    fn encodes_server_frames() {
+        let p = Person {
+            id: 7,
+            fullname: "Ana Lima".into(),
+            avatar: "x".into(),
+        };
+        let m = Message {
+            id: 3,
+            from: 7,
+            to: 9,
+            text: "<b>hi</b>".into(),
+            time: 10,
+            cid: "c1".into(),
+        };
+        let j: Value = serde_json::from_str(
+            &ServerFrame::Message {
+                message: &m,
+                sender: &p,
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(j["type"], "message");
+        assert_eq!(j["message"]["text"], "<b>hi</b>");
+        assert_eq!(j["sender"]["fullname"], "Ana Lima");
+        let e: Value = serde_json::from_str(&error_json(ErrorCode::BadCid, "c1")).unwrap();
+        assert_eq!(e["code"], "bad_cid");
+        assert_eq!(e["ref"], "c1");
+        let o = OnlinePerson {
+            person: &p,
+            status: "online",
+        };
+        let j: Value = serde_json::to_value(&o).unwrap();
+        assert_eq!(j["status"], "online");
+        assert_eq!(j["id"], 7);
+        let t: Value = serde_json::from_str(&ServerFrame::TokenOk { exp: 5 }.to_json()).unwrap();
+        assert_eq!(t["type"], "token_ok");
+        let ms: Value = serde_json::from_str(
+            &ServerFrame::Missed {
+                messages: &[],
+                cursor: 4,
+                done: true,
+                truncated: Some(false),
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(ms["truncated"], false);
+    }
+}

@@ -1,0 +1,267 @@
+//! Read-only queries on Moodle's core tables: accounts, sessions, site settings, preferences,
+//! enrolments, contacts and blocks.
+//!
+//! Owns: the SQL that reads `user`, `sessions`, `config`, `config_plugins`, `user_preferences`,
+//! `course`, `enrol`, `user_enrolments`, `context`, `message_contacts` and `message_users_blocked`.
+//! Must not: write any of these tables (they belong to Moodle), or decide permissions (that is
+//! `conversations`). Smallint columns (deleted, suspended, status, visible...) are only filtered in
+//! SQL, never decoded, so PostgreSQL's int2 never meets an i64.
+
+use super::{batches, dispatch, Result, SqlBuilder, Store};
+use sqlx::Row;
+use std::collections::{HashMap, HashSet};
+
+/// A Moodle account as the daemon shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: i64,
+    pub firstname: String,
+    pub lastname: String,
+    pub picture: i64,
+    /// The user's context id (level 30), 0 if missing.
+    pub contextid: i64,
+}
+
+#[derive(Debug)]
+pub(crate) struct MoodleSql {
+    active_user: String,
+    active_users: String,
+    live_session: String,
+    live_sessions: String,
+    config: String,
+    config_plugin: String,
+    preference: String,
+    blocked: String,
+    contact: String,
+    shared_courses: String,
+    enrolments: String,
+    course_names: String,
+}
+
+const USER_COLS: &str = "u.id, u.firstname, u.lastname, u.picture, COALESCE(x.id, 0) AS ctxid";
+const USER_FROM: &str =
+    "FROM {p}user u LEFT JOIN {p}context x ON x.contextlevel = 30 AND x.instanceid = u.id";
+const USER_ACTIVE: &str =
+    "u.deleted = 0 AND u.suspended = 0 AND u.confirmed = 1 AND u.auth <> 'nologin'";
+
+impl MoodleSql {
+    pub fn new(b: &SqlBuilder) -> Self {
+        let list = SqlBuilder::batch_list();
+        MoodleSql {
+            active_user: b.build(&format!(
+                "SELECT {USER_COLS} {USER_FROM} WHERE u.id = ? AND {USER_ACTIVE}"
+            )),
+            active_users: b.build(&format!(
+                "SELECT {USER_COLS} {USER_FROM} WHERE u.id IN ({list}) AND {USER_ACTIVE}"
+            )),
+            live_session: b.build(
+                "SELECT s.id FROM {p}sessions s WHERE s.userid = ? AND s.state = 0 AND s.timemodified > ? LIMIT 1",
+            ),
+            live_sessions: b.build(&format!(
+                "SELECT DISTINCT s.userid FROM {{p}}sessions s WHERE s.userid IN ({list}) AND s.state = 0 AND s.timemodified > ?"
+            )),
+            config: b.build("SELECT value FROM {p}config WHERE name = ?"),
+            config_plugin: b.build("SELECT value FROM {p}config_plugins WHERE plugin = ? AND name = ?"),
+            preference: b.build("SELECT value FROM {p}user_preferences WHERE userid = ? AND name = ?"),
+            blocked: b.build(
+                "SELECT id FROM {p}message_users_blocked WHERE userid = ? AND blockeduserid = ?",
+            ),
+            contact: b.build(
+                "SELECT id FROM {p}message_contacts WHERE (userid = ? AND contactid = ?) OR (userid = ? AND contactid = ?)",
+            ),
+            // Moodle's enrol_get_shared_courses(): active enrolments in enabled instances of visible
+            // courses (no time window).
+            shared_courses: b.build(
+                "SELECT DISTINCT e1.courseid FROM {p}user_enrolments ue1 \
+                 JOIN {p}enrol e1 ON e1.id = ue1.enrolid \
+                 JOIN {p}course c ON c.id = e1.courseid \
+                 JOIN {p}enrol e2 ON e2.courseid = e1.courseid \
+                 JOIN {p}user_enrolments ue2 ON ue2.enrolid = e2.id \
+                 WHERE ue1.userid = ? AND ue2.userid = ? AND ue1.status = 0 AND e1.status = 0 \
+                 AND ue2.status = 0 AND e2.status = 0 AND c.visible = 1 AND c.id <> 1",
+            ),
+            // Course-mates: active enrolment within its dates, enabled instance, visible course.
+            enrolments: b.build(&format!(
+                "SELECT DISTINCT ue.userid, e.courseid FROM {{p}}user_enrolments ue \
+                 JOIN {{p}}enrol e ON e.id = ue.enrolid \
+                 JOIN {{p}}course c ON c.id = e.courseid \
+                 WHERE ue.userid IN ({list}) AND ue.status = 0 AND e.status = 0 AND c.visible = 1 \
+                 AND c.id <> 1 AND ue.timestart <= ? AND (ue.timeend = 0 OR ue.timeend > ?)"
+            )),
+            course_names: b.build(&format!(
+                "SELECT c.id, c.fullname FROM {{p}}course c WHERE c.id IN ({list})"
+            )),
+        }
+    }
+}
+
+fn user_row<R: Row>(r: &R) -> Result<UserRow>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(UserRow {
+        id: r.try_get("id")?,
+        firstname: r.try_get("firstname")?,
+        lastname: r.try_get("lastname")?,
+        picture: r.try_get("picture")?,
+        contextid: r.try_get("ctxid")?,
+    })
+}
+
+impl Store {
+    /// The account if it is active (exists, not deleted, not suspended, confirmed, not `nologin`).
+    pub async fn active_user(&self, id: i64) -> Result<Option<UserRow>> {
+        let sql = &self.sql.moodle.active_user;
+        dispatch!(self, pool => {
+            match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
+                Some(r) => Ok(Some(user_row(&r)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// The active accounts among `ids`.
+    pub async fn active_users(&self, ids: &[i64]) -> Result<HashMap<i64, UserRow>> {
+        let sql = &self.sql.moodle.active_users;
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in batches(ids) {
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    let u = user_row(&r)?;
+                    out.insert(u.id, u);
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whether the user has a live Moodle session (modified after `since`).
+    pub async fn has_live_session(&self, userid: i64, since: i64) -> Result<bool> {
+        let sql = &self.sql.moodle.live_session;
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).bind(userid).bind(since).fetch_optional(pool).await?;
+            Ok(r.is_some())
+        })
+    }
+
+    /// The users among `ids` that have a live Moodle session.
+    pub async fn users_with_live_session(&self, ids: &[i64], since: i64) -> Result<HashSet<i64>> {
+        let sql = &self.sql.moodle.live_sessions;
+        let mut out = HashSet::with_capacity(ids.len());
+        for chunk in batches(ids) {
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.bind(since).fetch_all(pool).await? {
+                    out.insert(r.try_get::<i64, _>(0)?);
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// A core setting from `config`.
+    pub async fn config_value(&self, name: &str) -> Result<Option<String>> {
+        let sql = &self.sql.moodle.config;
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).bind(name).fetch_optional(pool).await?;
+            Ok(match r { Some(r) => r.try_get::<Option<String>, _>(0)?, None => None })
+        })
+    }
+
+    /// A plugin setting from `config_plugins`.
+    pub async fn plugin_config(&self, plugin: &str, name: &str) -> Result<Option<String>> {
+        let sql = &self.sql.moodle.config_plugin;
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).bind(plugin).bind(name).fetch_optional(pool).await?;
+            Ok(match r { Some(r) => r.try_get::<Option<String>, _>(0)?, None => None })
+        })
+    }
+
+    /// A user preference.
+    pub async fn preference(&self, userid: i64, name: &str) -> Result<Option<String>> {
+        let sql = &self.sql.moodle.preference;
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).bind(userid).bind(name).fetch_optional(pool).await?;
+            Ok(match r { Some(r) => r.try_get::<Option<String>, _>(0)?, None => None })
+        })
+    }
+
+    /// Whether `userid` has blocked `blocked`.
+    pub async fn is_blocked(&self, userid: i64, blocked: i64) -> Result<bool> {
+        let sql = &self.sql.moodle.blocked;
+        dispatch!(self, pool => {
+            Ok(sqlx::query(sql).bind(userid).bind(blocked).fetch_optional(pool).await?.is_some())
+        })
+    }
+
+    /// Whether the two users are contacts (stored once per pair, either direction).
+    pub async fn is_contact(&self, a: i64, b: i64) -> Result<bool> {
+        let sql = &self.sql.moodle.contact;
+        dispatch!(self, pool => {
+            Ok(sqlx::query(sql).bind(a).bind(b).bind(b).bind(a).fetch_optional(pool).await?.is_some())
+        })
+    }
+
+    /// Courses the two users share, by Moodle's `enrol_get_shared_courses` rule.
+    pub async fn shared_courses(&self, a: i64, b: i64) -> Result<Vec<i64>> {
+        let sql = &self.sql.moodle.shared_courses;
+        dispatch!(self, pool => {
+            let rows = sqlx::query(sql).bind(a).bind(b).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
+        })
+    }
+
+    /// Active course enrolments (within their dates, enabled instance, visible course) of `ids`.
+    pub async fn active_courses(&self, ids: &[i64], now: i64) -> Result<HashMap<i64, Vec<i64>>> {
+        let sql = &self.sql.moodle.enrolments;
+        let mut out: HashMap<i64, Vec<i64>> = HashMap::with_capacity(ids.len());
+        for id in ids {
+            out.insert(*id, Vec::new());
+        }
+        for chunk in batches(ids) {
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.bind(now).bind(now).fetch_all(pool).await? {
+                    let u: i64 = r.try_get(0)?;
+                    let c: i64 = r.try_get(1)?;
+                    out.entry(u).or_default().push(c);
+                }
+            });
+        }
+        for v in out.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        Ok(out)
+    }
+
+    /// Full names of courses (demo).
+    pub async fn course_names(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let sql = &self.sql.moodle.course_names;
+        let mut out = HashMap::new();
+        for chunk in batches(ids) {
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    out.insert(r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?);
+                }
+            });
+        }
+        Ok(out)
+    }
+}
