@@ -34,6 +34,7 @@ $string['dockchat:addinstance'] = 'Add a new dock chat block';
 $string['dockchat:myaddinstance'] = 'Add a new dock chat block to Dashboard';
 $string['dockchat:use'] = 'Chat with course-mates in docked windows';
 $string['dockregion'] = 'Chat windows';
+$string['emptyconversation'] = 'No messages yet. Say hello!';
 $string['error:blocked'] = 'You cannot message this person.';
 $string['error:internal'] = 'The message could not be sent. Retrying…';
 $string['error:messaging_disabled'] = 'Messaging is disabled on this site.';

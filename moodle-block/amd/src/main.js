@@ -76,10 +76,11 @@ const renderTemplate = (name, context) => Templates.renderForPromise(COMPONENT +
  */
 export const init = (config) => {
     const cfg = config || {};
-    const blockRoot = cfg.blockregion ? document.querySelector('[data-region="block_dockchat-online"]') : null;
+    const findBlock = () => document.querySelector('[data-region="block_dockchat-online"]');
     if (controller) {
-        if (blockRoot && controller.renderer) {
-            controller.renderer.setBlockRoot(blockRoot);
+        // Called again (the block and the every-page hook): only attach the block's list.
+        if (cfg.blockregion && controller.renderer && findBlock()) {
+            controller.renderer.setBlockRoot(findBlock());
         }
         return;
     }
@@ -92,7 +93,8 @@ export const init = (config) => {
             userid: Number(cfg.userid),
             wsurl: cfg.wsurl,
             lang: cfg.lang || document.documentElement.lang || 'en',
-            blockRoot,
+            // Looked up now, so a block rendered by a later init call on this page is found too.
+            blockRoot: findBlock(),
             onError: Notification.exception,
         });
         return controller;

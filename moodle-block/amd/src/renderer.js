@@ -505,6 +505,7 @@ export const createRenderer = (options) => {
             }
         }
         setHidden(region(w.el, 'loading'), !(c.loading));
+        setHidden(region(w.el, 'empty'), !(c.loaded && desired.items.length === 0));
     };
 
     const patchWindow = async(w, state, entry, nowMs) => {
