@@ -287,6 +287,30 @@ else
   skip "systemd-analyze verify --root=DESTDIR: systemd-analyze or /lib/systemd/system unavailable"
 fi
 
+if [ "$install_binary" = "$daemon" ]; then
+  help_ok() {
+    "$dest/usr/local/bin/dockchatd" --help >"$work/help.log" 2>&1 || return 1
+    cat "$work/help.log"
+    grep -qw serve "$work/help.log" && grep -qw check "$work/help.log" && grep -qw demo "$work/help.log"
+  }
+  check "installed dockchatd --help lists serve, check and demo" help_ok
+  # What ExecStartPre runs on a fresh install: the example config parses, and the check refuses
+  # to start with a diagnosis (the example's database credentials are placeholders).
+  precheck_ok() {
+    local rc=0
+    timeout 60 "$dest/usr/local/bin/dockchatd" check --config "$dest/etc/dockchat/dockchatd.toml" \
+      >"$work/precheck.log" 2>&1 || rc=$?
+    cat "$work/precheck.log"
+    echo "exit status $rc"
+    [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] \
+      && grep -q '^FAIL *database: ' "$work/precheck.log" \
+      && ! grep -qi 'invalid configuration\|loading configuration' "$work/precheck.log"
+  }
+  check "ExecStartPre on the example config: parses, then refuses with a database diagnosis" precheck_ok
+else
+  skip "installed binary checks: no dockchatd build"
+fi
+
 dest2="$work/destdir-prefix"
 check "install.sh with PREFIX=/opt/dockchat" \
   timeout 120 env DESTDIR="$dest2" PREFIX=/opt/dockchat bash deploy/install.sh --binary "$install_binary"
