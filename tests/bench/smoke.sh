@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Bench smoke: runs every dockchat-bench scenario once with tiny sizes and a few seconds each against
+# the real MariaDB (and pairs against PostgreSQL too), and checks that each prints its JSON line with
+# no failed connections or protocol errors. Benchmarks are not tests: nothing here looks at timings.
+#
+# Usage: bash tests/bench/smoke.sh            (builds the debug binaries)
+#        BENCH_PROFILE=release bash tests/bench/smoke.sh
+set -u
+cd "$(dirname "$0")/../.."
+
+profile="${BENCH_PROFILE:-debug}"
+if [ "$profile" = release ]; then
+    cargo build --release --bins >&2 || { echo "bench smoke: build failed"; exit 1; }
+else
+    cargo build --bins >&2 || { echo "bench smoke: build failed"; exit 1; }
+fi
+bench="target/$profile/dockchat-bench"
+out_dir="$(mktemp -d)"
+trap 'rm -rf "$out_dir"' EXIT
+
+passed=0
+failed=0
+
+# check NAME SCENARIO [ARGS...]: runs the scenario (bounded by timeout) and validates its JSON line.
+check() {
+    local name="$1"
+    shift
+    local scenario="$1"
+    local log="$out_dir/$name.log"
+    if timeout 240 "$bench" "$@" --smoke --db-name dockchat_bench_smoke >"$log" 2>&1; then
+        local line
+        line="$(grep "^{\"scenario\":\"$scenario\"" "$log" | tail -n 1)"
+        if [ -n "$line" ] && python3 - "$line" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+bad = [k for k, v in r.items()
+       if (k.endswith("failed") or k.endswith("errors") or k.endswith("closed_by_server")
+           or k.endswith("incomplete_joins") or k.endswith("incomplete_leaves"))
+       and isinstance(v, (int, float)) and v != 0]
+counts = [k for k in r if k.endswith(("delivered_per_s", "typing_processed_per_s", "held", "welcomed",
+                                        "join_fanout_samples"))]
+zero = [k for k in counts if not r[k]]
+if bad or zero:
+    print("  nonzero failure counters:", bad, " empty results:", zero)
+    sys.exit(1)
+PY
+        then
+            echo "ok   $name"
+            passed=$((passed + 1))
+            return
+        fi
+    fi
+    echo "FAIL $name (output follows)"
+    sed 's/^/    /' "$log" | tail -n 40
+    failed=$((failed + 1))
+}
+
+check idle idle --db mariadb --per-worker 25
+check pairs pairs --db mariadb
+check pairs-rate pairs --db mariadb --rate 200
+check typing typing --db mariadb
+check storm storm --db mariadb
+check course course --db mariadb
+check pairs-postgres pairs --db postgres --target dockchatd
+
+echo "bench smoke: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
