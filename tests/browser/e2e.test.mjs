@@ -260,6 +260,39 @@ test('two users chat in docked windows', {timeout: 240000}, async() => {
         await shot(pageM, 'mobile-chat.png');
         await ctxM.close();
 
+        // Older messages load on scroll up, keeping the reading position.
+        // (B's window went behind the '+N' chip above: clicking B in the list brings it back to the front.)
+        await pageA.locator(`.block_dockchat-user[data-userid="${b.id}"] button`).click();
+        await win(pageA, b).locator('[data-region="input"]').waitFor({state: 'visible', timeout: T});
+        for (let i = 1; i <= 36; i++) {
+            await inputA.fill(`bulk message ${i}`);
+            await inputA.press('Enter');
+            if (i % 10 === 0) {
+                await waitText(pageA, b, `bulk message ${i}`);
+            }
+        }
+        await waitText(pageB, a, 'bulk message 36');
+        await pageB.reload({timeout: T});
+        await waitText(pageB, a, 'bulk message 36');
+        const firstPage = await bubbles(pageB, a).count();
+        assert.ok(firstPage >= 30 && firstPage < 42, `one history page after a reload (${firstPage})`);
+        const firstText = await bubbles(pageB, a).first().textContent();
+        await win(pageB, a).locator('[data-region="messages"]').evaluate((el) => {
+            el.scrollTop = 0;
+            el.dispatchEvent(new Event('scroll'));
+        });
+        await pageB.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length > n,
+            [`[data-region="window"][data-peerid="${a.id}"] [data-region="message"]`, firstPage], {timeout: T});
+        const kept = await win(pageB, a).locator('[data-region="messages"]').evaluate((list, text) => {
+            const el = Array.from(list.querySelectorAll('[data-region="text"]')).find((e) => e.textContent === text);
+            const l = list.getBoundingClientRect();
+            const r = el.getBoundingClientRect();
+            return {top: r.top - l.top, scrollTop: list.scrollTop, height: l.height};
+        }, firstText);
+        assert.ok(kept.scrollTop > 0 && kept.top >= -40 && kept.top <= kept.height,
+            `the message that was on top stays in view after older ones load (${JSON.stringify(kept)})`);
+        await shot(pageB, 'desktop-history-loaded.png');
+
         assert.deepEqual(errors, [], 'no page errors and no dialogs');
     } finally {
         await ctxA.close().catch(() => {});

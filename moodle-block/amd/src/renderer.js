@@ -435,9 +435,11 @@ export const createRenderer = (options) => {
                 : renderTemplate('message', messageContext(it)))));
             // Measure before changing anything, to keep the reading position.
             const wasAtBottom = !w.rendered || list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX;
-            const anchor = itemsEl.firstElementChild;
+            const anchor = itemsEl.querySelector('[data-region="message"]');
             const anchorTop = anchor ? anchor.offsetTop : 0;
             const oldScrollTop = list.scrollTop;
+            setHidden(region(w.el, 'loading'), !c.loading);
+            setHidden(region(w.el, 'empty'), !(c.loaded && desired.items.length === 0));
             missing.forEach((it, i) => {
                 const el = toElement(html[i]);
                 if (it.kind === 'msg') {
