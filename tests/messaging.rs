@@ -254,7 +254,20 @@ db_test!(
         assert_eq!(ctx.db.count(&format!("block_dockchat_window WHERE userid = {ALICE}")).await, 2);
 
         a2.send(json!({"type": "window", "with": CAROL, "state": "closed"})).await;
-        assert_eq!(a1.expect("window").await["state"], "closed");
+        // "to every socket of the same user": a1 sees its own two changes, then a2's.
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let w = a1.expect("window").await;
+            seen.push((w["with"]["id"].as_i64(), w["state"].as_str().map(str::to_string)));
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (Some(CAROL), Some("open".to_string())),
+                (Some(LEO), Some("minimised".to_string())),
+                (Some(CAROL), Some("closed".to_string())),
+            ]
+        );
         let a4 = ctx.client(ALICE).await;
         assert!(window_for(&a4.welcome, CAROL).is_none(), "{}", a4.welcome);
         assert!(window_for(&a4.welcome, LEO).is_some());

@@ -91,6 +91,8 @@ db_test!(
         bob.expect_none("presence", QUIET).await;
         let leo = ctx.client(LEO).await;
         assert!(leo.online_ids().contains(&ALICE), "{}", leo.welcome);
+        let p = bob.expect("presence").await;
+        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(LEO), Some("online")));
         // Closing the last tab sends offline once.
         tab2.close().await;
         let p = bob.expect("presence").await;
