@@ -178,6 +178,18 @@ test('two users chat in docked windows', {timeout: 240000}, async() => {
         const multi = await bubbles(pageB, a).filter({hasText: 'line two'}).first().evaluate((el) => el.textContent);
         assert.equal(multi, 'line one\nline two');
 
+        // Offline: the banner says so; what B sends meanwhile arrives once after reconnecting (resume).
+        await ctxA.setOffline(true);
+        await pageA.locator('[data-region="banner"]:not([hidden])').waitFor({timeout: T});
+        await shot(pageA, 'desktop-offline-banner.png');
+        await inputB.fill('Sent while you were offline');
+        await inputB.press('Enter');
+        await waitText(pageB, a, 'Sent while you were offline');
+        await ctxA.setOffline(false);
+        await waitText(pageA, b, 'Sent while you were offline');
+        await pageA.locator('[data-region="banner"]').waitFor({state: 'hidden', timeout: T});
+        assert.equal(await bubbles(pageA, b).filter({hasText: 'Sent while you were offline'}).count(), 1);
+
         // HTML is text, never markup: no image element, no dialog.
         const evil = '<img src=x onerror=alert(1)>';
         await inputA.fill(evil);

@@ -325,6 +325,7 @@ export const createRenderer = (options) => {
                 }
             });
         }
+        toggleClass(blockRoot, 'is-stale', state.welcomed && state.connection.state !== 'connected');
         const count = region(blockRoot, 'count');
         setText(count, state.welcomed ? str('onlinecount', wanted.length) : '');
         setHidden(region(blockRoot, 'empty'), !state.welcomed || wanted.length > 0);
@@ -515,7 +516,8 @@ export const createRenderer = (options) => {
         const c = conv(state, peer);
         const el = w.el;
         const minimised = entry.state !== 'open';
-        const online = state.online.some((p) => p.id === peer);
+        // Presence is only known while connected.
+        const online = state.connection.state === 'connected' && state.online.some((p) => p.id === peer);
         toggleClass(el, 'is-minimised', minimised);
         toggleClass(el, 'is-highlight', minimised && c.highlight);
         toggleClass(el, 'is-online', online);
