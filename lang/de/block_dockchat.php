@@ -34,6 +34,7 @@ $string['dockchat:addinstance'] = 'Neuen Dock-Chat-Block hinzufügen';
 $string['dockchat:myaddinstance'] = 'Neuen Dock-Chat-Block zum Dashboard hinzufügen';
 $string['dockchat:use'] = 'In angedockten Fenstern mit Kursmitgliedern chatten';
 $string['dockregion'] = 'Chatfenster';
+$string['emptyconversation'] = 'Noch keine Mitteilungen. Sagen Sie Hallo!';
 $string['error:blocked'] = 'Sie können dieser Person keine Mitteilungen senden.';
 $string['error:internal'] = 'Die Mitteilung konnte nicht gesendet werden. Neuer Versuch…';
 $string['error:messaging_disabled'] = 'Mitteilungen sind auf dieser Website deaktiviert.';

@@ -34,6 +34,7 @@ $string['dockchat:addinstance'] = 'Añadir un nuevo bloque Dock chat';
 $string['dockchat:myaddinstance'] = 'Añadir un nuevo bloque Dock chat al Área personal';
 $string['dockchat:use'] = 'Chatear con compañeros de curso en ventanas acopladas';
 $string['dockregion'] = 'Ventanas de chat';
+$string['emptyconversation'] = 'Aún no hay mensajes. ¡Salude!';
 $string['error:blocked'] = 'No puede enviar mensajes a esta persona.';
 $string['error:internal'] = 'No se pudo enviar el mensaje. Reintentando…';
 $string['error:messaging_disabled'] = 'La mensajería está desactivada en este sitio.';

@@ -34,6 +34,7 @@ $string['dockchat:addinstance'] = 'Ajouter un bloc Dock chat';
 $string['dockchat:myaddinstance'] = 'Ajouter un bloc Dock chat au tableau de bord';
 $string['dockchat:use'] = 'Discuter avec les autres participants de ses cours dans des fenêtres ancrées';
 $string['dockregion'] = 'Fenêtres de discussion';
+$string['emptyconversation'] = 'Aucun message pour l’instant. Dites bonjour !';
 $string['error:blocked'] = 'Vous ne pouvez pas envoyer de message à cette personne.';
 $string['error:internal'] = 'Le message n\'a pas pu être envoyé. Nouvel essai…';
 $string['error:messaging_disabled'] = 'La messagerie est désactivée sur ce site.';

@@ -34,6 +34,7 @@ $string['dockchat:addinstance'] = 'Adicionar um novo bloco Dock chat';
 $string['dockchat:myaddinstance'] = 'Adicionar um novo bloco Dock chat à Área pessoal';
 $string['dockchat:use'] = 'Conversar com colegas de disciplina em janelas acopladas';
 $string['dockregion'] = 'Janelas de conversa';
+$string['emptyconversation'] = 'Ainda não há mensagens. Diga olá!';
 $string['error:blocked'] = 'Não pode enviar mensagens a esta pessoa.';
 $string['error:internal'] = 'Não foi possível enviar a mensagem. A tentar de novo…';
 $string['error:messaging_disabled'] = 'As mensagens estão desativadas neste site.';
