@@ -112,6 +112,26 @@ const waitText = async(page, peer, text) => {
 
 const shot = (page, name) => page.screenshot({path: join(artifacts, name), timeout: T});
 
+test('the demo asks who you are and keeps the answer per tab', {timeout: 60000}, async() => {
+    const {a} = await pickUsers();
+    const ctx = await browser.newContext({viewport: {width: 1280, height: 800}});
+    try {
+        const page = await ctx.newPage();
+        await page.goto(base + '/', {timeout: T});
+        await page.locator('#demo-picker:not([hidden]) .picker-user').first().waitFor({timeout: T});
+        await shot(page, 'desktop-picker.png');
+        await page.locator(`.picker-user[data-userid="${a.id}"]`).click();
+        await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        assert.equal(await page.locator('#demo-username').textContent(), a.fullname);
+        await page.reload({timeout: T});
+        await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        assert.equal(await page.locator('#demo-username').textContent(), a.fullname, 'a reload keeps the identity');
+        assert.equal(await page.locator('#demo-picker').isHidden(), true);
+    } finally {
+        await ctx.close();
+    }
+});
+
 test('two users chat in docked windows', {timeout: 240000}, async() => {
     const {a, b, users} = await pickUsers();
     const errors = [];
