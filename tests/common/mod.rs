@@ -407,6 +407,9 @@ pub mod courses {
     pub const HIDDEN: i64 = 4;
 }
 
+/// A fixture account: id, username, first name, last name, auth, confirmed, deleted, suspended.
+type Person = (i64, &'static str, &'static str, &'static str, &'static str, i32, i32, i32);
+
 /// The Moodle-shaped fixture (site config, users, courses, enrolments, contexts, roles, sessions,
 /// preferences, contacts, blocks) as INSERT statements for tables with `prefix`.
 pub fn fixture(prefix: &str, now: i64) -> Vec<String> {
@@ -429,7 +432,7 @@ pub fn fixture(prefix: &str, now: i64) -> Vec<String> {
         "INSERT INTO {p}config_plugins (plugin, name, value) VALUES ('block_dockchat', 'secret', '{SECRET}'), ('block_dockchat', 'version', '2026112200'), ('enrol_manual', 'version', '2025100600')"
     ));
     // Users: (id, username, first, last, auth, confirmed, deleted, suspended).
-    let people: &[(i64, &str, &str, &str, &str, i32, i32, i32)] = &[
+    let people: &[Person] = &[
         (GUEST, "guest", "Guest user", " ", "manual", 1, 0, 0),
         (ADMIN, "admin", "Admin", "User", "manual", 1, 0, 0),
         (TEACHER, "tsilva", "Tereza", "Silva", "manual", 1, 0, 0),
