@@ -201,6 +201,15 @@ namespace {
         }
     }
 
+    // The admin setting classes require Moodle's adminlib.php (which declares their parents): a stand-in.
+    $CFG = (object) ['libdir' => sys_get_temp_dir() . '/dockchat-load-classes-' . getmypid()];
+    @mkdir($CFG->libdir);
+    file_put_contents($CFG->libdir . '/adminlib.php', "<?php\n");
+    register_shutdown_function(function () use ($CFG) {
+        @unlink($CFG->libdir . '/adminlib.php');
+        @rmdir($CFG->libdir);
+    });
+
     $failed = 0;
     $root = realpath(__DIR__ . '/../../moodle-block');
     spl_autoload_register(function (string $class) use ($root) {

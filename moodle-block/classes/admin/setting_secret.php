@@ -18,6 +18,11 @@ namespace block_dockchat\admin;
 
 use block_dockchat\local\token_issuer;
 
+defined('MOODLE_INTERNAL') || die();
+
+global $CFG;
+require_once($CFG->libdir . '/adminlib.php');
+
 /**
  * Admin setting for the token secret shared with dockchatd.
  *

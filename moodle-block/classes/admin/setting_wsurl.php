@@ -16,6 +16,11 @@
 
 namespace block_dockchat\admin;
 
+defined('MOODLE_INTERNAL') || die();
+
+global $CFG;
+require_once($CFG->libdir . '/adminlib.php');
+
 /**
  * Admin setting for the public WebSocket URL of dockchatd: empty or a ws:// / wss:// URL.
  *
