@@ -53,6 +53,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
 
 /// Starts the daemon, with the demo routes when `demo` is given.
 pub async fn start_with(config: Config, demo: Option<Arc<Demo>>) -> anyhow::Result<RunningServer> {
+    start_inner(config, demo, None).await
+}
+
+/// Starts the daemon on `listener` when given (already bound, non-blocking), else on the socket
+/// inherited from systemd, else on `config.listen`.
+pub async fn start_inner(
+    config: Config,
+    demo: Option<Arc<Demo>>,
+    listener: Option<std::net::TcpListener>,
+) -> anyhow::Result<RunningServer> {
     config.validate().context("invalid configuration")?;
     let store = Store::connect(
         &config.database_url,
@@ -112,9 +122,12 @@ pub async fn start_with(config: Config, demo: Option<Arc<Demo>>) -> anyhow::Resu
         config.auth.token_leeway_secs,
     ));
 
-    let listener = match crate::systemd::inherited_listener().context("socket activation")? {
+    let inherited = match listener {
+        Some(l) => Some(l),
+        None => crate::systemd::inherited_listener().context("socket activation")?,
+    };
+    let listener = match inherited {
         Some(std_listener) => {
-            tracing::info!("using the listening socket inherited from systemd");
             TcpListener::from_std(std_listener).context("adopting the inherited socket")?
         }
         None => TcpListener::bind(&config.listen)
@@ -279,7 +292,17 @@ pub enum Mode {
 /// Runs until SIGTERM/SIGINT: start, print the ready line, tell systemd, keep a status line
 /// current, then shut down gracefully.
 pub async fn run(config: Config, mode: Mode, demo: Option<Arc<Demo>>) -> anyhow::Result<()> {
-    let server = start_with(config, demo).await?;
+    run_with_listener(config, mode, demo, None).await
+}
+
+/// [`run`] on an already bound listener.
+pub async fn run_with_listener(
+    config: Config,
+    mode: Mode,
+    demo: Option<Arc<Demo>>,
+    listener: Option<std::net::TcpListener>,
+) -> anyhow::Result<()> {
+    let server = start_inner(config, demo, listener).await?;
     let addr = server.local_addr();
     match mode {
         Mode::Serve => println!("dockchatd listening on {addr}"),

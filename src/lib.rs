@@ -33,6 +33,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod check;
 pub mod config;
 pub mod connection;
 pub mod conversations;

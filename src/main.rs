@@ -91,6 +91,34 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     }
 }
 
-async fn check(_config: Option<PathBuf>) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("check is not wired yet")
+/// `dockchatd check`: prints one line per check; exit status 1 unless everything is OK.
+async fn check(path: Option<PathBuf>) -> anyhow::Result<std::process::ExitCode> {
+    let given = path.is_some();
+    let path = path.unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
+    let config = match Config::load(&path, given) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("FAIL config: {e} ({})", path.display());
+            return Ok(std::process::ExitCode::FAILURE);
+        }
+    };
+    if let Err(e) = config.validate() {
+        println!("FAIL config: {e} ({})", path.display());
+        return Ok(std::process::ExitCode::FAILURE);
+    }
+    println!("ok   config: {} is valid", path.display());
+    let opts = dockchat::check::CheckOptions {
+        database_url: config.database_url.clone(),
+        table_prefix: config.table_prefix.clone(),
+        site_url: config.site_url.clone(),
+        token_secret: config.token_secret.clone(),
+        check_sessions: config.auth.check_sessions,
+    };
+    let report = dockchat::check::run(&opts).await;
+    print!("{report}");
+    Ok(if report.ok() {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
 }

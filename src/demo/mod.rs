@@ -1,19 +1,555 @@
-//! Demo mode (placeholder while being written).
+//! `dockchatd demo`: try dockchat in a minute.
+//!
+//! Owns: creating the embedded SQLite database (or using `--database-url`) with Moodle's schema
+//! subset and the block's tables (from `moodle-block/db/install.xml`), seeding a small Moodle-shaped
+//! site, and the demo-only HTTP routes (CONTRACTS §4): the demo page, the block's very own client
+//! modules, templates, styles and strings (embedded at build time), the list of demo users, token
+//! minting with the demo secret (the same claims the block mints) and generated SVG avatars.
+//! Must not: take any other path than production for authentication, presence, storage or the
+//! protocol: the demo runs the production server with these extra routes.
+
+use crate::config::Config;
 use crate::server::{respond, Body};
+use crate::store::seed::{user_context, SeedCourse, SeedEnrolment, SeedUser};
+use crate::store::{now, xmldb, Dialect, Store};
+use anyhow::Context;
+use bytes::Bytes;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
+use jsonwebtoken::{encode, EncodingKey, Header};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// Demo routes.
+include!(concat!(env!("OUT_DIR"), "/demo_assets.rs"));
+
+const TEACHER: i64 = 3;
+const STUDENT: i64 = 5;
+/// Lifetime of demo tokens, like the block's default.
+const TOKEN_LIFETIME: i64 = 300;
+
+fn users() -> Vec<SeedUser> {
+    let u = |id, username, firstname, lastname, lang| SeedUser {
+        id,
+        username,
+        firstname,
+        lastname,
+        lang,
+    };
+    vec![
+        u(3, "msouza", "Margarida", "Souza", "pt"),
+        u(4, "kwatanabe", "Kenji", "Watanabe", "en"),
+        u(5, "aokafor", "Amara", "Okafor", "en"),
+        u(6, "lferreira", "Lucas", "Ferreira", "pt"),
+        u(7, "srossi", "Sofia", "Rossi", "en"),
+        u(8, "asharma", "Aarav", "Sharma", "en"),
+        u(9, "epetrova", "Elena", "Petrova", "en"),
+        u(10, "mgarcia", "Mateo", "García", "es"),
+        u(11, "cdubois", "Chloé", "Dubois", "fr"),
+    ]
+}
+
+fn courses() -> Vec<SeedCourse> {
+    vec![
+        SeedCourse {
+            id: 2,
+            shortname: "PSY101",
+            fullname: "Introduction to Psychology",
+        },
+        SeedCourse {
+            id: 3,
+            shortname: "STAT110",
+            fullname: "Applied Statistics",
+        },
+        SeedCourse {
+            id: 4,
+            shortname: "LIT201",
+            fullname: "World Literature",
+        },
+    ]
+}
+
+fn enrolments() -> Vec<SeedEnrolment> {
+    let e = |userid, courseid, roleid| SeedEnrolment {
+        userid,
+        courseid,
+        roleid,
+    };
+    vec![
+        // Margarida teaches Psychology and Literature; Kenji teaches Statistics.
+        e(3, 2, TEACHER),
+        e(3, 4, TEACHER),
+        e(4, 3, TEACHER),
+        e(5, 2, STUDENT),
+        e(5, 3, STUDENT),
+        e(6, 2, STUDENT),
+        e(7, 2, STUDENT),
+        e(7, 4, STUDENT),
+        e(8, 3, STUDENT),
+        e(9, 2, STUDENT),
+        e(9, 4, STUDENT),
+        e(10, 3, STUDENT),
+        e(10, 4, STUDENT),
+        e(11, 2, STUDENT),
+        e(11, 3, STUDENT),
+    ]
+}
+
+/// A random secret from the OS (hex).
+fn random_secret() -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut buf = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .context("reading /dev/urandom for the demo secret")?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The demo site and its routes.
 #[derive(Debug)]
-pub struct Demo;
+pub struct Demo {
+    site_url: String,
+    ws_url: String,
+    secret: String,
+    store: Store,
+    users: Vec<SeedUser>,
+    courses: Vec<SeedCourse>,
+    enrolments: Vec<SeedEnrolment>,
+}
 
-impl Demo {
-    pub async fn handle(&self, _req: Request<Incoming>) -> Response<Body> {
-        respond(StatusCode::NOT_FOUND, "text/plain", "not found\n")
+/// Runs the demo until SIGTERM/SIGINT.
+pub async fn run(listen: &str, database_url: Option<String>) -> anyhow::Result<()> {
+    let listener = match crate::systemd::inherited_listener().context("socket activation")? {
+        Some(l) => l,
+        None => {
+            let l = std::net::TcpListener::bind(listen)
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            l.set_nonblocking(true).context("non-blocking listener")?;
+            l
+        }
+    };
+    let addr = listener.local_addr().context("listener address")?;
+    let tmp = match &database_url {
+        Some(_) => None,
+        None => {
+            let dir = std::env::temp_dir().join(format!(
+                "dockchat-demo-{}-{}",
+                std::process::id(),
+                now()
+            ));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            Some(dir)
+        }
+    };
+    let url = match (&database_url, &tmp) {
+        (Some(u), _) => u.clone(),
+        (None, Some(dir)) => format!("sqlite://{}", dir.join("demo.sqlite").display()),
+        (None, None) => anyhow::bail!("no database"),
+    };
+    let result = async {
+        let demo = Arc::new(prepare(&url, &addr.to_string()).await?);
+        let config = Config {
+            listen: addr.to_string(),
+            site_url: demo.site_url.clone(),
+            database_url: url.clone(),
+            db_pool_size: 4,
+            ..Config::default()
+        };
+        crate::app::run_with_listener(config, crate::app::Mode::Demo, Some(demo), Some(listener))
+            .await
+    }
+    .await;
+    if let Some(dir) = tmp {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+/// Creates the schema and the demo site if the database does not hold one yet.
+pub async fn prepare(url: &str, addr: &str) -> anyhow::Result<Demo> {
+    let store = Store::connect(url, "mdl_", 4)
+        .await
+        .with_context(|| format!("opening the demo database {url}"))?;
+    if !store.demo_seeded().await {
+        let dialect = store.dialect();
+        store
+            .execute_script(&crate::store::moodle_schema::statements(dialect))
+            .await
+            .context("creating Moodle's tables (use an empty database for the demo)")?;
+        let block = xmldb::block_schema().context("reading install.xml")?;
+        store
+            .execute_script(&block.create_statements(dialect, "mdl_"))
+            .await
+            .context("creating the block's tables")?;
+        store
+            .seed_demo(&users(), &courses(), &enrolments(), &random_secret()?)
+            .await
+            .context("seeding the demo site")?;
+        if dialect != Dialect::Sqlite {
+            tracing::info!(%dialect, "demo site created in the given database");
+        }
+    }
+    let secret = store
+        .plugin_config("block_dockchat", "secret")
+        .await?
+        .context("the demo secret is missing")?;
+    Ok(Demo {
+        site_url: format!("http://{addr}"),
+        ws_url: format!("ws://{addr}/ws"),
+        secret,
+        store,
+        users: users(),
+        courses: courses(),
+        enrolments: enrolments(),
+    })
+}
+
+fn asset(path: &str) -> Option<&'static [u8]> {
+    ASSETS.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "json" => "application/json",
+        "mustache" | "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
     }
 }
 
-/// Runs the demo.
-pub async fn run(_listen: &str, _db: Option<String>) -> anyhow::Result<()> {
-    anyhow::bail!("demo not ready")
+fn serve_asset(path: &str) -> Response<Body> {
+    match asset(path) {
+        Some(bytes) => {
+            let mut r = respond(
+                StatusCode::OK,
+                content_type(path),
+                Bytes::from_static(bytes),
+            );
+            r.headers_mut().insert(
+                hyper::header::CACHE_CONTROL,
+                hyper::header::HeaderValue::from_static("no-cache"),
+            );
+            r
+        }
+        None => not_found(),
+    }
+}
+
+fn not_found() -> Response<Body> {
+    respond(
+        StatusCode::NOT_FOUND,
+        "text/plain; charset=utf-8",
+        "not found\n",
+    )
+}
+
+fn json_response(status: StatusCode, v: &serde_json::Value) -> Response<Body> {
+    respond(status, "application/json", v.to_string())
+}
+
+/// Parses the `$string['key'] = 'value';` lines of a Moodle language file.
+pub fn parse_lang(php: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut rest = php;
+    while let Some(pos) = rest.find("$string[") {
+        rest = &rest[pos + "$string[".len()..];
+        let Some((key, after)) = read_php_string(rest.trim_start()) else {
+            continue;
+        };
+        let after = after.trim_start();
+        let Some(after) = after.strip_prefix(']') else {
+            continue;
+        };
+        let Some(after) = after.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        let mut value = String::new();
+        let mut cur = after.trim_start();
+        // Values may be concatenations of literals: 'a' . 'b'.
+        loop {
+            let Some((part, after)) = read_php_string(cur) else {
+                break;
+            };
+            value.push_str(&part);
+            cur = after.trim_start();
+            match cur.strip_prefix('.') {
+                Some(next) => cur = next.trim_start(),
+                None => break,
+            }
+        }
+        out.insert(key, value);
+        rest = cur;
+    }
+    out
+}
+
+/// Reads one PHP string literal at the start of `s`; returns it and the rest.
+fn read_php_string(s: &str) -> Option<(String, &str)> {
+    let quote = s.chars().next()?;
+    if quote != '\'' && quote != '"' {
+        return None;
+    }
+    let mut out = String::new();
+    let mut chars = s[1..].char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c == quote {
+            return Some((out, &s[1 + i + 1..]));
+        }
+        if c == '\\' {
+            let (_, n) = chars.next()?;
+            match (quote, n) {
+                ('\'', '\'') | (_, '\\') => out.push(n),
+                ('"', '"') | ('"', '$') => out.push(n),
+                ('"', 'n') => out.push('\n'),
+                ('"', 't') => out.push('\t'),
+                _ => {
+                    out.push('\\');
+                    out.push(n);
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    None
+}
+
+/// Escapes text for SVG.
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An avatar: initials on a colour derived from the user id.
+fn avatar_svg(initials: &str, id: i64) -> String {
+    const COLOURS: [&str; 8] = [
+        "#0f6cbf", "#8e44ad", "#c0392b", "#16a085", "#d35400", "#2c3e50", "#27ae60", "#b03a75",
+    ];
+    let bg = COLOURS[(id.unsigned_abs() as usize) % COLOURS.len()];
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" viewBox="0 0 100 100"><rect width="100" height="100" fill="{bg}"/><text x="50" y="50" dy=".35em" text-anchor="middle" font-family="Helvetica, Arial, sans-serif" font-size="40" font-weight="600" fill="#ffffff">{}</text></svg>"##,
+        xml_escape(initials)
+    )
+}
+
+impl Demo {
+    fn user(&self, id: i64) -> Option<&SeedUser> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    fn avatar_url(&self, u: &SeedUser) -> String {
+        format!(
+            "{}/pluginfile.php/{}/user/icon/boost/f1?rev=1",
+            self.site_url,
+            user_context(u.id)
+        )
+    }
+
+    fn users_json(&self) -> serde_json::Value {
+        let list: Vec<serde_json::Value> = self
+            .users
+            .iter()
+            .map(|u| {
+                let mine: Vec<&SeedEnrolment> = self
+                    .enrolments
+                    .iter()
+                    .filter(|e| e.userid == u.id)
+                    .collect();
+                let teacher = mine.iter().any(|e| e.roleid == TEACHER);
+                let courses: Vec<serde_json::Value> = self
+                    .courses
+                    .iter()
+                    .filter(|c| mine.iter().any(|e| e.courseid == c.id))
+                    .map(|c| json!({"id": c.id, "fullname": c.fullname, "shortname": c.shortname}))
+                    .collect();
+                json!({
+                    "id": u.id,
+                    "fullname": format!("{} {}", u.firstname, u.lastname),
+                    "avatar": self.avatar_url(u),
+                    "role": if teacher { "teacher" } else { "student" },
+                    "lang": u.lang,
+                    "courses": courses,
+                })
+            })
+            .collect();
+        serde_json::Value::Array(list)
+    }
+
+    /// Mints the block's token for a demo user (same claims as `block_dockchat_get_token`).
+    fn mint(&self, id: i64) -> anyhow::Result<(String, i64)> {
+        let teaching: Vec<i64> = self
+            .enrolments
+            .iter()
+            .filter(|e| e.userid == id && e.roleid == TEACHER)
+            .map(|e| e.courseid)
+            .collect();
+        let iat = now();
+        let exp = iat + TOKEN_LIFETIME;
+        let claims = json!({
+            "iss": self.site_url,
+            "aud": "dockchat",
+            "sub": id.to_string(),
+            "iat": iat,
+            "exp": exp,
+            "caps": {"send": true, "readall": false, "anyuser": false, "anyusercourses": teaching},
+        });
+        let token = encode(
+            &Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(self.secret.as_bytes()),
+        )
+        .context("signing the demo token")?;
+        Ok((token, exp))
+    }
+
+    async fn token(&self, req: Request<Incoming>) -> Response<Body> {
+        let body = match http_body_util::Limited::new(req.into_body(), 4096)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(_) => {
+                return json_response(StatusCode::BAD_REQUEST, &json!({"error": "body too large"}))
+            }
+        };
+        let id = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("user").and_then(|u| u.as_i64()));
+        let Some(user) = id.and_then(|id| self.user(id)) else {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "unknown demo user"}),
+            );
+        };
+        // Moodle bumps the session on every request; so does the demo.
+        if let Err(e) = self.store.touch_demo_session(user.id).await {
+            tracing::warn!(error = %e, "touching the demo session failed");
+        }
+        match self.mint(user.id) {
+            Ok((token, exp)) => json_response(
+                StatusCode::OK,
+                &json!({"token": token, "exp": exp, "wsurl": self.ws_url}),
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "minting a demo token failed");
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({"error": "internal"}),
+                )
+            }
+        }
+    }
+
+    fn avatar(&self, path: &str) -> Response<Body> {
+        // /pluginfile.php/<ctxid>/user/icon/<theme>/f1
+        let ctx = path
+            .strip_prefix("/pluginfile.php/")
+            .and_then(|r| r.split('/').next())
+            .and_then(|c| c.parse::<i64>().ok());
+        let user = ctx.and_then(|c| self.users.iter().find(|u| user_context(u.id) == c));
+        let svg = match user {
+            Some(u) => {
+                let initials: String = [u.firstname, u.lastname]
+                    .iter()
+                    .filter_map(|n| n.chars().next())
+                    .collect();
+                avatar_svg(&initials, u.id)
+            }
+            None => avatar_svg("?", 0),
+        };
+        respond(StatusCode::OK, "image/svg+xml", svg)
+    }
+
+    fn lang(&self, code: &str) -> Response<Body> {
+        if !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return not_found();
+        }
+        match asset(&format!("lang/{code}/block_dockchat.php")) {
+            Some(php) => {
+                let map = parse_lang(&String::from_utf8_lossy(php));
+                respond(
+                    StatusCode::OK,
+                    "application/json",
+                    serde_json::to_string(&map).unwrap_or_else(|_| "{}".into()),
+                )
+            }
+            None => not_found(),
+        }
+    }
+
+    /// Serves one demo route.
+    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let path = req.uri().path().to_string();
+        if path.contains("..") {
+            return not_found();
+        }
+        match (req.method(), path.as_str()) {
+            (&Method::GET, "/") | (&Method::GET, "/index.html") => serve_asset("demo/index.html"),
+            (&Method::GET, "/demo/users") => json_response(StatusCode::OK, &self.users_json()),
+            (&Method::POST, "/demo/token") => self.token(req).await,
+            (&Method::GET, "/styles.css") => serve_asset("styles.css"),
+            (&Method::GET, p) if p.starts_with("/demo/") => serve_asset(&p[1..]),
+            (&Method::GET, p) if p.starts_with("/client/") => serve_asset(&p[1..]),
+            (&Method::GET, p) if p.starts_with("/templates/") => serve_asset(&p[1..]),
+            (&Method::GET, p) if p.starts_with("/lang/") && p.ends_with(".json") => {
+                self.lang(&p["/lang/".len()..p.len() - ".json".len()])
+            }
+            (&Method::GET, p) if p.starts_with("/pluginfile.php/") => self.avatar(p),
+            (&Method::GET, p) if p.starts_with("/theme/image.php/") => {
+                respond(StatusCode::OK, "image/svg+xml", avatar_svg("", 5))
+            }
+            _ => not_found(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_moodle_lang_files() {
+        let php = r#"<?php
+defined('MOODLE_INTERNAL') || die();
+$string['a'] = 'Plain';
+$string['b'] = 'It\'s {$a} here';
+$string["c"] = "Double \"quoted\"";
+$string['d'] = 'One ' . 'two';
+// $string['x'] is mentioned in a comment without a value
+"#;
+        let m = parse_lang(php);
+        assert_eq!(m["a"], "Plain");
+        assert_eq!(m["b"], "It's {$a} here");
+        assert_eq!(m["c"], "Double \"quoted\"");
+        assert_eq!(m["d"], "One two");
+        assert!(!m.contains_key("x"));
+    }
+
+    #[test]
+    fn english_strings_are_embedded() {
+        let php = asset("lang/en/block_dockchat.php").expect("lang/en embedded");
+        let m = parse_lang(&String::from_utf8_lossy(php));
+        assert!(m.contains_key("pluginname"));
+    }
+
+    #[test]
+    fn avatars_escape_text() {
+        let s = avatar_svg("<&>", 3);
+        assert!(s.contains("&lt;&amp;&gt;"));
+    }
+
+    #[test]
+    fn demo_site_shape() {
+        let teachers = enrolments().iter().filter(|e| e.roleid == TEACHER).count();
+        assert!(teachers >= 2);
+        assert!(users().len() >= 8);
+        assert_eq!(courses().len(), 3);
+    }
 }

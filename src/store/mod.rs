@@ -10,6 +10,7 @@
 pub mod chat;
 pub mod moodle;
 pub mod moodle_schema;
+pub mod seed;
 pub mod xmldb;
 
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};

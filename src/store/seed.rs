@@ -1,0 +1,221 @@
+//! Seeding a Moodle-shaped demo site (used only by `dockchatd demo`).
+//!
+//! Owns: the INSERTs that create the demo's users, courses, contexts, enrolments, role assignments,
+//! live sessions and settings in Moodle's core tables, and keeping the demo sessions alive (the demo
+//! plays the part of Moodle, which bumps `sessions.timemodified` on every request).
+//! Must not: run against a production site: the daemon never writes Moodle's core tables outside
+//! the demo.
+
+use super::{dispatch, now, Result, SqlBuilder, Store};
+
+/// A demo account.
+#[derive(Debug, Clone)]
+pub struct SeedUser {
+    pub id: i64,
+    pub username: &'static str,
+    pub firstname: &'static str,
+    pub lastname: &'static str,
+    pub lang: &'static str,
+}
+
+/// A demo course.
+#[derive(Debug, Clone)]
+pub struct SeedCourse {
+    pub id: i64,
+    pub shortname: &'static str,
+    pub fullname: &'static str,
+}
+
+/// A user enrolled in a course with a role (3 = editingteacher, 5 = student, as in Moodle).
+#[derive(Debug, Clone, Copy)]
+pub struct SeedEnrolment {
+    pub userid: i64,
+    pub courseid: i64,
+    pub roleid: i64,
+}
+
+/// Context id of a course in the demo site.
+pub fn course_context(courseid: i64) -> i64 {
+    10 + courseid
+}
+
+/// Context id of a user in the demo site.
+pub fn user_context(userid: i64) -> i64 {
+    100 + userid
+}
+
+/// A value bound into a seeding statement.
+enum V {
+    I(i64),
+    S(String),
+}
+
+impl From<i64> for V {
+    fn from(v: i64) -> Self {
+        V::I(v)
+    }
+}
+impl From<&str> for V {
+    fn from(v: &str) -> Self {
+        V::S(v.to_string())
+    }
+}
+impl From<String> for V {
+    fn from(v: String) -> Self {
+        V::S(v)
+    }
+}
+
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => { vec![$(V::from($v)),*] };
+}
+
+impl Store {
+    async fn exec(&self, template: &str, values: Vec<V>) -> Result<()> {
+        let sql = SqlBuilder::new(self.dialect, self.prefix()).build(template);
+        dispatch!(self, pool => {
+            let mut q = sqlx::query(&sql);
+            for v in values {
+                q = match v {
+                    V::I(i) => q.bind(i),
+                    V::S(s) => q.bind(s),
+                };
+            }
+            q.execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Whether a demo site already lives in this database (its secret exists).
+    pub async fn demo_seeded(&self) -> bool {
+        matches!(
+            self.plugin_config("block_dockchat", "secret").await,
+            Ok(Some(_))
+        )
+    }
+
+    /// Creates the demo site. The tables must exist and be empty.
+    pub async fn seed_demo(
+        &self,
+        users: &[SeedUser],
+        courses: &[SeedCourse],
+        enrolments: &[SeedEnrolment],
+        secret: &str,
+    ) -> Result<()> {
+        let t = now();
+        for (name, value) in [
+            ("messaging", "1"),
+            ("messagingallusers", "0"),
+            ("sessiontimeout", "28800"),
+            ("siteadmins", "2"),
+        ] {
+            self.exec(
+                "INSERT INTO {p}config (name, value) VALUES (?, ?)",
+                vals![name, value],
+            )
+            .await?;
+        }
+        self.exec(
+            "INSERT INTO {p}config_plugins (plugin, name, value) VALUES (?, ?, ?)",
+            vals!["block_dockchat", "secret", secret],
+        )
+        .await?;
+        self.exec(
+            "INSERT INTO {p}context (id, contextlevel, instanceid, path, depth) VALUES (?, ?, ?, ?, ?)",
+            vals![1i64, 10i64, 0i64, "/1", 1i64],
+        )
+        .await?;
+        for (id, short, name) in [
+            (3i64, "editingteacher", "Teacher"),
+            (5i64, "student", "Student"),
+        ] {
+            self.exec(
+                "INSERT INTO {p}role (id, name, shortname, description, sortorder, archetype) VALUES (?, ?, ?, ?, ?, ?)",
+                vals![id, name, short, "", id, short],
+            )
+            .await?;
+        }
+        self.exec(
+            "INSERT INTO {p}course (id, category, fullname, shortname, format, visible, startdate, timecreated, timemodified) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vals![1i64, 0i64, "Mount Orange University", "MOU", "site", 1i64, 0i64, t, t],
+        )
+        .await?;
+        for c in courses {
+            self.exec(
+                "INSERT INTO {p}course (id, category, fullname, shortname, format, visible, startdate, timecreated, timemodified) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vals![c.id, 1i64, c.fullname, c.shortname, "topics", 1i64, t - 86_400 * 30, t, t],
+            )
+            .await?;
+            let ctx = course_context(c.id);
+            self.exec(
+                "INSERT INTO {p}context (id, contextlevel, instanceid, path, depth) VALUES (?, ?, ?, ?, ?)",
+                vals![ctx, 50i64, c.id, format!("/1/{ctx}"), 2i64],
+            )
+            .await?;
+            self.exec(
+                "INSERT INTO {p}enrol (id, enrol, status, courseid, sortorder, roleid, timecreated, timemodified) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                vals![c.id, "manual", 0i64, c.id, 0i64, 5i64, t, t],
+            )
+            .await?;
+        }
+        for u in users {
+            self.exec(
+                "INSERT INTO {p}user (id, auth, confirmed, mnethostid, username, firstname, lastname, email, picture, lang, timecreated, timemodified) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vals![
+                    u.id,
+                    "manual",
+                    1i64,
+                    1i64,
+                    u.username,
+                    u.firstname,
+                    u.lastname,
+                    format!("{}@example.edu", u.username),
+                    1i64,
+                    u.lang,
+                    t,
+                    t
+                ],
+            )
+            .await?;
+            let ctx = user_context(u.id);
+            self.exec(
+                "INSERT INTO {p}context (id, contextlevel, instanceid, path, depth) VALUES (?, ?, ?, ?, ?)",
+                vals![ctx, 30i64, u.id, format!("/1/{ctx}"), 2i64],
+            )
+            .await?;
+            self.exec(
+                "INSERT INTO {p}sessions (state, sid, userid, timecreated, timemodified, firstip, lastip) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                vals![0i64, format!("demo-session-{}", u.id), u.id, t, t, "127.0.0.1", "127.0.0.1"],
+            )
+            .await?;
+        }
+        for e in enrolments {
+            self.exec(
+                "INSERT INTO {p}user_enrolments (status, enrolid, userid, timestart, timeend, modifierid, timecreated, timemodified) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                vals![0i64, e.courseid, e.userid, 0i64, 0i64, 2i64, t, t],
+            )
+            .await?;
+            self.exec(
+                "INSERT INTO {p}role_assignments (roleid, contextid, userid, timemodified, modifierid) VALUES (?, ?, ?, ?, ?)",
+                vals![e.roleid, course_context(e.courseid), e.userid, t, 2i64],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps a demo user's session live, as Moodle does on each request.
+    pub async fn touch_demo_session(&self, userid: i64) -> Result<()> {
+        self.exec(
+            "UPDATE {p}sessions SET timemodified = ? WHERE userid = ?",
+            vals![now(), userid],
+        )
+        .await
+    }
+}
