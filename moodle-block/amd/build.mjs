@@ -4,14 +4,15 @@
 // mapped to `block_dockchat/x`, Moodle's own (`core/...`) stay as they are. Minified with terser, with a
 // source map pointing at the source, like Moodle's grunt build.
 import {readdirSync, readFileSync, writeFileSync, mkdirSync} from 'node:fs';
-import {dirname, join, basename, relative} from 'node:path';
+import {dirname, join, basename, relative, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {transformAsync} from '@babel/core';
 import {minify} from 'terser';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcDir = join(here, 'src');
-const buildDir = join(here, 'build');
+// An optional argument writes elsewhere (tests compare a fresh build with the committed one).
+const buildDir = process.argv[2] ? resolve(process.argv[2]) : join(here, 'build');
 const COMPONENT = 'block_dockchat';
 
 /** Babel plugin: './x.js' -> 'block_dockchat/x' in import/export sources. */
@@ -34,7 +35,7 @@ for (const file of files) {
     const code = readFileSync(path, 'utf8');
     const result = await transformAsync(code, {
         filename: path,
-        sourceFileName: relative(buildDir, path),
+        sourceFileName: relative(join(here, 'build'), path),
         babelrc: false,
         configFile: false,
         sourceMaps: true,

@@ -1,0 +1,68 @@
+// Client conventions of CONTRACTS §5: no Moodle imports outside main.js, relative imports with .js,
+// only the renderer writes to the DOM, and every string the client uses exists in the English lang file.
+import {test} from 'node:test';
+import assert from 'node:assert/strict';
+import {readdirSync, readFileSync} from 'node:fs';
+import {join, dirname} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {STRING_KEYS} from '../../moodle-block/amd/src/strings.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const srcDir = join(root, 'moodle-block', 'amd', 'src');
+const sources = readdirSync(srcDir).filter((f) => f.endsWith('.js'));
+const read = (f) => readFileSync(join(srcDir, f), 'utf8');
+/** Source without comments. */
+const code = (f) => read(f).replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+const langKeys = new Set([...readFileSync(join(root, 'lang', 'en', 'block_dockchat.php'), 'utf8')
+    .matchAll(/\$string\['([^']+)'\]/g)].map((m) => m[1]));
+
+test('core modules import nothing from Moodle and use relative imports with .js', () => {
+    for (const file of sources) {
+        const imports = [...read(file).matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
+        for (const spec of imports) {
+            if (file === 'main.js' && spec.startsWith('core/')) {
+                continue;
+            }
+            assert.match(spec, /^\.\/[\w-]+\.js$/, `${file} imports ${spec}`);
+        }
+    }
+});
+
+test('only renderer.js (and linkify.renderInto, called by it) touch the DOM', () => {
+    const domApi = /\b(innerHTML|outerHTML|insertAdjacentHTML|appendChild|insertBefore|createElement|textContent|document\.write)\b/;
+    for (const file of sources) {
+        if (file === 'renderer.js' || file === 'linkify.js') {
+            continue;
+        }
+        assert.doesNotMatch(code(file), domApi, `${file} must not write to the DOM`);
+    }
+    assert.doesNotMatch(code('linkify.js'), /innerHTML/);
+});
+
+test('every string the client asks for exists in lang/en, and the list is complete', () => {
+    for (const key of STRING_KEYS) {
+        assert.ok(langKeys.has(key), `lang/en/block_dockchat.php lacks '${key}'`);
+    }
+    const used = new Set();
+    for (const file of sources) {
+        for (const m of read(file).matchAll(/\bstr\('([\w:]+)'/g)) {
+            used.add(m[1]);
+        }
+    }
+    for (const key of used) {
+        assert.ok(STRING_KEYS.includes(key), `strings.js STRING_KEYS lacks '${key}' used in the client`);
+    }
+    for (const code of ['blocked', 'internal', 'messaging_disabled', 'no_permission', 'not_contactable', 'rate_limited', 'text_too_long', 'unknown_user']) {
+        assert.ok(STRING_KEYS.includes('error:' + code));
+    }
+});
+
+test('templates use only existing strings', () => {
+    const dir = join(root, 'moodle-block', 'templates');
+    for (const file of readdirSync(dir)) {
+        for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/\{\{#str\}\}\s*([\w:]+)\s*,\s*(\w+)/g)) {
+            assert.equal(m[2], 'block_dockchat', `${file}: ${m[1]}`);
+            assert.ok(langKeys.has(m[1]), `${file} uses missing string ${m[1]}`);
+        }
+    }
+});
