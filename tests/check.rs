@@ -1,0 +1,210 @@
+//! `dockchatd check` (CONTRACTS §2, §7) against real MariaDB and PostgreSQL: a healthy Moodle database
+//! passes; a wrong password or user, an unknown database, a wrong table prefix, missing block tables or
+//! columns and a missing secret each FAIL with the right diagnosis — both through the library
+//! (`dockchat::check::run`) and through the real binary with a temporary config file.
+
+mod common;
+
+use common::*;
+use dockchat::check::{self, CheckOptions};
+use std::process::Command;
+
+fn opts(url: &str, prefix: &str) -> CheckOptions {
+    CheckOptions {
+        database_url: url.to_string(),
+        table_prefix: prefix.to_string(),
+        site_url: SITE_URL.to_string(),
+        token_secret: None,
+        check_sessions: true,
+    }
+}
+
+/// Runs `dockchatd check --config <tmp>` with `database_url` and `table_prefix`; returns (success, output).
+fn run_binary(database_url: &str, prefix: &str, name: &str) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "dockchat-check-{}-{name}-{}",
+        std::process::id(),
+        now()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("dockchatd.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "site_url = \"{SITE_URL}\"\ndatabase_url = \"{database_url}\"\ntable_prefix = \"{prefix}\"\n"
+        ),
+    )
+    .expect("write config");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dockchatd"));
+    cmd.arg("check").arg("--config").arg(&path);
+    for var in [
+        "DOCKCHAT_DATABASE_URL",
+        "DOCKCHAT_TABLE_PREFIX",
+        "DOCKCHAT_SITE_URL",
+        "DOCKCHAT_TOKEN_SECRET",
+        "DOCKCHAT_CHECK_SESSIONS",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().expect("run dockchatd check");
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn run_both(url: &str, prefix: &str, name: &str) -> (bool, String, bool, String) {
+    let report = check::run(&opts(url, prefix)).await;
+    let (url2, prefix2, name2) = (url.to_string(), prefix.to_string(), name.to_string());
+    let (bin_ok, bin_text) =
+        tokio::task::spawn_blocking(move || run_binary(&url2, &prefix2, &name2))
+            .await
+            .expect("binary task");
+    (report.ok(), report.to_string(), bin_ok, bin_text)
+}
+
+db_test!(
+    async fn healthy_database_passes(backend) {
+        let db = TestDb::standard(backend).await;
+        let (ok, text, bin_ok, bin_text) = run_both(&db.url, PREFIX, "healthy").await;
+        assert!(ok, "{text}");
+        assert!(text.contains("ok    table mdl_block_dockchat_msg"), "{text}");
+        assert!(text.contains("ok    secret"), "{text}");
+        assert!(!text.contains("FAIL"), "{text}");
+        assert!(bin_ok, "dockchatd check failed on a healthy database:\n{bin_text}");
+        db.destroy().await;
+    }
+);
+
+db_test!(
+    async fn non_default_prefix_passes(backend) {
+        let db = TestDb::with_schema(backend, "moo_", true).await;
+        for s in fixture("moo_", now()) {
+            db.exec(&s).await;
+        }
+        let (ok, text, bin_ok, bin_text) = run_both(&db.url, "moo_", "prefix").await;
+        assert!(ok, "{text}");
+        assert!(bin_ok, "{bin_text}");
+        db.destroy().await;
+    }
+);
+
+db_test!(
+    async fn wrong_credentials_are_diagnosed(backend) {
+        let (url, expect) = match backend {
+            Backend::MariaDb => (
+                "mysql://root:wrong-password@127.0.0.1:3306/mysql".to_string(),
+                "wrong password",
+            ),
+            // PostgreSQL here trusts 127.0.0.1, so an unknown role is the credential error.
+            Backend::Postgres => (
+                "postgres://nosuchuser:pw@127.0.0.1:5432/postgres".to_string(),
+                "refused database user \"nosuchuser\"",
+            ),
+        };
+        let (ok, text, bin_ok, bin_text) = run_both(&url, PREFIX, "password").await;
+        assert!(!ok, "{text}");
+        assert!(text.contains("FAIL  database") && text.contains(expect), "{text}");
+        assert!(!text.contains("wrong-password"), "password leaked: {text}");
+        assert!(!bin_ok, "{bin_text}");
+        assert!(bin_text.contains(expect), "{bin_text}");
+    }
+);
+
+db_test!(
+    async fn unknown_database_and_host_are_diagnosed(backend) {
+        let url = backend.url("dct_does_not_exist");
+        let (ok, text, bin_ok, bin_text) = run_both(&url, PREFIX, "nodb").await;
+        assert!(!ok && !bin_ok);
+        assert!(text.contains("unknown database \"dct_does_not_exist\""), "{text}");
+        assert!(bin_text.contains("unknown database"), "{bin_text}");
+
+        let scheme = backend.server_url().split("://").next().unwrap_or_default();
+        let url = format!("{scheme}://root@db.invalid:3306/moodle");
+        let report = check::run(&opts(&url, PREFIX)).await;
+        assert!(!report.ok());
+        let text = report.to_string();
+        assert!(text.contains("FAIL  database"), "{text}");
+        assert!(text.contains("db.invalid"), "{text}");
+
+        let (ok, text, bin_ok, _) = run_both("redis://127.0.0.1/0", PREFIX, "scheme").await;
+        assert!(!ok && !bin_ok);
+        assert!(text.contains("unsupported scheme"), "{text}");
+    }
+);
+
+db_test!(
+    async fn wrong_prefix_lists_moodle_prefixes(backend) {
+        let db = TestDb::standard(backend).await;
+        let (ok, text, bin_ok, bin_text) = run_both(&db.url, "m2_", "wrongprefix").await;
+        assert!(!ok, "{text}");
+        assert!(text.contains("no table m2_user"), "{text}");
+        assert!(text.contains("\"mdl_\""), "should suggest mdl_: {text}");
+        assert!(!bin_ok, "{bin_text}");
+        assert!(bin_text.contains("m2_user"), "{bin_text}");
+        db.destroy().await;
+    }
+);
+
+db_test!(
+    async fn missing_block_tables_or_columns_fail(backend) {
+        let db = TestDb::with_schema(backend, PREFIX, false).await;
+        for s in fixture(PREFIX, now()) {
+            db.exec(&s).await;
+        }
+        let (ok, text, bin_ok, bin_text) = run_both(&db.url, PREFIX, "noblock").await;
+        assert!(!ok, "{text}");
+        assert!(text.contains("block_dockchat is not installed or not upgraded"), "{text}");
+        assert!(!bin_ok);
+        assert!(bin_text.contains("block_dockchat is not installed or not upgraded"), "{bin_text}");
+        db.destroy().await;
+
+        // An old block version: one column missing.
+        let db = TestDb::standard(backend).await;
+        db.execp("ALTER TABLE {p}block_dockchat_msg DROP COLUMN timecreated").await;
+        let report = check::run(&opts(&db.url, PREFIX)).await;
+        assert!(!report.ok());
+        let text = report.to_string();
+        assert!(text.contains("FAIL  table mdl_block_dockchat_msg: missing column(s) timecreated"), "{text}");
+        db.destroy().await;
+    }
+);
+
+db_test!(
+    async fn missing_or_empty_secret_fails_unless_configured(backend) {
+        let db = TestDb::standard(backend).await;
+        db.execp("DELETE FROM {p}config_plugins WHERE plugin = 'block_dockchat' AND name = 'secret'")
+            .await;
+        let (ok, text, bin_ok, bin_text) = run_both(&db.url, PREFIX, "nosecret").await;
+        assert!(!ok, "{text}");
+        assert!(text.contains("FAIL  secret: secret missing in mdl_config_plugins"), "{text}");
+        assert!(!bin_ok);
+        assert!(bin_text.contains("secret"), "{bin_text}");
+
+        let mut o = opts(&db.url, PREFIX);
+        o.token_secret = Some("a-secret-from-the-daemon-config".into());
+        let report = check::run(&o).await;
+        assert!(report.ok(), "{report}");
+
+        db.execp("INSERT INTO {p}config_plugins (plugin, name, value) VALUES ('block_dockchat', 'secret', '')")
+            .await;
+        let report = check::run(&opts(&db.url, PREFIX)).await;
+        assert!(!report.ok());
+        assert!(report.to_string().contains("is empty"), "{report}");
+        db.destroy().await;
+    }
+);
+
+db_test!(
+    async fn messaging_disabled_is_a_warning(backend) {
+        let db = TestDb::standard(backend).await;
+        db.execp("UPDATE {p}config SET value = '0' WHERE name = 'messaging'").await;
+        let report = check::run(&opts(&db.url, PREFIX)).await;
+        assert!(report.ok(), "{report}");
+        assert!(report.to_string().contains("warn  messaging"), "{report}");
+        db.destroy().await;
+    }
+);
