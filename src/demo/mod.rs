@@ -271,10 +271,7 @@ pub fn parse_lang(php: &str) -> BTreeMap<String, String> {
         let mut value = String::new();
         let mut cur = after.trim_start();
         // Values may be concatenations of literals: 'a' . 'b'.
-        loop {
-            let Some((part, after)) = read_php_string(cur) else {
-                break;
-            };
+        while let Some((part, after)) = read_php_string(cur) {
             value.push_str(&part);
             cur = after.trim_start();
             match cur.strip_prefix('.') {
