@@ -74,10 +74,19 @@ const channelHub = () => {
 
 const noTimers = {setInterval: () => 1, clearInterval: () => {}};
 
-const tab = (channel) => {
+const memoryStorage = () => {
+    const data = new Map();
+    return {
+        getItem: (k) => (data.has(k) ? data.get(k) : null),
+        setItem: (k, v) => data.set(k, String(v)),
+        removeItem: (k) => data.delete(k),
+    };
+};
+
+const tab = (channel, storage) => {
     const transport = fakeTransport();
     const renderer = fakeRenderer();
-    const c = createController({transport, renderer, userid: ME, channel, now: () => 1_763_772_000_000, timers: noTimers});
+    const c = createController({transport, renderer, userid: ME, channel, storage, now: () => 1_763_772_000_000, timers: noTimers});
     c.start();
     return {c, transport, renderer};
 };
@@ -183,4 +192,22 @@ test('a truncated resume refetches the history of the open windows', async() => 
     assert.deepEqual(last, {type: 'history', with: 7, limit: 30});
     transport.emit('frame', {type: 'history', with: ana, messages: [{id: 4999, from: 7, to: ME, text: 'x', time: 2}, {id: 5000, from: 7, to: ME, text: 'new', time: 2}], more: true, read: {}});
     assert.deepEqual(conv(c.state, 7).messages.map((m) => m.id), [4999, 5000]);
+});
+
+test('unsent messages survive a page load and are sent again with the same cid; acked ones are forgotten', async() => {
+    const storage = memoryStorage();
+    const page1 = tab(null, storage);
+    page1.transport.emit('frame', welcome());
+    page1.c.onIntent({type: 'send', peer: 7, text: 'one'});
+    page1.c.onIntent({type: 'send', peer: 7, text: 'two'});
+    const [m1, m2] = page1.transport.messages;
+    page1.transport.emit('frame', {type: 'ack', cid: m1.cid, id: 30, time: 1, to: 7, dup: false});
+    // The page goes away before 'two' is acknowledged.
+    const page2 = tab(null, storage);
+    assert.deepEqual(page2.transport.messages, [{to: 7, text: 'two', cid: m2.cid}]);
+    assert.deepEqual(conversationView(page2.c.state, 7, 0).items.map((i) => [i.text, i.pending]), [['two', true]]);
+    page2.transport.emit('frame', welcome());
+    page2.transport.emit('frame', {type: 'message', message: {id: 31, from: ME, to: 7, text: 'two', time: 2, cid: m2.cid}, sender: {id: ME}});
+    const page3 = tab(null, storage);
+    assert.deepEqual(page3.transport.messages, [], 'nothing left to send');
 });

@@ -97,6 +97,7 @@ export const createTabChannel = (name, view) => {
  * @param {object} [deps.channel] tab channel (createTabChannel)
  * @param {function(): number} [deps.now]
  * @param {object} [deps.timers] {setInterval, clearInterval}
+ * @param {Storage} [deps.storage] keeps unsent messages across page loads (localStorage)
  * @returns {object}
  */
 export const createController = (deps) => {
@@ -113,6 +114,40 @@ export const createController = (deps) => {
     const readSent = {};
     const typingSent = {};
     let ticker = null;
+    const storage = deps.storage || null;
+    const outboxKey = 'block_dockchat_outbox_' + (deps.userid || 0);
+
+    // Messages typed but not acknowledged survive a page load (the dock follows the user across pages):
+    // they are sent again with the same cid, which the server stores at most once.
+    const loadOutbox = () => {
+        try {
+            const list = JSON.parse((storage && storage.getItem(outboxKey)) || '[]');
+            return Array.isArray(list) ? list.filter((e) => e && e.cid && e.peer && typeof e.text === 'string') : [];
+        } catch (e) {
+            return [];
+        }
+    };
+    const saveOutbox = (list) => {
+        if (!storage) {
+            return;
+        }
+        try {
+            if (list.length) {
+                storage.setItem(outboxKey, JSON.stringify(list));
+            } else {
+                storage.removeItem(outboxKey);
+            }
+        } catch (e) {
+            // Quota or privacy mode: the message is still sent from this page.
+        }
+    };
+    const remember = (entry) => saveOutbox(loadOutbox().filter((e) => e.cid !== entry.cid).concat([entry]));
+    const forget = (cid) => {
+        const list = loadOutbox();
+        if (list.some((e) => e.cid === cid)) {
+            saveOutbox(list.filter((e) => e.cid !== cid));
+        }
+    };
 
     const needsTicker = () => state.connection.state === 'waiting'
         || Object.keys(state.convs).some((k) => state.convs[k].typingUntil > 0);
@@ -204,6 +239,7 @@ export const createController = (deps) => {
             dispatch({type: 'sendfailed', peer, cid: id, code: 'text_too_long', final: true});
             return;
         }
+        remember({peer, cid: id, text, time});
         transport.sendMessage(peer, text, id);
     };
 
@@ -226,9 +262,13 @@ export const createController = (deps) => {
                 dispatch({type: 'presence', user: frame.user, status: frame.status});
                 break;
             case 'message':
+                if (frame.message && frame.message.cid && frame.message.from === state.me) {
+                    forget(frame.message.cid);
+                }
                 dispatch({type: 'message', message: frame.message, sender: frame.sender});
                 break;
             case 'ack':
+                forget(frame.cid);
                 dispatch({type: 'ack', ack: frame});
                 break;
             case 'history': {
@@ -331,6 +371,9 @@ export const createController = (deps) => {
     transport.on('frame', onFrame);
     transport.on('status', (status) => dispatch({type: 'connection', status}));
     transport.on('sendfailed', (f) => {
+        if (f.final) {
+            forget(f.cid);
+        }
         dispatch({type: 'sendfailed', peer: f.to, cid: f.cid, code: f.code, final: f.final});
         post({kind: 'sendfailed', peer: f.to, cid: f.cid, code: f.code, final: f.final});
     });
@@ -355,6 +398,10 @@ export const createController = (deps) => {
     return {
         onIntent,
         start() {
+            loadOutbox().forEach((e) => {
+                dispatch({type: 'pending', peer: e.peer, cid: e.cid, text: e.text, time: e.time});
+                transport.sendMessage(e.peer, e.text, e.cid);
+            });
             renderer.render(state, now());
             transport.start();
         },
@@ -402,7 +449,13 @@ export const startDock = (config) => {
         onIntent: (intent) => controller && controller.onIntent(intent),
     });
     const channel = view ? createTabChannel('block_dockchat_sync_' + config.userid, view) : null;
-    controller = createController({transport, renderer, userid: config.userid, channel});
+    let storage = null;
+    try {
+        storage = view ? view.localStorage : null;
+    } catch (e) {
+        storage = null;
+    }
+    controller = createController({transport, renderer, userid: config.userid, channel, storage});
     controller.renderer = renderer;
     controller.start();
     return controller;
