@@ -90,10 +90,11 @@ impl Daemon {
     }
 
     fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
+        // The shell's built-in kill: no dependency on procps being installed.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {}", self.pid())])
             .status()
-            .expect("run kill");
+            .expect("run sh -c kill");
         assert!(status.success(), "kill -TERM failed");
     }
 
