@@ -211,10 +211,10 @@ impl NotifyLog {
         );
     }
 
-    /// Collects notifications for `span`.
-    fn collect_for(&mut self, span: Duration) {
-        let deadline = Instant::now() + span;
-        while Instant::now() < deadline {
+    /// Collects notifications until `want` has been seen `count` times since `since`, or `limit`.
+    fn collect_until(&mut self, want: &str, count: usize, since: Instant, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline && self.count_since(want, since) < count {
             if let Ok((at, line)) = self.rx.recv_timeout(Duration::from_millis(100)) {
                 if !line.is_empty() {
                     self.seen.push((at, line));
@@ -349,12 +349,13 @@ fn sd_notify_ready_watchdog_stopping() {
     let (status, body) = http(addr, "GET", "/healthz", None);
     assert_eq!(status, 200, "GET /healthz after READY=1: {body}");
 
-    // Half of 2 s: about 3 pings in 3.5 s; demand at least 2.
-    notes.collect_for(Duration::from_millis(3500));
+    // WATCHDOG_USEC=2 s: a ping every second, so two arrive within ~2 s; allow a loaded machine
+    // far more before calling them missing (this checks periodic pings, not their timing).
+    notes.collect_until("WATCHDOG=1", 2, ready_at, Duration::from_secs(10));
     let pings = notes.count_since("WATCHDOG=1", ready_at);
     assert!(
         pings >= 2,
-        "expected >= 2 WATCHDOG=1 in 3.5 s, got {pings}: {:?}",
+        "expected periodic WATCHDOG=1 (at least 2 within 10 s), got {pings}: {:?}",
         notes.seen
     );
     assert!(
