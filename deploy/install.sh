@@ -107,8 +107,9 @@ say "installed $destdir$bindir/dockchatd"
 
 for unit in dockchatd.service dockchatd.socket; do
   tmp=$(mktemp)
-  # Point the unit at the installed binary when PREFIX is not /usr/local.
-  sed "s#/usr/local/bin/dockchatd#$bindir/dockchatd#g" "$here/$unit" >"$tmp"
+  # Point the unit at the installed binary and docs when PREFIX is not /usr/local.
+  sed -e "s#/usr/local/bin/dockchatd#$bindir/dockchatd#g" \
+    -e "s#/usr/local/share/doc/dockchat#$docdir#g" "$here/$unit" >"$tmp"
   install -m 0644 "$tmp" "$destdir$unitdir/$unit"
   rm -f "$tmp"
   say "installed $destdir$unitdir/$unit"

@@ -317,6 +317,9 @@ check "install.sh with PREFIX=/opt/dockchat" \
 prefix_ok() {
   grep -qx "ExecStart=/opt/dockchat/bin/dockchatd serve --config /etc/dockchat/dockchatd.toml" \
     "$dest2/etc/systemd/system/dockchatd.service" || { echo "ExecStart not rewritten to PREFIX"; return 1; }
+  grep -qx "Documentation=file:///opt/dockchat/share/doc/dockchat/DEPLOY.md" \
+    "$dest2/etc/systemd/system/dockchatd.socket" || { echo "Documentation= not rewritten to PREFIX"; return 1; }
+  [ -f "$dest2/opt/dockchat/share/doc/dockchat/DEPLOY.md" ] || { echo "DEPLOY.md not under PREFIX"; return 1; }
   staged_paths_ok "$dest2" "" prefix
 }
 check "install.sh: units point at \$PREFIX/bin/dockchatd, which exists" prefix_ok
