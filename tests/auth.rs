@@ -232,3 +232,45 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn connection_caps_close_with_4029(backend) {
+        let ctx = Ctx::start_with(backend, |c| {
+            c.limits.max_connections_per_user = 2;
+            c.limits.max_connections = 4;
+        })
+        .await;
+        let a1 = ctx.client(ALICE).await;
+        let a2 = ctx.client(ALICE).await;
+        // Third tab of the same user.
+        let (code, reason) = refused_with(&ctx, &token(ALICE)).await;
+        assert_eq!(code, 4029, "{reason}");
+        // Other users still fit under the server cap...
+        let b1 = ctx.client(BOB).await;
+        let c1 = ctx.client(CAROL).await;
+        // ...until it is reached.
+        let mut extra = Client::connect(&ctx.ws_url()).await;
+        extra.hello(&token(LEO), None).await;
+        let (code, reason) = extra.expect_close().await;
+        assert_eq!(code, 4029, "{reason}");
+        // A closed tab frees its slot.
+        a2.close().await;
+        let mut again = None;
+        for _ in 0..20 {
+            let mut c = Client::connect(&ctx.ws_url()).await;
+            c.hello(&token(ALICE), None).await;
+            match c.next().await {
+                Frame::Json(v) if v["type"] == "welcome" => {
+                    again = Some(c);
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let again = again.expect("slot freed after a tab closed");
+        for c in [a1, b1, c1, again] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);

@@ -421,3 +421,166 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn blocks_are_overridden_only_by_course_capability(backend) {
+        let db = TestDb::standard(backend).await;
+        db.execp(&format!(
+            "INSERT INTO {{p}}message_users_blocked (userid, blockeduserid, timecreated) VALUES ({CAROL}, {TEACHER}, {})",
+            now()
+        ))
+        .await;
+        let ctx = Ctx::start_on(db, |_| {}).await;
+        // Without messageanyuser in a shared course, Carol's block holds.
+        let mut plain = ctx.client_with_token(&token(TEACHER), None).await;
+        refused(&ctx, &mut plain, CAROL, "b1", "blocked").await;
+        // With it (Algebra), Moodle's override also overrides the block.
+        let mut teacher = ctx.client_with_token(&teacher_token(), None).await;
+        teacher.send_message(CAROL, "b2", "about your homework").await;
+        // readall (moodle/site:readallmessages) may message anyone.
+        let mut c = claims(ALICE);
+        c["caps"]["readall"] = json!(true);
+        let mut manager = ctx.client_with_token(&sign(&c, SECRET), None).await;
+        manager.send_message(DAVE, "b3", "hello from a manager").await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+        for c in [plain, teacher, manager] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn enrolment_changes_reach_the_daemon(backend) {
+        let ctx = Ctx::start(backend).await; // enrolment_refresh_secs = 2
+        let mut alice = ctx.client(ALICE).await;
+        refused(&ctx, &mut alice, DAVE, "e0", "not_contactable").await;
+        // Dave is enrolled in Algebra: within a few refresh rounds Alice may write to him.
+        ctx.db
+            .execp(&format!(
+                "INSERT INTO {{p}}user_enrolments (status, enrolid, userid, timestart, timeend, modifierid, timecreated, timemodified) VALUES (0, 1, {DAVE}, 0, 2147483647, 2, {n}, {n})",
+                n = now()
+            ))
+            .await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let cid = format!("e{attempt}");
+            alice
+                .send(json!({"type": "send", "to": DAVE, "cid": cid, "text": "welcome to Algebra"}))
+                .await;
+            let reply = loop {
+                let f = alice.expect_any(&["ack", "error"]).await;
+                if f["cid"] == cid.as_str() || f["ref"] == cid.as_str() {
+                    break f;
+                }
+            };
+            if reply["type"] == "ack" {
+                break;
+            }
+            assert_eq!(reply["code"], "not_contactable", "{reply}");
+            assert!(std::time::Instant::now() < deadline, "enrolment not picked up in 10 s");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+        alice.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn concurrent_retries_of_one_cid_store_one_message(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut tabs = Vec::new();
+        for _ in 0..4 {
+            tabs.push(ctx.client(ALICE).await);
+        }
+        let mut handles = Vec::new();
+        for (i, mut tab) in tabs.into_iter().enumerate() {
+            handles.push(tokio::spawn(async move {
+                let mut acks = Vec::new();
+                for k in 0..5 {
+                    // Every tab sends the shared cid and a cid of its own, interleaved.
+                    acks.push(tab.send_message(BOB, "shared-cid", "only once").await);
+                    acks.push(tab.send_message(BOB, &format!("tab{i}-{k}"), "mine").await);
+                }
+                tab.close().await;
+                acks
+            }));
+        }
+        let mut acks = Vec::new();
+        for h in handles {
+            acks.extend(h.await.expect("tab task"));
+        }
+        let shared: Vec<&Value> = acks.iter().filter(|a| a["cid"] == "shared-cid").collect();
+        let fresh: Vec<&&Value> = shared.iter().filter(|a| a["dup"] == false).collect();
+        assert_eq!(fresh.len(), 1, "exactly one first ack: {shared:?}");
+        assert!(shared.iter().all(|a| a["id"] == fresh[0]["id"]));
+        assert_eq!(ctx.db.count("block_dockchat_msg WHERE clientmsgid = 'shared-cid'").await, 1);
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 1 + 4 * 5);
+        // Server ids are unique.
+        let mut own: Vec<i64> = acks
+            .iter()
+            .filter(|a| a["cid"] != "shared-cid")
+            .filter_map(|a| a["id"].as_i64())
+            .collect();
+        own.sort();
+        own.dedup();
+        assert_eq!(own.len(), 20);
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn unread_counts_in_welcome(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            ids.push(alice.send_message(LEO, &format!("u{i}"), "ping").await["id"].as_i64().expect("id"));
+        }
+        let mut leo = ctx.client(LEO).await;
+        let w = window_for(&leo.welcome, ALICE).expect("window");
+        assert_eq!(w["unread"], 3);
+        assert_eq!(w["last"], ids[2]);
+        assert_eq!(w["read"]["mine"], 0);
+        leo.send(json!({"type": "read", "with": ALICE, "upto": ids[1]})).await;
+        leo.expect("read").await;
+        let leo2 = ctx.client(LEO).await;
+        let w = window_for(&leo2.welcome, ALICE).expect("window");
+        assert_eq!(w["unread"], 1);
+        assert_eq!(w["read"]["mine"], ids[1]);
+        // The sender's own messages are never unread for her.
+        let a2 = ctx.client(ALICE).await;
+        let w = window_for(&a2.welcome, LEO).expect("window");
+        assert_eq!(w["unread"], 0);
+        assert_eq!(w["read"]["theirs"], ids[1]);
+        for c in [alice, leo, leo2, a2] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn daemon_works_with_a_non_default_prefix(backend) {
+        let db = TestDb::with_schema(backend, "moo_", true).await;
+        for s in fixture("moo_", now()) {
+            db.exec(&s).await;
+        }
+        let ctx = Ctx::start_on(db, |_| {}).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        assert!(bob.online_ids().is_empty() || bob.online_ids() == vec![ALICE]);
+        alice.send_message(BOB, "px", "prefixed").await;
+        bob.expect("message").await;
+        refused(&ctx, &mut alice, DAVE, "py", "not_contactable").await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+        assert_eq!(ctx.db.prefix, "moo_");
+        for c in [alice, bob] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);

@@ -182,3 +182,61 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn large_backlog_arrives_in_chunks_of_200(backend) {
+        let ctx = Ctx::start(backend).await;
+        // 450 messages already in the block's tables (e.g. sent while Alice's laptop slept).
+        let t = now() - 3600;
+        ctx.db
+            .execp(&format!(
+                "INSERT INTO {{p}}block_dockchat_conv (userlow, userhigh, timecreated) VALUES ({ALICE}, {BOB}, {t})"
+            ))
+            .await;
+        let conv = ctx
+            .db
+            .scalar("SELECT id FROM {p}block_dockchat_conv")
+            .await
+            .expect("conv id");
+        let mut values = Vec::new();
+        for i in 0..450 {
+            values.push(format!("({conv}, {BOB}, 'bulk{i}', 'bulk message {i}', {t})"));
+        }
+        ctx.db
+            .execp(&format!(
+                "INSERT INTO {{p}}block_dockchat_msg (convid, useridfrom, clientmsgid, message, timecreated) VALUES {}",
+                values.join(", ")
+            ))
+            .await;
+        let all = ctx.db.message_ids_after(0).await;
+        assert_eq!(all.len(), 450);
+        let mut alice = ctx.client_with_token(&token(ALICE), Some(all[49])).await;
+        assert_eq!(alice.welcome["cursor"], all[449]);
+        let mut sizes = Vec::new();
+        let mut got: Vec<i64> = Vec::new();
+        loop {
+            let m = alice.expect("missed").await;
+            let batch: Vec<i64> = m["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x["id"].as_i64())
+                .collect();
+            assert!(batch.len() <= 200, "chunk of {}", batch.len());
+            if !batch.is_empty() {
+                sizes.push(batch.len());
+            }
+            got.extend(&batch);
+            // The cursor is the newest id delivered so far.
+            assert_eq!(m["cursor"].as_i64(), got.last().copied(), "{m}");
+            if m["done"] == true {
+                assert_eq!(m["truncated"], false);
+                break;
+            }
+        }
+        assert_eq!(sizes, vec![200, 200]);
+        assert_eq!(got, all[50..].to_vec());
+        alice.close().await;
+        ctx.finish().await;
+    }
+);

@@ -408,7 +408,16 @@ pub mod courses {
 }
 
 /// A fixture account: id, username, first name, last name, auth, confirmed, deleted, suspended.
-type Person = (i64, &'static str, &'static str, &'static str, &'static str, i32, i32, i32);
+type Person = (
+    i64,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i32,
+    i32,
+    i32,
+);
 
 /// The Moodle-shaped fixture (site config, users, courses, enrolments, contexts, roles, sessions,
 /// preferences, contacts, blocks) as INSERT statements for tables with `prefix`.
@@ -925,6 +934,22 @@ impl Client {
                     panic!("socket closed ({code} {reason:?}) while waiting for {ty:?}")
                 }
                 Some(Frame::Json(v)) if v["type"] == ty => return v,
+                Some(Frame::Json(_)) => continue,
+            }
+        }
+    }
+
+    /// The next frame whose type is one of `types` (panics on close or after [`WAIT`]).
+    pub async fn expect_any(&mut self, types: &[&str]) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_within(left).await {
+                None => panic!("no {types:?} frame within {WAIT:?}"),
+                Some(Frame::Close(code, reason)) => {
+                    panic!("socket closed ({code} {reason:?}) while waiting for {types:?}")
+                }
+                Some(Frame::Json(v)) if types.iter().any(|t| v["type"] == *t) => return v,
                 Some(Frame::Json(_)) => continue,
             }
         }
