@@ -273,6 +273,11 @@ test('two users chat in docked windows', {timeout: 240000}, async() => {
         const opened = await pageA.locator('[data-region="window"]').count();
         if (opened * 310 + 24 > 1280) {
             await pageA.locator('[data-region="overflow"]:not([hidden])').waitFor({timeout: T});
+            await pageA.locator('[data-action="toggle-overflow"]').click();
+            await pageA.locator('[data-region="overflow-menu"]:not([hidden]) [data-action="raise"]').first().waitFor({timeout: T});
+            await shot(pageA, 'desktop-overflow-menu.png');
+            await pageA.keyboard.press('Escape');
+            await pageA.locator('[data-region="overflow-menu"]').waitFor({state: 'hidden', timeout: T});
         }
         await shot(pageA, 'desktop-overflow.png');
         await ctxWide.close();
