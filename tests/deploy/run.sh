@@ -311,6 +311,86 @@ else
   skip "installed binary checks: no dockchatd build"
 fi
 
+# The real thing, as root without DESTDIR: user creation, ownership, systemd files. Run in a private
+# mount namespace over copies of /etc and /usr/local, so this machine is left untouched.
+if [ "$(id -u)" -ne 0 ]; then
+  skip "install.sh as root on a live system: not root"
+elif ! timeout 20 unshare --mount --fork true >/dev/null 2>&1; then
+  skip "install.sh as root on a live system: cannot create a private mount namespace (unshare --mount)"
+else
+  mkdir -p "$work/live/etc" "$work/live/usr-local"
+  timeout 300 unshare --mount --fork bash -s "$repo" "$install_binary" "$work/live" \
+    >"$work/live.log" 2>&1 <<'EOS' || true
+set -u
+repo=$1 bin=$2 base=$3
+result() { printf '%s|%s\n' "$1" "$2"; }
+cp -a /etc/. "$base/etc/" && mount --bind "$base/etc" /etc && mount --bind "$base/usr-local" /usr/local \
+  || { result FAIL "private copies of /etc and /usr/local"; exit 0; }
+getent passwd dockchat >/dev/null 2>&1 && userdel dockchat >/dev/null 2>&1
+getent group dockchat >/dev/null 2>&1 && groupdel dockchat >/dev/null 2>&1
+if bash "$repo/deploy/install.sh" --binary "$bin" >"$base/run1.log" 2>&1 \
+  && grep -q "created system user and group 'dockchat'" "$base/run1.log"; then
+  result ok "live install.sh: runs as root, creates the dockchat system user"
+else
+  result FAIL "live install.sh: runs as root, creates the dockchat system user"; cat "$base/run1.log"
+fi
+entry=$(getent passwd dockchat || true)
+uid=$(printf '%s' "$entry" | cut -d: -f3)
+shell=$(printf '%s' "$entry" | cut -d: -f7)
+if [ -n "$uid" ] && [ "$uid" -lt 1000 ] && case "$shell" in */nologin | */false) true ;; *) false ;; esac; then
+  result ok "live install.sh: dockchat is a system account without a login shell ($entry)"
+else
+  result FAIL "live install.sh: dockchat is a system account without a login shell ($entry)"
+fi
+owners="$(stat -c '%a %U:%G' /etc/dockchat) / $(stat -c '%a %U:%G' /etc/dockchat/dockchatd.toml)"
+if [ "$owners" = "750 root:dockchat / 640 root:dockchat" ]; then
+  result ok "live install.sh: /etc/dockchat 0750 and dockchatd.toml 0640, root:dockchat"
+else
+  result FAIL "live install.sh: /etc/dockchat 0750 and dockchatd.toml 0640, root:dockchat (got $owners)"
+fi
+if [ -x /usr/local/bin/dockchatd ] && [ -f /etc/systemd/system/dockchatd.service ] \
+  && [ -f /etc/systemd/system/dockchatd.socket ] && [ -f /usr/local/share/doc/dockchat/DEPLOY.md ]; then
+  result ok "live install.sh: binary, units and docs in place"
+else
+  result FAIL "live install.sh: binary, units and docs in place"
+fi
+if command -v runuser >/dev/null 2>&1; then
+  if runuser -u nobody -- cat /etc/dockchat/dockchatd.toml >/dev/null 2>&1; then
+    result FAIL "live install.sh: other users cannot read the config (nobody could)"
+  else
+    result ok "live install.sh: other users cannot read the config"
+  fi
+  runuser -u dockchat -- /usr/local/bin/dockchatd check --config /etc/dockchat/dockchatd.toml \
+    >"$base/check.log" 2>&1
+  if grep -q '^FAIL *database: ' "$base/check.log" && ! grep -qi 'loading configuration' "$base/check.log"; then
+    result ok "live install.sh: the dockchat user can read the config (dockchatd check gets to the database)"
+  else
+    result FAIL "live install.sh: the dockchat user can read the config"; cat "$base/check.log"
+  fi
+fi
+sed -i 's#^site_url = .*#site_url = "https://edited.example.edu"#' /etc/dockchat/dockchatd.toml
+if bash "$repo/deploy/install.sh" --binary "$bin" >"$base/run2.log" 2>&1 \
+  && grep -q "already exists" "$base/run2.log" \
+  && grep -q '^site_url = "https://edited.example.edu"' /etc/dockchat/dockchatd.toml \
+  && [ "$(stat -c '%a %U:%G' /etc/dockchat/dockchatd.toml)" = "640 root:dockchat" ]; then
+  result ok "live install.sh: second run keeps the user and the edited config"
+else
+  result FAIL "live install.sh: second run keeps the user and the edited config"; cat "$base/run2.log"
+fi
+EOS
+  if grep -q '^ok|\|^FAIL|' "$work/live.log"; then
+    while IFS='|' read -r status name; do
+      case "$status" in
+        ok) pass "$name" ;;
+        FAIL) failed=$((failed + 1)); printf 'FAIL  %s\n' "$name" ;;
+        *) printf '      | %s\n' "$status${name:+|$name}" ;;
+      esac
+    done <"$work/live.log"
+  else
+    fail "install.sh as root on a live system (private mount namespace)" "$work/live.log"
+  fi
+fi
+
 dest2="$work/destdir-prefix"
 check "install.sh with PREFIX=/opt/dockchat" \
   timeout 120 env DESTDIR="$dest2" PREFIX=/opt/dockchat bash deploy/install.sh --binary "$install_binary"
