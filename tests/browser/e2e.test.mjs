@@ -255,8 +255,18 @@ test('two users chat in docked windows', {timeout: 240000}, async() => {
         await pageA.keyboard.press('Escape');
         await pageA.waitForFunction((sel) => document.querySelector(sel).classList.contains('is-minimised'),
             `[data-region="window"][data-peerid="${b.id}"]`, {timeout: T});
+        // A message while minimised: the window is highlighted with a badge; restoring shows the newest.
+        await inputB.fill('Are you still there?');
+        await inputB.press('Enter');
+        await win(pageA, b).locator('[data-region="unread"]').filter({hasText: /^[1-9]/}).waitFor({timeout: T});
+        await pageA.waitForFunction((sel) => document.querySelector(sel).classList.contains('is-highlight'),
+            `[data-region="window"][data-peerid="${b.id}"]`, {timeout: T});
         await win(pageA, b).locator('[data-action="toggle"]').click();
         await win(pageA, b).locator('[data-region="input"]').waitFor({state: 'visible', timeout: T});
+        await waitText(pageA, b, 'Are you still there?');
+        const gap = await win(pageA, b).locator('[data-region="messages"]').evaluate((l) => l.scrollHeight - l.scrollTop - l.clientHeight);
+        assert.ok(gap < 50, `a restored window shows the newest message (${gap}px from the bottom)`);
+        await win(pageA, b).locator('[data-region="unread"]').waitFor({state: 'hidden', timeout: T});
 
         // Several windows: those that do not fit go behind a '+N' chip.
         const mates = users.filter((u) => u.id !== a.id && u.id !== b.id

@@ -540,8 +540,15 @@ export const createRenderer = (options) => {
         setAttr(min, 'aria-label', minimised ? str('restore') : str('minimise'));
         setAttr(min, 'title', minimised ? str('restore') : str('minimise'));
         setHidden(region(el, 'body'), minimised);
+        const restored = w.minimised === true && !minimised;
+        w.minimised = minimised;
         if (!minimised || w.rendered) {
             await patchItems(w, state, peer, nowMs, false);
+        }
+        if (restored) {
+            // A hidden list loses its scroll position: show the newest messages again.
+            const list = region(el, 'messages');
+            list.scrollTop = list.scrollHeight;
         }
     };
 
