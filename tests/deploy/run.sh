@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Deployment checks: the systemd units, the example config, install.sh, the block zip and the
-# reverse-proxy snippets (run live in front of `dockchatd demo` when nginx/Apache are installed).
+# Deployment checks: the systemd units (systemd-analyze verify/security), the example config,
+# install.sh (staged into a DESTDIR, and as root in a private mount namespace), the block zip, the
+# reverse-proxy snippets (run live in nginx and Apache in front of `dockchatd demo`), and the
+# unit's sandbox (strace of the daemon on SQLite, MariaDB and PostgreSQL vs. SystemCallFilter= and
+# RestrictAddressFamilies=).
 #
 #   bash tests/deploy/run.sh            (DOCKCHATD=path/to/dockchatd to test another build)
 #
@@ -65,13 +68,16 @@ if [ ! -x "$daemon" ] && command -v cargo >/dev/null 2>&1; then
   timeout 1200 cargo build --quiet --bin dockchatd >"$work/build.log" 2>&1 || sed 's/^/  | /' "$work/build.log" | tail -n 20
 fi
 
-# The proxy checks run the snippets in real nginx and Apache; install them on a fresh machine
-# (tests/setup.sh installs the rest of the toolchain).
-if { ! command -v nginx >/dev/null 2>&1 || ! command -v apache2 >/dev/null 2>&1; } \
-  && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing nginx-light and apache2 for the reverse-proxy checks"
+# The proxy checks run the snippets in real nginx and Apache, the sandbox check needs strace;
+# install them on a fresh machine (tests/setup.sh installs the rest of the toolchain).
+need=()
+command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
+command -v apache2 >/dev/null 2>&1 || need+=(apache2)
+command -v strace >/dev/null 2>&1 || need+=(strace)
+if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${need[*]} for the proxy and sandbox checks"
   DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends \
-    nginx-light apache2 >"$work/apt.log" 2>&1 || tail -n 5 "$work/apt.log"
+    "${need[@]}" >"$work/apt.log" 2>&1 || tail -n 5 "$work/apt.log"
 fi
 
 echo "== scripts"
@@ -553,6 +559,123 @@ EOF
       timeout 30 python3 tests/deploy/wsprobe.py 127.0.0.1 "$ap" /dockchat/ws "$demo_url"
   else
     skip "Apache snippet: apache2 not installed (apt-get install apache2)"
+  fi
+fi
+
+echo "== sandbox: what dockchatd does vs. SystemCallFilter= and RestrictAddressFamilies="
+# Runs the demo (as an unprivileged user, like the unit) under strace while exercise.py logs in and
+# sends a message, on SQLite and, when they answer, on MariaDB and PostgreSQL (the production
+# drivers), then checks that every system call made is allowed by the unit's filter and every
+# socket uses an allowed address family. A call outside the filter would fail with EPERM in
+# production.
+if ! $analyze_ok; then
+  skip "sandbox check: systemd-analyze cannot run here"
+elif ! command -v strace >/dev/null 2>&1; then
+  skip "sandbox check: strace not installed (apt-get install strace)"
+elif [ ! -x "$daemon" ]; then
+  skip "sandbox check: no dockchatd build"
+else
+  python3 - "$svc" >"$work/allowed.txt" <<'PY'
+import subprocess, sys
+def expand(name, seen=set()):
+    if not name.startswith("@"):
+        return {name}
+    out = subprocess.run(["systemd-analyze", "syscall-filter", name], capture_output=True, text=True,
+                         timeout=60).stdout.splitlines()[1:]
+    names = set()
+    for line in out:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            names |= expand(line)
+    return names
+allowed = None
+for line in open(sys.argv[1], encoding="utf-8"):
+    if not line.startswith("SystemCallFilter="):
+        continue
+    value = line.split("=", 1)[1].strip()
+    deny = value.startswith("~")
+    names = set().union(*(expand(n) for n in value.lstrip("~").split()))
+    if deny:
+        allowed = (allowed if allowed is not None else set()) - names
+    else:
+        allowed = (allowed or set()) | names
+print("\n".join(sorted(allowed or [])))
+PY
+  families=$(unit_value "$svc" RestrictAddressFamilies)
+  runas=()
+  if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null 2>&1 && getent passwd nobody >/dev/null; then
+    runas=(runuser -u nobody --)
+  fi
+  chmod 0755 "$work"
+  # traced NAME [DATABASE_URL]
+  traced() {
+    local name=$1 dburl=${2:-} dir="$work/trace-$1" url="" dpid="" wrapper used bad fams
+    mkdir -p "$dir"
+    chmod 0777 "$dir"
+    local args=(demo --listen 127.0.0.1:0)
+    [ -n "$dburl" ] && args+=(--database-url "$dburl")
+    "${runas[@]}" timeout 120 strace -f -qq -o "$dir/trace" "$daemon" "${args[@]}" >"$dir/out" 2>"$dir/err" &
+    wrapper=$!
+    pids+=("$wrapper")
+    for _ in $(seq 1 600); do
+      url=$(sed -n 's#^dockchat demo: open \(http://[0-9.:]*\)/.*#\1#p' "$dir/out" 2>/dev/null | head -n 1)
+      [ -n "$url" ] && break
+      kill -0 "$wrapper" 2>/dev/null || break
+      sleep 0.1
+    done
+    if [ -z "$url" ]; then
+      { echo "the traced demo did not start"; tail -n 20 "$dir/err"; } >"$dir/why"
+      fail "sandbox ($name): traced dockchatd demo starts" "$dir/why"
+      return 0
+    fi
+    timeout 60 python3 tests/deploy/exercise.py "$url" >"$dir/exercise.log" 2>&1 \
+      || { fail "sandbox ($name): log in and send a message through the traced daemon" "$dir/exercise.log"; }
+    dpid=$(awk 'NR == 1 { print $1 }' "$dir/trace")
+    [ -n "$dpid" ] && kill -TERM "$dpid" 2>/dev/null
+    for _ in $(seq 1 200); do
+      kill -0 "$wrapper" 2>/dev/null || break
+      sleep 0.1
+    done
+    used="$dir/used.txt"
+    awk '{ s = $2; if (s ~ /^[a-z_0-9]+\(/) { sub(/\(.*/, "", s); print s } }' "$dir/trace" | sort -u >"$used"
+    bad=$(LC_ALL=C comm -23 "$used" <(LC_ALL=C sort "$work/allowed.txt") | tr '\n' ' ')
+    if [ -z "$bad" ]; then
+      pass "sandbox ($name): all $(wc -l <"$used") system calls dockchatd made are allowed by SystemCallFilter="
+    else
+      echo "outside the filter: $bad" >"$dir/why"
+      fail "sandbox ($name): system calls outside SystemCallFilter=" "$dir/why"
+    fi
+    fams=$(grep -o 'socket(AF_[A-Z0-9]*' "$dir/trace" | sed 's/socket(//' | sort -u | tr '\n' ' ')
+    bad=""
+    for f in $fams; do
+      case " $families " in *" $f "*) ;; *) bad="$bad $f" ;; esac
+    done
+    if [ -z "$bad" ]; then
+      pass "sandbox ($name): sockets only of RestrictAddressFamilies= ($fams)"
+    else
+      echo "families used: $fams; not allowed:$bad" >"$dir/why"
+      fail "sandbox ($name): socket address families outside RestrictAddressFamilies=" "$dir/why"
+    fi
+  }
+  if ! "${runas[@]}" timeout 20 strace -f -qq -o /dev/null true >"$work/strace-probe.log" 2>&1; then
+    skip "sandbox check: strace cannot trace here ($(head -n 1 "$work/strace-probe.log"))"
+  else
+    traced sqlite
+    db="dockchat_deploy_$$"
+    if command -v mysql >/dev/null 2>&1 \
+      && timeout 10 mysql -h 127.0.0.1 -u root -e "CREATE DATABASE $db" >/dev/null 2>&1; then
+      traced mariadb "mysql://root@127.0.0.1:3306/$db"
+      timeout 30 mysql -h 127.0.0.1 -u root -e "DROP DATABASE $db" >/dev/null 2>&1 || true
+    else
+      skip "sandbox (mariadb): MariaDB not reachable on 127.0.0.1:3306"
+    fi
+    if command -v psql >/dev/null 2>&1 \
+      && timeout 10 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db" >/dev/null 2>&1; then
+      traced postgres "postgres://postgres@127.0.0.1:5432/$db"
+      timeout 30 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $db" >/dev/null 2>&1 || true
+    else
+      skip "sandbox (postgres): PostgreSQL not reachable on 127.0.0.1:5432"
+    fi
   fi
 fi
 

@@ -55,11 +55,8 @@ def read_frame(sock, pending):
     return opcode, take(length), pending
 
 
-def main():
-    if len(sys.argv) != 5:
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
-        return 2
-    host, port, path, origin = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def handshake(host, port, path, origin):
+    """Opens a WebSocket; returns (socket, bytes received after the HTTP head). Raises on failure."""
     key = base64.b64encode(os.urandom(16)).decode()
     sock = socket.create_connection((host, port), timeout=10)
     sock.settimeout(10)
@@ -78,20 +75,26 @@ def main():
     while b"\r\n\r\n" not in head:
         chunk = sock.recv(4096)
         if not chunk:
-            print("FAIL: connection closed during the handshake: %r" % head)
-            return 1
+            raise ConnectionError("connection closed during the handshake: %r" % head)
         head += chunk
     head, _, pending = head.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     if not lines[0].startswith("HTTP/1.1 101"):
-        print("FAIL: expected 101 Switching Protocols, got %r" % lines[0])
-        return 1
+        raise ValueError("expected 101 Switching Protocols, got %r" % lines[0])
     accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
     headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
     if headers.get("sec-websocket-accept") != accept:
-        print("FAIL: wrong Sec-WebSocket-Accept %r" % headers.get("sec-websocket-accept"))
-        return 1
+        raise ValueError("wrong Sec-WebSocket-Accept %r" % headers.get("sec-websocket-accept"))
     print("ok: %s" % lines[0])
+    return sock, pending
+
+
+def main():
+    if len(sys.argv) != 5:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    host, port, path, origin = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    sock, pending = handshake(host, port, path, origin)
 
     payload = json.dumps({"type": "hello", "v": 1, "token": "not-a-token", "since": 0}).encode()
     mask = os.urandom(4)
