@@ -62,10 +62,29 @@ macro_rules! db_test {
     };
 }
 
-/// Runs a test body with the global time bound.
+tokio::task_local! {
+    /// Databases created by the running test, dropped by [`bounded`] even when the test panics.
+    static CREATED: std::cell::RefCell<Vec<(Backend, String)>>;
+}
+
+/// Runs a test body with the global time bound; afterwards (pass, panic or timeout) drops every
+/// database the body created and did not destroy itself.
 pub async fn bounded<F: std::future::Future<Output = ()>>(f: F) {
-    if tokio::time::timeout(TEST_TIMEOUT, f).await.is_err() {
-        panic!("test exceeded {TEST_TIMEOUT:?}");
+    use futures_util::FutureExt;
+    let body = std::panic::AssertUnwindSafe(tokio::time::timeout(TEST_TIMEOUT, f)).catch_unwind();
+    let (outcome, created) = CREATED
+        .scope(std::cell::RefCell::new(Vec::new()), async {
+            let outcome = body.await;
+            (outcome, CREATED.with(|c| c.take()))
+        })
+        .await;
+    for (backend, name) in created {
+        let _ = admin_exec(backend, &drop_sql(backend, &name)).await;
+    }
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => panic!("test exceeded {TEST_TIMEOUT:?}"),
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 
@@ -235,6 +254,7 @@ impl TestDb {
         admin_exec(backend, &create)
             .await
             .unwrap_or_else(|e| panic!("create database {name} on {backend:?}: {e}"));
+        let _ = CREATED.try_with(|c| c.borrow_mut().push((backend, name.clone())));
         let url = backend.url(&name);
         let pool = match backend {
             Backend::MariaDb => Pool::My(
