@@ -106,6 +106,7 @@ pub async fn start_inner(
         avatars.clone(),
         config.limits.text_max_chars,
         config.limits.history_max,
+        Duration::from_secs(config.presence.enrolment_refresh_secs),
     );
     convs
         .refresh_site_settings()

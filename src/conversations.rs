@@ -1,7 +1,8 @@
 //! Conversations: send, history, read markers, typing and docked windows (docs/PROTOCOL.md §4–§6).
 //!
 //! Owns: validating and authorising each request with Moodle's messaging rules
-//! (`core_message\api::can_send_message`, cached per pair for [`PAIR_TTL`]), the site's messaging
+//! (`core_message\api::can_send_message`, cached per pair for at most [`PAIR_TTL`] and never longer than
+//! the enrolment refresh interval), the site's messaging
 //! switches, the typing throttle, and the single message writer: one task drains queued sends, stores
 //! up to [`GROUP_MAX`] of them in ONE transaction, and only after the commit acks each sender and fans
 //! one shared, pre-serialised `message` frame out to every connection of both users. Because one
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// How long a pair's permission facts are trusted.
+/// The longest a pair's permission facts are trusted (shorter when enrolments refresh faster).
 pub const PAIR_TTL: Duration = Duration::from_secs(60);
 /// At most one `typing` per pair is forwarded in this interval.
 pub const TYPING_INTERVAL: Duration = Duration::from_secs(2);
@@ -127,6 +128,7 @@ pub struct Conversations {
     avatars: Avatars,
     text_max_chars: usize,
     history_max: u32,
+    pair_ttl: Duration,
     messaging: AtomicBool,
     messagingallusers: AtomicBool,
     pairs: DashMap<(i64, i64), PairFacts>,
@@ -162,6 +164,7 @@ impl Conversations {
         avatars: Avatars,
         text_max_chars: usize,
         history_max: u32,
+        enrolment_refresh: Duration,
     ) -> (Arc<Conversations>, WriterTask) {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let svc = Arc::new(Conversations {
@@ -170,6 +173,7 @@ impl Conversations {
             avatars,
             text_max_chars,
             history_max,
+            pair_ttl: enrolment_refresh.min(PAIR_TTL),
             messaging: AtomicBool::new(true),
             messagingallusers: AtomicBool::new(false),
             pairs: DashMap::new(),
@@ -197,7 +201,7 @@ impl Conversations {
         self.messagingallusers.store(all, Ordering::Relaxed);
         let now = Instant::now();
         self.pairs
-            .retain(|_, f| now.duration_since(f.at) < PAIR_TTL);
+            .retain(|_, f| now.duration_since(f.at) < self.pair_ttl);
         self.typing
             .retain(|_, t| now.duration_since(*t) < TYPING_INTERVAL * 5);
         Ok(())
@@ -216,7 +220,7 @@ impl Conversations {
 
     async fn facts(&self, sender: i64, recipient: i64) -> Result<PairFacts> {
         if let Some(f) = self.pairs.get(&(sender, recipient)) {
-            if f.at.elapsed() < PAIR_TTL {
+            if f.at.elapsed() < self.pair_ttl {
                 return Ok(f.clone());
             }
         }
