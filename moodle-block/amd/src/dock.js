@@ -327,6 +327,9 @@ export const createController = (deps) => {
                 break;
             case 'close':
                 setWindow(peer, 'closed', false);
+                if (renderer.focusPerson) {
+                    renderer.whenIdle().then(() => renderer.focusPerson(peer));
+                }
                 break;
             case 'send':
                 sendText(peer, intent.text);

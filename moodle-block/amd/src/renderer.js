@@ -655,6 +655,12 @@ export const createRenderer = (options) => {
         bind(el);
         dock = el;
         view.addEventListener('resize', layout);
+        // Messages that arrived while the page was in the background are read when it comes back.
+        doc.addEventListener('visibilitychange', () => {
+            if (doc.visibilityState === 'visible') {
+                onIntent({type: 'seen', peer: 0});
+            }
+        });
     };
 
     const renderOnce = async(state, nowMs) => {
@@ -735,6 +741,18 @@ export const createRenderer = (options) => {
                 ? w.el.querySelector('[data-action="toggle"]') : region(w.el, 'input');
             if (target) {
                 target.focus();
+            }
+        },
+        /**
+         * After a window closed: focus the person in the online list (keyboard users keep their place).
+         *
+         * @param {number} peer
+         */
+        focusPerson(peer) {
+            const el = onlineEls.get(peer);
+            const button = el && el.querySelector('[data-action="open-chat"]');
+            if (button && button.isConnected) {
+                button.focus();
             }
         },
         /**
