@@ -66,11 +66,17 @@ unitdir=/etc/systemd/system
 
 # --- the binary ---------------------------------------------------------------------------------
 if [ -z "$binary" ]; then
-  command -v cargo >/dev/null 2>&1 \
-    || die "cargo not found: install Rust (https://rustup.rs) or pass --binary PATH to a built dockchatd"
-  say "building dockchatd (cargo build --release --locked), this takes a few minutes the first time"
-  (cd "$repo" && cargo build --release --locked --bin dockchatd)
-  binary="$repo/target/release/dockchatd"
+  built="$repo/target/release/dockchatd"
+  if command -v cargo >/dev/null 2>&1; then
+    say "building dockchatd (cargo build --release --locked), this takes a few minutes the first time"
+    (cd "$repo" && cargo build --release --locked --bin dockchatd)
+  elif [ -x "$built" ]; then
+    # Typical with sudo: cargo is in the builder's PATH, not root's.
+    say "cargo not in PATH: installing the existing build $built"
+  else
+    die "cargo not found: build first (cargo build --release --locked) and pass --binary target/release/dockchatd"
+  fi
+  binary="$built"
 fi
 [ -f "$binary" ] || die "binary not found: $binary"
 [ -x "$binary" ] || die "binary is not executable: $binary"
