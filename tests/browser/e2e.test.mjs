@@ -240,6 +240,13 @@ test('two users chat in docked windows', {timeout: 240000}, async() => {
         await inputA2.press('Enter');
         await waitText(pageA, b, 'Sent from my second tab');
         await waitText(pageB, a, 'Sent from my second tab');
+        // Window state follows across tabs: minimised in one, minimised in the other.
+        await win(pageA2, b).locator('[data-action="minimise"]').click();
+        await pageA.waitForFunction((sel) => document.querySelector(sel).classList.contains('is-minimised'),
+            `[data-region="window"][data-peerid="${b.id}"]`, {timeout: T});
+        await win(pageA, b).locator('[data-action="toggle"]').click();
+        await pageA2.waitForFunction((sel) => !document.querySelector(sel).classList.contains('is-minimised'),
+            `[data-region="window"][data-peerid="${b.id}"]`, {timeout: T});
         await pageA2.close();
 
         // A reload keeps the window and its history.
@@ -341,6 +348,17 @@ test('two users chat in docked windows', {timeout: 240000}, async() => {
         assert.ok(kept.scrollTop > 0 && kept.top >= -40 && kept.top <= kept.height,
             `the message that was on top stays in view after older ones load (${JSON.stringify(kept)})`);
         await shot(pageB, 'desktop-history-loaded.png');
+
+        // Closing a window: gone in this tab, and still gone after a reload.
+        await win(pageB, a).locator('[data-action="close"]').click();
+        await win(pageB, a).waitFor({state: 'detached', timeout: T});
+        assert.equal(await pageB.evaluate(() => document.activeElement && document.activeElement.getAttribute('data-action')), 'open-chat',
+            'focus goes back to the person in the list');
+        await pageB.waitForTimeout(300);
+        await pageB.reload({timeout: T});
+        await pageB.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        await pageB.waitForTimeout(1000);
+        assert.equal(await win(pageB, a).count(), 0, 'a closed window stays closed');
 
         assert.deepEqual(errors, [], 'no page errors and no dialogs');
     } finally {
