@@ -584,3 +584,64 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn identity_comes_from_the_token_and_text_is_stored_verbatim(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        // A forged "from" field is ignored: the sender is the token's user.
+        let evil = "Robert'); DROP TABLE mdl_block_dockchat_msg;-- <script>alert(1)</script>";
+        alice
+            .send(json!({"type": "send", "from": CAROL, "to": BOB, "cid": "id-1", "text": evil}))
+            .await;
+        let ack = alice.expect("ack").await;
+        let m = bob.expect("message").await;
+        assert_eq!(m["message"]["from"], ALICE);
+        assert_eq!(m["sender"]["id"], ALICE);
+        assert_eq!(m["message"]["text"], evil);
+        let id = ack["id"].as_i64().expect("id");
+        assert_eq!(
+            ctx.db
+                .count(&format!("block_dockchat_msg WHERE id = {id} AND useridfrom = {ALICE}"))
+                .await,
+            1
+        );
+        assert_eq!(ctx.db.message_texts().await, vec![evil.to_string()]);
+        // Bob cannot read Alice and Carol's conversation by naming it from his socket.
+        let mut carol = ctx.client(CAROL).await;
+        carol.send_message(ALICE, "private", "just for Alice").await;
+        bob.send(json!({"type": "history", "with": CAROL, "user": ALICE})).await;
+        let h = bob.expect("history").await;
+        assert!(h["messages"].as_array().is_some_and(|a| a.is_empty()), "{h}");
+        for c in [alice, bob, carol] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn typing_is_throttled_per_pair(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        for _ in 0..5 {
+            alice.send(json!({"type": "typing", "to": BOB})).await;
+        }
+        assert_eq!(bob.expect("typing").await["from"], ALICE);
+        bob.expect_none("typing", Duration::from_millis(1000)).await;
+        // Another pair is throttled separately.
+        let mut carol = ctx.client(CAROL).await;
+        carol.send(json!({"type": "typing", "to": BOB})).await;
+        assert_eq!(bob.expect("typing").await["from"], CAROL);
+        // After the interval, Alice's typing is forwarded again.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        alice.send(json!({"type": "typing", "to": BOB})).await;
+        assert_eq!(bob.expect("typing").await["from"], ALICE);
+        for c in [alice, bob, carol] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
