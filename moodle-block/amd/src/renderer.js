@@ -655,6 +655,13 @@ export const createRenderer = (options) => {
         bind(el);
         dock = el;
         view.addEventListener('resize', layout);
+        // A click anywhere else closes the '+N' menu.
+        doc.addEventListener('click', (event) => {
+            if (overflowOpen && !(event.target.closest && event.target.closest('[data-region="overflow"]'))) {
+                overflowOpen = false;
+                layout();
+            }
+        });
         // Messages that arrived while the page was in the background are read when it comes back.
         doc.addEventListener('visibilitychange', () => {
             if (doc.visibilityState === 'visible') {
