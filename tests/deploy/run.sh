@@ -679,6 +679,97 @@ PY
   fi
 fi
 
+echo "== database grants of docs/DEPLOY.md"
+# The SQL blocks of the guide, run as written (names substituted), must be all dockchatd needs:
+# with them, `dockchatd check` passes and a user logs in and sends a message.
+# grant_sql DIALECT DB USER PASSWORD: the guide's SQL for that dialect, with our names.
+grant_sql() {
+  python3 - docs/DEPLOY.md "$@" <<'PY'
+import re, sys
+doc, dialect, db, user, password = sys.argv[1:]
+text = open(doc, encoding="utf-8").read()
+marker = "MariaDB / MySQL" if dialect == "mariadb" else "PostgreSQL (connected"
+start = text.index("```sql", text.index(marker)) + len("```sql")
+sql = text[start:text.index("```", start)]
+sql = sql.replace("'a long random password'", "'%s'" % password)
+sql = re.sub(r"\bmoodle\.", db + ".", sql)
+sql = re.sub(r"DATABASE moodle\b", "DATABASE " + db, sql)
+sql = re.sub(r"(?<![\w])dockchat(?![\w])", user, sql)
+print(sql)
+PY
+}
+# seed_demo_db URL: lets the demo create and fill a Moodle-shaped database (as a privileged user).
+seed_demo_db() {
+  local out="$work/seed.out" pid url=""
+  "$daemon" demo --listen 127.0.0.1:0 --database-url "$1" >"$out" 2>"$work/seed.err" &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 600); do
+    url=$(sed -n 's#^dockchat demo: open \(http://[0-9.:]*\)/.*#\1#p' "$out" | head -n 1)
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  [ -n "$url" ]
+}
+# grants_check NAME LIMITED_URL: check + login and send with the limited user.
+grants_check() {
+  local name=$1 url=$2 out="$work/grants-$1.out" pid demo=""
+  printf 'site_url = "http://127.0.0.1:9"\ndatabase_url = "%s"\n' "$url" >"$work/grants-$name.toml"
+  check "grants ($name): dockchatd check passes with exactly the guide's grants" \
+    timeout 60 "$daemon" check --config "$work/grants-$name.toml"
+  "$daemon" demo --listen 127.0.0.1:0 --database-url "$url" >"$out" 2>"$work/grants-$name.err" &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 600); do
+    demo=$(sed -n 's#^dockchat demo: open \(http://[0-9.:]*\)/.*#\1#p' "$out" | head -n 1)
+    [ -n "$demo" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$demo" ]; then
+    fail "grants ($name): the daemon starts with the guide's grants" "$work/grants-$name.err"
+  else
+    check "grants ($name): a user logs in and sends a message with the guide's grants" \
+      timeout 60 python3 tests/deploy/exercise.py "$demo"
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+gdb="dockchat_grants_$$"
+guser="dockchat_t$$"
+gpass="pw$$"
+if [ ! -x "$daemon" ]; then
+  skip "grants: no dockchatd build"
+else
+  if command -v mysql >/dev/null 2>&1 && timeout 10 mysql -h 127.0.0.1 -u root -e "CREATE DATABASE $gdb" >/dev/null 2>&1; then
+    if seed_demo_db "mysql://root@127.0.0.1:3306/$gdb" \
+      && grant_sql mariadb "$gdb" "$guser" "$gpass" | timeout 30 mysql -h 127.0.0.1 -u root >"$work/grant.log" 2>&1; then
+      grants_check mariadb "mysql://$guser:$gpass@127.0.0.1:3306/$gdb"
+    else
+      fail "grants (mariadb): seed a Moodle-shaped database and run the guide's SQL" "$work/grant.log"
+    fi
+    timeout 30 mysql -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS $gdb; DROP USER IF EXISTS '$guser'@'127.0.0.1'" >/dev/null 2>&1 || true
+  else
+    skip "grants (mariadb): MariaDB not reachable on 127.0.0.1:3306 as root"
+  fi
+  if command -v psql >/dev/null 2>&1 && timeout 10 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $gdb" >/dev/null 2>&1; then
+    if seed_demo_db "postgres://postgres@127.0.0.1:5432/$gdb" \
+      && grant_sql postgres "$gdb" "$guser" "$gpass" \
+      | timeout 30 psql -h 127.0.0.1 -U postgres -d "$gdb" -v ON_ERROR_STOP=1 -q >"$work/grant.log" 2>&1; then
+      grants_check postgres "postgres://$guser:$gpass@127.0.0.1:5432/$gdb"
+    else
+      fail "grants (postgres): seed a Moodle-shaped database and run the guide's SQL" "$work/grant.log"
+    fi
+    timeout 30 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $gdb" >/dev/null 2>&1 || true
+    timeout 30 psql -h 127.0.0.1 -U postgres -qc "DROP ROLE IF EXISTS $guser" >/dev/null 2>&1 || true
+  else
+    skip "grants (postgres): PostgreSQL not reachable on 127.0.0.1:5432 as postgres"
+  fi
+fi
+
 echo
 echo "deploy checks: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
