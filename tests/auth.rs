@@ -274,3 +274,22 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn refreshed_token_extends_the_connection(backend) {
+        let ctx = Ctx::start_with(backend, |c| c.auth.token_leeway_secs = 0).await;
+        let mut short = claims(ALICE);
+        short["exp"] = json!(now() + 2);
+        let mut c = ctx.client_with_token(&sign(&short, SECRET), None).await;
+        let mut long = claims(ALICE);
+        long["exp"] = json!(now() + 600);
+        c.send(json!({"type": "token", "token": sign(&long, SECRET)})).await;
+        c.expect("token_ok").await;
+        // Well past the first token's expiry the socket is still open and authenticated.
+        c.expect_none("error", Duration::from_secs(4)).await;
+        c.send(json!({"type": "ping", "n": 5})).await;
+        assert_eq!(c.expect("pong").await["n"], 5);
+        c.close().await;
+        ctx.finish().await;
+    }
+);

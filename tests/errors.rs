@@ -157,3 +157,39 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn database_failure_is_internal_and_retry_is_safe(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        // Make the database refuse this one insert (a CHECK constraint stands in for a failing server).
+        ctx.db
+            .execp("ALTER TABLE {p}block_dockchat_msg ADD CONSTRAINT dct_no_boom CHECK (message <> 'boom')")
+            .await;
+        alice
+            .send(json!({"type": "send", "to": BOB, "cid": "boom-1", "text": "boom"}))
+            .await;
+        let e = alice.expect_any(&["ack", "error"]).await;
+        assert_eq!(e["type"], "error", "a failed insert was acknowledged: {e}");
+        assert_eq!(e["code"], "internal", "{e}");
+        assert_eq!(e["ref"], "boom-1", "{e}");
+        bob.expect_none("message", std::time::Duration::from_millis(800)).await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        // The socket and the writer survive: other sends go through.
+        let ok = alice.send_message(BOB, "fine-1", "fine").await;
+        assert_eq!(ok["dup"], false);
+        // Once the database is healthy again, the retry with the same cid is stored once.
+        ctx.db
+            .execp("ALTER TABLE {p}block_dockchat_msg DROP CONSTRAINT dct_no_boom")
+            .await;
+        let retry = alice.send_message(BOB, "boom-1", "boom").await;
+        assert_eq!(retry["dup"], false);
+        let again = alice.send_message(BOB, "boom-1", "boom").await;
+        assert_eq!(again["dup"], true);
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+        alice.close().await;
+        bob.close().await;
+        ctx.finish().await;
+    }
+);
