@@ -421,7 +421,8 @@ export const createRenderer = (options) => {
         setText(stateEl, label);
         setHidden(stateEl, !label);
         const retry = el.querySelector('[data-action="retry"]');
-        setHidden(retry, !(item.failed && item.final));
+        // Retrying cannot make a message shorter.
+        setHidden(retry, !(item.failed && item.final && item.failed !== 'text_too_long'));
     };
 
     const patchItems = async(w, state, peer, nowMs, force) => {
