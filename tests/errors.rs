@@ -193,3 +193,35 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn yourself_and_unknown_users_are_refused_everywhere(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let frames = [
+            ("history", json!({"type": "history", "with": ALICE})),
+            ("read", json!({"type": "read", "with": ALICE, "upto": 1})),
+            ("typing", json!({"type": "typing", "to": ALICE})),
+            ("window", json!({"type": "window", "with": ALICE, "state": "open"})),
+        ];
+        for (ty, frame) in frames {
+            alice.send(frame).await;
+            let e = alice.expect_error("bad_recipient").await;
+            assert_eq!(e["ref"], ty, "{e}");
+        }
+        for (ty, frame) in [
+            ("history", json!({"type": "history", "with": 424242})),
+            ("window", json!({"type": "window", "with": 424242, "state": "open"})),
+            ("window", json!({"type": "window", "with": DELETED, "state": "minimised"})),
+        ] {
+            alice.send(frame).await;
+            let e = alice.expect_error("unknown_user").await;
+            assert_eq!(e["ref"], ty, "{e}");
+        }
+        assert_eq!(ctx.db.count("block_dockchat_window").await, 0);
+        assert_eq!(ctx.db.count("block_dockchat_read").await, 0);
+        still_alive(&mut alice, 9).await;
+        alice.close().await;
+        ctx.finish().await;
+    }
+);

@@ -140,3 +140,39 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn enrolment_changes_make_and_break_course_mates(backend) {
+        let ctx = Ctx::start(backend).await; // enrolment_refresh_secs = 2
+        let mut alice = ctx.client(ALICE).await;
+        let mut dave = ctx.client(DAVE).await;
+        assert!(!dave.online_ids().contains(&ALICE));
+        // Moodle enrols Dave in Algebra: both learn about each other at the next refresh.
+        ctx.db
+            .execp(&format!(
+                "INSERT INTO {{p}}user_enrolments (status, enrolid, userid, timestart, timeend, modifierid, timecreated, timemodified) VALUES (0, 1, {DAVE}, 0, 2147483647, 2, {n}, {n})",
+                n = now()
+            ))
+            .await;
+        let p = alice.expect("presence").await;
+        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(DAVE), Some("online")));
+        let p = dave.expect("presence").await;
+        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(ALICE), Some("online")));
+        // The enrolment is suspended again: they stop seeing each other.
+        ctx.db
+            .execp(&format!(
+                "UPDATE {{p}}user_enrolments SET status = 1 WHERE userid = {DAVE} AND enrolid = 1"
+            ))
+            .await;
+        let p = alice.expect("presence").await;
+        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(DAVE), Some("offline")));
+        let p = dave.expect("presence").await;
+        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(ALICE), Some("offline")));
+        let a2 = ctx.client(ALICE).await;
+        assert!(!a2.online_ids().contains(&DAVE), "{}", a2.welcome);
+        for c in [alice, dave, a2] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
