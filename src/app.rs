@@ -4,8 +4,9 @@
 //! Owns: [`start`] (store → authenticator → registry → conversations and their writer → listener,
 //! inherited from systemd when socket-activated), the periodic re-validation of connected accounts
 //! and re-reading of Moodle settings, the batched enrolment refresh, systemd notifications, and
-//! [`RunningServer::shutdown`]: stop accepting → every socket closed with 1012 → the message writer
-//! drained (every acknowledged message is committed) → exit within `shutdown_timeout_secs`.
+//! [`RunningServer::shutdown`]: stop accepting → the message writer drained (every queued send
+//! committed and acknowledged) → every socket flushes its queue and closes with 1012 → exit within
+//! `shutdown_timeout_secs`.
 //! Must not: contain protocol or SQL logic; no other module builds its own dependencies.
 
 use crate::auth::Authenticator;
@@ -28,6 +29,7 @@ use tokio::task::JoinHandle;
 pub struct RunningServer {
     addr: SocketAddr,
     shutdown_tx: watch::Sender<bool>,
+    close_sockets_tx: watch::Sender<bool>,
     server_task: JoinHandle<()>,
     conns_done: mpsc::Receiver<()>,
     writer: WriterTask,
@@ -138,6 +140,7 @@ pub async fn start_inner(
     let addr = listener.local_addr().context("listener address")?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (close_sockets_tx, close_sockets_rx) = watch::channel(false);
     let (tracker, conns_done) = mpsc::channel::<()>(1);
     let state = Arc::new(ServerState {
         shared,
@@ -146,6 +149,7 @@ pub async fn start_inner(
         ws_config: server::ws_config(config.limits.frame_max_bytes),
         demo,
         max_connections: config.limits.max_connections,
+        close_sockets: close_sockets_rx,
     });
     let server_task = tokio::spawn(server::run(listener, state, shutdown_rx, tracker));
 
@@ -166,6 +170,7 @@ pub async fn start_inner(
     Ok(RunningServer {
         addr,
         shutdown_tx,
+        close_sockets_tx,
         server_task,
         conns_done,
         writer,
@@ -244,11 +249,13 @@ impl RunningServer {
         self.registry.counts()
     }
 
-    /// Graceful shutdown: stop accepting, close every socket with 1012, commit and answer every
-    /// queued send, then release the database — all within `shutdown_timeout_secs`.
+    /// Graceful shutdown, all within `shutdown_timeout_secs`: stop accepting; let the message writer
+    /// commit and answer every queued send; then every socket writes what is queued for it (acks
+    /// included) and closes with 1012; finally release the database.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let RunningServer {
             shutdown_tx,
+            close_sockets_tx,
             server_task,
             mut conns_done,
             writer,
@@ -261,18 +268,19 @@ impl RunningServer {
         let deadline = tokio::time::Instant::now() + timeout;
         let _ = shutdown_tx.send(true);
         let _ = tokio::time::timeout_at(deadline, server_task).await;
-        if tokio::time::timeout_at(deadline, conns_done.recv())
-            .await
-            .is_err()
-        {
-            tracing::warn!("some connections did not close in time");
-        }
         convs.stop_writer().await;
         if tokio::time::timeout_at(deadline, writer.join())
             .await
             .is_err()
         {
             tracing::error!("the message writer did not finish in time");
+        }
+        let _ = close_sockets_tx.send(true);
+        if tokio::time::timeout_at(deadline, conns_done.recv())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close in time");
         }
         for b in background {
             b.abort();

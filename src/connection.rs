@@ -506,7 +506,19 @@ where
     loop {
         tokio::select! {
             biased;
-            _ = shutdown.changed() => return End::Close(close::RESTART, "service restart"),
+            _ = shutdown.changed() => {
+                // Deliver what is already queued (acks of committed sends included), then close.
+                while let Ok(item) = rx.rx.try_recv() {
+                    if let Outgoing::Close(..) = item {
+                        continue;
+                    }
+                    if write_item(ws, item, skip_upto).await.is_err() {
+                        return End::Gone;
+                    }
+                }
+                let _ = ws.flush().await;
+                return End::Close(close::RESTART, "service restart");
+            }
             item = rx.rx.recv() => {
                 let Some(item) = item else { return End::Gone };
                 if let Err(e) = write_item(ws, item, skip_upto).await { return e; }

@@ -42,6 +42,8 @@ pub struct ServerState {
     pub ws_config: WebSocketConfig,
     pub demo: Option<Arc<Demo>>,
     pub max_connections: usize,
+    /// Flips to true when WebSockets must close (after the message writer has drained).
+    pub close_sockets: watch::Receiver<bool>,
 }
 
 /// A clone is held by every connection task; when all are dropped, every connection has ended.
@@ -75,7 +77,7 @@ pub fn respond(
     r
 }
 
-/// Accepts until shutdown. Holds `tracker` until it returns.
+/// Accepts until `shutdown` flips. Holds `tracker` until it returns.
 pub async fn run(
     listener: TcpListener,
     state: Arc<ServerState>,
@@ -166,7 +168,11 @@ async fn route(
 ) -> Response<Body> {
     let path = req.uri().path().to_string();
     match (req.method(), path.as_str()) {
-        (&Method::GET, "/ws") => upgrade(&mut req, peer, state, permit, shutdown, tracker),
+        (&Method::GET, "/ws") => {
+            let close_sockets = state.close_sockets.clone();
+            drop(shutdown);
+            upgrade(&mut req, peer, state, permit, close_sockets, tracker)
+        }
         (&Method::GET, "/healthz") => match state.store.ping().await {
             Ok(()) => respond(StatusCode::OK, "text/plain; charset=utf-8", "ok\n"),
             Err(e) => {
