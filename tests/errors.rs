@@ -225,3 +225,54 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn text_limit_counts_unicode_characters(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        // 4000 emoji: 4000 characters, 16000 bytes, 8000 UTF-16 units — within the limit.
+        let max = "😀".repeat(4000);
+        alice.send_message(BOB, "emoji-max", &max).await;
+        let m = bob.expect("message").await;
+        assert_eq!(m["message"]["text"], max.as_str());
+        assert_eq!(ctx.db.message_texts().await, vec![max.clone()]);
+        // One more character is too long (the frame itself is still under 16 KiB).
+        let over = "😀".repeat(4001);
+        alice
+            .send(json!({"type": "send", "to": BOB, "cid": "emoji-over", "text": over}))
+            .await;
+        alice.expect_error("text_too_long").await;
+        assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+        alice.close().await;
+        bob.close().await;
+        ctx.finish().await;
+    }
+);
+
+db_test!(
+    async fn nul_characters_never_become_an_endless_internal_error(backend) {
+        // PostgreSQL cannot store U+0000 in text; MariaDB can. Either way the answer must be final:
+        // an ack (and the same text on both sides), or a client error — never `internal`, which
+        // tells the client to retry forever.
+        let ctx = Ctx::start(backend).await;
+        let mut alice = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        alice
+            .send(json!({"type": "send", "to": BOB, "cid": "nul-1", "text": "a\u{0}b"}))
+            .await;
+        let r = alice.expect_any(&["ack", "error"]).await;
+        if r["type"] == "ack" {
+            let m = bob.expect("message").await;
+            let text = m["message"]["text"].as_str().unwrap_or_default().to_string();
+            assert_eq!(ctx.db.message_texts().await, vec![text]);
+        } else {
+            assert_ne!(r["code"], "internal", "{r}");
+            assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        }
+        still_alive(&mut alice, 3).await;
+        alice.close().await;
+        bob.close().await;
+        ctx.finish().await;
+    }
+);

@@ -133,11 +133,23 @@ db_test!(
             bob.close().await;
             acked
         });
+        // Carol writes to Alice at the same time, so two senders' inserts interleave.
+        let mut carol = ctx.client(CAROL).await;
+        let other = tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0..30 {
+                let a = carol.send_message(ALICE, &format!("carol{i}"), "also racing").await;
+                acked.push(a["id"].as_i64().expect("id"));
+            }
+            carol.close().await;
+            acked
+        });
         tokio::time::sleep(Duration::from_millis(20)).await;
         let mut alice = Client::connect(&url).await;
         alice.hello(&token(ALICE), Some(first)).await;
         alice.expect("welcome").await;
-        let acked_race = sender.await.expect("sender task");
+        let mut acked_race = sender.await.expect("sender task");
+        acked_race.extend(other.await.expect("second sender task"));
         let total = 10 + acked_race.len();
         let got = collect_ids(&mut alice, total).await;
         let expected: BTreeSet<i64> = ctx
