@@ -293,3 +293,23 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn session_timeout_comes_from_moodle_config(backend) {
+        let db = TestDb::standard(backend).await;
+        db.execp("UPDATE {p}config SET value = '120' WHERE name = 'sessiontimeout'")
+            .await;
+        db.execp(&format!(
+            "UPDATE {{p}}sessions SET timemodified = {} WHERE userid = {ALICE}",
+            now() - 300
+        ))
+        .await;
+        let ctx = Ctx::start_on(db, |_| {}).await;
+        // 300 s idle is live under Moodle's default 8 h, but not under this site's 120 s.
+        let (code, reason) = refused_with(&ctx, &token(ALICE)).await;
+        assert_eq!(code, 4004, "{reason}");
+        let bob = ctx.client(BOB).await; // active 60 s ago
+        bob.close().await;
+        ctx.finish().await;
+    }
+);

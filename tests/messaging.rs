@@ -645,3 +645,39 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn send_pushes_window_frames_once(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut a1 = ctx.client(ALICE).await;
+        let mut a2 = ctx.client(ALICE).await;
+        let mut leo = ctx.client(LEO).await;
+        a1.send_message(LEO, "wf1", "first").await;
+        // The sender's tabs open the window; the recipient gets a minimised one.
+        let w = a2.expect("window").await;
+        assert_eq!((w["with"]["id"].as_i64(), w["state"].as_str()), (Some(LEO), Some("open")));
+        let w = leo.expect("window").await;
+        assert_eq!((w["with"]["id"].as_i64(), w["state"].as_str()), (Some(ALICE), Some("minimised")));
+        leo.expect("message").await;
+        // Already open / already there: no more window frames.
+        a1.send_message(LEO, "wf2", "second").await;
+        leo.expect("message").await;
+        a2.expect("message").await;
+        a2.expect_none("window", Duration::from_millis(800)).await;
+        leo.expect_none("window", Duration::from_millis(200)).await;
+        // A minimised window stays minimised when its owner sends.
+        a1.send(json!({"type": "window", "with": LEO, "state": "minimised"})).await;
+        assert_eq!(a2.expect("window").await["state"], "minimised");
+        a1.send_message(LEO, "wf3", "third").await;
+        a2.expect_none("window", Duration::from_millis(800)).await;
+        let a3 = ctx.client(ALICE).await;
+        assert_eq!(
+            window_for(&a3.welcome, LEO).map(|w| w["state"].clone()),
+            Some(json!("minimised"))
+        );
+        for c in [a1, a2, a3, leo] {
+            c.close().await;
+        }
+        ctx.finish().await;
+    }
+);
