@@ -75,6 +75,12 @@ db_test!(
         assert!(text.contains("ok    secret"), "{text}");
         assert!(!text.contains("FAIL"), "{text}");
         assert!(bin_ok, "dockchatd check failed on a healthy database:\n{bin_text}");
+        if backend == Backend::MariaDb {
+            // The mariadb:// spelling is accepted too.
+            let url = db.url.replacen("mysql://", "mariadb://", 1);
+            let report = check::run(&opts(&url, PREFIX)).await;
+            assert!(report.ok(), "{report}");
+        }
         db.destroy().await;
     }
 );
