@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Deployment checks: the systemd units (systemd-analyze verify/security), the example config,
 # install.sh (staged into a DESTDIR, and as root in a private mount namespace), the block zip, the
-# reverse-proxy snippets (run live in nginx and Apache in front of `dockchatd demo`), and the
-# unit's sandbox (strace of the daemon on SQLite, MariaDB and PostgreSQL vs. SystemCallFilter= and
-# RestrictAddressFamilies=).
+# reverse-proxy snippets (run live in nginx and Apache in front of `dockchatd demo`), a restart on
+# an inherited socket under load (restart.py), the unit's sandbox (strace of the daemon on SQLite,
+# MariaDB and PostgreSQL vs. SystemCallFilter= and RestrictAddressFamilies=), and the database
+# grants of docs/DEPLOY.md.
 #
 #   bash tests/deploy/run.sh            (DOCKCHATD=path/to/dockchatd to test another build)
 #
@@ -14,6 +15,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
+# The helpers import each other: leave no __pycache__ in the tree.
+export PYTHONDONTWRITEBYTECODE=1
 
 work=$(mktemp -d)
 pids=()
@@ -84,7 +87,9 @@ echo "== scripts"
 for script in deploy/install.sh deploy/build-block-zip.sh tests/deploy/run.sh; do
   check "bash -n $script" bash -n "$script"
 done
-check "python3 compiles tests/deploy/wsprobe.py" python3 -m py_compile tests/deploy/wsprobe.py
+check "python3 compiles tests/deploy/*.py" python3 -c \
+  'import sys; [compile(open(f, encoding="utf-8").read(), f, "exec") for f in sys.argv[1:]]' \
+  tests/deploy/wsprobe.py tests/deploy/exercise.py tests/deploy/restart.py
 if command -v shellcheck >/dev/null 2>&1; then
   check "shellcheck deploy/*.sh tests/deploy/run.sh" \
     timeout 120 shellcheck deploy/install.sh deploy/build-block-zip.sh tests/deploy/run.sh
@@ -560,6 +565,16 @@ EOF
   else
     skip "Apache snippet: apache2 not installed (apt-get install apache2)"
   fi
+fi
+
+echo "== restart under socket activation"
+if [ -x "$daemon" ]; then
+  # restart.py holds the listening socket like dockchatd.socket and restarts the daemon under load.
+  check "restart on the inherited socket: no request refused or lost, WebSocket gets 1012, reconnects and resumes" \
+    timeout 240 python3 tests/deploy/restart.py "$daemon"
+  grep '^ok: [0-9]* requests' "$work/check.log" | sed 's/^ok: /      /' || true
+else
+  skip "restart under socket activation: no dockchatd build"
 fi
 
 echo "== sandbox: what dockchatd does vs. SystemCallFilter= and RestrictAddressFamilies="
