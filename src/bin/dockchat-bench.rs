@@ -141,6 +141,9 @@ struct Cli {
     /// Keep the benchmark database afterwards.
     #[arg(long)]
     keep_db: bool,
+    /// Keep the server's config and log (printed on stderr) afterwards.
+    #[arg(long)]
+    keep_logs: bool,
     /// Daemon `db_pool_size` (default: the daemon's own default).
     #[arg(long)]
     pool: Option<u32>,
@@ -348,7 +351,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
             Scenario::Course => course::run(&h, n, iterations, cli.src_ips).await,
             Scenario::IdleWorker => unreachable!("handled in main"),
         };
-        let finished = h.finish();
+        let finished = h.finish(cli.keep_logs);
         if target == Target::Dockchatd && !cli.keep_db {
             let _ = setup::drop_database(opts.db, &opts.db_admin_url, &opts.db_name).await;
         }

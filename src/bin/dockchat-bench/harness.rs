@@ -137,8 +137,8 @@ impl Harness {
         Ok(out)
     }
 
-    /// Stops the server and removes the scratch directory (kept if the server failed).
-    pub fn finish(self) -> Result<()> {
+    /// Stops the server and removes the scratch directory (kept if asked or if the server failed).
+    pub fn finish(self, keep: bool) -> Result<()> {
         let dir = self.dir.clone();
         let mut server = self.server;
         let crashed = !server.alive();
@@ -148,6 +148,8 @@ impl Harness {
                 "server had exited during the run; its log is in {}",
                 dir.display()
             );
+        } else if keep {
+            eprintln!("server config and log kept in {}", dir.display());
         } else {
             let _ = std::fs::remove_dir_all(&dir);
         }
