@@ -151,3 +151,70 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn slow_reader_is_closed_4009_and_resumes_without_loss(backend) {
+        let ctx = Ctx::start_with(backend, |c| {
+            c.limits.outbox_frames = 4;
+            c.limits.rate_per_sec = 1000;
+            c.limits.rate_burst = 1000;
+        })
+        .await;
+        let mut alice = ctx.client(ALICE).await;
+        // Bob's tab stops reading (a frozen browser tab); his socket buffers fill up.
+        let mut bob = Client::connect_small_buffer(&ctx.ws_url(), ctx.addr).await;
+        bob.hello(&token(BOB), None).await;
+        bob.welcome = bob.expect("welcome").await;
+        let text = "😀".repeat(3900);
+        let mut acked = Vec::new();
+        for i in 0..400 {
+            acked.push(
+                alice.send_message(BOB, &format!("flood{i}"), &text).await["id"]
+                    .as_i64()
+                    .expect("id"),
+            );
+        }
+        // Now Bob reads: whatever was buffered, then the close.
+        let mut got = Vec::new();
+        let code = loop {
+            let Some(frame) = bob.next_within(WAIT).await else {
+                panic!("slow reader neither cut off nor closed after {} of {} messages", got.len(), acked.len());
+            };
+            match frame {
+                Frame::Json(v) if v["type"] == "message" => {
+                    got.push(v["message"]["id"].as_i64().expect("id"))
+                }
+                Frame::Json(_) => {}
+                Frame::Close(code, _) => break code,
+            }
+        };
+        assert_eq!(code, 4009, "slow reader closed with {code}");
+        assert!(got.len() < acked.len(), "the slow reader was never cut off");
+        assert_eq!(got, acked[..got.len()].to_vec(), "delivered out of order");
+        // Resume from the last id received: the rest, exactly once.
+        let since = got.last().copied().unwrap_or(0);
+        let mut bob = ctx.client_with_token(&token(BOB), Some(since)).await;
+        let mut rest = Vec::new();
+        loop {
+            let m = bob.expect("missed").await;
+            rest.extend(
+                m["messages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x["id"].as_i64()),
+            );
+            if m["done"] == true {
+                break;
+            }
+        }
+        got.extend(rest);
+        assert_eq!(got, acked);
+        // The server and the sender are fine.
+        alice.send(serde_json::json!({"type": "ping", "n": 1})).await;
+        alice.expect("pong").await;
+        alice.close().await;
+        bob.close().await;
+        ctx.finish().await;
+    }
+);

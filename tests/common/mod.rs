@@ -874,6 +874,31 @@ impl Client {
         }
     }
 
+    /// Like [`Client::connect`], over a socket with a tiny receive buffer (a slow or frozen reader).
+    pub async fn connect_small_buffer(url: &str, addr: SocketAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let stream = tokio::time::timeout(WAIT, socket.connect(addr))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        let mut req = url.into_client_request().expect("request");
+        req.headers_mut()
+            .insert("Origin", HeaderValue::from_static(SITE_URL));
+        let (ws, _) = tokio::time::timeout(
+            WAIT,
+            tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream)),
+        )
+        .await
+        .expect("upgrade in time")
+        .expect("upgrade");
+        Client {
+            ws,
+            welcome: Value::Null,
+            closed: None,
+        }
+    }
+
     /// Sends `hello`.
     pub async fn hello(&mut self, token: &str, since: Option<i64>) {
         let mut h = json!({"type": "hello", "v": 1, "token": token});
