@@ -276,3 +276,34 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn abusive_clients_are_closed_with_4008(backend) {
+        let ctx = Ctx::start(backend).await;
+        let mut abuser = ctx.client(ALICE).await;
+        let mut bob = ctx.client(BOB).await;
+        // A client that sends nothing but garbage is cut off, not served forever.
+        let mut code = None;
+        for i in 0..500 {
+            let sent = abuser.try_send_text(&format!("garbage {i}")).await;
+            if !sent || i % 50 == 49 {
+                if let Some(Frame::Close(c, _)) = abuser
+                    .next_within(std::time::Duration::from_millis(50))
+                    .await
+                {
+                    code = Some(c);
+                    break;
+                }
+            }
+        }
+        let code = match code {
+            Some(c) => c,
+            None => abuser.expect_close().await.0,
+        };
+        assert_eq!(code, 4008);
+        // Other users are unaffected.
+        still_alive(&mut bob, 1).await;
+        bob.close().await;
+        ctx.finish().await;
+    }
+);

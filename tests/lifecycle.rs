@@ -1,7 +1,7 @@
 //! Session lifecycle (PROTOCOL §2.2, §7; CONTRACTS §2): accounts suspended or deleted mid-session are
-//! closed with 4003, logged-out users with 4004, a graceful shutdown closes every socket with 1012
-//! after committing every acknowledged message, and `/healthz` answers — against real MariaDB and
-//! PostgreSQL.
+//! closed with 4003, logged-out users with 4004, a frozen reader with 4009 (then resumes without loss),
+//! a graceful shutdown closes every socket with 1012 after committing every acknowledged message,
+//! and `/healthz` answers — against real MariaDB and PostgreSQL.
 
 mod common;
 

@@ -921,6 +921,11 @@ impl Client {
             .expect("send text frame");
     }
 
+    /// Sends a raw text frame; false if the connection is already gone.
+    pub async fn try_send_text(&mut self, s: &str) -> bool {
+        self.ws.send(Message::text(s.to_string())).await.is_ok()
+    }
+
     /// Sends a binary frame.
     pub async fn send_binary(&mut self, b: Vec<u8>) {
         self.ws
