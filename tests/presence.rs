@@ -176,3 +176,72 @@ db_test!(
         ctx.finish().await;
     }
 );
+
+db_test!(
+    async fn presence_and_revalidation_past_one_batch(backend) {
+        // 150 students: more than one batch (100) of the daemon's IN (...) queries.
+        let db = TestDb::standard(backend).await;
+        let n = now();
+        let ids: Vec<i64> = (1001..=1150).collect();
+        let mut users = Vec::new();
+        let mut sessions = Vec::new();
+        let mut enrolments = Vec::new();
+        let mut contexts = Vec::new();
+        for id in &ids {
+            users.push(format!(
+                "({id}, 'manual', 1, 0, 0, 1, 'student{id}', 'Student', '{:03}', 's{id}@example.com')",
+                id - 1000
+            ));
+            sessions.push(format!("(0, 'bulk{id}', {id}, {c}, {m})", c = n - 600, m = n - 30));
+            enrolments.push(format!("(0, 1, {id}, 0, 2147483647, 2, {n}, {n})"));
+            contexts.push(format!("({}, 30, {id}, '/1/{}', 2, 0)", 100 + id, 100 + id));
+        }
+        db.execp(&format!(
+            "INSERT INTO {{p}}user (id, auth, confirmed, deleted, suspended, mnethostid, username, firstname, lastname, email) VALUES {}",
+            users.join(", ")
+        ))
+        .await;
+        db.execp(&format!(
+            "INSERT INTO {{p}}sessions (state, sid, userid, timecreated, timemodified) VALUES {}",
+            sessions.join(", ")
+        ))
+        .await;
+        db.execp(&format!(
+            "INSERT INTO {{p}}user_enrolments (status, enrolid, userid, timestart, timeend, modifierid, timecreated, timemodified) VALUES {}",
+            enrolments.join(", ")
+        ))
+        .await;
+        db.execp(&format!(
+            "INSERT INTO {{p}}context (id, contextlevel, instanceid, path, depth, locked) VALUES {}",
+            contexts.join(", ")
+        ))
+        .await;
+        let ctx = Ctx::start_on(db, |c| c.limits.outbox_frames = 1024).await;
+        let mut clients = Vec::new();
+        for id in &ids {
+            clients.push(ctx.client(*id).await);
+        }
+        // The last one sees the 149 others, sorted by full name ("Student 001" ... "Student 149").
+        let last = clients.last().expect("clients");
+        assert_eq!(last.online_ids(), ids[..149].to_vec());
+        // Suspend one user in each batch: both are closed, the others stay.
+        ctx.db
+            .execp("UPDATE {p}user SET suspended = 1 WHERE id IN (1010, 1120)")
+            .await;
+        for idx in [9usize, 119] {
+            let (code, reason) = clients[idx].expect_close().await;
+            assert_eq!(code, 4003, "user {}: {reason}", ids[idx]);
+        }
+        let mut probe = clients.pop().expect("last client");
+        probe.send(serde_json::json!({"type": "ping", "n": 1})).await;
+        assert_eq!(probe.expect("pong").await["n"], 1);
+        let viewer = ctx.client(ALICE).await;
+        let online = viewer.online_ids();
+        assert_eq!(online.iter().filter(|id| **id > 1000).count(), 148, "{online:?}");
+        assert!(!online.contains(&1010) && !online.contains(&1120));
+        drop(clients);
+        probe.close().await;
+        viewer.close().await;
+        ctx.finish().await;
+    }
+);
