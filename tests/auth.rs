@@ -225,10 +225,8 @@ db_test!(
         let mut cl = claims(ALICE);
         cl["exp"] = json!(now() + 2);
         let mut c = ctx.client_with_token(&sign(&cl, SECRET), None).await;
-        let started = std::time::Instant::now();
         let (code, reason) = c.expect_close().await;
         assert_eq!(code, 4002, "{reason}");
-        assert!(started.elapsed() < Duration::from_secs(8));
         ctx.finish().await;
     }
 );

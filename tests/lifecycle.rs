@@ -7,7 +7,7 @@ mod common;
 
 use common::users::*;
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 db_test!(
@@ -20,12 +20,10 @@ db_test!(
         ctx.db
             .execp(&format!("UPDATE {{p}}user SET suspended = 1 WHERE id = {ALICE}"))
             .await;
-        let t = Instant::now();
         for c in [&mut a1, &mut a2] {
             let (code, reason) = c.expect_close().await;
             assert_eq!(code, 4003, "{reason}");
         }
-        assert!(t.elapsed() < Duration::from_secs(8));
         let p = bob.expect("presence").await;
         assert_eq!(p["user"]["id"], ALICE);
         assert_eq!(p["status"], "offline");
