@@ -504,10 +504,39 @@ async fn writer_loop(store: Store, registry: Arc<Registry>, mut rx: mpsc::Receiv
             }
         }
         let msgs: Vec<NewMessage> = batch.iter().map(|r| r.msg.clone()).collect();
-        match store.store_batch(&msgs).await {
+        let result = match store.store_batch(&msgs).await {
+            Err(e) if batch.len() > 1 => {
+                // One bad row must not fail its neighbours: store them one by one instead.
+                tracing::warn!(error = %e, count = batch.len(), "group commit failed; retrying each send alone");
+                let mut each = Vec::with_capacity(msgs.len());
+                for m in &msgs {
+                    each.push(store.store_batch(std::slice::from_ref(m)).await);
+                }
+                Ok(each)
+            }
+            Err(e) => Err(e),
+            Ok(stored) => Ok(stored.into_iter().map(|s| Ok(vec![s])).collect()),
+        };
+        match result {
             Ok(stored) => {
-                crate::metrics::MESSAGES.add(stored.iter().filter(|s| !s.dup).count() as u64);
+                let stored: Vec<Option<crate::store::chat::Stored>> = stored
+                    .into_iter()
+                    .map(|r| match r {
+                        Ok(mut v) => v.pop(),
+                        Err(e) => {
+                            tracing::error!(error = %e, "storing a message failed; nothing was stored");
+                            None
+                        }
+                    })
+                    .collect();
+                crate::metrics::MESSAGES
+                    .add(stored.iter().flatten().filter(|s| !s.dup).count() as u64);
                 for (req, s) in batch.iter().zip(stored) {
+                    let Some(s) = s else {
+                        let f = error_json(ErrorCode::Internal, &req.msg.cid);
+                        req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
+                        continue;
+                    };
                     let m = &s.message;
                     let ack = ServerFrame::Ack {
                         cid: &m.cid,

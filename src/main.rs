@@ -98,15 +98,15 @@ async fn check(path: Option<PathBuf>) -> anyhow::Result<std::process::ExitCode> 
     let config = match Config::load(&path, given) {
         Ok(c) => c,
         Err(e) => {
-            println!("FAIL config: {e} ({})", path.display());
+            println!("{:<4}  config: {e} ({})", "FAIL", path.display());
             return Ok(std::process::ExitCode::FAILURE);
         }
     };
     if let Err(e) = config.validate() {
-        println!("FAIL config: {e} ({})", path.display());
+        println!("{:<4}  config: {e} ({})", "FAIL", path.display());
         return Ok(std::process::ExitCode::FAILURE);
     }
-    println!("ok   config: {} is valid", path.display());
+    println!("{:<4}  config: {} is valid", "ok", path.display());
     let opts = dockchat::check::CheckOptions {
         database_url: config.database_url.clone(),
         table_prefix: config.table_prefix.clone(),

@@ -291,16 +291,37 @@ pub enum TextError {
     TooLong,
 }
 
-/// Trims trailing whitespace and checks the length in Unicode scalar values.
-pub fn normalise_text(text: &str, max_chars: usize) -> Result<&str, TextError> {
-    let t = text.trim_end();
-    if t.is_empty() {
+/// Control characters dropped from message texts: C0 controls except tab, line feed and carriage
+/// return, and DEL. (PostgreSQL cannot store U+0000 at all; none of them is visible text.)
+fn is_dropped_control(c: char) -> bool {
+    (c < ' ' && c != '\t' && c != '\n' && c != '\r') || c == '\u{7f}'
+}
+
+/// Drops control characters (see [`is_dropped_control`]), trims trailing whitespace and checks the
+/// length in Unicode scalar values.
+pub fn normalise_text(
+    text: &str,
+    max_chars: usize,
+) -> Result<std::borrow::Cow<'_, str>, TextError> {
+    let cleaned: std::borrow::Cow<'_, str> = if text.chars().any(is_dropped_control) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !is_dropped_control(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
+    let trimmed_len = cleaned.trim_end().len();
+    if trimmed_len == 0 {
         return Err(TextError::Empty);
     }
-    if t.chars().count() > max_chars {
+    if cleaned[..trimmed_len].chars().count() > max_chars {
         return Err(TextError::TooLong);
     }
-    Ok(t)
+    Ok(match cleaned {
+        std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(&s[..trimmed_len]),
+        std::borrow::Cow::Owned(mut s) => {
+            s.truncate(trimmed_len);
+            std::borrow::Cow::Owned(s)
+        }
+    })
 }
 
 /// A user as the client shows them.
@@ -575,12 +596,17 @@ mod tests {
 
     #[test]
     fn text_rules() {
-        assert_eq!(normalise_text("hi  \n\t", 10), Ok("hi"));
-        assert_eq!(normalise_text("  hi", 10), Ok("  hi"));
-        assert_eq!(normalise_text(" \n ", 10), Err(TextError::Empty));
+        let ok = |t: &str, n| normalise_text(t, n).map(|c| c.into_owned());
+        assert_eq!(ok("hi  \n\t", 10), Ok("hi".to_string()));
+        assert_eq!(ok("  hi", 10), Ok("  hi".to_string()));
+        assert_eq!(ok(" \n ", 10), Err(TextError::Empty));
         // 4 scalars, 16 bytes: counted as characters, not bytes.
-        assert_eq!(normalise_text("😀😀😀😀", 4), Ok("😀😀😀😀"));
-        assert_eq!(normalise_text("😀😀😀😀😀", 4), Err(TextError::TooLong));
+        assert_eq!(ok("😀😀😀😀", 4), Ok("😀😀😀😀".to_string()));
+        assert_eq!(ok("😀😀😀😀😀", 4), Err(TextError::TooLong));
+        // Control characters are dropped; tab, newline and carriage return stay.
+        assert_eq!(ok("a\u{0}b\u{7}c\u{7f}", 10), Ok("abc".to_string()));
+        assert_eq!(ok("a\tb\r\nc", 10), Ok("a\tb\r\nc".to_string()));
+        assert_eq!(ok("\u{0}\u{1} ", 10), Err(TextError::Empty));
     }
 
     #[test]
