@@ -4,7 +4,8 @@
 //! the configured URLs, the connection (wrong password, unknown host or database, bad URL scheme), the
 //! Moodle table prefix (listing the prefixes that look like Moodle's when it is wrong), every Moodle table
 //! and column the daemon reads, every block table and column from `moodle-block/db/install.xml` (through
-//! [`crate::store::xmldb`]), the token secret, and Moodle's site-wide `messaging` switch.
+//! [`crate::store::xmldb`]), the database user's privileges (SELECT on Moodle's tables; a rolled-back
+//! INSERT/UPDATE/DELETE on the block tables), the token secret, and Moodle's site-wide `messaging` switch.
 //! [`CheckReport::ok`] is false when any item failed; `main.rs` prints the report and exits 1 then.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -359,6 +360,8 @@ async fn check_schema(
         }
     }
 
+    check_privileges(db, dialect, opts, &columns, report).await;
+
     let config_plugins = format!("{prefix}config_plugins");
     let config = format!("{prefix}config");
 
@@ -452,6 +455,150 @@ async fn check_schema(
         );
     }
     Ok(())
+}
+
+/// Whether `err` is the server refusing a statement for lack of privileges.
+fn is_permission_error(err: &sqlx::Error) -> bool {
+    let Some(db) = err.as_database_error() else {
+        return false;
+    };
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(my.number(), 1142 | 1143 | 1044 | 1227);
+    }
+    db.code().is_some_and(|c| c == "42501")
+}
+
+/// Verifies that the database user may read the Moodle tables (`SELECT ... WHERE 1 = 0`) and write the
+/// block tables (an INSERT, UPDATE and DELETE in a transaction that is rolled back, so nothing stays).
+async fn check_privileges(
+    db: &mut Db,
+    dialect: Dialect,
+    opts: &CheckOptions,
+    columns: &BTreeMap<String, BTreeSet<String>>,
+    report: &mut CheckReport,
+) {
+    let prefix = opts.table_prefix.as_str();
+    let user = user_of(&opts.database_url);
+    let database = database_of(&opts.database_url);
+    // (statement, table, privilege) — only tables that exist with every column.
+    let mut probes: Vec<(String, String, &'static str)> = Vec::new();
+    for (table, needed) in MOODLE_COLUMNS {
+        let full = format!("{prefix}{table}");
+        if columns
+            .get(&full)
+            .is_some_and(|have| missing_columns(have, needed.iter().copied()).is_empty())
+        {
+            probes.push((
+                format!("SELECT {} FROM {full} WHERE 1 = 0", needed.join(", ")),
+                full,
+                "SELECT",
+            ));
+        }
+    }
+    let mut block_tables = Vec::new();
+    if let Ok(schema) = xmldb::block_schema() {
+        for t in schema.tables() {
+            let full = format!("{prefix}{}", t.name);
+            let complete = columns
+                .get(&full)
+                .is_some_and(|have| missing_columns(have, t.field_names()).is_empty());
+            if !complete {
+                continue;
+            }
+            let fields: Vec<&xmldb::Field> = t.fields.iter().filter(|f| !f.sequence).collect();
+            let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+            let values: Vec<&str> = fields
+                .iter()
+                .map(|f| match f.kind {
+                    xmldb::FieldType::Char | xmldb::FieldType::Text => "'dockchat-check'",
+                    _ => "-1",
+                })
+                .collect();
+            let first = names.first().copied().unwrap_or("id");
+            probes.push((
+                format!("SELECT id FROM {full} WHERE 1 = 0"),
+                full.clone(),
+                "SELECT",
+            ));
+            probes.push((
+                format!(
+                    "INSERT INTO {full} ({}) VALUES ({})",
+                    names.join(", "),
+                    values.join(", ")
+                ),
+                full.clone(),
+                "INSERT",
+            ));
+            probes.push((
+                format!("UPDATE {full} SET {first} = {first} WHERE id = -1"),
+                full.clone(),
+                "UPDATE",
+            ));
+            probes.push((
+                format!("DELETE FROM {full} WHERE id = -1"),
+                full.clone(),
+                "DELETE",
+            ));
+            block_tables.push(full);
+        }
+    }
+    if probes.is_empty() {
+        return;
+    }
+    let stmts: Vec<String> = probes.iter().map(|p| p.0.clone()).collect();
+    match db.in_rollback(&stmts).await {
+        Ok(()) => report.push(
+            "privileges",
+            Status::Ok,
+            format!(
+                "\"{user}\" may read the Moodle tables and write the block tables (checked with a rolled-back test write)"
+            ),
+        ),
+        Err((i, e)) => {
+            let (_, table, privilege) = &probes[i.min(probes.len() - 1)];
+            if !is_permission_error(&e) {
+                report.push(
+                    "privileges",
+                    Status::Fail,
+                    format!("test {privilege} on {table} failed: {e}"),
+                );
+                return;
+            }
+            let fix = if block_tables.contains(table) {
+                match dialect {
+                    Dialect::Postgres => format!(
+                        "GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {user}; GRANT USAGE ON SEQUENCE {} TO {user};",
+                        block_tables.join(", "),
+                        block_tables
+                            .iter()
+                            .map(|t| format!("{t}_id_seq"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => block_tables
+                        .iter()
+                        .map(|t| {
+                            format!("GRANT SELECT, INSERT, UPDATE, DELETE ON `{database}`.`{t}` TO '{user}'@'<host>';")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                }
+            } else {
+                match dialect {
+                    Dialect::Postgres => format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user};"),
+                    _ => format!("GRANT SELECT ON `{database}`.* TO '{user}'@'<host>';"),
+                }
+            };
+            report.push(
+                "privileges",
+                Status::Fail,
+                format!(
+                    "database user \"{user}\" may not {privilege} {table} ({}); run: {fix}",
+                    e.as_database_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string())
+                ),
+            );
+        }
+    }
 }
 
 /// Checks that `site_url` is an absolute http(s) URL; returns its origin (`scheme://host[:port]`).
@@ -754,6 +901,32 @@ impl Db {
             map.entry(t).or_default().insert(c.to_ascii_lowercase());
         }
         Ok(map)
+    }
+
+    /// Runs `stmts` in one transaction that is always rolled back; on failure, the failing index.
+    async fn in_rollback(&mut self, stmts: &[String]) -> Result<(), (usize, sqlx::Error)> {
+        macro_rules! run {
+            ($c:expr) => {{
+                let mut tx = $c.begin().await.map_err(|e| (0usize, e))?;
+                let mut failed = None;
+                for (i, s) in stmts.iter().enumerate() {
+                    if let Err(e) = sqlx::raw_sql(s.as_str()).execute(&mut *tx).await {
+                        failed = Some((i, e));
+                        break;
+                    }
+                }
+                let _ = tx.rollback().await;
+                match failed {
+                    Some(f) => Err(f),
+                    None => Ok(()),
+                }
+            }};
+        }
+        match self {
+            Db::My(c) => run!(c),
+            Db::Pg(c) => run!(c),
+            Db::Lite(c) => run!(c),
+        }
     }
 
     /// The first column of the first row of `sql` (written with `?` placeholders), as text.

@@ -1,7 +1,7 @@
 //! `dockchatd check` (CONTRACTS §2, §7) against real MariaDB and PostgreSQL: a healthy Moodle database
 //! passes; a wrong password or user, an unknown database, a wrong table prefix, missing block tables or
-//! columns and a missing secret each FAIL with the right diagnosis — both through the library
-//! (`dockchat::check::run`) and through the real binary with a temporary config file.
+//! columns, missing write privileges and a missing secret each FAIL with the right diagnosis — both
+//! through the library (`dockchat::check::run`) and through the real binary with a temporary config.
 
 mod common;
 
@@ -73,6 +73,7 @@ db_test!(
         assert!(ok, "{text}");
         assert!(text.contains("ok    table mdl_block_dockchat_msg"), "{text}");
         assert!(text.contains("ok    secret"), "{text}");
+        assert!(text.contains("ok    privileges"), "{text}");
         assert!(!text.contains("FAIL"), "{text}");
         assert!(bin_ok, "dockchatd check failed on a healthy database:\n{bin_text}");
         if backend == Backend::MariaDb {
@@ -212,5 +213,90 @@ db_test!(
         assert!(report.ok(), "{report}");
         assert!(report.to_string().contains("warn  messaging"), "{report}");
         db.destroy().await;
+    }
+);
+
+/// A database user with SELECT on everything but no write access to the block tables yet.
+async fn restricted_user(db: &TestDb) -> (String, String) {
+    let user = format!("dct_ro_{}", std::process::id());
+    match db.backend {
+        Backend::MariaDb => {
+            for host in ["localhost", "127.0.0.1", "%"] {
+                db.exec(&format!(
+                    "CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY 'ro-pass'"
+                ))
+                .await;
+                db.exec(&format!(
+                    "GRANT SELECT ON `{}`.* TO '{user}'@'{host}'",
+                    db.name
+                ))
+                .await;
+            }
+            let url = format!("mysql://{user}:ro-pass@127.0.0.1:3306/{}", db.name);
+            (user, url)
+        }
+        Backend::Postgres => {
+            db.exec(&format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{user}') THEN CREATE ROLE {user} LOGIN; END IF; END $$"
+            ))
+            .await;
+            db.exec(&format!(
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user}"
+            ))
+            .await;
+            let url = format!("postgres://{user}@127.0.0.1:5432/{}", db.name);
+            (user, url)
+        }
+    }
+}
+
+db_test!(
+    async fn missing_write_privileges_on_block_tables_fail(backend) {
+        let db = TestDb::standard(backend).await;
+        let (user, url) = restricted_user(&db).await;
+        let (ok, text, bin_ok, bin_text) = run_both(&url, PREFIX, "readonly").await;
+        assert!(!ok, "{text}");
+        assert!(
+            text.contains(&format!("FAIL  privileges: database user \"{user}\" may not INSERT mdl_block_dockchat_conv")),
+            "{text}"
+        );
+        assert!(text.contains("GRANT SELECT, INSERT, UPDATE, DELETE ON"), "{text}");
+        assert!(!bin_ok);
+        assert!(bin_text.contains("may not INSERT"), "{bin_text}");
+        // Grant what the daemon needs: check passes, and the probe left no rows behind.
+        let tables = ["block_dockchat_conv", "block_dockchat_msg", "block_dockchat_read", "block_dockchat_window"];
+        for t in tables {
+            match backend {
+                Backend::MariaDb => {
+                    for host in ["localhost", "127.0.0.1", "%"] {
+                        db.exec(&format!(
+                            "GRANT SELECT, INSERT, UPDATE, DELETE ON `{}`.`mdl_{t}` TO '{user}'@'{host}'",
+                            db.name
+                        ))
+                        .await;
+                    }
+                }
+                Backend::Postgres => {
+                    db.exec(&format!("GRANT SELECT, INSERT, UPDATE, DELETE ON mdl_{t} TO {user}")).await;
+                    db.exec(&format!("GRANT USAGE ON SEQUENCE mdl_{t}_id_seq TO {user}")).await;
+                }
+            }
+        }
+        let report = check::run(&opts(&url, PREFIX)).await;
+        assert!(report.ok(), "{report}");
+        assert!(report.to_string().contains("ok    privileges"), "{report}");
+        for t in tables {
+            assert_eq!(db.count(t).await, 0, "check left a row in {t}");
+        }
+        db.destroy().await;
+        let cleanup = match backend {
+            Backend::MariaDb => format!(
+                "DROP USER IF EXISTS '{user}'@'localhost', '{user}'@'127.0.0.1', '{user}'@'%'"
+            ),
+            Backend::Postgres => format!("DROP ROLE IF EXISTS {user}"),
+        };
+        let admin = TestDb::empty(backend).await;
+        admin.exec(&cleanup).await;
+        admin.destroy().await;
     }
 );
