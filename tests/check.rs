@@ -66,155 +66,173 @@ async fn run_both(url: &str, prefix: &str, name: &str) -> (bool, String, bool, S
     (report.ok(), report.to_string(), bin_ok, bin_text)
 }
 
-db_test!(
-    async fn healthy_database_passes(backend) {
-        let db = TestDb::standard(backend).await;
-        let (ok, text, bin_ok, bin_text) = run_both(&db.url, PREFIX, "healthy").await;
-        assert!(ok, "{text}");
-        assert!(text.contains("ok    table mdl_block_dockchat_msg"), "{text}");
-        assert!(text.contains("ok    secret"), "{text}");
-        assert!(text.contains("ok    privileges"), "{text}");
-        assert!(!text.contains("FAIL"), "{text}");
-        assert!(bin_ok, "dockchatd check failed on a healthy database:\n{bin_text}");
-        if backend == Backend::MariaDb {
-            // The mariadb:// spelling is accepted too.
-            let url = db.url.replacen("mysql://", "mariadb://", 1);
-            let report = check::run(&opts(&url, PREFIX)).await;
-            assert!(report.ok(), "{report}");
-        }
-        db.destroy().await;
-    }
-);
-
-db_test!(
-    async fn non_default_prefix_passes(backend) {
-        let db = TestDb::with_schema(backend, "moo_", true).await;
-        for s in fixture("moo_", now()) {
-            db.exec(&s).await;
-        }
-        let (ok, text, bin_ok, bin_text) = run_both(&db.url, "moo_", "prefix").await;
-        assert!(ok, "{text}");
-        assert!(bin_ok, "{bin_text}");
-        db.destroy().await;
-    }
-);
-
-db_test!(
-    async fn wrong_credentials_are_diagnosed(backend) {
-        let (url, expect) = match backend {
-            Backend::MariaDb => (
-                "mysql://root:wrong-password@127.0.0.1:3306/mysql".to_string(),
-                "wrong password",
-            ),
-            // PostgreSQL here trusts 127.0.0.1, so an unknown role is the credential error.
-            Backend::Postgres => (
-                "postgres://nosuchuser:pw@127.0.0.1:5432/postgres".to_string(),
-                "refused database user \"nosuchuser\"",
-            ),
-        };
-        let (ok, text, bin_ok, bin_text) = run_both(&url, PREFIX, "password").await;
-        assert!(!ok, "{text}");
-        assert!(text.contains("FAIL  database") && text.contains(expect), "{text}");
-        assert!(!text.contains("wrong-password"), "password leaked: {text}");
-        assert!(!bin_ok, "{bin_text}");
-        assert!(bin_text.contains(expect), "{bin_text}");
-    }
-);
-
-db_test!(
-    async fn unknown_database_and_host_are_diagnosed(backend) {
-        let url = backend.url("dct_does_not_exist");
-        let (ok, text, bin_ok, bin_text) = run_both(&url, PREFIX, "nodb").await;
-        assert!(!ok && !bin_ok);
-        assert!(text.contains("unknown database \"dct_does_not_exist\""), "{text}");
-        assert!(bin_text.contains("unknown database"), "{bin_text}");
-
-        let scheme = backend.server_url().split("://").next().unwrap_or_default();
-        let url = format!("{scheme}://root@db.invalid:3306/moodle");
+async fn healthy_database_passes(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    let (ok, text, bin_ok, bin_text) = run_both(&db.url, PREFIX, "healthy").await;
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("ok    table mdl_block_dockchat_msg"),
+        "{text}"
+    );
+    assert!(text.contains("ok    secret"), "{text}");
+    assert!(text.contains("ok    privileges"), "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
+    assert!(
+        bin_ok,
+        "dockchatd check failed on a healthy database:\n{bin_text}"
+    );
+    if backend == Backend::MariaDb {
+        // The mariadb:// spelling is accepted too.
+        let url = db.url.replacen("mysql://", "mariadb://", 1);
         let report = check::run(&opts(&url, PREFIX)).await;
-        assert!(!report.ok());
-        let text = report.to_string();
-        assert!(text.contains("FAIL  database"), "{text}");
-        assert!(text.contains("db.invalid"), "{text}");
-
-        let (ok, text, bin_ok, _) = run_both("redis://127.0.0.1/0", PREFIX, "scheme").await;
-        assert!(!ok && !bin_ok);
-        assert!(text.contains("unsupported scheme"), "{text}");
-    }
-);
-
-db_test!(
-    async fn wrong_prefix_lists_moodle_prefixes(backend) {
-        let db = TestDb::standard(backend).await;
-        let (ok, text, bin_ok, bin_text) = run_both(&db.url, "m2_", "wrongprefix").await;
-        assert!(!ok, "{text}");
-        assert!(text.contains("no table m2_user"), "{text}");
-        assert!(text.contains("\"mdl_\""), "should suggest mdl_: {text}");
-        assert!(!bin_ok, "{bin_text}");
-        assert!(bin_text.contains("m2_user"), "{bin_text}");
-        db.destroy().await;
-    }
-);
-
-db_test!(
-    async fn missing_block_tables_or_columns_fail(backend) {
-        let db = TestDb::with_schema(backend, PREFIX, false).await;
-        for s in fixture(PREFIX, now()) {
-            db.exec(&s).await;
-        }
-        let (ok, text, bin_ok, bin_text) = run_both(&db.url, PREFIX, "noblock").await;
-        assert!(!ok, "{text}");
-        assert!(text.contains("block_dockchat is not installed or not upgraded"), "{text}");
-        assert!(!bin_ok);
-        assert!(bin_text.contains("block_dockchat is not installed or not upgraded"), "{bin_text}");
-        db.destroy().await;
-
-        // An old block version: one column missing.
-        let db = TestDb::standard(backend).await;
-        db.execp("ALTER TABLE {p}block_dockchat_msg DROP COLUMN timecreated").await;
-        let report = check::run(&opts(&db.url, PREFIX)).await;
-        assert!(!report.ok());
-        let text = report.to_string();
-        assert!(text.contains("FAIL  table mdl_block_dockchat_msg: missing column(s) timecreated"), "{text}");
-        db.destroy().await;
-    }
-);
-
-db_test!(
-    async fn missing_or_empty_secret_fails_unless_configured(backend) {
-        let db = TestDb::standard(backend).await;
-        db.execp("DELETE FROM {p}config_plugins WHERE plugin = 'block_dockchat' AND name = 'secret'")
-            .await;
-        let (ok, text, bin_ok, bin_text) = run_both(&db.url, PREFIX, "nosecret").await;
-        assert!(!ok, "{text}");
-        assert!(text.contains("FAIL  secret: secret missing in mdl_config_plugins"), "{text}");
-        assert!(!bin_ok);
-        assert!(bin_text.contains("secret"), "{bin_text}");
-
-        let mut o = opts(&db.url, PREFIX);
-        o.token_secret = Some("a-secret-from-the-daemon-config".into());
-        let report = check::run(&o).await;
         assert!(report.ok(), "{report}");
-
-        db.execp("INSERT INTO {p}config_plugins (plugin, name, value) VALUES ('block_dockchat', 'secret', '')")
-            .await;
-        let report = check::run(&opts(&db.url, PREFIX)).await;
-        assert!(!report.ok());
-        assert!(report.to_string().contains("is empty"), "{report}");
-        db.destroy().await;
     }
-);
+    db.destroy().await;
+}
+db_test!(healthy_database_passes);
 
-db_test!(
-    async fn messaging_disabled_is_a_warning(backend) {
-        let db = TestDb::standard(backend).await;
-        db.execp("UPDATE {p}config SET value = '0' WHERE name = 'messaging'").await;
-        let report = check::run(&opts(&db.url, PREFIX)).await;
-        assert!(report.ok(), "{report}");
-        assert!(report.to_string().contains("warn  messaging"), "{report}");
-        db.destroy().await;
+async fn non_default_prefix_passes(backend: Backend) {
+    let db = TestDb::with_schema(backend, "moo_", true).await;
+    for s in fixture("moo_", now()) {
+        db.exec(&s).await;
     }
-);
+    let (ok, text, bin_ok, bin_text) = run_both(&db.url, "moo_", "prefix").await;
+    assert!(ok, "{text}");
+    assert!(bin_ok, "{bin_text}");
+    db.destroy().await;
+}
+db_test!(non_default_prefix_passes);
+
+async fn wrong_credentials_are_diagnosed(backend: Backend) {
+    let (url, expect) = match backend {
+        Backend::MariaDb => (
+            "mysql://root:wrong-password@127.0.0.1:3306/mysql".to_string(),
+            "wrong password",
+        ),
+        // PostgreSQL here trusts 127.0.0.1, so an unknown role is the credential error.
+        Backend::Postgres => (
+            "postgres://nosuchuser:pw@127.0.0.1:5432/postgres".to_string(),
+            "refused database user \"nosuchuser\"",
+        ),
+    };
+    let (ok, text, bin_ok, bin_text) = run_both(&url, PREFIX, "password").await;
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("FAIL  database") && text.contains(expect),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-password"), "password leaked: {text}");
+    assert!(!bin_ok, "{bin_text}");
+    assert!(bin_text.contains(expect), "{bin_text}");
+}
+db_test!(wrong_credentials_are_diagnosed);
+
+async fn unknown_database_and_host_are_diagnosed(backend: Backend) {
+    let url = backend.url("dct_does_not_exist");
+    let (ok, text, bin_ok, bin_text) = run_both(&url, PREFIX, "nodb").await;
+    assert!(!ok && !bin_ok);
+    assert!(
+        text.contains("unknown database \"dct_does_not_exist\""),
+        "{text}"
+    );
+    assert!(bin_text.contains("unknown database"), "{bin_text}");
+
+    let scheme = backend.server_url().split("://").next().unwrap_or_default();
+    let url = format!("{scheme}://root@db.invalid:3306/moodle");
+    let report = check::run(&opts(&url, PREFIX)).await;
+    assert!(!report.ok());
+    let text = report.to_string();
+    assert!(text.contains("FAIL  database"), "{text}");
+    assert!(text.contains("db.invalid"), "{text}");
+
+    let (ok, text, bin_ok, _) = run_both("redis://127.0.0.1/0", PREFIX, "scheme").await;
+    assert!(!ok && !bin_ok);
+    assert!(text.contains("unsupported scheme"), "{text}");
+}
+db_test!(unknown_database_and_host_are_diagnosed);
+
+async fn wrong_prefix_lists_moodle_prefixes(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    let (ok, text, bin_ok, bin_text) = run_both(&db.url, "m2_", "wrongprefix").await;
+    assert!(!ok, "{text}");
+    assert!(text.contains("no table m2_user"), "{text}");
+    assert!(text.contains("\"mdl_\""), "should suggest mdl_: {text}");
+    assert!(!bin_ok, "{bin_text}");
+    assert!(bin_text.contains("m2_user"), "{bin_text}");
+    db.destroy().await;
+}
+db_test!(wrong_prefix_lists_moodle_prefixes);
+
+async fn missing_block_tables_or_columns_fail(backend: Backend) {
+    let db = TestDb::with_schema(backend, PREFIX, false).await;
+    for s in fixture(PREFIX, now()) {
+        db.exec(&s).await;
+    }
+    let (ok, text, bin_ok, bin_text) = run_both(&db.url, PREFIX, "noblock").await;
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("block_dockchat is not installed or not upgraded"),
+        "{text}"
+    );
+    assert!(!bin_ok);
+    assert!(
+        bin_text.contains("block_dockchat is not installed or not upgraded"),
+        "{bin_text}"
+    );
+    db.destroy().await;
+
+    // An old block version: one column missing.
+    let db = TestDb::standard(backend).await;
+    db.execp("ALTER TABLE {p}block_dockchat_msg DROP COLUMN timecreated")
+        .await;
+    let report = check::run(&opts(&db.url, PREFIX)).await;
+    assert!(!report.ok());
+    let text = report.to_string();
+    assert!(
+        text.contains("FAIL  table mdl_block_dockchat_msg: missing column(s) timecreated"),
+        "{text}"
+    );
+    db.destroy().await;
+}
+db_test!(missing_block_tables_or_columns_fail);
+
+async fn missing_or_empty_secret_fails_unless_configured(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    db.execp("DELETE FROM {p}config_plugins WHERE plugin = 'block_dockchat' AND name = 'secret'")
+        .await;
+    let (ok, text, bin_ok, bin_text) = run_both(&db.url, PREFIX, "nosecret").await;
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("FAIL  secret: secret missing in mdl_config_plugins"),
+        "{text}"
+    );
+    assert!(!bin_ok);
+    assert!(bin_text.contains("secret"), "{bin_text}");
+
+    let mut o = opts(&db.url, PREFIX);
+    o.token_secret = Some("a-secret-from-the-daemon-config".into());
+    let report = check::run(&o).await;
+    assert!(report.ok(), "{report}");
+
+    db.execp("INSERT INTO {p}config_plugins (plugin, name, value) VALUES ('block_dockchat', 'secret', '')")
+        .await;
+    let report = check::run(&opts(&db.url, PREFIX)).await;
+    assert!(!report.ok());
+    assert!(report.to_string().contains("is empty"), "{report}");
+    db.destroy().await;
+}
+db_test!(missing_or_empty_secret_fails_unless_configured);
+
+async fn messaging_disabled_is_a_warning(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    db.execp("UPDATE {p}config SET value = '0' WHERE name = 'messaging'")
+        .await;
+    let report = check::run(&opts(&db.url, PREFIX)).await;
+    assert!(report.ok(), "{report}");
+    assert!(report.to_string().contains("warn  messaging"), "{report}");
+    db.destroy().await;
+}
+db_test!(messaging_disabled_is_a_warning);
 
 /// A database user with SELECT on everything but no write access to the block tables yet.
 async fn restricted_user(db: &TestDb) -> (String, String) {
@@ -250,53 +268,66 @@ async fn restricted_user(db: &TestDb) -> (String, String) {
     }
 }
 
-db_test!(
-    async fn missing_write_privileges_on_block_tables_fail(backend) {
-        let db = TestDb::standard(backend).await;
-        let (user, url) = restricted_user(&db).await;
-        let (ok, text, bin_ok, bin_text) = run_both(&url, PREFIX, "readonly").await;
-        assert!(!ok, "{text}");
-        assert!(
-            text.contains(&format!("FAIL  privileges: database user \"{user}\" may not INSERT mdl_block_dockchat_conv")),
-            "{text}"
-        );
-        assert!(text.contains("GRANT SELECT, INSERT, UPDATE, DELETE ON"), "{text}");
-        assert!(!bin_ok);
-        assert!(bin_text.contains("may not INSERT"), "{bin_text}");
-        // Grant what the daemon needs: check passes, and the probe left no rows behind.
-        let tables = ["block_dockchat_conv", "block_dockchat_msg", "block_dockchat_read", "block_dockchat_window"];
-        for t in tables {
-            match backend {
-                Backend::MariaDb => {
-                    for host in ["localhost", "127.0.0.1", "%"] {
-                        db.exec(&format!(
-                            "GRANT SELECT, INSERT, UPDATE, DELETE ON `{}`.`mdl_{t}` TO '{user}'@'{host}'",
-                            db.name
-                        ))
-                        .await;
-                    }
-                }
-                Backend::Postgres => {
-                    db.exec(&format!("GRANT SELECT, INSERT, UPDATE, DELETE ON mdl_{t} TO {user}")).await;
-                    db.exec(&format!("GRANT USAGE ON SEQUENCE mdl_{t}_id_seq TO {user}")).await;
+async fn missing_write_privileges_on_block_tables_fail(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    let (user, url) = restricted_user(&db).await;
+    let (ok, text, bin_ok, bin_text) = run_both(&url, PREFIX, "readonly").await;
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!(
+            "FAIL  privileges: database user \"{user}\" may not INSERT mdl_block_dockchat_conv"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("GRANT SELECT, INSERT, UPDATE, DELETE ON"),
+        "{text}"
+    );
+    assert!(!bin_ok);
+    assert!(bin_text.contains("may not INSERT"), "{bin_text}");
+    // Grant what the daemon needs: check passes, and the probe left no rows behind.
+    let tables = [
+        "block_dockchat_conv",
+        "block_dockchat_msg",
+        "block_dockchat_read",
+        "block_dockchat_window",
+    ];
+    for t in tables {
+        match backend {
+            Backend::MariaDb => {
+                for host in ["localhost", "127.0.0.1", "%"] {
+                    db.exec(&format!(
+                        "GRANT SELECT, INSERT, UPDATE, DELETE ON `{}`.`mdl_{t}` TO '{user}'@'{host}'",
+                        db.name
+                    ))
+                    .await;
                 }
             }
+            Backend::Postgres => {
+                db.exec(&format!(
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON mdl_{t} TO {user}"
+                ))
+                .await;
+                db.exec(&format!("GRANT USAGE ON SEQUENCE mdl_{t}_id_seq TO {user}"))
+                    .await;
+            }
         }
-        let report = check::run(&opts(&url, PREFIX)).await;
-        assert!(report.ok(), "{report}");
-        assert!(report.to_string().contains("ok    privileges"), "{report}");
-        for t in tables {
-            assert_eq!(db.count(t).await, 0, "check left a row in {t}");
-        }
-        db.destroy().await;
-        let cleanup = match backend {
-            Backend::MariaDb => format!(
-                "DROP USER IF EXISTS '{user}'@'localhost', '{user}'@'127.0.0.1', '{user}'@'%'"
-            ),
-            Backend::Postgres => format!("DROP ROLE IF EXISTS {user}"),
-        };
-        let admin = TestDb::empty(backend).await;
-        admin.exec(&cleanup).await;
-        admin.destroy().await;
     }
-);
+    let report = check::run(&opts(&url, PREFIX)).await;
+    assert!(report.ok(), "{report}");
+    assert!(report.to_string().contains("ok    privileges"), "{report}");
+    for t in tables {
+        assert_eq!(db.count(t).await, 0, "check left a row in {t}");
+    }
+    db.destroy().await;
+    let cleanup = match backend {
+        Backend::MariaDb => {
+            format!("DROP USER IF EXISTS '{user}'@'localhost', '{user}'@'127.0.0.1', '{user}'@'%'")
+        }
+        Backend::Postgres => format!("DROP ROLE IF EXISTS {user}"),
+    };
+    let admin = TestDb::empty(backend).await;
+    admin.exec(&cleanup).await;
+    admin.destroy().await;
+}
+db_test!(missing_write_privileges_on_block_tables_fail);

@@ -10,238 +10,266 @@ use std::time::Duration;
 
 const QUIET: Duration = Duration::from_millis(1500);
 
-db_test!(
-    async fn welcome_lists_online_course_mates_sorted(backend) {
-        let ctx = Ctx::start(backend).await;
-        let bob = ctx.client(BOB).await;
-        let carol = ctx.client(CAROL).await;
-        let teacher = ctx.client_with_token(&teacher_token(), None).await;
-        let alice = ctx.client(ALICE).await;
-        // Sorted by full name: Alice's mates Bruno Barros, Carla Costa, Tereza Silva.
-        assert_eq!(alice.online_ids(), vec![BOB, CAROL, TEACHER], "{}", alice.welcome);
-        for p in alice.welcome["online"].as_array().into_iter().flatten() {
-            assert_eq!(p["status"], "online", "{p}");
-            assert!(p["fullname"].is_string() && p["avatar"].is_string(), "{p}");
-        }
-        let names: Vec<&str> = alice.welcome["online"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["fullname"].as_str())
-            .collect();
-        assert_eq!(names, vec!["Bruno Barros", "Carla Costa", "Tereza Silva"]);
-        for c in [bob, carol, teacher, alice] {
-            c.close().await;
-        }
-        ctx.finish().await;
+async fn welcome_lists_online_course_mates_sorted(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let bob = ctx.client(BOB).await;
+    let carol = ctx.client(CAROL).await;
+    let teacher = ctx.client_with_token(&teacher_token(), None).await;
+    let alice = ctx.client(ALICE).await;
+    // Sorted by full name: Alice's mates Bruno Barros, Carla Costa, Tereza Silva.
+    assert_eq!(
+        alice.online_ids(),
+        vec![BOB, CAROL, TEACHER],
+        "{}",
+        alice.welcome
+    );
+    for p in alice.welcome["online"].as_array().into_iter().flatten() {
+        assert_eq!(p["status"], "online", "{p}");
+        assert!(p["fullname"].is_string() && p["avatar"].is_string(), "{p}");
     }
-);
-
-db_test!(
-    async fn only_active_enrolments_in_visible_courses_make_course_mates(backend) {
-        let ctx = Ctx::start(backend).await;
-        // Everyone here is an active account, but none shares an active enrolment with Alice.
-        let mut outsiders = Vec::new();
-        for (why, u) in [
-            ("other course", DAVE),
-            ("disabled enrolment instance", ERIN),
-            ("suspended enrolment", FRANK),
-            ("expired enrolment", GRACE),
-            ("future enrolment", JUDY),
-            ("hidden course only", HEIDI),
-        ] {
-            outsiders.push((why, ctx.client(u).await));
-        }
-        let mut bob = ctx.client(BOB).await;
-        let mut alice = ctx.client(ALICE).await;
-        assert_eq!(alice.online_ids(), vec![BOB], "{}", alice.welcome);
-        let p = bob.expect("presence").await;
-        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(ALICE), Some("online")));
-        assert_eq!(p["user"]["fullname"], "Alice Almeida");
-        for (why, c) in outsiders.iter_mut() {
-            assert!(!c.online_ids().contains(&ALICE), "{why}: {}", c.welcome);
-            assert!(!c.online_ids().contains(&BOB), "{why}: {}", c.welcome);
-            c.expect_none("presence", Duration::from_millis(300)).await;
-        }
-        alice.expect_none("presence", Duration::from_millis(500)).await;
-        for (_, c) in outsiders {
-            c.close().await;
-        }
-        bob.close().await;
-        alice.close().await;
-        ctx.finish().await;
+    let names: Vec<&str> = alice.welcome["online"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["fullname"].as_str())
+        .collect();
+    assert_eq!(names, vec!["Bruno Barros", "Carla Costa", "Tereza Silva"]);
+    for c in [bob, carol, teacher, alice] {
+        c.close().await;
     }
-);
+    ctx.finish().await;
+}
+db_test!(welcome_lists_online_course_mates_sorted);
 
-db_test!(
-    async fn presence_across_tabs_goes_offline_after_last_tab(backend) {
-        let ctx = Ctx::start(backend).await;
-        let mut bob = ctx.client(BOB).await;
-        let tab1 = ctx.client(ALICE).await;
-        let p = bob.expect("presence").await;
-        assert_eq!(p["user"]["id"], ALICE);
-        assert_eq!(p["status"], "online");
-        // A second tab is not a new arrival.
-        let tab2 = ctx.client(ALICE).await;
-        assert_eq!(tab2.online_ids(), vec![BOB]);
-        bob.expect_none("presence", QUIET).await;
-        // Closing one tab keeps Alice online.
-        tab1.close().await;
-        bob.expect_none("presence", QUIET).await;
-        let leo = ctx.client(LEO).await;
-        assert!(leo.online_ids().contains(&ALICE), "{}", leo.welcome);
-        let p = bob.expect("presence").await;
-        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(LEO), Some("online")));
-        // Closing the last tab sends offline once.
-        tab2.close().await;
-        let p = bob.expect("presence").await;
-        assert_eq!(p["user"]["id"], ALICE);
-        assert_eq!(p["status"], "offline");
-        bob.expect_none("presence", QUIET).await;
-        let kate = ctx.client(KATE).await;
-        assert!(!kate.online_ids().contains(&ALICE), "{}", kate.welcome);
-        for c in [bob, leo, kate] {
-            c.close().await;
-        }
-        ctx.finish().await;
+async fn only_active_enrolments_in_visible_courses_make_course_mates(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    // Everyone here is an active account, but none shares an active enrolment with Alice.
+    let mut outsiders = Vec::new();
+    for (why, u) in [
+        ("other course", DAVE),
+        ("disabled enrolment instance", ERIN),
+        ("suspended enrolment", FRANK),
+        ("expired enrolment", GRACE),
+        ("future enrolment", JUDY),
+        ("hidden course only", HEIDI),
+    ] {
+        outsiders.push((why, ctx.client(u).await));
     }
-);
-
-db_test!(
-    async fn teacher_sees_students_of_every_course(backend) {
-        let ctx = Ctx::start(backend).await;
-        let alice = ctx.client(ALICE).await;
-        let mut dave = ctx.client(DAVE).await;
-        let teacher = ctx.client_with_token(&teacher_token(), None).await;
-        let mut ids = teacher.online_ids();
-        ids.sort();
-        assert_eq!(ids, vec![ALICE, DAVE]);
-        let p = dave.expect("presence").await;
-        assert_eq!(p["user"]["id"], TEACHER);
-        assert!(!dave.online_ids().contains(&ALICE));
-        for c in [alice, dave, teacher] {
-            c.close().await;
-        }
-        ctx.finish().await;
+    let mut bob = ctx.client(BOB).await;
+    let mut alice = ctx.client(ALICE).await;
+    assert_eq!(alice.online_ids(), vec![BOB], "{}", alice.welcome);
+    let p = bob.expect("presence").await;
+    assert_eq!(
+        (p["user"]["id"].as_i64(), p["status"].as_str()),
+        (Some(ALICE), Some("online"))
+    );
+    assert_eq!(p["user"]["fullname"], "Alice Almeida");
+    for (why, c) in outsiders.iter_mut() {
+        assert!(!c.online_ids().contains(&ALICE), "{why}: {}", c.welcome);
+        assert!(!c.online_ids().contains(&BOB), "{why}: {}", c.welcome);
+        c.expect_none("presence", Duration::from_millis(300)).await;
     }
-);
-
-db_test!(
-    async fn abrupt_disconnect_also_goes_offline(backend) {
-        let ctx = Ctx::start(backend).await;
-        let mut bob = ctx.client(BOB).await;
-        let alice = ctx.client(ALICE).await;
-        bob.expect("presence").await;
-        drop(alice); // TCP reset without a close handshake
-        let p = bob.expect("presence").await;
-        assert_eq!(p["user"]["id"], ALICE);
-        assert_eq!(p["status"], "offline");
-        bob.close().await;
-        ctx.finish().await;
+    alice
+        .expect_none("presence", Duration::from_millis(500))
+        .await;
+    for (_, c) in outsiders {
+        c.close().await;
     }
-);
+    bob.close().await;
+    alice.close().await;
+    ctx.finish().await;
+}
+db_test!(only_active_enrolments_in_visible_courses_make_course_mates);
 
-db_test!(
-    async fn enrolment_changes_make_and_break_course_mates(backend) {
-        let ctx = Ctx::start(backend).await; // enrolment_refresh_secs = 2
-        let mut alice = ctx.client(ALICE).await;
-        let mut dave = ctx.client(DAVE).await;
-        assert!(!dave.online_ids().contains(&ALICE));
-        // Moodle enrols Dave in Algebra: both learn about each other at the next refresh.
-        ctx.db
-            .execp(&format!(
-                "INSERT INTO {{p}}user_enrolments (status, enrolid, userid, timestart, timeend, modifierid, timecreated, timemodified) VALUES (0, 1, {DAVE}, 0, 2147483647, 2, {n}, {n})",
-                n = now()
-            ))
-            .await;
-        let p = alice.expect("presence").await;
-        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(DAVE), Some("online")));
-        let p = dave.expect("presence").await;
-        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(ALICE), Some("online")));
-        // The enrolment is suspended again: they stop seeing each other.
-        ctx.db
-            .execp(&format!(
-                "UPDATE {{p}}user_enrolments SET status = 1 WHERE userid = {DAVE} AND enrolid = 1"
-            ))
-            .await;
-        let p = alice.expect("presence").await;
-        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(DAVE), Some("offline")));
-        let p = dave.expect("presence").await;
-        assert_eq!((p["user"]["id"].as_i64(), p["status"].as_str()), (Some(ALICE), Some("offline")));
-        let a2 = ctx.client(ALICE).await;
-        assert!(!a2.online_ids().contains(&DAVE), "{}", a2.welcome);
-        for c in [alice, dave, a2] {
-            c.close().await;
-        }
-        ctx.finish().await;
+async fn presence_across_tabs_goes_offline_after_last_tab(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let mut bob = ctx.client(BOB).await;
+    let tab1 = ctx.client(ALICE).await;
+    let p = bob.expect("presence").await;
+    assert_eq!(p["user"]["id"], ALICE);
+    assert_eq!(p["status"], "online");
+    // A second tab is not a new arrival.
+    let tab2 = ctx.client(ALICE).await;
+    assert_eq!(tab2.online_ids(), vec![BOB]);
+    bob.expect_none("presence", QUIET).await;
+    // Closing one tab keeps Alice online.
+    tab1.close().await;
+    bob.expect_none("presence", QUIET).await;
+    let leo = ctx.client(LEO).await;
+    assert!(leo.online_ids().contains(&ALICE), "{}", leo.welcome);
+    let p = bob.expect("presence").await;
+    assert_eq!(
+        (p["user"]["id"].as_i64(), p["status"].as_str()),
+        (Some(LEO), Some("online"))
+    );
+    // Closing the last tab sends offline once.
+    tab2.close().await;
+    let p = bob.expect("presence").await;
+    assert_eq!(p["user"]["id"], ALICE);
+    assert_eq!(p["status"], "offline");
+    bob.expect_none("presence", QUIET).await;
+    let kate = ctx.client(KATE).await;
+    assert!(!kate.online_ids().contains(&ALICE), "{}", kate.welcome);
+    for c in [bob, leo, kate] {
+        c.close().await;
     }
-);
+    ctx.finish().await;
+}
+db_test!(presence_across_tabs_goes_offline_after_last_tab);
 
-db_test!(
-    async fn presence_and_revalidation_past_one_batch(backend) {
-        // 150 students: more than one batch (100) of the daemon's IN (...) queries.
-        let db = TestDb::standard(backend).await;
-        let n = now();
-        let ids: Vec<i64> = (1001..=1150).collect();
-        let mut users = Vec::new();
-        let mut sessions = Vec::new();
-        let mut enrolments = Vec::new();
-        let mut contexts = Vec::new();
-        for id in &ids {
-            users.push(format!(
-                "({id}, 'manual', 1, 0, 0, 1, 'student{id}', 'Student', '{:03}', 's{id}@example.com')",
-                id - 1000
-            ));
-            sessions.push(format!("(0, 'bulk{id}', {id}, {c}, {m})", c = n - 600, m = n - 30));
-            enrolments.push(format!("(0, 1, {id}, 0, 2147483647, 2, {n}, {n})"));
-            contexts.push(format!("({}, 30, {id}, '/1/{}', 2, 0)", 100 + id, 100 + id));
-        }
-        db.execp(&format!(
-            "INSERT INTO {{p}}user (id, auth, confirmed, deleted, suspended, mnethostid, username, firstname, lastname, email) VALUES {}",
-            users.join(", ")
+async fn teacher_sees_students_of_every_course(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let alice = ctx.client(ALICE).await;
+    let mut dave = ctx.client(DAVE).await;
+    let teacher = ctx.client_with_token(&teacher_token(), None).await;
+    let mut ids = teacher.online_ids();
+    ids.sort();
+    assert_eq!(ids, vec![ALICE, DAVE]);
+    let p = dave.expect("presence").await;
+    assert_eq!(p["user"]["id"], TEACHER);
+    assert!(!dave.online_ids().contains(&ALICE));
+    for c in [alice, dave, teacher] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(teacher_sees_students_of_every_course);
+
+async fn abrupt_disconnect_also_goes_offline(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let mut bob = ctx.client(BOB).await;
+    let alice = ctx.client(ALICE).await;
+    bob.expect("presence").await;
+    drop(alice); // TCP reset without a close handshake
+    let p = bob.expect("presence").await;
+    assert_eq!(p["user"]["id"], ALICE);
+    assert_eq!(p["status"], "offline");
+    bob.close().await;
+    ctx.finish().await;
+}
+db_test!(abrupt_disconnect_also_goes_offline);
+
+async fn enrolment_changes_make_and_break_course_mates(backend: Backend) {
+    let ctx = Ctx::start(backend).await; // enrolment_refresh_secs = 2
+    let mut alice = ctx.client(ALICE).await;
+    let mut dave = ctx.client(DAVE).await;
+    assert!(!dave.online_ids().contains(&ALICE));
+    // Moodle enrols Dave in Algebra: both learn about each other at the next refresh.
+    ctx.db
+        .execp(&format!(
+            "INSERT INTO {{p}}user_enrolments (status, enrolid, userid, timestart, timeend, modifierid, timecreated, timemodified) VALUES (0, 1, {DAVE}, 0, 2147483647, 2, {n}, {n})",
+            n = now()
         ))
         .await;
-        db.execp(&format!(
-            "INSERT INTO {{p}}sessions (state, sid, userid, timecreated, timemodified) VALUES {}",
-            sessions.join(", ")
+    let p = alice.expect("presence").await;
+    assert_eq!(
+        (p["user"]["id"].as_i64(), p["status"].as_str()),
+        (Some(DAVE), Some("online"))
+    );
+    let p = dave.expect("presence").await;
+    assert_eq!(
+        (p["user"]["id"].as_i64(), p["status"].as_str()),
+        (Some(ALICE), Some("online"))
+    );
+    // The enrolment is suspended again: they stop seeing each other.
+    ctx.db
+        .execp(&format!(
+            "UPDATE {{p}}user_enrolments SET status = 1 WHERE userid = {DAVE} AND enrolid = 1"
         ))
         .await;
-        db.execp(&format!(
-            "INSERT INTO {{p}}user_enrolments (status, enrolid, userid, timestart, timeend, modifierid, timecreated, timemodified) VALUES {}",
-            enrolments.join(", ")
-        ))
-        .await;
-        db.execp(&format!(
-            "INSERT INTO {{p}}context (id, contextlevel, instanceid, path, depth, locked) VALUES {}",
-            contexts.join(", ")
-        ))
-        .await;
-        let ctx = Ctx::start_on(db, |c| c.limits.outbox_frames = 1024).await;
-        let mut clients = Vec::new();
-        for id in &ids {
-            clients.push(ctx.client(*id).await);
-        }
-        // The last one sees the 149 others, sorted by full name ("Student 001" ... "Student 149").
-        let last = clients.last().expect("clients");
-        assert_eq!(last.online_ids(), ids[..149].to_vec());
-        // Suspend one user in each batch: both are closed, the others stay.
-        ctx.db
-            .execp("UPDATE {p}user SET suspended = 1 WHERE id IN (1010, 1120)")
-            .await;
-        for idx in [9usize, 119] {
-            let (code, reason) = clients[idx].expect_close().await;
-            assert_eq!(code, 4003, "user {}: {reason}", ids[idx]);
-        }
-        let mut probe = clients.pop().expect("last client");
-        probe.send(serde_json::json!({"type": "ping", "n": 1})).await;
-        assert_eq!(probe.expect("pong").await["n"], 1);
-        let viewer = ctx.client(ALICE).await;
-        let online = viewer.online_ids();
-        assert_eq!(online.iter().filter(|id| **id > 1000).count(), 148, "{online:?}");
-        assert!(!online.contains(&1010) && !online.contains(&1120));
-        drop(clients);
-        probe.close().await;
-        viewer.close().await;
-        ctx.finish().await;
+    let p = alice.expect("presence").await;
+    assert_eq!(
+        (p["user"]["id"].as_i64(), p["status"].as_str()),
+        (Some(DAVE), Some("offline"))
+    );
+    let p = dave.expect("presence").await;
+    assert_eq!(
+        (p["user"]["id"].as_i64(), p["status"].as_str()),
+        (Some(ALICE), Some("offline"))
+    );
+    let a2 = ctx.client(ALICE).await;
+    assert!(!a2.online_ids().contains(&DAVE), "{}", a2.welcome);
+    for c in [alice, dave, a2] {
+        c.close().await;
     }
-);
+    ctx.finish().await;
+}
+db_test!(enrolment_changes_make_and_break_course_mates);
+
+async fn presence_and_revalidation_past_one_batch(backend: Backend) {
+    // 150 students: more than one batch (100) of the daemon's IN (...) queries.
+    let db = TestDb::standard(backend).await;
+    let n = now();
+    let ids: Vec<i64> = (1001..=1150).collect();
+    let mut users = Vec::new();
+    let mut sessions = Vec::new();
+    let mut enrolments = Vec::new();
+    let mut contexts = Vec::new();
+    for id in &ids {
+        users.push(format!(
+            "({id}, 'manual', 1, 0, 0, 1, 'student{id}', 'Student', '{:03}', 's{id}@example.com')",
+            id - 1000
+        ));
+        sessions.push(format!(
+            "(0, 'bulk{id}', {id}, {c}, {m})",
+            c = n - 600,
+            m = n - 30
+        ));
+        enrolments.push(format!("(0, 1, {id}, 0, 2147483647, 2, {n}, {n})"));
+        contexts.push(format!("({}, 30, {id}, '/1/{}', 2, 0)", 100 + id, 100 + id));
+    }
+    db.execp(&format!(
+        "INSERT INTO {{p}}user (id, auth, confirmed, deleted, suspended, mnethostid, username, firstname, lastname, email) VALUES {}",
+        users.join(", ")
+    ))
+    .await;
+    db.execp(&format!(
+        "INSERT INTO {{p}}sessions (state, sid, userid, timecreated, timemodified) VALUES {}",
+        sessions.join(", ")
+    ))
+    .await;
+    db.execp(&format!(
+        "INSERT INTO {{p}}user_enrolments (status, enrolid, userid, timestart, timeend, modifierid, timecreated, timemodified) VALUES {}",
+        enrolments.join(", ")
+    ))
+    .await;
+    db.execp(&format!(
+        "INSERT INTO {{p}}context (id, contextlevel, instanceid, path, depth, locked) VALUES {}",
+        contexts.join(", ")
+    ))
+    .await;
+    let ctx = Ctx::start_on(db, |c| c.limits.outbox_frames = 1024).await;
+    let mut clients = Vec::new();
+    for id in &ids {
+        clients.push(ctx.client(*id).await);
+    }
+    // The last one sees the 149 others, sorted by full name ("Student 001" ... "Student 149").
+    let last = clients.last().expect("clients");
+    assert_eq!(last.online_ids(), ids[..149].to_vec());
+    // Suspend one user in each batch: both are closed, the others stay.
+    ctx.db
+        .execp("UPDATE {p}user SET suspended = 1 WHERE id IN (1010, 1120)")
+        .await;
+    for idx in [9usize, 119] {
+        let (code, reason) = clients[idx].expect_close().await;
+        assert_eq!(code, 4003, "user {}: {reason}", ids[idx]);
+    }
+    let mut probe = clients.pop().expect("last client");
+    probe
+        .send(serde_json::json!({"type": "ping", "n": 1}))
+        .await;
+    assert_eq!(probe.expect("pong").await["n"], 1);
+    let viewer = ctx.client(ALICE).await;
+    let online = viewer.online_ids();
+    assert_eq!(
+        online.iter().filter(|id| **id > 1000).count(),
+        148,
+        "{online:?}"
+    );
+    assert!(!online.contains(&1010) && !online.contains(&1120));
+    drop(clients);
+    probe.close().await;
+    viewer.close().await;
+    ctx.finish().await;
+}
+db_test!(presence_and_revalidation_past_one_batch);

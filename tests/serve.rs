@@ -117,76 +117,77 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
     dir
 }
 
-db_test!(
-    async fn serve_binary_serves_and_stops_gracefully(backend) {
-        let db = TestDb::standard(backend).await;
-        let dir = temp_dir("ok");
-        // The file names another database; the environment wins.
-        let config = format!(
-            "listen = \"127.0.0.1:0\"\nsite_url = \"{SITE_URL}\"\ndatabase_url = \"{}\"\n\n[auth]\nrevalidate_interval_secs = 1\n",
-            backend.url("dct_wrong_database")
-        );
-        let mut daemon = Daemon::spawn(&config, &[("DOCKCHAT_DATABASE_URL", &db.url)], &dir);
-        let addr = daemon.listening();
-        assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
-        let url = format!("ws://{addr}/ws");
+async fn serve_binary_serves_and_stops_gracefully(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    let dir = temp_dir("ok");
+    // The file names another database; the environment wins.
+    let config = format!(
+        "listen = \"127.0.0.1:0\"\nsite_url = \"{SITE_URL}\"\ndatabase_url = \"{}\"\n\n[auth]\nrevalidate_interval_secs = 1\n",
+        backend.url("dct_wrong_database")
+    );
+    let mut daemon = Daemon::spawn(&config, &[("DOCKCHAT_DATABASE_URL", &db.url)], &dir);
+    let addr = daemon.listening();
+    assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
+    let url = format!("ws://{addr}/ws");
 
-        let mut alice = Client::connect(&url).await;
-        alice.hello(&token(ALICE), None).await;
-        alice.welcome = alice.expect("welcome").await;
-        let mut bob = Client::connect(&url).await;
-        bob.hello(&token(BOB), None).await;
-        bob.welcome = bob.expect("welcome").await;
-        assert_eq!(bob.online_ids(), vec![ALICE]);
-        let mut acked = Vec::new();
-        for i in 0..5 {
-            acked.push(
-                alice
-                    .send_message(BOB, &format!("bin{i}"), "through the binary")
-                    .await["id"]
-                    .as_i64()
-                    .expect("id"),
-            );
-        }
-        daemon.sigterm();
-        assert_eq!(alice.expect_close().await.0, 1012);
-        assert_eq!(bob.expect_close().await.0, 1012);
-        let status = tokio::task::spawn_blocking(move || {
-            let s = daemon.wait_exit(Duration::from_secs(15));
-            drop(daemon);
-            s
-        })
-        .await
-        .expect("wait task");
-        assert!(status.success(), "exit status {status:?}");
-        assert_eq!(db.message_ids_after(0).await, acked);
-        let _ = std::fs::remove_dir_all(&dir);
-        db.destroy().await;
+    let mut alice = Client::connect(&url).await;
+    alice.hello(&token(ALICE), None).await;
+    alice.welcome = alice.expect("welcome").await;
+    let mut bob = Client::connect(&url).await;
+    bob.hello(&token(BOB), None).await;
+    bob.welcome = bob.expect("welcome").await;
+    assert_eq!(bob.online_ids(), vec![ALICE]);
+    let mut acked = Vec::new();
+    for i in 0..5 {
+        acked.push(
+            alice
+                .send_message(BOB, &format!("bin{i}"), "through the binary")
+                .await["id"]
+                .as_i64()
+                .expect("id"),
+        );
     }
-);
+    daemon.sigterm();
+    assert_eq!(alice.expect_close().await.0, 1012);
+    assert_eq!(bob.expect_close().await.0, 1012);
+    let status = tokio::task::spawn_blocking(move || {
+        let s = daemon.wait_exit(Duration::from_secs(15));
+        drop(daemon);
+        s
+    })
+    .await
+    .expect("wait task");
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(db.message_ids_after(0).await, acked);
+    let _ = std::fs::remove_dir_all(&dir);
+    db.destroy().await;
+}
+db_test!(serve_binary_serves_and_stops_gracefully);
 
-db_test!(
-    async fn serve_binary_refuses_an_unusable_config(backend) {
-        let dir = temp_dir("bad");
-        // No site_url: a config error, explained, non-zero exit.
-        let config = format!(
-            "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\n",
-            backend.url("postgres")
-        );
-        let mut daemon = Daemon::spawn(&config, &[], &dir);
-        let status = tokio::task::spawn_blocking(move || {
-            let s = daemon.wait_exit(Duration::from_secs(30));
-            let lines: Vec<String> = daemon.lines.try_iter().collect();
-            (s, lines)
-        })
-        .await
-        .expect("wait task");
-        assert!(!status.0.success(), "serve without site_url exited 0");
-        assert!(
-            !status.1.iter().any(|l| l.starts_with("dockchatd listening on")),
-            "{:?}",
-            status.1
-        );
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-);
+async fn serve_binary_refuses_an_unusable_config(backend: Backend) {
+    let dir = temp_dir("bad");
+    // No site_url: a config error, explained, non-zero exit.
+    let config = format!(
+        "listen = \"127.0.0.1:0\"\ndatabase_url = \"{}\"\n",
+        backend.url("postgres")
+    );
+    let mut daemon = Daemon::spawn(&config, &[], &dir);
+    let status = tokio::task::spawn_blocking(move || {
+        let s = daemon.wait_exit(Duration::from_secs(30));
+        let lines: Vec<String> = daemon.lines.try_iter().collect();
+        (s, lines)
+    })
+    .await
+    .expect("wait task");
+    assert!(!status.0.success(), "serve without site_url exited 0");
+    assert!(
+        !status
+            .1
+            .iter()
+            .any(|l| l.starts_with("dockchatd listening on")),
+        "{:?}",
+        status.1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+db_test!(serve_binary_refuses_an_unusable_config);

@@ -37,17 +37,15 @@ pub const WAIT: Duration = Duration::from_secs(8);
 /// Upper bound for a whole test.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Runs an async test body twice, once per database: `<name>_mariadb` and `<name>_postgres`.
+/// Generates `<name>_mariadb` and `<name>_postgres` tests from `async fn <name>(backend: Backend)`.
 ///
 /// ```ignore
-/// db_test!(async fn sends(backend) { let ctx = Ctx::start(backend).await; ... ctx.finish().await; });
+/// async fn sends(backend: Backend) { let ctx = Ctx::start(backend).await; ... ctx.finish().await; }
+/// db_test!(sends);
 /// ```
 #[macro_export]
 macro_rules! db_test {
-    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
-        $(#[$meta])*
-        async fn $name($backend: common::Backend) $body
-
+    ($name:ident) => {
         ::pastey::paste! {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn [<$name _mariadb>]() {
