@@ -115,7 +115,7 @@ async fn check(path: Option<PathBuf>) -> anyhow::Result<std::process::ExitCode> 
         check_sessions: config.auth.check_sessions,
     };
     let report = dockchat::check::run(&opts).await;
-    print!("{report}");
+    println!("{report}");
     Ok(if report.ok() {
         std::process::ExitCode::SUCCESS
     } else {
