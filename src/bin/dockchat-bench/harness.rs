@@ -27,6 +27,7 @@ pub struct Harness {
     /// Scratch directory holding the config and the server log.
     pub dir: PathBuf,
     db: DbKind,
+    admin_url: String,
 }
 
 impl Harness {
@@ -60,6 +61,7 @@ impl Harness {
             minter: Some(minter),
             dir,
             db: opts.db,
+            admin_url: opts.db_admin_url.clone(),
         })
     }
 
@@ -82,6 +84,7 @@ impl Harness {
             minter: None,
             dir,
             db: opts.db,
+            admin_url: opts.db_admin_url.clone(),
         })
     }
 
@@ -93,6 +96,12 @@ impl Harness {
     /// The database whose CPU use is attributed to this run (none for the forwarder).
     pub fn db_kind(&self) -> Option<DbKind> {
         self.prepared.as_ref().map(|_| self.db)
+    }
+
+    /// Database server counters now (daemon only; see [`setup::db_counters`]).
+    pub async fn db_counters(&self) -> Option<Vec<(String, u64)>> {
+        let kind = self.db_kind()?;
+        setup::db_counters(kind, &self.admin_url).await
     }
 
     /// The block secret (daemon only).

@@ -171,6 +171,7 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
 
     // Warm up, then measure.
     tokio::time::sleep_until(start + Duration::from_secs_f64(p.warmup)).await;
+    let db0 = h.db_counters().await;
     let cpu0 = CpuMark::now(h.server.pid, h.db_kind());
     let d0 = shared.delivered.load(Ordering::Relaxed);
     let a0 = shared.acked.load(Ordering::Relaxed);
@@ -184,6 +185,7 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
     let a1 = shared.acked.load(Ordering::Relaxed);
     let p1 = shared.processed.load(Ordering::Relaxed);
     let cpu1 = CpuMark::now(h.server.pid, h.db_kind());
+    let db1 = h.db_counters().await;
     let _ = stop_tx.send(true);
 
     // Writers stop at once; answers still in flight get up to 10 s to arrive.
@@ -245,6 +247,14 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
                 .and_then(|mut g| g.take())
                 .unwrap_or_else(report::histogram);
             out.extend(report::latency_fields("latency_", &hist));
+            // Database work per delivered message over the measured window.
+            if let (Some(before), Some(after)) = (db0, db1) {
+                let msgs = (d1 - d0).max(1) as f64;
+                for ((name, b), (_, a)) in before.iter().zip(after.iter()) {
+                    let per = a.saturating_sub(*b) as f64 / msgs;
+                    out.push((format!("db_{name}_per_msg"), round(per, 2).into()));
+                }
+            }
         }
         Mode::Typing => {
             out.push((

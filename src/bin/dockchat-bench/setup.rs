@@ -222,6 +222,38 @@ pub async fn drop_database(kind: DbKind, admin_url: &str, name: &str) -> Result<
     Ok(())
 }
 
+/// Server-wide statement and commit counters (MariaDB: `Questions`, `Com_commit`,
+/// `Innodb_os_log_fsyncs`; PostgreSQL: committed transactions). They count every client of the
+/// server, so other activity on the machine shows up too.
+pub async fn db_counters(kind: DbKind, admin_url: &str) -> Option<Vec<(String, u64)>> {
+    let mut conn = Conn::open(kind, admin_url).await.ok()?;
+    let out = match &mut conn {
+        Conn::My(c) => {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SHOW GLOBAL STATUS WHERE Variable_name IN \
+                 ('Questions', 'Com_commit', 'Innodb_os_log_fsyncs')",
+            )
+            .fetch_all(&mut *c)
+            .await
+            .ok()?;
+            rows.into_iter()
+                .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.parse().ok()?)))
+                .collect()
+        }
+        Conn::Pg(c) => {
+            let (commits,): (i64,) = sqlx::query_as(
+                "SELECT COALESCE(SUM(xact_commit), 0)::bigint FROM pg_stat_database",
+            )
+            .fetch_one(&mut *c)
+            .await
+            .ok()?;
+            vec![("xact_commit".to_string(), commits as u64)]
+        }
+    };
+    conn.close().await;
+    Some(out)
+}
+
 /// Accumulates rows and flushes them as multi-row INSERTs of `BATCH` rows.
 struct Inserter<'a> {
     db: &'a mut Conn,
