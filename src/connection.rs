@@ -27,7 +27,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
@@ -125,13 +126,46 @@ enum End {
 
 type Ws<S> = WebSocketStream<S>;
 
+/// Frames larger than this are written as a fragmented message (continuation frames), flushed
+/// fragment by fragment, so tungstenite's write buffer never grows past one fragment and an idle
+/// connection does not keep the capacity of its largest frame (e.g. a `welcome` with many mates).
+const FRAGMENT: usize = 2048;
+
+/// Queues one text message, fragmenting it when it is large (large ones are flushed as they go).
+async fn feed_text<S>(ws: &mut Ws<S>, text: Utf8Bytes) -> Result<(), End>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    if text.len() <= FRAGMENT {
+        return ws.feed(WsMessage::Text(text)).await.map_err(|_| End::Gone);
+    }
+    let bytes = bytes::Bytes::from(text);
+    let mut start = 0;
+    let mut first = true;
+    while start < bytes.len() {
+        let end = (start + FRAGMENT).min(bytes.len());
+        let opcode = if first {
+            OpCode::Data(Data::Text)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        let frame = Frame::message(bytes.slice(start..end), opcode, end == bytes.len());
+        ws.feed(WsMessage::Frame(frame))
+            .await
+            .map_err(|_| End::Gone)?;
+        ws.flush().await.map_err(|_| End::Gone)?;
+        first = false;
+        start = end;
+    }
+    Ok(())
+}
+
 async fn send_text<S>(ws: &mut Ws<S>, text: impl Into<Utf8Bytes>) -> Result<(), End>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    ws.send(WsMessage::Text(text.into()))
-        .await
-        .map_err(|_| End::Gone)
+    feed_text(ws, text.into()).await?;
+    ws.flush().await.map_err(|_| End::Gone)
 }
 
 async fn send_error<S>(ws: &mut Ws<S>, code: ErrorCode, reference: &str) -> Result<(), End>
@@ -470,12 +504,12 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     match item {
-        Outgoing::Frame(f) => ws.feed(WsMessage::Text(f)).await.map_err(|_| End::Gone),
+        Outgoing::Frame(f) => feed_text(ws, f).await,
         Outgoing::Message { id, frame } => {
             if id <= skip_upto {
                 return Ok(());
             }
-            ws.feed(WsMessage::Text(frame)).await.map_err(|_| End::Gone)
+            feed_text(ws, frame).await
         }
         Outgoing::Close(code, reason) => Err(End::Close(code, reason)),
     }

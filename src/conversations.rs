@@ -384,7 +384,13 @@ impl Conversations {
                 return Ok(());
             }
         }
-        self.authorise(me, caps, to).await?;
+        match self.authorise(me, caps, to).await {
+            Ok(_) => {}
+            // Typing is best-effort and never stored: under load, drop it rather than answer
+            // `internal`.
+            Err(ServiceError::Store(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        }
         self.typing.insert((me, to), now);
         let frame = Outgoing::Frame(Utf8Bytes::from(ServerFrame::Typing { from: me }.to_json()));
         self.registry.send_user(to, &frame);

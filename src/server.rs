@@ -49,11 +49,12 @@ pub struct ServerState {
 /// A clone is held by every connection task; when all are dropped, every connection has ended.
 pub type Tracker = mpsc::Sender<()>;
 
-/// WebSocket settings for a given frame limit: a small read buffer (idle sockets stay small) and a
+/// WebSocket settings for a given frame limit: a small read buffer (2 KiB; idle sockets stay small,
+/// larger frames grow it as needed) and a
 /// hard cap of 4 × `frame_max_bytes` per message (beyond it the socket is closed with 1009).
 pub fn ws_config(frame_max_bytes: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(2048)
         .write_buffer_size(0)
         .max_write_buffer_size(16 * 1024 * 1024)
         .max_message_size(Some(frame_max_bytes * 4))
@@ -262,22 +263,21 @@ fn upgrade(
             }
         };
         let shared = state.shared.clone();
-        // Use the bare TCP stream when possible (no extra boxing, no buffer copy).
+        // Use the bare TCP stream when possible (no extra boxing), and let go of hyper's read
+        // buffer now: only the bytes already read past the request (usually none) are kept.
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => {
                 let tcp = parts.io.into_inner();
-                let ws = if parts.read_buf.is_empty() {
-                    WebSocketStream::from_raw_socket(tcp, Role::Server, Some(config)).await
-                } else {
-                    WebSocketStream::from_partially_read(
-                        tcp,
-                        parts.read_buf.to_vec(),
-                        Role::Server,
-                        Some(config),
-                    )
-                    .await
+                let leftover = (!parts.read_buf.is_empty()).then(|| parts.read_buf.to_vec());
+                drop(parts.read_buf);
+                let ws = match leftover {
+                    None => WebSocketStream::from_raw_socket(tcp, Role::Server, Some(config)).await,
+                    Some(part) => {
+                        WebSocketStream::from_partially_read(tcp, part, Role::Server, Some(config))
+                            .await
+                    }
                 };
-                run_ws(ws, peer, shared, permit, shutdown).await;
+                Box::pin(run_ws(ws, peer, shared, permit, shutdown)).await;
             }
             Err(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(
@@ -286,7 +286,7 @@ fn upgrade(
                     Some(config),
                 )
                 .await;
-                run_ws(ws, peer, shared, permit, shutdown).await;
+                Box::pin(run_ws(ws, peer, shared, permit, shutdown)).await;
             }
         }
         drop(tracker);

@@ -150,7 +150,8 @@ impl Store {
     /// Connects to `url` with at most `pool_size` connections and builds every statement.
     pub async fn connect(url: &str, prefix: &str, pool_size: u32) -> Result<Store> {
         let dialect = Dialect::from_url(url).ok_or(StoreError::UnsupportedUrl)?;
-        let acquire = Duration::from_secs(5);
+        // Under a connect storm, queueing for a connection beats refusing the hello.
+        let acquire = Duration::from_secs(30);
         let db = match dialect {
             Dialect::MySql => {
                 let url = match url.strip_prefix("mariadb://") {
