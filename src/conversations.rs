@@ -133,7 +133,22 @@ pub struct Conversations {
     messagingallusers: AtomicBool,
     pairs: DashMap<(i64, i64), PairFacts>,
     typing: DashMap<(i64, i64), Instant>,
+    windows_known: Arc<WindowCache>,
     writer: mpsc::Sender<WriterCmd>,
+}
+
+/// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
+/// expire (rows may also be deleted outside the daemon, e.g. by the privacy API) and are dropped when
+/// the owner closes the window.
+type WindowCache = DashMap<(i64, i64), Instant>;
+
+/// How long a known window row is trusted.
+const WINDOW_KNOWN_TTL: Duration = Duration::from_secs(300);
+
+fn window_known(cache: &WindowCache, owner: i64, peer: i64) -> bool {
+    cache
+        .get(&(owner, peer))
+        .is_some_and(|t| t.elapsed() < WINDOW_KNOWN_TTL)
 }
 
 impl std::fmt::Debug for Conversations {
@@ -167,6 +182,7 @@ impl Conversations {
         enrolment_refresh: Duration,
     ) -> (Arc<Conversations>, WriterTask) {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+        let windows_known = Arc::new(WindowCache::new());
         let svc = Arc::new(Conversations {
             store: store.clone(),
             registry: registry.clone(),
@@ -178,9 +194,10 @@ impl Conversations {
             messagingallusers: AtomicBool::new(false),
             pairs: DashMap::new(),
             typing: DashMap::new(),
+            windows_known: windows_known.clone(),
             writer: tx,
         });
-        let handle = tokio::spawn(writer_loop(store, registry, rx));
+        let handle = tokio::spawn(writer_loop(store, registry, windows_known, rx));
         (svc, WriterTask { handle })
     }
 
@@ -204,6 +221,8 @@ impl Conversations {
             .retain(|_, f| now.duration_since(f.at) < self.pair_ttl);
         self.typing
             .retain(|_, t| now.duration_since(*t) < TYPING_INTERVAL * 5);
+        self.windows_known
+            .retain(|_, t| now.duration_since(*t) < WINDOW_KNOWN_TTL);
         Ok(())
     }
 
@@ -293,6 +312,7 @@ impl Conversations {
                 to,
                 cid: cid.to_string(),
                 text: text.to_string(),
+                windows_known: [false, false],
             },
             sender: me.clone(),
             recipient,
@@ -419,7 +439,13 @@ impl Conversations {
             }
             Err(e) => return Err(e),
         };
-        if self.store.set_window(me, with, stored).await? {
+        // Forget before writing: a send racing with this close must not trust a stale entry.
+        self.windows_known.remove(&(me, with));
+        let changed = self.store.set_window(me, with, stored).await?;
+        if stored.is_some() {
+            self.windows_known.insert((me, with), Instant::now());
+        }
+        if changed {
             let frame = Outgoing::Frame(Utf8Bytes::from(
                 ServerFrame::Window { with: &peer, state }.to_json(),
             ));
@@ -488,7 +514,12 @@ fn to_message(m: MsgRow) -> Message {
 }
 
 /// The single message writer: group commit, then acks and fan-out in id order.
-async fn writer_loop(store: Store, registry: Arc<Registry>, mut rx: mpsc::Receiver<WriterCmd>) {
+async fn writer_loop(
+    store: Store,
+    registry: Arc<Registry>,
+    windows_known: Arc<WindowCache>,
+    mut rx: mpsc::Receiver<WriterCmd>,
+) {
     let mut stopping = false;
     while !stopping {
         let Some(first) = rx.recv().await else {
@@ -509,7 +540,17 @@ async fn writer_loop(store: Store, registry: Arc<Registry>, mut rx: mpsc::Receiv
                 Err(_) => break,
             }
         }
-        let msgs: Vec<NewMessage> = batch.iter().map(|r| r.msg.clone()).collect();
+        let msgs: Vec<NewMessage> = batch
+            .iter()
+            .map(|r| {
+                let mut m = r.msg.clone();
+                m.windows_known = [
+                    window_known(&windows_known, m.from, m.to),
+                    window_known(&windows_known, m.to, m.from),
+                ];
+                m
+            })
+            .collect();
         let result = match store.store_batch(&msgs).await {
             Err(e) if batch.len() > 1 => {
                 // One bad row must not fail its neighbours: store them one by one instead.
@@ -544,6 +585,11 @@ async fn writer_loop(store: Store, registry: Arc<Registry>, mut rx: mpsc::Receiv
                         continue;
                     };
                     let m = &s.message;
+                    if !s.dup {
+                        let now = Instant::now();
+                        windows_known.insert((m.from, m.to), now);
+                        windows_known.insert((m.to, m.from), now);
+                    }
                     let ack = ServerFrame::Ack {
                         cid: &m.cid,
                         id: m.id,

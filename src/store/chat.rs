@@ -30,6 +30,8 @@ pub struct NewMessage {
     pub to: i64,
     pub cid: String,
     pub text: String,
+    /// The caller knows the sender's / recipient's window row exists: skip creating it.
+    pub windows_known: [bool; 2],
 }
 
 /// What storing one [`NewMessage`] did.
@@ -221,6 +223,9 @@ macro_rules! store_batch_body {
             .into_iter()
             .enumerate()
             {
+                if m.windows_known[i] {
+                    continue;
+                }
                 let inserted = sqlx::query(&sql.window_insert_ignore)
                     .bind(owner)
                     .bind(peer)
