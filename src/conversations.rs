@@ -29,7 +29,7 @@ pub const PAIR_TTL: Duration = Duration::from_secs(60);
 /// At most one `typing` per pair is forwarded in this interval.
 pub const TYPING_INTERVAL: Duration = Duration::from_secs(2);
 /// Most sends stored in one transaction.
-pub const GROUP_MAX: usize = 128;
+pub const GROUP_MAX: usize = crate::store::chat::WRITE_BATCH_MAX;
 /// Capacity of the writer's queue.
 pub const WRITER_QUEUE: usize = 4096;
 

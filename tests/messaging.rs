@@ -748,3 +748,134 @@ async fn send_pushes_window_frames_once(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(send_pushes_window_frames_once);
+
+/// Reads frames until `n` acks arrived; returns them in arrival order (panics after [`WAIT`] of
+/// silence).
+async fn collect_acks(c: &mut Client, n: usize) -> Vec<Value> {
+    let mut acks = Vec::with_capacity(n);
+    while acks.len() < n {
+        match c.next().await {
+            Frame::Json(v) if v["type"] == "ack" => acks.push(v),
+            Frame::Json(v) if v["type"] == "error" => panic!("send refused: {v}"),
+            Frame::Json(_) => {}
+            Frame::Close(code, r) => panic!("closed ({code} {r}) after {} acks", acks.len()),
+        }
+    }
+    acks
+}
+
+async fn pipelined_burst_is_stored_once_in_order(backend: Backend) {
+    // Hundreds of sends in flight at once fill the writer's group commits: retries inside one batch,
+    // retries of a message committed earlier, two senders interleaved.
+    let ctx = Ctx::start_with(backend, |c| {
+        c.limits.rate_per_sec = 100_000;
+        c.limits.rate_burst = 100_000;
+    })
+    .await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut bob = ctx.client(BOB).await;
+    let mut bob_tab = ctx.client(BOB).await;
+    let old = alice.send_message(BOB, "old-1", "before the burst").await;
+    bob_tab.expect("message").await;
+
+    // Rounds of pipelined sends (a client that does not read for hundreds of frames is rightly
+    // closed as too slow); Bob sends from his own task at the same time.
+    const ROUND: usize = 60;
+    const A: usize = 10 * ROUND;
+    const B: usize = 200;
+    let plan: Vec<(String, String)> = (0..A)
+        .map(|i| {
+            if i == 100 {
+                ("old-1".to_string(), "before the burst".to_string())
+            } else if i % 7 == 3 {
+                (format!("burst-{}", i - 1), format!("n{}", i - 1))
+            } else {
+                (format!("burst-{i}"), format!("n{i}"))
+            }
+        })
+        .collect();
+    let distinct: std::collections::HashSet<&str> = plan.iter().map(|p| p.0.as_str()).collect();
+    let expected_fresh = distinct.len() - 1; // all but old-1
+    let bob_task = tokio::spawn(async move {
+        let mut acks = Vec::with_capacity(B);
+        for round in 0..B / 20 {
+            for i in round * 20..(round + 1) * 20 {
+                bob.send(
+                    json!({"type": "send", "to": ALICE, "cid": format!("reply-{i}"), "text": "ok"}),
+                )
+                .await;
+            }
+            acks.extend(collect_acks(&mut bob, 20).await);
+        }
+        acks
+    });
+    let tab_task = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while seen.len() < expected_fresh + B {
+            let m = bob_tab.expect("message").await;
+            seen.push(m["message"]["id"].as_i64().expect("message id"));
+        }
+        bob_tab.expect_none("message", QUIET).await;
+        seen
+    });
+    let mut sent_cids = Vec::with_capacity(A);
+    let mut alice_acks = Vec::with_capacity(A);
+    for round in 0..A / ROUND {
+        for (cid, text) in &plan[round * ROUND..(round + 1) * ROUND] {
+            alice
+                .send(json!({"type": "send", "to": BOB, "cid": cid, "text": text}))
+                .await;
+            sent_cids.push(cid.clone());
+        }
+        alice_acks.extend(collect_acks(&mut alice, ROUND).await);
+    }
+    let bob_acks = bob_task.await.expect("bob's task");
+
+    // Acks come back in the order of the sends, each naming its cid.
+    let acked: Vec<&str> = alice_acks
+        .iter()
+        .filter_map(|a| a["cid"].as_str())
+        .collect();
+    assert_eq!(
+        acked,
+        sent_cids.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    // First uses get fresh, increasing ids; every retry repeats the id of the original.
+    let mut by_cid = std::collections::HashMap::new();
+    by_cid.insert("old-1".to_string(), old["id"].as_i64().expect("old id"));
+    let mut last = old["id"].as_i64().expect("old id");
+    let mut fresh = 0;
+    for a in &alice_acks {
+        let cid = a["cid"].as_str().expect("cid").to_string();
+        let id = a["id"].as_i64().expect("id");
+        match by_cid.get(&cid) {
+            Some(&first) => {
+                assert_eq!(a["dup"], true, "retry of {cid}: {a}");
+                assert_eq!(id, first, "retry of {cid} names the stored id");
+            }
+            None => {
+                assert_eq!(a["dup"], false, "first send of {cid}: {a}");
+                assert!(id > last, "ids increase in send order ({id} after {last})");
+                last = id;
+                fresh += 1;
+                by_cid.insert(cid, id);
+            }
+        }
+    }
+    assert_eq!(fresh, expected_fresh);
+    assert!(bob_acks.iter().all(|a| a["dup"] == false));
+    assert_eq!(
+        ctx.db.count("block_dockchat_msg").await,
+        (1 + fresh + B) as i64
+    );
+
+    // Bob's other tab gets every new message of both senders exactly once, in id order.
+    let seen = tab_task.await.expect("tab's task");
+    assert_eq!(seen.len(), fresh + B);
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "in id order, no repeats"
+    );
+    ctx.finish().await;
+}
+db_test!(pipelined_burst_is_stored_once_in_order);

@@ -5,7 +5,7 @@
 //! message writer (one transaction per batch).
 //! Must not: check permissions or push frames; callers do that before and after.
 
-use super::{dispatch, now, Result, SqlBuilder, Store};
+use super::{dispatch, now, Dialect, Result, SqlBuilder, Store};
 use sqlx::Row;
 
 /// Window states as stored (`block_dockchat_window.state`); a closed window has no row.
@@ -50,8 +50,11 @@ pub struct Stored {
 pub(crate) struct ChatSql {
     conv_get: String,
     conv_insert: String,
-    msg_by_cid: String,
-    msg_insert: String,
+    /// Indexed by [`size_class`]: batched lookups padded to a power of two, and multi-row inserts.
+    conv_by_pairs: Vec<String>,
+    msg_by_keys: Vec<String>,
+    msg_insert_rows: Vec<String>,
+    window_by_pairs: Vec<String>,
     window_get: String,
     window_insert: String,
     window_insert_ignore: String,
@@ -76,15 +79,46 @@ impl ChatSql {
             conv_insert: b.insert(
                 "INSERT INTO {p}block_dockchat_conv (userlow, userhigh, timecreated) VALUES (?, ?, ?)",
             ),
-            msg_by_cid: b.build(
-                "SELECT m.id, m.useridfrom, c.userlow, c.userhigh, m.clientmsgid, m.message, m.timecreated \
-                 FROM {p}block_dockchat_msg m JOIN {p}block_dockchat_conv c ON c.id = m.convid \
-                 WHERE m.useridfrom = ? AND m.clientmsgid = ?",
-            ),
-            msg_insert: b.insert(
-                "INSERT INTO {p}block_dockchat_msg (convid, useridfrom, clientmsgid, message, timecreated) \
-                 VALUES (?, ?, ?, ?, ?)",
-            ),
+            conv_by_pairs: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT id, userlow, userhigh FROM {{p}}block_dockchat_conv WHERE {}",
+                        pair_terms("userlow", "userhigh", 1 << c)
+                    ))
+                })
+                .collect(),
+            msg_by_keys: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT m.id, m.useridfrom, c.userlow, c.userhigh, m.clientmsgid, m.message, m.timecreated \
+                         FROM {{p}}block_dockchat_msg m JOIN {{p}}block_dockchat_conv c ON c.id = m.convid \
+                         WHERE {}",
+                        pair_terms("m.useridfrom", "m.clientmsgid", 1 << c)
+                    ))
+                })
+                .collect(),
+            msg_insert_rows: (0..SIZE_CLASSES)
+                .map(|c| {
+                    let rows = vec!["(?, ?, ?, ?, ?)"; 1 << c].join(", ");
+                    let s = b.build(&format!(
+                        "INSERT INTO {{p}}block_dockchat_msg (convid, useridfrom, clientmsgid, message, timecreated) \
+                         VALUES {rows}"
+                    ));
+                    if b.dialect == Dialect::MySql {
+                        s
+                    } else {
+                        format!("{s} RETURNING id, useridfrom, clientmsgid")
+                    }
+                })
+                .collect(),
+            window_by_pairs: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT id, userid, peerid FROM {{p}}block_dockchat_window WHERE {}",
+                        pair_terms("userid", "peerid", 1 << c)
+                    ))
+                })
+                .collect(),
             window_get: b.build(
                 "SELECT state FROM {p}block_dockchat_window WHERE userid = ? AND peerid = ?",
             ),
@@ -145,7 +179,7 @@ fn pair(a: i64, b: i64) -> (i64, i64) {
     }
 }
 
-/// Decodes a row of `missed`/`msg_by_cid`: id, from, low, high, cid, text, time.
+/// Decodes a row of `missed`/`msg_by_keys`: id, from, low, high, cid, text, time.
 macro_rules! msg_with_pair {
     ($r:expr) => {{
         let r = $r;
@@ -173,59 +207,237 @@ macro_rules! insert_id {
     };
 }
 
-/// The body of [`Store::store_batch`], compiled once per backend.
+/// Most sends [`Store::store_batch`] takes at once; its batched statements are built for every power
+/// of two up to this size, so each backend prepares at most a handful of statements per kind.
+pub const WRITE_BATCH_MAX: usize = 256;
+const SIZE_CLASSES: usize = WRITE_BATCH_MAX.trailing_zeros() as usize + 1;
+
+/// Index of the smallest power of two holding `n` (n ≥ 1).
+fn size_class(n: usize) -> usize {
+    n.max(1).next_power_of_two().trailing_zeros() as usize
+}
+
+/// Splits `n` rows into runs whose lengths are powers of two, largest first (100 → 64, 32, 4): a
+/// multi-row INSERT cannot be padded, so each run uses a prepared statement of exactly its size.
+fn power_of_two_runs(mut n: usize) -> Vec<usize> {
+    let mut runs = Vec::new();
+    while n > 0 {
+        let run = 1usize << (usize::BITS - 1 - n.leading_zeros());
+        let run = run.min(WRITE_BATCH_MAX);
+        runs.push(run);
+        n -= run;
+    }
+    runs
+}
+
+/// `(a = ? AND b = ?) OR ...` repeated `n` times.
+fn pair_terms(a: &str, b: &str, n: usize) -> String {
+    vec![format!("({a} = ? AND {b} = ?)"); n].join(" OR ")
+}
+
+/// What a batch holds, worked out before touching the database: the distinct `(from, cid)` keys in
+/// order of first appearance, and for each send the key it uses.
+struct BatchPlan<'a> {
+    keys: Vec<(i64, &'a str)>,
+    key_of: Vec<usize>,
+    first: Vec<bool>,
+}
+
+impl<'a> BatchPlan<'a> {
+    fn new(batch: &'a [NewMessage]) -> Self {
+        let mut index = std::collections::HashMap::with_capacity(batch.len());
+        let mut plan = BatchPlan {
+            keys: Vec::with_capacity(batch.len()),
+            key_of: Vec::with_capacity(batch.len()),
+            first: Vec::with_capacity(batch.len()),
+        };
+        for m in batch {
+            let key = (m.from, m.cid.as_str());
+            match index.get(&key) {
+                Some(&k) => {
+                    plan.key_of.push(k);
+                    plan.first.push(false);
+                }
+                None => {
+                    index.insert(key, plan.keys.len());
+                    plan.key_of.push(plan.keys.len());
+                    plan.first.push(true);
+                    plan.keys.push(key);
+                }
+            }
+        }
+        plan
+    }
+}
+
+/// Looks up stored messages by `(from, cid)` with the padded batched statement; fills `found`.
+macro_rules! fetch_by_keys {
+    ($sql:expr, $conn:expr, $keys:expr, $found:expr) => {{
+        for chunk in $keys.chunks(WRITE_BATCH_MAX) {
+            let class = size_class(chunk.len());
+            let mut q = sqlx::query(&$sql.msg_by_keys[class]);
+            for i in 0..(1usize << class) {
+                // Padding: no user has id -1 and no cid is empty.
+                let (from, cid) = chunk.get(i).copied().unwrap_or((-1, ""));
+                q = q.bind(from).bind(cid);
+            }
+            for r in q.fetch_all(&mut *$conn).await? {
+                let m = msg_with_pair!(&r);
+                $found.insert((m.from, m.cid.clone()), m);
+            }
+        }
+    }};
+}
+
+/// Fetches `(a, b) -> first column` rows for pairs with a padded batched statement.
+macro_rules! fetch_by_pairs {
+    ($stmts:expr, $conn:expr, $pairs:expr, $out:expr) => {{
+        for chunk in $pairs.chunks(WRITE_BATCH_MAX) {
+            let class = size_class(chunk.len());
+            let mut q = sqlx::query(&$stmts[class]);
+            for i in 0..(1usize << class) {
+                let (a, b) = chunk.get(i).copied().unwrap_or((-1, -1));
+                q = q.bind(a).bind(b);
+            }
+            for r in q.fetch_all(&mut *$conn).await? {
+                let a: i64 = r.try_get(1)?;
+                let b: i64 = r.try_get(2)?;
+                $out.insert((a, b), r.try_get::<i64, _>(0)?);
+            }
+        }
+    }};
+}
+
+/// Multi-row INSERT of the new messages (in order, so ids increase in batch order); returns
+/// `(from, cid) -> id`. PostgreSQL and SQLite answer with `RETURNING`; MySQL has no RETURNING, so the
+/// rows are read back by their unique key inside the same transaction.
+macro_rules! insert_messages {
+    (MySql, $sql:expr, $conn:expr, $rows:expr, $t:expr) => {{
+        let mut at = 0;
+        for run in power_of_two_runs($rows.len()) {
+            let mut q = sqlx::query(&$sql.msg_insert_rows[size_class(run)]);
+            for (conv, m) in &$rows[at..at + run] {
+                q = q
+                    .bind(*conv)
+                    .bind(m.from)
+                    .bind(&m.cid)
+                    .bind(&m.text)
+                    .bind($t);
+            }
+            q.execute(&mut *$conn).await?;
+            at += run;
+        }
+        let keys: Vec<(i64, &str)> = $rows
+            .iter()
+            .map(|(_, m)| (m.from, m.cid.as_str()))
+            .collect();
+        let mut found: std::collections::HashMap<(i64, String), MsgRow> =
+            std::collections::HashMap::with_capacity(keys.len());
+        fetch_by_keys!($sql, $conn, keys, found);
+        found
+            .into_iter()
+            .map(|(k, m)| (k, m.id))
+            .collect::<std::collections::HashMap<(i64, String), i64>>()
+    }};
+    (Other, $sql:expr, $conn:expr, $rows:expr, $t:expr) => {{
+        let mut ids = std::collections::HashMap::with_capacity($rows.len());
+        let mut at = 0;
+        for run in power_of_two_runs($rows.len()) {
+            let mut q = sqlx::query(&$sql.msg_insert_rows[size_class(run)]);
+            for (conv, m) in &$rows[at..at + run] {
+                q = q
+                    .bind(*conv)
+                    .bind(m.from)
+                    .bind(&m.cid)
+                    .bind(&m.text)
+                    .bind($t);
+            }
+            for r in q.fetch_all(&mut *$conn).await? {
+                let id: i64 = r.try_get(0)?;
+                let from: i64 = r.try_get(1)?;
+                let cid: String = r.try_get(2)?;
+                ids.insert((from, cid), id);
+            }
+            at += run;
+        }
+        ids
+    }};
+}
+
+/// The body of [`Store::store_batch`], compiled once per backend. Round trips per batch, whatever its
+/// size: the duplicate check, the conversation lookup, one INSERT per power-of-two run (plus the
+/// read-back on MySQL), the window lookup, the commit; only a pair's first message or first window
+/// adds single-row INSERTs.
 macro_rules! store_batch_body {
     ($kind:ident, $pool:expr, $sql:expr, $batch:expr) => {{
-        let sql = $sql;
-        let mut tx = $pool.begin().await?;
-        let mut out = Vec::with_capacity($batch.len());
+        let sql: &ChatSql = $sql;
+        let batch: &[NewMessage] = $batch;
+        let plan = BatchPlan::new(batch);
         let t = now();
-        for m in $batch {
-            if let Some(r) = sqlx::query(&sql.msg_by_cid)
-                .bind(m.from)
-                .bind(&m.cid)
-                .fetch_optional(&mut *tx)
-                .await?
-            {
-                out.push(Stored {
-                    message: msg_with_pair!(&r),
-                    dup: true,
-                    opened_sender_window: false,
-                    opened_recipient_window: false,
-                });
-                continue;
+        let mut tx = $pool.begin().await?;
+
+        // Retried sends: cids stored by an earlier batch.
+        let mut existing: std::collections::HashMap<(i64, String), MsgRow> =
+            std::collections::HashMap::new();
+        fetch_by_keys!(sql, tx, plan.keys, existing);
+
+        // The sends that store a new row: the first use of a key nobody stored before.
+        let fresh: Vec<usize> = (0..batch.len())
+            .filter(|&i| {
+                plan.first[i] && !existing.contains_key(&(batch[i].from, batch[i].cid.clone()))
+            })
+            .collect();
+
+        // Conversations, created for pairs that never talked.
+        let mut pairs: Vec<(i64, i64)> = fresh.iter().map(|&i| pair(batch[i].from, batch[i].to)).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut convs: std::collections::HashMap<(i64, i64), i64> =
+            std::collections::HashMap::with_capacity(pairs.len());
+        fetch_by_pairs!(sql.conv_by_pairs, tx, pairs, convs);
+        for p in &pairs {
+            if !convs.contains_key(p) {
+                let q = sqlx::query(&sql.conv_insert).bind(p.0).bind(p.1).bind(t);
+                let id = insert_id!($kind, q, &mut *tx);
+                convs.insert(*p, id);
             }
-            let (low, high) = pair(m.from, m.to);
-            let conv: i64 = match sqlx::query(&sql.conv_get)
-                .bind(low)
-                .bind(high)
-                .fetch_optional(&mut *tx)
-                .await?
+        }
+
+        // The messages.
+        let mut rows: Vec<(i64, &NewMessage)> = Vec::with_capacity(fresh.len());
+        for &i in &fresh {
+            let m = &batch[i];
+            let conv = convs.get(&pair(m.from, m.to)).copied().ok_or_else(|| {
+                super::StoreError::Schema("conversation row missing after insert".into())
+            })?;
+            rows.push((conv, m));
+        }
+        let ids = insert_messages!($kind, sql, tx, rows, t);
+
+        // Windows: the sender's (open) and the recipient's (minimised), where the caller does not
+        // know them to exist. The first send of the batch that needs one creates it.
+        let mut wanted: Vec<(i64, i64, i64, usize, usize)> = Vec::new(); // owner, peer, state, send, side
+        let mut seen = std::collections::HashSet::new();
+        for &i in &fresh {
+            let m = &batch[i];
+            for (side, (owner, peer, state)) in
+                [(m.from, m.to, WINDOW_OPEN), (m.to, m.from, WINDOW_MINIMISED)].into_iter().enumerate()
             {
-                Some(r) => r.try_get(0)?,
-                None => {
-                    let q = sqlx::query(&sql.conv_insert).bind(low).bind(high).bind(t);
-                    insert_id!($kind, q, &mut *tx)
+                if !m.windows_known[side] && seen.insert((owner, peer)) {
+                    wanted.push((owner, peer, state, i, side));
                 }
-            };
-            let q = sqlx::query(&sql.msg_insert)
-                .bind(conv)
-                .bind(m.from)
-                .bind(&m.cid)
-                .bind(&m.text)
-                .bind(t);
-            let id = insert_id!($kind, q, &mut *tx);
-            let mut opened = [false, false];
-            for (i, (owner, peer, state)) in [
-                (m.from, m.to, WINDOW_OPEN),
-                (m.to, m.from, WINDOW_MINIMISED),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                if m.windows_known[i] {
+            }
+        }
+        let mut opened = vec![[false, false]; batch.len()];
+        if !wanted.is_empty() {
+            let keys: Vec<(i64, i64)> = wanted.iter().map(|w| (w.0, w.1)).collect();
+            let mut have: std::collections::HashMap<(i64, i64), i64> = std::collections::HashMap::new();
+            fetch_by_pairs!(sql.window_by_pairs, tx, keys, have);
+            for (owner, peer, state, i, side) in wanted {
+                if have.contains_key(&(owner, peer)) {
                     continue;
                 }
+                // IGNORE: a `window` request of the same user may insert the row concurrently.
                 let inserted = sqlx::query(&sql.window_insert_ignore)
                     .bind(owner)
                     .bind(peer)
@@ -234,25 +446,50 @@ macro_rules! store_batch_body {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                if inserted > 0 {
-                    opened[i] = true;
-                }
+                opened[i][side] = inserted > 0;
             }
-            out.push(Stored {
-                message: MsgRow {
-                    id,
-                    from: m.from,
-                    to: m.to,
-                    cid: m.cid.clone(),
-                    text: m.text.clone(),
-                    time: t,
-                },
-                dup: false,
-                opened_sender_window: opened[0],
-                opened_recipient_window: opened[1],
-            });
         }
         tx.commit().await?;
+
+        // Answer in batch order.
+        let mut stored_rows: Vec<Option<MsgRow>> = vec![None; plan.keys.len()];
+        let mut out = Vec::with_capacity(batch.len());
+        for (i, m) in batch.iter().enumerate() {
+            let k = plan.key_of[i];
+            if let Some(prev) = &stored_rows[k] {
+                out.push(Stored {
+                    message: prev.clone(),
+                    dup: true,
+                    opened_sender_window: false,
+                    opened_recipient_window: false,
+                });
+                continue;
+            }
+            let (message, dup) = match existing.get(&(m.from, m.cid.clone())) {
+                Some(row) => (row.clone(), true),
+                None => {
+                    let id = ids.get(&(m.from, m.cid.clone())).copied().ok_or_else(|| {
+                        super::StoreError::Schema("inserted message not read back".into())
+                    })?;
+                    let row = MsgRow {
+                        id,
+                        from: m.from,
+                        to: m.to,
+                        cid: m.cid.clone(),
+                        text: m.text.clone(),
+                        time: t,
+                    };
+                    (row, false)
+                }
+            };
+            stored_rows[k] = Some(message.clone());
+            out.push(Stored {
+                message,
+                dup,
+                opened_sender_window: opened[i][0],
+                opened_recipient_window: opened[i][1],
+            });
+        }
         out
     }};
 }
@@ -427,5 +664,75 @@ impl Store {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(from: i64, cid: &str) -> NewMessage {
+        NewMessage {
+            from,
+            to: 9,
+            cid: cid.to_string(),
+            text: "hi".to_string(),
+            windows_known: [false, false],
+        }
+    }
+
+    #[test]
+    fn size_classes_cover_every_batch_size() {
+        assert_eq!(size_class(1), 0);
+        assert_eq!(size_class(2), 1);
+        assert_eq!(size_class(3), 2);
+        assert_eq!(size_class(WRITE_BATCH_MAX), SIZE_CLASSES - 1);
+        for n in 1..=WRITE_BATCH_MAX {
+            assert!(1 << size_class(n) >= n);
+            assert!(size_class(n) < SIZE_CLASSES);
+        }
+    }
+
+    #[test]
+    fn runs_are_powers_of_two_summing_to_n() {
+        assert_eq!(power_of_two_runs(100), vec![64, 32, 4]);
+        assert_eq!(power_of_two_runs(1), vec![1]);
+        assert!(power_of_two_runs(0).is_empty());
+        for n in 1..=3 * WRITE_BATCH_MAX {
+            let runs = power_of_two_runs(n);
+            assert_eq!(runs.iter().sum::<usize>(), n);
+            assert!(runs
+                .iter()
+                .all(|r| r.is_power_of_two() && *r <= WRITE_BATCH_MAX));
+            assert!(
+                runs.windows(2).all(|w| w[0] >= w[1]),
+                "largest first: {runs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn plan_finds_repeats_within_a_batch() {
+        let batch = [send(1, "a"), send(2, "a"), send(1, "a"), send(1, "b")];
+        let plan = BatchPlan::new(&batch);
+        assert_eq!(plan.keys, vec![(1, "a"), (2, "a"), (1, "b")]);
+        assert_eq!(plan.key_of, vec![0, 1, 0, 2]);
+        assert_eq!(plan.first, vec![true, true, false, true]);
+    }
+
+    #[test]
+    fn batched_statements_number_their_placeholders() {
+        let b = SqlBuilder::new(Dialect::Postgres, "mdl_");
+        let sql = ChatSql::new(&b);
+        assert_eq!(sql.msg_insert_rows.len(), SIZE_CLASSES);
+        let two = &sql.msg_insert_rows[1];
+        assert!(two.contains("($6, $7, $8, $9, $10)"), "{two}");
+        assert!(
+            two.ends_with("RETURNING id, useridfrom, clientmsgid"),
+            "{two}"
+        );
+        assert!(sql.conv_by_pairs[2].contains("(userlow = $7 AND userhigh = $8)"));
+        let my = ChatSql::new(&SqlBuilder::new(Dialect::MySql, "mdl_"));
+        assert!(!my.msg_insert_rows[0].contains("RETURNING"));
     }
 }

@@ -7,7 +7,7 @@
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawn, spawnSync} from 'node:child_process';
-import {existsSync, mkdirSync} from 'node:fs';
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {chromium} from 'playwright-core';
@@ -75,6 +75,10 @@ after(async() => {
         const timer = setTimeout(() => daemon.kill('SIGKILL'), 10000);
         await exited;
         clearTimeout(timer);
+    }
+    if (daemonLog) {
+        // The daemon's own account of the run, next to the screenshots.
+        writeFileSync(join(artifacts, 'dockchatd-demo.log'), daemonLog);
     }
 });
 
