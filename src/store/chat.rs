@@ -369,12 +369,12 @@ macro_rules! insert_messages {
 /// read-back on MySQL), the window lookup, the commit; only a pair's first message or first window
 /// adds single-row INSERTs.
 macro_rules! store_batch_body {
-    ($kind:ident, $pool:expr, $sql:expr, $batch:expr) => {{
+    ($kind:ident, $begin:expr, $sql:expr, $batch:expr) => {{
         let sql: &ChatSql = $sql;
         let batch: &[NewMessage] = $batch;
         let plan = BatchPlan::new(batch);
         let t = now();
-        let mut tx = $pool.begin().await?;
+        let mut tx = $begin.await?;
 
         // Retried sends: cids stored by an earlier batch.
         let mut existing: std::collections::HashMap<(i64, String), MsgRow> =
@@ -502,9 +502,14 @@ impl Store {
     pub async fn store_batch(&self, batch: &[NewMessage]) -> Result<Vec<Stored>> {
         let sql = &self.sql.chat;
         let out = match &self.db {
-            super::Db::MySql(pool) => store_batch_body!(MySql, pool, sql, batch),
-            super::Db::Postgres(pool) => store_batch_body!(Other, pool, sql, batch),
-            super::Db::Sqlite(pool) => store_batch_body!(Other, pool, sql, batch),
+            super::Db::MySql(pool) => store_batch_body!(MySql, pool.begin(), sql, batch),
+            super::Db::Postgres(pool) => store_batch_body!(Other, pool.begin(), sql, batch),
+            // Take SQLite's write lock up front: a deferred transaction that reads first and writes
+            // later fails at once with SQLITE_BUSY(_SNAPSHOT) when another connection wrote in
+            // between, instead of waiting on the busy timeout.
+            super::Db::Sqlite(pool) => {
+                store_batch_body!(Other, pool.begin_with("BEGIN IMMEDIATE"), sql, batch)
+            }
         };
         Ok(out)
     }
