@@ -100,12 +100,13 @@ impl ChatSql {
             msg_insert_rows: (0..SIZE_CLASSES)
                 .map(|c| {
                     let rows = vec!["(?, ?, ?, ?, ?)"; 1 << c].join(", ");
-                    let s = b.build(&format!(
+                    let s = b.insert_ignore(&format!(
                         "INSERT INTO {{p}}block_dockchat_msg (convid, useridfrom, clientmsgid, message, timecreated) \
                          VALUES {rows}"
                     ));
-                    if b.dialect == Dialect::MySql {
-                        s
+                    if b.dialect == Dialect::MySql && !b.returning {
+                        // The caller checked for retries, so IGNORE would only hide real errors.
+                        s.replacen("INSERT IGNORE INTO", "INSERT INTO", 1)
                     } else {
                         format!("{s} RETURNING id, useridfrom, clientmsgid")
                     }
@@ -309,13 +310,19 @@ macro_rules! fetch_by_pairs {
 }
 
 /// Multi-row INSERT of the new messages (in order, so ids increase in batch order); returns
-/// `(from, cid) -> id`. PostgreSQL and SQLite answer with `RETURNING`; MySQL has no RETURNING, so the
-/// rows are read back by their unique key inside the same transaction.
+/// `(from, cid) -> id` of the rows it stored.
+///
+/// `Returning` (PostgreSQL, SQLite, MariaDB ≥ 10.5): `INSERT IGNORE` / `ON CONFLICT DO NOTHING` with
+/// `RETURNING`, so a retried cid is simply not returned and no duplicate check is needed beforehand.
+/// `ReadBack` (MySQL, which has no RETURNING): the caller checked for retries first; the rows are read
+/// back by their unique key inside the same transaction.
 macro_rules! insert_messages {
-    (MySql, $sql:expr, $conn:expr, $rows:expr, $t:expr) => {{
+    ($stmts:expr, $conn:expr, $rows:expr, $t:expr, $returning:expr, $sql:expr) => {{
+        let mut ids: std::collections::HashMap<(i64, String), i64> =
+            std::collections::HashMap::with_capacity($rows.len());
         let mut at = 0;
         for run in power_of_two_runs($rows.len()) {
-            let mut q = sqlx::query(&$sql.msg_insert_rows[size_class(run)]);
+            let mut q = sqlx::query(&$stmts[size_class(run)]);
             for (conv, m) in &$rows[at..at + run] {
                 q = q
                     .bind(*conv)
@@ -324,72 +331,66 @@ macro_rules! insert_messages {
                     .bind(&m.text)
                     .bind($t);
             }
-            q.execute(&mut *$conn).await?;
+            if $returning {
+                for r in q.fetch_all(&mut *$conn).await? {
+                    let id: i64 = r.try_get(0)?;
+                    let from: i64 = r.try_get(1)?;
+                    let cid: String = r.try_get(2)?;
+                    ids.insert((from, cid), id);
+                }
+            } else {
+                q.execute(&mut *$conn).await?;
+            }
             at += run;
         }
-        let keys: Vec<(i64, &str)> = $rows
-            .iter()
-            .map(|(_, m)| (m.from, m.cid.as_str()))
-            .collect();
-        let mut found: std::collections::HashMap<(i64, String), MsgRow> =
-            std::collections::HashMap::with_capacity(keys.len());
-        fetch_by_keys!($sql, $conn, keys, found);
-        found
-            .into_iter()
-            .map(|(k, m)| (k, m.id))
-            .collect::<std::collections::HashMap<(i64, String), i64>>()
-    }};
-    (Other, $sql:expr, $conn:expr, $rows:expr, $t:expr) => {{
-        let mut ids = std::collections::HashMap::with_capacity($rows.len());
-        let mut at = 0;
-        for run in power_of_two_runs($rows.len()) {
-            let mut q = sqlx::query(&$sql.msg_insert_rows[size_class(run)]);
-            for (conv, m) in &$rows[at..at + run] {
-                q = q
-                    .bind(*conv)
-                    .bind(m.from)
-                    .bind(&m.cid)
-                    .bind(&m.text)
-                    .bind($t);
-            }
-            for r in q.fetch_all(&mut *$conn).await? {
-                let id: i64 = r.try_get(0)?;
-                let from: i64 = r.try_get(1)?;
-                let cid: String = r.try_get(2)?;
-                ids.insert((from, cid), id);
-            }
-            at += run;
+        if !$returning {
+            let keys: Vec<(i64, &str)> = $rows
+                .iter()
+                .map(|(_, m)| (m.from, m.cid.as_str()))
+                .collect();
+            let mut found: std::collections::HashMap<(i64, String), MsgRow> =
+                std::collections::HashMap::with_capacity(keys.len());
+            fetch_by_keys!($sql, $conn, keys, found);
+            ids.extend(found.into_iter().map(|(k, m)| (k, m.id)));
         }
         ids
     }};
 }
 
 /// The body of [`Store::store_batch`], compiled once per backend. Round trips per batch, whatever its
-/// size: the duplicate check, the conversation lookup, one INSERT per power-of-two run (plus the
-/// read-back on MySQL), the window lookup, the commit; only a pair's first message or first window
-/// adds single-row INSERTs.
+/// size: the conversation lookup, one INSERT per power-of-two run, the window lookup (only for windows
+/// not known to exist), the commit; without RETURNING (MySQL) also a duplicate check before and a
+/// read-back after the INSERT. Only a pair's first message, a window's first use or a retried cid
+/// add statements.
 macro_rules! store_batch_body {
-    ($kind:ident, $begin:expr, $sql:expr, $batch:expr) => {{
+    ($kind:ident, $begin:expr, $sql:expr, $batch:expr, $returning:expr) => {{
         let sql: &ChatSql = $sql;
         let batch: &[NewMessage] = $batch;
         let plan = BatchPlan::new(batch);
         let t = now();
+        let started = std::time::Instant::now();
         let mut tx = $begin.await?;
 
-        // Retried sends: cids stored by an earlier batch.
+        // Retried sends: cids stored by an earlier batch. With RETURNING the INSERT itself tells.
         let mut existing: std::collections::HashMap<(i64, String), MsgRow> =
             std::collections::HashMap::new();
-        fetch_by_keys!(sql, tx, plan.keys, existing);
+        if !$returning {
+            fetch_by_keys!(sql, tx, plan.keys, existing);
+        }
+        let t_dups = started.elapsed();
 
-        // The sends that store a new row: the first use of a key nobody stored before.
-        let fresh: Vec<usize> = (0..batch.len())
+        // The sends that may store a new row: the first use of a key not known to be stored.
+        let candidates: Vec<usize> = (0..batch.len())
             .filter(|&i| {
                 plan.first[i] && !existing.contains_key(&(batch[i].from, batch[i].cid.clone()))
             })
             .collect();
 
         // Conversations, created for pairs that never talked.
-        let mut pairs: Vec<(i64, i64)> = fresh.iter().map(|&i| pair(batch[i].from, batch[i].to)).collect();
+        let mut pairs: Vec<(i64, i64)> = candidates
+            .iter()
+            .map(|&i| pair(batch[i].from, batch[i].to))
+            .collect();
         pairs.sort_unstable();
         pairs.dedup();
         let mut convs: std::collections::HashMap<(i64, i64), i64> =
@@ -404,15 +405,30 @@ macro_rules! store_batch_body {
         }
 
         // The messages.
-        let mut rows: Vec<(i64, &NewMessage)> = Vec::with_capacity(fresh.len());
-        for &i in &fresh {
+        let mut rows: Vec<(i64, &NewMessage)> = Vec::with_capacity(candidates.len());
+        for &i in &candidates {
             let m = &batch[i];
             let conv = convs.get(&pair(m.from, m.to)).copied().ok_or_else(|| {
                 super::StoreError::Schema("conversation row missing after insert".into())
             })?;
             rows.push((conv, m));
         }
-        let ids = insert_messages!($kind, sql, tx, rows, t);
+        let t_convs = started.elapsed();
+        let ids = insert_messages!(sql.msg_insert_rows, tx, rows, t, $returning, sql);
+        if $returning && ids.len() < rows.len() {
+            // Not inserted: the unique key already held the cid. Fetch what was stored then.
+            let retried: Vec<(i64, &str)> = rows
+                .iter()
+                .filter(|(_, m)| !ids.contains_key(&(m.from, m.cid.clone())))
+                .map(|(_, m)| (m.from, m.cid.as_str()))
+                .collect();
+            fetch_by_keys!(sql, tx, retried, existing);
+        }
+        let fresh: Vec<usize> = candidates
+            .into_iter()
+            .filter(|&i| ids.contains_key(&(batch[i].from, batch[i].cid.clone())))
+            .collect();
+        let t_insert = started.elapsed();
 
         // Windows: the sender's (open) and the recipient's (minimised), where the caller does not
         // know them to exist. The first send of the batch that needs one creates it.
@@ -449,7 +465,18 @@ macro_rules! store_batch_body {
                 opened[i][side] = inserted > 0;
             }
         }
+        let t_windows = started.elapsed();
         tx.commit().await?;
+        tracing::debug!(
+            sends = batch.len(),
+            fresh = fresh.len(),
+            dups_us = t_dups.as_micros() as u64,
+            convs_us = (t_convs - t_dups).as_micros() as u64,
+            insert_us = (t_insert - t_convs).as_micros() as u64,
+            windows_us = (t_windows - t_insert).as_micros() as u64,
+            commit_us = (started.elapsed() - t_windows).as_micros() as u64,
+            "group commit"
+        );
 
         // Answer in batch order.
         let mut stored_rows: Vec<Option<MsgRow>> = vec![None; plan.keys.len()];
@@ -502,13 +529,15 @@ impl Store {
     pub async fn store_batch(&self, batch: &[NewMessage]) -> Result<Vec<Stored>> {
         let sql = &self.sql.chat;
         let out = match &self.db {
-            super::Db::MySql(pool) => store_batch_body!(MySql, pool.begin(), sql, batch),
-            super::Db::Postgres(pool) => store_batch_body!(Other, pool.begin(), sql, batch),
+            super::Db::MySql(pool) => {
+                store_batch_body!(MySql, pool.begin(), sql, batch, self.returning)
+            }
+            super::Db::Postgres(pool) => store_batch_body!(Other, pool.begin(), sql, batch, true),
             // Take SQLite's write lock up front: a deferred transaction that reads first and writes
             // later fails at once with SQLITE_BUSY(_SNAPSHOT) when another connection wrote in
             // between, instead of waiting on the busy timeout.
             super::Db::Sqlite(pool) => {
-                store_batch_body!(Other, pool.begin_with("BEGIN IMMEDIATE"), sql, batch)
+                store_batch_body!(Other, pool.begin_with("BEGIN IMMEDIATE"), sql, batch, true)
             }
         };
         Ok(out)

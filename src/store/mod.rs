@@ -65,6 +65,8 @@ pub struct Store {
     pub(crate) dialect: Dialect,
     pub(crate) sql: std::sync::Arc<Sql>,
     prefix: String,
+    /// `INSERT ... RETURNING` is available (see [`SqlBuilder`]).
+    pub(crate) returning: bool,
 }
 
 /// Every SQL statement, with the prefix applied and placeholders in the backend's syntax.
@@ -79,6 +81,9 @@ pub(crate) struct Sql {
 pub(crate) struct SqlBuilder {
     dialect: Dialect,
     prefix: String,
+    /// The server understands `INSERT ... RETURNING` (always on PostgreSQL and SQLite; MariaDB from
+    /// 10.5; never MySQL).
+    returning: bool,
 }
 
 impl SqlBuilder {
@@ -86,7 +91,16 @@ impl SqlBuilder {
         SqlBuilder {
             dialect,
             prefix: prefix.to_string(),
+            returning: dialect != Dialect::MySql,
         }
+    }
+
+    /// Declares whether a MySQL-dialect server is MariaDB ≥ 10.5 (`INSERT ... RETURNING`).
+    pub fn with_returning(mut self, returning: bool) -> Self {
+        if self.dialect == Dialect::MySql {
+            self.returning = returning;
+        }
+        self
     }
 
     /// `template` uses `{p}` for the table prefix and `?` for placeholders.
@@ -187,20 +201,42 @@ impl Store {
                 )
             }
         };
-        Ok(Store::from_db(db, dialect, prefix))
+        let returning = match &db {
+            Db::MySql(pool) => {
+                let version: String = sqlx::query_scalar("SELECT VERSION()")
+                    .fetch_one(pool)
+                    .await?;
+                mariadb_has_returning(&version)
+            }
+            _ => true,
+        };
+        Ok(Store::from_db(db, dialect, prefix, returning))
     }
 
-    fn from_db(db: Db, dialect: Dialect, prefix: &str) -> Store {
-        let b = SqlBuilder::new(dialect, prefix);
+    fn from_db(db: Db, dialect: Dialect, prefix: &str, returning: bool) -> Store {
+        let b = SqlBuilder::new(dialect, prefix).with_returning(returning);
+        let returning = b.returning;
         Store {
             db,
             dialect,
+            returning,
             sql: std::sync::Arc::new(Sql {
                 moodle: moodle::MoodleSql::new(&b),
                 chat: chat::ChatSql::new(&b),
             }),
             prefix: prefix.to_string(),
         }
+    }
+
+    /// The same pool, with the statements MySQL needs (no `INSERT ... RETURNING`): how the tests
+    /// exercise MySQL's path on MariaDB. No effect on PostgreSQL and SQLite.
+    pub fn without_returning(&self) -> Store {
+        Store::from_db(self.db.clone(), self.dialect, &self.prefix, false)
+    }
+
+    /// Whether batched inserts use `INSERT ... RETURNING` (false only on MySQL and MariaDB < 10.5).
+    pub fn has_returning(&self) -> bool {
+        self.returning
     }
 
     /// The backend kind.
@@ -248,6 +284,20 @@ impl Store {
     }
 }
 
+/// Whether a MySQL-protocol server's `VERSION()` names MariaDB 10.5 or later, which has
+/// `INSERT ... RETURNING` (e.g. `10.11.19-MariaDB-0+deb12u1`; MySQL's versions never say MariaDB).
+pub fn mariadb_has_returning(version: &str) -> bool {
+    if !version.contains("MariaDB") {
+        return false;
+    }
+    // Old MariaDB replication prefixed "5.5.5-" to the real version.
+    let v = version.strip_prefix("5.5.5-").unwrap_or(version);
+    let mut parts = v.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (major, minor) >= (10, 5)
+}
+
 /// Current Unix time in seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
@@ -276,6 +326,16 @@ mod tests {
             my.insert("INSERT INTO {p}t (a) VALUES (?)"),
             "INSERT INTO mdl_t (a) VALUES (?)"
         );
+    }
+
+    #[test]
+    fn knows_which_servers_have_returning() {
+        assert!(mariadb_has_returning("10.11.19-MariaDB-0+deb12u1"));
+        assert!(mariadb_has_returning("11.4.2-MariaDB"));
+        assert!(mariadb_has_returning("5.5.5-10.6.12-MariaDB-log"));
+        assert!(!mariadb_has_returning("10.4.32-MariaDB"));
+        assert!(!mariadb_has_returning("8.0.36"));
+        assert!(!mariadb_has_returning("8.4.0-MySQL"));
     }
 
     #[test]
