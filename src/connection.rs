@@ -546,7 +546,7 @@ where
             biased;
             _ = shutdown.changed() => {
                 // Deliver what is already queued (acks of committed sends included), then close.
-                while let Ok(item) = rx.rx.try_recv() {
+                while let Some(item) = rx.try_recv() {
                     if let Outgoing::Close(..) = item {
                         continue;
                     }
@@ -557,13 +557,19 @@ where
                 let _ = ws.flush().await;
                 return End::Close(close::RESTART, "service restart");
             }
-            item = rx.rx.recv() => {
-                let Some(item) = item else { return End::Gone };
+            item = rx.recv() => {
+                let Some(item) = item else {
+                    if rx.overflowed() {
+                        metrics::SLOW_CLOSES.inc();
+                        return End::Close(close::TOO_SLOW, "too slow");
+                    }
+                    return End::Gone;
+                };
                 if let Err(e) = write_item(ws, item, skip_upto).await { return e; }
                 for _ in 1..WRITE_BATCH {
-                    match rx.rx.try_recv() {
-                        Ok(item) => if let Err(e) = write_item(ws, item, skip_upto).await { return e; },
-                        Err(_) => break,
+                    match rx.try_recv() {
+                        Some(item) => if let Err(e) = write_item(ws, item, skip_upto).await { return e; },
+                        None => break,
                     }
                 }
                 if rx.overflowed() {

@@ -317,7 +317,7 @@ mod tests {
 
     fn drain(rx: &mut crate::outbox::OutboxRx) -> Vec<String> {
         let mut out = Vec::new();
-        while let Ok(item) = rx.rx.try_recv() {
+        while let Some(item) = rx.try_recv() {
             if let Outgoing::Frame(f) = item {
                 out.push(f.to_string());
             }

@@ -54,7 +54,7 @@ pub type Tracker = mpsc::Sender<()>;
 /// hard cap of 4 × `frame_max_bytes` per message (beyond it the socket is closed with 1009).
 pub fn ws_config(frame_max_bytes: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(2048)
+        .read_buffer_size(512)
         .write_buffer_size(0)
         .max_write_buffer_size(16 * 1024 * 1024)
         .max_message_size(Some(frame_max_bytes * 4))
