@@ -13,6 +13,7 @@
 //!           └ conversations  send/history/read/typing/windows; the single message writer
 //!              └ store       the only SQL: Moodle core tables (read-only) and the block's tables
 //! outbox         bounded per-connection queue (leaf; publishers never block)
+//! coalesce       gathers a socket's frames between flushes into one write (leaf)
 //! config         typed TOML + env configuration
 //! metrics        counters for /metrics
 //! systemd        sd_notify and socket activation
@@ -34,6 +35,7 @@
 pub mod app;
 pub mod auth;
 pub mod check;
+pub mod coalesce;
 pub mod config;
 pub mod connection;
 pub mod conversations;

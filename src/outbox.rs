@@ -86,7 +86,7 @@ impl OutboxTx {
         if s.receiver_gone.load(Ordering::Acquire) {
             return false;
         }
-        {
+        let was_empty = {
             let mut q = s.queue();
             if q.len() >= s.capacity {
                 s.overflow.store(true, Ordering::Relaxed);
@@ -96,8 +96,13 @@ impl OutboxTx {
                 return false;
             }
             q.push_back(item);
+            q.len() == 1
+        };
+        // The receiver only waits after finding the queue empty (under the same lock), so it needs
+        // a wake-up only for the push that ends an empty spell: one per batch, not one per frame.
+        if was_empty {
+            s.notify.notify_one();
         }
-        s.notify.notify_one();
         true
     }
 

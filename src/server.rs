@@ -267,7 +267,7 @@ fn upgrade(
         // buffer now: only the bytes already read past the request (usually none) are kept.
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => {
-                let tcp = parts.io.into_inner();
+                let tcp = crate::coalesce::Coalesce::new(parts.io.into_inner());
                 let leftover = (!parts.read_buf.is_empty()).then(|| parts.read_buf.to_vec());
                 drop(parts.read_buf);
                 let ws = match leftover {
@@ -281,7 +281,7 @@ fn upgrade(
             }
             Err(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
+                    crate::coalesce::Coalesce::new(TokioIo::new(upgraded)),
                     Role::Server,
                     Some(config),
                 )
