@@ -126,12 +126,13 @@ enum End {
 
 type Ws<S> = WebSocketStream<S>;
 
-/// Frames larger than this are written as a fragmented message (continuation frames), flushed
-/// fragment by fragment, so tungstenite's write buffer never grows past one fragment and an idle
-/// connection does not keep the capacity of its largest frame (e.g. a `welcome` with many mates).
-const FRAGMENT: usize = 2048;
+/// Frames larger than this are written as a fragmented message (continuation frames). tungstenite
+/// keeps its write buffer at the capacity of the largest frame it ever formatted, so small fragments
+/// keep an idle connection from holding the size of its largest message (e.g. a `welcome` with many
+/// mates). The fragments still leave in one write: [`crate::coalesce`] gathers them until the flush.
+const FRAGMENT: usize = 512;
 
-/// Queues one text message, fragmenting it when it is large (large ones are flushed as they go).
+/// Queues one text message, fragmenting it when it is large.
 async fn feed_text<S>(ws: &mut Ws<S>, text: Utf8Bytes) -> Result<(), End>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -153,7 +154,6 @@ where
         ws.feed(WsMessage::Frame(frame))
             .await
             .map_err(|_| End::Gone)?;
-        ws.flush().await.map_err(|_| End::Gone)?;
         first = false;
         start = end;
     }

@@ -277,7 +277,13 @@ fn upgrade(
                             .await
                     }
                 };
-                Box::pin(run_ws(ws, peer, shared, permit, shutdown)).await;
+                // A task of its own for the WebSocket's lifetime: this task's state (hyper's upgrade
+                // future and everything captured for it, ≈1 KB) is freed instead of sitting under
+                // every idle connection.
+                tokio::spawn(async move {
+                    Box::pin(run_ws(ws, peer, shared, permit, shutdown)).await;
+                    drop(tracker);
+                });
             }
             Err(upgraded) => {
                 let ws = WebSocketStream::from_raw_socket(
@@ -287,9 +293,9 @@ fn upgrade(
                 )
                 .await;
                 Box::pin(run_ws(ws, peer, shared, permit, shutdown)).await;
+                drop(tracker);
             }
         }
-        drop(tracker);
     });
     let mut r = respond(StatusCode::SWITCHING_PROTOCOLS, "text/plain", Bytes::new());
     r.headers_mut().remove(header::CONTENT_TYPE);
