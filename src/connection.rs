@@ -199,22 +199,26 @@ fn shutting_down(rx: &watch::Receiver<bool>) -> bool {
 }
 
 /// Serves one upgraded WebSocket until it ends.
-pub async fn serve<S>(
+pub fn serve<S>(
     ws: Ws<S>,
     peer: SocketAddr,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
+) -> impl std::future::Future<Output = ()> + Send
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let conn_id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("conn", conn_id, %peer, user_id = tracing::field::Empty);
     metrics::CONNECTIONS_TOTAL.inc();
     metrics::CONNECTIONS_OPEN.inc();
-    Box::pin(run(ws, conn_id, shared, shutdown))
-        .instrument(span)
-        .await;
-    metrics::CONNECTIONS_OPEN.dec();
+    // Boxed here, not inside an `async fn`: the socket moves straight into the box, so no dead
+    // copy of it stays in the caller's state for the connection's lifetime.
+    let conn = Box::pin(run(ws, conn_id, shared, shutdown)).instrument(span);
+    async move {
+        conn.await;
+        metrics::CONNECTIONS_OPEN.dec();
+    }
 }
 
 /// Closes a socket right after the upgrade (server over capacity).

@@ -280,8 +280,9 @@ fn upgrade(
                 // A task of its own for the WebSocket's lifetime: this task's state (hyper's upgrade
                 // future and everything captured for it, ≈1 KB) is freed instead of sitting under
                 // every idle connection.
+                let conn = run_ws(ws, peer, shared, permit, shutdown);
                 tokio::spawn(async move {
-                    Box::pin(run_ws(ws, peer, shared, permit, shutdown)).await;
+                    conn.await;
                     drop(tracker);
                 });
             }
@@ -292,7 +293,7 @@ fn upgrade(
                     Some(config),
                 )
                 .await;
-                Box::pin(run_ws(ws, peer, shared, permit, shutdown)).await;
+                run_ws(ws, peer, shared, permit, shutdown).await;
                 drop(tracker);
             }
         }
@@ -308,23 +309,29 @@ fn upgrade(
     r
 }
 
-async fn run_ws<S>(
+/// The connection's whole life as one boxed future that owns the socket and nothing else of the
+/// upgrade (an idle connection's memory is mostly this allocation).
+fn run_ws<S>(
     ws: WebSocketStream<S>,
     peer: SocketAddr,
     shared: Arc<Shared>,
     permit: Option<OwnedSemaphorePermit>,
     shutdown: watch::Receiver<bool>,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     match permit {
         Some(permit) => {
-            connection::serve(ws, peer, shared, shutdown).await;
-            drop(permit);
+            let conn = connection::serve(ws, peer, shared, shutdown);
+            Box::pin(async move {
+                conn.await;
+                drop(permit);
+            })
         }
         None => {
             tracing::warn!(%peer, "connection refused: server at max_connections");
-            connection::refuse(ws, close::TOO_MANY, "server full").await;
+            Box::pin(connection::refuse(ws, close::TOO_MANY, "server full"))
         }
     }
 }
