@@ -3,7 +3,10 @@
 //! Owns: verifying the block's HS256 token (algorithm, signature, exp/nbf with leeway, iss, aud,
 //! sub, caps), the account check in Moodle's tables (active, live session) and the batched
 //! re-validation of connected users; the shared secret (from the config or `config_plugins`,
-//! re-read periodically so a regenerated secret takes effect).
+//! re-read periodically so a regenerated secret takes effect). Admission is batched: concurrent
+//! hellos queue their user ids, and one task looks up up to [`ADMIT_BATCH`] of them at a time —
+//! account, live session and active courses (for presence) in three `IN (...)` queries instead of
+//! three queries per hello, which is what lets a connect storm through.
 //! Must not: trust anything else from the browser, log tokens, or touch sockets. Failures are typed
 //! ([`AuthError`]) and map to close codes.
 
@@ -15,12 +18,19 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 /// Where the block keeps the secret in `config_plugins`.
 pub const SECRET_PLUGIN: &str = "block_dockchat";
 pub const SECRET_NAME: &str = "secret";
 /// Moodle's default `sessiontimeout` (8 h).
 pub const DEFAULT_SESSION_TIMEOUT: i64 = 28_800;
+/// Most hellos looked up together (one padded `IN (...)` list of the store).
+pub const ADMIT_BATCH: usize = crate::store::BATCH;
+/// Admission batches in flight at once (each uses one pool connection at a time).
+const ADMIT_CONCURRENCY: usize = 4;
+/// Hellos waiting for admission before new ones wait to be queued.
+const ADMIT_QUEUE: usize = 16_384;
 
 /// Why a connection is refused or closed.
 #[derive(Debug, thiserror::Error)]
@@ -177,7 +187,24 @@ pub struct Authenticator {
     store: Store,
     check_sessions: bool,
     fixed_secret: Option<String>,
-    session_timeout: AtomicI64,
+    session_timeout: Arc<AtomicI64>,
+    admit: mpsc::Sender<AdmitReq>,
+}
+
+/// What Moodle's tables say about a user who says `hello`.
+#[derive(Debug, Clone, Default)]
+struct Admission {
+    /// The account, if active.
+    user: Option<UserRow>,
+    /// A live Moodle session exists (only looked up when sessions are checked).
+    live: bool,
+    /// Courses with an active enrolment (presence's course-mates).
+    courses: Vec<i64>,
+}
+
+struct AdmitReq {
+    user: i64,
+    reply: oneshot::Sender<Result<Admission, StoreError>>,
 }
 
 impl Authenticator {
@@ -193,12 +220,21 @@ impl Authenticator {
         if let Some(s) = &fixed_secret {
             verifier.set_secret(s);
         }
+        let session_timeout = Arc::new(AtomicI64::new(DEFAULT_SESSION_TIMEOUT));
+        let (admit, rx) = mpsc::channel(ADMIT_QUEUE);
+        tokio::spawn(admission_loop(
+            store.clone(),
+            check_sessions,
+            session_timeout.clone(),
+            rx,
+        ));
         Authenticator {
             verifier,
             store,
             check_sessions,
             fixed_secret,
-            session_timeout: AtomicI64::new(DEFAULT_SESSION_TIMEOUT),
+            session_timeout,
+            admit,
         }
     }
 
@@ -231,29 +267,28 @@ impl Authenticator {
         now() - self.session_timeout.load(Ordering::Relaxed)
     }
 
-    /// Checks the account of a verified token: active, and with a live session when required.
-    pub async fn check_account(&self, user_id: i64) -> Result<UserRow, AuthError> {
-        let user = self
-            .store
-            .active_user(user_id)
-            .await?
-            .ok_or(AuthError::AccountUnavailable)?;
-        if self.check_sessions
-            && !self
-                .store
-                .has_live_session(user_id, self.session_cutoff())
-                .await?
-        {
+    /// Token, then account (active, with a live session when required): the verified claims, the
+    /// account and its active courses.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<(Verified, UserRow, Vec<i64>), AuthError> {
+        let v = self.verifier.verify(token)?;
+        let (reply, answer) = oneshot::channel();
+        let gone = || AuthError::Store(StoreError::Batch("admission stopped".into()));
+        self.admit
+            .send(AdmitReq {
+                user: v.user_id,
+                reply,
+            })
+            .await
+            .map_err(|_| gone())?;
+        let a = answer.await.map_err(|_| gone())??;
+        let user = a.user.ok_or(AuthError::AccountUnavailable)?;
+        if self.check_sessions && !a.live {
             return Err(AuthError::NoSession);
         }
-        Ok(user)
-    }
-
-    /// Token then account.
-    pub async fn authenticate(&self, token: &str) -> Result<(Verified, UserRow), AuthError> {
-        let v = self.verifier.verify(token)?;
-        let u = self.check_account(v.user_id).await?;
-        Ok((v, u))
+        Ok((v, user, a.courses))
     }
 
     /// Re-checks connected users in batches; returns those that must go, with the close code.
@@ -281,6 +316,91 @@ impl Authenticator {
         }
         Ok(out)
     }
+}
+
+/// Takes queued hellos in batches of up to [`ADMIT_BATCH`] (as many as are waiting: one at a time
+/// when it is quiet, full batches in a storm), at most [`ADMIT_CONCURRENCY`] batches at once.
+async fn admission_loop(
+    store: Store,
+    check_sessions: bool,
+    session_timeout: Arc<AtomicI64>,
+    mut rx: mpsc::Receiver<AdmitReq>,
+) {
+    let permits = Arc::new(Semaphore::new(ADMIT_CONCURRENCY));
+    loop {
+        // Wait for a free slot first, so hellos arriving meanwhile gather into the next batch.
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let Some(first) = rx.recv().await else {
+            break;
+        };
+        let mut batch = vec![first];
+        while batch.len() < ADMIT_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let store = store.clone();
+        let cutoff = now() - session_timeout.load(Ordering::Relaxed);
+        tokio::spawn(async move {
+            let mut ids: Vec<i64> = batch.iter().map(|r| r.user).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            match admit_batch(&store, &ids, check_sessions.then_some(cutoff)).await {
+                Ok(found) => {
+                    for r in batch {
+                        let a = found.get(&r.user).cloned().unwrap_or_default();
+                        let _ = r.reply.send(Ok(a));
+                    }
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    for r in batch {
+                        let _ = r.reply.send(Err(StoreError::Batch(msg.clone())));
+                    }
+                }
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Account, live session (when `session_cutoff` is given) and active courses of `ids`.
+async fn admit_batch(
+    store: &Store,
+    ids: &[i64],
+    session_cutoff: Option<i64>,
+) -> Result<HashMap<i64, Admission>, StoreError> {
+    let users = store.active_users(ids).await?;
+    let active: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| users.contains_key(id))
+        .collect();
+    let live = match session_cutoff {
+        Some(cutoff) if !active.is_empty() => {
+            Some(store.users_with_live_session(&active, cutoff).await?)
+        }
+        _ => None,
+    };
+    let mut courses = if active.is_empty() {
+        HashMap::new()
+    } else {
+        store.active_courses(&active, now()).await?
+    };
+    Ok(users
+        .into_iter()
+        .map(|(id, user)| {
+            let a = Admission {
+                live: live.as_ref().is_some_and(|l| l.contains(&id)),
+                courses: courses.remove(&id).unwrap_or_default(),
+                user: Some(user),
+            };
+            (id, a)
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -352,7 +352,7 @@ where
         }
     };
 
-    let (verified, user) = match shared.auth.authenticate(&token).await {
+    let (verified, user, courses) = match shared.auth.authenticate(&token).await {
         Ok(ok) => ok,
         Err(e) => {
             metrics::AUTH_FAILURES.inc();
@@ -367,14 +367,6 @@ where
     };
     let uid = verified.user_id;
     tracing::Span::current().record("user_id", uid);
-    let courses = match shared.store.active_courses(&[uid], now()).await {
-        Ok(mut m) => m.remove(&uid).unwrap_or_default(),
-        Err(e) => {
-            tracing::error!(error = %e, "loading enrolments failed");
-            send_error(ws, ErrorCode::Internal, "hello").await?;
-            return Err(End::Close(1011, "internal error"));
-        }
-    };
     let person = shared.avatars.person(&user);
     let (tx, rx) = outbox(shared.limits.outbox_frames);
     // 1. Register for live pushes first, so nothing committed from now on is missed.

@@ -457,7 +457,8 @@ impl Conversations {
     /// The windows listed in `welcome` and the user's cursor.
     pub async fn welcome_state(&self, me: i64) -> Result<(Vec<WindowInfo>, i64)> {
         let mut out = Vec::new();
-        for (peer, state) in self.store.windows(me).await? {
+        let (windows, cursor) = self.store.welcome_state(me).await?;
+        for (peer, state) in windows {
             let person = match self.person(peer).await {
                 Ok(p) => p,
                 Err(ServiceError::Refused(_)) => continue,
@@ -486,7 +487,6 @@ impl Conversations {
                 last,
             });
         }
-        let cursor = self.store.cursor(me).await?;
         Ok((out, cursor))
     }
 

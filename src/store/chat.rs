@@ -61,9 +61,9 @@ pub(crate) struct ChatSql {
     window_update: String,
     window_delete: String,
     windows_of: String,
+    welcome: String,
     history: String,
     missed: String,
-    cursor: String,
     conv_last: String,
     reads_of_conv: String,
     read_update: String,
@@ -138,6 +138,15 @@ impl ChatSql {
             windows_of: b.build(
                 "SELECT peerid, state FROM {p}block_dockchat_window WHERE userid = ? ORDER BY id",
             ),
+            // The welcome's windows and cursor in one round trip: window rows (ord = their id, so in
+            // the order they were opened), then one row (ord 0, state -1) with the cursor.
+            welcome: b.build(
+                "SELECT w.id AS ord, w.peerid AS a, w.state AS b FROM {p}block_dockchat_window w WHERE w.userid = ? \
+                 UNION ALL \
+                 SELECT 0, COALESCE(MAX(m.id), 0), -1 FROM {p}block_dockchat_msg m \
+                 JOIN {p}block_dockchat_conv c ON c.id = m.convid WHERE c.userlow = ? OR c.userhigh = ? \
+                 ORDER BY 1",
+            ),
             history: b.build(
                 "SELECT id, useridfrom, clientmsgid, message, timecreated FROM {p}block_dockchat_msg \
                  WHERE convid = ? AND id < ? ORDER BY id DESC LIMIT ?",
@@ -146,10 +155,6 @@ impl ChatSql {
                 "SELECT m.id, m.useridfrom, c.userlow, c.userhigh, m.clientmsgid, m.message, m.timecreated \
                  FROM {p}block_dockchat_msg m JOIN {p}block_dockchat_conv c ON c.id = m.convid \
                  WHERE (c.userlow = ? OR c.userhigh = ?) AND m.id > ? ORDER BY m.id LIMIT ?",
-            ),
-            cursor: b.build(
-                "SELECT MAX(m.id) FROM {p}block_dockchat_msg m JOIN {p}block_dockchat_conv c ON c.id = m.convid \
-                 WHERE c.userlow = ? OR c.userhigh = ?",
             ),
             conv_last: b.build("SELECT MAX(id) FROM {p}block_dockchat_msg WHERE convid = ?"),
             reads_of_conv: b.build(
@@ -590,12 +595,24 @@ impl Store {
         })
     }
 
-    /// The newest message id of any of `user`'s conversations (0 if none).
-    pub async fn cursor(&self, user: i64) -> Result<i64> {
-        let sql = &self.sql.chat.cursor;
+    /// `user`'s windows, (peer, state) in the order they were opened, and the newest message id of
+    /// any of `user`'s conversations (0 if none): what `welcome` needs, in one query.
+    pub async fn welcome_state(&self, user: i64) -> Result<(Vec<(i64, i64)>, i64)> {
+        let sql = &self.sql.chat.welcome;
         dispatch!(self, pool => {
-            let r = sqlx::query(sql).bind(user).bind(user).fetch_one(pool).await?;
-            Ok(r.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+            let rows = sqlx::query(sql).bind(user).bind(user).bind(user).fetch_all(pool).await?;
+            let mut windows = Vec::with_capacity(rows.len());
+            let mut cursor = 0;
+            for r in rows {
+                let a: i64 = r.try_get(1)?;
+                let b: i64 = r.try_get(2)?;
+                if b < 0 {
+                    cursor = a;
+                } else {
+                    windows.push((a, b));
+                }
+            }
+            Ok((windows, cursor))
         })
     }
 

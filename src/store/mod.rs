@@ -29,6 +29,9 @@ pub enum StoreError {
     UnsupportedUrl,
     #[error("block schema: {0}")]
     Schema(String),
+    /// A lookup shared by several requests failed; each of them gets this copy of the error.
+    #[error("batched lookup failed: {0}")]
+    Batch(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
