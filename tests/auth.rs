@@ -331,3 +331,67 @@ async fn session_timeout_comes_from_moodle_config(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(session_timeout_comes_from_moodle_config);
+
+async fn concurrent_hellos_each_get_their_own_answer(backend: Backend) {
+    // Hellos arriving together are admitted in shared batches: accepted, unavailable and
+    // session-less users mixed in one batch must each get their own answer, and the accepted ones
+    // their own course-mates.
+    let ctx = Ctx::start(backend).await;
+    let cases = [
+        (ALICE, 0u16),
+        (BOB, 0),
+        (SUSPENDED, 4003),
+        (IVAN, 4004),
+        (DELETED, 4003),
+        (CAROL, 0),
+        (9999, 4003),
+        (ALICE, 0),
+    ];
+    let url = ctx.ws_url();
+    let mut tasks = Vec::new();
+    for round in 0..4 {
+        for (user, expected) in cases {
+            let url = url.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut c = Client::connect(&url).await;
+                c.hello(&token(user), None).await;
+                let outcome = loop {
+                    match c.next().await {
+                        Frame::Close(code, _) => break Err(code),
+                        Frame::Json(v) if v["type"] == "welcome" => break Ok(v),
+                        Frame::Json(_) => continue,
+                    }
+                };
+                (round, user, expected, outcome, c)
+            }));
+        }
+    }
+    let mut open = Vec::new();
+    for t in tasks {
+        let (round, user, expected, outcome, c) = t.await.expect("hello task");
+        match outcome {
+            Ok(w) => {
+                assert_eq!(expected, 0, "round {round}: user {user} was admitted");
+                assert_eq!(w["user"]["id"], user, "the welcome names the token's user");
+                open.push(c);
+            }
+            Err(code) => assert_eq!(
+                code, expected,
+                "round {round}: user {user} closed with {code}"
+            ),
+        }
+    }
+    assert_eq!(open.len(), 4 * 4);
+    // Everybody admitted is registered with their courses: Alice sees Bob online.
+    let mut alice = ctx.client(ALICE).await;
+    assert!(alice.online_ids().contains(&BOB), "{:?}", alice.welcome);
+    alice
+        .expect_none("error", std::time::Duration::from_millis(200))
+        .await;
+    for c in open {
+        c.close().await;
+    }
+    alice.close().await;
+    ctx.finish().await;
+}
+db_test!(concurrent_hellos_each_get_their_own_answer);
