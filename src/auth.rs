@@ -11,6 +11,7 @@
 //! ([`AuthError`]) and map to close codes.
 
 use crate::protocol::close;
+use crate::store::batch::Batcher;
 use crate::store::moodle::UserRow;
 use crate::store::{now, Store, StoreError};
 use jsonwebtoken::{decode, errors::ErrorKind, Algorithm, DecodingKey, Validation};
@@ -18,15 +19,16 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
-use tokio::sync::{mpsc, oneshot, Semaphore};
 
 /// Where the block keeps the secret in `config_plugins`.
 pub const SECRET_PLUGIN: &str = "block_dockchat";
 pub const SECRET_NAME: &str = "secret";
 /// Moodle's default `sessiontimeout` (8 h).
 pub const DEFAULT_SESSION_TIMEOUT: i64 = 28_800;
-/// Most hellos looked up together (one padded `IN (...)` list of the store).
-pub const ADMIT_BATCH: usize = crate::store::BATCH;
+/// Most hellos looked up together (ten padded `IN (...)` lists of the store). Large batches also
+/// make a storm's presence cheaper: the users of one batch come online in one scheduler pass, so a
+/// mate's socket gets their `presence` frames in one write.
+pub const ADMIT_BATCH: usize = 10 * crate::store::BATCH;
 /// Admission batches in flight at once (each uses one pool connection at a time).
 const ADMIT_CONCURRENCY: usize = 4;
 /// Hellos waiting for admission before new ones wait to be queued.
@@ -188,7 +190,7 @@ pub struct Authenticator {
     check_sessions: bool,
     fixed_secret: Option<String>,
     session_timeout: Arc<AtomicI64>,
-    admit: mpsc::Sender<AdmitReq>,
+    admit: Batcher<i64, Admission>,
 }
 
 /// What Moodle's tables say about a user who says `hello`.
@@ -200,11 +202,6 @@ struct Admission {
     live: bool,
     /// Courses with an active enrolment (presence's course-mates).
     courses: Vec<i64>,
-}
-
-struct AdmitReq {
-    user: i64,
-    reply: oneshot::Sender<Result<Admission, StoreError>>,
 }
 
 impl Authenticator {
@@ -221,13 +218,20 @@ impl Authenticator {
             verifier.set_secret(s);
         }
         let session_timeout = Arc::new(AtomicI64::new(DEFAULT_SESSION_TIMEOUT));
-        let (admit, rx) = mpsc::channel(ADMIT_QUEUE);
-        tokio::spawn(admission_loop(
-            store.clone(),
-            check_sessions,
-            session_timeout.clone(),
-            rx,
-        ));
+        let admit = {
+            let (store, timeout) = (store.clone(), session_timeout.clone());
+            Batcher::spawn(
+                "admission",
+                ADMIT_BATCH,
+                ADMIT_CONCURRENCY,
+                ADMIT_QUEUE,
+                move |ids: Vec<i64>| {
+                    let store = store.clone();
+                    let cutoff = check_sessions.then(|| now() - timeout.load(Ordering::Relaxed));
+                    async move { admit_batch(&store, &ids, cutoff).await }
+                },
+            )
+        };
         Authenticator {
             verifier,
             store,
@@ -274,16 +278,7 @@ impl Authenticator {
         token: &str,
     ) -> Result<(Verified, UserRow, Vec<i64>), AuthError> {
         let v = self.verifier.verify(token)?;
-        let (reply, answer) = oneshot::channel();
-        let gone = || AuthError::Store(StoreError::Batch("admission stopped".into()));
-        self.admit
-            .send(AdmitReq {
-                user: v.user_id,
-                reply,
-            })
-            .await
-            .map_err(|_| gone())?;
-        let a = answer.await.map_err(|_| gone())??;
+        let a = self.admit.get(v.user_id).await?;
         let user = a.user.ok_or(AuthError::AccountUnavailable)?;
         if self.check_sessions && !a.live {
             return Err(AuthError::NoSession);
@@ -315,55 +310,6 @@ impl Authenticator {
             }
         }
         Ok(out)
-    }
-}
-
-/// Takes queued hellos in batches of up to [`ADMIT_BATCH`] (as many as are waiting: one at a time
-/// when it is quiet, full batches in a storm), at most [`ADMIT_CONCURRENCY`] batches at once.
-async fn admission_loop(
-    store: Store,
-    check_sessions: bool,
-    session_timeout: Arc<AtomicI64>,
-    mut rx: mpsc::Receiver<AdmitReq>,
-) {
-    let permits = Arc::new(Semaphore::new(ADMIT_CONCURRENCY));
-    loop {
-        // Wait for a free slot first, so hellos arriving meanwhile gather into the next batch.
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            break;
-        };
-        let Some(first) = rx.recv().await else {
-            break;
-        };
-        let mut batch = vec![first];
-        while batch.len() < ADMIT_BATCH {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
-        let store = store.clone();
-        let cutoff = now() - session_timeout.load(Ordering::Relaxed);
-        tokio::spawn(async move {
-            let mut ids: Vec<i64> = batch.iter().map(|r| r.user).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            match admit_batch(&store, &ids, check_sessions.then_some(cutoff)).await {
-                Ok(found) => {
-                    for r in batch {
-                        let a = found.get(&r.user).cloned().unwrap_or_default();
-                        let _ = r.reply.send(Ok(a));
-                    }
-                }
-                Err(e) => {
-                    let msg = e.to_string();
-                    for r in batch {
-                        let _ = r.reply.send(Err(StoreError::Batch(msg.clone())));
-                    }
-                }
-            }
-            drop(permit);
-        });
     }
 }
 

@@ -15,7 +15,8 @@ use crate::presence::{Avatars, Registry};
 use crate::protocol::{
     error_json, ErrorCode, Message, Person, ReadMarkers, ServerFrame, WindowInfo, WindowState,
 };
-use crate::store::chat::{MsgRow, NewMessage, WINDOW_MINIMISED, WINDOW_OPEN};
+use crate::store::batch::Batcher;
+use crate::store::chat::{MsgRow, NewMessage, WelcomeRows, WINDOW_MINIMISED, WINDOW_OPEN};
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,12 @@ pub const TYPING_INTERVAL: Duration = Duration::from_secs(2);
 pub const GROUP_MAX: usize = crate::store::chat::WRITE_BATCH_MAX;
 /// Capacity of the writer's queue.
 pub const WRITER_QUEUE: usize = 4096;
+/// Most welcomes whose windows and cursors are read together (padded `IN (...)` lists of the store).
+const WELCOME_BATCH: usize = 10 * crate::store::BATCH;
+/// Welcome batches in flight at once.
+const WELCOME_CONCURRENCY: usize = 4;
+/// Welcomes waiting for their batch before new ones wait to be queued.
+const WELCOME_QUEUE: usize = 16_384;
 
 /// A refused or failed request.
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +142,9 @@ pub struct Conversations {
     typing: DashMap<(i64, i64), Instant>,
     windows_known: Arc<WindowCache>,
     writer: mpsc::Sender<WriterCmd>,
+    /// Concurrent welcomes read their windows and cursors together (a connect storm would otherwise
+    /// cost one query per hello).
+    welcomes: Batcher<i64, WelcomeRows>,
 }
 
 /// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
@@ -196,6 +206,19 @@ impl Conversations {
             typing: DashMap::new(),
             windows_known: windows_known.clone(),
             writer: tx,
+            welcomes: {
+                let store = store.clone();
+                Batcher::spawn(
+                    "welcome",
+                    WELCOME_BATCH,
+                    WELCOME_CONCURRENCY,
+                    WELCOME_QUEUE,
+                    move |ids: Vec<i64>| {
+                        let store = store.clone();
+                        async move { store.welcome_states(&ids).await }
+                    },
+                )
+            },
         });
         let handle = tokio::spawn(writer_loop(store, registry, windows_known, rx));
         (svc, WriterTask { handle })
@@ -457,7 +480,7 @@ impl Conversations {
     /// The windows listed in `welcome` and the user's cursor.
     pub async fn welcome_state(&self, me: i64) -> Result<(Vec<WindowInfo>, i64)> {
         let mut out = Vec::new();
-        let (windows, cursor) = self.store.welcome_state(me).await?;
+        let WelcomeRows { windows, cursor } = self.welcomes.get(me).await?;
         for (peer, state) in windows {
             let person = match self.person(peer).await {
                 Ok(p) => p,

@@ -2,25 +2,14 @@
 //! connections' single-statement writes (windows, read markers) must wait for each other, never fail
 //! with "database is locked" (a deferred transaction that reads first cannot wait for the lock).
 
+mod common;
+
 use dockchat::store::chat::NewMessage;
-use dockchat::store::{moodle_schema, xmldb, Dialect, Store};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_commits_and_window_writes_wait_for_each_other() {
-    let dir = std::env::temp_dir().join(format!("dockchat-sqlite-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let url = format!("sqlite:{}", dir.join("chat.sqlite").display());
-    let store = Store::connect(&url, "mdl_", 4).await.expect("open SQLite");
-    store
-        .execute_script(&moodle_schema::statements(Dialect::Sqlite))
-        .await
-        .expect("Moodle tables");
-    let block = xmldb::block_schema().expect("install.xml");
-    store
-        .execute_script(&block.create_statements(Dialect::Sqlite, "mdl_"))
-        .await
-        .expect("block tables");
+    let (store, dir) = common::sqlite_store("sqlite", 4).await;
 
     let writer = {
         let store = store.clone();

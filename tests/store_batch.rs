@@ -1,6 +1,6 @@
 //! The message writer's group commit at the storage layer, on every path it has: MariaDB with
 //! `INSERT IGNORE ... RETURNING`, MySQL's path without RETURNING (duplicate check first, read-back by
-//! key after; run on MariaDB), PostgreSQL's `ON CONFLICT DO NOTHING RETURNING`, and SQLite.
+//! key after; run on MariaDB), PostgreSQL's `ON CONFLICT DO NOTHING RETURNING`, and SQLite (the demo). Also the batched read of the welcome's rows.
 
 mod common;
 
@@ -74,6 +74,26 @@ async fn exercise(store: &Store) {
         vec![(ALICE, 1)],
         "the recipient's window starts minimised"
     );
+
+    // The welcome's rows of several users in one batched read: windows in the order they were
+    // opened, and the newest message id of any of the user's conversations.
+    let mut users: Vec<i64> = vec![ALICE, BOB, CAROL, DAVE];
+    users.extend(1000..1150); // more than one padded IN list
+    let welcome = store.welcome_states(&users).await.expect("welcome states");
+    let alice = &welcome[&ALICE];
+    assert_eq!(alice.windows, vec![(BOB, 0), (CAROL, 0)]);
+    assert_eq!(alice.cursor, out2[5].message.id);
+    assert_eq!(welcome[&BOB].windows, vec![(ALICE, 1)]);
+    assert_eq!(
+        welcome[&BOB].cursor, out2[4].message.id,
+        "Bob's cursor ignores Alice ↔ Carol"
+    );
+    assert_eq!(welcome[&CAROL].windows, vec![(ALICE, 1)]);
+    assert_eq!(welcome[&CAROL].cursor, out2[5].message.id);
+    assert!(
+        !welcome.contains_key(&DAVE) && welcome.len() == 3,
+        "users with neither windows nor messages are left out"
+    );
 }
 
 async fn group_commit_paths(backend: Backend) {
@@ -100,3 +120,12 @@ async fn group_commit_paths(backend: Backend) {
     db.destroy().await;
 }
 db_test!(group_commit_paths);
+
+#[tokio::test]
+async fn group_commit_paths_sqlite() {
+    let (store, dir) = sqlite_store("batch", 2).await;
+    assert!(store.has_returning(), "SQLite has RETURNING");
+    exercise(&store).await;
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,8 +5,9 @@
 //! message writer (one transaction per batch).
 //! Must not: check permissions or push frames; callers do that before and after.
 
-use super::{dispatch, now, Dialect, Result, SqlBuilder, Store};
+use super::{batches, dispatch, now, Dialect, Result, SqlBuilder, Store};
 use sqlx::Row;
+use std::collections::HashMap;
 
 /// Window states as stored (`block_dockchat_window.state`); a closed window has no row.
 pub const WINDOW_OPEN: i64 = 0;
@@ -21,6 +22,14 @@ pub struct MsgRow {
     pub cid: String,
     pub text: String,
     pub time: i64,
+}
+
+/// What `welcome` needs of one user's rows: windows (peer, state) in the order they were opened,
+/// and the newest message id of any of the user's conversations (0 if none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WelcomeRows {
+    pub windows: Vec<(i64, i64)>,
+    pub cursor: i64,
 }
 
 /// One send to store.
@@ -61,7 +70,7 @@ pub(crate) struct ChatSql {
     window_update: String,
     window_delete: String,
     windows_of: String,
-    welcome: String,
+    welcome_batch: String,
     history: String,
     missed: String,
     conv_last: String,
@@ -74,6 +83,7 @@ pub(crate) struct ChatSql {
 
 impl ChatSql {
     pub fn new(b: &SqlBuilder) -> Self {
+        let list = SqlBuilder::batch_list();
         ChatSql {
             conv_get: b.build("SELECT id FROM {p}block_dockchat_conv WHERE userlow = ? AND userhigh = ?"),
             conv_insert: b.insert(
@@ -138,15 +148,22 @@ impl ChatSql {
             windows_of: b.build(
                 "SELECT peerid, state FROM {p}block_dockchat_window WHERE userid = ? ORDER BY id",
             ),
-            // The welcome's windows and cursor in one round trip: window rows (ord = their id, so in
-            // the order they were opened), then one row (ord 0, state -1) with the cursor.
-            welcome: b.build(
-                "SELECT w.id AS ord, w.peerid AS a, w.state AS b FROM {p}block_dockchat_window w WHERE w.userid = ? \
+            // The welcome's windows and cursors of a batch of users in one round trip: window rows
+            // (ord = their id, so in the order they were opened), then one row per user who has
+            // messages (ord 0, state -1) with the cursor.
+            welcome_batch: b.build(&format!(
+                "SELECT w.userid AS u, w.id AS ord, w.peerid AS a, w.state AS b \
+                 FROM {{p}}block_dockchat_window w WHERE w.userid IN ({list}) \
                  UNION ALL \
-                 SELECT 0, COALESCE(MAX(m.id), 0), -1 FROM {p}block_dockchat_msg m \
-                 JOIN {p}block_dockchat_conv c ON c.id = m.convid WHERE c.userlow = ? OR c.userhigh = ? \
-                 ORDER BY 1",
-            ),
+                 SELECT x.u, 0, MAX(x.mid), -1 FROM ( \
+                   SELECT c.userlow AS u, MAX(m.id) AS mid FROM {{p}}block_dockchat_conv c \
+                   JOIN {{p}}block_dockchat_msg m ON m.convid = c.id WHERE c.userlow IN ({list}) GROUP BY c.userlow \
+                   UNION ALL \
+                   SELECT c.userhigh, MAX(m.id) FROM {{p}}block_dockchat_conv c \
+                   JOIN {{p}}block_dockchat_msg m ON m.convid = c.id WHERE c.userhigh IN ({list}) GROUP BY c.userhigh \
+                 ) x GROUP BY x.u \
+                 ORDER BY 1, 2"
+            )),
             history: b.build(
                 "SELECT id, useridfrom, clientmsgid, message, timecreated FROM {p}block_dockchat_msg \
                  WHERE convid = ? AND id < ? ORDER BY id DESC LIMIT ?",
@@ -595,25 +612,34 @@ impl Store {
         })
     }
 
-    /// `user`'s windows, (peer, state) in the order they were opened, and the newest message id of
-    /// any of `user`'s conversations (0 if none): what `welcome` needs, in one query.
-    pub async fn welcome_state(&self, user: i64) -> Result<(Vec<(i64, i64)>, i64)> {
-        let sql = &self.sql.chat.welcome;
-        dispatch!(self, pool => {
-            let rows = sqlx::query(sql).bind(user).bind(user).bind(user).fetch_all(pool).await?;
-            let mut windows = Vec::with_capacity(rows.len());
-            let mut cursor = 0;
-            for r in rows {
-                let a: i64 = r.try_get(1)?;
-                let b: i64 = r.try_get(2)?;
-                if b < 0 {
-                    cursor = a;
-                } else {
-                    windows.push((a, b));
+    /// For each of `users`: its windows, (peer, state) in the order they were opened, and the newest
+    /// message id of any of its conversations — what `welcome` needs, one query per [`super::BATCH`] users.
+    /// Users with neither are left out (no windows, cursor 0).
+    pub async fn welcome_states(&self, users: &[i64]) -> Result<HashMap<i64, WelcomeRows>> {
+        let sql = &self.sql.chat.welcome_batch;
+        let mut out: HashMap<i64, WelcomeRows> = HashMap::new();
+        for chunk in batches(users) {
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(sql);
+                for _ in 0..3 {
+                    for id in chunk {
+                        q = q.bind(id);
+                    }
                 }
-            }
-            Ok((windows, cursor))
-        })
+                for r in q.fetch_all(pool).await? {
+                    let u: i64 = r.try_get(0)?;
+                    let a: i64 = r.try_get(2)?;
+                    let b: i64 = r.try_get(3)?;
+                    let entry = out.entry(u).or_default();
+                    if b < 0 {
+                        entry.cursor = a;
+                    } else {
+                        entry.windows.push((a, b));
+                    }
+                }
+            });
+        }
+        Ok(out)
     }
 
     /// The newest message id of a conversation (0 if none).

@@ -7,6 +7,7 @@
 //! ([`moodle`]); the block's tables are written only through [`chat`]. The Moodle schema subset and
 //! the XMLDB reader ([`moodle_schema`], [`xmldb`]) are shared with the tests and the demo.
 
+pub mod batch;
 pub mod chat;
 pub mod moodle;
 pub mod moodle_schema;

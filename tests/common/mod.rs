@@ -1098,3 +1098,25 @@ pub async fn refused_with(ctx: &Ctx, token: &str) -> (u16, String) {
         }
     }
 }
+
+/// A fresh SQLite database file (the demo's backend) with the Moodle subset and the block tables,
+/// in a temporary directory named after `tag`; returns the store and the directory to remove.
+pub async fn sqlite_store(tag: &str, pool: u32) -> (dockchat::store::Store, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("dockchat-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite:{}", dir.join("chat.sqlite").display());
+    let store = dockchat::store::Store::connect(&url, PREFIX, pool)
+        .await
+        .expect("open SQLite");
+    store
+        .execute_script(&moodle_schema::statements(Dialect::Sqlite))
+        .await
+        .expect("Moodle tables");
+    let block = xmldb::block_schema().expect("install.xml");
+    store
+        .execute_script(&block.create_statements(Dialect::Sqlite, PREFIX))
+        .await
+        .expect("block tables");
+    (store, dir)
+}
