@@ -70,7 +70,8 @@ class block_dockchat extends block_base {
     }
 
     /**
-     * Renders the container of the online list and starts the dock's JavaScript.
+     * Renders the container of the online list (the dock's JavaScript starts in
+     * get_required_javascript(), which Moodle calls only for a block it actually shows).
      *
      * Guests, visitors who are not logged in and users without block/dockchat:use get no
      * content, so the block is not shown to them.
@@ -91,8 +92,19 @@ class block_dockchat extends block_base {
 
         $renderer = $this->page->get_renderer('block_dockchat');
         $this->content->text = $renderer->render(new main());
-        dock::init_js($this->page, true);
 
         return $this->content;
+    }
+
+    /**
+     * Starts the dock's JavaScript for a block that is shown (a hidden instance starts nothing).
+     *
+     * @return void
+     */
+    public function get_required_javascript() {
+        parent::get_required_javascript();
+        if (!empty($this->instance) && dock::can_use($this->context)) {
+            dock::init_js($this->page, true);
+        }
     }
 }

@@ -41,9 +41,7 @@ if ($ADMIN->fulltree) {
         'block_dockchat/secret',
         new lang_string('secret', 'block_dockchat'),
         new lang_string('secret_desc', 'block_dockchat', $regenerateurl->out()),
-        null, // No default: install.php generates it, and installation must never overwrite it.
-        PARAM_RAW,
-        70
+        null // No default: install.php generates it, and installation must never overwrite it.
     ));
 
     $settings->add(new admin_setting_configtext(

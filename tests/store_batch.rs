@@ -1,6 +1,7 @@
 //! The message writer's group commit at the storage layer, on every path it has: MariaDB with
 //! `INSERT IGNORE ... RETURNING`, MySQL's path without RETURNING (duplicate check first, read-back by
-//! key after; run on MariaDB), PostgreSQL's `ON CONFLICT DO NOTHING RETURNING`, and SQLite (the demo). Also the batched read of the welcome's rows.
+//! key after; run on MariaDB), PostgreSQL's `ON CONFLICT DO NOTHING RETURNING`, and SQLite (the
+//! demo); and the batched read of the welcome's rows on each.
 
 mod common;
 

@@ -37,17 +37,17 @@ class hook_callbacks {
      * @return void
      */
     public static function before_footer_html_generation(before_footer_html_generation $hook): void {
-        global $PAGE;
-
         if (during_initial_install() || !get_config('block_dockchat', 'followeverywhere')) {
             return;
         }
-        if (!dock::page_allows_dock($PAGE)) {
+        // The page being rendered, as the renderer that dispatched the hook knows it.
+        $page = $hook->renderer->get_page();
+        if (!dock::page_allows_dock($page)) {
             return;
         }
-        if (!dock::can_use($PAGE->context)) {
+        if (!dock::can_use($page->context)) {
             return;
         }
-        dock::init_js($PAGE, false);
+        dock::init_js($page, false);
     }
 }

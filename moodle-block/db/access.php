@@ -49,16 +49,14 @@ $capabilities = [
 
     // See online course-mates and chat in docked windows. Sending itself also needs
     // moodle/site:sendmessage and follows Moodle's messaging privacy rules (checked by dockchatd).
+    // A write capability (like moodle/site:sendmessage): Moodle then never grants it to guests or
+    // visitors who are not logged in, and refuses it in frozen contexts.
     'block/dockchat:use' => [
         'riskbitmask' => RISK_SPAM,
-        'captype' => 'read',
+        'captype' => 'write',
         'contextlevel' => CONTEXT_SYSTEM,
         'archetypes' => [
             'user' => CAP_ALLOW,
-            'student' => CAP_ALLOW,
-            'teacher' => CAP_ALLOW,
-            'editingteacher' => CAP_ALLOW,
-            'manager' => CAP_ALLOW,
         ],
     ],
 ];

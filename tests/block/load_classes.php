@@ -200,6 +200,9 @@ namespace {
             return true;
         }
     }
+    /** Stand-in (in Moodle a configtext shown as a password field with a reveal toggle). */
+    class admin_setting_configpasswordunmask extends admin_setting_configtext {
+    }
 
     // The admin setting classes require Moodle's adminlib.php (which declares their parents): a stand-in.
     $CFG = (object) ['libdir' => sys_get_temp_dir() . '/dockchat-load-classes-' . getmypid()];

@@ -55,9 +55,15 @@ const loadStrings = () => {
 /**
  * A fresh token for the logged-in user.
  *
+ * Fetched with nosessionupdate: refreshing the token every few minutes must not keep an idle
+ * Moodle session alive (a forgotten tab would otherwise never reach sessiontimeout, and dockchatd
+ * closes the chat when the session ends).
+ *
  * @returns {Promise<{token: string, exp: number, wsurl: string}>}
  */
-const getToken = () => Promise.resolve(Ajax.call([{methodname: 'block_dockchat_get_token', args: {}}])[0]);
+const getToken = () => Promise.resolve(
+    Ajax.call([{methodname: 'block_dockchat_get_token', args: {}}], true, true, true)[0]
+);
 
 /**
  * Render one of the block's templates to HTML.

@@ -26,14 +26,15 @@ require_once($CFG->libdir . '/adminlib.php');
 /**
  * Admin setting for the token secret shared with dockchatd.
  *
- * Shown in clear so the administrator can copy it into dockchatd's configuration (dockchatd
- * also reads it from config_plugins by itself). It must stay long and unguessable.
+ * A password field with Moodle's "reveal" toggle, so the administrator can copy it into dockchatd's
+ * configuration (dockchatd also reads it from config_plugins by itself), while the config change
+ * log records it masked. It must stay long and unguessable.
  *
  * @package    block_dockchat
  * @copyright  2026 dockchat developers
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
-class setting_secret extends \admin_setting_configtext {
+class setting_secret extends \admin_setting_configpasswordunmask {
     /**
      * Accepts printable ASCII without spaces, at least token_issuer::MIN_SECRET_LENGTH characters.
      *
