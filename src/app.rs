@@ -21,7 +21,7 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -133,7 +133,7 @@ pub async fn start_inner(
         Some(std_listener) => {
             TcpListener::from_std(std_listener).context("adopting the inherited socket")?
         }
-        None => TcpListener::bind(&config.listen)
+        None => listen(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?,
     };
@@ -352,4 +352,67 @@ async fn wait_for_signal() -> anyhow::Result<()> {
         _ = int.recv() => {}
     }
     Ok(())
+}
+
+/// Pending connections the kernel queues before `accept` (capped by `net.core.somaxconn`), as the
+/// socket unit's `Backlog=`. A restart makes every open tab reconnect at once: with the 128 of
+/// `std`'s `listen`, the queue overflowed and the kernel dropped SYNs, which clients only resend
+/// after a second.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` (host:port) with [`LISTEN_BACKLOG`] and `SO_REUSEADDR` (a restart may rebind while
+/// old connections are in TIME_WAIT).
+async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a).and_then(|()| socket.listen(LISTEN_BACKLOG)) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the address resolves to nothing",
+        )
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More simultaneous connections than `std`'s backlog of 128 complete their handshake while the
+    /// daemon is not accepting (busy): with a short queue the kernel drops the extra SYNs and those
+    /// clients hang until they give up.
+    #[tokio::test]
+    async fn the_listen_queue_holds_a_reconnect_wave() {
+        let listener = listen("127.0.0.1:0").await.expect("listen");
+        let addr = listener.local_addr().expect("address");
+        let connects: Vec<_> = (0..400)
+            .map(|_| {
+                tokio::spawn(tokio::time::timeout(
+                    Duration::from_secs(5),
+                    tokio::net::TcpStream::connect(addr),
+                ))
+            })
+            .collect();
+        let mut open = Vec::new();
+        for c in connects {
+            let stream = c
+                .await
+                .expect("task")
+                .expect("connected without waiting for accept")
+                .expect("connect");
+            open.push(stream);
+        }
+        assert_eq!(open.len(), 400);
+        drop(listener);
+    }
 }
