@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Full benchmark: every scenario at full size, RUNS times (default 3), against DB (default mariadb);
 # appends each run's JSON line to OUT (default bench-results.jsonl) and prints the median of every
-# numeric figure per scenario variant (tests/bench/medians.py). Takes about 20 minutes on 2 cores.
+# numeric figure per scenario variant (tests/bench/medians.py). Takes about 8 minutes per database on 2 cores.
 #
 # Usage: bash tests/bench/full.sh            RUNS=5 DB=postgres OUT=pg.jsonl bash tests/bench/full.sh
 # Not a test: it asserts nothing; a scenario that fails is reported and the others still run.
