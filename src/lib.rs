@@ -11,7 +11,8 @@
 //!           ├ auth           token verification + account checks in Moodle's tables
 //!           ├ presence       who is online, course-mates, presence events (dashmap)
 //!           └ conversations  send/history/read/typing/windows; the single message writer
-//!              └ store       the only SQL: Moodle core tables (read-only) and the block's tables
+//!              └ store       the only SQL: Moodle core tables (read-only) and the block's tables;
+//!                            store::batch answers concurrent per-user lookups in batches
 //! outbox         bounded per-connection queue (leaf; publishers never block)
 //! coalesce       gathers a socket's frames between flushes into one write (leaf)
 //! config         typed TOML + env configuration
