@@ -294,7 +294,7 @@ impl Config {
         Ok(())
     }
 
-    /// The only Origin allowed to open a WebSocket: scheme://host[:port] of `site_url`.
+    /// The only Origin allowed to open a WebSocket: `scheme://host[:port]` of `site_url`.
     pub fn allowed_origin(&self) -> String {
         site_origin(&self.site_url).unwrap_or_default()
     }
@@ -305,7 +305,7 @@ impl Config {
     }
 }
 
-/// scheme://host[:port] of a URL, lower-cased, default ports removed.
+/// `scheme://host[:port]` of a URL, lower-cased, default ports removed.
 pub fn site_origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();

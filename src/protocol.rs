@@ -297,7 +297,7 @@ fn is_dropped_control(c: char) -> bool {
     (c < ' ' && c != '\t' && c != '\n' && c != '\r') || c == '\u{7f}'
 }
 
-/// Drops control characters (see [`is_dropped_control`]), trims trailing whitespace and checks the
+/// Drops control characters (see `is_dropped_control`), trims trailing whitespace and checks the
 /// length in Unicode scalar values.
 pub fn normalise_text(
     text: &str,
