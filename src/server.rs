@@ -78,6 +78,10 @@ pub fn respond(
     r
 }
 
+/// How long an HTTP connection open at shutdown may still send its request and be answered before
+/// it is closed gracefully (a keep-alive connection that stays idle waits this long, once).
+const ACCEPTED_GRACE: Duration = Duration::from_millis(500);
+
 /// Accepts until `shutdown` flips. Holds `tracker` until it returns.
 pub async fn run(
     listener: TcpListener,
@@ -152,8 +156,13 @@ async fn serve_http(
             }
         }
         _ = shutdown.changed() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(Duration::from_secs(2), conn.as_mut()).await;
+            // A connection accepted just before the shutdown may not have sent its request yet, and
+            // hyper's graceful shutdown closes such an idle connection unanswered; the next daemon only
+            // gets what is still queued on the listening socket. So let it finish on its own first.
+            if tokio::time::timeout(ACCEPTED_GRACE, conn.as_mut()).await.is_err() {
+                conn.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(Duration::from_secs(2), conn.as_mut()).await;
+            }
         }
     }
     drop(tracker);

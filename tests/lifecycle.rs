@@ -160,6 +160,33 @@ async fn healthz_answers_ok(backend: Backend) {
 }
 db_test!(healthz_answers_ok);
 
+/// A connection the daemon accepted just before SIGTERM, whose request arrives after it: under socket
+/// activation the next daemon takes only what is still queued on the socket, so this one must be
+/// answered, not closed unanswered (the restart check in tests/deploy once lost such a request).
+async fn a_request_racing_the_shutdown_is_answered(backend: Backend) {
+    let mut ctx = Ctx::start(backend).await;
+    let mut s = tokio::net::TcpStream::connect(ctx.addr)
+        .await
+        .expect("connect");
+    // Let the daemon accept it, then start stopping before the request is written.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = ctx.begin_shutdown();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: moodle.test\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 200"), "answer: {text:?}");
+    stopping.await.expect("shutdown task");
+    ctx.db.destroy().await;
+}
+db_test!(a_request_racing_the_shutdown_is_answered);
+
 async fn slow_reader_is_closed_4009_and_resumes_without_loss(backend: Backend) {
     let ctx = Ctx::start_with(backend, |c| {
         c.limits.outbox_frames = 4;

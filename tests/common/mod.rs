@@ -803,6 +803,17 @@ impl Ctx {
         c
     }
 
+    /// Starts the daemon's graceful shutdown in the background; `shutdown` still waits for it.
+    pub fn begin_shutdown(&mut self) -> tokio::task::JoinHandle<()> {
+        let server = self.server.take().expect("the daemon is running");
+        tokio::spawn(async move {
+            tokio::time::timeout(Duration::from_secs(20), server.shutdown())
+                .await
+                .expect("shutdown within 20 s")
+                .expect("shutdown ok");
+        })
+    }
+
     /// Graceful shutdown of the daemon (1012 to clients).
     pub async fn shutdown(&mut self) {
         if let Some(s) = self.server.take() {
