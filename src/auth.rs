@@ -3,10 +3,11 @@
 //! Owns: verifying the block's HS256 token (algorithm, signature, exp/nbf with leeway, iss, aud,
 //! sub, caps), the account check in Moodle's tables (active, live session) and the batched
 //! re-validation of connected users; the shared secret (from the config or `config_plugins`,
-//! re-read periodically so a regenerated secret takes effect). Admission is batched: concurrent
-//! hellos queue their user ids, and one task looks up up to [`ADMIT_BATCH`] of them at a time —
-//! account, live session and active courses (for presence) in three `IN (...)` queries instead of
-//! three queries per hello, which is what lets a connect storm through.
+//! re-read periodically so a regenerated secret takes effect). Admission is batched
+//! ([`crate::store::batch`]): concurrent hellos queue their user ids, and up to four batches of up
+//! to [`ADMIT_BATCH`] are looked up at once — account, live session and active courses (for
+//! presence) with three `IN (...)` queries per 100 users instead of three queries per hello, which
+//! is what lets a connect storm through.
 //! Must not: trust anything else from the browser, log tokens, or touch sockets. Failures are typed
 //! ([`AuthError`]) and map to close codes.
 

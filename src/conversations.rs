@@ -7,6 +7,8 @@
 //! up to [`GROUP_MAX`] of them in ONE transaction, and only after the commit acks each sender and fans
 //! one shared, pre-serialised `message` frame out to every connection of both users. Because one
 //! writer commits in order, message ids become visible in increasing order (resume relies on it).
+//! The `welcome`'s windows and cursor of concurrent hellos are read together
+//! ([`crate::store::batch`]), one query per 100 users.
 //! Must not: read or write sockets (it pushes into outboxes through `presence`), or write SQL.
 
 use crate::auth::Caps;

@@ -22,6 +22,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -78,8 +79,8 @@ pub fn respond(
     r
 }
 
-/// How long an HTTP connection open at shutdown may still send its request and be answered before
-/// it is closed gracefully (a keep-alive connection that stays idle waits this long, once).
+/// How long an HTTP connection that has sent no request yet when the shutdown begins may still send
+/// it and be answered before it is closed gracefully.
 const ACCEPTED_GRACE: Duration = Duration::from_millis(500);
 
 /// Accepts until `shutdown` flips. Holds `tracker` until it returns.
@@ -130,11 +131,15 @@ async fn serve_http(
     tracker: Tracker,
 ) {
     let permit = Arc::new(Mutex::new(permit));
+    // Whether a request has arrived on this connection (see the shutdown branch below).
+    let requested = Arc::new(AtomicBool::new(false));
     let svc = {
         let state = state.clone();
         let shutdown = shutdown.clone();
         let tracker = tracker.clone();
+        let requested = requested.clone();
         service_fn(move |req| {
+            requested.store(true, Ordering::Relaxed);
             let state = state.clone();
             let permit = permit.clone();
             let shutdown = shutdown.clone();
@@ -158,8 +163,11 @@ async fn serve_http(
         _ = shutdown.changed() => {
             // A connection accepted just before the shutdown may not have sent its request yet, and
             // hyper's graceful shutdown closes such an idle connection unanswered; the next daemon only
-            // gets what is still queued on the listening socket. So let it finish on its own first.
-            if tokio::time::timeout(ACCEPTED_GRACE, conn.as_mut()).await.is_err() {
+            // gets what is still queued on the listening socket. So a connection that has had no
+            // request yet may finish on its own first; one that has is closed gracefully at once.
+            let fresh = !requested.load(Ordering::Relaxed);
+            let finished = fresh && tokio::time::timeout(ACCEPTED_GRACE, conn.as_mut()).await.is_ok();
+            if !finished {
                 conn.as_mut().graceful_shutdown();
                 let _ = tokio::time::timeout(Duration::from_secs(2), conn.as_mut()).await;
             }

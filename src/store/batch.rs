@@ -63,7 +63,7 @@ where
     /// Queues `key` and waits for its batch's answer.
     pub async fn get(&self, key: K) -> Result<V, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || StoreError::Batch(format!("{} batching stopped", self.name));
+        let stopped = || StoreError::Batch(format!("{} lookup gave no answer", self.name));
         self.queue.send((key, reply)).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
@@ -123,23 +123,33 @@ async fn run<K, V, F, Fut>(
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
 
     #[tokio::test]
     async fn concurrent_requests_share_batches_and_get_their_own_answer() {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let seen = calls.clone();
-        let b: Batcher<i64, i64> = Batcher::spawn("test", 50, 1, 1000, move |keys: Vec<i64>| {
-            seen.fetch_add(1, Ordering::SeqCst);
-            async move {
-                tokio::task::yield_now().await;
-                // Odd keys are "not found" and get the default.
-                Ok(keys
-                    .into_iter()
-                    .filter(|k| k % 2 == 0)
-                    .map(|k| (k, k * 10))
-                    .collect())
-            }
-        });
+        // Every lookup's keys, and the most lookups running at once.
+        let seen: Arc<Mutex<Vec<Vec<i64>>>> = Arc::default();
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let b: Batcher<i64, i64> = {
+            let (seen, running, peak) = (seen.clone(), running.clone(), peak.clone());
+            Batcher::spawn("test", 50, 2, 1000, move |keys: Vec<i64>| {
+                seen.lock().expect("lock").push(keys.clone());
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                let running = running.clone();
+                async move {
+                    tokio::task::yield_now().await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    // Odd keys are "not found" and get the default.
+                    Ok(keys
+                        .into_iter()
+                        .filter(|k| k % 2 == 0)
+                        .map(|k| (k, k * 10))
+                        .collect())
+                }
+            })
+        };
         let waits: Vec<_> = (0..200i64)
             .map(|k| {
                 let b = b.clone();
@@ -151,9 +161,24 @@ mod tests {
             let k = k % 100;
             assert_eq!(got.expect("answer"), if k % 2 == 0 { k * 10 } else { 0 });
         }
-        let n = calls.load(Ordering::SeqCst);
-        // 100 distinct keys, at most 50 per batch: a handful of lookups, not one per request.
-        assert!((2..=10).contains(&n), "200 requests took {n} lookups");
+        let seen = seen.lock().expect("lock").clone();
+        // 200 requests, at most 50 per batch: at least 4 lookups, and a handful rather than 200.
+        assert!((4..=12).contains(&seen.len()), "{} lookups", seen.len());
+        for keys in &seen {
+            assert!(
+                !keys.is_empty() && keys.len() <= 50,
+                "batch of {}",
+                keys.len()
+            );
+            assert!(
+                keys.windows(2).all(|w| w[0] < w[1]),
+                "keys sorted and distinct: {keys:?}"
+            );
+        }
+        assert!(
+            peak.load(Ordering::SeqCst) <= 2,
+            "at most 2 lookups at once"
+        );
     }
 
     #[tokio::test]
@@ -161,7 +186,15 @@ mod tests {
         let b: Batcher<i64, i64> = Batcher::spawn("test", 10, 2, 100, |_keys: Vec<i64>| async {
             Err(StoreError::Batch("database down".into()))
         });
-        let err = b.get(7).await.expect_err("must fail");
-        assert!(err.to_string().contains("database down"), "{err}");
+        let waits: Vec<_> = (0..5i64)
+            .map(|k| {
+                let b = b.clone();
+                tokio::spawn(async move { b.get(k).await })
+            })
+            .collect();
+        for w in waits {
+            let err = w.await.expect("task").expect_err("must fail");
+            assert!(err.to_string().contains("database down"), "{err}");
+        }
     }
 }

@@ -617,8 +617,12 @@ impl Store {
     /// Users with neither are left out (no windows, cursor 0).
     pub async fn welcome_states(&self, users: &[i64]) -> Result<HashMap<i64, WelcomeRows>> {
         let sql = &self.sql.chat.welcome_batch;
+        // A user in two chunks would get its windows twice.
+        let mut users = users.to_vec();
+        users.sort_unstable();
+        users.dedup();
         let mut out: HashMap<i64, WelcomeRows> = HashMap::new();
-        for chunk in batches(users) {
+        for chunk in batches(&users) {
             dispatch!(self, pool => {
                 let mut q = sqlx::query(sql);
                 for _ in 0..3 {

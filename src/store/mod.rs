@@ -6,6 +6,7 @@
 //! Must not: know about sockets, frames or permissions. Moodle's core tables are read only
 //! ([`moodle`]); the block's tables are written only through [`chat`]. The Moodle schema subset and
 //! the XMLDB reader ([`moodle_schema`], [`xmldb`]) are shared with the tests and the demo.
+//! [`batch`] turns concurrent per-user lookups of the services into batched ones.
 
 pub mod batch;
 pub mod chat;
