@@ -18,7 +18,7 @@ use crate::protocol::{
     close, decode, error_json, ClientFrame, ErrorCode, OnlinePerson, Person, ServerFrame,
     WelcomeLimits, MISSED_CHUNK, PROTOCOL_VERSION,
 };
-use crate::store::{now, Store};
+use crate::store::{now, Store, StoreError};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,6 +76,9 @@ impl Shared {
 /// Errors in a row an abusive client may cause before it is closed with 4008: the budget refills at
 /// one per second.
 const ABUSE_BUDGET: f64 = 20.0;
+/// Longest wait for the database during a hello (account check, then the welcome's rows): the
+/// client gives up on a `welcome` after 15 s and reconnects, so a hung query must not keep the task.
+const HELLO_DB_LIMIT: Duration = Duration::from_secs(30);
 /// Outbox items written per flush.
 const WRITE_BATCH: usize = 64;
 
@@ -352,7 +355,13 @@ where
         }
     };
 
-    let (verified, user, courses) = match shared.auth.authenticate(&token).await {
+    let checked = tokio::time::timeout(HELLO_DB_LIMIT, shared.auth.authenticate(&token)).await;
+    let checked = checked.unwrap_or_else(|_| {
+        Err(AuthError::Store(StoreError::Batch(
+            "the account check took too long".into(),
+        )))
+    });
+    let (verified, user, courses) = match checked {
         Ok(ok) => ok,
         Err(e) => {
             metrics::AUTH_FAILURES.inc();
@@ -389,9 +398,15 @@ where
         .unwrap_or_else(|| Arc::new(person));
     tracing::info!("authenticated");
 
-    let (windows, cursor) = match shared.convs.welcome_state(uid).await {
-        Ok(s) => s,
-        Err(e) => {
+    let state = tokio::time::timeout(HELLO_DB_LIMIT, shared.convs.welcome_state(uid)).await;
+    let (windows, cursor) = match state {
+        Ok(Ok(s)) => s,
+        Err(_) => {
+            tracing::error!("loading the welcome state took too long");
+            send_error(ws, ErrorCode::Internal, "hello").await?;
+            return Err(End::Close(1011, "internal error"));
+        }
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "loading the welcome state failed");
             send_error(ws, ErrorCode::Internal, "hello").await?;
             return Err(End::Close(1011, "internal error"));
