@@ -398,15 +398,13 @@ where
         .unwrap_or_else(|| Arc::new(person));
     tracing::info!("authenticated");
 
-    let state = tokio::time::timeout(HELLO_DB_LIMIT, shared.convs.welcome_state(uid)).await;
+    let state = match tokio::time::timeout(HELLO_DB_LIMIT, shared.convs.welcome_state(uid)).await {
+        Ok(loaded) => loaded.map_err(|e| e.to_string()),
+        Err(_) => Err("took too long".to_string()),
+    };
     let (windows, cursor) = match state {
-        Ok(Ok(s)) => s,
-        Err(_) => {
-            tracing::error!("loading the welcome state took too long");
-            send_error(ws, ErrorCode::Internal, "hello").await?;
-            return Err(End::Close(1011, "internal error"));
-        }
-        Ok(Err(e)) => {
+        Ok(s) => s,
+        Err(e) => {
             tracing::error!(error = %e, "loading the welcome state failed");
             send_error(ws, ErrorCode::Internal, "hello").await?;
             return Err(End::Close(1011, "internal error"));
