@@ -140,20 +140,25 @@ async fn graceful_shutdown_closes_1012_and_keeps_acked_messages(backend: Backend
 }
 db_test!(graceful_shutdown_closes_1012_and_keeps_acked_messages);
 
-async fn healthz_answers_ok(backend: Backend) {
-    let ctx = Ctx::start(backend).await;
-    let mut s = tokio::net::TcpStream::connect(ctx.addr)
-        .await
-        .expect("connect");
+/// Sends `GET /healthz` (Connection: close) on `s` and returns the whole answer.
+async fn get_healthz(s: &mut tokio::net::TcpStream) -> String {
     s.write_all(b"GET /healthz HTTP/1.1\r\nHost: moodle.test\r\nConnection: close\r\n\r\n")
         .await
         .expect("write");
     let mut buf = Vec::new();
     tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
         .await
-        .expect("healthz answered in time")
+        .expect("answered in time")
         .expect("read");
-    let text = String::from_utf8_lossy(&buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+async fn healthz_answers_ok(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let mut s = tokio::net::TcpStream::connect(ctx.addr)
+        .await
+        .expect("connect");
+    let text = get_healthz(&mut s).await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.trim_end().ends_with("ok"), "{text}");
     ctx.finish().await;
@@ -172,15 +177,7 @@ async fn a_request_racing_the_shutdown_is_answered(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let stopping = ctx.begin_shutdown();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: moodle.test\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
-    let mut buf = Vec::new();
-    tokio::time::timeout(WAIT, s.read_to_end(&mut buf))
-        .await
-        .expect("answered in time")
-        .expect("read");
-    let text = String::from_utf8_lossy(&buf);
+    let text = get_healthz(&mut s).await;
     assert!(text.starts_with("HTTP/1.1 200"), "answer: {text:?}");
     stopping.await.expect("shutdown task");
     ctx.db.destroy().await;
