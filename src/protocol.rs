@@ -204,6 +204,22 @@ impl ClientFrame {
     }
 }
 
+/// Longest `ref` echoed from a client's unknown `type`, in bytes.
+pub const REF_MAX_BYTES: usize = 32;
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary (a byte
+/// offset inside a multi-byte character would panic in `truncate`).
+pub fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
 /// Decodes one text frame. The error says which code to answer with; `Err` also carries the frame's
 /// `type` when one could be read (for the `ref` field).
 pub fn decode(text: &str) -> Result<ClientFrame, (ProtocolError, Option<String>)> {
@@ -214,9 +230,10 @@ pub fn decode(text: &str) -> Result<ClientFrame, (ProtocolError, Option<String>)
     let kind = match map.get("type") {
         Some(Value::String(s)) if CLIENT_TYPES.contains(&s.as_str()) => s.clone(),
         Some(Value::String(s)) => {
-            let mut r = s.clone();
-            r.truncate(32);
-            return Err((ProtocolError::UnknownType, Some(r)));
+            return Err((
+                ProtocolError::UnknownType,
+                Some(clip(s, REF_MAX_BYTES).to_string()),
+            ));
         }
         _ => return Err((ProtocolError::UnknownType, None)),
     };

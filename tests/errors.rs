@@ -372,3 +372,22 @@ async fn abusive_clients_are_closed_with_4008(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(abusive_clients_are_closed_with_4008);
+
+/// A `type` whose 32nd byte falls inside a multi-byte character (the attack report's frame) is an
+/// `unknown_type` error before and after `hello`; it used to panic the connection task.
+async fn a_type_cut_inside_a_character_is_an_error(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let frame = r#"{"type":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaé"}"#;
+    let mut anon = Client::connect(&ctx.ws_url()).await;
+    anon.send_text(frame).await;
+    let e = anon.expect_error("unknown_type").await;
+    assert_eq!(e["ref"], "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "{e}");
+    anon.hello(&token(ALICE), None).await;
+    anon.expect("welcome").await;
+    anon.send_text(frame).await;
+    anon.expect_error("unknown_type").await;
+    still_alive(&mut anon, 1).await;
+    anon.close().await;
+    ctx.finish().await;
+}
+db_test!(a_type_cut_inside_a_character_is_an_error);
