@@ -18,7 +18,9 @@ use crate::protocol::{
     error_json, ErrorCode, Message, Person, ReadMarkers, ServerFrame, WindowInfo, WindowState,
 };
 use crate::store::batch::Batcher;
-use crate::store::chat::{MsgRow, NewMessage, WelcomeRows, WINDOW_MINIMISED, WINDOW_OPEN};
+use crate::store::chat::{
+    MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows, WINDOW_MINIMISED, WINDOW_OPEN,
+};
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,8 +35,9 @@ pub const PAIR_TTL: Duration = Duration::from_secs(60);
 pub const TYPING_INTERVAL: Duration = Duration::from_secs(2);
 /// Most sends stored in one transaction.
 pub const GROUP_MAX: usize = crate::store::chat::WRITE_BATCH_MAX;
-/// Capacity of the writer's queue.
-pub const WRITER_QUEUE: usize = 4096;
+/// Capacity of the writer's queue: about half a second of the writer's throughput. A send that
+/// finds it full is answered `internal` at once.
+pub const WRITER_QUEUE: usize = 16_384;
 /// Most welcomes whose windows and cursors are read together (padded `IN (...)` lists of the store).
 const WELCOME_BATCH: usize = 10 * crate::store::BATCH;
 /// Welcome batches in flight at once.
@@ -51,13 +54,17 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("the message writer has stopped")]
     WriterGone,
+    #[error("the message writer's queue is full")]
+    WriterBusy,
 }
 
 impl ServiceError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ServiceError::Refused(c) => *c,
-            ServiceError::Store(_) | ServiceError::WriterGone => ErrorCode::Internal,
+            ServiceError::Store(_) | ServiceError::WriterGone | ServiceError::WriterBusy => {
+                ErrorCode::Internal
+            }
         }
     }
 }
@@ -343,10 +350,14 @@ impl Conversations {
             recipient,
             ack_to: ack_to.clone(),
         };
+        // Never wait for room: a connection task that waited would stop reading its socket (and
+        // answering pings) for as long as the database is slow, then read a burst.
         self.writer
-            .send(WriterCmd::Send(Box::new(req)))
-            .await
-            .map_err(|_| ServiceError::WriterGone)
+            .try_send(WriterCmd::Send(Box::new(req)))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ServiceError::WriterBusy,
+                mpsc::error::TrySendError::Closed(_) => ServiceError::WriterGone,
+            })
     }
 
     /// A page of history with `with`, as a ready `history` frame.
@@ -538,134 +549,307 @@ fn to_message(m: MsgRow) -> Message {
     }
 }
 
-/// The single message writer: group commit, then acks and fan-out in id order.
+/// How often the writer probes a database it could not reach.
+const PROBE_EVERY: Duration = Duration::from_millis(500);
+/// Longest a probe (or the lookup that settles an unanswered commit) may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the writer knows of the database. (Sends stay in the boxes they were queued in.)
+#[allow(clippy::vec_box)]
+enum WriterState {
+    /// Batches are written.
+    Up,
+    /// The last batch failed for want of a database: sends are answered `internal` at once, and
+    /// the database is probed, until it answers.
+    Down,
+    /// A batch's COMMIT was not answered. Until the database says whether it was stored, nothing
+    /// newer is written (message ids must become visible in order) and sends are answered
+    /// `internal`; then the batch is delivered exactly as if the COMMIT had been answered, or its
+    /// senders are told nothing was stored.
+    Unsettled(Vec<Box<WriteReq>>, Box<PendingCommit>),
+}
+
+/// The single message writer: group commit, then acks and fan-out in id order. It never blocks the
+/// queue on an unreachable database: past the first failed batch (at most
+/// [`crate::store::chat::WRITE_TIMEOUT`]) every send is answered within a probe's time.
 async fn writer_loop(
     store: Store,
     registry: Arc<Registry>,
     windows_known: Arc<WindowCache>,
     mut rx: mpsc::Receiver<WriterCmd>,
 ) {
+    let writer = Writer {
+        registry,
+        windows_known,
+    };
+    let mut state = WriterState::Up;
     let mut stopping = false;
-    while !stopping {
-        let Some(first) = rx.recv().await else {
-            break;
-        };
-        let mut batch: Vec<Box<WriteReq>> = Vec::new();
-        match first {
-            WriterCmd::Send(r) => batch.push(r),
-            WriterCmd::Stop => break,
-        }
-        while batch.len() < GROUP_MAX {
-            match rx.try_recv() {
-                Ok(WriterCmd::Send(r)) => batch.push(r),
-                Ok(WriterCmd::Stop) => {
-                    stopping = true;
+    loop {
+        state = match state {
+            WriterState::Up => {
+                if stopping {
                     break;
                 }
-                Err(_) => break,
+                let Some(batch) = next_batch(&mut rx, &mut stopping).await else {
+                    break;
+                };
+                writer.write(&store, batch).await
             }
+            WriterState::Down => {
+                let probe = async {
+                    matches!(
+                        tokio::time::timeout(PROBE_TIMEOUT, store.ping()).await,
+                        Ok(Ok(()))
+                    )
+                };
+                match refuse_while(&mut rx, &mut stopping, probe).await {
+                    true => {
+                        tracing::info!("the database answers again; writing resumes");
+                        WriterState::Up
+                    }
+                    false if stopping => break,
+                    false => {
+                        refuse_while(&mut rx, &mut stopping, tokio::time::sleep(PROBE_EVERY)).await;
+                        WriterState::Down
+                    }
+                }
+            }
+            WriterState::Unsettled(batch, pending) => {
+                let settle = async {
+                    tokio::time::timeout(PROBE_TIMEOUT, store.commit_outcome(&pending))
+                        .await
+                        .ok()
+                        .and_then(|r| r.ok())
+                };
+                match refuse_while(&mut rx, &mut stopping, settle).await {
+                    Some(true) => {
+                        tracing::warn!(
+                            count = batch.len(),
+                            "an unanswered commit was stored; delivering it now"
+                        );
+                        let stored = pending.stored.into_iter().map(Ok).collect();
+                        writer.answer(&batch, stored);
+                        WriterState::Up
+                    }
+                    Some(false) => {
+                        tracing::warn!(count = batch.len(), "an unanswered commit was not stored");
+                        refuse_all(&batch);
+                        WriterState::Up
+                    }
+                    // Still unknown at shutdown: the senders get no answer and retry with the same
+                    // cids after reconnecting; the next start finds whatever was stored.
+                    None if stopping => break,
+                    None => {
+                        refuse_while(&mut rx, &mut stopping, tokio::time::sleep(PROBE_EVERY)).await;
+                        WriterState::Unsettled(batch, pending)
+                    }
+                }
+            }
+        };
+    }
+    tracing::debug!("message writer stopped");
+}
+
+/// Waits for the next send, then takes what else is queued, up to [`GROUP_MAX`]. `None` when the
+/// writer should stop and nothing is left.
+async fn next_batch(
+    rx: &mut mpsc::Receiver<WriterCmd>,
+    stopping: &mut bool,
+) -> Option<Vec<Box<WriteReq>>> {
+    let mut batch: Vec<Box<WriteReq>> = Vec::new();
+    match rx.recv().await {
+        Some(WriterCmd::Send(r)) => batch.push(r),
+        Some(WriterCmd::Stop) | None => return None,
+    }
+    while batch.len() < GROUP_MAX {
+        match rx.try_recv() {
+            Ok(WriterCmd::Send(r)) => batch.push(r),
+            Ok(WriterCmd::Stop) => {
+                *stopping = true;
+                break;
+            }
+            Err(_) => break,
         }
+    }
+    Some(batch)
+}
+
+/// Runs `work` while answering every send that arrives meanwhile with `internal` (nothing of it is
+/// stored), so senders are never left waiting on a database that does not answer.
+async fn refuse_while<F: std::future::Future>(
+    rx: &mut mpsc::Receiver<WriterCmd>,
+    stopping: &mut bool,
+    work: F,
+) -> F::Output {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            cmd = rx.recv(), if !*stopping => match cmd {
+                Some(WriterCmd::Send(r)) => refuse_all(std::slice::from_ref(&r)),
+                Some(WriterCmd::Stop) | None => *stopping = true,
+            },
+        }
+    }
+}
+
+/// Tells each sender that nothing of its send was stored.
+fn refuse_all(batch: &[Box<WriteReq>]) {
+    for req in batch {
+        let f = error_json(ErrorCode::Internal, &req.msg.cid);
+        req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
+    }
+}
+
+/// The writer's view of the rest of the daemon: who to push frames to, and which windows exist.
+struct Writer {
+    registry: Arc<Registry>,
+    windows_known: Arc<WindowCache>,
+}
+
+impl Writer {
+    /// Stores one batch and answers it; returns the state the database was found in.
+    #[allow(clippy::vec_box)]
+    async fn write(&self, store: &Store, batch: Vec<Box<WriteReq>>) -> WriterState {
         let msgs: Vec<NewMessage> = batch
             .iter()
             .map(|r| {
                 let mut m = r.msg.clone();
                 m.windows_known = [
-                    window_known(&windows_known, m.from, m.to),
-                    window_known(&windows_known, m.to, m.from),
+                    window_known(&self.windows_known, m.from, m.to),
+                    window_known(&self.windows_known, m.to, m.from),
                 ];
                 m
             })
             .collect();
-        let result = match store.store_batch(&msgs).await {
-            Err(e) if batch.len() > 1 => {
-                // One bad row must not fail its neighbours: store them one by one instead.
-                tracing::warn!(error = %e, count = batch.len(), "group commit failed; retrying each send alone");
-                let mut each = Vec::with_capacity(msgs.len());
-                for m in &msgs {
-                    each.push(store.store_batch(std::slice::from_ref(m)).await);
-                }
-                Ok(each)
-            }
-            Err(e) => Err(e),
-            Ok(stored) => Ok(stored.into_iter().map(|s| Ok(vec![s])).collect()),
-        };
-        match result {
+        match store.store_batch(&msgs).await {
             Ok(stored) => {
-                let stored: Vec<Option<crate::store::chat::Stored>> = stored
-                    .into_iter()
-                    .map(|r| match r {
-                        Ok(mut v) => v.pop(),
+                self.answer(&batch, stored.into_iter().map(Ok).collect());
+                WriterState::Up
+            }
+            Err(StoreError::CommitUnknown(pending)) => {
+                tracing::error!(
+                    count = batch.len(),
+                    "a commit was not answered; asking the database what it stored"
+                );
+                WriterState::Unsettled(batch, pending)
+            }
+            // The database refused one of the statements: one bad row must not fail its
+            // neighbours, so store them one by one.
+            Err(e) if e.is_refusal() && batch.len() > 1 => {
+                tracing::warn!(error = %e, count = batch.len(), "group commit failed; retrying each send alone");
+                let mut each = Vec::with_capacity(batch.len());
+                for (i, m) in msgs.iter().enumerate() {
+                    match store.store_batch(std::slice::from_ref(m)).await {
+                        Ok(mut v) => each.push(
+                            v.pop()
+                                .ok_or(StoreError::Schema("a stored send had no answer".into())),
+                        ),
+                        Err(StoreError::CommitUnknown(pending)) => {
+                            // Settle this one before anything after it is written.
+                            let mut rest = batch;
+                            let tail = rest.split_off(i + 1);
+                            let this = rest.pop();
+                            self.answer(&rest, each);
+                            refuse_all(&tail);
+                            return match this {
+                                Some(req) => WriterState::Unsettled(vec![req], pending),
+                                None => WriterState::Up,
+                            };
+                        }
+                        Err(e) if e.is_refusal() => each.push(Err(e)),
                         Err(e) => {
-                            tracing::error!(error = %e, "storing a message failed; nothing was stored");
-                            None
+                            // The database went away in the middle: answer the rest at once.
+                            tracing::error!(error = %e, "storing messages failed; the database is unreachable");
+                            let tail = batch.get(i..).unwrap_or_default();
+                            refuse_all(tail);
+                            let head = batch.get(..i).unwrap_or_default();
+                            self.answer(head, each);
+                            return WriterState::Down;
                         }
-                    })
-                    .collect();
-                crate::metrics::MESSAGES
-                    .add(stored.iter().flatten().filter(|s| !s.dup).count() as u64);
-                for (req, s) in batch.iter().zip(stored) {
-                    let Some(s) = s else {
-                        let f = error_json(ErrorCode::Internal, &req.msg.cid);
-                        req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
-                        continue;
-                    };
-                    let m = &s.message;
-                    if !s.dup {
-                        let now = Instant::now();
-                        windows_known.insert((m.from, m.to), now);
-                        windows_known.insert((m.to, m.from), now);
                     }
-                    let ack = ServerFrame::Ack {
-                        cid: &m.cid,
-                        id: m.id,
-                        time: m.time,
-                        to: m.to,
-                        dup: s.dup,
-                    }
-                    .to_json();
-                    req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(ack)));
-                    if s.dup {
-                        continue;
-                    }
-                    if s.opened_sender_window {
-                        let f = ServerFrame::Window {
-                            with: &req.recipient,
-                            state: WindowState::Open,
-                        }
-                        .to_json();
-                        registry.send_user(m.from, &Outgoing::Frame(Utf8Bytes::from(f)));
-                    }
-                    if s.opened_recipient_window {
-                        let f = ServerFrame::Window {
-                            with: &req.sender,
-                            state: WindowState::Minimised,
-                        }
-                        .to_json();
-                        registry.send_user(m.to, &Outgoing::Frame(Utf8Bytes::from(f)));
-                    }
-                    let message = to_message(s.message.clone());
-                    let frame = Utf8Bytes::from(
-                        ServerFrame::Message {
-                            message: &message,
-                            sender: &req.sender,
-                        }
-                        .to_json(),
-                    );
-                    let item = Outgoing::Message { id: m.id, frame };
-                    registry.send_user(m.from, &item);
-                    registry.send_user(m.to, &item);
                 }
+                self.answer(&batch, each);
+                WriterState::Up
             }
             Err(e) => {
                 tracing::error!(error = %e, count = batch.len(), "storing messages failed; nothing of the batch was stored");
-                for req in &batch {
-                    let f = error_json(ErrorCode::Internal, &req.msg.cid);
-                    req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
+                refuse_all(&batch);
+                if e.is_refusal() {
+                    WriterState::Up
+                } else {
+                    WriterState::Down
                 }
             }
         }
     }
-    tracing::debug!("message writer stopped");
+
+    /// Acks each send of a stored batch (or says it failed), then fans the new messages out in
+    /// batch order (= id order).
+    fn answer(
+        &self,
+        batch: &[Box<WriteReq>],
+        stored: Vec<std::result::Result<Stored, StoreError>>,
+    ) {
+        let registry = &self.registry;
+        crate::metrics::MESSAGES.add(stored.iter().flatten().filter(|s| !s.dup).count() as u64);
+        for (req, s) in batch.iter().zip(stored) {
+            let s = match s {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "storing a message failed; nothing was stored");
+                    let f = error_json(ErrorCode::Internal, &req.msg.cid);
+                    req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
+                    continue;
+                }
+            };
+            let m = &s.message;
+            if !s.dup {
+                let now = Instant::now();
+                self.windows_known.insert((m.from, m.to), now);
+                self.windows_known.insert((m.to, m.from), now);
+            }
+            let ack = ServerFrame::Ack {
+                cid: &m.cid,
+                id: m.id,
+                time: m.time,
+                to: m.to,
+                dup: s.dup,
+            }
+            .to_json();
+            req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(ack)));
+            if s.dup {
+                continue;
+            }
+            if s.opened_sender_window {
+                let f = ServerFrame::Window {
+                    with: &req.recipient,
+                    state: WindowState::Open,
+                }
+                .to_json();
+                registry.send_user(m.from, &Outgoing::Frame(Utf8Bytes::from(f)));
+            }
+            if s.opened_recipient_window {
+                let f = ServerFrame::Window {
+                    with: &req.sender,
+                    state: WindowState::Minimised,
+                }
+                .to_json();
+                registry.send_user(m.to, &Outgoing::Frame(Utf8Bytes::from(f)));
+            }
+            let message = to_message(s.message.clone());
+            let frame = Utf8Bytes::from(
+                ServerFrame::Message {
+                    message: &message,
+                    sender: &req.sender,
+                }
+                .to_json(),
+            );
+            let item = Outgoing::Message { id: m.id, frame };
+            registry.send_user(m.from, &item);
+            registry.send_user(m.to, &item);
+        }
+    }
 }
 
 #[cfg(test)]

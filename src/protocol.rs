@@ -95,7 +95,7 @@ impl ErrorCode {
             ErrorCode::FrameTooLarge => "the frame is too large",
             ErrorCode::NotAuthenticated => "send hello first",
             ErrorCode::AlreadyAuthenticated => "already authenticated",
-            ErrorCode::BadCid => "cid must be 1-64 characters of A-Z a-z 0-9 _ -",
+            ErrorCode::BadCid => "cid must be 1-64 characters of a-z 0-9 _ -",
             ErrorCode::TextEmpty => "text is empty",
             ErrorCode::TextTooLong => "text is too long",
             ErrorCode::BadRecipient => "you cannot talk to yourself",
@@ -292,13 +292,15 @@ fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
     }
 }
 
-/// Checks a client message id: 1–64 characters of `A-Z a-z 0-9 _ -`.
+/// Checks a client message id: 1–64 characters of `a-z 0-9 _ -`. Lower case only: MariaDB's
+/// default collations compare `X1` and `x1` as equal while the daemon and PostgreSQL do not, so an
+/// alphabet without case is the one rule on which every store agrees which cids are the same.
 pub fn valid_cid(cid: &str) -> bool {
     !cid.is_empty()
         && cid.len() <= CID_MAX_LEN
         && cid
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// Why a message text is refused.
@@ -603,7 +605,8 @@ mod tests {
 
     #[test]
     fn cid_rules() {
-        assert!(valid_cid("c-5f2a_X9"));
+        assert!(valid_cid("c-5f2a_x9"));
+        assert!(!valid_cid("c-5f2a_X9"), "upper case");
         assert!(!valid_cid(""));
         assert!(!valid_cid("a b"));
         assert!(!valid_cid("é"));

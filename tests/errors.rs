@@ -128,7 +128,7 @@ async fn invalid_sends_store_nothing(backend: Backend) {
         m["message"]["text"].as_str().map(|t| t.chars().count()),
         Some(4000)
     );
-    let cid64 = "A".repeat(64);
+    let cid64 = "a".repeat(64);
     alice.send_message(BOB, &cid64, "64-char cid").await;
     assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
     alice.close().await;

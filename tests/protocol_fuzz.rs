@@ -193,7 +193,7 @@ fn check_cid(cid: &str) -> Result<(), TestCaseError> {
         && cid.len() <= CID_MAX_LEN
         && cid
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
     prop_assert_eq!(ok, expected);
     Ok(())
 }

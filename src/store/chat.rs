@@ -230,6 +230,34 @@ macro_rules! insert_id {
     };
 }
 
+/// Longest a batch may take from the pool acquire to its COMMIT: past it the batch is rolled back
+/// and its senders are told nothing was stored (a healthy batch takes milliseconds).
+pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Longest wait for the answer to a COMMIT; without one the outcome is unknown.
+pub const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A batch whose COMMIT was sent but not answered (the connection dropped or went quiet): stored
+/// or not, only the database can say ([`Store::commit_outcome`]). Holds the answer the batch
+/// would give if it was committed.
+#[derive(Debug)]
+pub struct PendingCommit {
+    /// What [`Store::store_batch`] would have returned, in batch order.
+    pub stored: Vec<Stored>,
+    /// `(from, cid, id)` of the rows the batch inserted.
+    fresh: Vec<(i64, String, i64)>,
+}
+
+impl PendingCommit {
+    fn new(stored: Vec<Stored>) -> Self {
+        let fresh = stored
+            .iter()
+            .filter(|s| !s.dup)
+            .map(|s| (s.message.from, s.message.cid.clone(), s.message.id))
+            .collect();
+        PendingCommit { stored, fresh }
+    }
+}
+
 /// Most sends [`Store::store_batch`] takes at once; its batched statements are built for every power
 /// of two up to this size, so each backend prepares at most a handful of statements per kind.
 pub const WRITE_BATCH_MAX: usize = 256;
@@ -391,6 +419,10 @@ macro_rules! store_batch_body {
         let plan = BatchPlan::new(batch);
         let t = now();
         let started = std::time::Instant::now();
+        // Everything up to the commit runs under one deadline (pool acquire included): a database
+        // that does not answer fails the batch in seconds, and dropping the transaction rolls it
+        // back, so a timeout here always means nothing was stored.
+        let prepared = tokio::time::timeout(WRITE_TIMEOUT, async {
         let mut tx = $begin.await?;
 
         // Retried sends: cids stored by an earlier batch. With RETURNING the INSERT itself tells.
@@ -488,19 +520,9 @@ macro_rules! store_batch_body {
             }
         }
         let t_windows = started.elapsed();
-        tx.commit().await?;
-        tracing::debug!(
-            sends = batch.len(),
-            fresh = fresh.len(),
-            dups_us = t_dups.as_micros() as u64,
-            convs_us = (t_convs - t_dups).as_micros() as u64,
-            insert_us = (t_insert - t_convs).as_micros() as u64,
-            windows_us = (t_windows - t_insert).as_micros() as u64,
-            commit_us = (started.elapsed() - t_windows).as_micros() as u64,
-            "group commit"
-        );
 
-        // Answer in batch order.
+        // The answer, in batch order, is worked out before the commit: once the commit is sent
+        // nothing may fail any more, or a stored message would be reported as not stored.
         let mut stored_rows: Vec<Option<MsgRow>> = vec![None; plan.keys.len()];
         let mut out = Vec::with_capacity(batch.len());
         for (i, m) in batch.iter().enumerate() {
@@ -539,7 +561,32 @@ macro_rules! store_batch_body {
                 opened_recipient_window: opened[i][1],
             });
         }
-        out
+        Ok::<_, super::StoreError>((tx, out, fresh.len(), t_dups, t_convs, t_insert, t_windows))
+        })
+        .await
+        .map_err(|_| super::StoreError::Timeout("the batch did not reach its commit in time"))??;
+        let (tx, out, fresh, t_dups, t_convs, t_insert, t_windows) = prepared;
+        match tokio::time::timeout(COMMIT_TIMEOUT, tx.commit()).await {
+            Ok(Ok(())) => {}
+            // The server answered the COMMIT with an error: it rolled back.
+            Ok(Err(sqlx::Error::Database(e))) => return Err(sqlx::Error::Database(e).into()),
+            // The connection failed or went quiet after the COMMIT left: it may have committed.
+            Ok(Err(_)) | Err(_) => {
+                return Err(super::StoreError::CommitUnknown(Box::new(PendingCommit::new(out))))
+            }
+        }
+        tracing::debug!(
+            sends = batch.len(),
+            fresh,
+            dups_us = t_dups.as_micros() as u64,
+            convs_us = (t_convs - t_dups).as_micros() as u64,
+            insert_us = (t_insert - t_convs).as_micros() as u64,
+            windows_us = (t_windows - t_insert).as_micros() as u64,
+            commit_us = (started.elapsed() - t_windows).as_micros() as u64,
+            "group commit"
+        );
+
+        Ok(out)
     }};
 }
 
@@ -550,7 +597,7 @@ impl Store {
     /// before the commit; an error means nothing of the batch was stored.
     pub async fn store_batch(&self, batch: &[NewMessage]) -> Result<Vec<Stored>> {
         let sql = &self.sql.chat;
-        let out = match &self.db {
+        match &self.db {
             super::Db::MySql(pool) => {
                 store_batch_body!(MySql, pool.begin(), sql, batch, self.returning)
             }
@@ -561,8 +608,44 @@ impl Store {
             super::Db::Sqlite(pool) => {
                 store_batch_body!(Other, pool.begin_with("BEGIN IMMEDIATE"), sql, batch, true)
             }
-        };
-        Ok(out)
+        }
+    }
+
+    /// Whether the batch behind an unanswered COMMIT was committed: its new rows are looked up by
+    /// `(from, cid)` and must carry the ids the INSERT gave them (a transaction commits whole, and
+    /// only this daemon's single writer stores these keys). A batch with no new row counts as
+    /// committed: there was nothing to lose. Fails while the database is still unreachable.
+    pub async fn commit_outcome(&self, pending: &PendingCommit) -> Result<bool> {
+        if pending.fresh.is_empty() {
+            return Ok(true);
+        }
+        let sql = &self.sql.chat;
+        let keys: Vec<(i64, &str)> = pending
+            .fresh
+            .iter()
+            .map(|(from, cid, _)| (*from, cid.as_str()))
+            .collect();
+        let mut found: HashMap<(i64, String), MsgRow> = HashMap::with_capacity(keys.len());
+        dispatch!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            fetch_by_keys!(sql, conn, keys, found);
+        });
+        let committed = pending
+            .fresh
+            .iter()
+            .filter(|(from, cid, id)| {
+                found
+                    .get(&(*from, cid.clone()))
+                    .is_some_and(|m| m.id == *id)
+            })
+            .count();
+        if committed != 0 && committed != pending.fresh.len() {
+            return Err(super::StoreError::Schema(format!(
+                "{committed} of {} rows of one transaction found after its commit",
+                pending.fresh.len()
+            )));
+        }
+        Ok(committed != 0)
     }
 
     /// The conversation id of a pair, if they ever talked.

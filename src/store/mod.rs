@@ -34,6 +34,24 @@ pub enum StoreError {
     /// A lookup shared by several requests failed; each of them gets this copy of the error.
     #[error("batched lookup failed: {0}")]
     Batch(String),
+    /// The database did not answer in time; nothing was stored.
+    #[error("database timeout: {0}")]
+    Timeout(&'static str),
+    /// A COMMIT was sent and not answered: the batch may or may not be stored.
+    #[error("the commit of {} sends was not answered", .0.stored.len())]
+    CommitUnknown(Box<chat::PendingCommit>),
+}
+
+impl StoreError {
+    /// The database answered and refused a statement (a constraint, a value out of range, ...):
+    /// another batch without the offending row may succeed. Any other failure (unreachable, timed
+    /// out, connection lost) would fail every batch alike.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(sqlx::Error::Database(_)) | StoreError::Schema(_)
+        )
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -141,7 +141,7 @@ test('sending: pending at once, through the transport queue with a cid, typing t
     c.onIntent({type: 'send', peer: 7, text: 'hello'});
     assert.equal(transport.messages.length, 1);
     const {cid} = transport.messages[0];
-    assert.match(cid, /^[A-Za-z0-9_-]{1,64}$/);
+    assert.match(cid, /^[a-z0-9_-]{1,64}$/);
     assert.equal(conversationView(c.state, 7, 0).items[0].pending, true);
     c.onIntent({type: 'typing', peer: 7});
     c.onIntent({type: 'typing', peer: 7});

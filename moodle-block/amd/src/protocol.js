@@ -87,7 +87,7 @@ export const closePolicy = (code) => {
 let cidCounter = 0;
 
 /**
- * A new client message id: `c-` + time + counter + randomness (1-64 chars of [A-Za-z0-9_-]).
+ * A new client message id: `c-` + time + counter + randomness (1-64 chars of [a-z0-9_-]: base 36 is lower case).
  *
  * @param {function(): number} [random] source of randomness in [0, 1)
  * @param {function(): number} [now] clock in ms
