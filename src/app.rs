@@ -3,13 +3,14 @@
 //!
 //! Owns: [`start`] (store → authenticator → registry → conversations and their writer → listener,
 //! inherited from systemd when socket-activated), the periodic re-validation of connected accounts
-//! and re-reading of Moodle settings, the batched enrolment refresh, systemd notifications, and
+//! and of each socket's Moodle session, the re-reading of Moodle settings, the batched enrolment
+//! refresh, systemd notifications, and
 //! [`RunningServer::shutdown`]: stop accepting → the message writer drained (every queued send
 //! committed and acknowledged) → every socket flushes its queue and closes with 1012 → exit within
 //! `shutdown_timeout_secs`.
 //! Must not: contain protocol or SQL logic; no other module builds its own dependencies.
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Standing};
 use crate::config::Config;
 use crate::connection::Shared;
 use crate::conversations::{Conversations, WriterTask};
@@ -182,7 +183,8 @@ pub async fn start_inner(
     })
 }
 
-/// Re-checks every connected account in batches; also re-reads the secret and site settings.
+/// Re-checks every connected account in batches (account usable; each socket's Moodle session still
+/// live); also re-reads the secret and site settings.
 async fn revalidation_loop(
     auth: Arc<Authenticator>,
     convs: Arc<Conversations>,
@@ -199,17 +201,38 @@ async fn revalidation_loop(
         if let Err(e) = convs.refresh_site_settings().await {
             tracing::warn!(error = %e, "re-reading messaging settings failed");
         }
+        // Sockets registered after this were admitted on rows newer than the ones read below.
+        let mark = registry.mark();
         let ids = registry.online_users();
         match auth.revalidate(&ids).await {
-            Ok(gone) => {
-                for (id, code) in gone {
-                    tracing::info!(user_id = id, code, "account no longer valid; disconnecting");
-                    let reason = if code == crate::protocol::close::SESSION_ENDED {
-                        "Moodle session ended"
-                    } else {
-                        "account unavailable"
-                    };
-                    registry.close_user(id, code, reason);
+            Ok(standings) => {
+                for (id, standing) in standings {
+                    match standing {
+                        Standing::Gone(code) => {
+                            tracing::info!(
+                                user_id = id,
+                                code,
+                                "account no longer valid; disconnecting"
+                            );
+                            registry.close_user(id, code, "account unavailable");
+                        }
+                        Standing::Sessions(live) => {
+                            let closed = registry.close_unbound(
+                                id,
+                                &live,
+                                mark,
+                                crate::protocol::close::SESSION_ENDED,
+                                "Moodle session ended",
+                            );
+                            if closed > 0 {
+                                tracing::info!(
+                                    user_id = id,
+                                    sockets = closed,
+                                    "Moodle session ended; disconnecting"
+                                );
+                            }
+                        }
+                    }
                 }
             }
             Err(e) => tracing::warn!(error = %e, "re-validation failed; will retry"),

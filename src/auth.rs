@@ -1,15 +1,19 @@
 //! Authentication: who is on the other end of a socket (docs/PROTOCOL.md §2).
 //!
-//! Owns: verifying the block's HS256 token (algorithm, signature, exp/nbf with leeway, iss, aud,
-//! sub, caps), the account check in Moodle's tables (active, live session) and the batched
-//! re-validation of connected users; the shared secret (from the config or `config_plugins`,
-//! re-read periodically so a regenerated secret takes effect). Admission is batched
-//! ([`crate::store::batch`]): concurrent hellos queue their user ids, and up to four batches of up
-//! to [`ADMIT_BATCH`] are looked up at once — account, live session and active courses (for
-//! presence) with three `IN (...)` queries per 100 users instead of three queries per hello, which
-//! is what lets a connect storm through.
-//! Must not: trust anything else from the browser, log tokens, or touch sockets. Failures are typed
-//! ([`AuthError`]) and map to close codes.
+//! Owns: verifying the block's HS256 token (algorithm, signature, exp/nbf with leeway, iat and the
+//! lifetime maximum, iss, aud, canonical sub, sid, caps), the account check in Moodle's tables
+//! (active, and the token's session live) and the batched re-validation of connected users; the
+//! session binding: a socket belongs to the Moodle session whose id hashes to the token's `sid`
+//! ([`SessionHash`], in [`Verified::sid`]), checked at `hello` and at every re-validation, so a
+//! logout closes that browser's sockets whatever other sessions the user has (a token refresh must
+//! carry the socket's `sid`: `connection` compares them); the shared secret (from the config or
+//! `config_plugins`, re-read periodically so a regenerated secret takes effect). Admission is
+//! batched ([`crate::store::batch`]): concurrent hellos queue their user ids, and up to four
+//! batches of up to [`ADMIT_BATCH`] are looked up at once — account, live sessions and active
+//! courses (for presence) with three `IN (...)` queries per 100 users instead of three queries per
+//! hello, which is what lets a connect storm through.
+//! Must not: trust anything else from the browser, log tokens or session ids, or touch sockets.
+//! Failures are typed ([`AuthError`]) and map to close codes.
 
 use crate::protocol::close;
 use crate::store::batch::Batcher;
@@ -17,6 +21,7 @@ use crate::store::moodle::UserRow;
 use crate::store::{now, Store, StoreError};
 use jsonwebtoken::{decode, errors::ErrorKind, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -34,6 +39,61 @@ pub const ADMIT_BATCH: usize = 10 * crate::store::BATCH;
 const ADMIT_CONCURRENCY: usize = 4;
 /// Hellos waiting for admission before new ones wait to be queued.
 const ADMIT_QUEUE: usize = 16_384;
+/// Longest token lifetime (`exp - iat`) accepted, in seconds: the block mints at most this.
+pub const MAX_TOKEN_LIFETIME: i64 = 3600;
+
+/// The sha256 of a Moodle session id (`sessions.sid`, the `MoodleSession` cookie): what the
+/// token's `sid` carries (as lowercase hex) and what binds a socket to its browser's session. The
+/// cookie itself never leaves Moodle's tables; only its hash is kept.
+pub type SessionHash = [u8; 32];
+
+/// The [`SessionHash`] of a Moodle session id.
+pub fn session_hash(session_id: &str) -> SessionHash {
+    Sha256::digest(session_id.as_bytes()).into()
+}
+
+/// The token `sid` claim for a Moodle session id, as the block writes it: `hash('sha256', $sid)`,
+/// lowercase hex (for minters in this crate: the demo and the benchmark).
+pub fn token_sid(session_id: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in session_hash(session_id) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// Parses a token `sid`: exactly 64 lowercase hex digits.
+fn parse_sid(hex: &str) -> Option<SessionHash> {
+    fn digit(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let &[hi, lo] = pair else { return None };
+        *o = digit(hi)? << 4 | digit(lo)?;
+    }
+    Some(out)
+}
+
+/// Parses `sub`: the user id exactly as PHP's `(string) $userid` writes it — decimal digits, no
+/// sign, no leading zero, no space, positive, fitting in an i64.
+fn parse_sub(sub: &str) -> Option<i64> {
+    let canonical = sub.bytes().all(|b| b.is_ascii_digit()) && !sub.starts_with('0');
+    canonical
+        .then(|| sub.parse::<i64>().ok())
+        .flatten()
+        .filter(|id| *id > 0)
+}
 
 /// Why a connection is refused or closed.
 #[derive(Debug, thiserror::Error)]
@@ -88,8 +148,12 @@ pub struct Caps {
 
 #[derive(Debug, Deserialize)]
 struct Claims {
-    sub: serde_json::Value,
+    sub: String,
     exp: i64,
+    #[serde(default)]
+    iat: Option<i64>,
+    #[serde(default)]
+    sid: Option<String>,
     #[serde(default)]
     caps: Option<Caps>,
 }
@@ -99,6 +163,8 @@ struct Claims {
 pub struct Verified {
     pub user_id: i64,
     pub exp: i64,
+    /// The Moodle session the token was minted in (`None`: the token has no `sid`).
+    pub sid: Option<SessionHash>,
     pub caps: Arc<Caps>,
 }
 
@@ -107,6 +173,7 @@ pub struct Verified {
 pub struct TokenVerifier {
     key: RwLock<Option<(String, Arc<DecodingKey>)>>,
     validation: Validation,
+    leeway: i64,
 }
 
 impl TokenVerifier {
@@ -122,6 +189,7 @@ impl TokenVerifier {
         TokenVerifier {
             key: RwLock::new(None),
             validation: v,
+            leeway: i64::try_from(leeway_secs).unwrap_or(i64::MAX),
         }
     }
 
@@ -168,19 +236,36 @@ impl TokenVerifier {
             _ => AuthError::Token("token_invalid: malformed"),
         })?;
         let c = data.claims;
-        let user_id = match &c.sub {
-            serde_json::Value::String(s) => s.parse::<i64>().ok(),
-            serde_json::Value::Number(n) => n.as_i64(),
-            _ => None,
-        }
-        .filter(|id| *id > 0)
-        .ok_or(AuthError::Token("token_invalid: bad sub"))?;
+        let user_id = parse_sub(&c.sub).ok_or(AuthError::Token("token_invalid: bad sub"))?;
+        check_lifetime(c.iat, c.exp, now(), self.leeway)?;
+        let sid = match c.sid.as_deref() {
+            None => None,
+            Some(hex) => Some(parse_sid(hex).ok_or(AuthError::Token("token_invalid: bad sid"))?),
+        };
         Ok(Verified {
             user_id,
             exp: c.exp,
+            sid,
             caps: Arc::new(c.caps.unwrap_or_default()),
         })
     }
+}
+
+/// `iat` is required and not in the future beyond the clock-skew `leeway`, and the lifetime
+/// `exp - iat` is positive and at most [`MAX_TOKEN_LIFETIME`] (no leeway there: both come from the
+/// minter's clock). Together they keep `exp` within `MAX_TOKEN_LIFETIME + leeway` of now.
+fn check_lifetime(iat: Option<i64>, exp: i64, now: i64, leeway: i64) -> Result<(), AuthError> {
+    let iat = iat.ok_or(AuthError::Token("token_invalid: missing claim"))?;
+    if iat > now.saturating_add(leeway) {
+        return Err(AuthError::Token("token_invalid: issued in the future"));
+    }
+    let lifetime = exp.saturating_sub(iat);
+    if lifetime <= 0 || lifetime > MAX_TOKEN_LIFETIME {
+        return Err(AuthError::Token(
+            "token_invalid: lifetime not within 1..3600 s",
+        ));
+    }
+    Ok(())
 }
 
 /// Token verification plus the account check against Moodle.
@@ -199,10 +284,20 @@ pub struct Authenticator {
 struct Admission {
     /// The account, if active.
     user: Option<UserRow>,
-    /// A live Moodle session exists (only looked up when sessions are checked).
-    live: bool,
+    /// The user's live Moodle sessions (only looked up when sessions are checked).
+    sessions: Vec<SessionHash>,
     /// Courses with an active enrolment (presence's course-mates).
     courses: Vec<i64>,
+}
+
+/// What the re-validation found about a connected user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// The account is no longer usable: close every socket of the user with this code.
+    Gone(u16),
+    /// The account is fine and these are its live Moodle sessions: a socket bound to any other
+    /// session is closed with 4004 (only when sessions are checked).
+    Sessions(Vec<SessionHash>),
 }
 
 impl Authenticator {
@@ -272,8 +367,9 @@ impl Authenticator {
         now() - self.session_timeout.load(Ordering::Relaxed)
     }
 
-    /// Token, then account (active, with a live session when required): the verified claims, the
-    /// account and its active courses.
+    /// Token, then account: the verified claims, the account and its active courses. When
+    /// sessions are checked, the token's `sid` must name a live session of that user (a token
+    /// without `sid` has no session to bind to and is refused like a logged-out one).
     pub async fn authenticate(
         &self,
         token: &str,
@@ -281,37 +377,49 @@ impl Authenticator {
         let v = self.verifier.verify(token)?;
         let a = self.admit.get(v.user_id).await?;
         let user = a.user.ok_or(AuthError::AccountUnavailable)?;
-        if self.check_sessions && !a.live {
+        if self.check_sessions && !v.sid.is_some_and(|sid| a.sessions.contains(&sid)) {
             return Err(AuthError::NoSession);
         }
         Ok((v, user, a.courses))
     }
 
-    /// Re-checks connected users in batches; returns those that must go, with the close code.
-    pub async fn revalidate(&self, ids: &[i64]) -> Result<HashMap<i64, u16>, StoreError> {
+    /// Re-checks connected users in batches: users whose account is gone, and (when sessions are
+    /// checked) the live sessions of every other one. Users with nothing to act on are left out.
+    pub async fn revalidate(&self, ids: &[i64]) -> Result<HashMap<i64, Standing>, StoreError> {
         let mut out = HashMap::new();
         if ids.is_empty() {
             return Ok(out);
         }
         let active = self.store.active_users(ids).await?;
-        let live = if self.check_sessions {
-            Some(
-                self.store
-                    .users_with_live_session(ids, self.session_cutoff())
-                    .await?,
-            )
+        let mut live = if self.check_sessions {
+            Some(live_sessions(&self.store, ids, self.session_cutoff()).await?)
         } else {
             None
         };
         for id in ids {
             if !active.contains_key(id) {
-                out.insert(*id, close::ACCOUNT_UNAVAILABLE);
-            } else if live.as_ref().is_some_and(|l| !l.contains(id)) {
-                out.insert(*id, close::SESSION_ENDED);
+                out.insert(*id, Standing::Gone(close::ACCOUNT_UNAVAILABLE));
+            } else if let Some(live) = live.as_mut() {
+                let sessions = live.remove(id).unwrap_or_default();
+                out.insert(*id, Standing::Sessions(sessions));
             }
         }
         Ok(out)
     }
+}
+
+/// The live Moodle sessions of `ids`, hashed at once (the session ids are cookies: not kept).
+async fn live_sessions(
+    store: &Store,
+    ids: &[i64],
+    cutoff: i64,
+) -> Result<HashMap<i64, Vec<SessionHash>>, StoreError> {
+    let rows = store.live_session_ids(ids, cutoff).await?;
+    let mut out: HashMap<i64, Vec<SessionHash>> = HashMap::new();
+    for (user, sid) in rows {
+        out.entry(user).or_default().push(session_hash(&sid));
+    }
+    Ok(out)
 }
 
 /// Account, live session (when `session_cutoff` is given) and active courses of `ids`.
@@ -326,11 +434,9 @@ async fn admit_batch(
         .copied()
         .filter(|id| users.contains_key(id))
         .collect();
-    let live = match session_cutoff {
-        Some(cutoff) if !active.is_empty() => {
-            Some(store.users_with_live_session(&active, cutoff).await?)
-        }
-        _ => None,
+    let mut sessions = match session_cutoff {
+        Some(cutoff) if !active.is_empty() => live_sessions(store, &active, cutoff).await?,
+        _ => HashMap::new(),
     };
     let mut courses = if active.is_empty() {
         HashMap::new()
@@ -341,7 +447,7 @@ async fn admit_batch(
         .into_iter()
         .map(|(id, user)| {
             let a = Admission {
-                live: live.as_ref().is_some_and(|l| l.contains(&id)),
+                sessions: sessions.remove(&id).unwrap_or_default(),
                 courses: courses.remove(&id).unwrap_or_default(),
                 user: Some(user),
             };
@@ -424,6 +530,7 @@ mod tests {
         ));
         // Expired within leeway is accepted.
         let mut c = claims();
+        c["iat"] = json!(now() - 310);
         c["exp"] = json!(now() - 10);
         assert!(v.verify(&token(Algorithm::HS256, c, SECRET)).is_ok());
         // Not yet valid.
@@ -449,6 +556,108 @@ mod tests {
         assert!(v.verify(&token(Algorithm::HS256, c, SECRET)).is_err());
         // Garbage.
         assert!(v.verify("not.a.token").is_err());
+    }
+
+    fn verify_with(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Verified, AuthError> {
+        let mut c = claims();
+        edit(&mut c);
+        verifier().verify(&token(Algorithm::HS256, c, SECRET))
+    }
+
+    #[test]
+    fn lifetime_is_at_most_an_hour_and_iat_is_required() {
+        let t = now();
+        let lifetime = |iat: i64, exp: i64| {
+            verify_with(|c| {
+                c["iat"] = json!(iat);
+                c["exp"] = json!(exp);
+            })
+        };
+        assert!(lifetime(t, t + 3600).is_ok(), "exactly one hour");
+        assert!(lifetime(t, t + 60).is_ok());
+        assert!(
+            lifetime(t + 50, t + 50 + 3600).is_ok(),
+            "minter's clock 50 s ahead"
+        );
+        for (name, iat, exp) in [
+            ("ten years", t, t + 10 * 365 * 86_400),
+            ("an hour and a second", t, t + 3601),
+            ("iat beyond the leeway", t + 120, t + 400),
+            // Ways around the lifetime maximum.
+            ("iat an hour ahead", t + 3600, t + 7200),
+            ("iat backdated, two hours", t - 3600, t + 3600),
+            ("exp before iat", t, t - 1),
+            ("exp equal to iat", t, t),
+        ] {
+            assert!(
+                matches!(lifetime(iat, exp), Err(AuthError::Token(_))),
+                "{name}"
+            );
+        }
+        let no_iat = verify_with(|c| {
+            c.as_object_mut().unwrap().remove("iat");
+        });
+        assert!(matches!(no_iat, Err(AuthError::Token(_))));
+        let text_iat = verify_with(|c| c["iat"] = json!("now"));
+        assert!(matches!(text_iat, Err(AuthError::Token(_))));
+    }
+
+    #[test]
+    fn sub_is_the_canonical_decimal_user_id() {
+        for (sub, id) in [("42", 42), ("1", 1), ("9223372036854775807", i64::MAX)] {
+            let v = verify_with(|c| c["sub"] = json!(sub)).unwrap();
+            assert_eq!(v.user_id, id);
+        }
+        for sub in [
+            json!("+42"),
+            json!("042"),
+            json!("0"),
+            json!("-42"),
+            json!(" 42"),
+            json!("42 "),
+            json!("42.0"),
+            json!("4e1"),
+            json!("0x2a"),
+            json!("٤٢"),
+            json!(""),
+            json!("9223372036854775808"),
+            json!(42),
+            json!(null),
+        ] {
+            assert!(
+                matches!(
+                    verify_with(|c| c["sub"] = sub.clone()),
+                    Err(AuthError::Token(_))
+                ),
+                "sub {sub}"
+            );
+        }
+    }
+
+    #[test]
+    fn sid_is_the_sha256_hex_of_the_session_id() {
+        // The vector of tests/block/token_issuer_standalone.php: hash('sha256', 'abcdef0123456789').
+        let hex = "f445801e0cb899262c9b9e219836880d73ca2d1b0b9c15fb959c90eb121234e3";
+        assert_eq!(token_sid("abcdef0123456789"), hex);
+        let v = verify_with(|c| c["sid"] = json!(hex)).unwrap();
+        assert_eq!(v.sid, Some(session_hash("abcdef0123456789")));
+        assert_eq!(verify_with(|_| {}).unwrap().sid, None, "no sid claim");
+        for sid in [
+            json!(hex.to_uppercase()),
+            json!(&hex[..63]),
+            json!(format!("{hex}0")),
+            json!("abcdef0123456789"),
+            json!(format!("{}g", &hex[..63])),
+        ] {
+            assert!(
+                matches!(
+                    verify_with(|c| c["sid"] = sid.clone()),
+                    Err(AuthError::Token(_))
+                ),
+                "sid {sid}"
+            );
+        }
+        assert!(verify_with(|c| c["sid"] = json!(7)).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! frames skipping ids already sent).
 //! Must not: run SQL, decide permissions, or log tokens or message bodies.
 
-use crate::auth::{AuthError, Authenticator, Caps};
+use crate::auth::{AuthError, Authenticator, Caps, SessionHash};
 use crate::conversations::Conversations;
 use crate::metrics;
 use crate::outbox::{outbox, OutboxRx, OutboxTx, Outgoing};
@@ -236,6 +236,8 @@ struct Session {
     person: Arc<Person>,
     caps: Arc<Caps>,
     exp: i64,
+    /// The Moodle session the socket is bound to (a refresh must keep it).
+    sid: Option<SessionHash>,
 }
 
 /// Removes the connection from the registry however the task ends.
@@ -381,7 +383,7 @@ where
     // 1. Register for live pushes first, so nothing committed from now on is missed.
     if shared
         .registry
-        .register(person.clone(), courses, conn_id, tx.clone())
+        .register(person.clone(), courses, conn_id, verified.sid, tx.clone())
         .is_err()
     {
         return Err(End::Close(close::TOO_MANY, "too many connections"));
@@ -484,6 +486,7 @@ where
         person,
         caps: verified.caps,
         exp: verified.exp,
+        sid: verified.sid,
     };
     Ok(Some((session, tx, rx, reg, skip_upto)))
 }
@@ -659,7 +662,8 @@ where
             send_error(ws, ErrorCode::AlreadyAuthenticated, "hello").await?
         }
         ClientFrame::Token { token } => match shared.auth.verifier.verify(&token) {
-            Ok(v) if v.user_id == uid => {
+            // Same user and same Moodle session, or the socket's session binding could be swapped.
+            Ok(v) if v.user_id == uid && v.sid == session.sid => {
                 session.caps = v.caps;
                 session.exp = v.exp;
                 send_text(ws, ServerFrame::TokenOk { exp: v.exp }.to_json()).await?;

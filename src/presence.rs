@@ -1,19 +1,23 @@
 //! Presence: the concurrent registry of who is online, on which sockets, and who their course-mates
 //! are.
 //!
-//! Owns: user → live connections (one outbox handle per tab), user → active courses (cached, refreshed
-//! in batches by `app`), course → online users, and the presence events: a user's first connection
+//! Owns: user → live connections (one outbox handle per tab, with the Moodle session it is bound to
+//! and when it was registered, so a re-validation closes exactly the sockets of an ended session),
+//! user → active courses (cached, refreshed in batches by `app`), course → online users, and the
+//! presence events: a user's first connection
 //! tells their online course-mates `online`, the last one going away tells them `offline`, and an
 //! enrolment change that makes or breaks a course-mate pair tells both sides. Each event frame is
 //! serialised once and shared by every recipient.
 //! Must not: query the database, or await while holding a map guard. Lock order is always
 //! `users` shard → `courses` shard, never the reverse.
 
+use crate::auth::SessionHash;
 use crate::outbox::{OutboxTx, Outgoing};
 use crate::protocol::{Person, ServerFrame};
 use crate::store::moodle::UserRow;
 use dashmap::DashMap;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -53,7 +57,17 @@ impl Avatars {
 struct UserEntry {
     person: Arc<Person>,
     courses: Arc<[i64]>,
-    conns: Vec<(u64, OutboxTx)>,
+    conns: Vec<Conn>,
+}
+
+/// One registered socket.
+struct Conn {
+    id: u64,
+    tx: OutboxTx,
+    /// The Moodle session the socket is bound to (its token's `sid`).
+    session: Option<SessionHash>,
+    /// [`Registry::mark`] when it was registered.
+    registered: u64,
 }
 
 /// Why a connection cannot be registered.
@@ -68,6 +82,8 @@ pub struct Registry {
     users: DashMap<i64, UserEntry>,
     courses: DashMap<i64, HashSet<i64>>,
     max_per_user: usize,
+    /// Registrations so far: orders registrations against a re-validation's snapshot.
+    registrations: AtomicU64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -94,16 +110,19 @@ impl Registry {
             users: DashMap::new(),
             courses: DashMap::new(),
             max_per_user,
+            registrations: AtomicU64::new(0),
         }
     }
 
-    /// Registers a connection. The user's first connection adds them to their courses and tells
-    /// their online course-mates. Returns whether this was the first connection.
+    /// Registers a connection bound to the Moodle session `session`. The user's first connection
+    /// adds them to their courses and tells their online course-mates. Returns whether this was the
+    /// first connection.
     pub fn register(
         &self,
         person: Person,
         courses: Vec<i64>,
         conn_id: u64,
+        session: Option<SessionHash>,
         tx: OutboxTx,
     ) -> Result<bool, PresenceError> {
         let user = person.id;
@@ -128,7 +147,13 @@ impl Registry {
             } else if *entry.person != person {
                 entry.person = Arc::new(person);
             }
-            entry.conns.push((conn_id, tx));
+            let registered = self.registrations.fetch_add(1, Ordering::SeqCst) + 1;
+            entry.conns.push(Conn {
+                id: conn_id,
+                tx,
+                session,
+                registered,
+            });
             announce = first.then(|| entry.person.clone());
         }
         if let Some(p) = announce {
@@ -145,7 +170,7 @@ impl Registry {
     pub fn unregister(&self, user: i64, conn_id: u64) -> bool {
         let mut gone: Option<(Arc<Person>, Arc<[i64]>)> = None;
         let removed = self.users.remove_if_mut(&user, |_, e| {
-            e.conns.retain(|(id, _)| *id != conn_id);
+            e.conns.retain(|c| c.id != conn_id);
             if e.conns.is_empty() {
                 for c in e.courses.iter() {
                     self.leave_course(*c, user);
@@ -226,11 +251,7 @@ impl Registry {
     /// Pushes `item` to every connection of `user`; returns how many accepted it.
     pub fn send_user(&self, user: i64, item: &Outgoing) -> usize {
         match self.users.get(&user) {
-            Some(e) => e
-                .conns
-                .iter()
-                .filter(|(_, tx)| tx.push(item.clone()))
-                .count(),
+            Some(e) => e.conns.iter().filter(|c| c.tx.push(item.clone())).count(),
             None => 0,
         }
     }
@@ -238,6 +259,33 @@ impl Registry {
     /// Asks every connection of `user` to close.
     pub fn close_user(&self, user: i64, code: u16, reason: &'static str) {
         self.send_user(user, &Outgoing::Close(code, reason));
+    }
+
+    /// The registrations so far. A re-validation takes it before reading the sessions, and acts
+    /// only on connections registered up to it: a later one was admitted on fresher rows.
+    pub fn mark(&self) -> u64 {
+        self.registrations.load(Ordering::SeqCst)
+    }
+
+    /// Asks `user`'s connections registered up to `mark` and bound to none of the `live` sessions
+    /// to close; returns how many were asked.
+    pub fn close_unbound(
+        &self,
+        user: i64,
+        live: &[SessionHash],
+        mark: u64,
+        code: u16,
+        reason: &'static str,
+    ) -> usize {
+        let Some(e) = self.users.get(&user) else {
+            return 0;
+        };
+        let close = Outgoing::Close(code, reason);
+        e.conns
+            .iter()
+            .filter(|c| c.registered <= mark && !c.session.is_some_and(|s| live.contains(&s)))
+            .filter(|c| c.tx.push(close.clone()))
+            .count()
     }
 
     /// Every online user id.
@@ -332,10 +380,14 @@ mod tests {
         let (tb1, mut rb1) = outbox(16);
         let (tb2, _rb2) = outbox(16);
         let (tc, mut rc) = outbox(16);
-        assert!(r.register(person(1, "Ana"), vec![10], 1, ta).unwrap());
-        assert!(r.register(person(2, "Bo"), vec![10, 11], 2, tb1).unwrap());
-        assert!(!r.register(person(2, "Bo"), vec![10, 11], 3, tb2).unwrap());
-        assert!(r.register(person(3, "Cy"), vec![12], 4, tc).unwrap());
+        assert!(r.register(person(1, "Ana"), vec![10], 1, None, ta).unwrap());
+        assert!(r
+            .register(person(2, "Bo"), vec![10, 11], 2, None, tb1)
+            .unwrap());
+        assert!(!r
+            .register(person(2, "Bo"), vec![10, 11], 3, None, tb2)
+            .unwrap());
+        assert!(r.register(person(3, "Cy"), vec![12], 4, None, tc).unwrap());
         // Ana heard of Bo once (first tab only); Cy shares no course.
         let a = drain(&mut ra);
         assert_eq!(a.len(), 1);
@@ -363,9 +415,9 @@ mod tests {
         let r = Registry::new(1);
         let (t1, _r1) = outbox(4);
         let (t2, _r2) = outbox(4);
-        r.register(person(1, "A"), vec![], 1, t1).unwrap();
+        r.register(person(1, "A"), vec![], 1, None, t1).unwrap();
         assert_eq!(
-            r.register(person(1, "A"), vec![], 2, t2),
+            r.register(person(1, "A"), vec![], 2, None, t2),
             Err(PresenceError::TooManyForUser)
         );
     }
@@ -375,8 +427,8 @@ mod tests {
         let r = Registry::new(4);
         let (ta, mut ra) = outbox(16);
         let (tb, mut rb) = outbox(16);
-        r.register(person(1, "Ana"), vec![10], 1, ta).unwrap();
-        r.register(person(2, "Bo"), vec![11], 2, tb).unwrap();
+        r.register(person(1, "Ana"), vec![10], 1, None, ta).unwrap();
+        r.register(person(2, "Bo"), vec![11], 2, None, tb).unwrap();
         assert!(drain(&mut ra).is_empty());
         r.update_courses(2, vec![10, 11]);
         assert!(drain(&mut ra)[0].contains("online"));
@@ -384,6 +436,45 @@ mod tests {
         r.update_courses(2, vec![11]);
         assert!(drain(&mut ra)[0].contains("offline"));
         assert!(drain(&mut rb)[0].contains("offline"));
+    }
+
+    fn closes(rx: &mut crate::outbox::OutboxRx) -> Vec<u16> {
+        let mut out = Vec::new();
+        while let Some(item) = rx.try_recv() {
+            if let Outgoing::Close(code, _) = item {
+                out.push(code);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn close_unbound_closes_only_sockets_of_ended_sessions_registered_before_the_mark() {
+        let r = Registry::new(8);
+        let (laptop, phone, new) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        let (t1, mut r1) = outbox(4);
+        let (t2, mut r2) = outbox(4);
+        let (t3, mut r3) = outbox(4);
+        let (t4, mut r4) = outbox(4);
+        r.register(person(1, "Ana"), vec![], 1, Some(laptop), t1)
+            .unwrap();
+        r.register(person(1, "Ana"), vec![], 2, Some(phone), t2)
+            .unwrap();
+        r.register(person(1, "Ana"), vec![], 3, None, t3).unwrap();
+        let mark = r.mark();
+        // Admitted after the re-validation read the sessions: not judged by that read.
+        r.register(person(1, "Ana"), vec![], 4, Some(new), t4)
+            .unwrap();
+        assert_eq!(r.close_unbound(1, &[laptop], mark, 4004, "ended"), 2);
+        assert!(closes(&mut r1).is_empty());
+        assert_eq!(closes(&mut r2), vec![4004]);
+        assert_eq!(closes(&mut r3), vec![4004], "a socket bound to no session");
+        assert!(closes(&mut r4).is_empty());
+        assert_eq!(
+            r.close_unbound(2, &[], mark, 4004, "ended"),
+            0,
+            "not online"
+        );
     }
 
     #[test]

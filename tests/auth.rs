@@ -395,3 +395,200 @@ async fn concurrent_hellos_each_get_their_own_answer(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(concurrent_hellos_each_get_their_own_answer);
+
+/// Waits until `c` answers a ping: the socket is still open and authenticated.
+async fn still_open(c: &mut Client, n: i64) {
+    c.send(json!({"type": "ping", "n": n})).await;
+    assert_eq!(c.expect("pong").await["n"], n, "socket {n} still open");
+}
+
+async fn a_logout_closes_only_that_browsers_sockets(backend: Backend) {
+    // Alice is logged in on two browsers (two Moodle sessions), with two tabs in each.
+    let ctx = Ctx::start(backend).await; // revalidate_interval_secs = 1
+    let laptop = session_id(ALICE);
+    let phone = "second-browser-of-alice";
+    ctx.db.add_session(ALICE, phone).await;
+    let mut laptop_tabs = Vec::new();
+    let mut phone_tabs = Vec::new();
+    for _ in 0..2 {
+        laptop_tabs.push(
+            ctx.client_with_token(&token_in_session(ALICE, &laptop), None)
+                .await,
+        );
+        phone_tabs.push(
+            ctx.client_with_token(&token_in_session(ALICE, phone), None)
+                .await,
+        );
+    }
+    // She logs out on the phone: Moodle deletes that session row only.
+    ctx.db
+        .execp(&format!("DELETE FROM {{p}}sessions WHERE sid = '{phone}'"))
+        .await;
+    for tab in phone_tabs.iter_mut() {
+        let (code, reason) = tab.expect_close().await;
+        assert_eq!(code, 4004, "the logged-out browser's tab: {reason}");
+    }
+    // Two more revalidation rounds: the laptop's tabs stay and still get messages.
+    for tab in laptop_tabs.iter_mut() {
+        tab.expect_none("error", Duration::from_millis(2200)).await;
+    }
+    for (n, tab) in laptop_tabs.iter_mut().enumerate() {
+        still_open(tab, n as i64).await;
+    }
+    let mut bob = ctx.client(BOB).await;
+    let ack = bob
+        .send_message(ALICE, "after-logout", "still there?")
+        .await;
+    for tab in laptop_tabs.iter_mut() {
+        let m = tab.expect("message").await;
+        assert_eq!(m["message"]["id"], ack["id"]);
+    }
+    for tab in laptop_tabs {
+        tab.close().await;
+    }
+    bob.close().await;
+    ctx.finish().await;
+}
+db_test!(a_logout_closes_only_that_browsers_sockets);
+
+async fn hello_must_name_a_live_session_of_the_user(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let without_sid = {
+        let mut c = claims(ALICE);
+        c.as_object_mut().expect("claims object").remove("sid");
+        sign(&c, SECRET)
+    };
+    let raw_sid = {
+        let mut c = claims(ALICE);
+        c["sid"] = json!(session_id(ALICE)); // the cookie itself, not its sha256
+        sign(&c, SECRET)
+    };
+    let cases = [
+        (
+            "Bob's session",
+            token_in_session(ALICE, &session_id(BOB)),
+            4004,
+        ),
+        (
+            "no such session",
+            token_in_session(ALICE, "never-existed"),
+            4004,
+        ),
+        (
+            "Ivan's expired session",
+            token_in_session(IVAN, &session_id(IVAN)),
+            4004,
+        ),
+        ("without sid", without_sid.clone(), 4004),
+        ("sid not sha256 hex", raw_sid, 4001),
+    ];
+    for (name, token, expected) in cases {
+        let (code, reason) = refused_with(&ctx, &token).await;
+        assert_eq!(code, expected, "{name}: closed with {code} {reason:?}");
+    }
+    // Her own session gets in.
+    let c = ctx
+        .client_with_token(&token_in_session(ALICE, &session_id(ALICE)), None)
+        .await;
+    c.close().await;
+    ctx.finish().await;
+
+    // With check_sessions off no session is looked up: a token without sid is admitted.
+    let ctx = Ctx::start_with(backend, |c| c.auth.check_sessions = false).await;
+    let c = ctx.client_with_token(&without_sid, None).await;
+    assert_eq!(c.welcome["user"]["id"], ALICE);
+    c.close().await;
+    ctx.finish().await;
+}
+db_test!(hello_must_name_a_live_session_of_the_user);
+
+async fn token_refresh_must_keep_the_session(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let other = "second-browser-of-alice";
+    ctx.db.add_session(ALICE, other).await;
+    let mut c = ctx.client(ALICE).await; // bound to her fixture session
+                                         // A token of her other (live) session would move the socket to it: refused.
+    c.send(json!({"type": "token", "token": token_in_session(ALICE, other)}))
+        .await;
+    c.expect_error("token_mismatch").await;
+    let mut no_sid = claims(ALICE);
+    no_sid.as_object_mut().expect("claims object").remove("sid");
+    c.send(json!({"type": "token", "token": sign(&no_sid, SECRET)}))
+        .await;
+    c.expect_error("token_mismatch").await;
+    // The same session refreshes.
+    c.send(json!({"type": "token", "token": token(ALICE)}))
+        .await;
+    c.expect("token_ok").await;
+    // Still bound to the fixture session: deleting the other one leaves the socket open.
+    ctx.db
+        .execp(&format!("DELETE FROM {{p}}sessions WHERE sid = '{other}'"))
+        .await;
+    c.expect_none("error", Duration::from_millis(2200)).await;
+    still_open(&mut c, 1).await;
+    c.close().await;
+    ctx.finish().await;
+}
+db_test!(token_refresh_must_keep_the_session);
+
+async fn token_lifetime_is_at_most_an_hour(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let now = now();
+    let with = |iat: Option<i64>, exp: i64| {
+        let mut c = claims(ALICE);
+        match iat {
+            Some(t) => c["iat"] = json!(t),
+            None => {
+                c.as_object_mut().expect("claims object").remove("iat");
+            }
+        }
+        c["exp"] = json!(exp);
+        sign(&c, SECRET)
+    };
+    let refused = [
+        ("ten years", with(Some(now), now + 10 * 365 * 86_400)),
+        ("one hour and a second", with(Some(now), now + 3601)),
+        ("no iat", with(None, now + 300)),
+        // Ways around the lifetime maximum.
+        (
+            "iat backdated, two hours",
+            with(Some(now - 3600), now + 3600),
+        ),
+        ("iat an hour ahead", with(Some(now + 3600), now + 7200)),
+        ("iat beyond the leeway", with(Some(now + 600), now + 900)),
+    ];
+    for (name, token) in refused {
+        let (code, reason) = refused_with(&ctx, &token).await;
+        assert_eq!(code, 4001, "{name}: closed with {code} {reason:?}");
+    }
+    // Exactly one hour, and a clock 30 s ahead (within the leeway), are accepted.
+    for token in [
+        with(Some(now), now + 3600),
+        with(Some(now + 30), now + 30 + 3600),
+    ] {
+        ctx.client_with_token(&token, None).await.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(token_lifetime_is_at_most_an_hour);
+
+async fn sub_must_be_the_canonical_user_id(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    for sub in [
+        json!("+4"),
+        json!("004"),
+        json!(" 4"),
+        json!("4 "),
+        json!("4.0"),
+        json!("0x4"),
+        json!(4),
+        json!("99999999999999999999"),
+    ] {
+        let mut c = claims(ALICE);
+        c["sub"] = sub.clone();
+        let (code, reason) = refused_with(&ctx, &sign(&c, SECRET)).await;
+        assert_eq!(code, 4001, "sub {sub}: closed with {code} {reason:?}");
+    }
+    ctx.finish().await;
+}
+db_test!(sub_must_be_the_canonical_user_id);

@@ -211,7 +211,8 @@ async fn presence_and_revalidation_past_one_batch(backend: Backend) {
             id - 1000
         ));
         sessions.push(format!(
-            "(0, 'bulk{id}', {id}, {c}, {m})",
+            "(0, '{sid}', {id}, {c}, {m})",
+            sid = session_id(*id),
             c = n - 600,
             m = n - 30
         ));

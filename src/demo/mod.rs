@@ -10,7 +10,7 @@
 
 use crate::config::Config;
 use crate::server::{respond, Body};
-use crate::store::seed::{user_context, SeedCourse, SeedEnrolment, SeedUser};
+use crate::store::seed::{demo_session_id, user_context, SeedCourse, SeedEnrolment, SeedUser};
 use crate::store::{now, xmldb, Dialect, Store};
 use anyhow::Context;
 use bytes::Bytes;
@@ -395,6 +395,7 @@ impl Demo {
             "sub": id.to_string(),
             "iat": iat,
             "exp": exp,
+            "sid": crate::auth::token_sid(&demo_session_id(id)),
             "caps": {"send": true, "readall": false, "anyuser": false, "anyusercourses": teaching},
         });
         let token = encode(

@@ -9,7 +9,7 @@
 
 use super::{batches, dispatch, Result, SqlBuilder, Store};
 use sqlx::Row;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// A Moodle account as the daemon shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl MoodleSql {
                 "SELECT s.id FROM {p}sessions s WHERE s.userid = ? AND s.state = 0 AND s.timemodified > ? LIMIT 1",
             ),
             live_sessions: b.build(&format!(
-                "SELECT DISTINCT s.userid FROM {{p}}sessions s WHERE s.userid IN ({list}) AND s.state = 0 AND s.timemodified > ?"
+                "SELECT s.userid, s.sid FROM {{p}}sessions s WHERE s.userid IN ({list}) AND s.state = 0 AND s.timemodified > ?"
             )),
             config: b.build("SELECT value FROM {p}config WHERE name = ?"),
             config_plugin: b.build("SELECT value FROM {p}config_plugins WHERE plugin = ? AND name = ?"),
@@ -150,10 +150,11 @@ impl Store {
         })
     }
 
-    /// The users among `ids` that have a live Moodle session.
-    pub async fn users_with_live_session(&self, ids: &[i64], since: i64) -> Result<HashSet<i64>> {
+    /// `(userid, sid)` of every live Moodle session (modified after `since`) of the users among
+    /// `ids`. The sids are the users' session cookies: hash them and drop them, never log them.
+    pub async fn live_session_ids(&self, ids: &[i64], since: i64) -> Result<Vec<(i64, String)>> {
         let sql = &self.sql.moodle.live_sessions;
-        let mut out = HashSet::with_capacity(ids.len());
+        let mut out = Vec::with_capacity(ids.len());
         for chunk in batches(ids) {
             dispatch!(self, pool => {
                 let mut q = sqlx::query(sql);
@@ -161,7 +162,7 @@ impl Store {
                     q = q.bind(id);
                 }
                 for r in q.bind(since).fetch_all(pool).await? {
-                    out.insert(r.try_get::<i64, _>(0)?);
+                    out.push((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?));
                 }
             });
         }

@@ -44,6 +44,11 @@ pub fn user_context(userid: i64) -> i64 {
     100 + userid
 }
 
+/// The Moodle session id (`sessions.sid`) of a demo user's session.
+pub fn demo_session_id(userid: i64) -> String {
+    format!("demo-session-{userid}")
+}
+
 /// A value bound into a seeding statement.
 enum V {
     I(i64),
@@ -190,7 +195,7 @@ impl Store {
             self.exec(
                 "INSERT INTO {p}sessions (state, sid, userid, timecreated, timemodified, firstip, lastip) \
                  VALUES (?, ?, ?, ?, ?, ?, ?)",
-                vals![0i64, format!("demo-session-{}", u.id), u.id, t, t, "127.0.0.1", "127.0.0.1"],
+                vals![0i64, demo_session_id(u.id), u.id, t, t, "127.0.0.1", "127.0.0.1"],
             )
             .await?;
         }

@@ -332,6 +332,16 @@ impl TestDb {
         r.unwrap_or_else(|e| panic!("{:?}: {e}\n{sql}", self.backend))
     }
 
+    /// Adds a live Moodle session `session_id` of `user` (a login in another browser).
+    pub async fn add_session(&self, user: i64, session_id: &str) {
+        let n = now();
+        self.execp(&format!(
+            "INSERT INTO {{p}}sessions (state, sid, userid, timecreated, timemodified, firstip, lastip) \
+             VALUES (0, '{session_id}', {user}, {n}, {n}, '127.0.0.1', '127.0.0.1')"
+        ))
+        .await;
+    }
+
     /// `SELECT COUNT(*) FROM {p}<from>` (e.g. `count("block_dockchat_msg WHERE useridfrom = 4")`).
     pub async fn count(&self, from: &str) -> i64 {
         self.scalar(&format!("SELECT COUNT(*) FROM {{p}}{from}"))
@@ -617,7 +627,8 @@ pub fn fixture(prefix: &str, now: i64) -> Vec<String> {
         let modified = if *id == IVAN { now - 40_000 } else { now - 60 };
         s.push(format!(
             "INSERT INTO {p}sessions (state, sid, userid, sessdata, timecreated, timemodified, firstip, lastip) \
-             VALUES (0, 'sid{id}a{now}', {id}, NULL, {c}, {modified}, '127.0.0.1', '127.0.0.1')",
+             VALUES (0, '{sid}', {id}, NULL, {c}, {modified}, '127.0.0.1', '127.0.0.1')",
+            sid = session_id(*id),
             c = now - 3600,
         ));
     }
@@ -659,7 +670,8 @@ pub fn b64url(data: &[u8]) -> String {
     out
 }
 
-/// Claims as the block mints them (PROTOCOL §2.1) for `user`, valid for 300 s, `caps.send` true.
+/// Claims as the block mints them (PROTOCOL §2.1) for `user` in their fixture session
+/// ([`session_id`]), valid for 300 s, `caps.send` true.
 pub fn claims(user: i64) -> Value {
     let now = now();
     json!({
@@ -668,9 +680,30 @@ pub fn claims(user: i64) -> Value {
         "sub": user.to_string(),
         "iat": now,
         "exp": now + 300,
-        "sid": "0f2a",
+        "sid": token_sid(&session_id(user)),
         "caps": {"send": true, "readall": false, "anyuser": false, "anyusercourses": []},
     })
+}
+
+/// The Moodle session id (`sessions.sid`, the `MoodleSession` cookie) of `user`'s fixture session.
+pub fn session_id(user: i64) -> String {
+    format!("fixture-session-{user}")
+}
+
+/// The token's `sid` for a Moodle session id, as the block computes it: `hash('sha256', $sid)`.
+pub fn token_sid(session_id: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(session_id.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A valid token for `user` minted in the Moodle session `session_id` (fixture secret).
+pub fn token_in_session(user: i64, session_id: &str) -> String {
+    let mut c = claims(user);
+    c["sid"] = json!(token_sid(session_id));
+    sign(&c, SECRET)
 }
 
 /// Signs `claims` with HS256 and `secret`.

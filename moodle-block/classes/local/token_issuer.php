@@ -159,7 +159,8 @@ class token_issuer {
             'exp' => $now + $this->lifetime,
         ];
         if ($sessionid !== '') {
-            // Informational only: dockchatd never trusts it for identity.
+            // Binds the socket to this browser's session: dockchatd closes it when the session ends.
+            // Never used for identity (that is sub), and the cookie itself is never sent.
             $claims['sid'] = hash('sha256', $sessionid);
         }
         $claims['caps'] = [

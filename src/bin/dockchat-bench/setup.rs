@@ -513,7 +513,8 @@ async fn insert_site(db: &mut Conn, data: &Dataset, secret: &str) -> Result<()> 
     for k in 0..data.users {
         let id = FIRST_USER + k as u64;
         ins.row(format!(
-            "0, 'benchsession{id:0>12}', {id}, {now}, {now}, '127.0.0.1', '127.0.0.1'"
+            "0, '{}', {id}, {now}, {now}, '127.0.0.1', '127.0.0.1'",
+            session_id(id)
         ))
         .await?;
     }
@@ -544,6 +545,11 @@ async fn analyze(db: &mut Conn, kind: DbKind) -> Result<()> {
     Ok(())
 }
 
+/// The Moodle session id (`sessions.sid`) of a benchmark user's session.
+fn session_id(uid: u64) -> String {
+    format!("benchsession{uid:0>12}")
+}
+
 #[derive(Serialize)]
 struct Caps {
     send: bool,
@@ -556,6 +562,7 @@ struct Claims<'a> {
     sub: String,
     iat: u64,
     exp: u64,
+    sid: String,
     caps: Caps,
 }
 
@@ -583,6 +590,7 @@ impl Minter {
             sub: uid.to_string(),
             iat: now,
             exp: now + 3600,
+            sid: dockchat::auth::token_sid(&session_id(uid)),
             caps: Caps { send: true },
         };
         jsonwebtoken::encode(&self.header, &claims, &self.key).context("minting a token")
