@@ -434,9 +434,10 @@ where
     .to_json();
     send_text(ws, welcome).await?;
 
-    // 2. Everything after `since`, in chunks, bounded by resume_max.
+    // 2. Everything after `since`, in chunks, bounded by resume_max. A `since` above the cursor
+    // counts as the cursor: kept, it would drop every live message up to it.
     let mut skip_upto = 0;
-    if let Some(since) = since {
+    if let Some(since) = since.map(|s| s.min(cursor)) {
         let mut cur = since;
         let mut sent = 0usize;
         loop {
