@@ -398,7 +398,12 @@ where
         .unwrap_or_else(|| Arc::new(person));
     tracing::info!("authenticated");
 
-    let state = match tokio::time::timeout(HELLO_DB_LIMIT, shared.convs.welcome_state(uid)).await {
+    let state = match tokio::time::timeout(
+        HELLO_DB_LIMIT,
+        shared.convs.welcome_state(uid, &verified.caps),
+    )
+    .await
+    {
         Ok(loaded) => loaded.map_err(|e| e.to_string()),
         Err(_) => Err("took too long".to_string()),
     };
@@ -687,7 +692,7 @@ where
             with,
             before,
             limit,
-        } => match convs.history(uid, with, before, limit).await {
+        } => match convs.history(uid, &session.caps, with, before, limit).await {
             Ok(json) => send_text(ws, json).await?,
             Err(e) => {
                 log_service_error(&e);
@@ -707,7 +712,7 @@ where
             }
         }
         ClientFrame::Window { with, state } => {
-            if let Err(e) = convs.window(uid, with, state).await {
+            if let Err(e) = convs.window(uid, &session.caps, with, state).await {
                 log_service_error(&e);
                 send_error(ws, e.code(), "window").await?;
             }
