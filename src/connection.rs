@@ -400,7 +400,12 @@ where
         .unwrap_or_else(|| Arc::new(person));
     tracing::info!("authenticated");
 
-    let state = match tokio::time::timeout(HELLO_DB_LIMIT, shared.convs.welcome_state(uid)).await {
+    let state = match tokio::time::timeout(
+        HELLO_DB_LIMIT,
+        shared.convs.welcome_state(uid, &verified.caps),
+    )
+    .await
+    {
         Ok(loaded) => loaded.map_err(|e| e.to_string()),
         Err(_) => Err("took too long".to_string()),
     };
@@ -436,9 +441,10 @@ where
     .to_json();
     send_text(ws, welcome).await?;
 
-    // 2. Everything after `since`, in chunks, bounded by resume_max.
+    // 2. Everything after `since`, in chunks, bounded by resume_max. A `since` above the cursor
+    // counts as the cursor: kept, it would drop every live message up to it.
     let mut skip_upto = 0;
-    if let Some(since) = since {
+    if let Some(since) = since.map(|s| s.min(cursor)) {
         let mut cur = since;
         let mut sent = 0usize;
         loop {
@@ -690,7 +696,7 @@ where
             with,
             before,
             limit,
-        } => match convs.history(uid, with, before, limit).await {
+        } => match convs.history(uid, &session.caps, with, before, limit).await {
             Ok(json) => send_text(ws, json).await?,
             Err(e) => {
                 log_service_error(&e);
@@ -710,7 +716,7 @@ where
             }
         }
         ClientFrame::Window { with, state } => {
-            if let Err(e) = convs.window(uid, with, state).await {
+            if let Err(e) = convs.window(uid, &session.caps, with, state).await {
                 log_service_error(&e);
                 send_error(ws, e.code(), "window").await?;
             }

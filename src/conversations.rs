@@ -9,6 +9,9 @@
 //! writer commits in order, message ids become visible in increasing order (resume relies on it).
 //! The `welcome`'s windows and cursor of concurrent hellos are read together
 //! ([`crate::store::batch`]), one query per 100 users.
+//! Lookups (`history`, `window`, the `welcome`'s windows) answer only for a peer one may message or
+//! already has a conversation with, anyone else is `unknown_user`; a user keeps at most
+//! [`WINDOWS_MAX`] windows.
 //! Must not: read or write sockets (it pushes into outboxes through `presence`), or write SQL.
 
 use crate::auth::Caps;
@@ -19,7 +22,8 @@ use crate::protocol::{
 };
 use crate::store::batch::Batcher;
 use crate::store::chat::{
-    MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows, WINDOW_MINIMISED, WINDOW_OPEN,
+    MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows, WINDOWS_MAX, WINDOW_MINIMISED,
+    WINDOW_OPEN,
 };
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
@@ -269,6 +273,42 @@ impl Conversations {
         }
     }
 
+    /// `with` as `me` may see them (name and avatar): someone `me` may message (Moodle's rules, as
+    /// [`Self::authorise`] decides them) or already has a conversation with — then even a suspended or
+    /// deleted account, as Moodle still shows such conversations. Anyone else is refused with
+    /// `unknown_user`, exactly like an id that does not exist. `talked` is whether the two have a
+    /// conversation, when the caller already knows (`None`: looked up only if needed).
+    async fn visible_peer(
+        &self,
+        me: i64,
+        caps: &Caps,
+        with: i64,
+        talked: Option<bool>,
+    ) -> Result<Arc<Person>> {
+        if talked != Some(true) {
+            // Tried first: its facts are cached, a conversation lookup is not.
+            match self.authorise(me, caps, with).await {
+                Ok(p) => return Ok(p),
+                Err(ServiceError::Refused(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let talked = match talked {
+            Some(t) => t,
+            None => self.store.conversation(me, with).await?.is_some(),
+        };
+        if !talked {
+            return refuse(ErrorCode::UnknownUser);
+        }
+        if let Some(p) = self.registry.person(with) {
+            return Ok(p);
+        }
+        match self.store.account(with).await? {
+            Some(u) => Ok(Arc::new(self.avatars.person(&u))),
+            None => refuse(ErrorCode::UnknownUser),
+        }
+    }
+
     async fn facts(&self, sender: i64, recipient: i64) -> Result<PairFacts> {
         if let Some(f) = self.pairs.get(&(sender, recipient)) {
             if f.at.elapsed() < self.pair_ttl {
@@ -360,10 +400,12 @@ impl Conversations {
             })
     }
 
-    /// A page of history with `with`, as a ready `history` frame.
+    /// A page of history with `with`, as a ready `history` frame (only for a peer `me` may see, see
+    /// `visible_peer`).
     pub async fn history(
         &self,
         me: i64,
+        caps: &Caps,
         with: i64,
         before: Option<i64>,
         limit: Option<u32>,
@@ -375,8 +417,11 @@ impl Conversations {
         if limit == 0 || limit > self.history_max {
             return refuse(ErrorCode::BadFrame);
         }
-        let peer = self.person(with).await?;
-        let (messages, more, read) = match self.store.conversation(me, with).await? {
+        let conv = self.store.conversation(me, with).await?;
+        let peer = self
+            .visible_peer(me, caps, with, Some(conv.is_some()))
+            .await?;
+        let (messages, more, read) = match conv {
             None => (Vec::new(), false, ReadMarkers::default()),
             Some(conv) => {
                 let mut rows = self
@@ -453,8 +498,10 @@ impl Conversations {
         Ok(())
     }
 
-    /// Opens, minimises or closes `me`'s window for `with`; every connection of `me` follows.
-    pub async fn window(&self, me: i64, with: i64, state: WindowState) -> Result<()> {
+    /// Opens, minimises or closes `me`'s window for `with`; every connection of `me` follows. Only a
+    /// peer `me` may see gets a window (`visible_peer`); any window may be closed. A user keeps
+    /// at most [`WINDOWS_MAX`] windows: opening one more closes the oldest, and the tabs are told.
+    pub async fn window(&self, me: i64, caps: &Caps, with: i64, state: WindowState) -> Result<()> {
         if with == me {
             return refuse(ErrorCode::BadRecipient);
         }
@@ -463,44 +510,78 @@ impl Conversations {
             WindowState::Minimised => Some(WINDOW_MINIMISED),
             WindowState::Closed => None,
         };
-        let peer = match self.person(with).await {
+        let shown = match stored {
+            Some(_) => Some(self.visible_peer(me, caps, with, None).await?),
+            None => None,
+        };
+        // Forget before writing: a send racing with this close must not trust a stale entry.
+        self.windows_known.remove(&(me, with));
+        let write = self.store.set_window(me, with, stored).await?;
+        for closed in &write.closed {
+            self.windows_known.remove(&(me, *closed));
+        }
+        if stored.is_some() {
+            self.windows_known.insert((me, with), Instant::now());
+        }
+        if write.changed {
+            let peer = match shown {
+                Some(p) => p,
+                None => self.window_peer(me, caps, with).await,
+            };
+            self.push_window(me, &peer, state);
+        }
+        for closed in write.closed {
+            let peer = self.window_peer(me, caps, closed).await;
+            self.push_window(me, &peer, WindowState::Closed);
+        }
+        Ok(())
+    }
+
+    /// The Person a `window` frame about `with` carries: as `visible_peer` shows them, else
+    /// only the id (closing a window onto someone `me` may not see still works, and tells nothing).
+    /// Called after the write, so it cannot fail: a failed lookup also gives only the id.
+    async fn window_peer(&self, me: i64, caps: &Caps, with: i64) -> Arc<Person> {
+        match self.visible_peer(me, caps, with, None).await {
             Ok(p) => p,
-            // A window onto a user who became unavailable may still be closed.
-            Err(ServiceError::Refused(ErrorCode::UnknownUser)) if stored.is_none() => {
+            Err(e) => {
+                if let ServiceError::Store(e) = &e {
+                    tracing::warn!(error = %e, "looking up a closed window's peer failed");
+                }
                 Arc::new(Person {
                     id: with,
                     fullname: String::new(),
                     avatar: String::new(),
                 })
             }
-            Err(e) => return Err(e),
-        };
-        // Forget before writing: a send racing with this close must not trust a stale entry.
-        self.windows_known.remove(&(me, with));
-        let changed = self.store.set_window(me, with, stored).await?;
-        if stored.is_some() {
-            self.windows_known.insert((me, with), Instant::now());
         }
-        if changed {
-            let frame = Outgoing::Frame(Utf8Bytes::from(
-                ServerFrame::Window { with: &peer, state }.to_json(),
-            ));
-            self.registry.send_user(me, &frame);
-        }
-        Ok(())
     }
 
-    /// The windows listed in `welcome` and the user's cursor.
-    pub async fn welcome_state(&self, me: i64) -> Result<(Vec<WindowInfo>, i64)> {
+    fn push_window(&self, me: i64, peer: &Person, state: WindowState) {
+        let frame = Outgoing::Frame(Utf8Bytes::from(
+            ServerFrame::Window { with: peer, state }.to_json(),
+        ));
+        self.registry.send_user(me, &frame);
+    }
+
+    /// The windows listed in `welcome` and the user's cursor: the newest [`WINDOWS_MAX`] windows,
+    /// without those onto peers `me` may no longer see (`visible_peer`; their rows stay, the
+    /// peer may become reachable again).
+    pub async fn welcome_state(&self, me: i64, caps: &Caps) -> Result<(Vec<WindowInfo>, i64)> {
         let mut out = Vec::new();
         let WelcomeRows { windows, cursor } = self.welcomes.get(me).await?;
-        for (peer, state) in windows {
-            let person = match self.person(peer).await {
+        // Rows beyond the cap (stored by sends, or before it existed) are not listed.
+        let older = windows.len().saturating_sub(WINDOWS_MAX);
+        for (peer, state) in windows.into_iter().skip(older) {
+            let conv = self.store.conversation(me, peer).await?;
+            let person = match self
+                .visible_peer(me, caps, peer, Some(conv.is_some()))
+                .await
+            {
                 Ok(p) => p,
                 Err(ServiceError::Refused(_)) => continue,
                 Err(e) => return Err(e),
             };
-            let (read, unread, last) = match self.store.conversation(me, peer).await? {
+            let (read, unread, last) = match conv {
                 Some(conv) => {
                     let (mine, theirs) = self.store.read_markers(conv, me).await?;
                     (

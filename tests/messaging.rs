@@ -666,17 +666,18 @@ async fn identity_comes_from_the_token_and_text_is_stored_verbatim(backend: Back
         1
     );
     assert_eq!(ctx.db.message_texts().await, vec![evil.to_string()]);
-    // Bob cannot read Alice and Carol's conversation by naming it from his socket.
-    let mut carol = ctx.client(CAROL).await;
-    carol.send_message(ALICE, "private", "just for Alice").await;
-    bob.send(json!({"type": "history", "with": CAROL, "user": ALICE}))
+    // Bob cannot read Alice and Kate's conversation by naming it from his socket (Kate is his
+    // contact, so he may look her up).
+    let mut kate = ctx.client(KATE).await;
+    kate.send_message(ALICE, "private", "just for Alice").await;
+    bob.send(json!({"type": "history", "with": KATE, "user": ALICE}))
         .await;
     let h = bob.expect("history").await;
     assert!(
         h["messages"].as_array().is_some_and(|a| a.is_empty()),
         "{h}"
     );
-    for c in [alice, bob, carol] {
+    for c in [alice, bob, kate] {
         c.close().await;
     }
     ctx.finish().await;

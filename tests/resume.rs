@@ -282,3 +282,41 @@ async fn large_backlog_arrives_in_chunks_of_200(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(large_backlog_arrives_in_chunks_of_200);
+
+async fn since_beyond_the_newest_id_still_gets_live_messages(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let mut bob = ctx.client(BOB).await;
+    let first = bob.send_message(ALICE, "s1", "before").await["id"]
+        .as_i64()
+        .expect("id");
+    // A since above anything stored (a stale tab of another database, or a forged one) counts as the
+    // user's cursor: nothing is replayed, and nothing later is dropped.
+    let mut alice = ctx
+        .client_with_token(&token(ALICE), Some(first + 1_000_000))
+        .await;
+    assert_eq!(alice.welcome["cursor"], first);
+    let m = alice.expect("missed").await;
+    assert_eq!(m["done"], true);
+    assert_eq!(m["cursor"], first, "{m}");
+    assert!(
+        m["messages"].as_array().is_some_and(|a| a.is_empty()),
+        "{m}"
+    );
+    for i in 0..3 {
+        let ack = bob
+            .send_message(ALICE, &format!("s-live{i}"), "after the hello")
+            .await;
+        let got = alice.expect("message").await;
+        assert_eq!(got["message"]["id"], ack["id"]);
+    }
+    // A user with no message at all: cursor 0.
+    let mut leo = ctx.client_with_token(&token(LEO), Some(1_000_000)).await;
+    assert_eq!(leo.expect("missed").await["cursor"], 0);
+    let ack = bob.send_message(LEO, "s-leo", "first ever").await;
+    assert_eq!(leo.expect("message").await["message"]["id"], ack["id"]);
+    for c in [alice, bob, leo] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(since_beyond_the_newest_id_still_gets_live_messages);

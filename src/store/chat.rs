@@ -1,8 +1,9 @@
 //! The block's own tables (`block_dockchat_conv`, `_msg`, `_read`, `_window`, defined in
 //! `moodle-block/db/install.xml`): conversations, messages, read markers and docked windows.
 //!
-//! Owns: every write the daemon makes, and the batched, idempotent message insert used by the single
-//! message writer (one transaction per batch).
+//! Owns: every write the daemon makes, the batched, idempotent message insert used by the single
+//! message writer (one transaction per batch), and trimming a user's windows to [`WINDOWS_MAX`] when
+//! a `window` request adds one.
 //! Must not: check permissions or push frames; callers do that before and after.
 
 use super::{batches, dispatch, now, Dialect, Result, SqlBuilder, Store};
@@ -12,6 +13,19 @@ use std::collections::HashMap;
 /// Window states as stored (`block_dockchat_window.state`); a closed window has no row.
 pub const WINDOW_OPEN: i64 = 0;
 pub const WINDOW_MINIMISED: i64 = 1;
+/// Most windows a user keeps (a dock shows a handful side by side and the rest in its overflow
+/// menu): [`Store::set_window`] closes the oldest beyond it, and `welcome` lists at most this many.
+pub const WINDOWS_MAX: usize = 20;
+
+/// What [`Store::set_window`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WindowWrite {
+    /// The window's row was created, changed or deleted.
+    pub changed: bool,
+    /// Peers whose windows were closed to keep [`WINDOWS_MAX`], newest first (at most
+    /// [`WINDOWS_MAX`] of them are named; older rows beyond the cap go without a name).
+    pub closed: Vec<i64>,
+}
 
 /// A message row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +83,8 @@ pub(crate) struct ChatSql {
     window_insert_ignore: String,
     window_update: String,
     window_delete: String,
+    window_newest: String,
+    window_delete_upto: String,
     windows_of: String,
     welcome_batch: String,
     history: String,
@@ -144,6 +160,12 @@ impl ChatSql {
             ),
             window_delete: b.build(
                 "DELETE FROM {p}block_dockchat_window WHERE userid = ? AND peerid = ?",
+            ),
+            window_newest: b.build(
+                "SELECT id, peerid FROM {p}block_dockchat_window WHERE userid = ? ORDER BY id DESC LIMIT ?",
+            ),
+            window_delete_upto: b.build(
+                "DELETE FROM {p}block_dockchat_window WHERE userid = ? AND id <= ?",
             ),
             windows_of: b.build(
                 "SELECT peerid, state FROM {p}block_dockchat_window WHERE userid = ? ORDER BY id",
@@ -797,34 +819,61 @@ impl Store {
         })
     }
 
-    /// Sets a window's state (`None` = closed: the row is deleted). Returns whether anything changed.
-    pub async fn set_window(&self, user: i64, peer: i64, state: Option<i64>) -> Result<bool> {
+    /// Sets a window's state (`None` = closed: the row is deleted). A new row beyond [`WINDOWS_MAX`]
+    /// closes the user's oldest windows.
+    pub async fn set_window(
+        &self,
+        user: i64,
+        peer: i64,
+        state: Option<i64>,
+    ) -> Result<WindowWrite> {
         let sql = &self.sql.chat;
         let t = now();
+        let plain = |changed| WindowWrite {
+            changed,
+            closed: Vec::new(),
+        };
         dispatch!(self, pool => {
             let Some(state) = state else {
                 let n = sqlx::query(&sql.window_delete).bind(user).bind(peer).execute(pool).await?.rows_affected();
-                return Ok(n > 0);
+                return Ok(plain(n > 0));
             };
             let current = sqlx::query(&sql.window_get).bind(user).bind(peer).fetch_optional(pool).await?;
-            match current {
-                Some(r) => {
-                    let old: i64 = r.try_get(0)?;
-                    if old == state {
-                        return Ok(false);
-                    }
-                    sqlx::query(&sql.window_update).bind(state).bind(t).bind(user).bind(peer).execute(pool).await?;
-                    Ok(true)
+            if let Some(r) = current {
+                let old: i64 = r.try_get(0)?;
+                if old == state {
+                    return Ok(plain(false));
                 }
-                None => {
-                    match sqlx::query(&sql.window_insert).bind(user).bind(peer).bind(state).bind(t).execute(pool).await {
-                        Ok(_) => Ok(true),
-                        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                            sqlx::query(&sql.window_update).bind(state).bind(t).bind(user).bind(peer).execute(pool).await?;
-                            Ok(true)
-                        }
-                        Err(e) => Err(e.into()),
-                    }
+                sqlx::query(&sql.window_update).bind(state).bind(t).bind(user).bind(peer).execute(pool).await?;
+                return Ok(plain(true));
+            }
+            match sqlx::query(&sql.window_insert).bind(user).bind(peer).bind(state).bind(t).execute(pool).await {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    // Another tab created it first: not a new window.
+                    sqlx::query(&sql.window_update).bind(state).bind(t).bind(user).bind(peer).execute(pool).await?;
+                    return Ok(plain(true));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            // The newest rows, and as many older ones to name; whatever is older still goes.
+            let trim = async {
+                let rows = sqlx::query(&sql.window_newest).bind(user).bind(2 * WINDOWS_MAX as i64).fetch_all(pool).await?;
+                let Some(newest_closed) = rows.get(WINDOWS_MAX) else {
+                    return Ok(Vec::new());
+                };
+                let upto: i64 = newest_closed.try_get(0)?;
+                let closed = rows.iter().skip(WINDOWS_MAX).map(|r| r.try_get::<i64, _>(1)).collect::<Result<Vec<_>, _>>()?;
+                sqlx::query(&sql.window_delete_upto).bind(user).bind(upto).execute(pool).await?;
+                Ok::<_, super::StoreError>(closed)
+            };
+            match trim.await {
+                Ok(closed) => Ok(WindowWrite { changed: true, closed }),
+                // The new window is stored, so this must not read as a failed request; the next
+                // window opened trims again.
+                Err(e) => {
+                    tracing::warn!(error = %e, "trimming a user's windows failed");
+                    Ok(plain(true))
                 }
             }
         })

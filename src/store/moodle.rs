@@ -36,6 +36,7 @@ pub(crate) struct MoodleSql {
     shared_courses: String,
     enrolments: String,
     course_names: String,
+    account: String,
 }
 
 const USER_COLS: &str = "u.id, u.firstname, u.lastname, u.picture, COALESCE(x.id, 0) AS ctxid";
@@ -91,6 +92,7 @@ impl MoodleSql {
             course_names: b.build(&format!(
                 "SELECT c.id, c.fullname FROM {{p}}course c WHERE c.id IN ({list})"
             )),
+            account: b.build(&format!("SELECT {USER_COLS} {USER_FROM} WHERE u.id = ?")),
         }
     }
 }
@@ -264,5 +266,19 @@ impl Store {
             });
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// The account whether active or not (suspended, deleted...), if its row exists: for showing
+    /// the peer of an existing conversation, as Moodle does.
+    pub async fn account(&self, id: i64) -> Result<Option<UserRow>> {
+        let sql = &self.sql.moodle.account;
+        dispatch!(self, pool => {
+            match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
+                Some(r) => Ok(Some(user_row(&r)?)),
+                None => Ok(None),
+            }
+        })
     }
 }
