@@ -61,7 +61,8 @@ pub struct Coalesce<S> {
     sent: usize,
     /// Runs while a drain waits for the peer (allocated only then).
     stall: Option<Pin<Box<Sleep>>>,
-    write_timeout: Duration,
+    /// `StreamLimits::write_timeout` in milliseconds (4 bytes instead of a `Duration`'s 16).
+    write_timeout_ms: u32,
     frames: FrameMeter,
 }
 
@@ -72,7 +73,7 @@ impl<S> Coalesce<S> {
             buf: Vec::new(),
             sent: 0,
             stall: None,
-            write_timeout: limits.write_timeout,
+            write_timeout_ms: u32::try_from(limits.write_timeout.as_millis()).unwrap_or(u32::MAX),
             frames: FrameMeter::new(limits.frames_per_sec, limits.frames_burst),
         }
     }
@@ -113,7 +114,7 @@ impl<S: AsyncWrite + Unpin> Coalesce<S> {
 
     /// The peer is not taking bytes: wait, but not past the write deadline.
     fn poll_stall(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let timeout = self.write_timeout;
+        let timeout = Duration::from_millis(u64::from(self.write_timeout_ms));
         let stall = self
             .stall
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
@@ -362,6 +363,13 @@ mod tests {
         }
         f.extend(std::iter::repeat_n(0x55, len));
         f
+    }
+
+    /// Every connection carries this stream: its idle state stays small (no buffer, no timer).
+    #[test]
+    fn the_stream_stays_small() {
+        let size = std::mem::size_of::<Coalesce<tokio::net::TcpStream>>();
+        assert!(size <= 144, "Coalesce<TcpStream> grew to {size} bytes");
     }
 
     #[test]
