@@ -6,25 +6,30 @@
 //! size, the per-connection rate limit and the abuse budget, dispatches to the services with the
 //! user id fixed at authentication, writes `error` frames with stable codes, and resumes exactly as
 //! docs/PROTOCOL.md §5.1 says (register for live pushes, send `missed`, then drain the queued live
-//! frames skipping ids already sent).
+//! frames skipping ids already sent). It also turns every way the socket can fail into its close
+//! (docs/PROTOCOL.md §7): protocol violations 1002, invalid UTF-8 1007, frame floods 4008, a peer
+//! that does not take its frames 4009 (the stream's write deadline, [`crate::coalesce`]), and
+//! answers a client's close with the same code; every close is bounded in time.
 //! Must not: run SQL, decide permissions, or log tokens or message bodies.
 
 use crate::auth::{AuthError, Authenticator, Caps, SessionHash};
+use crate::coalesce::Refusal;
 use crate::conversations::Conversations;
 use crate::metrics;
 use crate::outbox::{outbox, OutboxRx, OutboxTx, Outgoing};
 use crate::presence::{Avatars, Registry};
 use crate::protocol::{
-    close, decode, error_json, ClientFrame, ErrorCode, OnlinePerson, Person, ServerFrame,
-    WelcomeLimits, MISSED_CHUNK, PROTOCOL_VERSION,
+    close, decode, error_json, valid_cid, ClientFrame, ErrorCode, OnlinePerson, Person,
+    ServerFrame, WelcomeLimits, MISSED_CHUNK, PROTOCOL_VERSION,
 };
 use crate::store::{now, Store, StoreError};
+use futures_util::stream::FusedStream;
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
@@ -81,6 +86,11 @@ const ABUSE_BUDGET: f64 = 20.0;
 const HELLO_DB_LIMIT: Duration = Duration::from_secs(30);
 /// Outbox items written per flush.
 const WRITE_BATCH: usize = 64;
+/// Longest wait for our close frame to go out, then (separately) for the client's answer; a socket
+/// that cannot take it in time is dropped.
+const CLOSE_BOUND: Duration = Duration::from_secs(1);
+/// Most bytes read and dropped after closing a socket whose read side failed (see `close_socket`).
+const CLOSE_DRAIN_MAX: usize = 64 * 1024;
 
 /// A token bucket: `burst` tokens, refilled at `rate` per second.
 #[derive(Debug, Clone)]
@@ -123,8 +133,30 @@ impl TokenBucket {
 enum End {
     /// Close with this code and reason.
     Close(u16, &'static str),
+    /// The client sent a close frame: answer it with the same code, then drop the socket.
+    PeerClosed,
     /// The peer went away or the socket failed: just drop it.
     Gone,
+}
+
+/// How a failed read or write of the WebSocket ends the connection.
+fn socket_end(e: &tungstenite::Error) -> End {
+    use tungstenite::error::ProtocolError;
+    use tungstenite::Error as E;
+    match e {
+        E::Capacity(_) => End::Close(close::TOO_BIG, "frame too large"),
+        E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => End::Gone,
+        E::Protocol(_) => End::Close(u16::from(CloseCode::Protocol), "protocol error"),
+        E::Utf8(_) => End::Close(u16::from(CloseCode::Invalid), "invalid UTF-8"),
+        // One of our own frames did not fit beside the pongs the peer never read.
+        E::WriteBufferFull(_) => End::Close(close::TOO_SLOW, "too slow"),
+        E::Io(io) => match crate::coalesce::refusal(io) {
+            Some(Refusal::WriteStalled) => End::Close(close::TOO_SLOW, "too slow"),
+            Some(Refusal::TooManyFrames) => End::Close(close::ABUSIVE, "too many frames"),
+            None => End::Gone,
+        },
+        _ => End::Gone,
+    }
 }
 
 type Ws<S> = WebSocketStream<S>;
@@ -141,7 +173,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     if text.len() <= FRAGMENT {
-        return ws.feed(WsMessage::Text(text)).await.map_err(|_| End::Gone);
+        return ws
+            .feed(WsMessage::Text(text))
+            .await
+            .map_err(|e| socket_end(&e));
     }
     let bytes = bytes::Bytes::from(text);
     let mut start = 0;
@@ -156,7 +191,7 @@ where
         let frame = Frame::message(bytes.slice(start..end), opcode, end == bytes.len());
         ws.feed(WsMessage::Frame(frame))
             .await
-            .map_err(|_| End::Gone)?;
+            .map_err(|e| socket_end(&e))?;
         first = false;
         start = end;
     }
@@ -168,7 +203,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     feed_text(ws, text.into()).await?;
-    ws.flush().await.map_err(|_| End::Gone)
+    ws.flush().await.map_err(|e| socket_end(&e))
 }
 
 async fn send_error<S>(ws: &mut Ws<S>, code: ErrorCode, reference: &str) -> Result<(), End>
@@ -179,6 +214,8 @@ where
     send_text(ws, error_json(code, reference)).await
 }
 
+/// Sends our close frame and waits (bounded) for the client's answer; a socket that cannot take the
+/// close frame within [`CLOSE_BOUND`] is dropped.
 async fn close_socket<S>(ws: &mut Ws<S>, code: u16, reason: &str)
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -187,12 +224,50 @@ where
         code: CloseCode::from(code),
         reason: reason.to_string().into(),
     };
-    if ws.close(Some(frame)).await.is_err() {
+    if !matches!(
+        tokio::time::timeout(CLOSE_BOUND, ws.close(Some(frame))).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    if ws.is_terminated() {
+        // The read side failed (a protocol violation, a frame flood) and tungstenite reads no more,
+        // but the client may still be sending: dropping the socket with unread bytes would reset it
+        // and lose the close frame. Half-close, and drop what it sends until it closes too (bounded).
+        let _ = tokio::time::timeout(CLOSE_BOUND, async {
+            let stream = ws.get_mut();
+            if stream.shutdown().await.is_err() {
+                return;
+            }
+            let mut scratch = vec![0u8; 4096];
+            let mut left = CLOSE_DRAIN_MAX;
+            while left > 0 {
+                match stream.read(&mut scratch).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        })
+        .await;
         return;
     }
     // Let the client answer the close (bounded), so it sees a clean close with our code.
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+    let _ = tokio::time::timeout(CLOSE_BOUND, async {
         while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
+/// Sends the answer tungstenite queued to the client's close frame (the same code), bounded.
+async fn answer_close<S>(ws: &mut Ws<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = tokio::time::timeout(CLOSE_BOUND, async {
+        // tungstenite hands the answer to the stream, then reports the connection closed without
+        // flushing the stream: flush it here.
+        let _ = ws.flush().await;
+        let _ = ws.get_mut().flush().await;
     })
     .await;
 }
@@ -274,11 +349,20 @@ async fn run<S>(
         Ok(None) => End::Gone,
         Err(end) => end,
     };
-    if let End::Close(code, reason) = end {
-        tracing::debug!(code, reason, "closing");
-        close_socket(&mut ws, code, reason).await;
-    } else {
-        tracing::debug!("connection gone");
+    match end {
+        End::Close(code, reason) => {
+            tracing::debug!(code, reason, "closing");
+            if code == close::TOO_SLOW {
+                metrics::SLOW_CLOSES.inc();
+            }
+            // Boxed: the close's state is only allocated while it runs.
+            Box::pin(close_socket(&mut ws, code, reason)).await;
+        }
+        End::PeerClosed => {
+            tracing::debug!("closed by the client");
+            Box::pin(answer_close(&mut ws)).await;
+        }
+        End::Gone => tracing::debug!("connection gone"),
     }
 }
 
@@ -312,24 +396,26 @@ where
             m = ws.next() => m,
         };
         let text = match msg {
-            None | Some(Err(tungstenite::Error::ConnectionClosed)) => return Ok(None),
-            Some(Err(tungstenite::Error::Capacity(_))) => {
-                return Err(End::Close(close::TOO_BIG, "frame too large"))
-            }
-            Some(Err(_)) => return Ok(None),
+            None => return Ok(None),
+            Some(Err(e)) => return Err(socket_end(&e)),
             Some(Ok(WsMessage::Text(t))) => t,
             Some(Ok(WsMessage::Binary(_))) => {
                 strike(&mut abuse)?;
                 send_error(ws, ErrorCode::BinaryUnsupported, "").await?;
                 continue;
             }
-            Some(Ok(WsMessage::Close(_))) => return Ok(None),
+            Some(Ok(WsMessage::Close(_))) => return Err(End::PeerClosed),
             Some(Ok(_)) => continue,
         };
         metrics::FRAMES_IN.inc();
         if !bucket.take() {
             strike(&mut abuse)?;
-            send_error(ws, ErrorCode::RateLimited, "").await?;
+            send_error(
+                ws,
+                ErrorCode::RateLimited,
+                &unprocessed_ref(&text, frame_max),
+            )
+            .await?;
             continue;
         }
         if text.len() > frame_max {
@@ -508,6 +594,20 @@ impl Shared {
     }
 }
 
+/// The `ref` of an error refusing a frame before it was processed (rate limit): the `cid` of a
+/// `send`, otherwise the frame's type, as for the errors of processed frames. The frame is decoded
+/// (it is at most `frame_max` bytes; larger ones get no ref) but not dispatched.
+fn unprocessed_ref(text: &str, frame_max: usize) -> String {
+    if text.len() > frame_max {
+        return String::new();
+    }
+    match decode(text) {
+        Ok(ClientFrame::Send { cid, .. }) if valid_cid(&cid) => cid,
+        Ok(frame) => frame.type_name().to_string(),
+        Err((_, r)) => r.unwrap_or_default(),
+    }
+}
+
 fn strike(abuse: &mut TokenBucket) -> Result<(), End> {
     if abuse.take() {
         Ok(())
@@ -578,7 +678,6 @@ where
             item = rx.recv() => {
                 let Some(item) = item else {
                     if rx.overflowed() {
-                        metrics::SLOW_CLOSES.inc();
                         return End::Close(close::TOO_SLOW, "too slow");
                     }
                     return End::Gone;
@@ -591,30 +690,29 @@ where
                     }
                 }
                 if rx.overflowed() {
-                    metrics::SLOW_CLOSES.inc();
                     return End::Close(close::TOO_SLOW, "too slow");
                 }
-                if ws.flush().await.is_err() { return End::Gone; }
+                if let Err(e) = ws.flush().await { return socket_end(&e); }
             }
             msg = ws.next() => {
                 last_seen = Instant::now();
                 let text = match msg {
                     None => return End::Gone,
-                    Some(Err(tungstenite::Error::Capacity(_))) => return End::Close(close::TOO_BIG, "frame too large"),
-                    Some(Err(_)) => return End::Gone,
+                    Some(Err(e)) => return socket_end(&e),
                     Some(Ok(WsMessage::Text(t))) => t,
                     Some(Ok(WsMessage::Binary(_))) => {
                         if let Err(e) = strike(&mut abuse) { return e; }
                         if let Err(e) = send_error(ws, ErrorCode::BinaryUnsupported, "").await { return e; }
                         continue;
                     }
-                    Some(Ok(WsMessage::Close(_))) => return End::Gone,
+                    Some(Ok(WsMessage::Close(_))) => return End::PeerClosed,
                     Some(Ok(_)) => continue,
                 };
                 metrics::FRAMES_IN.inc();
                 if !bucket.take() {
                     if let Err(e) = strike(&mut abuse) { return e; }
-                    if let Err(e) = send_error(ws, ErrorCode::RateLimited, "").await { return e; }
+                    let reference = unprocessed_ref(&text, frame_max);
+                    if let Err(e) = send_error(ws, ErrorCode::RateLimited, &reference).await { return e; }
                     continue;
                 }
                 if text.len() > frame_max {
@@ -643,7 +741,7 @@ where
                     tracing::debug!(user_id = uid, "peer silent for two ping intervals");
                     return End::Gone;
                 }
-                if ws.send(WsMessage::Ping(Default::default())).await.is_err() { return End::Gone; }
+                if let Err(e) = ws.send(WsMessage::Ping(Default::default())).await { return socket_end(&e); }
             }
             _ = &mut expiry => return End::Close(close::TOKEN_EXPIRED, "token expired"),
         }

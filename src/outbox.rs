@@ -2,8 +2,9 @@
 //!
 //! Owns: [`Outgoing`] (what can be pushed to a socket: shared pre-serialised frames, message frames
 //! tagged with their id for resume de-duplication, and close requests) and [`OutboxTx`], the handle
-//! publishers hold. A push never blocks: when the queue is full the connection is marked overflowed
-//! and closes itself with 4009 (the client reconnects and resumes, so nothing acknowledged is lost).
+//! publishers hold. The queue is bounded in frames and in bytes ([`OUTBOX_BYTES`]). A push never
+//! blocks: when the queue is full the connection is marked overflowed and closes itself with 4009
+//! (the client reconnects and resumes, so nothing acknowledged is lost).
 //! Must not: know about users, the database or the socket itself.
 //!
 //! Why not `tokio::sync::mpsc`: a bounded channel allocates its shared state and a first block of 32
@@ -28,12 +29,34 @@ pub enum Outgoing {
     Close(u16, &'static str),
 }
 
+impl Outgoing {
+    /// Bytes of frame text this item holds.
+    fn bytes(&self) -> usize {
+        match self {
+            Outgoing::Frame(f) | Outgoing::Message { frame: f, .. } => f.len(),
+            Outgoing::Close(..) => 0,
+        }
+    }
+}
+
 /// A drained queue keeps at most this many slots allocated.
 const IDLE_SLOTS: usize = 4;
 
+/// Most bytes of frames queued for one socket (whatever `outbox_frames` allows): a socket that falls
+/// this far behind is closed with 4009. Far above a burst of the largest frames a reading client
+/// gets (a `message` frame of 4,000 four-byte characters is ≈ 16 KiB).
+pub const OUTBOX_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Default)]
+struct Queue {
+    items: VecDeque<Outgoing>,
+    /// Sum of `Outgoing::bytes` over `items`.
+    bytes: usize,
+}
+
 #[derive(Debug)]
 struct Shared {
-    queue: Mutex<VecDeque<Outgoing>>,
+    queue: Mutex<Queue>,
     capacity: usize,
     notify: Notify,
     overflow: AtomicBool,
@@ -43,7 +66,7 @@ struct Shared {
 
 impl Shared {
     /// The queue, even if a thread panicked while holding the lock (its items are still valid).
-    fn queue(&self) -> MutexGuard<'_, VecDeque<Outgoing>> {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -60,10 +83,10 @@ pub struct OutboxRx {
     shared: Arc<Shared>,
 }
 
-/// A queue of at most `capacity` items.
+/// A queue of at most `capacity` items and [`OUTBOX_BYTES`] bytes.
 pub fn outbox(capacity: usize) -> (OutboxTx, OutboxRx) {
     let shared = Arc::new(Shared {
-        queue: Mutex::new(VecDeque::new()),
+        queue: Mutex::new(Queue::default()),
         capacity: capacity.max(1),
         notify: Notify::new(),
         overflow: AtomicBool::new(false),
@@ -88,15 +111,17 @@ impl OutboxTx {
         }
         let was_empty = {
             let mut q = s.queue();
-            if q.len() >= s.capacity {
+            let bytes = item.bytes();
+            if q.items.len() >= s.capacity || (q.bytes > 0 && q.bytes + bytes > OUTBOX_BYTES) {
                 s.overflow.store(true, Ordering::Relaxed);
                 drop(q);
                 // Wake the connection so it notices the overflow and closes.
                 s.notify.notify_one();
                 return false;
             }
-            q.push_back(item);
-            q.len() == 1
+            q.items.push_back(item);
+            q.bytes += bytes;
+            q.items.len() == 1
         };
         // The receiver only waits after finding the queue empty (under the same lock), so it needs
         // a wake-up only for the push that ends an empty spell: one per batch, not one per frame.
@@ -139,10 +164,13 @@ impl OutboxRx {
     /// The next queued item, if any.
     pub fn try_recv(&mut self) -> Option<Outgoing> {
         let mut q = self.shared.queue();
-        let item = q.pop_front();
-        if q.is_empty() && q.capacity() > IDLE_SLOTS {
+        let item = q.items.pop_front();
+        if let Some(item) = &item {
+            q.bytes = q.bytes.saturating_sub(item.bytes());
+        }
+        if q.items.is_empty() && q.items.capacity() > IDLE_SLOTS {
             // After a burst, give the memory back: idle connections are most of them.
-            q.shrink_to(IDLE_SLOTS);
+            q.items.shrink_to(IDLE_SLOTS);
         }
         item
     }
@@ -169,7 +197,9 @@ impl Drop for OutboxRx {
     fn drop(&mut self) {
         self.shared.receiver_gone.store(true, Ordering::Release);
         // Queued frames are shared with other recipients: release this queue's references now.
-        self.shared.queue().clear();
+        let mut q = self.shared.queue();
+        q.items.clear();
+        q.bytes = 0;
     }
 }
 
@@ -211,7 +241,32 @@ mod tests {
             assert!(tx.push(Outgoing::Close(i, "")));
         }
         while rx.try_recv().is_some() {}
-        assert!(rx.shared.queue().capacity() <= IDLE_SLOTS);
+        assert!(rx.shared.queue().items.capacity() <= IDLE_SLOTS);
+    }
+
+    #[test]
+    fn the_queue_is_bounded_in_bytes_too() {
+        let (tx, mut rx) = outbox(10_000);
+        let frame: Utf8Bytes = "x".repeat(100 * 1024).into();
+        let mut queued = 0;
+        while tx.push(Outgoing::Frame(frame.clone())) {
+            queued += 1;
+        }
+        assert!(rx.overflowed());
+        assert_eq!(queued, OUTBOX_BYTES / frame.len());
+        // Taking items out gives their bytes back.
+        assert!(rx.try_recv().is_some());
+        assert_eq!(rx.shared.queue().bytes, (queued - 1) * frame.len());
+        while rx.try_recv().is_some() {}
+        assert_eq!(rx.shared.queue().bytes, 0);
+    }
+
+    #[test]
+    fn one_frame_larger_than_the_byte_bound_still_fits_an_empty_queue() {
+        let (tx, rx) = outbox(4);
+        assert!(tx.push(Outgoing::Frame("y".repeat(OUTBOX_BYTES + 1).into())));
+        assert!(!tx.push(Outgoing::Frame("z".into())));
+        assert!(rx.overflowed());
     }
 
     #[tokio::test]
