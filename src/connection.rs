@@ -14,7 +14,7 @@
 
 use crate::auth::{AuthError, Authenticator, Caps, SessionHash};
 use crate::coalesce::Refusal;
-use crate::conversations::Conversations;
+use crate::conversations::{Conversations, ServiceError};
 use crate::metrics;
 use crate::outbox::{outbox, OutboxRx, OutboxTx, Outgoing};
 use crate::presence::{Avatars, Registry};
@@ -115,7 +115,10 @@ impl TokenBucket {
     pub fn take_at(&mut self, now: Instant) -> bool {
         let dt = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
-        self.tokens = (self.tokens + dt * self.rate).min(self.burst);
+        // A credit above the burst (see `credit`) is kept until spent; refills stop at the burst.
+        if self.tokens < self.burst {
+            self.tokens = (self.tokens + dt * self.rate).min(self.burst);
+        }
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
@@ -127,7 +130,21 @@ impl TokenBucket {
     pub fn take(&mut self) -> bool {
         self.take_at(Instant::now())
     }
+
+    /// Gives back the tokens a client at the full rate could have earned while the server did not
+    /// read it for `stalled` (beyond the burst, at most [`MAX_CREDIT`] worth). Short stalls (under
+    /// 100 ms) are ordinary request handling and earn nothing.
+    pub fn credit(&mut self, stalled: Duration) {
+        if stalled < Duration::from_millis(100) {
+            return;
+        }
+        let cap = self.burst + self.rate * MAX_CREDIT.as_secs_f64();
+        self.tokens = (self.tokens + stalled.as_secs_f64() * self.rate).min(cap);
+    }
 }
+
+/// Most stalled time a rate bucket credits: a request's own deadline plus a margin.
+const MAX_CREDIT: Duration = Duration::from_secs(10);
 
 /// Why the loop ended.
 enum End {
@@ -729,7 +746,11 @@ where
                     }
                 };
                 // Boxed: request handling (database futures) is heap-allocated only while it runs.
+                let started = Instant::now();
                 let result = Box::pin(dispatch(ws, shared, &mut session, &tx, frame)).await;
+                // Frames the client sent while this request kept the socket unread arrive as one
+                // burst: they are the server's backlog, not the client's abuse.
+                bucket.credit(started.elapsed());
                 match result {
                     Ok(Some(new_exp)) => expiry.as_mut().reset(shared.expiry_instant(new_exp)),
                     Ok(None) => {}
@@ -777,10 +798,9 @@ where
             Err(_) => send_error(ws, ErrorCode::TokenInvalid, "token").await?,
         },
         ClientFrame::Send { to, cid, text } => {
-            if let Err(e) = convs
-                .send(&session.person, &session.caps, to, &cid, &text, tx)
-                .await
-            {
+            let sent =
+                convs.bounded(convs.send(&session.person, &session.caps, to, &cid, &text, tx));
+            if let Err(e) = sent.await {
                 log_service_error(&e);
                 let reference = if crate::protocol::valid_cid(&cid) {
                     cid.as_str()
@@ -794,7 +814,10 @@ where
             with,
             before,
             limit,
-        } => match convs.history(uid, &session.caps, with, before, limit).await {
+        } => match convs
+            .bounded(convs.history(uid, &session.caps, with, before, limit))
+            .await
+        {
             Ok(json) => send_text(ws, json).await?,
             Err(e) => {
                 log_service_error(&e);
@@ -802,19 +825,26 @@ where
             }
         },
         ClientFrame::Read { with, upto } => {
-            if let Err(e) = convs.read(uid, with, upto).await {
+            if let Err(e) = convs.bounded(convs.read(uid, with, upto)).await {
                 log_service_error(&e);
                 send_error(ws, e.code(), "read").await?;
             }
         }
         ClientFrame::Typing { to } => {
-            if let Err(e) = convs.typing(uid, &session.caps, to).await {
-                log_service_error(&e);
-                send_error(ws, e.code(), "typing").await?;
+            match convs.bounded(convs.typing(uid, &session.caps, to)).await {
+                // Typing is best-effort: a database that does not answer drops it silently.
+                Ok(()) | Err(ServiceError::Store(_)) => {}
+                Err(e) => {
+                    log_service_error(&e);
+                    send_error(ws, e.code(), "typing").await?;
+                }
             }
         }
         ClientFrame::Window { with, state } => {
-            if let Err(e) = convs.window(uid, &session.caps, with, state).await {
+            if let Err(e) = convs
+                .bounded(convs.window(uid, &session.caps, with, state))
+                .await
+            {
                 log_service_error(&e);
                 send_error(ws, e.code(), "window").await?;
             }
@@ -827,8 +857,11 @@ where
     Ok(None)
 }
 
-fn log_service_error(e: &crate::conversations::ServiceError) {
-    if e.code() == ErrorCode::Internal {
+fn log_service_error(e: &ServiceError) {
+    if let ServiceError::Store(StoreError::Unavailable) = e {
+        // Logged once when the database was marked unreachable, not once per request.
+        tracing::debug!("request refused: the database is unreachable");
+    } else if e.code() == ErrorCode::Internal {
         tracing::error!(error = %e, "request failed");
     } else {
         tracing::debug!(code = e.code().as_str(), "request refused");
@@ -838,6 +871,33 @@ fn log_service_error(e: &crate::conversations::ServiceError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stall_is_credited_not_charged() {
+        let start = Instant::now();
+        let mut b = TokenBucket::new(20.0, 40.0);
+        b.last = start;
+        // The server did not read for 5 s: a client at the full rate sent 100 frames meanwhile,
+        // on top of its burst; all of them pass, and no more.
+        b.credit(Duration::from_secs(5));
+        for _ in 0..140 {
+            assert!(b.take_at(start));
+        }
+        assert!(!b.take_at(start));
+        // Ordinary handling times earn nothing; the credit is capped.
+        let mut c = TokenBucket::new(20.0, 40.0);
+        c.last = start;
+        c.credit(Duration::from_millis(50));
+        for _ in 0..40 {
+            assert!(c.take_at(start));
+        }
+        assert!(!c.take_at(start));
+        let mut d = TokenBucket::new(20.0, 40.0);
+        d.last = start;
+        d.credit(Duration::from_secs(3600));
+        let passed = (0..10_000).filter(|_| d.take_at(start)).count();
+        assert_eq!(passed, 40 + 200);
+    }
 
     #[test]
     fn bucket_allows_burst_then_rate() {

@@ -37,6 +37,9 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 pub const PAIR_TTL: Duration = Duration::from_secs(60);
 /// At most one `typing` per pair is forwarded in this interval.
 pub const TYPING_INTERVAL: Duration = Duration::from_secs(2);
+/// Longest a request (history, read, window, typing, the checks of a send) may wait for the
+/// database; the socket is not read meanwhile.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most sends stored in one transaction.
 pub const GROUP_MAX: usize = crate::store::chat::WRITE_BATCH_MAX;
 /// Capacity of the writer's queue: about half a second of the writer's throughput. A send that
@@ -237,6 +240,30 @@ impl Conversations {
         (svc, WriterTask { handle })
     }
 
+    /// Runs one request under [`REQUEST_TIMEOUT`]; a timeout or a failure that says the database
+    /// is unreachable marks it so, and the requests after it are answered at once until it answers
+    /// again ([`crate::store::health`]). A send cut off by the deadline stored nothing (queueing for
+    /// the writer is its last step, and does not wait); a `read` or `window` cut off after its
+    /// write answers `internal` though the write stands, and its retry is idempotent.
+    pub async fn bounded<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+            Ok(Err(ServiceError::Store(e))) => {
+                self.store.report(&e);
+                Err(ServiceError::Store(e))
+            }
+            Ok(done) => done,
+            Err(_) => {
+                self.store.mark_down();
+                Err(ServiceError::Store(StoreError::Timeout(
+                    "the request did not get its answer from the database in time",
+                )))
+            }
+        }
+    }
+
     /// Asks the writer to finish what is queued and stop.
     pub async fn stop_writer(&self) {
         let _ = self.writer.send(WriterCmd::Stop).await;
@@ -345,6 +372,7 @@ impl Conversations {
         if to == me {
             return refuse(ErrorCode::BadRecipient);
         }
+        self.store.check_up()?;
         let person = self.person(to).await?;
         if !caps.send {
             return refuse(ErrorCode::NoPermission);
@@ -417,6 +445,7 @@ impl Conversations {
         if limit == 0 || limit > self.history_max {
             return refuse(ErrorCode::BadFrame);
         }
+        self.store.check_up()?;
         let conv = self.store.conversation(me, with).await?;
         let peer = self
             .visible_peer(me, caps, with, Some(conv.is_some()))
@@ -454,6 +483,7 @@ impl Conversations {
         if with == me {
             return refuse(ErrorCode::BadRecipient);
         }
+        self.store.check_up()?;
         let Some(conv) = self.store.conversation(me, with).await? else {
             return Ok(());
         };
@@ -510,6 +540,7 @@ impl Conversations {
             WindowState::Minimised => Some(WINDOW_MINIMISED),
             WindowState::Closed => None,
         };
+        self.store.check_up()?;
         let shown = match stored {
             Some(_) => Some(self.visible_peer(me, caps, with, None).await?),
             None => None,
@@ -630,18 +661,15 @@ fn to_message(m: MsgRow) -> Message {
     }
 }
 
-/// How often the writer probes a database it could not reach.
-const PROBE_EVERY: Duration = Duration::from_millis(500);
-/// Longest a probe (or the lookup that settles an unanswered commit) may take.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+use crate::store::health::{PROBE_EVERY, PROBE_TIMEOUT};
 
 /// What the writer knows of the database. (Sends stay in the boxes they were queued in.)
 #[allow(clippy::vec_box)]
 enum WriterState {
     /// Batches are written.
     Up,
-    /// The last batch failed for want of a database: sends are answered `internal` at once, and
-    /// the database is probed, until it answers.
+    /// The last batch failed for want of a database: sends are answered `internal` at once until
+    /// the store's probe finds it again ([`crate::store::health`]).
     Down,
     /// A batch's COMMIT was not answered. Until the database says whether it was stored, nothing
     /// newer is written (message ids must become visible in order) and sends are answered
@@ -677,22 +705,13 @@ async fn writer_loop(
                 writer.write(&store, batch).await
             }
             WriterState::Down => {
-                let probe = async {
-                    matches!(
-                        tokio::time::timeout(PROBE_TIMEOUT, store.ping()).await,
-                        Ok(Ok(()))
-                    )
-                };
-                match refuse_while(&mut rx, &mut stopping, probe).await {
+                match refuse_while(&mut rx, &mut stopping, store.wait_up(PROBE_EVERY)).await {
                     true => {
-                        tracing::info!("the database answers again; writing resumes");
+                        tracing::info!("writing resumes");
                         WriterState::Up
                     }
                     false if stopping => break,
-                    false => {
-                        refuse_while(&mut rx, &mut stopping, tokio::time::sleep(PROBE_EVERY)).await;
-                        WriterState::Down
-                    }
+                    false => WriterState::Down,
                 }
             }
             WriterState::Unsettled(batch, pending) => {
@@ -702,7 +721,11 @@ async fn writer_loop(
                         .ok()
                         .and_then(|r| r.ok())
                 };
-                match refuse_while(&mut rx, &mut stopping, settle).await {
+                let settled = refuse_while(&mut rx, &mut stopping, settle).await;
+                if settled.is_some() {
+                    store.mark_up();
+                }
+                match settled {
                     Some(true) => {
                         tracing::warn!(
                             count = batch.len(),
@@ -813,6 +836,7 @@ impl Writer {
                     count = batch.len(),
                     "a commit was not answered; asking the database what it stored"
                 );
+                store.mark_down();
                 WriterState::Unsettled(batch, pending)
             }
             // The database refused one of the statements: one bad row must not fail its
@@ -827,6 +851,7 @@ impl Writer {
                                 .ok_or(StoreError::Schema("a stored send had no answer".into())),
                         ),
                         Err(StoreError::CommitUnknown(pending)) => {
+                            store.mark_down();
                             // Settle this one before anything after it is written.
                             let mut rest = batch;
                             let tail = rest.split_off(i + 1);
@@ -842,6 +867,7 @@ impl Writer {
                         Err(e) => {
                             // The database went away in the middle: answer the rest at once.
                             tracing::error!(error = %e, "storing messages failed; the database is unreachable");
+                            store.report(&e);
                             let tail = batch.get(i..).unwrap_or_default();
                             refuse_all(tail);
                             let head = batch.get(..i).unwrap_or_default();
@@ -856,6 +882,7 @@ impl Writer {
             Err(e) => {
                 tracing::error!(error = %e, count = batch.len(), "storing messages failed; nothing of the batch was stored");
                 refuse_all(&batch);
+                store.report(&e);
                 if e.is_refusal() {
                     WriterState::Up
                 } else {

@@ -177,3 +177,94 @@ async fn a_commit_that_never_arrives_is_refused_and_the_retry_delivered(backend:
     ctx.finish().await;
 }
 db_test!(a_commit_that_never_arrives_is_refused_and_the_retry_delivered);
+/// Sends `n` messages at `per_sec` (well under the rate limit) and returns each answer's code
+/// (`"ack"` or the error code), checking meanwhile that pings are answered.
+async fn send_steadily(c: &mut Client, prefix: &str, n: usize, per_sec: u64) -> Vec<String> {
+    let mut codes = Vec::new();
+    for i in 0..n {
+        c.send(
+            json!({"type": "send", "to": BOB, "cid": format!("{prefix}-{i}"), "text": "steady"}),
+        )
+        .await;
+        c.send(json!({"type": "ping", "n": i})).await;
+        tokio::time::sleep(Duration::from_millis(1000 / per_sec)).await;
+    }
+    let mut pongs = 0;
+    while codes.len() < n || pongs < n {
+        let f = c.expect_any(&["ack", "error", "pong"]).await;
+        match f["type"].as_str() {
+            Some("pong") => pongs += 1,
+            Some("ack") => codes.push("ack".to_string()),
+            _ => codes.push(f["code"].as_str().unwrap_or("?").to_string()),
+        }
+    }
+    codes
+}
+
+/// A database that stops answering (frozen, then cut): sends are answered `internal` within the
+/// writer's deadline instead of hanging, the socket keeps reading (pings answered), nobody is
+/// rate-limited for sending at a legal pace, and once the database is back sends are stored again.
+async fn a_database_outage_answers_sends_and_keeps_reading(backend: Backend) {
+    let (ctx, proxy) = start_behind_proxy(backend).await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut bob = ctx.client(BOB).await;
+    // Before the outage: the pair's permission facts are cached, as in any ongoing conversation.
+    alice.send_message(BOB, "warm-up", "hello").await;
+    for fault in [Fault::Freeze, Fault::Cut] {
+        proxy.set(fault);
+        // The first send waits for the writer's deadline (5 s); the bound here is the harness's.
+        alice
+            .send(json!({"type": "send", "to": BOB, "cid": format!("first-{fault:?}").to_lowercase(), "text": "x"}))
+            .await;
+        let e = alice.expect_any(&["ack", "error"]).await;
+        assert_eq!(e["code"], "internal", "{fault:?}: {e}");
+        // Then, while the database is still away, steady sends are refused at once, not queued.
+        let codes = send_steadily(&mut alice, &format!("{fault:?}").to_lowercase(), 20, 10).await;
+        assert!(
+            codes.iter().all(|c| c == "internal"),
+            "{fault:?}: answers during the outage: {codes:?}"
+        );
+        proxy.set(Fault::None);
+        // Back: a send goes through once the writer has seen the database again.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut n = 0;
+        loop {
+            n += 1;
+            let cid = format!("back-{fault:?}-{n}").to_lowercase();
+            alice
+                .send(json!({"type": "send", "to": BOB, "cid": cid, "text": "back"}))
+                .await;
+            let f = alice.expect_any(&["ack", "error"]).await;
+            if f["type"] == "ack" {
+                break;
+            }
+            assert_eq!(f["code"], "internal", "{f}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the writer never came back"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let codes = send_steadily(
+            &mut alice,
+            &format!("after-{fault:?}").to_lowercase(),
+            20,
+            10,
+        )
+        .await;
+        assert!(
+            codes.iter().all(|c| c == "ack"),
+            "{fault:?}: answers after the outage: {codes:?}"
+        );
+    }
+    // Bob got every acked message, once each, and nothing else.
+    let stored = ctx.db.count("block_dockchat_msg").await as usize;
+    let got = collect_messages(&mut bob, stored).await;
+    assert_eq!(got.len(), stored);
+    bob.expect_none("message", Duration::from_millis(300)).await;
+    for c in [alice, bob] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(a_database_outage_answers_sends_and_keeps_reading);

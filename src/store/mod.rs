@@ -10,6 +10,7 @@
 
 pub mod batch;
 pub mod chat;
+pub mod health;
 pub mod moodle;
 pub mod moodle_schema;
 pub mod seed;
@@ -37,6 +38,10 @@ pub enum StoreError {
     /// The database did not answer in time; nothing was stored.
     #[error("database timeout: {0}")]
     Timeout(&'static str),
+    /// The database is known to be unreachable (a recent failure, not yet a successful probe):
+    /// the request was not tried.
+    #[error("the database is unreachable")]
+    Unavailable,
     /// A COMMIT was sent and not answered: the batch may or may not be stored.
     #[error("the commit of {} sends was not answered", .0.stored.len())]
     CommitUnknown(Box<chat::PendingCommit>),
@@ -90,6 +95,8 @@ pub struct Store {
     prefix: String,
     /// `INSERT ... RETURNING` is available (see [`SqlBuilder`]).
     pub(crate) returning: bool,
+    /// Whether the database answers; shared by every clone.
+    health: std::sync::Arc<health::Health>,
 }
 
 /// Every SQL statement, with the prefix applied and placeholders in the backend's syntax.
@@ -237,6 +244,16 @@ impl Store {
     }
 
     fn from_db(db: Db, dialect: Dialect, prefix: &str, returning: bool) -> Store {
+        Store::with_health(db, dialect, prefix, returning, Default::default())
+    }
+
+    fn with_health(
+        db: Db,
+        dialect: Dialect,
+        prefix: &str,
+        returning: bool,
+        health: std::sync::Arc<health::Health>,
+    ) -> Store {
         let b = SqlBuilder::new(dialect, prefix).with_returning(returning);
         let returning = b.returning;
         Store {
@@ -248,13 +265,20 @@ impl Store {
                 chat: chat::ChatSql::new(&b),
             }),
             prefix: prefix.to_string(),
+            health,
         }
     }
 
     /// The same pool, with the statements MySQL needs (no `INSERT ... RETURNING`): how the tests
     /// exercise MySQL's path on MariaDB. No effect on PostgreSQL and SQLite.
     pub fn without_returning(&self) -> Store {
-        Store::from_db(self.db.clone(), self.dialect, &self.prefix, false)
+        Store::with_health(
+            self.db.clone(),
+            self.dialect,
+            &self.prefix,
+            false,
+            self.health.clone(),
+        )
     }
 
     /// Whether batched inserts use `INSERT ... RETURNING` (false only on MySQL and MariaDB < 10.5).
