@@ -444,7 +444,7 @@ async fn check_schema(
             "sessions",
             Status::Ok,
             format!(
-                "check_sessions is on: a user needs a live row in {prefix}sessions (set it off only if Moodle does not write that table)"
+                "check_sessions is on: each socket needs the live row of its own Moodle session in {prefix}sessions (set it off only if Moodle does not write that table)"
             ),
         );
     } else {

@@ -688,6 +688,7 @@ async fn writer_loop(
     mut rx: mpsc::Receiver<WriterCmd>,
 ) {
     let writer = Writer {
+        store: store.clone(),
         registry,
         windows_known,
     };
@@ -807,6 +808,7 @@ fn refuse_all(batch: &[Box<WriteReq>]) {
 
 /// The writer's view of the rest of the daemon: who to push frames to, and which windows exist.
 struct Writer {
+    store: Store,
     registry: Arc<Registry>,
     windows_known: Arc<WindowCache>,
 }
@@ -901,6 +903,7 @@ impl Writer {
     ) {
         let registry = &self.registry;
         crate::metrics::MESSAGES.add(stored.iter().flatten().filter(|s| !s.dup).count() as u64);
+        let mut window_owners: Vec<i64> = Vec::new();
         for (req, s) in batch.iter().zip(stored) {
             let s = match s {
                 Ok(s) => s,
@@ -930,6 +933,7 @@ impl Writer {
                 continue;
             }
             if s.opened_sender_window {
+                window_owners.push(m.from);
                 let f = ServerFrame::Window {
                     with: &req.recipient,
                     state: WindowState::Open,
@@ -938,6 +942,7 @@ impl Writer {
                 registry.send_user(m.from, &Outgoing::Frame(Utf8Bytes::from(f)));
             }
             if s.opened_recipient_window {
+                window_owners.push(m.to);
                 let f = ServerFrame::Window {
                     with: &req.sender,
                     state: WindowState::Minimised,
@@ -957,6 +962,50 @@ impl Writer {
             registry.send_user(m.from, &item);
             registry.send_user(m.to, &item);
         }
+        self.trim_windows_later(window_owners);
+    }
+
+    /// Windows a send opened count against [`WINDOWS_MAX`] like any other: the owners' oldest
+    /// beyond it are closed, and their tabs told, in a task of its own (off the writer's path; a
+    /// pair's first message is the only send that opens windows).
+    fn trim_windows_later(&self, mut owners: Vec<i64>) {
+        if owners.is_empty() {
+            return;
+        }
+        owners.sort_unstable();
+        owners.dedup();
+        let store = self.store.clone();
+        let registry = self.registry.clone();
+        let known = self.windows_known.clone();
+        tokio::spawn(async move {
+            for owner in owners {
+                let closed = match store.trim_windows(owner).await {
+                    Ok(closed) => closed,
+                    Err(e) => {
+                        // The next window opened trims again.
+                        tracing::warn!(error = %e, "trimming a user's windows failed");
+                        continue;
+                    }
+                };
+                for peer in closed {
+                    known.remove(&(owner, peer));
+                    // A closing window needs only the id; the name only if it is at hand.
+                    let person = registry.person(peer).unwrap_or_else(|| {
+                        Arc::new(Person {
+                            id: peer,
+                            fullname: String::new(),
+                            avatar: String::new(),
+                        })
+                    });
+                    let f = ServerFrame::Window {
+                        with: &person,
+                        state: WindowState::Closed,
+                    }
+                    .to_json();
+                    registry.send_user(owner, &Outgoing::Frame(Utf8Bytes::from(f)));
+                }
+            }
+        });
     }
 }
 

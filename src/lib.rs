@@ -12,9 +12,11 @@
 //!           ├ presence       who is online, course-mates, presence events (dashmap)
 //!           └ conversations  send/history/read/typing/windows; the single message writer
 //!              └ store       the only SQL: Moodle core tables (read-only) and the block's tables;
-//!                            store::batch answers concurrent per-user lookups in batches
+//!                            store::batch answers concurrent per-user lookups in batches;
+//!                            store::health knows whether the database answers (probe, fail fast)
 //! outbox         bounded per-connection queue (leaf; publishers never block)
-//! coalesce       gathers a socket's frames between flushes into one write (leaf)
+//! coalesce       a socket's stream: writes gathered until a flush, the write deadline, the
+//!                inbound frame budget (leaf)
 //! config         typed TOML + env configuration
 //! metrics        counters for /metrics
 //! systemd        sd_notify and socket activation
@@ -31,7 +33,9 @@
 //! in one transaction (`store::chat`, idempotent on sender + cid), commits, then pushes the `ack` to
 //! the sending socket's outbox and one shared, pre-serialised `message` frame to every socket of
 //! both users through `presence`. Each connection task drains its outbox to its socket; a full
-//! outbox closes that socket with 4009 and the client resumes from its last id.
+//! outbox closes that socket with 4009 and the client resumes from its last id. Every answer is
+//! worked out before the COMMIT; a COMMIT whose answer is lost is settled by asking the database
+//! what it stored before anything newer is written, so an acked message is always delivered.
 
 pub mod app;
 pub mod auth;

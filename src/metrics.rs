@@ -90,7 +90,7 @@ pub fn render() -> String {
         (
             "dockchat_slow_closes_total",
             "counter",
-            "Connections closed with 4009 (outbox overflow)",
+            "Connections closed with 4009 (outbox overflow, or frames not taken within the write deadline)",
             &SLOW_CLOSES,
         ),
     ];

@@ -276,6 +276,46 @@ async fn stored_windows_are_capped(backend: Backend) {
 }
 db_test!(stored_windows_are_capped);
 
+/// Windows that sends open (a pair's first message opens the sender's window) count against the cap
+/// too: someone who messages many people keeps the newest windows, and every tab is told of the
+/// closed ones.
+async fn windows_opened_by_sends_are_capped(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let peers = extra_users(&ctx.db, WINDOWS_MAX as i64 + 3).await;
+    let mut a1 = ctx.client_with_token(&anyuser_token(ALICE), None).await;
+    let mut a2 = ctx.client_with_token(&anyuser_token(ALICE), None).await;
+    for (i, &peer) in peers.iter().enumerate() {
+        a1.send(json!({"type": "send", "to": peer, "cid": format!("first-{i}"), "text": "hello"}))
+            .await;
+    }
+    // Every tab hears of the three oldest windows closing (among the acks, open and message frames).
+    for c in [&mut a1, &mut a2] {
+        let mut closed = Vec::new();
+        while closed.len() < 3 {
+            let w = c.expect_any(&["window", "error"]).await;
+            assert_eq!(w["type"], "window", "{w}");
+            if w["state"] == "closed" {
+                closed.push(w["with"]["id"].as_i64().expect("id"));
+            }
+        }
+        closed.sort_unstable();
+        assert_eq!(closed, peers[..3].to_vec());
+    }
+    assert_eq!(
+        ctx.db
+            .count(&format!("block_dockchat_window WHERE userid = {ALICE}"))
+            .await,
+        WINDOWS_MAX as i64
+    );
+    let a3 = ctx.client_with_token(&anyuser_token(ALICE), None).await;
+    assert_eq!(window_peers(&a3.welcome), peers[3..].to_vec());
+    for c in [a1, a2, a3] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(windows_opened_by_sends_are_capped);
+
 async fn welcome_lists_at_most_the_cap(backend: Backend) {
     let ctx = Ctx::start(backend).await;
     // More rows than the cap (stored before it existed): the welcome lists the newest.

@@ -856,26 +856,36 @@ impl Store {
                 }
                 Err(e) => return Err(e.into()),
             }
-            // The newest rows, and as many older ones to name; whatever is older still goes.
-            let trim = async {
-                let rows = sqlx::query(&sql.window_newest).bind(user).bind(2 * WINDOWS_MAX as i64).fetch_all(pool).await?;
-                let Some(newest_closed) = rows.get(WINDOWS_MAX) else {
-                    return Ok(Vec::new());
-                };
-                let upto: i64 = newest_closed.try_get(0)?;
-                let closed = rows.iter().skip(WINDOWS_MAX).map(|r| r.try_get::<i64, _>(1)).collect::<Result<Vec<_>, _>>()?;
-                sqlx::query(&sql.window_delete_upto).bind(user).bind(upto).execute(pool).await?;
-                Ok::<_, super::StoreError>(closed)
-            };
-            match trim.await {
-                Ok(closed) => Ok(WindowWrite { changed: true, closed }),
-                // The new window is stored, so this must not read as a failed request; the next
-                // window opened trims again.
-                Err(e) => {
-                    tracing::warn!(error = %e, "trimming a user's windows failed");
-                    Ok(plain(true))
-                }
+            Ok::<_, super::StoreError>(())
+        })?;
+        match self.trim_windows(user).await {
+            Ok(closed) => Ok(WindowWrite {
+                changed: true,
+                closed,
+            }),
+            // The new window is stored, so this must not read as a failed request; the next
+            // window opened trims again.
+            Err(e) => {
+                tracing::warn!(error = %e, "trimming a user's windows failed");
+                Ok(plain(true))
             }
+        }
+    }
+
+    /// Closes `user`'s oldest windows beyond [`WINDOWS_MAX`]; returns the peers whose windows
+    /// closed, newest first (at most [`WINDOWS_MAX`] are named; older rows go without a name).
+    pub async fn trim_windows(&self, user: i64) -> Result<Vec<i64>> {
+        let sql = &self.sql.chat;
+        dispatch!(self, pool => {
+            // The newest rows, and as many older ones to name; whatever is older still goes.
+            let rows = sqlx::query(&sql.window_newest).bind(user).bind(2 * WINDOWS_MAX as i64).fetch_all(pool).await?;
+            let Some(newest_closed) = rows.get(WINDOWS_MAX) else {
+                return Ok(Vec::new());
+            };
+            let upto: i64 = newest_closed.try_get(0)?;
+            let closed = rows.iter().skip(WINDOWS_MAX).map(|r| r.try_get::<i64, _>(1)).collect::<Result<Vec<_>, _>>()?;
+            sqlx::query(&sql.window_delete_upto).bind(user).bind(upto).execute(pool).await?;
+            Ok(closed)
         })
     }
 }
