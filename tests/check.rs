@@ -21,8 +21,11 @@ fn opts(url: &str, prefix: &str) -> CheckOptions {
 
 /// Runs `dockchatd check --config <tmp>` with `database_url` and `table_prefix`; returns (success, output).
 fn run_binary(database_url: &str, prefix: &str, name: &str) -> (bool, String) {
+    // Unique per call: the _mariadb and _postgres runs of a test share its name and run at once.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!(
-        "dockchat-check-{}-{name}-{}",
+        "dockchat-check-{}-{name}-{run}-{}",
         std::process::id(),
         now()
     ));
