@@ -27,7 +27,7 @@ use crate::store::chat::{
 };
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -45,6 +45,14 @@ pub const GROUP_MAX: usize = crate::store::chat::WRITE_BATCH_MAX;
 /// Capacity of the writer's queue: about half a second of the writer's throughput. A send that
 /// finds it full is answered `internal` at once.
 pub const WRITER_QUEUE: usize = 16_384;
+/// Most text bytes queued for the writer (16,384 sends of 4,000 four-byte characters would be
+/// 256 MiB); a send past it is answered `internal` at once.
+pub const WRITER_QUEUE_BYTES: usize = 32 * 1024 * 1024;
+/// Longest a send may wait in the writer's queue; then it is answered `internal` unwritten.
+pub const QUEUE_DEADLINE: Duration = Duration::from_secs(5);
+/// Attempts to settle an unanswered commit that the database answers with an error (not an
+/// outage: those are waited out) before its senders are told `internal`.
+const SETTLE_REFUSALS_MAX: u32 = 20;
 /// Most welcomes whose windows and cursors are read together (padded `IN (...)` lists of the store).
 const WELCOME_BATCH: usize = 10 * crate::store::BATCH;
 /// Welcome batches in flight at once.
@@ -137,6 +145,9 @@ struct WriteReq {
     sender: Arc<Person>,
     recipient: Arc<Person>,
     ack_to: OutboxTx,
+    /// When it was queued: a send older than [`QUEUE_DEADLINE`] when the writer reaches it is
+    /// answered `internal` unwritten.
+    queued: Instant,
 }
 
 enum WriterCmd {
@@ -158,6 +169,8 @@ pub struct Conversations {
     typing: DashMap<(i64, i64), Instant>,
     windows_known: Arc<WindowCache>,
     writer: mpsc::Sender<WriterCmd>,
+    /// Text bytes of the sends in the writer's queue.
+    queued_bytes: Arc<AtomicUsize>,
     /// Concurrent welcomes read their windows and cursors together (a connect storm would otherwise
     /// cost one query per hello).
     welcomes: Batcher<i64, WelcomeRows>,
@@ -209,6 +222,7 @@ impl Conversations {
     ) -> (Arc<Conversations>, WriterTask) {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let windows_known = Arc::new(WindowCache::new());
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
         let svc = Arc::new(Conversations {
             store: store.clone(),
             registry: registry.clone(),
@@ -222,6 +236,7 @@ impl Conversations {
             typing: DashMap::new(),
             windows_known: windows_known.clone(),
             writer: tx,
+            queued_bytes: queued_bytes.clone(),
             welcomes: {
                 let store = store.clone();
                 Batcher::spawn(
@@ -236,7 +251,13 @@ impl Conversations {
                 )
             },
         });
-        let handle = tokio::spawn(writer_loop(store, registry, windows_known, rx));
+        let handle = tokio::spawn(writer_loop(
+            store,
+            registry,
+            windows_known,
+            queued_bytes,
+            rx,
+        ));
         (svc, WriterTask { handle })
     }
 
@@ -417,14 +438,23 @@ impl Conversations {
             sender: me.clone(),
             recipient,
             ack_to: ack_to.clone(),
+            queued: Instant::now(),
         };
+        let bytes = req.msg.text.len();
+        if self.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes > WRITER_QUEUE_BYTES {
+            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            return Err(ServiceError::WriterBusy);
+        }
         // Never wait for room: a connection task that waited would stop reading its socket (and
         // answering pings) for as long as the database is slow, then read a burst.
         self.writer
             .try_send(WriterCmd::Send(Box::new(req)))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => ServiceError::WriterBusy,
-                mpsc::error::TrySendError::Closed(_) => ServiceError::WriterGone,
+            .map_err(|e| {
+                self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                match e {
+                    mpsc::error::TrySendError::Full(_) => ServiceError::WriterBusy,
+                    mpsc::error::TrySendError::Closed(_) => ServiceError::WriterGone,
+                }
             })
     }
 
@@ -675,7 +705,7 @@ enum WriterState {
     /// newer is written (message ids must become visible in order) and sends are answered
     /// `internal`; then the batch is delivered exactly as if the COMMIT had been answered, or its
     /// senders are told nothing was stored.
-    Unsettled(Vec<Box<WriteReq>>, Box<PendingCommit>),
+    Unsettled(Vec<Box<WriteReq>>, Box<PendingCommit>, u32),
 }
 
 /// The single message writer: group commit, then acks and fan-out in id order. It never blocks the
@@ -685,8 +715,13 @@ async fn writer_loop(
     store: Store,
     registry: Arc<Registry>,
     windows_known: Arc<WindowCache>,
-    mut rx: mpsc::Receiver<WriterCmd>,
+    queued_bytes: Arc<AtomicUsize>,
+    rx: mpsc::Receiver<WriterCmd>,
 ) {
+    let mut rx = Queue {
+        rx,
+        bytes: queued_bytes,
+    };
     let writer = Writer {
         store: store.clone(),
         registry,
@@ -715,17 +750,36 @@ async fn writer_loop(
                     false => WriterState::Down,
                 }
             }
-            WriterState::Unsettled(batch, pending) => {
+            WriterState::Unsettled(batch, pending, refusals) => {
                 let settle = async {
-                    tokio::time::timeout(PROBE_TIMEOUT, store.commit_outcome(&pending))
-                        .await
-                        .ok()
-                        .and_then(|r| r.ok())
+                    match tokio::time::timeout(PROBE_TIMEOUT, store.commit_outcome(&pending)).await
+                    {
+                        Ok(r) => r,
+                        Err(_) => Err(StoreError::Timeout("settling an unanswered commit")),
+                    }
                 };
                 let settled = refuse_while(&mut rx, &mut stopping, settle).await;
-                if settled.is_some() {
-                    store.mark_up();
-                }
+                let refusals = match &settled {
+                    Err(e) if e.is_refusal() => refusals + 1,
+                    _ => refusals,
+                };
+                let settled = match settled {
+                    Ok(stored) => {
+                        store.mark_up();
+                        Some(stored)
+                    }
+                    Err(e) if refusals >= SETTLE_REFUSALS_MAX => {
+                        // Not an outage: the database answers, and keeps failing the lookup.
+                        // Waiting would refuse every send of the site; the senders are told
+                        // `internal`, and a retry finds the message if it was stored after all.
+                        tracing::error!(error = %e, count = batch.len(), "an unanswered commit could not be settled; its senders are told internal");
+                        Some(false)
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "an unanswered commit is not settled yet");
+                        None
+                    }
+                };
                 match settled {
                     Some(true) => {
                         tracing::warn!(
@@ -746,7 +800,7 @@ async fn writer_loop(
                     None if stopping => break,
                     None => {
                         refuse_while(&mut rx, &mut stopping, tokio::time::sleep(PROBE_EVERY)).await;
-                        WriterState::Unsettled(batch, pending)
+                        WriterState::Unsettled(batch, pending, refusals)
                     }
                 }
             }
@@ -757,10 +811,7 @@ async fn writer_loop(
 
 /// Waits for the next send, then takes what else is queued, up to [`GROUP_MAX`]. `None` when the
 /// writer should stop and nothing is left.
-async fn next_batch(
-    rx: &mut mpsc::Receiver<WriterCmd>,
-    stopping: &mut bool,
-) -> Option<Vec<Box<WriteReq>>> {
+async fn next_batch(rx: &mut Queue, stopping: &mut bool) -> Option<Vec<Box<WriteReq>>> {
     let mut batch: Vec<Box<WriteReq>> = Vec::new();
     match rx.recv().await {
         Some(WriterCmd::Send(r)) => batch.push(r),
@@ -768,12 +819,12 @@ async fn next_batch(
     }
     while batch.len() < GROUP_MAX {
         match rx.try_recv() {
-            Ok(WriterCmd::Send(r)) => batch.push(r),
-            Ok(WriterCmd::Stop) => {
+            Some(WriterCmd::Send(r)) => batch.push(r),
+            Some(WriterCmd::Stop) => {
                 *stopping = true;
                 break;
             }
-            Err(_) => break,
+            None => break,
         }
     }
     Some(batch)
@@ -782,7 +833,7 @@ async fn next_batch(
 /// Runs `work` while answering every send that arrives meanwhile with `internal` (nothing of it is
 /// stored), so senders are never left waiting on a database that does not answer.
 async fn refuse_while<F: std::future::Future>(
-    rx: &mut mpsc::Receiver<WriterCmd>,
+    rx: &mut Queue,
     stopping: &mut bool,
     work: F,
 ) -> F::Output {
@@ -795,6 +846,31 @@ async fn refuse_while<F: std::future::Future>(
                 Some(WriterCmd::Stop) | None => *stopping = true,
             },
         }
+    }
+}
+
+/// The writer's end of its queue: gives back each send's text bytes to the byte bound as it leaves.
+struct Queue {
+    rx: mpsc::Receiver<WriterCmd>,
+    bytes: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    fn took(&self, cmd: Option<WriterCmd>) -> Option<WriterCmd> {
+        if let Some(WriterCmd::Send(r)) = &cmd {
+            self.bytes.fetch_sub(r.msg.text.len(), Ordering::AcqRel);
+        }
+        cmd
+    }
+
+    async fn recv(&mut self) -> Option<WriterCmd> {
+        let cmd = self.rx.recv().await;
+        self.took(cmd)
+    }
+
+    fn try_recv(&mut self) -> Option<WriterCmd> {
+        let cmd = self.rx.try_recv().ok();
+        self.took(cmd)
     }
 }
 
@@ -817,6 +893,21 @@ impl Writer {
     /// Stores one batch and answers it; returns the state the database was found in.
     #[allow(clippy::vec_box)]
     async fn write(&self, store: &Store, batch: Vec<Box<WriteReq>>) -> WriterState {
+        // Sends that waited too long behind slow batches: their senders have been kept waiting
+        // enough, and nothing of them is stored yet.
+        let (batch, stale): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .partition(|r| r.queued.elapsed() < QUEUE_DEADLINE);
+        if !stale.is_empty() {
+            tracing::warn!(
+                count = stale.len(),
+                "sends waited past the queue deadline; answered internal"
+            );
+            refuse_all(&stale);
+        }
+        if batch.is_empty() {
+            return WriterState::Up;
+        }
         let msgs: Vec<NewMessage> = batch
             .iter()
             .map(|r| {
@@ -839,7 +930,7 @@ impl Writer {
                     "a commit was not answered; asking the database what it stored"
                 );
                 store.mark_down();
-                WriterState::Unsettled(batch, pending)
+                WriterState::Unsettled(batch, pending, 0)
             }
             // The database refused one of the statements: one bad row must not fail its
             // neighbours, so store them one by one.
@@ -861,7 +952,7 @@ impl Writer {
                             self.answer(&rest, each);
                             refuse_all(&tail);
                             return match this {
-                                Some(req) => WriterState::Unsettled(vec![req], pending),
+                                Some(req) => WriterState::Unsettled(vec![req], pending, 0),
                                 None => WriterState::Up,
                             };
                         }

@@ -253,12 +253,14 @@ async fn serve_http(
                 waiting.leave(&fresh);
             }
             let conn = conn.clone();
-            async move { Ok::<_, Infallible>(route(req, conn).await) }
+            async move { Ok::<_, Infallible>(one_request_per_connection(route(req, conn).await)) }
         })
     };
     let http = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
+        // Kept on for the upgrade's sake (without it hyper answers the 101 with `Connection:
+        // close`); every other answer ends its connection itself, see `one_request_per_connection`.
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), svc)
         .with_upgrades();
@@ -324,6 +326,18 @@ async fn route(mut req: Request<Incoming>, conn: Conn) -> Response<Body> {
             ),
         },
     }
+}
+
+/// Ends the connection after any answer but the upgrade: the daemon serves only `/ws`, `/healthz`
+/// and `/metrics`, and a kept-alive connection would hold a socket outside every cap (the
+/// idle-connection rule counts a connection only until its first request).
+fn one_request_per_connection<B>(mut response: Response<B>) -> Response<B> {
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 fn header_has(req: &Request<Incoming>, name: header::HeaderName, token: &str) -> bool {

@@ -177,6 +177,46 @@ async fn a_commit_that_never_arrives_is_refused_and_the_retry_delivered(backend:
     ctx.finish().await;
 }
 db_test!(a_commit_that_never_arrives_is_refused_and_the_retry_delivered);
+/// The COMMIT reaches the database late, after the daemon stopped waiting for its answer. Looking
+/// for the rows on another connection proves nothing while the first session may still commit, so
+/// the daemon ends that session first: whatever the first answer, it is the truth — `internal` and
+/// nothing stored (then the retry is stored and delivered once), or an ack delivered once.
+async fn a_late_commit_is_settled_before_it_is_answered(backend: Backend) {
+    let (ctx, proxy) = start_behind_proxy(backend).await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut bob = ctx.client(BOB).await;
+    proxy.set(Fault::DelayCommit);
+    alice
+        .send(json!({"type": "send", "to": BOB, "cid": "late-commit", "text": "late"}))
+        .await;
+    proxy.wait_struck(WAIT).await;
+    let first = alice.expect_any(&["ack", "error"]).await;
+    // Past the moment the held COMMIT is let through.
+    tokio::time::sleep(common::proxy::COMMIT_DELAY).await;
+    let stored = ctx.db.count("block_dockchat_msg").await;
+    if first["type"] == "error" {
+        assert_eq!(first["code"], "internal", "{first}");
+        assert_eq!(stored, 0, "answered internal, then stored: {first}");
+        bob.expect_none("message", Duration::from_millis(300)).await;
+        let retry = alice.send_message(BOB, "late-commit", "late").await;
+        assert_eq!(retry["dup"], false, "{retry}");
+        let m = bob.expect("message").await;
+        assert_eq!(m["message"]["id"], retry["id"]);
+    } else {
+        assert_eq!(first["dup"], false, "{first}");
+        assert_eq!(stored, 1);
+        let m = bob.expect("message").await;
+        assert_eq!(m["message"]["id"], first["id"]);
+    }
+    bob.expect_none("message", Duration::from_millis(300)).await;
+    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    for c in [alice, bob] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(a_late_commit_is_settled_before_it_is_answered);
+
 /// Sends `n` messages at `per_sec` (well under the rate limit) and returns each answer's code
 /// (`"ack"` or the error code), checking meanwhile that pings are answered.
 async fn send_steadily(c: &mut Client, prefix: &str, n: usize, per_sec: u64) -> Vec<String> {
@@ -268,3 +308,35 @@ async fn a_database_outage_answers_sends_and_keeps_reading(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(a_database_outage_answers_sends_and_keeps_reading);
+
+/// A request that waits for a database that froze keeps its socket unread for up to the request
+/// deadline (5 s); the pings a client sends meanwhile at the full legal rate (20/s) are read
+/// together afterwards and must all be answered: the server's backlog is not the client's abuse.
+async fn a_stalled_request_does_not_charge_the_backlog_as_abuse(backend: Backend) {
+    let (ctx, proxy) = start_behind_proxy(backend).await;
+    let mut alice = ctx.client(ALICE).await;
+    proxy.set(Fault::Freeze);
+    alice.send(json!({"type": "history", "with": BOB})).await;
+    const PINGS: i64 = 120;
+    for n in 0..PINGS {
+        alice.send(json!({"type": "ping", "n": n})).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut pongs = 0;
+    let mut history_answered = false;
+    while pongs < PINGS || !history_answered {
+        let f = alice.expect_any(&["pong", "error", "history"]).await;
+        match f["type"].as_str() {
+            Some("pong") => pongs += 1,
+            Some("error") if f["ref"] == "history" => {
+                assert_eq!(f["code"], "internal", "{f}");
+                history_answered = true;
+            }
+            _ => panic!("unexpected answer while the database was frozen: {f}"),
+        }
+    }
+    proxy.set(Fault::None);
+    alice.close().await;
+    ctx.finish().await;
+}
+db_test!(a_stalled_request_does_not_charge_the_backlog_as_abuse);

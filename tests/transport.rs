@@ -553,3 +553,25 @@ async fn upgrades_with_a_body_are_refused(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(upgrades_with_a_body_are_refused);
+
+/// A plain HTTP request (here `/healthz`) is answered with `Connection: close` and the connection
+/// ends: a client that kept it alive would hold a socket that no cap counts (the idle-connection
+/// rule counts a connection only until its first request).
+async fn http_connections_end_after_one_request(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let mut tcp = TcpStream::connect(ctx.addr).await.expect("connect");
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: dockchat\r\n\r\n")
+        .await
+        .expect("request");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(WAIT, tcp.read_to_end(&mut answer)).await;
+    assert!(
+        matches!(read, Ok(Ok(_))),
+        "the connection was kept open after its answer"
+    );
+    let text = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(text.starts_with("http/1.1 200"), "{text}");
+    assert!(text.contains("connection: close"), "{text}");
+    ctx.finish().await;
+}
+db_test!(http_connections_end_after_one_request);

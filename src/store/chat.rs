@@ -71,6 +71,10 @@ pub struct Stored {
 
 #[derive(Debug)]
 pub(crate) struct ChatSql {
+    /// The server session of the current connection (none on SQLite).
+    session_id: Option<String>,
+    /// Counts sessions with a given id still on the server (none on SQLite).
+    session_alive: Option<String>,
     conv_get: String,
     conv_insert: String,
     /// Indexed by [`size_class`]: batched lookups padded to a power of two, and multi-row inserts.
@@ -101,6 +105,20 @@ impl ChatSql {
     pub fn new(b: &SqlBuilder) -> Self {
         let list = SqlBuilder::batch_list();
         ChatSql {
+            session_id: match b.dialect {
+                Dialect::MySql => Some("SELECT CAST(CONNECTION_ID() AS SIGNED)".into()),
+                Dialect::Postgres => Some("SELECT CAST(pg_backend_pid() AS BIGINT)".into()),
+                Dialect::Sqlite => None,
+            },
+            session_alive: match b.dialect {
+                Dialect::MySql => Some(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?".into(),
+                ),
+                Dialect::Postgres => Some(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = CAST($1 AS INTEGER)".into(),
+                ),
+                Dialect::Sqlite => None,
+            },
             conv_get: b.build("SELECT id FROM {p}block_dockchat_conv WHERE userlow = ? AND userhigh = ?"),
             conv_insert: b.insert(
                 "INSERT INTO {p}block_dockchat_conv (userlow, userhigh, timecreated) VALUES (?, ?, ?)",
@@ -258,6 +276,9 @@ pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5)
 /// Longest wait for the answer to a COMMIT; without one the outcome is unknown.
 pub const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Longest wait for a killed session to leave the server.
+const END_SESSION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A batch whose COMMIT was sent but not answered (the connection dropped or went quiet): stored
 /// or not, only the database can say ([`Store::commit_outcome`]). Holds the answer the batch
 /// would give if it was committed.
@@ -267,16 +288,23 @@ pub struct PendingCommit {
     pub stored: Vec<Stored>,
     /// `(from, cid, id)` of the rows the batch inserted.
     fresh: Vec<(i64, String, i64)>,
+    /// The server session (MySQL thread id, PostgreSQL backend pid) that sent the COMMIT; `None`
+    /// on SQLite, which commits in-process.
+    session: Option<i64>,
 }
 
 impl PendingCommit {
-    fn new(stored: Vec<Stored>) -> Self {
+    fn new(stored: Vec<Stored>, session: Option<i64>) -> Self {
         let fresh = stored
             .iter()
             .filter(|s| !s.dup)
             .map(|s| (s.message.from, s.message.cid.clone(), s.message.id))
             .collect();
-        PendingCommit { stored, fresh }
+        PendingCommit {
+            stored,
+            fresh,
+            session,
+        }
     }
 }
 
@@ -446,6 +474,12 @@ macro_rules! store_batch_body {
         // back, so a timeout here always means nothing was stored.
         let prepared = tokio::time::timeout(WRITE_TIMEOUT, async {
         let mut tx = $begin.await?;
+        // Which server session holds the transaction: if its COMMIT goes unanswered, that session
+        // is ended before the outcome is read (see `Store::commit_outcome`).
+        let session: Option<i64> = match &sql.session_id {
+            Some(q) => Some(sqlx::query_scalar::<_, i64>(q).fetch_one(&mut *tx).await?),
+            None => None,
+        };
 
         // Retried sends: cids stored by an earlier batch. With RETURNING the INSERT itself tells.
         let mut existing: std::collections::HashMap<(i64, String), MsgRow> =
@@ -583,18 +617,18 @@ macro_rules! store_batch_body {
                 opened_recipient_window: opened[i][1],
             });
         }
-        Ok::<_, super::StoreError>((tx, out, fresh.len(), t_dups, t_convs, t_insert, t_windows))
+        Ok::<_, super::StoreError>((tx, session, out, fresh.len(), t_dups, t_convs, t_insert, t_windows))
         })
         .await
         .map_err(|_| super::StoreError::Timeout("the batch did not reach its commit in time"))??;
-        let (tx, out, fresh, t_dups, t_convs, t_insert, t_windows) = prepared;
+        let (tx, session, out, fresh, t_dups, t_convs, t_insert, t_windows) = prepared;
         match tokio::time::timeout(COMMIT_TIMEOUT, tx.commit()).await {
             Ok(Ok(())) => {}
             // The server answered the COMMIT with an error: it rolled back.
             Ok(Err(sqlx::Error::Database(e))) => return Err(sqlx::Error::Database(e).into()),
             // The connection failed or went quiet after the COMMIT left: it may have committed.
             Ok(Err(_)) | Err(_) => {
-                return Err(super::StoreError::CommitUnknown(Box::new(PendingCommit::new(out))))
+                return Err(super::StoreError::CommitUnknown(Box::new(PendingCommit::new(out, session))))
             }
         }
         tracing::debug!(
@@ -633,14 +667,27 @@ impl Store {
         }
     }
 
-    /// Whether the batch behind an unanswered COMMIT was committed: its new rows are looked up by
-    /// `(from, cid)` and must carry the ids the INSERT gave them (a transaction commits whole, and
-    /// only this daemon's single writer stores these keys). A batch with no new row counts as
-    /// committed: there was nothing to lose. Fails while the database is still unreachable.
+    /// Whether the batch behind an unanswered COMMIT was committed. Its new rows are looked up by
+    /// `(from, cid)` with the ids the INSERT gave them (only this daemon's single writer stores
+    /// these keys). Not finding them proves nothing while the session that sent the COMMIT lives:
+    /// the COMMIT may still be on its way, queued or being flushed. So that session is ended first
+    /// (`KILL` / `pg_terminate_backend`, then waited out), after which the outcome is final. Any
+    /// row found means committed (a transaction commits whole; a row missing beside it was deleted
+    /// since, by Moodle's privacy API say). A batch with no new row counts as committed: there was
+    /// nothing to lose. Fails while the database is unreachable; the caller asks again.
     pub async fn commit_outcome(&self, pending: &PendingCommit) -> Result<bool> {
-        if pending.fresh.is_empty() {
+        if pending.fresh.is_empty() || self.any_stored(pending).await? {
             return Ok(true);
         }
+        let Some(session) = pending.session else {
+            return Ok(false);
+        };
+        self.end_session(session).await?;
+        self.any_stored(pending).await
+    }
+
+    /// Whether any new row of the pending batch is visible.
+    async fn any_stored(&self, pending: &PendingCommit) -> Result<bool> {
         let sql = &self.sql.chat;
         let keys: Vec<(i64, &str)> = pending
             .fresh
@@ -652,22 +699,55 @@ impl Store {
             let mut conn = pool.acquire().await?;
             fetch_by_keys!(sql, conn, keys, found);
         });
-        let committed = pending
-            .fresh
-            .iter()
-            .filter(|(from, cid, id)| {
-                found
-                    .get(&(*from, cid.clone()))
-                    .is_some_and(|m| m.id == *id)
-            })
-            .count();
-        if committed != 0 && committed != pending.fresh.len() {
-            return Err(super::StoreError::Schema(format!(
-                "{committed} of {} rows of one transaction found after its commit",
-                pending.fresh.len()
-            )));
+        Ok(pending.fresh.iter().any(|(from, cid, id)| {
+            found
+                .get(&(*from, cid.clone()))
+                .is_some_and(|m| m.id == *id)
+        }))
+    }
+
+    /// Ends a server session of this daemon's own user and waits until the server has let it go
+    /// (its transaction then committed or rolled back for good). Bounded by [`END_SESSION_WAIT`].
+    async fn end_session(&self, session: i64) -> Result<()> {
+        let sql = &self.sql.chat;
+        let started = std::time::Instant::now();
+        match &self.db {
+            super::Db::MySql(pool) => {
+                // KILL takes no placeholder; the id is an integer the server gave us.
+                match sqlx::raw_sql(&format!("KILL CONNECTION {session}"))
+                    .execute(pool)
+                    .await
+                {
+                    Ok(_) => {}
+                    // ER_NO_SUCH_THREAD: it has ended already.
+                    Err(sqlx::Error::Database(e)) if e.message().contains("Unknown thread") => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            super::Db::Postgres(pool) => {
+                sqlx::query("SELECT pg_terminate_backend(CAST($1 AS INTEGER))")
+                    .bind(session)
+                    .execute(pool)
+                    .await?;
+            }
+            super::Db::Sqlite(_) => return Ok(()),
         }
-        Ok(committed != 0)
+        let Some(alive) = &sql.session_alive else {
+            return Ok(());
+        };
+        loop {
+            let n: i64 = dispatch!(self, pool => sqlx::query_scalar(alive).bind(session).fetch_one(pool).await?);
+            if n == 0 {
+                tracing::info!(session, "the session of an unanswered commit has ended");
+                return Ok(());
+            }
+            if started.elapsed() > END_SESSION_WAIT {
+                return Err(super::StoreError::Timeout(
+                    "the session of an unanswered commit did not end",
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// The conversation id of a pair, if they ever talked.

@@ -50,9 +50,9 @@ impl Store {
     }
 
     /// Takes note of a failure: one that says the database is unreachable marks it so (see
-    /// [`StoreError::is_refusal`]; a refused statement says the database is there).
+    /// [`StoreError::is_unreachable`]; a refused statement says the database is there).
     pub fn report(&self, e: &StoreError) {
-        if !e.is_refusal() && !matches!(e, StoreError::Unavailable) {
+        if e.is_unreachable() && !matches!(e, StoreError::Unavailable) {
             self.mark_down();
         }
     }

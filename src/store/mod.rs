@@ -48,14 +48,28 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The database answered and refused a statement (a constraint, a value out of range, ...):
-    /// another batch without the offending row may succeed. Any other failure (unreachable, timed
-    /// out, connection lost) would fail every batch alike.
+    /// The database could not be reached or did not answer in time (connection lost or refused,
+    /// pool exhausted, a deadline passed): every request would fail alike until it answers again.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            StoreError::Db(e) => matches!(
+                e,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            ),
+            StoreError::Timeout(_) | StoreError::Unavailable | StoreError::CommitUnknown(_) => true,
+            StoreError::UnsupportedUrl | StoreError::Schema(_) | StoreError::Batch(_) => false,
+        }
+    }
+
+    /// The database answered but the request failed (a refused statement, a value that does not
+    /// decode, ...): another request, or a batch without the offending row, may succeed.
     pub fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Db(sqlx::Error::Database(_)) | StoreError::Schema(_)
-        )
+        !self.is_unreachable()
     }
 }
 

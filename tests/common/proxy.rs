@@ -31,7 +31,13 @@ pub enum Fault {
     /// Drop both sides when the next COMMIT arrives, without forwarding it; then back to
     /// [`Fault::None`]. The server rolls the transaction back.
     LoseCommit,
+    /// Hold the next COMMIT for [`COMMIT_DELAY`], then forward it; then back to [`Fault::None`]
+    /// (a slow disk, a short freeze, a partition that heals: the COMMIT arrives late).
+    DelayCommit,
 }
+
+/// How long [`Fault::DelayCommit`] holds the COMMIT: longer than the daemon waits for its answer.
+pub const COMMIT_DELAY: Duration = Duration::from_secs(8);
 
 /// A running proxy; stops when dropped.
 pub struct Proxy {
@@ -197,6 +203,11 @@ async fn pipe(
                             return;
                         }
                         Fault::LoseCommitAnswer => swallow_answer = true,
+                        Fault::DelayCommit => {
+                            lost.fetch_add(1, Ordering::SeqCst);
+                            setter.send_replace(Fault::None);
+                            tokio::time::sleep(COMMIT_DELAY).await;
+                        }
                         _ => {}
                     }
                 }
