@@ -10,14 +10,14 @@
 //! `shutdown_timeout_secs`.
 //! Must not: contain protocol or SQL logic; no other module builds its own dependencies.
 
-use crate::auth::{Authenticator, Standing};
-use crate::config::Config;
-use crate::connection::Shared;
-use crate::conversations::{Conversations, WriterTask};
-use crate::demo::Demo;
-use crate::presence::{Avatars, Registry};
-use crate::server::{self, ServerState};
+use crate::ops::config::Config;
+use crate::services::auth::{Authenticator, Standing};
+use crate::services::conversations::{Conversations, WriterTask};
+use crate::services::presence::{Avatars, Registry};
 use crate::store::{now, Store};
+use crate::ws::connection::Shared;
+use crate::ws::server::ExtraRoutes;
+use crate::ws::server::{self, ServerState};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -54,16 +54,19 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     start_with(config, None).await
 }
 
-/// Starts the daemon, with the demo routes when `demo` is given.
-pub async fn start_with(config: Config, demo: Option<Arc<Demo>>) -> anyhow::Result<RunningServer> {
-    start_inner(config, demo, None).await
+/// Starts the daemon, with `extra` routes plugged in (the demo's) when given.
+pub async fn start_with(
+    config: Config,
+    extra: Option<Arc<dyn ExtraRoutes>>,
+) -> anyhow::Result<RunningServer> {
+    start_inner(config, extra, None).await
 }
 
 /// Starts the daemon on `listener` when given (already bound, non-blocking), else on the socket
 /// inherited from systemd, else on `config.listen`.
 pub async fn start_inner(
     config: Config,
-    demo: Option<Arc<Demo>>,
+    extra: Option<Arc<dyn ExtraRoutes>>,
     listener: Option<std::net::TcpListener>,
 ) -> anyhow::Result<RunningServer> {
     config.validate().context("invalid configuration")?;
@@ -128,7 +131,7 @@ pub async fn start_inner(
 
     let inherited = match listener {
         Some(l) => Some(l),
-        None => crate::systemd::inherited_listener().context("socket activation")?,
+        None => crate::ops::systemd::inherited_listener().context("socket activation")?,
     };
     let listener = match inherited {
         Some(std_listener) => {
@@ -148,7 +151,7 @@ pub async fn start_inner(
         store: store.clone(),
         origin: config.allowed_origin(),
         ws_config: server::ws_config(config.limits.frame_max_bytes),
-        demo,
+        extra,
         max_connections: config.limits.max_connections,
         close_sockets: close_sockets_rx,
     });
@@ -323,41 +326,45 @@ pub enum Mode {
 
 /// Runs until SIGTERM/SIGINT: start, print the ready line, tell systemd, keep a status line
 /// current, then shut down gracefully.
-pub async fn run(config: Config, mode: Mode, demo: Option<Arc<Demo>>) -> anyhow::Result<()> {
-    run_with_listener(config, mode, demo, None).await
+pub async fn run(
+    config: Config,
+    mode: Mode,
+    extra: Option<Arc<dyn ExtraRoutes>>,
+) -> anyhow::Result<()> {
+    run_with_listener(config, mode, extra, None).await
 }
 
 /// [`run`] on an already bound listener.
 pub async fn run_with_listener(
     config: Config,
     mode: Mode,
-    demo: Option<Arc<Demo>>,
+    extra: Option<Arc<dyn ExtraRoutes>>,
     listener: Option<std::net::TcpListener>,
 ) -> anyhow::Result<()> {
-    let server = start_inner(config, demo, listener).await?;
+    let server = start_inner(config, extra, listener).await?;
     let addr = server.local_addr();
     match mode {
         Mode::Serve => println!("dockchatd listening on {addr}"),
         Mode::Demo => println!("dockchat demo: open http://{addr}/"),
     }
-    crate::systemd::notify_ready();
-    crate::systemd::notify_status(&format!("listening on {addr}"));
-    let watchdog = crate::systemd::spawn_watchdog();
+    crate::ops::systemd::notify_ready();
+    crate::ops::systemd::notify_status(&format!("listening on {addr}"));
+    let watchdog = crate::ops::systemd::spawn_watchdog();
     let registry = server.registry.clone();
     let status = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(10));
         loop {
             tick.tick().await;
             let (users, conns) = registry.counts();
-            crate::systemd::notify_status(&format!(
+            crate::ops::systemd::notify_status(&format!(
                 "listening on {addr}: {users} users online, {conns} connections"
             ));
         }
     });
     wait_for_signal().await?;
     tracing::info!("stopping");
-    crate::systemd::notify_stopping();
-    crate::systemd::notify_status("stopping: closing connections and flushing messages");
+    crate::ops::systemd::notify_stopping();
+    crate::ops::systemd::notify_status("stopping: closing connections and flushing messages");
     status.abort();
     let result = server.shutdown().await;
     if let Some(w) = watchdog {

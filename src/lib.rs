@@ -3,25 +3,27 @@
 //! # Module map (data flows one way, top to bottom)
 //!
 //! ```text
-//! app            composition root: builds everything, background tasks, graceful shutdown
-//!  └ server      listener: accept + cap, HTTP routing, Origin check, WebSocket upgrade
-//!     └ connection   one task per socket: hello/auth, read loop, outbox writes, timers
-//!        ├ protocol      wire types and error/close codes (no I/O)
-//!        └ services:
-//!           ├ auth           token verification + account checks in Moodle's tables
+//! app                 composition root: builds everything, background tasks, graceful shutdown
+//!  └ ws/              the WebSocket side
+//!     ├ server        listener: accept + caps, HTTP routing, Origin check, upgrade; extra routes
+//!     │               plug in through `server::ExtraRoutes` (the demo's page)
+//!     ├ connection    one task per socket: hello/auth, read loop, outbox writes, timers
+//!     └ coalesce      the socket's stream: writes gathered until a flush, the write deadline, the
+//!                     inbound frame budget
+//!        ├ protocol   wire types and error/close codes (no I/O)
+//!        └ services/
+//!           ├ auth           token verification + account and session checks in Moodle's tables
 //!           ├ presence       who is online, course-mates, presence events (dashmap)
 //!           └ conversations  send/history/read/typing/windows; the single message writer
-//!              └ store       the only SQL: Moodle core tables (read-only) and the block's tables;
+//!              └ store/      the only SQL: Moodle core tables (read-only) and the block's tables;
 //!                            store::batch answers concurrent per-user lookups in batches;
 //!                            store::health knows whether the database answers (probe, fail fast)
-//! outbox         bounded per-connection queue (leaf; publishers never block)
-//! coalesce       a socket's stream: writes gathered until a flush, the write deadline, the
-//!                inbound frame budget (leaf)
-//! config         typed TOML + env configuration
-//! metrics        counters for /metrics
-//! systemd        sd_notify and socket activation
-//! check          `dockchatd check`: diagnosis of config, database, tables, secret
-//! demo           `dockchatd demo`: embedded SQLite Moodle-shaped site + demo page
+//! outbox              the queue between the services and a socket: bounded in frames and bytes,
+//!                     publishers never block (a leaf: services push, connections drain)
+//! ops/                config (typed TOML + env), metrics (/metrics counters), systemd (sd_notify,
+//!                     socket activation), check (`dockchatd check`)
+//! demo/               `dockchatd demo`: embedded SQLite Moodle-shaped site + demo page; a composition
+//!                     root above `app` (it runs the daemon with its routes plugged in)
 //! ```
 //!
 //! # One message's path
@@ -38,17 +40,10 @@
 //! what it stored before anything newer is written, so an acked message is always delivered.
 
 pub mod app;
-pub mod auth;
-pub mod check;
-pub mod coalesce;
-pub mod config;
-pub mod connection;
-pub mod conversations;
 pub mod demo;
-pub mod metrics;
+pub mod ops;
 pub mod outbox;
-pub mod presence;
 pub mod protocol;
-pub mod server;
+pub mod services;
 pub mod store;
-pub mod systemd;
+pub mod ws;

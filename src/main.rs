@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use dockchat::config::{Config, DEFAULT_PATH};
+use dockchat::ops::config::{Config, DEFAULT_PATH};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -110,14 +110,14 @@ async fn check(path: Option<PathBuf>) -> anyhow::Result<std::process::ExitCode> 
         return Ok(std::process::ExitCode::FAILURE);
     }
     println!("{:<4}  config: {} is valid", "ok", path.display());
-    let opts = dockchat::check::CheckOptions {
+    let opts = dockchat::ops::check::CheckOptions {
         database_url: config.database_url.clone(),
         table_prefix: config.table_prefix.clone(),
         site_url: config.site_url.clone(),
         token_secret: config.token_secret.clone(),
         check_sessions: config.auth.check_sessions,
     };
-    let report = dockchat::check::run(&opts).await;
+    let report = dockchat::ops::check::run(&opts).await;
     println!("{report}");
     Ok(if report.ok() {
         std::process::ExitCode::SUCCESS

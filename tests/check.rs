@@ -1,12 +1,12 @@
 //! `dockchatd check` (CONTRACTS §2, §7) against real MariaDB and PostgreSQL: a healthy Moodle database
 //! passes; a wrong password or user, an unknown database, a wrong table prefix, missing block tables or
 //! columns, missing write privileges and a missing secret each FAIL with the right diagnosis — both
-//! through the library (`dockchat::check::run`) and through the real binary with a temporary config.
+//! through the library (`dockchat::ops::check::run`) and through the real binary with a temporary config.
 
 mod common;
 
 use common::*;
-use dockchat::check::{self, CheckOptions};
+use dockchat::ops::check::{self, CheckOptions};
 use std::process::Command;
 
 fn opts(url: &str, prefix: &str) -> CheckOptions {

@@ -26,7 +26,7 @@ suite() {
 }
 
 export CARGO_TERM_COLOR=never
-suite "rust: unit + integration tests (MariaDB and PostgreSQL)" cargo test --all-targets --no-fail-fast
+suite "rust: unit + integration tests (MariaDB and PostgreSQL)" cargo test --workspace --all-targets --no-fail-fast
 suite "block: php -l, structure, strings, XMLDB" bash tests/block/check.sh
 suite "deploy: units, install.sh, block zip" bash tests/deploy/run.sh
 suite "client: JS unit tests" npm run --silent test:unit

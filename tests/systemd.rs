@@ -504,7 +504,7 @@ fn example_config_documents_the_real_defaults() {
     let text = std::fs::read_to_string(&path).expect("read deploy/dockchatd.toml.example");
 
     let shipped =
-        dockchat::config::Config::from_toml_str(&text).expect("example parses as shipped");
+        dockchat::ops::config::Config::from_toml_str(&text).expect("example parses as shipped");
     shipped.validate().expect("example validates as shipped");
 
     // Uncomment `#key = value` lines, first occurrence per table; token_secret's default is
@@ -528,7 +528,7 @@ fn example_config_documents_the_real_defaults() {
         }
     }
     let full_text = out.join("\n");
-    let full = dockchat::config::Config::from_toml_str(&full_text)
+    let full = dockchat::ops::config::Config::from_toml_str(&full_text)
         .unwrap_or_else(|e| panic!("example with every option uncommented: {e:?}\n{full_text}"));
     full.validate().expect("uncommented example validates");
 
@@ -536,7 +536,7 @@ fn example_config_documents_the_real_defaults() {
         "site_url = {:?}\ndatabase_url = {:?}\n",
         shipped.site_url, shipped.database_url
     );
-    let defaults = dockchat::config::Config::from_toml_str(&minimal).expect("minimal config");
+    let defaults = dockchat::ops::config::Config::from_toml_str(&minimal).expect("minimal config");
     assert_eq!(
         format!("{full:?}"),
         format!("{defaults:?}"),

@@ -8,10 +8,10 @@
 //! Must not: take any other path than production for authentication, presence, storage or the
 //! protocol: the demo runs the production server with these extra routes.
 
-use crate::config::Config;
-use crate::server::{respond, Body};
+use crate::ops::config::Config;
 use crate::store::seed::{demo_session_id, user_context, SeedCourse, SeedEnrolment, SeedUser};
 use crate::store::{now, xmldb, Dialect, Store};
+use crate::ws::server::{respond, Body, ExtraRoutes};
 use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -120,7 +120,7 @@ pub struct Demo {
 
 /// Runs the demo until SIGTERM/SIGINT.
 pub async fn run(listen: &str, database_url: Option<String>) -> anyhow::Result<()> {
-    let listener = match crate::systemd::inherited_listener().context("socket activation")? {
+    let listener = match crate::ops::systemd::inherited_listener().context("socket activation")? {
         Some(l) => l,
         None => {
             let l = std::net::TcpListener::bind(listen)
@@ -336,6 +336,15 @@ fn avatar_svg(initials: &str, id: i64) -> String {
     )
 }
 
+impl ExtraRoutes for Demo {
+    fn handle(
+        &self,
+        req: Request<Incoming>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send + '_>> {
+        Box::pin(self.route(req))
+    }
+}
+
 impl Demo {
     fn user(&self, id: i64) -> Option<&SeedUser> {
         self.users.iter().find(|u| u.id == id)
@@ -395,7 +404,7 @@ impl Demo {
             "sub": id.to_string(),
             "iat": iat,
             "exp": exp,
-            "sid": crate::auth::token_sid(&demo_session_id(id)),
+            "sid": crate::services::auth::token_sid(&demo_session_id(id)),
             "caps": {"send": true, "readall": false, "anyuser": false, "anyusercourses": teaching},
         });
         let token = encode(
@@ -483,7 +492,7 @@ impl Demo {
     }
 
     /// Serves one demo route.
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+    pub async fn route(&self, req: Request<Incoming>) -> Response<Body> {
         let path = req.uri().path().to_string();
         if path.contains("..") {
             return not_found();

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 runs="${RUNS:-3}"
 db="${DB:-mariadb}"
 out="${OUT:-bench-results.jsonl}"
-cargo build --release --bins >&2 || exit 1
+cargo build --release --workspace --bins >&2 || exit 1
 bench=target/release/dockchat-bench
 
 variants=(

@@ -10,9 +10,9 @@ cd "$(dirname "$0")/../.."
 
 profile="${BENCH_PROFILE:-debug}"
 if [ "$profile" = release ]; then
-    cargo build --release --bins >&2 || { echo "bench smoke: build failed"; exit 1; }
+    cargo build --release --workspace --bins >&2 || { echo "bench smoke: build failed"; exit 1; }
 else
-    cargo build --bins >&2 || { echo "bench smoke: build failed"; exit 1; }
+    cargo build --workspace --bins >&2 || { echo "bench smoke: build failed"; exit 1; }
 fi
 bench="target/$profile/dockchat-bench"
 out_dir="$(mktemp -d)"

@@ -776,8 +776,8 @@ enrolment_refresh_secs = 2
 }
 
 /// Parses [`config_toml`] into the daemon's `Config`.
-pub fn config(db: &TestDb) -> dockchat::config::Config {
-    dockchat::config::Config::from_toml_str(&config_toml(db)).expect("test config parses")
+pub fn config(db: &TestDb) -> dockchat::ops::config::Config {
+    dockchat::ops::config::Config::from_toml_str(&config_toml(db)).expect("test config parses")
 }
 
 /// A test: its database and (once started) its daemon.
@@ -798,14 +798,17 @@ impl Ctx {
     /// Standard fixture, daemon with `tweak` applied to the config.
     pub async fn start_with(
         backend: Backend,
-        tweak: impl FnOnce(&mut dockchat::config::Config),
+        tweak: impl FnOnce(&mut dockchat::ops::config::Config),
     ) -> Ctx {
         let db = TestDb::standard(backend).await;
         Ctx::start_on(db, tweak).await
     }
 
     /// Starts the daemon on an already prepared database.
-    pub async fn start_on(db: TestDb, tweak: impl FnOnce(&mut dockchat::config::Config)) -> Ctx {
+    pub async fn start_on(
+        db: TestDb,
+        tweak: impl FnOnce(&mut dockchat::ops::config::Config),
+    ) -> Ctx {
         let mut cfg = config(&db);
         tweak(&mut cfg);
         let server = dockchat::app::start(cfg)

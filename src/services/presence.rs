@@ -11,9 +11,9 @@
 //! Must not: query the database, or await while holding a map guard. Lock order is always
 //! `users` shard → `courses` shard, never the reverse.
 
-use crate::auth::SessionHash;
 use crate::outbox::{OutboxTx, Outgoing};
 use crate::protocol::{Person, ServerFrame};
+use crate::services::auth::SessionHash;
 use crate::store::moodle::UserRow;
 use dashmap::DashMap;
 use std::collections::HashSet;

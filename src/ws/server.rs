@@ -8,16 +8,15 @@
 //! (cross-site WebSocket hijacking is refused with 403 before the upgrade), refusing upgrade
 //! requests that carry a body (400), the WebSocket settings (small read buffer, small write buffer
 //! bound, hard message cap of 4 × `frame_max_bytes`) and stream limits (write deadline, inbound
-//! frame budget: [`crate::coalesce`]), `/healthz`, `/metrics`, the demo routes in demo mode, and
+//! frame budget: [`crate::ws::coalesce`]), `/healthz`, `/metrics`, the extra routes plugged in (the demo's, in demo mode), and
 //! stopping to accept on shutdown.
 //! Must not: parse protocol frames or touch the database beyond the health check.
 
-use crate::coalesce::{Coalesce, StreamLimits};
-use crate::config::LimitsConfig;
-use crate::connection::{self, Shared};
-use crate::demo::Demo;
+use crate::ops::config::LimitsConfig;
 use crate::protocol::close;
 use crate::store::Store;
+use crate::ws::coalesce::{Coalesce, StreamLimits};
+use crate::ws::connection::{self, Shared};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -41,6 +40,17 @@ use tokio_tungstenite::WebSocketStream;
 /// HTTP response body type used by every route.
 pub type Body = Full<Bytes>;
 
+/// Routes the composition root plugs into the listener (the demo's page and token endpoint in demo
+/// mode): asked for any request the daemon's own routes do not answer. The server owns this
+/// interface, so it never depends on what plugs into it.
+pub trait ExtraRoutes: Send + Sync {
+    /// Answers one request.
+    fn handle(
+        &self,
+        req: Request<Incoming>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send + '_>>;
+}
+
 /// What the listener needs.
 pub struct ServerState {
     pub shared: Arc<Shared>,
@@ -48,7 +58,8 @@ pub struct ServerState {
     /// The only accepted `Origin`.
     pub origin: String,
     pub ws_config: WebSocketConfig,
-    pub demo: Option<Arc<Demo>>,
+    /// Routes beyond the daemon's own, if any.
+    pub extra: Option<Arc<dyn ExtraRoutes>>,
     pub max_connections: usize,
     /// Flips to true when WebSockets must close (after the message writer has drained).
     pub close_sockets: watch::Receiver<bool>,
@@ -64,7 +75,7 @@ pub type Tracker = mpsc::Sender<()>;
 /// a frame of the connection's own that does not fit closes the socket with 4009.
 pub const WS_WRITE_BUFFER_MAX: usize = 2048;
 
-/// Longest time the bytes pending for a peer (at most [`crate::coalesce::HIGH_WATER`] and a frame)
+/// Longest time the bytes pending for a peer (at most [`crate::ws::coalesce::HIGH_WATER`] and a frame)
 /// may wait for it to read them; then the socket is closed with 4009.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -311,14 +322,14 @@ async fn route(mut req: Request<Incoming>, conn: Conn) -> Response<Body> {
         },
         (&Method::GET, "/metrics") => {
             let (users, _) = state.shared.registry.counts();
-            let mut body = crate::metrics::render();
+            let mut body = crate::ops::metrics::render();
             body.push_str(&format!(
                 "# HELP dockchat_users_online Users with at least one authenticated connection\n# TYPE dockchat_users_online gauge\ndockchat_users_online {users}\n"
             ));
             respond(StatusCode::OK, "text/plain; version=0.0.4", body)
         }
-        _ => match &state.demo {
-            Some(demo) => demo.handle(req).await,
+        _ => match &state.extra {
+            Some(extra) => extra.handle(req).await,
             None => respond(
                 StatusCode::NOT_FOUND,
                 "text/plain; charset=utf-8",
@@ -364,7 +375,7 @@ fn upgrade(req: &mut Request<Incoming>, conn: &Conn) -> Response<Body> {
         .headers()
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
-        .and_then(|o| crate::config::site_origin(o.trim()))
+        .and_then(|o| crate::ops::config::site_origin(o.trim()))
         .is_some_and(|o| o == state.origin);
     if !origin_ok {
         tracing::info!(%peer, "websocket refused: origin not allowed");
@@ -584,7 +595,7 @@ mod tests {
         ws.flush().await.expect("flush");
         drop(ws);
         let received = reader.await.expect("reader");
-        let bound = PIPE + crate::coalesce::HIGH_WATER + WS_WRITE_BUFFER_MAX + 127;
+        let bound = PIPE + crate::ws::coalesce::HIGH_WATER + WS_WRITE_BUFFER_MAX + 127;
         assert!(
             received <= bound,
             "{received} bytes of pongs were held for a client that never read (bound {bound})"

@@ -8,21 +8,21 @@
 //! docs/PROTOCOL.md §5.1 says (register for live pushes, send `missed`, then drain the queued live
 //! frames skipping ids already sent). It also turns every way the socket can fail into its close
 //! (docs/PROTOCOL.md §7): protocol violations 1002, invalid UTF-8 1007, frame floods 4008, a peer
-//! that does not take its frames 4009 (the stream's write deadline, [`crate::coalesce`]), and
+//! that does not take its frames 4009 (the stream's write deadline, [`crate::ws::coalesce`]), and
 //! answers a client's close with the same code; every close is bounded in time.
 //! Must not: run SQL, decide permissions, or log tokens or message bodies.
 
-use crate::auth::{AuthError, Authenticator, Caps, SessionHash};
-use crate::coalesce::Refusal;
-use crate::conversations::{Conversations, ServiceError};
-use crate::metrics;
+use crate::ops::metrics;
 use crate::outbox::{outbox, OutboxRx, OutboxTx, Outgoing};
-use crate::presence::{Avatars, Registry};
 use crate::protocol::{
     close, decode, error_json, valid_cid, ClientFrame, ErrorCode, OnlinePerson, Person,
     ServerFrame, WelcomeLimits, MISSED_CHUNK, PROTOCOL_VERSION,
 };
+use crate::services::auth::{AuthError, Authenticator, Caps, SessionHash};
+use crate::services::conversations::{Conversations, ServiceError};
+use crate::services::presence::{Avatars, Registry};
 use crate::store::{now, Store, StoreError};
+use crate::ws::coalesce::Refusal;
 use futures_util::stream::FusedStream;
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
@@ -46,7 +46,7 @@ pub struct Shared {
     pub convs: Arc<Conversations>,
     pub store: Store,
     pub avatars: Avatars,
-    pub limits: crate::config::LimitsConfig,
+    pub limits: crate::ops::config::LimitsConfig,
     pub auth_timeout: Duration,
     pub token_leeway: u64,
     next_id: AtomicU64,
@@ -60,7 +60,7 @@ impl Shared {
         convs: Arc<Conversations>,
         store: Store,
         avatars: Avatars,
-        limits: crate::config::LimitsConfig,
+        limits: crate::ops::config::LimitsConfig,
         auth_timeout: Duration,
         token_leeway: u64,
     ) -> Self {
@@ -167,7 +167,7 @@ fn socket_end(e: &tungstenite::Error) -> End {
         E::Utf8(_) => End::Close(u16::from(CloseCode::Invalid), "invalid UTF-8"),
         // One of our own frames did not fit beside the pongs the peer never read.
         E::WriteBufferFull(_) => End::Close(close::TOO_SLOW, "too slow"),
-        E::Io(io) => match crate::coalesce::refusal(io) {
+        E::Io(io) => match crate::ws::coalesce::refusal(io) {
             Some(Refusal::WriteStalled) => End::Close(close::TOO_SLOW, "too slow"),
             Some(Refusal::TooManyFrames) => End::Close(close::ABUSIVE, "too many frames"),
             None => End::Gone,
@@ -181,7 +181,7 @@ type Ws<S> = WebSocketStream<S>;
 /// Frames larger than this are written as a fragmented message (continuation frames). tungstenite
 /// keeps its write buffer at the capacity of the largest frame it ever formatted, so small fragments
 /// keep an idle connection from holding the size of its largest message (e.g. a `welcome` with many
-/// mates). The fragments still leave in one write: [`crate::coalesce`] gathers them until the flush.
+/// mates). The fragments still leave in one write: [`crate::ws::coalesce`] gathers them until the flush.
 const FRAGMENT: usize = 512;
 
 /// Queues one text message, fragmenting it when it is large.

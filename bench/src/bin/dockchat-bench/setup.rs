@@ -590,7 +590,7 @@ impl Minter {
             sub: uid.to_string(),
             iat: now,
             exp: now + 3600,
-            sid: dockchat::auth::token_sid(&session_id(uid)),
+            sid: dockchat::services::auth::token_sid(&session_id(uid)),
             caps: Caps { send: true },
         };
         jsonwebtoken::encode(&self.header, &claims, &self.key).context("minting a token")

@@ -14,12 +14,12 @@
 //! [`WINDOWS_MAX`] windows.
 //! Must not: read or write sockets (it pushes into outboxes through `presence`), or write SQL.
 
-use crate::auth::Caps;
 use crate::outbox::{OutboxTx, Outgoing};
-use crate::presence::{Avatars, Registry};
 use crate::protocol::{
     error_json, ErrorCode, Message, Person, ReadMarkers, ServerFrame, WindowInfo, WindowState,
 };
+use crate::services::auth::Caps;
+use crate::services::presence::{Avatars, Registry};
 use crate::store::batch::Batcher;
 use crate::store::chat::{
     MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows, WINDOWS_MAX, WINDOW_MINIMISED,
@@ -993,7 +993,8 @@ impl Writer {
         stored: Vec<std::result::Result<Stored, StoreError>>,
     ) {
         let registry = &self.registry;
-        crate::metrics::MESSAGES.add(stored.iter().flatten().filter(|s| !s.dup).count() as u64);
+        crate::ops::metrics::MESSAGES
+            .add(stored.iter().flatten().filter(|s| !s.dup).count() as u64);
         let mut window_owners: Vec<i64> = Vec::new();
         for (req, s) in batch.iter().zip(stored) {
             let s = match s {

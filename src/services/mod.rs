@@ -1,0 +1,8 @@
+//! The services a connection dispatches to, with the user id fixed at authentication: who is on the
+//! other end ([`auth`]), who is online and who are their course-mates ([`presence`]), and
+//! everything about messages ([`conversations`], with the single message writer). They speak to
+//! the database only through `store`, and to sockets only through outboxes.
+
+pub mod auth;
+pub mod conversations;
+pub mod presence;
