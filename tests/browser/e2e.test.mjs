@@ -123,12 +123,24 @@ test('the demo asks who you are and keeps the answer per tab', {timeout: 60000},
     const ctx = await browser.newContext({viewport: {width: 1280, height: 800}});
     try {
         const page = await ctx.newPage();
+        const scripts = [];
+        page.on('response', (r) => {
+            if (r.request().resourceType() === 'script') {
+                scripts.push(`${new URL(r.url()).pathname} ${r.status()}`);
+            }
+        });
         await page.goto(base + '/', {timeout: T});
         await page.locator('#demo-picker:not([hidden]) .picker-user').first().waitFor({timeout: T});
         await shot(page, 'desktop-picker.png');
         await page.locator(`.picker-user[data-userid="${a.id}"]`).click();
         await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
         assert.equal(await page.locator('#demo-username').textContent(), a.fullname);
+        // The block's templates were rendered by the vendored mustache package, with {{#str}} strings.
+        assert.ok(scripts.includes('/demo/vendor/mustache.mjs 200'), `scripts loaded: ${scripts.join(', ')}`);
+        assert.ok(!scripts.some((s) => /mustache\.js/.test(s)), `no hand-written engine: ${scripts.join(', ')}`);
+        const online = page.locator('#block_dockchat-online-demo');
+        assert.equal(await online.locator('[data-region="list"]').getAttribute('aria-label'), 'Online course-mates');
+        assert.equal(await online.locator('[data-region="empty"]').textContent(), 'None of your course-mates is online right now.');
         await page.reload({timeout: T});
         await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
         assert.equal(await page.locator('#demo-username').textContent(), a.fullname, 'a reload keeps the identity');
@@ -154,9 +166,12 @@ test('two users chat in docked windows', {timeout: 240000}, async() => {
         assert.deepEqual(names, [...names].sort((x, y) => x.localeCompare(y, undefined, {sensitivity: 'base'})),
             'the online list is sorted by name');
 
-        // A opens a window and writes; Enter sends.
+        // A opens a window and writes; Enter sends. (Labels: {{#str}} with the name as its param.)
+        assert.equal(await pageA.locator(`.block_dockchat-user[data-userid="${b.id}"] button`).getAttribute('aria-label'),
+            `Chat with ${b.fullname}`);
         await pageA.locator(`.block_dockchat-user[data-userid="${b.id}"] button`).click();
         await win(pageA, b).waitFor({timeout: T});
+        assert.equal(await win(pageA, b).locator('[data-action="close"]').getAttribute('aria-label'), `Close chat with ${b.fullname}`);
         const inputA = win(pageA, b).locator('[data-region="input"]');
         await inputA.waitFor({timeout: T});
         assert.equal(await pageA.evaluate(() => document.activeElement.getAttribute('data-region')), 'input',

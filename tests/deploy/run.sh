@@ -439,6 +439,10 @@ if timeout 120 bash deploy/build-block-zip.sh "$zip1" >"$work/check.log" 2>&1; t
       echo "tests or development files in the zip:"
       printf '%s\n' "$list" | grep -E '^dockchat/tests/|node_modules|\.git/|package' | head; return 1
     fi
+    # The demo page's vendored mustache package is not the block's: Moodle pages use core/templates.
+    if printf '%s\n' "$list" | grep -qiE 'mustache[^/]*\.m?js$'; then
+      echo "a Mustache engine in the zip:"; printf '%s\n' "$list" | grep -iE 'mustache[^/]*\.m?js$'; return 1
+    fi
     echo "$(printf '%s\n' "$list" | wc -l) entries, all under dockchat/"
   }
   check "block zip: top folder dockchat/, version.php, install.xml, amd/build, lang en pt es fr de" zip_ok

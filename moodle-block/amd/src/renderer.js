@@ -17,7 +17,7 @@
  * The only module that writes to the DOM.
  *
  * Elements are created from Mustache templates through the injected `renderTemplate(name, context)`
- * (core/templates in Moodle, ./mustache.js on the demo page), then patched in place: each render compares
+ * (core/templates in Moodle, the `mustache` package on the demo page), then patched in place: each render compares
  * the new state with what is on the page and changes only that (classes, counts, inserted messages), so
  * focus, scroll position and text being typed survive. Message text is always set as text nodes (links
  * built by ./linkify.js with textContent); user data never goes through innerHTML.

@@ -1,11 +1,11 @@
 // The dockchatd demo page: a Moodle-like course page that runs the block's very own client modules
 // (served from /client/), templates (/templates/), styles (/styles.css) and strings (/lang/en.json).
 // Only the glue differs from Moodle: tokens come from POST /demo/token, templates are rendered by the
-// client's tiny Mustache, and the visitor picks who they are (kept per tab in sessionStorage;
-// `?user=<id>` in the URL wins, for tests).
+// `mustache` package with core/templates' `{{#str}}` (./templates.js), and the visitor picks who they
+// are (kept per tab in sessionStorage; `?user=<id>` in the URL wins, for tests).
 import {startDock} from '/client/dock.js';
-import {render} from '/client/mustache.js';
 import {makeStr} from '/client/strings.js';
+import {render} from './templates.js';
 
 const STORAGE_KEY = 'dockchat-demo-user';
 
