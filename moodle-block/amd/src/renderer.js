@@ -36,6 +36,8 @@ import {renderInto} from './linkify.js';
 const WINDOW_WIDTH = 300;
 const WINDOW_GAP = 10;
 const CHIP_WIDTH = 64;
+/** Distance of the dock from the screen's edges. */
+const EDGE = 16;
 const MOBILE_MAX = 576;
 const GROUP_GAP_SECONDS = 300;
 const NEAR_EDGE_PX = 48;
@@ -579,6 +581,51 @@ export const createRenderer = (options) => {
 
     // ---- Overflow: the windows that do not fit hide behind a '+N' chip. --------------------------
 
+    /**
+     * Where the windows may go so that they never cover the block's list: beside the list when it is on
+     * screen and there is room for a window on that side; otherwise (a narrow screen, the list across
+     * the page) the list keeps room below it as tall as the dock, so every row can be scrolled clear.
+     *
+     * @param {number} width the screen's width
+     * @param {boolean} mobile one full-width window
+     * @returns {{right: number, left: number, reserve: boolean}} the dock's distance from the right and
+     *   left edges, and whether the list needs room below it instead
+     */
+    const keepOut = (width, mobile) => {
+        const band = {right: mobile ? 0 : EDGE, left: mobile ? 0 : EDGE};
+        const rect = blockRoot && blockRoot.isConnected && blockRoot.getClientRects().length
+            ? blockRoot.getBoundingClientRect() : null;
+        if (rect && rect.width > 0) {
+            const height = view.innerHeight || doc.documentElement.clientHeight || 768;
+            const onScreen = rect.bottom > 0 && rect.top < height && rect.right > 0 && rect.left < width;
+            const roomLeft = rect.left - WINDOW_GAP - EDGE;
+            const roomRight = width - rect.right - WINDOW_GAP - EDGE;
+            const onRight = rect.left + rect.width / 2 >= width / 2;
+            if (mobile || (roomLeft < WINDOW_WIDTH && roomRight < WINDOW_WIDTH)) {
+                band.reserve = true;
+            } else if (onScreen && onRight && roomLeft >= WINDOW_WIDTH) {
+                band.right = width - rect.left + WINDOW_GAP;
+            } else if (onScreen && roomRight >= WINDOW_WIDTH) {
+                band.left = rect.right + WINDOW_GAP;
+            }
+        }
+        return band;
+    };
+
+    /**
+     * Give the list room below it as tall as the dock (when the windows cannot go beside it).
+     *
+     * @param {boolean} on
+     */
+    const reserveRoom = (on) => {
+        if (blockRoot) {
+            const value = on ? Math.ceil(dock.getBoundingClientRect().height) + 'px' : '';
+            if (blockRoot.style.getPropertyValue('--block-dockchat-reserve') !== value) {
+                blockRoot.style.setProperty('--block-dockchat-reserve', value);
+            }
+        }
+    };
+
     const layout = () => {
         if (!dock || !lastState) {
             return;
@@ -587,8 +634,18 @@ export const createRenderer = (options) => {
         const width = view.innerWidth || doc.documentElement.clientWidth || 1024;
         const mobile = width <= MOBILE_MAX;
         toggleClass(dock, 'is-mobile', mobile);
-        let fits = mobile ? 1 : Math.max(1, Math.floor((width - 24 - CHIP_WIDTH) / (WINDOW_WIDTH + WINDOW_GAP)));
-        if (!mobile && state.windows.length * (WINDOW_WIDTH + WINDOW_GAP) + 24 <= width) {
+        const band = keepOut(width, mobile);
+        const right = band.right + 'px';
+        const left = band.left + 'px';
+        if (dock.style.getPropertyValue('--block-dockchat-right') !== right) {
+            dock.style.setProperty('--block-dockchat-right', right);
+        }
+        if (dock.style.getPropertyValue('--block-dockchat-left') !== left) {
+            dock.style.setProperty('--block-dockchat-left', left);
+        }
+        const room = width - band.right - band.left;
+        let fits = mobile ? 1 : Math.max(1, Math.floor((room + WINDOW_GAP - CHIP_WIDTH) / (WINDOW_WIDTH + WINDOW_GAP)));
+        if (!mobile && state.windows.length * (WINDOW_WIDTH + WINDOW_GAP) - WINDOW_GAP <= room) {
             fits = state.windows.length;
         }
         const hidden = [];
@@ -643,6 +700,7 @@ export const createRenderer = (options) => {
                 menu.appendChild(li);
             });
         }
+        reserveRoom(band.reserve);
     };
 
     // ---- The render loop: one render at a time, always of the newest state. ----------------------
@@ -656,6 +714,17 @@ export const createRenderer = (options) => {
         bind(el);
         dock = el;
         view.addEventListener('resize', layout);
+        // The list moves with the page: the windows follow it (once per frame).
+        let scrollQueued = false;
+        view.addEventListener('scroll', () => {
+            if (!scrollQueued) {
+                scrollQueued = true;
+                view.requestAnimationFrame(() => {
+                    scrollQueued = false;
+                    layout();
+                });
+            }
+        }, {passive: true, capture: true});
         // A click anywhere else closes the '+N' menu.
         doc.addEventListener('click', (event) => {
             if (overflowOpen && !(event.target.closest && event.target.closest('[data-region="overflow"]'))) {

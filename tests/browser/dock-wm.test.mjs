@@ -1,0 +1,59 @@
+// The dock's window manager and failure states (issue 14), in headless Chromium against `dockchatd demo`,
+// at desktop (1366×768) and phone (390×844) sizes. Screenshots of the states go to artifacts/.
+import {test, before, after} from 'node:test';
+import {setup, demoUsers, openAs, presence, closeAll, winSel, isUncovered, shot, assert, T, DESKTOP, PHONE} from './harness.mjs';
+
+const env = setup('dockchatd-demo-wm.log');
+before(() => env.start(), {timeout: 25 * 60 * 1000});
+after(() => env.stop());
+
+/** Amara (a student of two courses: 8 course-mates) and her course-mates. */
+const cast = async() => {
+    const u = await demoUsers(env.base());
+    const me = u.byId(5);
+    const mates = u.mates(me);
+    assert.ok(mates.length >= 8, 'Amara has 8 course-mates');
+    return {me, mates, u};
+};
+
+const rows = (page) => page.locator('.block_dockchat-user');
+const waitOnline = (page, n) => page.waitForFunction((k) => document.querySelectorAll('.block_dockchat-user').length >= k, n, {timeout: T});
+
+for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    test(`${size}: an open window never covers the block's list`, {timeout: 90000}, async() => {
+        const {me, mates} = await cast();
+        const errors = [];
+        const others = await env.browser().newContext();
+        const ctx = await env.browser().newContext(options);
+        try {
+            const online = await presence(others, env.base(), mates.slice(0, 7));
+            const page = await openAs(ctx, env.base(), me, errors);
+            await closeAll(page);
+            await waitOnline(page, 7);
+            const last = rows(page).last();
+            await last.locator('button').click();
+            await page.locator('[data-region="window"] [data-region="input"]').first().waitFor({state: 'visible', timeout: T});
+            await page.waitForTimeout(300);
+            const count = await rows(page).count();
+            for (let i = 0; i < count; i++) {
+                const row = rows(page).nth(i).locator('button');
+                // Bring the row to the upper part of the screen, below the page's sticky bar, as a user
+                // scrolling to it would.
+                await row.evaluate((el) => {
+                    window.scrollBy(0, el.getBoundingClientRect().top - 100);
+                });
+                await page.waitForTimeout(50);
+                if (!(await isUncovered(row))) {
+                    await shot(page, `${size}-covered-row-${i + 1}.png`);
+                }
+                assert.ok(await isUncovered(row), `${size}: row ${i + 1} of ${count} can be clicked with a window open`);
+            }
+            await shot(page, `${size}-window-beside-list.png`);
+            await online.close();
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+            await others.close().catch(() => {});
+        }
+    });
+}
