@@ -57,3 +57,51 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
         }
     });
 }
+
+for (const [size, options, open] of [['desktop', DESKTOP, 3], ['phone', PHONE, 1]]) {
+    test(`${size}: a new conversation never hides the window being typed in`, {timeout: 90000}, async() => {
+        const {me, mates} = await cast();
+        const errors = [];
+        const others = await env.browser().newContext();
+        const ctx = await env.browser().newContext(options);
+        try {
+            const online = await presence(others, env.base(), mates.slice(0, 7));
+            const page = await openAs(ctx, env.base(), me, errors);
+            await closeAll(page);
+            await waitOnline(page, 7);
+            const chosen = mates.slice(0, open);
+            for (const m of chosen) {
+                await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+                await page.locator(`${winSel(m)} [data-region="input"]`).waitFor({state: 'visible', timeout: T});
+            }
+            // The user writes in the window opened first (the left-most one on a desktop).
+            const typing = chosen[0];
+            const input = page.locator(`${winSel(typing)} [data-region="input"]`);
+            await input.click();
+            await input.pressSequentially('half a thought', {delay: 10});
+            const newcomer = mates[6];
+            await online.send(newcomer, me, 'Hi! Quick question about the quiz');
+            await page.locator(winSel(newcomer)).waitFor({state: 'attached', timeout: T});
+            await page.waitForTimeout(300);
+            assert.ok(await input.isVisible(), `${size}: the window being typed in stays visible`);
+            assert.equal(await input.inputValue(), 'half a thought', 'the draft is intact');
+            assert.equal(await page.evaluate((sel) => document.activeElement === document.querySelector(sel),
+                `${winSel(typing)} [data-region="input"]`), true, `${size}: the focus stays in the input`);
+            for (const m of chosen) {
+                assert.ok(await page.locator(winSel(m)).isVisible(), `${size}: ${m.fullname}'s window stays visible`);
+            }
+            // The newcomer waits behind the '+N' chip, whose badge counts its unread message.
+            assert.equal(await page.locator(winSel(newcomer)).isVisible(), false, 'the newcomer does not take a place');
+            const chip = page.locator('[data-region="overflow"]');
+            await chip.waitFor({state: 'visible', timeout: T});
+            assert.match(await chip.locator('[data-region="overflow-unread"]').textContent(), /^[1-9]\d*$/);
+            assert.ok(await chip.locator('[data-region="overflow-unread"]').isVisible(), 'the chip shows an unread badge');
+            await shot(page, `${size}-newcomer-behind-chip.png`);
+            await online.close();
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+            await others.close().catch(() => {});
+        }
+    });
+}

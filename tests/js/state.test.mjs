@@ -152,12 +152,16 @@ test('typing shows for a while, expires on tick, and stops when their message ar
     assert.equal(conversationView(s, 7, 2001).typing, false);
 });
 
-test('windows: new ones go first, minimise keeps the place, close removes, raise moves first', () => {
+test('windows: chosen ones go first, others last, minimise keeps the place, close removes, raise moves first', () => {
     let s = welcome();
-    s = reduce(s, {type: 'window', peer: 7, state: 'open'});
-    s = reduce(s, {type: 'window', peer: 8, state: 'open'});
-    s = reduce(s, {type: 'window', peer: 10, state: 'open'});
+    s = reduce(s, {type: 'window', peer: 7, state: 'open', raise: true});
+    s = reduce(s, {type: 'window', peer: 8, state: 'open', raise: true});
+    s = reduce(s, {type: 'window', peer: 10, state: 'open', raise: true});
     assert.deepEqual(s.windows.map((w) => w.peer), [10, 8, 7]);
+    // A window that appears by itself (an incoming conversation) never pushes the chosen ones aside.
+    s = reduce(s, {type: 'window', peer: 11, state: 'minimised'});
+    assert.deepEqual(s.windows.map((w) => w.peer), [10, 8, 7, 11]);
+    s = reduce(s, {type: 'window', peer: 11, state: 'closed'});
     s = reduce(s, {type: 'window', peer: 8, state: 'minimised'});
     assert.deepEqual(s.windows, [{peer: 10, state: 'open'}, {peer: 8, state: 'minimised'}, {peer: 7, state: 'open'}]);
     s = reduce(s, {type: 'window', peer: 7, state: 'open', raise: true});

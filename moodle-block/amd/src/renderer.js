@@ -644,18 +644,45 @@ export const createRenderer = (options) => {
             dock.style.setProperty('--block-dockchat-left', left);
         }
         const room = width - band.right - band.left;
-        let fits = mobile ? 1 : Math.max(1, Math.floor((room + WINDOW_GAP - CHIP_WIDTH) / (WINDOW_WIDTH + WINDOW_GAP)));
-        if (!mobile && state.windows.length * (WINDOW_WIDTH + WINDOW_GAP) - WINDOW_GAP <= room) {
-            fits = state.windows.length;
+        // Which windows show: the one chosen last (the first), then those in use (with keyboard focus
+        // or a draft: hiding them would drop the focus to the page and hide the draft), then the others
+        // from right to left while they fit. The rest wait behind the '+N' chip.
+        const entries = state.windows.filter((entry) => windows.has(entry.peer));
+        const inUse = (entry) => {
+            const el = windows.get(entry.peer).el;
+            const input = region(el, 'input');
+            return el.contains(doc.activeElement) || !!(input && input.value.trim());
+        };
+        const widthOf = () => WINDOW_WIDTH;
+        const total = entries.reduce((sum, entry) => sum + widthOf(entry) + WINDOW_GAP, -WINDOW_GAP);
+        const shown = new Set();
+        if (!mobile && total <= room) {
+            entries.forEach((entry) => shown.add(entry.peer));
+        } else {
+            const budget = mobile ? 0 : room - CHIP_WIDTH;
+            let used = -WINDOW_GAP;
+            const take = (entry) => {
+                const cost = widthOf(entry) + WINDOW_GAP;
+                if (!shown.has(entry.peer) && (shown.size === 0 || used + cost <= budget)) {
+                    shown.add(entry.peer);
+                    used += cost;
+                }
+            };
+            const ranked = entries.slice(0, 1).concat(entries.slice(1).filter(inUse), entries.slice(1));
+            if (mobile) {
+                // One window at a time: the one in use, else the one chosen last.
+                const first = entries.find(inUse) || entries[0];
+                if (first) {
+                    take(first);
+                }
+            } else {
+                ranked.forEach(take);
+            }
         }
         const hidden = [];
-        state.windows.forEach((entry, i) => {
-            const w = windows.get(entry.peer);
-            if (!w) {
-                return;
-            }
-            const hide = i >= fits;
-            setHidden(w.el, hide);
+        entries.forEach((entry) => {
+            const hide = !shown.has(entry.peer);
+            setHidden(windows.get(entry.peer).el, hide);
             if (hide) {
                 hidden.push(entry.peer);
             }
@@ -669,8 +696,12 @@ export const createRenderer = (options) => {
         const chip = overflow.querySelector('[data-action="toggle-overflow"]');
         setAttr(chip, 'aria-expanded', overflowOpen ? 'true' : 'false');
         setAttr(chip, 'aria-label', str('moreconversations', hidden.length));
-        const anyUnread = hidden.some((peer) => conv(state, peer).unread > 0);
-        toggleClass(overflow, 'is-highlight', anyUnread);
+        const unread = hidden.reduce((sum, peer) => sum + conv(state, peer).unread, 0);
+        toggleClass(overflow, 'is-highlight', unread > 0);
+        const chipBadge = region(overflow, 'overflow-unread');
+        setHidden(chipBadge, !unread);
+        setText(chipBadge, unread ? String(unread) : '');
+        setAttr(chipBadge, 'aria-label', str('unreadcount', unread));
         const menu = region(overflow, 'overflow-menu');
         setHidden(menu, !overflowOpen);
         if (overflowOpen) {

@@ -44,6 +44,8 @@ export const initialState = (me) => freeze({
     convs: freeze({}),
     limits: freeze({text_max_chars: 4000, history_max: 100}),
     welcomed: false,
+    // When the window order last changed by a user's choice (ms), to settle tabs that raced.
+    orderAt: 0,
 });
 
 const emptyConv = freeze({
@@ -167,15 +169,22 @@ const addMessages = (state, messages, live) => {
 };
 
 /**
- * Open, minimise or close a window. A newly shown window goes first (the right-most, always visible).
+ * Open, minimise or close a window.
+ *
+ * The windows are kept most recently used first (the first is the right-most). A window the user
+ * asked for (`raise`) goes first; one that appears by itself (an incoming conversation, a window opened
+ * elsewhere) goes last, so it never pushes aside the windows in use.
  *
  * @param {object} state
  * @param {number} peer
  * @param {string} winState 'open' | 'minimised' | 'closed'
+ * @param {boolean} [raise] the user's choice: move (or add) it first
+ * @param {number} [at] when the user chose it (ms): an older choice from another tab does not move windows
  * @returns {object}
  */
-const setWindow = (state, peer, winState) => {
+const setWindow = (state, peer, winState, raise, at) => {
     const existing = state.windows.find((w) => w.peer === peer);
+    const stale = raise && at !== undefined && at < state.orderAt;
     let windows;
     if (winState === 'closed') {
         if (!existing) {
@@ -183,34 +192,33 @@ const setWindow = (state, peer, winState) => {
         }
         windows = state.windows.filter((w) => w.peer !== peer);
     } else if (existing) {
-        if (existing.state === winState) {
+        const moved = raise && !stale && state.windows[0] !== existing;
+        if (existing.state === winState && !moved) {
             return state;
         }
-        windows = state.windows.map((w) => (w.peer === peer ? freeze({peer, state: winState}) : w));
+        const entry = existing.state === winState ? existing : freeze({peer, state: winState});
+        const others = state.windows.filter((w) => w !== existing);
+        windows = moved ? [entry].concat(others) : state.windows.map((w) => (w === existing ? entry : w));
     } else {
-        windows = [freeze({peer, state: winState})].concat(state.windows);
+        const entry = freeze({peer, state: winState});
+        if (raise && !stale) {
+            windows = [entry].concat(state.windows);
+        } else if (raise) {
+            // Chosen in another tab just before a newer choice here: right behind it.
+            windows = state.windows.slice(0, 1).concat([entry], state.windows.slice(1));
+        } else {
+            windows = state.windows.concat([entry]);
+        }
     }
-    let next = freeze(Object.assign({}, state, {windows: freeze(windows)}));
+    const changes = {windows: freeze(windows)};
+    if (raise && !stale && at !== undefined) {
+        changes.orderAt = at;
+    }
+    let next = freeze(Object.assign({}, state, changes));
     if (winState === 'open' && conv(next, peer).highlight) {
         next = withConv(next, peer, {highlight: false});
     }
     return next;
-};
-
-/**
- * Bring a window to the front (first position) so it is visible when others overflow.
- *
- * @param {object} state
- * @param {number} peer
- * @returns {object}
- */
-const raiseWindow = (state, peer) => {
-    const w = state.windows.find((x) => x.peer === peer);
-    if (!w || state.windows[0] === w) {
-        return state;
-    }
-    const windows = [w].concat(state.windows.filter((x) => x !== w));
-    return freeze(Object.assign({}, state, {windows: freeze(windows)}));
 };
 
 /**
@@ -380,15 +388,8 @@ export const reduce = (state, action) => {
         case 'window': {
             // From the server (another tab, or a send) or a local action; `person` when known.
             let next = action.person ? withPeople(state, [action.person]) : state;
-            next = setWindow(next, action.peer, action.state);
-            if (action.raise && action.state !== 'closed') {
-                next = raiseWindow(next, action.peer);
-            }
-            return next;
+            return setWindow(next, action.peer, action.state, !!action.raise, action.at);
         }
-
-        case 'raise':
-            return raiseWindow(state, action.peer);
 
         default:
             return state;
