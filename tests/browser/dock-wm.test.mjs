@@ -105,3 +105,60 @@ for (const [size, options, open] of [['desktop', DESKTOP, 3], ['phone', PHONE, 1
         }
     });
 }
+
+/** Peers of the visible windows, right-most first. */
+const order = (page) => page.locator('[data-region="window"]:not([hidden])').evaluateAll((els) => els
+    .map((el) => ({id: Number(el.dataset.peerid), x: el.getBoundingClientRect().right}))
+    .sort((a, b) => b.x - a.x).map((w) => w.id));
+
+test('desktop: the windows keep their order in every tab and after a reload (most recently used right-most)', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const online = await presence(others, env.base(), mates.slice(0, 7));
+        const page = await openAs(ctx, env.base(), me, errors);
+        await closeAll(page);
+        await waitOnline(page, 7);
+        const [a, b, c] = mates;
+        for (const m of [a, b, c]) {
+            await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+            await page.locator(`${winSel(m)} [data-region="input"]`).waitFor({state: 'visible', timeout: T});
+        }
+        const expected = [c.id, b.id, a.id];
+        assert.deepEqual(await order(page), expected, 'the last opened is right-most');
+        const second = await openAs(ctx, env.base(), me, errors);
+        await second.locator(winSel(a)).waitFor({timeout: T});
+        await second.waitForTimeout(300);
+        assert.deepEqual(await order(second), expected, 'a second tab shows the same order');
+        await page.reload({timeout: T});
+        await page.locator(winSel(a)).waitFor({timeout: T});
+        await page.waitForTimeout(300);
+        assert.deepEqual(await order(page), expected, 'a reload keeps the order');
+        // Choosing the left-most from the list makes it the right-most, in both tabs and after a reload.
+        await page.locator(`.block_dockchat-user[data-userid="${a.id}"] button`).click();
+        const raised = [a.id, c.id, b.id];
+        await page.waitForFunction((want) => {
+            const ids = [...document.querySelectorAll('[data-region="window"]:not([hidden])')]
+                .sort((x, y) => y.getBoundingClientRect().right - x.getBoundingClientRect().right).map((el) => Number(el.dataset.peerid));
+            return ids.join() === want.join();
+        }, raised, {timeout: T});
+        await second.waitForFunction((want) => {
+            const ids = [...document.querySelectorAll('[data-region="window"]:not([hidden])')]
+                .sort((x, y) => y.getBoundingClientRect().right - x.getBoundingClientRect().right).map((el) => Number(el.dataset.peerid));
+            return ids.join() === want.join();
+        }, raised, {timeout: T}).catch(() => {});
+        assert.deepEqual(await order(second), raised, 'the other tab follows');
+        await second.reload({timeout: T});
+        await second.locator(winSel(a)).waitFor({timeout: T});
+        await second.waitForTimeout(300);
+        assert.deepEqual(await order(second), raised, 'and keeps it after a reload');
+        await shot(second, 'desktop-window-order.png');
+        await online.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
+    }
+});

@@ -222,6 +222,21 @@ const setWindow = (state, peer, winState, raise, at) => {
 };
 
 /**
+ * The server's windows (oldest opened first) in the order this browser last showed them: the peers of
+ * `order` (most recently used first), then any others, newest opened first.
+ *
+ * @param {object[]} windows {peer, state}, oldest opened first
+ * @param {number[]} [order] peers, most recently used first
+ * @returns {object[]}
+ */
+export const orderWindows = (windows, order) => {
+    const rank = new Map((order || []).map((peer, i) => [peer, i]));
+    const known = windows.filter((w) => rank.has(w.peer)).sort((a, b) => rank.get(a.peer) - rank.get(b.peer));
+    const unknown = windows.filter((w) => !rank.has(w.peer)).reverse();
+    return known.concat(unknown);
+};
+
+/**
  * The reducer.
  *
  * @param {object} state
@@ -244,9 +259,12 @@ export const reduce = (state, action) => {
             }));
             next = withPeople(next, [f.user].concat(f.online || [], (f.windows || []).map((w) => w.with)));
             const serverWindows = (f.windows || []).filter((w) => w && w.with && w.with.id);
-            // The server's list is the truth: what another tab closed stays closed.
+            // The server's list is the truth: what another tab closed stays closed. Its order (oldest
+            // opened first) gives way to the order this browser last showed (`action.order`).
+            const listed = serverWindows.map((w) => freeze({peer: w.with.id, state: w.state === 'open' ? 'open' : 'minimised'}));
             next = freeze(Object.assign({}, next, {
-                windows: freeze(serverWindows.map((w) => freeze({peer: w.with.id, state: w.state === 'open' ? 'open' : 'minimised'}))),
+                windows: freeze(orderWindows(listed, action.order)),
+                orderAt: Math.max(next.orderAt, action.orderAt || 0),
             }));
             serverWindows.forEach((w) => {
                 const c = conv(next, w.with.id);
