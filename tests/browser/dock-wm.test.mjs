@@ -162,3 +162,34 @@ test('desktop: the windows keep their order in every tab and after a reload (mos
         await others.close().catch(() => {});
     }
 });
+
+test('desktop: the "+N" menu stays on screen', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const online = await presence(others, env.base(), mates.slice(0, 7));
+        const page = await openAs(ctx, env.base(), me, errors);
+        await closeAll(page);
+        await waitOnline(page, 7);
+        for (const m of mates.slice(0, 6)) {
+            await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+            await page.locator(`${winSel(m)} [data-region="input"]`).waitFor({state: 'visible', timeout: T});
+        }
+        await page.locator('[data-region="overflow"]:not([hidden]) [data-action="toggle-overflow"]').click();
+        const menu = page.locator('[data-region="overflow-menu"]:not([hidden])');
+        await menu.locator('[data-action="raise"]').first().waitFor({timeout: T});
+        const box = await menu.boundingBox();
+        assert.ok(box.x >= 0 && box.x + box.width <= 1366, `the menu is on screen (${JSON.stringify(box)})`);
+        for (const item of await menu.locator('[data-action="raise"]').all()) {
+            assert.ok(await isUncovered(item), 'each entry can be clicked');
+        }
+        await shot(page, 'desktop-overflow-menu-on-screen.png');
+        await online.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
+    }
+});

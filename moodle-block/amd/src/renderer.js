@@ -730,6 +730,18 @@ export const createRenderer = (options) => {
                 li.appendChild(button);
                 menu.appendChild(li);
             });
+            // Keep the menu on screen: it opens above the chip, and slides sideways if it would cross an edge.
+            menu.style.removeProperty('--block-dockchat-shift');
+            const r = menu.getBoundingClientRect();
+            let shift = 0;
+            if (r.left < EDGE / 2) {
+                shift = EDGE / 2 - r.left;
+            } else if (r.right > width - EDGE / 2) {
+                shift = width - EDGE / 2 - r.right;
+            }
+            if (shift) {
+                menu.style.setProperty('--block-dockchat-shift', Math.round(shift) + 'px');
+            }
         }
         reserveRoom(band.reserve);
     };
