@@ -193,3 +193,45 @@ test('desktop: the "+N" menu stays on screen', {timeout: 90000}, async() => {
         await others.close().catch(() => {});
     }
 });
+
+test('desktop: minimised windows take only their title bar\'s width', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const online = await presence(others, env.base(), mates.slice(0, 7));
+        const page = await openAs(ctx, env.base(), me, errors);
+        await closeAll(page);
+        await waitOnline(page, 7);
+        const four = mates.slice(0, 4);
+        for (const m of four) {
+            await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+            await page.locator(`${winSel(m)} [data-region="input"]`).waitFor({state: 'visible', timeout: T});
+        }
+        for (const m of four) {
+            const w = page.locator(winSel(m));
+            if (!(await w.isVisible())) {
+                await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+                await w.locator('[data-region="input"]').waitFor({state: 'visible', timeout: T});
+            }
+            await w.locator('[data-action="minimise"]').click();
+            await page.waitForFunction((sel) => document.querySelector(sel).classList.contains('is-minimised'), winSel(m), {timeout: T});
+        }
+        await page.waitForTimeout(300);
+        for (const m of four) {
+            const w = page.locator(winSel(m));
+            assert.ok(await w.isVisible(), `${m.fullname}'s minimised window is shown: four title bars fit`);
+            const width = (await w.boundingBox()).width;
+            const header = await w.locator('header').evaluate((el) => el.scrollWidth);
+            assert.ok(width < 300 && width >= header - 1, `a minimised window is as wide as its title bar (${width}, header ${header})`);
+        }
+        assert.equal(await page.locator('[data-region="overflow"]').isVisible(), false, 'no "+N" chip');
+        await shot(page, 'desktop-minimised-title-bars.png');
+        await online.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
+    }
+});

@@ -653,7 +653,21 @@ export const createRenderer = (options) => {
             const input = region(el, 'input');
             return el.contains(doc.activeElement) || !!(input && input.value.trim());
         };
-        const widthOf = () => WINDOW_WIDTH;
+        // A minimised window is as wide as its title bar: measure each (shown for the measure, in
+        // the same task, so nothing flickers).
+        const widths = new Map();
+        entries.forEach((entry) => {
+            const el = windows.get(entry.peer).el;
+            if (entry.state === 'open') {
+                widths.set(entry.peer, WINDOW_WIDTH);
+                return;
+            }
+            const wasHidden = el.hidden;
+            el.hidden = false;
+            widths.set(entry.peer, Math.min(WINDOW_WIDTH, Math.ceil(el.getBoundingClientRect().width) || WINDOW_WIDTH));
+            el.hidden = wasHidden;
+        });
+        const widthOf = (entry) => widths.get(entry.peer);
         const total = entries.reduce((sum, entry) => sum + widthOf(entry) + WINDOW_GAP, -WINDOW_GAP);
         const shown = new Set();
         if (!mobile && total <= room) {
