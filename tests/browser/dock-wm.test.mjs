@@ -235,3 +235,85 @@ test('desktop: minimised windows take only their title bar\'s width', {timeout: 
         await others.close().catch(() => {});
     }
 });
+
+test('desktop: a final refusal offers only Dismiss, a passing one Retry, and "Seen" is never drawn under them', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const peer = mates[1];
+        const online = await presence(others, env.base(), [peer]);
+        const page = await ctx.newPage();
+        // Between the page and dockchatd: sends whose text starts with 'REFUSE <code>' are answered with
+        // that error, as dockchatd answers a refused send (ref = the cid), until `allow` is set.
+        let allow = false;
+        await page.routeWebSocket(/\/ws/, (ws) => {
+            const server = ws.connectToServer();
+            ws.onMessage((data) => {
+                const f = JSON.parse(data);
+                const m = f.type === 'send' && /^REFUSE (\w+)/.exec(f.text);
+                if (m && !allow) {
+                    ws.send(JSON.stringify({type: 'error', code: m[1], message: 'refused by the test', ref: f.cid}));
+                } else {
+                    server.send(data);
+                }
+            });
+        });
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
+        await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        await closeAll(page);
+        await page.locator(`.block_dockchat-user[data-userid="${peer.id}"] button`).click();
+        const w = page.locator(winSel(peer));
+        const input = w.locator('[data-region="input"]');
+        await input.waitFor({state: 'visible', timeout: T});
+        await input.fill('Did you get the slides?');
+        await input.press('Enter');
+        await online.read(peer, me);
+        const seen = w.locator('[data-region="seen"]');
+        await seen.waitFor({state: 'visible', timeout: T});
+
+        for (const [code, reason] of [['blocked', 'You cannot message this person.'], ['not_contactable', null],
+            ['no_permission', 'You do not have permission to send messages.'], ['text_too_long', 'The message is too long.']]) {
+            await input.fill(`REFUSE ${code} hello`);
+            await input.press('Enter');
+            const bubble = w.locator('.block_dockchat-msg.is-failed').filter({hasText: `REFUSE ${code}`});
+            await bubble.locator('[data-region="state"]').filter({hasText: /\S/}).waitFor({timeout: T});
+            if (reason) {
+                assert.equal(await bubble.locator('[data-region="state"]').textContent(), reason);
+            }
+            assert.equal(await bubble.locator('[data-action="retry"]').isVisible(), false, `${code}: no Retry`);
+            assert.ok(await bubble.locator('[data-action="dismiss"]').isVisible(), `${code}: Dismiss`);
+            assert.equal(await seen.isVisible(), false, `${code}: no 'Seen' under a refused message`);
+            if (code === 'blocked') {
+                await shot(page, 'desktop-final-refusal.png');
+            }
+            await bubble.locator('[data-action="dismiss"]').click();
+            await bubble.waitFor({state: 'detached', timeout: T});
+        }
+        await seen.waitFor({state: 'visible', timeout: T});
+
+        // A passing refusal: the reason and Retry; Retry sends it (once).
+        await input.fill('REFUSE rate_limited wait for it');
+        await input.press('Enter');
+        const bubble = w.locator('.block_dockchat-msg').filter({hasText: 'REFUSE rate_limited'});
+        const retry = bubble.locator('[data-action="retry"]');
+        await retry.waitFor({state: 'visible', timeout: T});
+        assert.equal(await bubble.locator('[data-region="state"]').textContent(), 'You are sending messages too quickly.');
+        assert.equal(await bubble.locator('[data-action="dismiss"]').isVisible(), false);
+        await shot(page, 'desktop-passing-refusal.png');
+        allow = true;
+        await retry.click().catch(() => {});
+        await page.waitForFunction((sel) => {
+            const el = [...document.querySelectorAll(sel)].find((e) => e.textContent.includes('REFUSE rate_limited'));
+            return el && !el.classList.contains('is-failed') && !el.classList.contains('is-pending');
+        }, `${winSel(peer)} .block_dockchat-msg`, {timeout: T});
+        assert.equal(await bubble.count(), 1, 'delivered once');
+        await online.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
+    }
+});

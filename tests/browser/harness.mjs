@@ -133,7 +133,7 @@ export const openAs = async(context, base, user, errors) => {
  * @param {object} context
  * @param {string} base
  * @param {object[]} users
- * @returns {Promise<{send: function(object, object, string): Promise, close: function(): Promise}>}
+ * @returns {Promise<{send: function(object, object, string): Promise, read: function(object, object): Promise, close: function(): Promise}>}
  */
 export const presence = async(context, base, users) => {
     const page = await context.newPage();
@@ -145,10 +145,15 @@ export const presence = async(context, base, users) => {
             const {token, wsurl} = await r.json();
             const ws = new WebSocket(wsurl);
             window.socks[id] = ws;
+            window.last = window.last || {};
+            window.last[id] = {};
             await new Promise((resolve, reject) => {
                 ws.onmessage = (e) => {
-                    if (JSON.parse(e.data).type === 'welcome') {
+                    const f = JSON.parse(e.data);
+                    if (f.type === 'welcome') {
                         resolve();
+                    } else if (f.type === 'message' && f.message.from !== id) {
+                        window.last[id][f.message.from] = f.message.id;
                     }
                 };
                 ws.onerror = () => reject(new Error('socket of ' + id));
@@ -160,6 +165,13 @@ export const presence = async(context, base, users) => {
         send: (from, to, text) => page.evaluate(([f, t, x]) => {
             window.socks[f].send(JSON.stringify({type: 'send', to: t, cid: 'p' + Math.random().toString(36).slice(2), text: x}));
         }, [from.id, to.id, text]),
+        /** `user` reads everything `peer` sent them (once it has arrived). */
+        read: async(user, peer) => {
+            await page.waitForFunction(([u, p]) => !!window.last[u][p], [user.id, peer.id], {timeout: T});
+            await page.evaluate(([u, p]) => {
+                window.socks[u].send(JSON.stringify({type: 'read', with: p, upto: window.last[u][p]}));
+            }, [user.id, peer.id]);
+        },
         close: () => page.close(),
     };
 };

@@ -370,13 +370,21 @@ export const createController = (deps) => {
                 sendText(peer, intent.text);
                 break;
             case 'retry': {
+                // Only passing refusals (internal, rate_limited) offer Retry: the transport still holds
+                // the message and retries it by itself; this sends it now, with the same cid (stored once).
                 const p = conv(state, peer).pending.find((x) => x.cid === intent.cid);
-                if (p) {
-                    dispatch({type: 'discard', peer, cid: p.cid});
-                    sendText(peer, p.text);
+                if (p && p.failed && !p.final) {
+                    dispatch({type: 'resend', peer, cid: p.cid});
+                    transport.send(Protocol.send(peer, p.cid, p.text));
                 }
                 break;
             }
+            case 'dismiss':
+                // A final refusal: the message goes away, in every tab.
+                forget(intent.cid);
+                dispatch({type: 'discard', peer, cid: intent.cid});
+                post({kind: 'discard', peer, cid: intent.cid});
+                break;
             case 'typing': {
                 const t = now();
                 if (!typingSent[peer] || t - typingSent[peer] >= TYPING_THROTTLE_MS) {
@@ -422,6 +430,8 @@ export const createController = (deps) => {
             }
             if (data.kind === 'pending') {
                 dispatch({type: 'pending', peer: data.peer, cid: data.cid, text: data.text, time: data.time});
+            } else if (data.kind === 'discard') {
+                dispatch({type: 'discard', peer: data.peer, cid: data.cid});
             } else if (data.kind === 'sendfailed') {
                 dispatch({type: 'sendfailed', peer: data.peer, cid: data.cid, code: data.code, final: data.final});
             } else if (data.kind === 'window') {

@@ -182,6 +182,10 @@ export const createRenderer = (options) => {
                 event.preventDefault();
                 onIntent({type: 'retry', peer, cid: (actionEl.closest('[data-cid]') || actionEl).getAttribute('data-cid')});
                 break;
+            case 'dismiss':
+                event.preventDefault();
+                onIntent({type: 'dismiss', peer, cid: (actionEl.closest('[data-cid]') || actionEl).getAttribute('data-cid')});
+                break;
             case 'reconnect':
                 event.preventDefault();
                 onIntent({type: 'reconnect'});
@@ -410,10 +414,12 @@ export const createRenderer = (options) => {
 
     const patchMessage = (el, item) => {
         toggleClass(el, 'is-pending', item.pending && !item.failed);
+        toggleClass(el, 'is-retrying', !!item.failed && !item.final);
         toggleClass(el, 'is-failed', !!item.failed);
         const stateEl = region(el, 'state');
         let label = '';
-        if (item.failed && item.final) {
+        if (item.failed) {
+            // Why it failed: a final refusal (blocked, not contactable...) or a passing one (retried).
             const key = 'error:' + item.failed;
             const text = str(key);
             label = text.startsWith('[[') ? str('error:unknown') : text;
@@ -422,9 +428,9 @@ export const createRenderer = (options) => {
         }
         setText(stateEl, label);
         setHidden(stateEl, !label);
-        const retry = el.querySelector('[data-action="retry"]');
-        // Retrying cannot make a message shorter.
-        setHidden(retry, !(item.failed && item.final && item.failed !== 'text_too_long'));
+        // Retrying can never help a final refusal: it can only be dismissed. A passing one can be sent again now.
+        setHidden(el.querySelector('[data-action="retry"]'), !(item.failed && !item.final));
+        setHidden(el.querySelector('[data-action="dismiss"]'), !(item.failed && item.final));
     };
 
     const patchItems = async(w, state, peer, nowMs, force) => {

@@ -331,6 +331,16 @@ export const reduce = (state, action) => {
             return withConv(state, action.peer, {pending: freeze(pending)});
         }
 
+        case 'resend': {
+            // Sent again now after a passing refusal: 'Sending…' until acked or refused again.
+            const c = conv(state, action.peer);
+            if (!c.pending.some((p) => p.cid === action.cid && p.failed)) {
+                return state;
+            }
+            const pending = c.pending.map((p) => (p.cid === action.cid ? freeze(Object.assign({}, p, {failed: null, final: false})) : p));
+            return withConv(state, action.peer, {pending: freeze(pending)});
+        }
+
         case 'discard': {
             const c = conv(state, action.peer);
             return withConv(state, action.peer, {pending: freeze(c.pending.filter((p) => p.cid !== action.cid))});
@@ -445,7 +455,8 @@ export const conversationView = (state, peer, nowMs) => {
     })));
     const last = items.length ? items[items.length - 1] : null;
     const lastOwn = c.messages.filter((m) => m.from === state.me).pop();
-    const seen = !!(last && last.mine && !last.pending && lastOwn && c.readTheirs >= lastOwn.id);
+    // 'Seen' belongs under a delivered message, never under one still sending or refused.
+    const seen = !!(last && last.mine && !last.pending && !last.failed && lastOwn && c.readTheirs >= lastOwn.id);
     return {
         items,
         seen,
