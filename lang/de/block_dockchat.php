@@ -30,6 +30,7 @@ $string['connected'] = 'Verbunden';
 $string['connecting'] = 'Verbindung wird hergestellt…';
 $string['connectionlost'] = 'Verbindung unterbrochen. Neuer Versuch in {$a} s…';
 $string['disconnected'] = 'Der Chat ist offline';
+$string['dismiss'] = 'Verwerfen';
 $string['dockchat:addinstance'] = 'Neuen Dock-Chat-Block hinzufügen';
 $string['dockchat:myaddinstance'] = 'Neuen Dock-Chat-Block zum Dashboard hinzufügen';
 $string['dockchat:use'] = 'In angedockten Fenstern mit Kursmitgliedern chatten';

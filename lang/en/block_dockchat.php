@@ -30,6 +30,7 @@ $string['connected'] = 'Connected';
 $string['connecting'] = 'Connecting…';
 $string['connectionlost'] = 'Connection lost. Reconnecting in {$a} s…';
 $string['disconnected'] = 'Chat is offline';
+$string['dismiss'] = 'Dismiss';
 $string['dockchat:addinstance'] = 'Add a new dock chat block';
 $string['dockchat:myaddinstance'] = 'Add a new dock chat block to Dashboard';
 $string['dockchat:use'] = 'Chat with course-mates in docked windows';

@@ -30,6 +30,7 @@ $string['connected'] = 'Conectado';
 $string['connecting'] = 'Conectando…';
 $string['connectionlost'] = 'Se perdió la conexión. Reconectando en {$a} s…';
 $string['disconnected'] = 'El chat está desconectado';
+$string['dismiss'] = 'Descartar';
 $string['dockchat:addinstance'] = 'Añadir un nuevo bloque Dock chat';
 $string['dockchat:myaddinstance'] = 'Añadir un nuevo bloque Dock chat al Área personal';
 $string['dockchat:use'] = 'Chatear con compañeros de curso en ventanas acopladas';

@@ -30,6 +30,7 @@ $string['connected'] = 'Connecté';
 $string['connecting'] = 'Connexion…';
 $string['connectionlost'] = 'Connexion perdue. Reconnexion dans {$a} s…';
 $string['disconnected'] = 'Le chat est hors ligne';
+$string['dismiss'] = 'Retirer';
 $string['dockchat:addinstance'] = 'Ajouter un bloc Dock chat';
 $string['dockchat:myaddinstance'] = 'Ajouter un bloc Dock chat au tableau de bord';
 $string['dockchat:use'] = 'Discuter avec les autres participants de ses cours dans des fenêtres ancrées';

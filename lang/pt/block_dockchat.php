@@ -30,6 +30,7 @@ $string['connected'] = 'Ligado';
 $string['connecting'] = 'A ligar…';
 $string['connectionlost'] = 'Ligação perdida. Nova tentativa dentro de {$a} s…';
 $string['disconnected'] = 'O chat está desligado';
+$string['dismiss'] = 'Descartar';
 $string['dockchat:addinstance'] = 'Adicionar um novo bloco Dock chat';
 $string['dockchat:myaddinstance'] = 'Adicionar um novo bloco Dock chat à Área pessoal';
 $string['dockchat:use'] = 'Conversar com colegas de disciplina em janelas acopladas';

@@ -1,7 +1,7 @@
 // Unit tests of the pure chat state (moodle-block/amd/src/state.js).
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {initialState, reduce, conv, conversationView, unreadUpto, TYPING_MS} from '../../moodle-block/amd/src/state.js';
+import {initialState, reduce, conv, conversationView, unreadUpto, TYPING_MS, orderWindows} from '../../moodle-block/amd/src/state.js';
 
 const ME = 9;
 const ana = {id: 7, fullname: 'Ana Lima', avatar: 'a.png'};
@@ -152,12 +152,16 @@ test('typing shows for a while, expires on tick, and stops when their message ar
     assert.equal(conversationView(s, 7, 2001).typing, false);
 });
 
-test('windows: new ones go first, minimise keeps the place, close removes, raise moves first', () => {
+test('windows: chosen ones go first, others last, minimise keeps the place, close removes, raise moves first', () => {
     let s = welcome();
-    s = reduce(s, {type: 'window', peer: 7, state: 'open'});
-    s = reduce(s, {type: 'window', peer: 8, state: 'open'});
-    s = reduce(s, {type: 'window', peer: 10, state: 'open'});
+    s = reduce(s, {type: 'window', peer: 7, state: 'open', raise: true});
+    s = reduce(s, {type: 'window', peer: 8, state: 'open', raise: true});
+    s = reduce(s, {type: 'window', peer: 10, state: 'open', raise: true});
     assert.deepEqual(s.windows.map((w) => w.peer), [10, 8, 7]);
+    // A window that appears by itself (an incoming conversation) never pushes the chosen ones aside.
+    s = reduce(s, {type: 'window', peer: 11, state: 'minimised'});
+    assert.deepEqual(s.windows.map((w) => w.peer), [10, 8, 7, 11]);
+    s = reduce(s, {type: 'window', peer: 11, state: 'closed'});
     s = reduce(s, {type: 'window', peer: 8, state: 'minimised'});
     assert.deepEqual(s.windows, [{peer: 10, state: 'open'}, {peer: 8, state: 'minimised'}, {peer: 7, state: 'open'}]);
     s = reduce(s, {type: 'window', peer: 7, state: 'open', raise: true});
@@ -193,4 +197,15 @@ test('history with reset (after a truncated resume) replaces what was held', () 
     s = reduce(s, {type: 'message', message: msg(1, 7, ME), sender: ana});
     s = reduce(s, {type: 'history', reset: true, frame: {with: ana, messages: [msg(5000, 7, ME)], more: true, read: {mine: 0, theirs: 0}}});
     assert.deepEqual(conv(s, 7).messages.map((m) => m.id), [5000]);
+});
+
+test('window order: the browser\'s saved order wins over the server\'s (oldest first); an older choice from another tab does not move windows', () => {
+    const listed = [{peer: 7, state: 'open'}, {peer: 8, state: 'open'}, {peer: 10, state: 'open'}];
+    assert.deepEqual(orderWindows(listed, [8, 7, 10]).map((w) => w.peer), [8, 7, 10]);
+    assert.deepEqual(orderWindows(listed, []).map((w) => w.peer), [10, 8, 7], 'unknown: newest opened first');
+    assert.deepEqual(orderWindows(listed, [7]).map((w) => w.peer), [7, 10, 8]);
+    let s = reduce(welcome(), {type: 'window', peer: 7, state: 'open', raise: true, at: 100});
+    s = reduce(s, {type: 'window', peer: 8, state: 'open', raise: true, at: 200});
+    assert.equal(reduce(s, {type: 'window', peer: 7, state: 'open', raise: true, at: 150}), s);
+    assert.deepEqual(reduce(s, {type: 'window', peer: 7, state: 'open', raise: true, at: 250}).windows.map((w) => w.peer), [7, 8]);
 });

@@ -116,6 +116,32 @@ export const createController = (deps) => {
     let ticker = null;
     const storage = deps.storage || null;
     const outboxKey = 'block_dockchat_outbox_' + (deps.userid || 0);
+    const orderKey = 'block_dockchat_order_' + (deps.userid || 0);
+
+    // The order of the windows (most recently used first) is shared by the tabs of this browser and
+    // survives page loads: the server lists windows in the order they were first opened.
+    const loadOrder = () => {
+        try {
+            const saved = JSON.parse((storage && storage.getItem(orderKey)) || 'null');
+            if (saved && Array.isArray(saved.peers)) {
+                return {peers: saved.peers.filter((p) => typeof p === 'number'), at: Number(saved.at) || 0};
+            }
+        } catch (e) {
+            // Unreadable: start from the server's order.
+        }
+        return {peers: [], at: 0};
+    };
+    const saveOrder = () => {
+        if (!storage) {
+            return;
+        }
+        try {
+            storage.setItem(orderKey, JSON.stringify({peers: state.windows.map((w) => w.peer), at: state.orderAt}));
+        } catch (e) {
+            // Quota or privacy mode: the order lasts as long as the page.
+        }
+    };
+    const sameOrder = (a, b) => a.length === b.length && a.every((w, i) => w.peer === b[i].peer);
 
     // Messages typed but not acknowledged survive a page load (the dock follows the user across pages):
     // they are sent again with the same cid, which the server stores at most once.
@@ -185,7 +211,11 @@ export const createController = (deps) => {
         if (next === state) {
             return;
         }
+        const before = state;
         state = next;
+        if (!sameOrder(before.windows, next.windows)) {
+            saveOrder();
+        }
         renderer.render(state, now());
         updateTicker();
         renderer.whenIdle().then(() => markRead());
@@ -221,9 +251,10 @@ export const createController = (deps) => {
     };
 
     const setWindow = (peer, winState, raise) => {
-        dispatch({type: 'window', peer, state: winState, raise, person: state.people[peer]});
+        const at = raise ? Math.max(now(), state.orderAt + 1) : undefined;
+        dispatch({type: 'window', peer, state: winState, raise, at, person: state.people[peer]});
         transport.send(Protocol.windowState(peer, winState), 'window:' + peer);
-        post({kind: 'window', peer, state: winState, person: state.people[peer] || null});
+        post({kind: 'window', peer, state: winState, raise: !!raise, at, person: state.people[peer] || null});
         if (winState !== 'closed') {
             ensureHistory(peer);
         }
@@ -245,13 +276,15 @@ export const createController = (deps) => {
 
     const onFrame = (frame) => {
         switch (frame.type) {
-            case 'welcome':
+            case 'welcome': {
                 historyRequested.clear();
                 resetRequested.clear();
-                dispatch({type: 'welcome', frame});
+                const order = loadOrder();
+                dispatch({type: 'welcome', frame, order: order.peers, orderAt: order.at});
                 // Windows come back after a page load: fetch what they show.
                 state.windows.forEach((w) => ensureHistory(w.peer));
                 break;
+            }
             case 'missed':
                 dispatch({type: 'missed', messages: frame.messages || []});
                 if (frame.done && frame.truncated) {
@@ -314,7 +347,9 @@ export const createController = (deps) => {
         switch (intent.type) {
             case 'open':
             case 'restore':
-                setWindow(peer, 'open', true);
+                // Chosen from the list or the '+N' menu: the right-most place. A title click restores
+                // the window where it is.
+                setWindow(peer, 'open', intent.type === 'open');
                 if (intent.focus) {
                     renderer.whenIdle().then(() => renderer.focusWindow(peer));
                 }
@@ -335,13 +370,21 @@ export const createController = (deps) => {
                 sendText(peer, intent.text);
                 break;
             case 'retry': {
+                // Only passing refusals (internal, rate_limited) offer Retry: the transport still holds
+                // the message and retries it by itself; this sends it now, with the same cid (stored once).
                 const p = conv(state, peer).pending.find((x) => x.cid === intent.cid);
-                if (p) {
-                    dispatch({type: 'discard', peer, cid: p.cid});
-                    sendText(peer, p.text);
+                if (p && p.failed && !p.final) {
+                    dispatch({type: 'resend', peer, cid: p.cid});
+                    transport.send(Protocol.send(peer, p.cid, p.text));
                 }
                 break;
             }
+            case 'dismiss':
+                // A final refusal: the message goes away, in every tab.
+                forget(intent.cid);
+                dispatch({type: 'discard', peer, cid: intent.cid});
+                post({kind: 'discard', peer, cid: intent.cid});
+                break;
             case 'typing': {
                 const t = now();
                 if (!typingSent[peer] || t - typingSent[peer] >= TYPING_THROTTLE_MS) {
@@ -387,10 +430,13 @@ export const createController = (deps) => {
             }
             if (data.kind === 'pending') {
                 dispatch({type: 'pending', peer: data.peer, cid: data.cid, text: data.text, time: data.time});
+            } else if (data.kind === 'discard') {
+                dispatch({type: 'discard', peer: data.peer, cid: data.cid});
             } else if (data.kind === 'sendfailed') {
                 dispatch({type: 'sendfailed', peer: data.peer, cid: data.cid, code: data.code, final: data.final});
             } else if (data.kind === 'window') {
-                dispatch({type: 'window', peer: data.peer, state: data.state, person: data.person || undefined});
+                dispatch({type: 'window', peer: data.peer, state: data.state, person: data.person || undefined,
+                    raise: !!data.raise, at: typeof data.at === 'number' ? data.at : undefined});
                 if (data.state !== 'closed') {
                     ensureHistory(data.peer);
                 }

@@ -36,6 +36,8 @@ import {renderInto} from './linkify.js';
 const WINDOW_WIDTH = 300;
 const WINDOW_GAP = 10;
 const CHIP_WIDTH = 64;
+/** Distance of the dock from the screen's edges. */
+const EDGE = 16;
 const MOBILE_MAX = 576;
 const GROUP_GAP_SECONDS = 300;
 const NEAR_EDGE_PX = 48;
@@ -179,6 +181,10 @@ export const createRenderer = (options) => {
             case 'retry':
                 event.preventDefault();
                 onIntent({type: 'retry', peer, cid: (actionEl.closest('[data-cid]') || actionEl).getAttribute('data-cid')});
+                break;
+            case 'dismiss':
+                event.preventDefault();
+                onIntent({type: 'dismiss', peer, cid: (actionEl.closest('[data-cid]') || actionEl).getAttribute('data-cid')});
                 break;
             case 'reconnect':
                 event.preventDefault();
@@ -408,10 +414,12 @@ export const createRenderer = (options) => {
 
     const patchMessage = (el, item) => {
         toggleClass(el, 'is-pending', item.pending && !item.failed);
+        toggleClass(el, 'is-retrying', !!item.failed && !item.final);
         toggleClass(el, 'is-failed', !!item.failed);
         const stateEl = region(el, 'state');
         let label = '';
-        if (item.failed && item.final) {
+        if (item.failed) {
+            // Why it failed: a final refusal (blocked, not contactable...) or a passing one (retried).
             const key = 'error:' + item.failed;
             const text = str(key);
             label = text.startsWith('[[') ? str('error:unknown') : text;
@@ -420,9 +428,9 @@ export const createRenderer = (options) => {
         }
         setText(stateEl, label);
         setHidden(stateEl, !label);
-        const retry = el.querySelector('[data-action="retry"]');
-        // Retrying cannot make a message shorter.
-        setHidden(retry, !(item.failed && item.final && item.failed !== 'text_too_long'));
+        // Retrying can never help a final refusal: it can only be dismissed. A passing one can be sent again now.
+        setHidden(el.querySelector('[data-action="retry"]'), !(item.failed && !item.final));
+        setHidden(el.querySelector('[data-action="dismiss"]'), !(item.failed && item.final));
     };
 
     const patchItems = async(w, state, peer, nowMs, force) => {
@@ -579,6 +587,51 @@ export const createRenderer = (options) => {
 
     // ---- Overflow: the windows that do not fit hide behind a '+N' chip. --------------------------
 
+    /**
+     * Where the windows may go so that they never cover the block's list: beside the list when it is on
+     * screen and there is room for a window on that side; otherwise (a narrow screen, the list across
+     * the page) the list keeps room below it as tall as the dock, so every row can be scrolled clear.
+     *
+     * @param {number} width the screen's width
+     * @param {boolean} mobile one full-width window
+     * @returns {{right: number, left: number, reserve: boolean}} the dock's distance from the right and
+     *   left edges, and whether the list needs room below it instead
+     */
+    const keepOut = (width, mobile) => {
+        const band = {right: mobile ? 0 : EDGE, left: mobile ? 0 : EDGE};
+        const rect = blockRoot && blockRoot.isConnected && blockRoot.getClientRects().length
+            ? blockRoot.getBoundingClientRect() : null;
+        if (rect && rect.width > 0) {
+            const height = view.innerHeight || doc.documentElement.clientHeight || 768;
+            const onScreen = rect.bottom > 0 && rect.top < height && rect.right > 0 && rect.left < width;
+            const roomLeft = rect.left - WINDOW_GAP - EDGE;
+            const roomRight = width - rect.right - WINDOW_GAP - EDGE;
+            const onRight = rect.left + rect.width / 2 >= width / 2;
+            if (mobile || (roomLeft < WINDOW_WIDTH && roomRight < WINDOW_WIDTH)) {
+                band.reserve = true;
+            } else if (onScreen && onRight && roomLeft >= WINDOW_WIDTH) {
+                band.right = width - rect.left + WINDOW_GAP;
+            } else if (onScreen && roomRight >= WINDOW_WIDTH) {
+                band.left = rect.right + WINDOW_GAP;
+            }
+        }
+        return band;
+    };
+
+    /**
+     * Give the list room below it as tall as the dock (when the windows cannot go beside it).
+     *
+     * @param {boolean} on
+     */
+    const reserveRoom = (on) => {
+        if (blockRoot) {
+            const value = on ? Math.ceil(dock.getBoundingClientRect().height) + 'px' : '';
+            if (blockRoot.style.getPropertyValue('--block-dockchat-reserve') !== value) {
+                blockRoot.style.setProperty('--block-dockchat-reserve', value);
+            }
+        }
+    };
+
     const layout = () => {
         if (!dock || !lastState) {
             return;
@@ -587,18 +640,69 @@ export const createRenderer = (options) => {
         const width = view.innerWidth || doc.documentElement.clientWidth || 1024;
         const mobile = width <= MOBILE_MAX;
         toggleClass(dock, 'is-mobile', mobile);
-        let fits = mobile ? 1 : Math.max(1, Math.floor((width - 24 - CHIP_WIDTH) / (WINDOW_WIDTH + WINDOW_GAP)));
-        if (!mobile && state.windows.length * (WINDOW_WIDTH + WINDOW_GAP) + 24 <= width) {
-            fits = state.windows.length;
+        const band = keepOut(width, mobile);
+        const right = band.right + 'px';
+        const left = band.left + 'px';
+        if (dock.style.getPropertyValue('--block-dockchat-right') !== right) {
+            dock.style.setProperty('--block-dockchat-right', right);
         }
-        const hidden = [];
-        state.windows.forEach((entry, i) => {
-            const w = windows.get(entry.peer);
-            if (!w) {
+        if (dock.style.getPropertyValue('--block-dockchat-left') !== left) {
+            dock.style.setProperty('--block-dockchat-left', left);
+        }
+        const room = width - band.right - band.left;
+        // Which windows show: the one chosen last (the first), then those in use (with keyboard focus
+        // or a draft: hiding them would drop the focus to the page and hide the draft), then the others
+        // from right to left while they fit. The rest wait behind the '+N' chip.
+        const entries = state.windows.filter((entry) => windows.has(entry.peer));
+        const inUse = (entry) => {
+            const el = windows.get(entry.peer).el;
+            const input = region(el, 'input');
+            return el.contains(doc.activeElement) || !!(input && input.value.trim());
+        };
+        // A minimised window is as wide as its title bar: measure each (shown for the measure, in
+        // the same task, so nothing flickers).
+        const widths = new Map();
+        entries.forEach((entry) => {
+            const el = windows.get(entry.peer).el;
+            if (entry.state === 'open') {
+                widths.set(entry.peer, WINDOW_WIDTH);
                 return;
             }
-            const hide = i >= fits;
-            setHidden(w.el, hide);
+            const wasHidden = el.hidden;
+            el.hidden = false;
+            widths.set(entry.peer, Math.min(WINDOW_WIDTH, Math.ceil(el.getBoundingClientRect().width) || WINDOW_WIDTH));
+            el.hidden = wasHidden;
+        });
+        const widthOf = (entry) => widths.get(entry.peer);
+        const total = entries.reduce((sum, entry) => sum + widthOf(entry) + WINDOW_GAP, -WINDOW_GAP);
+        const shown = new Set();
+        if (!mobile && total <= room) {
+            entries.forEach((entry) => shown.add(entry.peer));
+        } else {
+            const budget = mobile ? 0 : room - CHIP_WIDTH;
+            let used = -WINDOW_GAP;
+            const take = (entry) => {
+                const cost = widthOf(entry) + WINDOW_GAP;
+                if (!shown.has(entry.peer) && (shown.size === 0 || used + cost <= budget)) {
+                    shown.add(entry.peer);
+                    used += cost;
+                }
+            };
+            const ranked = entries.slice(0, 1).concat(entries.slice(1).filter(inUse), entries.slice(1));
+            if (mobile) {
+                // One window at a time: the one in use, else the one chosen last.
+                const first = entries.find(inUse) || entries[0];
+                if (first) {
+                    take(first);
+                }
+            } else {
+                ranked.forEach(take);
+            }
+        }
+        const hidden = [];
+        entries.forEach((entry) => {
+            const hide = !shown.has(entry.peer);
+            setHidden(windows.get(entry.peer).el, hide);
             if (hide) {
                 hidden.push(entry.peer);
             }
@@ -612,8 +716,12 @@ export const createRenderer = (options) => {
         const chip = overflow.querySelector('[data-action="toggle-overflow"]');
         setAttr(chip, 'aria-expanded', overflowOpen ? 'true' : 'false');
         setAttr(chip, 'aria-label', str('moreconversations', hidden.length));
-        const anyUnread = hidden.some((peer) => conv(state, peer).unread > 0);
-        toggleClass(overflow, 'is-highlight', anyUnread);
+        const unread = hidden.reduce((sum, peer) => sum + conv(state, peer).unread, 0);
+        toggleClass(overflow, 'is-highlight', unread > 0);
+        const chipBadge = region(overflow, 'overflow-unread');
+        setHidden(chipBadge, !unread);
+        setText(chipBadge, unread ? String(unread) : '');
+        setAttr(chipBadge, 'aria-label', str('unreadcount', unread));
         const menu = region(overflow, 'overflow-menu');
         setHidden(menu, !overflowOpen);
         if (overflowOpen) {
@@ -642,7 +750,20 @@ export const createRenderer = (options) => {
                 li.appendChild(button);
                 menu.appendChild(li);
             });
+            // Keep the menu on screen: it opens above the chip, and slides sideways if it would cross an edge.
+            menu.style.removeProperty('--block-dockchat-shift');
+            const r = menu.getBoundingClientRect();
+            let shift = 0;
+            if (r.left < EDGE / 2) {
+                shift = EDGE / 2 - r.left;
+            } else if (r.right > width - EDGE / 2) {
+                shift = width - EDGE / 2 - r.right;
+            }
+            if (shift) {
+                menu.style.setProperty('--block-dockchat-shift', Math.round(shift) + 'px');
+            }
         }
+        reserveRoom(band.reserve);
     };
 
     // ---- The render loop: one render at a time, always of the newest state. ----------------------
@@ -656,6 +777,17 @@ export const createRenderer = (options) => {
         bind(el);
         dock = el;
         view.addEventListener('resize', layout);
+        // The list moves with the page: the windows follow it (once per frame).
+        let scrollQueued = false;
+        view.addEventListener('scroll', () => {
+            if (!scrollQueued) {
+                scrollQueued = true;
+                view.requestAnimationFrame(() => {
+                    scrollQueued = false;
+                    layout();
+                });
+            }
+        }, {passive: true, capture: true});
         // A click anywhere else closes the '+N' menu.
         doc.addEventListener('click', (event) => {
             if (overflowOpen && !(event.target.closest && event.target.closest('[data-region="overflow"]'))) {

@@ -44,6 +44,8 @@ export const initialState = (me) => freeze({
     convs: freeze({}),
     limits: freeze({text_max_chars: 4000, history_max: 100}),
     welcomed: false,
+    // When the window order last changed by a user's choice (ms), to settle tabs that raced.
+    orderAt: 0,
 });
 
 const emptyConv = freeze({
@@ -167,15 +169,22 @@ const addMessages = (state, messages, live) => {
 };
 
 /**
- * Open, minimise or close a window. A newly shown window goes first (the right-most, always visible).
+ * Open, minimise or close a window.
+ *
+ * The windows are kept most recently used first (the first is the right-most). A window the user
+ * asked for (`raise`) goes first; one that appears by itself (an incoming conversation, a window opened
+ * elsewhere) goes last, so it never pushes aside the windows in use.
  *
  * @param {object} state
  * @param {number} peer
  * @param {string} winState 'open' | 'minimised' | 'closed'
+ * @param {boolean} [raise] the user's choice: move (or add) it first
+ * @param {number} [at] when the user chose it (ms): an older choice from another tab does not move windows
  * @returns {object}
  */
-const setWindow = (state, peer, winState) => {
+const setWindow = (state, peer, winState, raise, at) => {
     const existing = state.windows.find((w) => w.peer === peer);
+    const stale = raise && at !== undefined && at < state.orderAt;
     let windows;
     if (winState === 'closed') {
         if (!existing) {
@@ -183,14 +192,29 @@ const setWindow = (state, peer, winState) => {
         }
         windows = state.windows.filter((w) => w.peer !== peer);
     } else if (existing) {
-        if (existing.state === winState) {
+        const moved = raise && !stale && state.windows[0] !== existing;
+        if (existing.state === winState && !moved) {
             return state;
         }
-        windows = state.windows.map((w) => (w.peer === peer ? freeze({peer, state: winState}) : w));
+        const entry = existing.state === winState ? existing : freeze({peer, state: winState});
+        const others = state.windows.filter((w) => w !== existing);
+        windows = moved ? [entry].concat(others) : state.windows.map((w) => (w === existing ? entry : w));
     } else {
-        windows = [freeze({peer, state: winState})].concat(state.windows);
+        const entry = freeze({peer, state: winState});
+        if (raise && !stale) {
+            windows = [entry].concat(state.windows);
+        } else if (raise) {
+            // Chosen in another tab just before a newer choice here: right behind it.
+            windows = state.windows.slice(0, 1).concat([entry], state.windows.slice(1));
+        } else {
+            windows = state.windows.concat([entry]);
+        }
     }
-    let next = freeze(Object.assign({}, state, {windows: freeze(windows)}));
+    const changes = {windows: freeze(windows)};
+    if (raise && !stale && at !== undefined) {
+        changes.orderAt = at;
+    }
+    let next = freeze(Object.assign({}, state, changes));
     if (winState === 'open' && conv(next, peer).highlight) {
         next = withConv(next, peer, {highlight: false});
     }
@@ -198,19 +222,18 @@ const setWindow = (state, peer, winState) => {
 };
 
 /**
- * Bring a window to the front (first position) so it is visible when others overflow.
+ * The server's windows (oldest opened first) in the order this browser last showed them: the peers of
+ * `order` (most recently used first), then any others, newest opened first.
  *
- * @param {object} state
- * @param {number} peer
- * @returns {object}
+ * @param {object[]} windows {peer, state}, oldest opened first
+ * @param {number[]} [order] peers, most recently used first
+ * @returns {object[]}
  */
-const raiseWindow = (state, peer) => {
-    const w = state.windows.find((x) => x.peer === peer);
-    if (!w || state.windows[0] === w) {
-        return state;
-    }
-    const windows = [w].concat(state.windows.filter((x) => x !== w));
-    return freeze(Object.assign({}, state, {windows: freeze(windows)}));
+export const orderWindows = (windows, order) => {
+    const rank = new Map((order || []).map((peer, i) => [peer, i]));
+    const known = windows.filter((w) => rank.has(w.peer)).sort((a, b) => rank.get(a.peer) - rank.get(b.peer));
+    const unknown = windows.filter((w) => !rank.has(w.peer)).reverse();
+    return known.concat(unknown);
 };
 
 /**
@@ -236,9 +259,12 @@ export const reduce = (state, action) => {
             }));
             next = withPeople(next, [f.user].concat(f.online || [], (f.windows || []).map((w) => w.with)));
             const serverWindows = (f.windows || []).filter((w) => w && w.with && w.with.id);
-            // The server's list is the truth: what another tab closed stays closed.
+            // The server's list is the truth: what another tab closed stays closed. Its order (oldest
+            // opened first) gives way to the order this browser last showed (`action.order`).
+            const listed = serverWindows.map((w) => freeze({peer: w.with.id, state: w.state === 'open' ? 'open' : 'minimised'}));
             next = freeze(Object.assign({}, next, {
-                windows: freeze(serverWindows.map((w) => freeze({peer: w.with.id, state: w.state === 'open' ? 'open' : 'minimised'}))),
+                windows: freeze(orderWindows(listed, action.order)),
+                orderAt: Math.max(next.orderAt, action.orderAt || 0),
             }));
             serverWindows.forEach((w) => {
                 const c = conv(next, w.with.id);
@@ -302,6 +328,16 @@ export const reduce = (state, action) => {
             }
             const pending = c.pending.map((p) => (p.cid === action.cid
                 ? freeze(Object.assign({}, p, {failed: action.code, final: !!action.final})) : p));
+            return withConv(state, action.peer, {pending: freeze(pending)});
+        }
+
+        case 'resend': {
+            // Sent again now after a passing refusal: 'Sending…' until acked or refused again.
+            const c = conv(state, action.peer);
+            if (!c.pending.some((p) => p.cid === action.cid && p.failed)) {
+                return state;
+            }
+            const pending = c.pending.map((p) => (p.cid === action.cid ? freeze(Object.assign({}, p, {failed: null, final: false})) : p));
             return withConv(state, action.peer, {pending: freeze(pending)});
         }
 
@@ -380,15 +416,8 @@ export const reduce = (state, action) => {
         case 'window': {
             // From the server (another tab, or a send) or a local action; `person` when known.
             let next = action.person ? withPeople(state, [action.person]) : state;
-            next = setWindow(next, action.peer, action.state);
-            if (action.raise && action.state !== 'closed') {
-                next = raiseWindow(next, action.peer);
-            }
-            return next;
+            return setWindow(next, action.peer, action.state, !!action.raise, action.at);
         }
-
-        case 'raise':
-            return raiseWindow(state, action.peer);
 
         default:
             return state;
@@ -426,7 +455,8 @@ export const conversationView = (state, peer, nowMs) => {
     })));
     const last = items.length ? items[items.length - 1] : null;
     const lastOwn = c.messages.filter((m) => m.from === state.me).pop();
-    const seen = !!(last && last.mine && !last.pending && lastOwn && c.readTheirs >= lastOwn.id);
+    // 'Seen' belongs under a delivered message, never under one still sending or refused.
+    const seen = !!(last && last.mine && !last.pending && !last.failed && lastOwn && c.readTheirs >= lastOwn.id);
     return {
         items,
         seen,

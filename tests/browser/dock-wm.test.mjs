@@ -1,0 +1,319 @@
+// The dock's window manager and failure states (issue 14), in headless Chromium against `dockchatd demo`,
+// at desktop (1366×768) and phone (390×844) sizes. Screenshots of the states go to artifacts/.
+import {test, before, after} from 'node:test';
+import {setup, demoUsers, openAs, presence, closeAll, winSel, isUncovered, shot, assert, T, DESKTOP, PHONE} from './harness.mjs';
+
+const env = setup('dockchatd-demo-wm.log');
+before(() => env.start(), {timeout: 25 * 60 * 1000});
+after(() => env.stop());
+
+/** Amara (a student of two courses: 8 course-mates) and her course-mates. */
+const cast = async() => {
+    const u = await demoUsers(env.base());
+    const me = u.byId(5);
+    const mates = u.mates(me);
+    assert.ok(mates.length >= 8, 'Amara has 8 course-mates');
+    return {me, mates, u};
+};
+
+const rows = (page) => page.locator('.block_dockchat-user');
+const waitOnline = (page, n) => page.waitForFunction((k) => document.querySelectorAll('.block_dockchat-user').length >= k, n, {timeout: T});
+
+for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    test(`${size}: an open window never covers the block's list`, {timeout: 90000}, async() => {
+        const {me, mates} = await cast();
+        const errors = [];
+        const others = await env.browser().newContext();
+        const ctx = await env.browser().newContext(options);
+        try {
+            const online = await presence(others, env.base(), mates.slice(0, 7));
+            const page = await openAs(ctx, env.base(), me, errors);
+            await closeAll(page);
+            await waitOnline(page, 7);
+            const last = rows(page).last();
+            await last.locator('button').click();
+            await page.locator('[data-region="window"] [data-region="input"]').first().waitFor({state: 'visible', timeout: T});
+            await page.waitForTimeout(300);
+            const count = await rows(page).count();
+            for (let i = 0; i < count; i++) {
+                const row = rows(page).nth(i).locator('button');
+                // Bring the row to the upper part of the screen, below the page's sticky bar, as a user
+                // scrolling to it would.
+                await row.evaluate((el) => {
+                    window.scrollBy(0, el.getBoundingClientRect().top - 100);
+                });
+                await page.waitForTimeout(50);
+                if (!(await isUncovered(row))) {
+                    await shot(page, `${size}-covered-row-${i + 1}.png`);
+                }
+                assert.ok(await isUncovered(row), `${size}: row ${i + 1} of ${count} can be clicked with a window open`);
+            }
+            await shot(page, `${size}-window-beside-list.png`);
+            await online.close();
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+            await others.close().catch(() => {});
+        }
+    });
+}
+
+for (const [size, options, open] of [['desktop', DESKTOP, 3], ['phone', PHONE, 1]]) {
+    test(`${size}: a new conversation never hides the window being typed in`, {timeout: 90000}, async() => {
+        const {me, mates} = await cast();
+        const errors = [];
+        const others = await env.browser().newContext();
+        const ctx = await env.browser().newContext(options);
+        try {
+            const online = await presence(others, env.base(), mates.slice(0, 7));
+            const page = await openAs(ctx, env.base(), me, errors);
+            await closeAll(page);
+            await waitOnline(page, 7);
+            const chosen = mates.slice(0, open);
+            for (const m of chosen) {
+                await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+                await page.locator(`${winSel(m)} [data-region="input"]`).waitFor({state: 'visible', timeout: T});
+            }
+            // The user writes in the window opened first (the left-most one on a desktop).
+            const typing = chosen[0];
+            const input = page.locator(`${winSel(typing)} [data-region="input"]`);
+            await input.click();
+            await input.pressSequentially('half a thought', {delay: 10});
+            const newcomer = mates[6];
+            await online.send(newcomer, me, 'Hi! Quick question about the quiz');
+            await page.locator(winSel(newcomer)).waitFor({state: 'attached', timeout: T});
+            await page.waitForTimeout(300);
+            assert.ok(await input.isVisible(), `${size}: the window being typed in stays visible`);
+            assert.equal(await input.inputValue(), 'half a thought', 'the draft is intact');
+            assert.equal(await page.evaluate((sel) => document.activeElement === document.querySelector(sel),
+                `${winSel(typing)} [data-region="input"]`), true, `${size}: the focus stays in the input`);
+            for (const m of chosen) {
+                assert.ok(await page.locator(winSel(m)).isVisible(), `${size}: ${m.fullname}'s window stays visible`);
+            }
+            // The newcomer waits behind the '+N' chip, whose badge counts its unread message.
+            assert.equal(await page.locator(winSel(newcomer)).isVisible(), false, 'the newcomer does not take a place');
+            const chip = page.locator('[data-region="overflow"]');
+            await chip.waitFor({state: 'visible', timeout: T});
+            assert.match(await chip.locator('[data-region="overflow-unread"]').textContent(), /^[1-9]\d*$/);
+            assert.ok(await chip.locator('[data-region="overflow-unread"]').isVisible(), 'the chip shows an unread badge');
+            await shot(page, `${size}-newcomer-behind-chip.png`);
+            await online.close();
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+            await others.close().catch(() => {});
+        }
+    });
+}
+
+/** Peers of the visible windows, right-most first. */
+const order = (page) => page.locator('[data-region="window"]:not([hidden])').evaluateAll((els) => els
+    .map((el) => ({id: Number(el.dataset.peerid), x: el.getBoundingClientRect().right}))
+    .sort((a, b) => b.x - a.x).map((w) => w.id));
+
+test('desktop: the windows keep their order in every tab and after a reload (most recently used right-most)', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const online = await presence(others, env.base(), mates.slice(0, 7));
+        const page = await openAs(ctx, env.base(), me, errors);
+        await closeAll(page);
+        await waitOnline(page, 7);
+        const [a, b, c] = mates;
+        for (const m of [a, b, c]) {
+            await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+            await page.locator(`${winSel(m)} [data-region="input"]`).waitFor({state: 'visible', timeout: T});
+        }
+        const expected = [c.id, b.id, a.id];
+        assert.deepEqual(await order(page), expected, 'the last opened is right-most');
+        const second = await openAs(ctx, env.base(), me, errors);
+        await second.locator(winSel(a)).waitFor({timeout: T});
+        await second.waitForTimeout(300);
+        assert.deepEqual(await order(second), expected, 'a second tab shows the same order');
+        await page.reload({timeout: T});
+        await page.locator(winSel(a)).waitFor({timeout: T});
+        await page.waitForTimeout(300);
+        assert.deepEqual(await order(page), expected, 'a reload keeps the order');
+        // Choosing the left-most from the list makes it the right-most, in both tabs and after a reload.
+        await page.locator(`.block_dockchat-user[data-userid="${a.id}"] button`).click();
+        const raised = [a.id, c.id, b.id];
+        await page.waitForFunction((want) => {
+            const ids = [...document.querySelectorAll('[data-region="window"]:not([hidden])')]
+                .sort((x, y) => y.getBoundingClientRect().right - x.getBoundingClientRect().right).map((el) => Number(el.dataset.peerid));
+            return ids.join() === want.join();
+        }, raised, {timeout: T});
+        await second.waitForFunction((want) => {
+            const ids = [...document.querySelectorAll('[data-region="window"]:not([hidden])')]
+                .sort((x, y) => y.getBoundingClientRect().right - x.getBoundingClientRect().right).map((el) => Number(el.dataset.peerid));
+            return ids.join() === want.join();
+        }, raised, {timeout: T}).catch(() => {});
+        assert.deepEqual(await order(second), raised, 'the other tab follows');
+        await second.reload({timeout: T});
+        await second.locator(winSel(a)).waitFor({timeout: T});
+        await second.waitForTimeout(300);
+        assert.deepEqual(await order(second), raised, 'and keeps it after a reload');
+        await shot(second, 'desktop-window-order.png');
+        await online.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
+    }
+});
+
+test('desktop: the "+N" menu stays on screen', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const online = await presence(others, env.base(), mates.slice(0, 7));
+        const page = await openAs(ctx, env.base(), me, errors);
+        await closeAll(page);
+        await waitOnline(page, 7);
+        for (const m of mates.slice(0, 6)) {
+            await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+            await page.locator(`${winSel(m)} [data-region="input"]`).waitFor({state: 'visible', timeout: T});
+        }
+        await page.locator('[data-region="overflow"]:not([hidden]) [data-action="toggle-overflow"]').click();
+        const menu = page.locator('[data-region="overflow-menu"]:not([hidden])');
+        await menu.locator('[data-action="raise"]').first().waitFor({timeout: T});
+        const box = await menu.boundingBox();
+        assert.ok(box.x >= 0 && box.x + box.width <= 1366, `the menu is on screen (${JSON.stringify(box)})`);
+        for (const item of await menu.locator('[data-action="raise"]').all()) {
+            assert.ok(await isUncovered(item), 'each entry can be clicked');
+        }
+        await shot(page, 'desktop-overflow-menu-on-screen.png');
+        await online.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
+    }
+});
+
+test('desktop: minimised windows take only their title bar\'s width', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const online = await presence(others, env.base(), mates.slice(0, 7));
+        const page = await openAs(ctx, env.base(), me, errors);
+        await closeAll(page);
+        await waitOnline(page, 7);
+        const four = mates.slice(0, 4);
+        for (const m of four) {
+            await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+            await page.locator(`${winSel(m)} [data-region="input"]`).waitFor({state: 'visible', timeout: T});
+        }
+        for (const m of four) {
+            const w = page.locator(winSel(m));
+            if (!(await w.isVisible())) {
+                await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+                await w.locator('[data-region="input"]').waitFor({state: 'visible', timeout: T});
+            }
+            await w.locator('[data-action="minimise"]').click();
+            await page.waitForFunction((sel) => document.querySelector(sel).classList.contains('is-minimised'), winSel(m), {timeout: T});
+        }
+        await page.waitForTimeout(300);
+        for (const m of four) {
+            const w = page.locator(winSel(m));
+            assert.ok(await w.isVisible(), `${m.fullname}'s minimised window is shown: four title bars fit`);
+            const width = (await w.boundingBox()).width;
+            const header = await w.locator('header').evaluate((el) => el.scrollWidth);
+            assert.ok(width < 300 && width >= header - 1, `a minimised window is as wide as its title bar (${width}, header ${header})`);
+        }
+        assert.equal(await page.locator('[data-region="overflow"]').isVisible(), false, 'no "+N" chip');
+        await shot(page, 'desktop-minimised-title-bars.png');
+        await online.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
+    }
+});
+
+test('desktop: a final refusal offers only Dismiss, a passing one Retry, and "Seen" is never drawn under them', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const peer = mates[1];
+        const online = await presence(others, env.base(), [peer]);
+        const page = await ctx.newPage();
+        // Between the page and dockchatd: sends whose text starts with 'REFUSE <code>' are answered with
+        // that error, as dockchatd answers a refused send (ref = the cid), until `allow` is set.
+        let allow = false;
+        await page.routeWebSocket(/\/ws/, (ws) => {
+            const server = ws.connectToServer();
+            ws.onMessage((data) => {
+                const f = JSON.parse(data);
+                const m = f.type === 'send' && /^REFUSE (\w+)/.exec(f.text);
+                if (m && !allow) {
+                    ws.send(JSON.stringify({type: 'error', code: m[1], message: 'refused by the test', ref: f.cid}));
+                } else {
+                    server.send(data);
+                }
+            });
+        });
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
+        await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        await closeAll(page);
+        await page.locator(`.block_dockchat-user[data-userid="${peer.id}"] button`).click();
+        const w = page.locator(winSel(peer));
+        const input = w.locator('[data-region="input"]');
+        await input.waitFor({state: 'visible', timeout: T});
+        await input.fill('Did you get the slides?');
+        await input.press('Enter');
+        await online.read(peer, me);
+        const seen = w.locator('[data-region="seen"]');
+        await seen.waitFor({state: 'visible', timeout: T});
+
+        for (const [code, reason] of [['blocked', 'You cannot message this person.'], ['not_contactable', null],
+            ['no_permission', 'You do not have permission to send messages.'], ['text_too_long', 'The message is too long.']]) {
+            await input.fill(`REFUSE ${code} hello`);
+            await input.press('Enter');
+            const bubble = w.locator('.block_dockchat-msg.is-failed').filter({hasText: `REFUSE ${code}`});
+            await bubble.locator('[data-region="state"]').filter({hasText: /\S/}).waitFor({timeout: T});
+            if (reason) {
+                assert.equal(await bubble.locator('[data-region="state"]').textContent(), reason);
+            }
+            assert.equal(await bubble.locator('[data-action="retry"]').isVisible(), false, `${code}: no Retry`);
+            assert.ok(await bubble.locator('[data-action="dismiss"]').isVisible(), `${code}: Dismiss`);
+            assert.equal(await seen.isVisible(), false, `${code}: no 'Seen' under a refused message`);
+            if (code === 'blocked') {
+                await shot(page, 'desktop-final-refusal.png');
+            }
+            await bubble.locator('[data-action="dismiss"]').click();
+            await bubble.waitFor({state: 'detached', timeout: T});
+        }
+        await seen.waitFor({state: 'visible', timeout: T});
+
+        // A passing refusal: the reason and Retry; Retry sends it (once).
+        await input.fill('REFUSE rate_limited wait for it');
+        await input.press('Enter');
+        const bubble = w.locator('.block_dockchat-msg').filter({hasText: 'REFUSE rate_limited'});
+        const retry = bubble.locator('[data-action="retry"]');
+        await retry.waitFor({state: 'visible', timeout: T});
+        assert.equal(await bubble.locator('[data-region="state"]').textContent(), 'You are sending messages too quickly.');
+        assert.equal(await bubble.locator('[data-action="dismiss"]').isVisible(), false);
+        await shot(page, 'desktop-passing-refusal.png');
+        allow = true;
+        await retry.click().catch(() => {});
+        await page.waitForFunction((sel) => {
+            const el = [...document.querySelectorAll(sel)].find((e) => e.textContent.includes('REFUSE rate_limited'));
+            return el && !el.classList.contains('is-failed') && !el.classList.contains('is-pending');
+        }, `${winSel(peer)} .block_dockchat-msg`, {timeout: T});
+        assert.equal(await bubble.count(), 1, 'delivered once');
+        await online.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
+    }
+});

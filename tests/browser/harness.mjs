@@ -1,0 +1,218 @@
+// Shared set-up of the browser tests: one `dockchatd demo` (built with cargo, which embeds the client),
+// Debian's chromium through playwright-core, and small helpers to drive demo users.
+//
+// `course-mates` online without a full page each: `presence()` opens one page of the demo's origin that
+// holds raw WebSockets for several demo users (tokens from POST /demo/token, as the demo page gets them),
+// and can send messages as any of them.
+import assert from 'node:assert/strict';
+import {spawn, spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {chromium} from 'playwright-core';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const artifacts = join(root, 'artifacts');
+const daemonPath = join(root, 'target', 'debug', 'dockchatd');
+/** Bound of every single wait (ms). */
+export const T = 15000;
+
+export const DESKTOP = {viewport: {width: 1366, height: 768}};
+export const PHONE = {viewport: {width: 390, height: 844}, isMobile: true, hasTouch: true};
+
+/**
+ * Start the demo (or use DOCKCHAT_E2E_URL) and the browser.
+ *
+ * @param {string} logName file in artifacts/ for the daemon's log
+ * @returns {{base: function(): string, browser: function(): object, start: function(): Promise, stop: function(): Promise}}
+ */
+export const setup = (logName) => {
+    let daemon = null;
+    let daemonLog = '';
+    let base = process.env.DOCKCHAT_E2E_URL || '';
+    let browser = null;
+
+    const startDaemon = () => new Promise((resolve, reject) => {
+        if (!existsSync(daemonPath) || !process.env.DOCKCHAT_E2E_NO_BUILD) {
+            const build = spawnSync('cargo', ['build', '--bin', 'dockchatd'], {cwd: root, stdio: 'inherit', timeout: 20 * 60 * 1000});
+            if (build.status !== 0) {
+                reject(new Error('cargo build failed'));
+                return;
+            }
+        }
+        daemon = spawn(daemonPath, ['demo', '--listen', '127.0.0.1:0'], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']});
+        const timer = setTimeout(() => reject(new Error('dockchatd demo did not print its URL within 30 s:\n' + daemonLog)), 30000);
+        const onData = (chunk) => {
+            daemonLog += chunk.toString();
+            const m = daemonLog.match(/dockchat demo: open (http:\/\/[^\s/]+)\/?/);
+            if (m) {
+                clearTimeout(timer);
+                resolve(m[1]);
+            }
+        };
+        daemon.stdout.on('data', onData);
+        daemon.stderr.on('data', (chunk) => {
+            daemonLog += chunk.toString();
+        });
+        daemon.on('exit', (code) => {
+            clearTimeout(timer);
+            reject(new Error(`dockchatd exited with ${code}:\n${daemonLog}`));
+        });
+    });
+
+    return {
+        base: () => base,
+        browser: () => browser,
+        async start() {
+            mkdirSync(artifacts, {recursive: true});
+            if (!base) {
+                base = await startDaemon();
+            }
+            browser = await chromium.launch({
+                executablePath: '/usr/bin/chromium',
+                args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+                timeout: 30000,
+            });
+        },
+        async stop() {
+            if (browser) {
+                await browser.close().catch(() => {});
+            }
+            if (daemon && daemon.exitCode === null) {
+                daemon.removeAllListeners('exit');
+                const exited = new Promise((resolve) => daemon.once('exit', resolve));
+                daemon.kill('SIGTERM');
+                const timer = setTimeout(() => daemon.kill('SIGKILL'), 10000);
+                await exited;
+                clearTimeout(timer);
+            }
+            if (daemonLog) {
+                writeFileSync(join(artifacts, logName), daemonLog);
+            }
+        },
+    };
+};
+
+/**
+ * The demo's users and helpers over them.
+ *
+ * @param {string} base
+ * @returns {Promise<{users: object[], mates: function(object): object[], byId: function(number): object}>}
+ */
+export const demoUsers = async(base) => {
+    const users = await (await fetch(base + '/demo/users', {signal: AbortSignal.timeout(T)})).json();
+    const byId = (id) => users.find((u) => u.id === id);
+    const mates = (me) => users.filter((u) => u.id !== me.id && u.courses.some((c) => me.courses.some((d) => d.id === c.id)));
+    return {users, byId, mates};
+};
+
+/**
+ * Open the demo page as a user and wait for the welcome.
+ *
+ * @param {object} context playwright BrowserContext
+ * @param {string} base
+ * @param {object} user
+ * @param {string[]} errors collects page errors and dialogs
+ * @returns {Promise<object>} the page
+ */
+export const openAs = async(context, base, user, errors) => {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(`${user.fullname}: ${e.message}`));
+    page.on('dialog', (d) => {
+        errors.push(`${user.fullname}: dialog ${d.type()} ${d.message()}`);
+        d.dismiss().catch(() => {});
+    });
+    await page.goto(`${base}/?user=${user.id}`, {timeout: T});
+    await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+    return page;
+};
+
+/**
+ * Demo users online through raw sockets in one page of the demo's origin.
+ *
+ * @param {object} context
+ * @param {string} base
+ * @param {object[]} users
+ * @returns {Promise<{send: function(object, object, string): Promise, read: function(object, object): Promise, close: function(): Promise}>}
+ */
+export const presence = async(context, base, users) => {
+    const page = await context.newPage();
+    await page.goto(base + '/demo/users', {timeout: T});
+    await page.evaluate(async(ids) => {
+        window.socks = {};
+        await Promise.all(ids.map(async(id) => {
+            const r = await fetch('/demo/token', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({user: id})});
+            const {token, wsurl} = await r.json();
+            const ws = new WebSocket(wsurl);
+            window.socks[id] = ws;
+            window.last = window.last || {};
+            window.last[id] = {};
+            await new Promise((resolve, reject) => {
+                ws.onmessage = (e) => {
+                    const f = JSON.parse(e.data);
+                    if (f.type === 'welcome') {
+                        resolve();
+                    } else if (f.type === 'message' && f.message.from !== id) {
+                        window.last[id][f.message.from] = f.message.id;
+                    }
+                };
+                ws.onerror = () => reject(new Error('socket of ' + id));
+                ws.onopen = () => ws.send(JSON.stringify({type: 'hello', v: 1, token}));
+            });
+        }));
+    }, users.map((u) => u.id));
+    return {
+        send: (from, to, text) => page.evaluate(([f, t, x]) => {
+            window.socks[f].send(JSON.stringify({type: 'send', to: t, cid: 'p' + Math.random().toString(36).slice(2), text: x}));
+        }, [from.id, to.id, text]),
+        /** `user` reads everything `peer` sent them (once it has arrived). */
+        read: async(user, peer) => {
+            await page.waitForFunction(([u, p]) => !!window.last[u][p], [user.id, peer.id], {timeout: T});
+            await page.evaluate(([u, p]) => {
+                window.socks[u].send(JSON.stringify({type: 'read', with: p, upto: window.last[u][p]}));
+            }, [user.id, peer.id]);
+        },
+        close: () => page.close(),
+    };
+};
+
+/**
+ * Close every window the user has (the demo keeps them between tests), from this page.
+ *
+ * @param {object} page
+ * @returns {Promise}
+ */
+export const closeAll = async(page) => {
+    await page.waitForTimeout(300);
+    await page.evaluate(() => {
+        const c = window.dockchat;
+        c.state.windows.forEach((w) => c.onIntent({type: 'close', peer: w.peer}));
+    });
+    await page.locator('[data-region="window"]').first().waitFor({state: 'detached', timeout: T});
+};
+
+/** @returns {string} a locator string for a user's window */
+export const winSel = (peer) => `[data-region="window"][data-peerid="${peer.id}"]`;
+
+/**
+ * Whether the centre of an element is the top-most thing there (nothing of the dock covers it).
+ *
+ * @param {object} locator
+ * @returns {Promise<boolean>}
+ */
+export const isUncovered = (locator) => locator.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return !!hit && (hit === el || el.contains(hit));
+});
+
+/**
+ * Save a screenshot into artifacts/.
+ *
+ * @param {object} page
+ * @param {string} name
+ * @returns {Promise}
+ */
+export const shot = (page, name) => page.screenshot({path: join(artifacts, name), timeout: T});
+
+export {assert};
