@@ -4,7 +4,7 @@
 # reverse-proxy snippets (run live in nginx and Apache in front of `dockchatd demo`), a restart on
 # an inherited socket under load (restart.py), the unit's sandbox (strace of the daemon on SQLite,
 # MariaDB and PostgreSQL vs. SystemCallFilter= and RestrictAddressFamilies=), and the database
-# grants of docs/DEPLOY.md.
+# grants `dockchatd grants` prints (docs/DEPLOY.md).
 #
 #   bash tests/deploy/run.sh            (DOCKCHATD=path/to/dockchatd to test another build)
 #
@@ -695,23 +695,13 @@ PY
 fi
 
 echo "== database grants of docs/DEPLOY.md"
-# The SQL blocks of the guide, run as written (names substituted), must be all dockchatd needs:
-# with them, `dockchatd check` passes and a user logs in and sends a message.
-# grant_sql DIALECT DB USER PASSWORD: the guide's SQL for that dialect, with our names.
+# The guide's one-step command, `dockchatd grants --config FILE | mysql` (or `| psql`), run as the
+# server's administrator: with exactly the printed grants, `dockchatd check` passes and a user logs in
+# and sends a message. (tests/check.rs runs them as the least-privileged roles, with another prefix.)
+# grant_sql NAME DATABASE_URL: what `dockchatd grants` prints for a config with that URL.
 grant_sql() {
-  python3 - docs/DEPLOY.md "$@" <<'PY'
-import re, sys
-doc, dialect, db, user, password = sys.argv[1:]
-text = open(doc, encoding="utf-8").read()
-marker = "MariaDB / MySQL" if dialect == "mariadb" else "PostgreSQL (connected"
-start = text.index("```sql", text.index(marker)) + len("```sql")
-sql = text[start:text.index("```", start)]
-sql = sql.replace("'a long random password'", "'%s'" % password)
-sql = re.sub(r"\bmoodle\.", db + ".", sql)
-sql = re.sub(r"DATABASE moodle\b", "DATABASE " + db, sql)
-sql = re.sub(r"(?<![\w])dockchat(?![\w])", user, sql)
-print(sql)
-PY
+  printf 'site_url = "http://127.0.0.1:9"\ndatabase_url = "%s"\n' "$2" >"$work/grants-$1-admin.toml"
+  timeout 30 "$daemon" grants --config "$work/grants-$1-admin.toml"
 }
 # seed_demo_db URL: lets the demo create and fill a Moodle-shaped database (as a privileged user).
 seed_demo_db() {
@@ -733,7 +723,7 @@ seed_demo_db() {
 grants_check() {
   local name=$1 url=$2 out="$work/grants-$1.out" pid demo=""
   printf 'site_url = "http://127.0.0.1:9"\ndatabase_url = "%s"\n' "$url" >"$work/grants-$name.toml"
-  check "grants ($name): dockchatd check passes with exactly the guide's grants" \
+  check "grants ($name): dockchatd check passes with exactly the printed grants" \
     timeout 60 "$daemon" check --config "$work/grants-$name.toml"
   "$daemon" demo --listen 127.0.0.1:0 --database-url "$url" >"$out" 2>"$work/grants-$name.err" &
   pid=$!
@@ -745,9 +735,9 @@ grants_check() {
     sleep 0.1
   done
   if [ -z "$demo" ]; then
-    fail "grants ($name): the daemon starts with the guide's grants" "$work/grants-$name.err"
+    fail "grants ($name): the daemon starts with the printed grants" "$work/grants-$name.err"
   else
-    check "grants ($name): a user logs in and sends a message with the guide's grants" \
+    check "grants ($name): a user logs in and sends a message with the printed grants" \
       timeout 60 python3 tests/deploy/exercise.py "$demo"
   fi
   kill -TERM "$pid" 2>/dev/null || true
@@ -761,10 +751,12 @@ if [ ! -x "$daemon" ]; then
 else
   if command -v mysql >/dev/null 2>&1 && timeout 10 mysql -h 127.0.0.1 -u root -e "CREATE DATABASE $gdb" >/dev/null 2>&1; then
     if seed_demo_db "mysql://root@127.0.0.1:3306/$gdb" \
-      && grant_sql mariadb "$gdb" "$guser" "$gpass" | timeout 30 mysql -h 127.0.0.1 -u root >"$work/grant.log" 2>&1; then
+      && grant_sql mariadb "mysql://$guser:$gpass@127.0.0.1:3306/$gdb" >"$work/grant.sql" \
+      && timeout 30 mysql -h 127.0.0.1 -u root <"$work/grant.sql" >"$work/grant.log" 2>&1; then
       grants_check mariadb "mysql://$guser:$gpass@127.0.0.1:3306/$gdb"
     else
-      fail "grants (mariadb): seed a Moodle-shaped database and run the guide's SQL" "$work/grant.log"
+      cat "$work/grant.sql" >>"$work/grant.log" 2>/dev/null || true
+      fail "grants (mariadb): seed a Moodle-shaped database and run the printed grants" "$work/grant.log"
     fi
     timeout 30 mysql -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS $gdb; DROP USER IF EXISTS '$guser'@'127.0.0.1'" >/dev/null 2>&1 || true
   else
@@ -772,11 +764,12 @@ else
   fi
   if command -v psql >/dev/null 2>&1 && timeout 10 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $gdb" >/dev/null 2>&1; then
     if seed_demo_db "postgres://postgres@127.0.0.1:5432/$gdb" \
-      && grant_sql postgres "$gdb" "$guser" "$gpass" \
-      | timeout 30 psql -h 127.0.0.1 -U postgres -d "$gdb" -v ON_ERROR_STOP=1 -q >"$work/grant.log" 2>&1; then
+      && grant_sql postgres "postgres://$guser:$gpass@127.0.0.1:5432/$gdb" >"$work/grant.sql" \
+      && timeout 30 psql -h 127.0.0.1 -U postgres -d "$gdb" -v ON_ERROR_STOP=1 -q <"$work/grant.sql" >"$work/grant.log" 2>&1; then
       grants_check postgres "postgres://$guser:$gpass@127.0.0.1:5432/$gdb"
     else
-      fail "grants (postgres): seed a Moodle-shaped database and run the guide's SQL" "$work/grant.log"
+      cat "$work/grant.sql" >>"$work/grant.log" 2>/dev/null || true
+      fail "grants (postgres): seed a Moodle-shaped database and run the printed grants" "$work/grant.log"
     fi
     timeout 30 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $gdb" >/dev/null 2>&1 || true
     timeout 30 psql -h 127.0.0.1 -U postgres -qc "DROP ROLE IF EXISTS $guser" >/dev/null 2>&1 || true
