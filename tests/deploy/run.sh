@@ -529,14 +529,17 @@ EOF
 
   if command -v apache2 >/dev/null 2>&1 && [ -d /usr/lib/apache2/modules ]; then
     ap=$(free_port)
+    ap80=$(free_port)
     mods=/usr/lib/apache2/modules
     mkdir -p "$work/apache"
-    sed -e "s#<VirtualHost \*:443>#<VirtualHost 127.0.0.1:$ap>#" -e "s#127.0.0.1:8765#$upstream#g" \
-      deploy/apache.conf >"$work/apache/site.conf"
+    # Both variants: the HTTPS one (TLS left out here) and the plain-HTTP one, each on a port.
+    sed -e "s#<VirtualHost \*:443>#<VirtualHost 127.0.0.1:$ap>#" -e "s#<VirtualHost \*:80>#<VirtualHost 127.0.0.1:$ap80>#" \
+      -e "s#127.0.0.1:8765#$upstream#g" deploy/apache.conf >"$work/apache/site.conf"
     {
       echo "ServerRoot $work/apache"
       echo "ServerName 127.0.0.1"
       echo "Listen 127.0.0.1:$ap"
+      echo "Listen 127.0.0.1:$ap80"
       echo "PidFile $work/apache/httpd.pid"
       echo "ErrorLog $work/apache/error.log"
       echo "DefaultRuntimeDir $work/apache"
@@ -562,6 +565,10 @@ EOF
       bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:$ap/dockchat/healthz)\" = 200 ]"
     check "Apache: WebSocket upgrade at /dockchat/ws, frames both ways" \
       timeout 30 python3 tests/deploy/wsprobe.py 127.0.0.1 "$ap" /dockchat/ws "$demo_url"
+    check "Apache (plain-HTTP variant): GET /dockchat/healthz reaches the daemon (200)" \
+      bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:$ap80/dockchat/healthz)\" = 200 ]"
+    check "Apache (plain-HTTP variant): WebSocket upgrade at /dockchat/ws, frames both ways" \
+      timeout 30 python3 tests/deploy/wsprobe.py 127.0.0.1 "$ap80" /dockchat/ws "$demo_url"
   else
     skip "Apache snippet: apache2 not installed (apt-get install apache2)"
   fi
