@@ -675,8 +675,14 @@ pub fn grants(opts: &GrantOptions) -> Result<String, String> {
                     let h = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
                     let socket = url.query_pairs().any(|(k, _)| k == "socket");
                     match h {
+                        // A Unix socket is `localhost` to MariaDB; TCP is the address itself.
                         _ if socket => "localhost".to_string(),
-                        "127.0.0.1" | "::1" | "localhost" => h.to_string(),
+                        "127.0.0.1" | "::1" => h.to_string(),
+                        "localhost" => {
+                            return Err(
+                                "database_url names localhost: dockchatd connects to it over TCP, which MariaDB sees as 127.0.0.1 or ::1, not as localhost; write 127.0.0.1 in database_url, or pass --from".to_string(),
+                            )
+                        }
                         _ => {
                             return Err(format!(
                                 "the database is on {h}, not on this host: pass --from with the address dockchatd connects from, as the database server sees it"
@@ -1303,6 +1309,17 @@ mod tests {
         assert!(g(remote, "m_", Some("10.0.0.5"), GrantPart::Account)
             .expect("from")
             .contains("'dc'@'10.0.0.5'"));
+        assert!(g("mysql://dc:pw@localhost/lms", "m_", None, GrantPart::All)
+            .expect_err("localhost over TCP")
+            .contains("127.0.0.1"));
+        assert!(g(
+            "mysql://dc:pw@localhost/lms?socket=/run/mysqld/mysqld.sock",
+            "m_",
+            None,
+            GrantPart::Account
+        )
+        .expect("socket")
+        .contains("'dc'@'localhost'"));
         assert!(g("mysql://dc@127.0.0.1/lms", "m_", None, GrantPart::All)
             .expect_err("no password")
             .contains("no password"));
