@@ -161,11 +161,14 @@ fi
 cat <<EOF
 
 dockchatd is installed. Next steps:
-  1. Edit $config: set site_url (Moodle's \$CFG->wwwroot) and database_url (Moodle's database).
-  2. Check it:   $bindir/dockchatd check --config $config
-  3. Start it:   systemctl enable --now dockchatd.socket dockchatd.service
-  4. Proxy wss://<moodle host>/dockchat/ws to 127.0.0.1:8765: see $docdir/nginx.conf or apache.conf.
-  5. Install the block in Moodle (deploy/build-block-zip.sh builds block_dockchat.zip).
+  1. Install the block in Moodle (deploy/build-block-zip.sh builds block_dockchat.zip).
+  2. Edit $config: set site_url (Moodle's \$CFG->wwwroot) and database_url (Moodle's database,
+     with a user of dockchatd's own).
+  3. Create that user: $bindir/dockchatd grants --config $config
+     prints the SQL (DEPLOY.md section 4 says who runs it).
+  4. Check it:   $bindir/dockchatd check --config $config
+  5. Start it:   systemctl enable --now dockchatd.socket dockchatd.service
+  6. Proxy wss://<moodle host>/dockchat/ws to 127.0.0.1:8765: see $docdir/nginx.conf or apache.conf.
 Logs: journalctl -u dockchatd -f      Guide: $docdir/DEPLOY.md
 EOF
 if $was_active; then

@@ -17,8 +17,9 @@
 /**
  * Regenerates the token secret shared with dockchatd (site administrators only).
  *
- * Every token signed with the old secret stops working, so dockchatd must be given the new
- * secret (or restarted, when it reads it from the database) and clients fetch fresh tokens.
+ * Every token signed with the old secret stops working. dockchatd picks the new secret up from the
+ * database by itself (only a token_secret set in its own configuration must be changed by hand);
+ * open pages fetch fresh tokens. The change is recorded, masked, in Moodle's config change log.
  *
  * @package    block_dockchat
  * @copyright  2026 dockchat developers
@@ -44,7 +45,7 @@ $PAGE->set_heading(get_string('regeneratesecret', 'block_dockchat'));
 
 if ($confirm) {
     require_sesskey();
-    set_config('secret', random_string(64), 'block_dockchat');
+    \block_dockchat\admin\setting_secret::store(random_string(64));
     redirect($settingsurl, get_string('secretregenerated', 'block_dockchat'), null,
         \core\output\notification::NOTIFY_SUCCESS);
 }

@@ -31,6 +31,20 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
     },
+    /// Print the SQL that gives the configured database user exactly what dockchatd needs
+    /// (for the database, user and table prefix of the configuration).
+    Grants {
+        /// Configuration file.
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// MariaDB/MySQL: the host part of the account, where dockchatd connects from as the
+        /// database server sees it (default: the database_url host, if it is this machine).
+        #[arg(long, value_name = "HOST")]
+        from: Option<String>,
+        /// Print only the statement that creates the account, or only the GRANTs.
+        #[arg(long, value_enum)]
+        part: Option<Part>,
+    },
     /// Try dockchat in a minute: an embedded demo Moodle site and a demo page.
     Demo {
         /// Address to listen on.
@@ -40,6 +54,15 @@ enum Command {
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
     },
+}
+
+/// `dockchatd grants --part`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Part {
+    /// CREATE USER / CREATE ROLE.
+    Account,
+    /// The GRANTs.
+    Privileges,
 }
 
 fn init_tracing() {
@@ -84,6 +107,22 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Check { config } => check(config).await,
+        Command::Grants { config, from, part } => {
+            let config = load_config(config)?;
+            let opts = dockchat::ops::check::GrantOptions {
+                database_url: config.database_url.clone(),
+                table_prefix: config.table_prefix.clone(),
+                from_host: from,
+                part: match part {
+                    None => dockchat::ops::check::GrantPart::All,
+                    Some(Part::Account) => dockchat::ops::check::GrantPart::Account,
+                    Some(Part::Privileges) => dockchat::ops::check::GrantPart::Privileges,
+                },
+            };
+            let sql = dockchat::ops::check::grants(&opts).map_err(anyhow::Error::msg)?;
+            print!("{sql}");
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         Command::Demo {
             listen,
             database_url,

@@ -2,6 +2,8 @@
 //! passes; a wrong password or user, an unknown database, a wrong table prefix, missing block tables or
 //! columns, missing write privileges and a missing secret each FAIL with the right diagnosis — both
 //! through the library (`dockchat::ops::check::run`) and through the real binary with a temporary config.
+//! `dockchatd grants` prints statements that, run as printed by the least-privileged roles of
+//! docs/DEPLOY.md, give a database user all that `dockchatd check` and the daemon need, and no more.
 
 mod common;
 
@@ -21,6 +23,18 @@ fn opts(url: &str, prefix: &str) -> CheckOptions {
 
 /// Runs `dockchatd check --config <tmp>` with `database_url` and `table_prefix`; returns (success, output).
 fn run_binary(database_url: &str, prefix: &str, name: &str) -> (bool, String) {
+    let (ok, stdout, stderr) = run_command(&["check"], database_url, prefix, name);
+    (ok, format!("{stdout}{stderr}"))
+}
+
+/// Runs `dockchatd <args> --config <tmp>` with `database_url` and `table_prefix`; returns
+/// (success, stdout, stderr).
+fn run_command(
+    args: &[&str],
+    database_url: &str,
+    prefix: &str,
+    name: &str,
+) -> (bool, String, String) {
     // Unique per call: the _mariadb and _postgres runs of a test share its name and run at once.
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -39,7 +53,7 @@ fn run_binary(database_url: &str, prefix: &str, name: &str) -> (bool, String) {
     )
     .expect("write config");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dockchatd"));
-    cmd.arg("check").arg("--config").arg(&path);
+    cmd.args(args).arg("--config").arg(&path);
     for var in [
         "DOCKCHAT_DATABASE_URL",
         "DOCKCHAT_TABLE_PREFIX",
@@ -49,14 +63,13 @@ fn run_binary(database_url: &str, prefix: &str, name: &str) -> (bool, String) {
     ] {
         cmd.env_remove(var);
     }
-    let out = cmd.output().expect("run dockchatd check");
+    let out = cmd.output().expect("run dockchatd");
     let _ = std::fs::remove_dir_all(&dir);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 async fn run_both(url: &str, prefix: &str, name: &str) -> (bool, String, bool, String) {
@@ -283,7 +296,7 @@ async fn missing_write_privileges_on_block_tables_fail(backend: Backend) {
         "{text}"
     );
     assert!(
-        text.contains("GRANT SELECT, INSERT, UPDATE, DELETE ON"),
+        text.contains("`dockchatd grants --part privileges`"),
         "{text}"
     );
     assert!(!bin_ok);
@@ -334,3 +347,273 @@ async fn missing_write_privileges_on_block_tables_fail(backend: Backend) {
     admin.destroy().await;
 }
 db_test!(missing_write_privileges_on_block_tables_fail);
+
+/// Feeds `sql` to the database's own command-line client (`mysql` or `psql`, as an administrator
+/// would) as `user`/`password`, connected to `database` (PostgreSQL; MariaDB's statements name
+/// it); returns (success, output).
+async fn client_runs(
+    backend: Backend,
+    user: &str,
+    password: &str,
+    database: &str,
+    sql: &str,
+) -> (bool, String) {
+    let (program, args, env): (&str, Vec<String>, Vec<(&str, String)>) = match backend {
+        Backend::MariaDb => (
+            "mysql",
+            vec![
+                "-h".into(),
+                "127.0.0.1".into(),
+                "-P".into(),
+                "3306".into(),
+                "-u".into(),
+                user.into(),
+            ],
+            vec![("MYSQL_PWD", password.to_string())],
+        ),
+        Backend::Postgres => (
+            "psql",
+            vec![
+                "-X".into(),
+                "-q".into(),
+                "-v".into(),
+                "ON_ERROR_STOP=1".into(),
+                "-h".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                "5432".into(),
+                "-U".into(),
+                user.into(),
+                "-d".into(),
+                database.into(),
+            ],
+            vec![("PGPASSWORD", password.to_string())],
+        ),
+    };
+    let sql = sql.to_string();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new(program)
+            .args(&args)
+            .envs(env)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("run {program}: {e}"));
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(sql.as_bytes())
+                .expect("write SQL to the client");
+        }
+        let out = child.wait_with_output().expect("client output");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    })
+    .await
+    .expect("client task")
+}
+
+/// Whether `sql`, run as the limited user, is refused for lack of privileges.
+async fn refused(backend: Backend, url: &str, sql: &str) -> bool {
+    use sqlx::Connection;
+    let err = match backend {
+        Backend::MariaDb => {
+            let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect");
+            sqlx::raw_sql(sql).execute(&mut c).await.err()
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+            sqlx::raw_sql(sql).execute(&mut c).await.err()
+        }
+    };
+    let Some(err) = err else { return false };
+    let Some(db) = err.as_database_error() else {
+        return false;
+    };
+    match backend {
+        // 1142: command denied for the table; 1143: for the column.
+        Backend::MariaDb => db
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|e| matches!(e.number(), 1142 | 1143)),
+        Backend::Postgres => db.code().is_some_and(|c| c == "42501"),
+    }
+}
+
+/// The grants that `dockchatd grants` prints, run exactly as printed by the least-privileged roles
+/// docs/DEPLOY.md names, for a database not called `moodle` and the prefix `dc2_`: the account part
+/// by an account that may only create accounts (MariaDB `CREATE USER`, PostgreSQL `CREATEROLE`), the
+/// GRANTs by an account holding the privileges WITH GRANT OPTION (MariaDB) or by the owner of the
+/// database and its tables (PostgreSQL). Then `dockchatd check` passes as the new user, the daemon
+/// serves a conversation with it, and a write to a core table or a read of a column dockchatd does
+/// not use is refused.
+async fn printed_grants_are_all_the_daemon_needs(backend: Backend) {
+    let prefix = "dc2_";
+    let mut db = TestDb::with_schema(backend, prefix, true).await;
+    for s in fixture(prefix, now()) {
+        db.exec(&s).await;
+    }
+    let tag = format!("{}_{}", std::process::id(), now() % 100_000);
+    let (creator, granter, user) = (
+        format!("dct_cr_{tag}"),
+        format!("dct_gr_{tag}"),
+        format!("dct_dc_{tag}"),
+    );
+    // The password is "it's a \ long p@ss": quotes, a backslash and an @ to escape and decode.
+    let encoded = "it%27s%20a%20%5C%20long%20p%40ss";
+    let admin_password = "admin-pass";
+    match backend {
+        Backend::MariaDb => {
+            for (who, grant) in [
+                (&creator, "GRANT CREATE USER ON *.*".to_string()),
+                (
+                    &granter,
+                    format!("GRANT SELECT, INSERT, UPDATE, DELETE ON `{}`.*", db.name),
+                ),
+            ] {
+                db.exec(&format!(
+                    "CREATE USER '{who}'@'127.0.0.1' IDENTIFIED BY '{admin_password}'"
+                ))
+                .await;
+                let option = if *who == granter {
+                    " WITH GRANT OPTION"
+                } else {
+                    ""
+                };
+                db.exec(&format!("{grant} TO '{who}'@'127.0.0.1'{option}"))
+                    .await;
+            }
+        }
+        Backend::Postgres => {
+            db.exec(&format!(
+                "CREATE ROLE {creator} LOGIN CREATEROLE PASSWORD '{admin_password}'"
+            ))
+            .await;
+            // Moodle's database user: owns the database and every table (and so their sequences).
+            db.exec(&format!(
+                "CREATE ROLE {granter} LOGIN PASSWORD '{admin_password}'"
+            ))
+            .await;
+            db.exec(&format!(
+                "ALTER DATABASE \"{}\" OWNER TO {granter}",
+                db.name
+            ))
+            .await;
+            db.exec(&format!(
+                "DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP EXECUTE format('ALTER TABLE %I OWNER TO {granter}', t); END LOOP; END $$"
+            ))
+            .await;
+        }
+    }
+    let host = backend
+        .server_url()
+        .split_once("@")
+        .map(|(_, h)| h)
+        .unwrap_or_default();
+    let scheme = backend.server_url().split("://").next().unwrap_or_default();
+    let url = format!("{scheme}://{user}:{encoded}@{host}/{}", db.name);
+
+    // Before the grants, the user does not exist: check fails.
+    let (ok, text) = run_binary(&url, prefix, "grants-before");
+    assert!(!ok, "{text}");
+
+    let (ok, account, err) = run_command(
+        &["grants", "--part", "account"],
+        &url,
+        prefix,
+        "grants-account",
+    );
+    assert!(ok, "dockchatd grants --part account failed: {err}");
+    let (ok, privileges, err) = run_command(
+        &["grants", "--part", "privileges"],
+        &url,
+        prefix,
+        "grants-privileges",
+    );
+    assert!(ok, "dockchatd grants --part privileges failed: {err}");
+    let (ok, all, _) = run_command(&["grants"], &url, prefix, "grants-all");
+    assert!(ok);
+    let (_, privileges_body) = privileges.split_once('\n').expect("a header line");
+    assert_eq!(
+        all,
+        format!("{account}{privileges_body}"),
+        "the full output is the account part, then the GRANTs"
+    );
+    assert!(!privileges.contains("moodle"), "{privileges}");
+    assert!(
+        privileges.contains(&format!("{prefix}block_dockchat_msg")),
+        "{privileges}"
+    );
+    assert!(!privileges.contains("mdl_"), "{privileges}");
+
+    let (ok, out) = client_runs(backend, &creator, admin_password, &db.name, &account).await;
+    assert!(
+        ok,
+        "the account part, run by {creator}, failed:\n{account}\n{out}"
+    );
+    let (ok, out) = client_runs(backend, &granter, admin_password, &db.name, &privileges).await;
+    assert!(
+        ok,
+        "the GRANTs, run by {granter}, failed:\n{privileges}\n{out}"
+    );
+
+    // check passes as the new user, through the library and the binary.
+    let (ok, text, bin_ok, bin_text) = run_both(&url, prefix, "grants-after").await;
+    assert!(ok, "{text}");
+    assert!(text.contains("ok    privileges"), "{text}");
+    assert!(bin_ok, "{bin_text}");
+
+    // Moodle's tables stay read-only, and unused columns unreadable.
+    for sql in [
+        format!("UPDATE {prefix}user SET firstname = 'x' WHERE id = 4"),
+        format!("INSERT INTO {prefix}config (name, value) VALUES ('dockchat', 'x')"),
+        format!("DELETE FROM {prefix}sessions"),
+        format!("SELECT password FROM {prefix}user"),
+        format!("SELECT email FROM {prefix}user"),
+    ] {
+        assert!(refused(backend, &url, &sql).await, "not refused: {sql}");
+    }
+
+    // The daemon works with exactly these grants: send, read receipt, window state.
+    db.url = url.clone();
+    let ctx = Ctx::start_on(db, |_| {}).await;
+    let mut alice = ctx.client(common::users::ALICE).await;
+    let mut alice2 = ctx.client(common::users::ALICE).await;
+    let mut bob = ctx.client(common::users::BOB).await;
+    let ack = alice
+        .send_message(common::users::BOB, "g-1", "with least privilege")
+        .await;
+    let id = ack["id"].as_i64().expect("ack id");
+    bob.expect("message").await;
+    bob.send(serde_json::json!({"type": "read", "with": common::users::ALICE, "upto": id}))
+        .await;
+    alice.expect("read").await;
+    for state in ["open", "minimised", "closed"] {
+        alice
+            .send(serde_json::json!({"type": "window", "with": common::users::BOB, "state": state}))
+            .await;
+        assert_eq!(alice2.expect("window").await["state"], state);
+    }
+    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    alice.close().await;
+    alice2.close().await;
+    bob.close().await;
+    ctx.finish().await;
+
+    let admin = TestDb::empty(backend).await;
+    let cleanup = match backend {
+        Backend::MariaDb => format!(
+            "DROP USER IF EXISTS '{creator}'@'127.0.0.1', '{granter}'@'127.0.0.1', '{user}'@'127.0.0.1'"
+        ),
+        Backend::Postgres => format!("DROP ROLE IF EXISTS {user}, {granter}, {creator}"),
+    };
+    admin.exec(&cleanup).await;
+    admin.destroy().await;
+}
+db_test!(printed_grants_are_all_the_daemon_needs);

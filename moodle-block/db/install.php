@@ -28,13 +28,14 @@ defined('MOODLE_INTERNAL') || die();
  * Generates the secret that signs the tokens of dockchatd, unless one is already set.
  *
  * dockchatd reads it from config_plugins (plugin block_dockchat, name secret), so the
- * daemon only needs access to the database to be configured.
+ * daemon only needs access to the database to be configured. The change is recorded, masked, in
+ * Moodle's config change log, as for any password setting.
  *
  * @return bool
  */
 function xmldb_block_dockchat_install() {
     if (strlen((string) get_config('block_dockchat', 'secret')) < 32) {
-        set_config('secret', random_string(64), 'block_dockchat');
+        \block_dockchat\admin\setting_secret::store(random_string(64));
     }
     return true;
 }

@@ -479,7 +479,6 @@ async fn check_privileges(
 ) {
     let prefix = opts.table_prefix.as_str();
     let user = user_of(&opts.database_url);
-    let database = database_of(&opts.database_url);
     // (statement, table, privilege) — only tables that exist with every column.
     let mut probes: Vec<(String, String, &'static str)> = Vec::new();
     for (table, needed) in MOODLE_COLUMNS {
@@ -495,7 +494,6 @@ async fn check_privileges(
             ));
         }
     }
-    let mut block_tables = Vec::new();
     if let Ok(schema) = xmldb::block_schema() {
         for t in schema.tables() {
             let full = format!("{prefix}{}", t.name);
@@ -539,7 +537,6 @@ async fn check_privileges(
                 full.clone(),
                 "DELETE",
             ));
-            block_tables.push(full);
         }
     }
     if probes.is_empty() {
@@ -564,31 +561,13 @@ async fn check_privileges(
                 );
                 return;
             }
-            let fix = if block_tables.contains(table) {
-                match dialect {
-                    Dialect::Postgres => format!(
-                        "GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {user}; GRANT USAGE ON SEQUENCE {} TO {user};",
-                        block_tables.join(", "),
-                        block_tables
-                            .iter()
-                            .map(|t| format!("{t}_id_seq"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    _ => block_tables
-                        .iter()
-                        .map(|t| {
-                            format!("GRANT SELECT, INSERT, UPDATE, DELETE ON `{database}`.`{t}` TO '{user}'@'<host>';")
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                }
-            } else {
-                match dialect {
-                    Dialect::Postgres => format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user};"),
-                    _ => format!("GRANT SELECT ON `{database}`.* TO '{user}'@'<host>';"),
-                }
+            let who = match dialect {
+                Dialect::Postgres => "as the owner of Moodle's tables",
+                _ => "as root",
             };
+            let fix = format!(
+                "the GRANTs printed by `dockchatd grants --part privileges` (same --config), {who}"
+            );
             report.push(
                 "privileges",
                 Status::Fail,
@@ -598,6 +577,239 @@ async fn check_privileges(
                 ),
             );
         }
+    }
+}
+
+/// Which statements [`grants`] prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GrantPart {
+    /// Both parts, the account first.
+    #[default]
+    All,
+    /// Only the statement that creates the database account (MariaDB: needs `CREATE USER`;
+    /// PostgreSQL: a superuser or a role with `CREATEROLE`).
+    Account,
+    /// Only the GRANTs (MariaDB: an account holding the privileges `WITH GRANT OPTION`, e.g. root;
+    /// PostgreSQL: the owner of Moodle's database and tables, Moodle's `$CFG->dbuser`).
+    Privileges,
+}
+
+/// What [`grants`] prints the statements for (mapped from the daemon's `Config` by `main.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantOptions {
+    /// The daemon's `database_url`: its user, password and database name are used.
+    pub database_url: String,
+    /// Moodle's `$CFG->prefix`.
+    pub table_prefix: String,
+    /// MariaDB/MySQL only: the host part of the account (where dockchatd connects from, as the
+    /// database server sees it). `None`: the URL's host when it is the loopback.
+    pub from_host: Option<String>,
+    /// Which statements.
+    pub part: GrantPart,
+}
+
+/// The privileges dockchatd needs on each of the block's tables.
+const BLOCK_PRIVILEGES: &str = "SELECT, INSERT, UPDATE, DELETE";
+
+/// The SQL that gives `database_url`'s user exactly what dockchatd needs, for the configured
+/// database and table prefix: `SELECT` on the columns of [`MOODLE_COLUMNS`] (nothing else of
+/// Moodle's), read and write on the block's tables of `install.xml` (and, on PostgreSQL, `USAGE` on
+/// their id sequences). One statement per line, each part under a comment naming who runs it.
+pub fn grants(opts: &GrantOptions) -> Result<String, String> {
+    if !valid_prefix(&opts.table_prefix) {
+        return Err(format!(
+            "\"{}\" is not a Moodle table prefix (Moodle's $CFG->prefix, usually mdl_)",
+            opts.table_prefix
+        ));
+    }
+    let dialect = match Dialect::from_url(&opts.database_url) {
+        Some(d @ (Dialect::MySql | Dialect::Postgres)) => d,
+        _ => {
+            return Err(format!(
+                "database_url \"{}\" is not a MariaDB/MySQL or PostgreSQL URL: grants are printed only for those",
+                redact_url(&opts.database_url)
+            ))
+        }
+    };
+    let url = url::Url::parse(&opts.database_url).map_err(|e| {
+        format!(
+            "database_url \"{}\" is not valid: {e}",
+            redact_url(&opts.database_url)
+        )
+    })?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = decode(url.username());
+    let password = url.password().map(decode);
+    let database = decode(url.path().trim_start_matches('/'));
+    if user.is_empty() || database.is_empty() {
+        return Err(format!(
+            "database_url \"{}\" must name the database user and Moodle's database (user@host/database)",
+            redact_url(&opts.database_url)
+        ));
+    }
+    let schema = xmldb::block_schema().map_err(|e| format!("embedded {e}"))?;
+    let prefix = opts.table_prefix.as_str();
+    let core: Vec<(String, String)> = MOODLE_COLUMNS
+        .iter()
+        .map(|(t, cols)| (format!("{prefix}{t}"), cols.join(", ")))
+        .collect();
+    let block: Vec<String> = schema
+        .tables()
+        .iter()
+        .map(|t| format!("{prefix}{}", t.name))
+        .collect();
+    let mut out = Vec::new();
+    let header = format!(
+        "-- dockchatd grants: database {database}, table prefix {prefix}, user {user} ({dialect})"
+    );
+    out.push(header);
+    let (account, privileges) = match dialect {
+        Dialect::MySql => {
+            let host = match &opts.from_host {
+                Some(h) => h.clone(),
+                None => {
+                    let h = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+                    let socket = url.query_pairs().any(|(k, _)| k == "socket");
+                    match h {
+                        // A Unix socket is `localhost` to MariaDB; TCP is the address itself.
+                        _ if socket => "localhost".to_string(),
+                        "127.0.0.1" | "::1" => h.to_string(),
+                        "localhost" => {
+                            return Err(
+                                "database_url names localhost: dockchatd connects to it over TCP, which MariaDB sees as 127.0.0.1 or ::1, not as localhost; write 127.0.0.1 in database_url, or pass --from".to_string(),
+                            )
+                        }
+                        _ => {
+                            return Err(format!(
+                                "the database is on {h}, not on this host: pass --from with the address dockchatd connects from, as the database server sees it"
+                            ))
+                        }
+                    }
+                }
+            };
+            let Some(password) = password else {
+                return Err(format!(
+                    "database_url \"{}\" has no password: put the password of the account to create in database_url (percent-encoded)",
+                    redact_url(&opts.database_url)
+                ));
+            };
+            let who = format!("{}@{}", my_string(&user), my_string(&host));
+            let db = my_ident(&database);
+            let account = vec![
+                "-- 1. As root, or an account with the CREATE USER privilege:".to_string(),
+                format!("CREATE USER {who} IDENTIFIED BY {};", my_string(&password)),
+            ];
+            let mut privileges = vec![format!(
+                "-- 2. As root, or an account holding these privileges on {db} WITH GRANT OPTION:"
+            )];
+            for (table, cols) in &core {
+                privileges.push(format!(
+                    "GRANT SELECT ({cols}) ON {db}.{} TO {who};",
+                    my_ident(table)
+                ));
+            }
+            for table in &block {
+                privileges.push(format!(
+                    "GRANT {BLOCK_PRIVILEGES} ON {db}.{} TO {who};",
+                    my_ident(table)
+                ));
+            }
+            (account, privileges)
+        }
+        _ => {
+            let role = pg_ident(&user);
+            let account = vec![
+                "-- 1. As a superuser, or a role with CREATEROLE:".to_string(),
+                match &password {
+                    Some(p) => format!("CREATE ROLE {role} LOGIN PASSWORD {};", pg_string(p)),
+                    None => format!("CREATE ROLE {role} LOGIN;"),
+                },
+            ];
+            let mut privileges = vec![format!(
+                "-- 2. Connected to {}, as the owner of Moodle's database and tables ($CFG->dbuser) or a superuser:",
+                pg_ident(&database)
+            )];
+            privileges.push(format!(
+                "GRANT CONNECT ON DATABASE {} TO {role};",
+                pg_ident(&database)
+            ));
+            privileges.push(format!("GRANT USAGE ON SCHEMA public TO {role};"));
+            for (table, cols) in &core {
+                privileges.push(format!(
+                    "GRANT SELECT ({cols}) ON {} TO {role};",
+                    pg_ident(table)
+                ));
+            }
+            for table in &block {
+                privileges.push(format!(
+                    "GRANT {BLOCK_PRIVILEGES} ON {} TO {role};",
+                    pg_ident(table)
+                ));
+            }
+            for table in &block {
+                privileges.push(format!(
+                    "GRANT USAGE ON SEQUENCE {} TO {role};",
+                    pg_ident(&format!("{table}_id_seq"))
+                ));
+            }
+            (account, privileges)
+        }
+    };
+    if opts.part != GrantPart::Privileges {
+        out.extend(account);
+    }
+    if opts.part != GrantPart::Account {
+        out.extend(privileges);
+    }
+    out.push(String::new());
+    Ok(out.join("\n"))
+}
+
+/// A MariaDB/MySQL string literal (quotes doubled, backslashes escaped).
+fn my_string(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// A MariaDB/MySQL identifier in backquotes.
+fn my_ident(s: &str) -> String {
+    format!("`{}`", s.replace('`', "``"))
+}
+
+/// A PostgreSQL string literal (standard conforming: quotes doubled).
+fn pg_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A PostgreSQL identifier: bare when it is a plain lowercase name, else double-quoted.
+fn pg_ident(s: &str) -> String {
+    const RESERVED: &[&str] = &[
+        "all",
+        "user",
+        "public",
+        "group",
+        "table",
+        "select",
+        "grant",
+        "role",
+        "order",
+        "default",
+        "current_user",
+        "session_user",
+        "to",
+        "on",
+    ];
+    let plain = s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !RESERVED.contains(&s);
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
     }
 }
 
@@ -1051,6 +1263,94 @@ mod tests {
             numbered_placeholders("a = ? AND b = ?"),
             "a = $1 AND b = $2"
         );
+    }
+
+    #[test]
+    fn grants_follow_the_configured_names_and_refuse_guesses() {
+        let g = |url: &str, prefix: &str, from: Option<&str>, part| {
+            grants(&GrantOptions {
+                database_url: url.into(),
+                table_prefix: prefix.into(),
+                from_host: from.map(str::to_string),
+                part,
+            })
+        };
+        let my = g(
+            "mariadb://dc%40x:p%27w@127.0.0.1:3306/lms",
+            "m_",
+            None,
+            GrantPart::All,
+        )
+        .expect("mariadb grants");
+        assert!(
+            my.contains("CREATE USER 'dc@x'@'127.0.0.1' IDENTIFIED BY 'p''w';"),
+            "{my}"
+        );
+        assert!(
+            my.contains("GRANT SELECT (id, userid, contactid) ON `lms`.`m_message_contacts` TO 'dc@x'@'127.0.0.1';"),
+            "{my}"
+        );
+        assert!(
+            my.contains("GRANT SELECT, INSERT, UPDATE, DELETE ON `lms`.`m_block_dockchat_window`"),
+            "{my}"
+        );
+        assert!(!my.contains("mdl_") && !my.contains("moodle"), "{my}");
+        // Every core table dockchatd reads, and only those.
+        assert_eq!(
+            my.matches("GRANT SELECT (").count(),
+            MOODLE_COLUMNS.len(),
+            "{my}"
+        );
+        // A remote database needs --from; MariaDB needs the password to create the account.
+        let remote = "mysql://dc:pw@db.example:3306/lms";
+        assert!(g(remote, "m_", None, GrantPart::All)
+            .expect_err("remote")
+            .contains("--from"));
+        assert!(g(remote, "m_", Some("10.0.0.5"), GrantPart::Account)
+            .expect("from")
+            .contains("'dc'@'10.0.0.5'"));
+        assert!(g("mysql://dc:pw@localhost/lms", "m_", None, GrantPart::All)
+            .expect_err("localhost over TCP")
+            .contains("127.0.0.1"));
+        assert!(g(
+            "mysql://dc:pw@localhost/lms?socket=/run/mysqld/mysqld.sock",
+            "m_",
+            None,
+            GrantPart::Account
+        )
+        .expect("socket")
+        .contains("'dc'@'localhost'"));
+        assert!(g("mysql://dc@127.0.0.1/lms", "m_", None, GrantPart::All)
+            .expect_err("no password")
+            .contains("no password"));
+
+        let pg = g(
+            "postgres://user:pw@127.0.0.1/Lms",
+            "mdl_",
+            None,
+            GrantPart::Privileges,
+        )
+        .expect("postgres grants");
+        assert!(!pg.contains("CREATE ROLE"), "{pg}");
+        assert!(
+            pg.contains("GRANT CONNECT ON DATABASE \"Lms\" TO \"user\";"),
+            "{pg}"
+        );
+        assert!(
+            pg.contains("GRANT USAGE ON SEQUENCE mdl_block_dockchat_msg_id_seq TO \"user\";"),
+            "{pg}"
+        );
+        let account = g(
+            "postgres://dockchat@127.0.0.1/lms",
+            "mdl_",
+            None,
+            GrantPart::Account,
+        )
+        .expect("account");
+        assert!(account.contains("CREATE ROLE dockchat LOGIN;"), "{account}");
+        assert!(!account.contains("GRANT"), "{account}");
+        assert!(g("sqlite://x.db", "mdl_", None, GrantPart::All).is_err());
+        assert!(g("postgres://u@h/db", "Bad-", None, GrantPart::All).is_err());
     }
 
     #[test]

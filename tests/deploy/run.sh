@@ -4,7 +4,7 @@
 # reverse-proxy snippets (run live in nginx and Apache in front of `dockchatd demo`), a restart on
 # an inherited socket under load (restart.py), the unit's sandbox (strace of the daemon on SQLite,
 # MariaDB and PostgreSQL vs. SystemCallFilter= and RestrictAddressFamilies=), and the database
-# grants of docs/DEPLOY.md.
+# grants `dockchatd grants` prints (docs/DEPLOY.md).
 #
 #   bash tests/deploy/run.sh            (DOCKCHATD=path/to/dockchatd to test another build)
 #
@@ -533,14 +533,17 @@ EOF
 
   if command -v apache2 >/dev/null 2>&1 && [ -d /usr/lib/apache2/modules ]; then
     ap=$(free_port)
+    ap80=$(free_port)
     mods=/usr/lib/apache2/modules
     mkdir -p "$work/apache"
-    sed -e "s#<VirtualHost \*:443>#<VirtualHost 127.0.0.1:$ap>#" -e "s#127.0.0.1:8765#$upstream#g" \
-      deploy/apache.conf >"$work/apache/site.conf"
+    # Both variants: the HTTPS one (TLS left out here) and the plain-HTTP one, each on a port.
+    sed -e "s#<VirtualHost \*:443>#<VirtualHost 127.0.0.1:$ap>#" -e "s#<VirtualHost \*:80>#<VirtualHost 127.0.0.1:$ap80>#" \
+      -e "s#127.0.0.1:8765#$upstream#g" deploy/apache.conf >"$work/apache/site.conf"
     {
       echo "ServerRoot $work/apache"
       echo "ServerName 127.0.0.1"
       echo "Listen 127.0.0.1:$ap"
+      echo "Listen 127.0.0.1:$ap80"
       echo "PidFile $work/apache/httpd.pid"
       echo "ErrorLog $work/apache/error.log"
       echo "DefaultRuntimeDir $work/apache"
@@ -566,6 +569,10 @@ EOF
       bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:$ap/dockchat/healthz)\" = 200 ]"
     check "Apache: WebSocket upgrade at /dockchat/ws, frames both ways" \
       timeout 30 python3 tests/deploy/wsprobe.py 127.0.0.1 "$ap" /dockchat/ws "$demo_url"
+    check "Apache (plain-HTTP variant): GET /dockchat/healthz reaches the daemon (200)" \
+      bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:$ap80/dockchat/healthz)\" = 200 ]"
+    check "Apache (plain-HTTP variant): WebSocket upgrade at /dockchat/ws, frames both ways" \
+      timeout 30 python3 tests/deploy/wsprobe.py 127.0.0.1 "$ap80" /dockchat/ws "$demo_url"
   else
     skip "Apache snippet: apache2 not installed (apt-get install apache2)"
   fi
@@ -699,23 +706,13 @@ PY
 fi
 
 echo "== database grants of docs/DEPLOY.md"
-# The SQL blocks of the guide, run as written (names substituted), must be all dockchatd needs:
-# with them, `dockchatd check` passes and a user logs in and sends a message.
-# grant_sql DIALECT DB USER PASSWORD: the guide's SQL for that dialect, with our names.
+# The guide's one-step command, `dockchatd grants --config FILE | mysql` (or `| psql`), run as the
+# server's administrator: with exactly the printed grants, `dockchatd check` passes and a user logs in
+# and sends a message. (tests/check.rs runs them as the least-privileged roles, with another prefix.)
+# grant_sql NAME DATABASE_URL: what `dockchatd grants` prints for a config with that URL.
 grant_sql() {
-  python3 - docs/DEPLOY.md "$@" <<'PY'
-import re, sys
-doc, dialect, db, user, password = sys.argv[1:]
-text = open(doc, encoding="utf-8").read()
-marker = "MariaDB / MySQL" if dialect == "mariadb" else "PostgreSQL (connected"
-start = text.index("```sql", text.index(marker)) + len("```sql")
-sql = text[start:text.index("```", start)]
-sql = sql.replace("'a long random password'", "'%s'" % password)
-sql = re.sub(r"\bmoodle\.", db + ".", sql)
-sql = re.sub(r"DATABASE moodle\b", "DATABASE " + db, sql)
-sql = re.sub(r"(?<![\w])dockchat(?![\w])", user, sql)
-print(sql)
-PY
+  printf 'site_url = "http://127.0.0.1:9"\ndatabase_url = "%s"\n' "$2" >"$work/grants-$1-admin.toml"
+  timeout 30 "$daemon" grants --config "$work/grants-$1-admin.toml"
 }
 # seed_demo_db URL: lets the demo create and fill a Moodle-shaped database (as a privileged user).
 seed_demo_db() {
@@ -737,7 +734,7 @@ seed_demo_db() {
 grants_check() {
   local name=$1 url=$2 out="$work/grants-$1.out" pid demo=""
   printf 'site_url = "http://127.0.0.1:9"\ndatabase_url = "%s"\n' "$url" >"$work/grants-$name.toml"
-  check "grants ($name): dockchatd check passes with exactly the guide's grants" \
+  check "grants ($name): dockchatd check passes with exactly the printed grants" \
     timeout 60 "$daemon" check --config "$work/grants-$name.toml"
   "$daemon" demo --listen 127.0.0.1:0 --database-url "$url" >"$out" 2>"$work/grants-$name.err" &
   pid=$!
@@ -749,9 +746,9 @@ grants_check() {
     sleep 0.1
   done
   if [ -z "$demo" ]; then
-    fail "grants ($name): the daemon starts with the guide's grants" "$work/grants-$name.err"
+    fail "grants ($name): the daemon starts with the printed grants" "$work/grants-$name.err"
   else
-    check "grants ($name): a user logs in and sends a message with the guide's grants" \
+    check "grants ($name): a user logs in and sends a message with the printed grants" \
       timeout 60 python3 tests/deploy/exercise.py "$demo"
   fi
   kill -TERM "$pid" 2>/dev/null || true
@@ -765,10 +762,12 @@ if [ ! -x "$daemon" ]; then
 else
   if command -v mysql >/dev/null 2>&1 && timeout 10 mysql -h 127.0.0.1 -u root -e "CREATE DATABASE $gdb" >/dev/null 2>&1; then
     if seed_demo_db "mysql://root@127.0.0.1:3306/$gdb" \
-      && grant_sql mariadb "$gdb" "$guser" "$gpass" | timeout 30 mysql -h 127.0.0.1 -u root >"$work/grant.log" 2>&1; then
+      && grant_sql mariadb "mysql://$guser:$gpass@127.0.0.1:3306/$gdb" >"$work/grant.sql" \
+      && timeout 30 mysql -h 127.0.0.1 -u root <"$work/grant.sql" >"$work/grant.log" 2>&1; then
       grants_check mariadb "mysql://$guser:$gpass@127.0.0.1:3306/$gdb"
     else
-      fail "grants (mariadb): seed a Moodle-shaped database and run the guide's SQL" "$work/grant.log"
+      cat "$work/grant.sql" >>"$work/grant.log" 2>/dev/null || true
+      fail "grants (mariadb): seed a Moodle-shaped database and run the printed grants" "$work/grant.log"
     fi
     timeout 30 mysql -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS $gdb; DROP USER IF EXISTS '$guser'@'127.0.0.1'" >/dev/null 2>&1 || true
   else
@@ -776,11 +775,12 @@ else
   fi
   if command -v psql >/dev/null 2>&1 && timeout 10 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $gdb" >/dev/null 2>&1; then
     if seed_demo_db "postgres://postgres@127.0.0.1:5432/$gdb" \
-      && grant_sql postgres "$gdb" "$guser" "$gpass" \
-      | timeout 30 psql -h 127.0.0.1 -U postgres -d "$gdb" -v ON_ERROR_STOP=1 -q >"$work/grant.log" 2>&1; then
+      && grant_sql postgres "postgres://$guser:$gpass@127.0.0.1:5432/$gdb" >"$work/grant.sql" \
+      && timeout 30 psql -h 127.0.0.1 -U postgres -d "$gdb" -v ON_ERROR_STOP=1 -q <"$work/grant.sql" >"$work/grant.log" 2>&1; then
       grants_check postgres "postgres://$guser:$gpass@127.0.0.1:5432/$gdb"
     else
-      fail "grants (postgres): seed a Moodle-shaped database and run the guide's SQL" "$work/grant.log"
+      cat "$work/grant.sql" >>"$work/grant.log" 2>/dev/null || true
+      fail "grants (postgres): seed a Moodle-shaped database and run the printed grants" "$work/grant.log"
     fi
     timeout 30 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $gdb" >/dev/null 2>&1 || true
     timeout 30 psql -h 127.0.0.1 -U postgres -qc "DROP ROLE IF EXISTS $guser" >/dev/null 2>&1 || true

@@ -35,6 +35,31 @@ require_once($CFG->libdir . '/adminlib.php');
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
 class setting_secret extends \admin_setting_configpasswordunmask {
+    /** @var string What Moodle writes to the config log in place of a password's value. */
+    public const MASK = '********';
+
+    /**
+     * Stores a secret set outside the settings form (the first install, the regenerate action) and
+     * records the change in Moodle's config change log, masked as the form records a password.
+     *
+     * @param string $secret The new secret.
+     * @return void
+     */
+    public static function store(string $secret): void {
+        $old = get_config('block_dockchat', 'secret');
+        $old = ($old === false) ? null : (string) $old;
+        if ($old === $secret) {
+            return;
+        }
+        set_config('secret', $secret, 'block_dockchat');
+        add_to_config_log(
+            'secret',
+            ($old === null || $old === '') ? $old : self::MASK,
+            ($secret === '') ? '' : self::MASK,
+            'block_dockchat'
+        );
+    }
+
     /**
      * Accepts printable ASCII without spaces, at least token_issuer::MIN_SECRET_LENGTH characters.
      *
