@@ -43,7 +43,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most sends stored in one transaction.
 pub const GROUP_MAX: usize = crate::store::chat::WRITE_BATCH_MAX;
 /// Capacity of the writer's queue: about half a second of the writer's throughput. A send that
-/// finds it full is answered `internal` at once.
+/// finds it full waits for room, within its request's deadline.
 pub const WRITER_QUEUE: usize = 16_384;
 /// Most text bytes queued for the writer (16,384 sends of 4,000 four-byte characters would be
 /// 256 MiB); a send past it is answered `internal` at once.
@@ -153,6 +153,19 @@ struct WriteReq {
 enum WriterCmd {
     Send(Box<WriteReq>),
     Stop,
+}
+
+/// Gives a send's bytes back to the writer queue's byte bound unless the send got into the queue
+/// (dropped with the send future when the request's deadline cuts the wait short).
+struct BytesBack<'a> {
+    bytes: &'a AtomicUsize,
+    n: usize,
+}
+
+impl Drop for BytesBack<'_> {
+    fn drop(&mut self) {
+        self.bytes.fetch_sub(self.n, Ordering::AcqRel);
+    }
 }
 
 /// The conversation service.
@@ -277,7 +290,7 @@ impl Conversations {
             }
             Ok(done) => done,
             Err(_) => {
-                self.store.mark_down();
+                self.store.suspect();
                 Err(ServiceError::Store(StoreError::Timeout(
                     "the request did not get its answer from the database in time",
                 )))
@@ -445,17 +458,20 @@ impl Conversations {
             self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
             return Err(ServiceError::WriterBusy);
         }
-        // Never wait for room: a connection task that waited would stop reading its socket (and
-        // answering pings) for as long as the database is slow, then read a burst.
+        // A full queue means a busy writer, not a lost database (while the database is away the
+        // writer answers its queue at once): wait for room, which throttles a sender that outruns
+        // the writer, within the request's deadline (`bounded`); the rate credit covers the wait.
+        let mut gives_back = BytesBack {
+            bytes: &self.queued_bytes,
+            n: bytes,
+        };
         self.writer
-            .try_send(WriterCmd::Send(Box::new(req)))
-            .map_err(|e| {
-                self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-                match e {
-                    mpsc::error::TrySendError::Full(_) => ServiceError::WriterBusy,
-                    mpsc::error::TrySendError::Closed(_) => ServiceError::WriterGone,
-                }
-            })
+            .send(WriterCmd::Send(Box::new(req)))
+            .await
+            .map_err(|_| ServiceError::WriterGone)?;
+        // Queued: the writer gives the bytes back when it takes the send.
+        gives_back.n = 0;
+        Ok(())
     }
 
     /// A page of history with `with`, as a ready `history` frame (only for a peer `me` may see, see
@@ -929,7 +945,7 @@ impl Writer {
                     count = batch.len(),
                     "a commit was not answered; asking the database what it stored"
                 );
-                store.mark_down();
+                store.suspect();
                 WriterState::Unsettled(batch, pending, 0)
             }
             // The database refused one of the statements: one bad row must not fail its
@@ -944,7 +960,7 @@ impl Writer {
                                 .ok_or(StoreError::Schema("a stored send had no answer".into())),
                         ),
                         Err(StoreError::CommitUnknown(pending)) => {
-                            store.mark_down();
+                            store.suspect();
                             // Settle this one before anything after it is written.
                             let mut rest = batch;
                             let tail = rest.split_off(i + 1);

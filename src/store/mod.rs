@@ -318,6 +318,29 @@ impl Store {
         Ok(())
     }
 
+    /// A round trip on a connection of its own, outside the pool: whether the database answers,
+    /// even while every pooled connection is busy (the health probe).
+    pub async fn ping_direct(&self) -> Result<()> {
+        use sqlx::{ConnectOptions, Connection};
+        match &self.db {
+            Db::MySql(pool) => {
+                let mut conn = pool.connect_options().connect().await?;
+                sqlx::query("SELECT 1").execute(&mut conn).await?;
+                let _ = conn.close().await;
+            }
+            Db::Postgres(pool) => {
+                let mut conn = pool.connect_options().connect().await?;
+                sqlx::query("SELECT 1").execute(&mut conn).await?;
+                let _ = conn.close().await;
+            }
+            // In-process: there is no server to lose.
+            Db::Sqlite(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// The server's version string (for the start-up log line).
     pub async fn server_version(&self) -> Result<String> {
         let q = match self.dialect {
