@@ -56,6 +56,7 @@ $string['newmessage'] = 'Neue Mitteilung';
 $string['newmessages'] = '{$a} neue Mitteilungen';
 $string['nobodyonline'] = 'Gerade ist keines Ihrer Kursmitglieder online.';
 $string['offline'] = 'Offline';
+$string['offlinereconnecting'] = 'Der Chat ist offline — Verbindung wird wiederhergestellt';
 $string['online'] = 'Online';
 $string['onlinecount'] = '{$a} online';
 $string['onlinelist'] = 'Kursmitglieder online';

@@ -56,6 +56,7 @@ $string['newmessage'] = 'New message';
 $string['newmessages'] = '{$a} new messages';
 $string['nobodyonline'] = 'None of your course-mates is online right now.';
 $string['offline'] = 'Offline';
+$string['offlinereconnecting'] = 'Chat is offline — reconnecting';
 $string['online'] = 'Online';
 $string['onlinecount'] = '{$a} online';
 $string['onlinelist'] = 'Online course-mates';

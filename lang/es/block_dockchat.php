@@ -56,6 +56,7 @@ $string['newmessage'] = 'Mensaje nuevo';
 $string['newmessages'] = '{$a} mensajes nuevos';
 $string['nobodyonline'] = 'Ninguno de sus compañeros de curso está en línea ahora mismo.';
 $string['offline'] = 'Desconectado';
+$string['offlinereconnecting'] = 'El chat está desconectado — reconectando';
 $string['online'] = 'En línea';
 $string['onlinecount'] = '{$a} en línea';
 $string['onlinelist'] = 'Compañeros de curso en línea';

@@ -56,6 +56,7 @@ $string['newmessage'] = 'Nouveau message';
 $string['newmessages'] = '{$a} nouveaux messages';
 $string['nobodyonline'] = 'Aucun participant de vos cours n\'est en ligne pour le moment.';
 $string['offline'] = 'Hors ligne';
+$string['offlinereconnecting'] = 'Le chat est hors ligne — reconnexion en cours';
 $string['online'] = 'En ligne';
 $string['onlinecount'] = '{$a} en ligne';
 $string['onlinelist'] = 'Participants de vos cours en ligne';

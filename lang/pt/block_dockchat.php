@@ -56,6 +56,7 @@ $string['newmessage'] = 'Nova mensagem';
 $string['newmessages'] = '{$a} mensagens novas';
 $string['nobodyonline'] = 'Nenhum dos seus colegas de disciplina está online neste momento.';
 $string['offline'] = 'Offline';
+$string['offlinereconnecting'] = 'O chat está desligado — a restabelecer a ligação';
 $string['online'] = 'Online';
 $string['onlinecount'] = '{$a} online';
 $string['onlinelist'] = 'Colegas de disciplina online';

@@ -88,6 +88,8 @@ export const createRenderer = (options) => {
     let dock = null;
     let lastState = null;
     let lastNow = 0;
+    /** Whether a connection attempt has failed since the last time the chat was connected. */
+    let failedOnce = false;
     let latest = null;
     let running = false;
     let idle = Promise.resolve();
@@ -331,14 +333,50 @@ export const createRenderer = (options) => {
                 }
             });
         }
-        toggleClass(blockRoot, 'is-stale', state.welcomed && state.connection.state !== 'connected');
+        const down = isDown(state);
+        // Offline, the list is what was known when the connection went: dimmed, with a grey dot and no
+        // count, since nobody's presence is known.
+        toggleClass(blockRoot, 'is-stale', down);
         const count = region(blockRoot, 'count');
-        setText(count, state.welcomed ? str('onlinecount', wanted.length) : '');
-        setHidden(region(blockRoot, 'empty'), !state.welcomed || wanted.length > 0);
+        setText(count, state.welcomed && !down ? str('onlinecount', wanted.length) : '');
+        setHidden(region(blockRoot, 'empty'), !state.welcomed || down || wanted.length > 0);
         const status = region(blockRoot, 'status');
-        const text = connectionText(state, lastNow);
-        setText(status, state.welcomed && state.connection.state === 'connected' ? '' : text);
-        setHidden(status, !text || (state.welcomed && state.connection.state === 'connected'));
+        const connected = state.welcomed && state.connection.state === 'connected';
+        const text = down ? offlineText(state) : connectionText(state, lastNow);
+        setText(status, connected ? '' : text);
+        setHidden(status, !text || connected);
+    };
+
+    /**
+     * Whether the chat is down: not connected after having been, or after the first attempt failed.
+     *
+     * @param {object} state
+     * @returns {boolean}
+     */
+    const isDown = (state) => {
+        const c = state.connection;
+        if (c.state === 'connected') {
+            failedOnce = false;
+            return false;
+        }
+        if (c.state === 'waiting' || c.state === 'offline' || c.state === 'stopped') {
+            failedOnce = true;
+        }
+        return c.state !== 'idle' && (state.welcomed || failedOnce);
+    };
+
+    /**
+     * The block's status line while the chat is down.
+     *
+     * @param {object} state
+     * @returns {string}
+     */
+    const offlineText = (state) => {
+        const c = state.connection;
+        if (c.state === 'stopped') {
+            return c.code === 4004 ? str('sessionended') : str('disconnected');
+        }
+        return str('offlinereconnecting');
     };
 
     // ---- Connection banner. ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ export const STRING_KEYS = [
     'error:blocked', 'error:internal', 'error:messaging_disabled', 'error:no_permission',
     'error:not_contactable', 'error:rate_limited', 'error:text_too_long', 'error:unknown',
     'error:unknown_user', 'loadingolder', 'messagelist', 'minimise', 'moreconversations', 'newmessage',
-    'newmessages', 'nobodyonline', 'offline', 'online', 'onlinecount', 'openchatwith', 'reconnectnow',
+    'newmessages', 'nobodyonline', 'offline', 'offlinereconnecting', 'online', 'onlinecount', 'openchatwith', 'reconnectnow',
     'restore', 'retry', 'seen', 'send', 'sending', 'sessionended', 'today', 'typeamessage', 'typing',
     'unreadcount', 'yesterday',
 ];

@@ -1,0 +1,125 @@
+// The dock's offline state, plurals, text direction and touch targets (issue 14, items 10, 16-18), in
+// headless Chromium against `dockchatd demo`. Screenshots of the states go to artifacts/.
+import {test, before, after} from 'node:test';
+import {setup, demoUsers, openAs, presence, closeAll, winSel, shot, assert, T, DESKTOP, PHONE} from './harness.mjs';
+
+const env = setup('dockchatd-demo-states.log');
+before(() => env.start(), {timeout: 25 * 60 * 1000});
+after(() => env.stop());
+
+/** Amara (a student of two courses) and her course-mates. */
+const cast = async() => {
+    const u = await demoUsers(env.base());
+    const me = u.byId(5);
+    return {me, mates: u.mates(me), u};
+};
+
+const GREY = 'rgb(173, 181, 189)';
+
+/**
+ * A page whose WebSocket to dockchatd the test can cut, as if the daemon were down: while `up()` is false
+ * every new connection is closed at once (1011), and `down()` closes the live ones as a dying daemon would.
+ *
+ * @param {object} ctx
+ * @returns {Promise<{page: object, down: function(): Promise, up: function(): void}>}
+ */
+const cuttable = async(ctx) => {
+    const page = await ctx.newPage();
+    let alive = true;
+    const live = [];
+    await page.routeWebSocket(/\/ws/, (ws) => {
+        if (!alive) {
+            ws.close({code: 1011, reason: 'daemon down (test)'});
+            return;
+        }
+        ws.connectToServer();
+        live.push(ws);
+    });
+    return {
+        page,
+        down: async() => {
+            alive = false;
+            await Promise.all(live.splice(0).map((s) => s.close({code: 1011, reason: 'daemon down (test)'})));
+        },
+        up: () => {
+            alive = true;
+        },
+    };
+};
+
+/** What the block's header and status show. */
+const blockState = (page) => page.locator('[data-region="block_dockchat-online"]').evaluate((root) => {
+    const shown = (el) => !!el && !el.hidden && el.textContent.trim() !== '';
+    const region = (name) => root.querySelector(`[data-region="${name}"]`);
+    return {
+        count: shown(region('count')) ? region('count').textContent.trim() : '',
+        empty: shown(region('empty')),
+        status: shown(region('status')) ? region('status').textContent.trim() : '',
+        dot: getComputedStyle(root.querySelector('.block_dockchat-dot')).backgroundColor,
+    };
+});
+
+for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    test(`${size}: while dockchatd is down the list says the chat is offline, no online count, grey dot`, {timeout: 90000}, async() => {
+        const {me, mates} = await cast();
+        const errors = [];
+        const others = await env.browser().newContext();
+        const ctx = await env.browser().newContext(options);
+        try {
+            const online = await presence(others, env.base(), mates.slice(0, 2));
+            const {page, down, up} = await cuttable(ctx);
+            page.on('pageerror', (e) => errors.push(e.message));
+            await page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
+            await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+            const before = await blockState(page);
+            assert.match(before.count, /^\d+ online$/);
+            assert.notEqual(before.dot, GREY, 'green dot while connected');
+
+            await down();
+            await page.locator('[data-region="block_dockchat-online"] [data-region="status"]')
+                .filter({hasText: 'Chat is offline — reconnecting'}).waitFor({timeout: T});
+            const off = await blockState(page);
+            assert.equal(off.status, 'Chat is offline — reconnecting');
+            assert.equal(off.count, '', 'no online count while offline');
+            assert.equal(off.empty, false, 'no "none of your course-mates is online" while offline');
+            assert.equal(off.dot, GREY, 'grey dot while offline');
+            assert.equal(await page.locator('.block_dockchat-online').evaluate((el) => /\bonline\b/i.test(
+                el.querySelector('.block_dockchat-online-header').textContent)), false);
+            await shot(page, `${size}-list-offline.png`);
+
+            // Back up: the count and the green dot return.
+            up();
+            await page.locator('[data-region="banner"] [data-action="reconnect"]').click({timeout: T}).catch(() => {});
+            await page.locator('.block_dockchat-count').filter({hasText: /\d online/}).waitFor({timeout: T});
+            const back = await blockState(page);
+            assert.equal(back.status, '');
+            assert.notEqual(back.dot, GREY);
+            await online.close();
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+            await others.close().catch(() => {});
+        }
+    });
+}
+
+test('desktop: dockchatd down from the page load: offline, no count, grey dot', {timeout: 90000}, async() => {
+    const {me} = await cast();
+    const errors = [];
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const {page, down} = await cuttable(ctx);
+        await down();
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
+        await page.locator('[data-region="block_dockchat-online"] [data-region="status"]')
+            .filter({hasText: 'Chat is offline — reconnecting'}).waitFor({timeout: T});
+        const off = await blockState(page);
+        assert.equal(off.count, '');
+        assert.equal(off.empty, false);
+        assert.equal(off.dot, GREY);
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+    }
+});
