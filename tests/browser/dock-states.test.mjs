@@ -123,3 +123,49 @@ test('desktop: dockchatd down from the page load: offline, no count, grey dot', 
         await ctx.close().catch(() => {});
     }
 });
+
+test('desktop: counts of one are in the singular ("1 unread message", "1 more conversation")', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const cast4 = mates.slice(0, 5);
+        // cast4[0..3] get windows, cast4[4] writes without one.
+        const online = await presence(others, env.base(), cast4);
+        const page = await openAs(ctx, env.base(), me, errors);
+        await closeAll(page);
+        await page.waitForFunction((k) => document.querySelectorAll('.block_dockchat-user').length >= k, cast4.length, {timeout: T});
+        // One message from a course-mate with no window: the list's badge.
+        const writer = cast4[4];
+        await online.send(writer, me, 'one for you');
+        const badge = page.locator(`.block_dockchat-user[data-userid="${writer.id}"] [data-region="unread"]`);
+        await badge.filter({hasText: '1'}).waitFor({timeout: T});
+        assert.equal(await badge.getAttribute('aria-label'), '1 unread message');
+        await online.send(writer, me, 'and another');
+        await badge.filter({hasText: '2'}).waitFor({timeout: T});
+        assert.equal(await badge.getAttribute('aria-label'), '2 unread messages');
+
+        // Open windows until one is behind the '+N' chip.
+        const chip = page.locator('[data-action="toggle-overflow"]');
+        for (const m of cast4.slice(0, 4)) {
+            await page.locator(`.block_dockchat-user[data-userid="${m.id}"] button`).click();
+            await page.locator(`${winSel(m)} [data-region="input"]`).waitFor({state: 'visible', timeout: T});
+            await page.waitForTimeout(200);
+            if (await chip.isVisible()) {
+                break;
+            }
+        }
+        await chip.waitFor({state: 'visible', timeout: T});
+        const hidden = await page.locator('[data-region="window"][hidden]').count();
+        assert.equal(hidden, 1, 'one window behind the chip');
+        assert.equal(await chip.getAttribute('aria-label'), '1 more conversation');
+        await shot(page, 'desktop-singular-counts.png');
+        await closeAll(page);
+        await online.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
+    }
+});

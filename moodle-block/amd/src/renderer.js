@@ -32,6 +32,7 @@
 
 import {conversationView, conv} from './state.js';
 import {renderInto} from './linkify.js';
+import {countStr} from './strings.js';
 
 const WINDOW_WIDTH = 300;
 const WINDOW_GAP = 10;
@@ -329,7 +330,7 @@ export const createRenderer = (options) => {
                 setHidden(badge, !c.unread);
                 setText(badge, c.unread ? String(c.unread) : '');
                 if (badge) {
-                    setAttr(badge, 'aria-label', str('unreadcount', c.unread));
+                    setAttr(badge, 'aria-label', countStr(str, 'unreadcount', c.unread));
                 }
             });
         }
@@ -582,7 +583,7 @@ export const createRenderer = (options) => {
         const badge = region(el, 'unread');
         setHidden(badge, !c.unread);
         setText(badge, c.unread ? String(c.unread) : '');
-        setAttr(badge, 'aria-label', str('unreadcount', c.unread));
+        setAttr(badge, 'aria-label', countStr(str, 'unreadcount', c.unread));
         const min = el.querySelector('[data-action="minimise"]');
         setAttr(min, 'aria-label', minimised ? str('restore') : str('minimise'));
         setAttr(min, 'title', minimised ? str('restore') : str('minimise'));
@@ -753,13 +754,13 @@ export const createRenderer = (options) => {
         setText(region(overflow, 'overflow-count'), '+' + hidden.length);
         const chip = overflow.querySelector('[data-action="toggle-overflow"]');
         setAttr(chip, 'aria-expanded', overflowOpen ? 'true' : 'false');
-        setAttr(chip, 'aria-label', str('moreconversations', hidden.length));
+        setAttr(chip, 'aria-label', countStr(str, 'moreconversations', hidden.length));
         const unread = hidden.reduce((sum, peer) => sum + conv(state, peer).unread, 0);
         toggleClass(overflow, 'is-highlight', unread > 0);
         const chipBadge = region(overflow, 'overflow-unread');
         setHidden(chipBadge, !unread);
         setText(chipBadge, unread ? String(unread) : '');
-        setAttr(chipBadge, 'aria-label', str('unreadcount', unread));
+        setAttr(chipBadge, 'aria-label', countStr(str, 'unreadcount', unread));
         const menu = region(overflow, 'overflow-menu');
         setHidden(menu, !overflowOpen);
         if (overflowOpen) {
@@ -782,7 +783,7 @@ export const createRenderer = (options) => {
                     const badge = doc.createElement('span');
                     badge.className = 'block_dockchat-badge';
                     badge.textContent = String(c.unread);
-                    badge.setAttribute('aria-label', str('unreadcount', c.unread));
+                    badge.setAttribute('aria-label', countStr(str, 'unreadcount', c.unread));
                     button.appendChild(badge);
                 }
                 li.appendChild(button);
