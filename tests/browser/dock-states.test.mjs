@@ -161,6 +161,11 @@ test('desktop: counts of one are in the singular ("1 unread message", "1 more co
         assert.equal(hidden, 1, 'one window behind the chip');
         assert.equal(await chip.getAttribute('aria-label'), '1 more conversation');
         await shot(page, 'desktop-singular-counts.png');
+        // The names in the '+N' menu take their own direction too (item 18).
+        await chip.click();
+        const item = page.locator('[data-region="overflow-menu"] .block_dockchat-overflow-item span').first();
+        await item.waitFor({timeout: T});
+        assert.equal(await item.getAttribute('dir'), 'auto');
         await closeAll(page);
         await online.close();
         assert.deepEqual(errors, []);
@@ -169,3 +174,44 @@ test('desktop: counts of one are in the singular ("1 unread message", "1 more co
         await others.close().catch(() => {});
     }
 });
+
+for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    test(`${size}: Arabic or Hebrew messages lay out right to left, names take their own direction`, {timeout: 90000}, async() => {
+        const {me, mates} = await cast();
+        const errors = [];
+        const others = await env.browser().newContext();
+        const ctx = await env.browser().newContext(options);
+        try {
+            const peer = mates[2];
+            const online = await presence(others, env.base(), [peer]);
+            const page = await openAs(ctx, env.base(), me, errors);
+            await closeAll(page);
+            await page.locator(`.block_dockchat-user[data-userid="${peer.id}"] button`).click();
+            const w = page.locator(winSel(peer));
+            await w.locator('[data-region="input"]').waitFor({state: 'visible', timeout: T});
+            // The conversation keeps its history between tests: a tag tells this run's messages apart.
+            const tag = ` ${size}${Date.now() % 100000}`;
+            await online.send(peer, me, 'مرحبا، هل رأيت الواجب؟' + tag);
+            await online.send(peer, me, 'שלום, ראית את המטלה?' + tag);
+            await online.send(peer, me, 'Hello, did you see the assignment?' + tag);
+            const text = (t) => w.locator('[data-region="text"]').filter({hasText: t}).filter({hasText: tag});
+            await text('Hello, did you see').waitFor({timeout: T});
+            const direction = (loc) => loc.evaluate((el) => getComputedStyle(el).direction);
+            assert.equal(await direction(text('مرحبا')), 'rtl', 'Arabic right to left');
+            assert.equal(await direction(text('שלום')), 'rtl', 'Hebrew right to left');
+            assert.equal(await direction(text('Hello')), 'ltr', 'English left to right');
+            // Names in the list, the window's title and its empty state follow their own script.
+            for (const sel of [`.block_dockchat-user[data-userid="${peer.id}"] .block_dockchat-user-name`,
+                `${winSel(peer)} [data-region="name"]`, `${winSel(peer)} [data-region="empty"] strong`]) {
+                assert.equal(await page.locator(sel).getAttribute('dir'), 'auto', sel);
+            }
+            await shot(page, `${size}-rtl-messages.png`);
+            await closeAll(page);
+            await online.close();
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+            await others.close().catch(() => {});
+        }
+    });
+}

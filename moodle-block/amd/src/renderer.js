@@ -777,6 +777,7 @@ export const createRenderer = (options) => {
                 button.setAttribute('data-action', 'raise');
                 button.setAttribute('data-userid', String(peer));
                 const name = doc.createElement('span');
+                name.dir = 'auto';
                 name.textContent = person.fullname;
                 button.appendChild(name);
                 if (c.unread) {
