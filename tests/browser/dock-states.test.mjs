@@ -215,3 +215,35 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
         }
     });
 }
+
+test('phone (touch): minimise, close and send are at least 44×44 px; a mouse keeps the compact 32 px', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const peer = mates[3];
+    for (const [options, touch] of [[PHONE, true], [DESKTOP, false]]) {
+        const ctx = await env.browser().newContext(options);
+        try {
+            const page = await openAs(ctx, env.base(), me, errors);
+            assert.equal(await page.evaluate(() => matchMedia('(pointer: coarse)').matches), touch, 'the context has the pointer it says');
+            await closeAll(page);
+            await page.evaluate((id) => window.dockchat.onIntent({type: 'open', peer: id}), peer.id);
+            const w = page.locator(winSel(peer));
+            await w.locator('[data-region="input"]').waitFor({state: 'visible', timeout: T});
+            for (const sel of ['[data-action="minimise"]', '[data-action="close"]', '[data-action="send"]']) {
+                const box = await w.locator(sel).boundingBox();
+                if (touch) {
+                    assert.ok(box.width >= 44 && box.height >= 44, `${sel} is ${box.width}×${box.height} on a touch screen`);
+                } else if (sel !== '[data-action="send"]') {
+                    assert.equal(box.width, 32, `${sel} with a mouse`);
+                }
+            }
+            if (touch) {
+                await shot(page, 'phone-touch-targets.png');
+            }
+            await closeAll(page);
+        } finally {
+            await ctx.close().catch(() => {});
+        }
+    }
+    assert.deepEqual(errors, []);
+});
