@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import {readdirSync, readFileSync} from 'node:fs';
 import {join, dirname} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {STRING_KEYS} from '../../moodle-block/amd/src/strings.js';
+import {STRING_KEYS, countStr, makeStr} from '../../moodle-block/amd/src/strings.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const srcDir = join(root, 'moodle-block', 'amd', 'src');
@@ -13,8 +13,11 @@ const sources = readdirSync(srcDir).filter((f) => f.endsWith('.js'));
 const read = (f) => readFileSync(join(srcDir, f), 'utf8');
 /** Source without comments. */
 const code = (f) => read(f).replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-const langKeys = new Set([...readFileSync(join(root, 'lang', 'en', 'block_dockchat.php'), 'utf8')
-    .matchAll(/\$string\['([^']+)'\]/g)].map((m) => m[1]));
+const langFile = readFileSync(join(root, 'lang', 'en', 'block_dockchat.php'), 'utf8');
+const langKeys = new Set([...langFile.matchAll(/\$string\['([^']+)'\]/g)].map((m) => m[1]));
+/** lang/en as a key -> string map (single-quoted PHP strings). */
+const langMap = Object.fromEntries([...langFile.matchAll(/\$string\['([^']+)'\] = '((?:[^'\\]|\\.)*)';/g)]
+    .map((m) => [m[1], m[2].replace(/\\(.)/g, '$1')]));
 
 test('core modules import nothing from Moodle and use relative imports with .js', () => {
     for (const file of sources) {
@@ -64,5 +67,31 @@ test('templates use only existing strings', () => {
             assert.equal(m[2], 'block_dockchat', `${file}: ${m[1]}`);
             assert.ok(langKeys.has(m[1]), `${file} uses missing string ${m[1]}`);
         }
+    }
+});
+
+test('counts in words have a string for one and one for many, and the client picks by the number', () => {
+    const pairs = new Set();
+    for (const file of sources) {
+        for (const m of read(file).matchAll(/\bcountStr\(str, '([\w:]+)'/g)) {
+            pairs.add(m[1]);
+        }
+    }
+    assert.ok(pairs.has('unreadcount') && pairs.has('moreconversations'), [...pairs].join());
+    for (const key of pairs) {
+        for (const form of ['one', 'many']) {
+            assert.ok(STRING_KEYS.includes(key + form), `STRING_KEYS lacks '${key}${form}'`);
+            assert.ok(langKeys.has(key + form), `lang/en lacks '${key}${form}'`);
+        }
+    }
+    const str = makeStr(langMap);
+    assert.equal(countStr(str, 'unreadcount', 1), '1 unread message');
+    assert.equal(countStr(str, 'unreadcount', 2), '2 unread messages');
+    assert.equal(countStr(str, 'moreconversations', 1), '1 more conversation');
+    assert.equal(countStr(str, 'moreconversations', 5), '5 more conversations');
+    assert.equal(countStr(str, 'newmessages', 1), '1 new message');
+    // No string of lang/en is a count written only in the plural.
+    for (const [key, text] of Object.entries(langMap)) {
+        assert.ok(!/^\{\$a\} .*s$/.test(text) || key.endsWith('many') || key === 'onlinecount', `${key}: '${text}' needs a one/many pair`);
     }
 });

@@ -32,6 +32,7 @@
 
 import {conversationView, conv} from './state.js';
 import {renderInto} from './linkify.js';
+import {countStr} from './strings.js';
 
 const WINDOW_WIDTH = 300;
 const WINDOW_GAP = 10;
@@ -88,6 +89,8 @@ export const createRenderer = (options) => {
     let dock = null;
     let lastState = null;
     let lastNow = 0;
+    /** Whether a connection attempt has failed since the last time the chat was connected. */
+    let failedOnce = false;
     let latest = null;
     let running = false;
     let idle = Promise.resolve();
@@ -327,18 +330,54 @@ export const createRenderer = (options) => {
                 setHidden(badge, !c.unread);
                 setText(badge, c.unread ? String(c.unread) : '');
                 if (badge) {
-                    setAttr(badge, 'aria-label', str('unreadcount', c.unread));
+                    setAttr(badge, 'aria-label', countStr(str, 'unreadcount', c.unread));
                 }
             });
         }
-        toggleClass(blockRoot, 'is-stale', state.welcomed && state.connection.state !== 'connected');
+        const down = isDown(state);
+        // Offline, the list is what was known when the connection went: dimmed, with a grey dot and no
+        // count, since nobody's presence is known.
+        toggleClass(blockRoot, 'is-stale', down);
         const count = region(blockRoot, 'count');
-        setText(count, state.welcomed ? str('onlinecount', wanted.length) : '');
-        setHidden(region(blockRoot, 'empty'), !state.welcomed || wanted.length > 0);
+        setText(count, state.welcomed && !down ? str('onlinecount', wanted.length) : '');
+        setHidden(region(blockRoot, 'empty'), !state.welcomed || down || wanted.length > 0);
         const status = region(blockRoot, 'status');
-        const text = connectionText(state, lastNow);
-        setText(status, state.welcomed && state.connection.state === 'connected' ? '' : text);
-        setHidden(status, !text || (state.welcomed && state.connection.state === 'connected'));
+        const connected = state.welcomed && state.connection.state === 'connected';
+        const text = down ? offlineText(state) : connectionText(state, lastNow);
+        setText(status, connected ? '' : text);
+        setHidden(status, !text || connected);
+    };
+
+    /**
+     * Whether the chat is down: not connected after having been, or after the first attempt failed.
+     *
+     * @param {object} state
+     * @returns {boolean}
+     */
+    const isDown = (state) => {
+        const c = state.connection;
+        if (c.state === 'connected') {
+            failedOnce = false;
+            return false;
+        }
+        if (c.state === 'waiting' || c.state === 'offline' || c.state === 'stopped') {
+            failedOnce = true;
+        }
+        return c.state !== 'idle' && (state.welcomed || failedOnce);
+    };
+
+    /**
+     * The block's status line while the chat is down.
+     *
+     * @param {object} state
+     * @returns {string}
+     */
+    const offlineText = (state) => {
+        const c = state.connection;
+        if (c.state === 'stopped') {
+            return c.code === 4004 ? str('sessionended') : str('disconnected');
+        }
+        return str('offlinereconnecting');
     };
 
     // ---- Connection banner. ---------------------------------------------------------------------
@@ -544,7 +583,7 @@ export const createRenderer = (options) => {
         const badge = region(el, 'unread');
         setHidden(badge, !c.unread);
         setText(badge, c.unread ? String(c.unread) : '');
-        setAttr(badge, 'aria-label', str('unreadcount', c.unread));
+        setAttr(badge, 'aria-label', countStr(str, 'unreadcount', c.unread));
         const min = el.querySelector('[data-action="minimise"]');
         setAttr(min, 'aria-label', minimised ? str('restore') : str('minimise'));
         setAttr(min, 'title', minimised ? str('restore') : str('minimise'));
@@ -715,13 +754,13 @@ export const createRenderer = (options) => {
         setText(region(overflow, 'overflow-count'), '+' + hidden.length);
         const chip = overflow.querySelector('[data-action="toggle-overflow"]');
         setAttr(chip, 'aria-expanded', overflowOpen ? 'true' : 'false');
-        setAttr(chip, 'aria-label', str('moreconversations', hidden.length));
+        setAttr(chip, 'aria-label', countStr(str, 'moreconversations', hidden.length));
         const unread = hidden.reduce((sum, peer) => sum + conv(state, peer).unread, 0);
         toggleClass(overflow, 'is-highlight', unread > 0);
         const chipBadge = region(overflow, 'overflow-unread');
         setHidden(chipBadge, !unread);
         setText(chipBadge, unread ? String(unread) : '');
-        setAttr(chipBadge, 'aria-label', str('unreadcount', unread));
+        setAttr(chipBadge, 'aria-label', countStr(str, 'unreadcount', unread));
         const menu = region(overflow, 'overflow-menu');
         setHidden(menu, !overflowOpen);
         if (overflowOpen) {
@@ -738,13 +777,14 @@ export const createRenderer = (options) => {
                 button.setAttribute('data-action', 'raise');
                 button.setAttribute('data-userid', String(peer));
                 const name = doc.createElement('span');
+                name.dir = 'auto';
                 name.textContent = person.fullname;
                 button.appendChild(name);
                 if (c.unread) {
                     const badge = doc.createElement('span');
                     badge.className = 'block_dockchat-badge';
                     badge.textContent = String(c.unread);
-                    badge.setAttribute('aria-label', str('unreadcount', c.unread));
+                    badge.setAttribute('aria-label', countStr(str, 'unreadcount', c.unread));
                     button.appendChild(badge);
                 }
                 li.appendChild(button);

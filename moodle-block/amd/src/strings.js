@@ -26,10 +26,11 @@ export const STRING_KEYS = [
     'close', 'closechatwith', 'connected', 'connecting', 'connectionlost', 'disconnected',
     'error:blocked', 'error:internal', 'error:messaging_disabled', 'error:no_permission',
     'error:not_contactable', 'error:rate_limited', 'error:text_too_long', 'error:unknown',
-    'error:unknown_user', 'loadingolder', 'messagelist', 'minimise', 'moreconversations', 'newmessage',
-    'newmessages', 'nobodyonline', 'offline', 'online', 'onlinecount', 'openchatwith', 'reconnectnow',
+    'error:unknown_user', 'loadingolder', 'messagelist', 'minimise', 'moreconversationsmany',
+    'moreconversationsone', 'newmessage', 'newmessagesmany', 'newmessagesone', 'nobodyonline', 'offline',
+    'offlinereconnecting', 'online', 'onlinecount', 'openchatwith', 'reconnectnow',
     'restore', 'retry', 'seen', 'send', 'sending', 'sessionended', 'today', 'typeamessage', 'typing',
-    'unreadcount', 'yesterday',
+    'unreadcountmany', 'unreadcountone', 'yesterday',
 ];
 
 /**
@@ -45,3 +46,14 @@ export const makeStr = (map) => (key, a) => {
     }
     return text.replace(/\{\$a\}/g, String(a));
 };
+
+/**
+ * A count in words, from the key's pair of strings for one (`<key>one`) and for any other number
+ * (`<key>many`): Moodle has no plural rules, so this is the usual one/many split.
+ *
+ * @param {function(string, *=): string} str the string getter
+ * @param {string} key the pair's common prefix, e.g. 'unreadcount'
+ * @param {number} n
+ * @returns {string}
+ */
+export const countStr = (str, key, n) => str(key + (n === 1 ? 'one' : 'many'), n);
