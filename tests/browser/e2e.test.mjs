@@ -1,90 +1,20 @@
 // End-to-end test of the dock chat in headless Chromium against a real dockchatd in demo mode.
 //
-// Spawns `target/debug/dockchatd demo --listen 127.0.0.1:0` (after `cargo build`, which embeds the client),
+// Starts `dockchatd demo` through the shared harness (./harness.mjs: built with cargo, which embeds the client),
 // reads its `dockchat demo: open http://...` line, then drives two browser contexts as two demo users.
 // DOCKCHAT_E2E_URL=http://... runs against an already running demo instead (development only).
 // Screenshots go to artifacts/ (look at them).
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {spawn, spawnSync} from 'node:child_process';
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
-import {fileURLToPath} from 'node:url';
-import {chromium} from 'playwright-core';
+import {T, openAs, setup, shot} from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const artifacts = join(root, 'artifacts');
-const daemonPath = join(root, 'target', 'debug', 'dockchatd');
-const T = 15000;
-
-let daemon = null;
-let daemonLog = '';
-let base = process.env.DOCKCHAT_E2E_URL || '';
-let browser = null;
-
-const startDaemon = () => new Promise((resolve, reject) => {
-    // The demo embeds the client's files at build time: build (a quick no-op when current) so the test
-    // never runs stale client code. DOCKCHAT_E2E_NO_BUILD=1 skips it when the binary is known current.
-    if (!existsSync(daemonPath) || !process.env.DOCKCHAT_E2E_NO_BUILD) {
-        const build = spawnSync('cargo', ['build', '--bin', 'dockchatd'], {cwd: root, stdio: 'inherit', timeout: 20 * 60 * 1000});
-        if (build.status !== 0) {
-            reject(new Error('cargo build failed'));
-            return;
-        }
-    }
-    daemon = spawn(daemonPath, ['demo', '--listen', '127.0.0.1:0'], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']});
-    const timer = setTimeout(() => reject(new Error('dockchatd demo did not print its URL within 30 s:\n' + daemonLog)), 30000);
-    const onData = (chunk) => {
-        daemonLog += chunk.toString();
-        const m = daemonLog.match(/dockchat demo: open (http:\/\/[^\s/]+)\/?/);
-        if (m) {
-            clearTimeout(timer);
-            resolve(m[1]);
-        }
-    };
-    daemon.stdout.on('data', onData);
-    daemon.stderr.on('data', (chunk) => {
-        daemonLog += chunk.toString();
-    });
-    daemon.on('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`dockchatd exited with ${code}:\n${daemonLog}`));
-    });
-});
-
-before(async() => {
-    mkdirSync(artifacts, {recursive: true});
-    if (!base) {
-        base = await startDaemon();
-    }
-    browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-        timeout: 30000,
-    });
-}, {timeout: 25 * 60 * 1000});
-
-after(async() => {
-    if (browser) {
-        await browser.close().catch(() => {});
-    }
-    if (daemon && daemon.exitCode === null) {
-        daemon.removeAllListeners('exit');
-        const exited = new Promise((resolve) => daemon.once('exit', resolve));
-        daemon.kill('SIGTERM');
-        const timer = setTimeout(() => daemon.kill('SIGKILL'), 10000);
-        await exited;
-        clearTimeout(timer);
-    }
-    if (daemonLog) {
-        // The daemon's own account of the run, next to the screenshots.
-        writeFileSync(join(artifacts, 'dockchatd-demo.log'), daemonLog);
-    }
-});
+const demo = setup('dockchatd-demo.log');
+before(() => demo.start(), {timeout: 25 * 60 * 1000});
+after(() => demo.stop());
 
 /** Two students who share a course, and everyone. */
 const pickUsers = async() => {
-    const users = await (await fetch(base + '/demo/users', {signal: AbortSignal.timeout(T)})).json();
+    const users = await (await fetch(demo.base() + '/demo/users', {signal: AbortSignal.timeout(T)})).json();
     assert.ok(users.length >= 2, 'the demo has users');
     const students = users.filter((u) => u.role === 'student');
     for (const a of students) {
@@ -97,17 +27,7 @@ const pickUsers = async() => {
     throw new Error('no two students share a course');
 };
 
-const open = async(context, user, errors) => {
-    const page = await context.newPage();
-    page.on('pageerror', (e) => errors.push(`${user.fullname}: ${e.message}`));
-    page.on('dialog', (d) => {
-        errors.push(`${user.fullname}: dialog ${d.type()} ${d.message()}`);
-        d.dismiss().catch(() => {});
-    });
-    await page.goto(`${base}/?user=${user.id}`, {timeout: T});
-    await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
-    return page;
-};
+const open = (context, user, errors) => openAs(context, demo.base(), user, errors);
 
 const win = (page, peer) => page.locator(`[data-region="window"][data-peerid="${peer.id}"]`);
 const bubbles = (page, peer) => win(page, peer).locator('[data-region="message"] [data-region="text"]');
@@ -116,11 +36,10 @@ const waitText = async(page, peer, text) => {
     await bubbles(page, peer).filter({hasText: text}).first().waitFor({timeout: T});
 };
 
-const shot = (page, name) => page.screenshot({path: join(artifacts, name), timeout: T});
 
 test('the demo asks who you are and keeps the answer per tab', {timeout: 60000}, async() => {
     const {a} = await pickUsers();
-    const ctx = await browser.newContext({viewport: {width: 1280, height: 800}});
+    const ctx = await demo.browser().newContext({viewport: {width: 1280, height: 800}});
     try {
         const page = await ctx.newPage();
         const scripts = [];
@@ -129,7 +48,7 @@ test('the demo asks who you are and keeps the answer per tab', {timeout: 60000},
                 scripts.push(`${new URL(r.url()).pathname} ${r.status()}`);
             }
         });
-        await page.goto(base + '/', {timeout: T});
+        await page.goto(demo.base() + '/', {timeout: T});
         await page.locator('#demo-picker:not([hidden]) .picker-user').first().waitFor({timeout: T});
         await shot(page, 'desktop-picker.png');
         await page.locator(`.picker-user[data-userid="${a.id}"]`).click();
@@ -153,8 +72,8 @@ test('the demo asks who you are and keeps the answer per tab', {timeout: 60000},
 test('two users chat in docked windows', {timeout: 240000}, async() => {
     const {a, b, users} = await pickUsers();
     const errors = [];
-    const ctxA = await browser.newContext({viewport: {width: 1280, height: 800}});
-    const ctxB = await browser.newContext({viewport: {width: 1280, height: 800}});
+    const ctxA = await demo.browser().newContext({viewport: {width: 1280, height: 800}});
+    const ctxB = await demo.browser().newContext({viewport: {width: 1280, height: 800}});
     try {
         const pageA = await open(ctxA, a, errors);
         const pageB = await open(ctxB, b, errors);
@@ -299,7 +218,7 @@ test('two users chat in docked windows', {timeout: 240000}, async() => {
         // Several windows: those that do not fit go behind a '+N' chip.
         const mates = users.filter((u) => u.id !== a.id && u.id !== b.id
             && u.courses.some((c) => a.courses.some((d) => d.id === c.id)));
-        const ctxWide = await browser.newContext({viewport: {width: 1280, height: 800}});
+        const ctxWide = await demo.browser().newContext({viewport: {width: 1280, height: 800}});
         const extra = [];
         for (const u of mates.slice(0, 4)) {
             extra.push(await open(ctxWide, u, errors));
@@ -321,7 +240,7 @@ test('two users chat in docked windows', {timeout: 240000}, async() => {
         await ctxWide.close();
 
         // Mobile width: one full-width window.
-        const ctxM = await browser.newContext({viewport: {width: 390, height: 844}, isMobile: true, hasTouch: true});
+        const ctxM = await demo.browser().newContext({viewport: {width: 390, height: 844}, isMobile: true, hasTouch: true});
         const pageM = await open(ctxM, b, errors);
         await win(pageM, a).waitFor({timeout: T});
         const toggleM = win(pageM, a).locator('[data-action="toggle"]');
