@@ -132,7 +132,7 @@ impl TokenBucket {
     }
 
     /// Gives back the tokens a client at the full rate could have earned while the server did not
-    /// read it for `stalled` (beyond the burst, at most [`MAX_CREDIT`] worth). Short stalls (under
+    /// read it for `stalled` (beyond the burst, at most 10 s worth). Short stalls (under
     /// 100 ms) are ordinary request handling and earn nothing.
     pub fn credit(&mut self, stalled: Duration) {
         if stalled < Duration::from_millis(100) {
