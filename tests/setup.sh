@@ -8,7 +8,8 @@ log() { printf '[setup] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: chromium (browser tests), php (block checks), zip/unzip (block package),
-# systemd (systemd-socket-activate, systemd-analyze), shellcheck (deploy scripts), nginx and Apache.
+# systemd (systemd-socket-activate, systemd-analyze), shellcheck (deploy scripts), nginx and Apache,
+# and the MariaDB and PostgreSQL clients.
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v php >/dev/null || need+=(php-cli)
@@ -22,6 +23,10 @@ command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v apache2 >/dev/null || [ -x /usr/sbin/apache2 ] || need+=(apache2)
 command -v node >/dev/null || need+=(nodejs npm)
+# The databases' own clients: setup pings the servers with them, and the grants test feeds
+# `dockchatd grants` output to them exactly as an administrator would.
+command -v mysql >/dev/null && command -v mysqladmin >/dev/null || need+=(mariadb-client)
+command -v psql >/dev/null && command -v pg_isready >/dev/null || need+=(postgresql-client)
 if [ "${#need[@]}" -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
