@@ -351,6 +351,18 @@ pub struct Person {
     pub avatar: String,
 }
 
+impl Person {
+    /// A user named by id only (`fullname` and `avatar` empty): what a frame about someone the
+    /// recipient may not see, or whose name is not at hand, carries.
+    pub fn id_only(id: i64) -> Person {
+        Person {
+            id,
+            fullname: String::new(),
+            avatar: String::new(),
+        }
+    }
+}
+
 /// A Person with a presence status, as listed in `welcome.online`.
 #[derive(Debug, Clone, Serialize)]
 pub struct OnlinePerson<'a> {

@@ -27,7 +27,7 @@ use crate::store::chat::{
 };
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -148,24 +148,14 @@ struct WriteReq {
     /// When it was queued: a send older than [`QUEUE_DEADLINE`] when the writer reaches it is
     /// answered `internal` unwritten.
     queued: Instant,
+    /// The text's bytes of [`WRITER_QUEUE_BYTES`], given back when the send is dropped, however
+    /// it ends (answered, refused, or never queued).
+    _bytes: tokio::sync::OwnedSemaphorePermit,
 }
 
 enum WriterCmd {
     Send(Box<WriteReq>),
     Stop,
-}
-
-/// Gives a send's bytes back to the writer queue's byte bound unless the send got into the queue
-/// (dropped with the send future when the request's deadline cuts the wait short).
-struct BytesBack<'a> {
-    bytes: &'a AtomicUsize,
-    n: usize,
-}
-
-impl Drop for BytesBack<'_> {
-    fn drop(&mut self) {
-        self.bytes.fetch_sub(self.n, Ordering::AcqRel);
-    }
 }
 
 /// The conversation service.
@@ -182,8 +172,8 @@ pub struct Conversations {
     typing: DashMap<(i64, i64), Instant>,
     windows_known: Arc<WindowCache>,
     writer: mpsc::Sender<WriterCmd>,
-    /// Text bytes of the sends in the writer's queue.
-    queued_bytes: Arc<AtomicUsize>,
+    /// Text bytes the writer's queue may still take.
+    queue_bytes: Arc<tokio::sync::Semaphore>,
     /// Concurrent welcomes read their windows and cursors together (a connect storm would otherwise
     /// cost one query per hello).
     welcomes: Batcher<i64, WelcomeRows>,
@@ -235,7 +225,6 @@ impl Conversations {
     ) -> (Arc<Conversations>, WriterTask) {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let windows_known = Arc::new(WindowCache::new());
-        let queued_bytes = Arc::new(AtomicUsize::new(0));
         let svc = Arc::new(Conversations {
             store: store.clone(),
             registry: registry.clone(),
@@ -249,7 +238,7 @@ impl Conversations {
             typing: DashMap::new(),
             windows_known: windows_known.clone(),
             writer: tx,
-            queued_bytes: queued_bytes.clone(),
+            queue_bytes: Arc::new(tokio::sync::Semaphore::new(WRITER_QUEUE_BYTES)),
             welcomes: {
                 let store = store.clone();
                 Batcher::spawn(
@@ -264,13 +253,7 @@ impl Conversations {
                 )
             },
         });
-        let handle = tokio::spawn(writer_loop(
-            store,
-            registry,
-            windows_known,
-            queued_bytes,
-            rx,
-        ));
+        let handle = tokio::spawn(writer_loop(store, registry, windows_known, rx));
         (svc, WriterTask { handle })
     }
 
@@ -440,6 +423,12 @@ impl Conversations {
             })
         })?;
         let recipient = self.authorise(me.id, caps, to).await?;
+        let bytes = u32::try_from(text.len()).map_err(|_| ServiceError::WriterBusy)?;
+        let permit = self
+            .queue_bytes
+            .clone()
+            .try_acquire_many_owned(bytes)
+            .map_err(|_| ServiceError::WriterBusy)?;
         let req = WriteReq {
             msg: NewMessage {
                 from: me.id,
@@ -452,26 +441,15 @@ impl Conversations {
             recipient,
             ack_to: ack_to.clone(),
             queued: Instant::now(),
+            _bytes: permit,
         };
-        let bytes = req.msg.text.len();
-        if self.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes > WRITER_QUEUE_BYTES {
-            self.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-            return Err(ServiceError::WriterBusy);
-        }
         // A full queue means a busy writer, not a lost database (while the database is away the
         // writer answers its queue at once): wait for room, which throttles a sender that outruns
         // the writer, within the request's deadline (`bounded`); the rate credit covers the wait.
-        let mut gives_back = BytesBack {
-            bytes: &self.queued_bytes,
-            n: bytes,
-        };
         self.writer
             .send(WriterCmd::Send(Box::new(req)))
             .await
-            .map_err(|_| ServiceError::WriterGone)?;
-        // Queued: the writer gives the bytes back when it takes the send.
-        gives_back.n = 0;
-        Ok(())
+            .map_err(|_| ServiceError::WriterGone)
     }
 
     /// A page of history with `with`, as a ready `history` frame (only for a peer `me` may see, see
@@ -624,11 +602,7 @@ impl Conversations {
                 if let ServiceError::Store(e) = &e {
                     tracing::warn!(error = %e, "looking up a closed window's peer failed");
                 }
-                Arc::new(Person {
-                    id: with,
-                    fullname: String::new(),
-                    avatar: String::new(),
-                })
+                Arc::new(Person::id_only(with))
             }
         }
     }
@@ -731,13 +705,8 @@ async fn writer_loop(
     store: Store,
     registry: Arc<Registry>,
     windows_known: Arc<WindowCache>,
-    queued_bytes: Arc<AtomicUsize>,
-    rx: mpsc::Receiver<WriterCmd>,
+    mut rx: mpsc::Receiver<WriterCmd>,
 ) {
-    let mut rx = Queue {
-        rx,
-        bytes: queued_bytes,
-    };
     let writer = Writer {
         store: store.clone(),
         registry,
@@ -827,7 +796,10 @@ async fn writer_loop(
 
 /// Waits for the next send, then takes what else is queued, up to [`GROUP_MAX`]. `None` when the
 /// writer should stop and nothing is left.
-async fn next_batch(rx: &mut Queue, stopping: &mut bool) -> Option<Vec<Box<WriteReq>>> {
+async fn next_batch(
+    rx: &mut mpsc::Receiver<WriterCmd>,
+    stopping: &mut bool,
+) -> Option<Vec<Box<WriteReq>>> {
     let mut batch: Vec<Box<WriteReq>> = Vec::new();
     match rx.recv().await {
         Some(WriterCmd::Send(r)) => batch.push(r),
@@ -835,12 +807,12 @@ async fn next_batch(rx: &mut Queue, stopping: &mut bool) -> Option<Vec<Box<Write
     }
     while batch.len() < GROUP_MAX {
         match rx.try_recv() {
-            Some(WriterCmd::Send(r)) => batch.push(r),
-            Some(WriterCmd::Stop) => {
+            Ok(WriterCmd::Send(r)) => batch.push(r),
+            Ok(WriterCmd::Stop) => {
                 *stopping = true;
                 break;
             }
-            None => break,
+            Err(_) => break,
         }
     }
     Some(batch)
@@ -849,7 +821,7 @@ async fn next_batch(rx: &mut Queue, stopping: &mut bool) -> Option<Vec<Box<Write
 /// Runs `work` while answering every send that arrives meanwhile with `internal` (nothing of it is
 /// stored), so senders are never left waiting on a database that does not answer.
 async fn refuse_while<F: std::future::Future>(
-    rx: &mut Queue,
+    rx: &mut mpsc::Receiver<WriterCmd>,
     stopping: &mut bool,
     work: F,
 ) -> F::Output {
@@ -862,31 +834,6 @@ async fn refuse_while<F: std::future::Future>(
                 Some(WriterCmd::Stop) | None => *stopping = true,
             },
         }
-    }
-}
-
-/// The writer's end of its queue: gives back each send's text bytes to the byte bound as it leaves.
-struct Queue {
-    rx: mpsc::Receiver<WriterCmd>,
-    bytes: Arc<AtomicUsize>,
-}
-
-impl Queue {
-    fn took(&self, cmd: Option<WriterCmd>) -> Option<WriterCmd> {
-        if let Some(WriterCmd::Send(r)) = &cmd {
-            self.bytes.fetch_sub(r.msg.text.len(), Ordering::AcqRel);
-        }
-        cmd
-    }
-
-    async fn recv(&mut self) -> Option<WriterCmd> {
-        let cmd = self.rx.recv().await;
-        self.took(cmd)
-    }
-
-    fn try_recv(&mut self) -> Option<WriterCmd> {
-        let cmd = self.rx.try_recv().ok();
-        self.took(cmd)
     }
 }
 
@@ -1017,8 +964,7 @@ impl Writer {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!(error = %e, "storing a message failed; nothing was stored");
-                    let f = error_json(ErrorCode::Internal, &req.msg.cid);
-                    req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
+                    refuse_all(std::slice::from_ref(req));
                     continue;
                 }
             };
@@ -1098,13 +1044,9 @@ impl Writer {
                 for peer in closed {
                     known.remove(&(owner, peer));
                     // A closing window needs only the id; the name only if it is at hand.
-                    let person = registry.person(peer).unwrap_or_else(|| {
-                        Arc::new(Person {
-                            id: peer,
-                            fullname: String::new(),
-                            avatar: String::new(),
-                        })
-                    });
+                    let person = registry
+                        .person(peer)
+                        .unwrap_or_else(|| Arc::new(Person::id_only(peer)));
                     let f = ServerFrame::Window {
                         with: &person,
                         state: WindowState::Closed,
