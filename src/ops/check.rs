@@ -784,33 +784,11 @@ fn pg_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// A PostgreSQL identifier: bare when it is a plain lowercase name, else double-quoted.
+/// A PostgreSQL identifier, double-quoted.
 fn pg_ident(s: &str) -> String {
-    const RESERVED: &[&str] = &[
-        "all",
-        "user",
-        "public",
-        "group",
-        "table",
-        "select",
-        "grant",
-        "role",
-        "order",
-        "default",
-        "current_user",
-        "session_user",
-        "to",
-        "on",
-    ];
-    let plain = s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !RESERVED.contains(&s);
-    if plain {
-        s.to_string()
-    } else {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    }
+    // Always quoted: a reserved-word list is never complete (`check`, `end`, `from`, ...), and
+    // quoting keeps the name exactly as the URL or the prefix spells it.
+    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// Checks that `site_url` is an absolute http(s) URL; returns its origin (`scheme://host[:port]`).
@@ -1337,7 +1315,7 @@ mod tests {
             "{pg}"
         );
         assert!(
-            pg.contains("GRANT USAGE ON SEQUENCE mdl_block_dockchat_msg_id_seq TO \"user\";"),
+            pg.contains("GRANT USAGE ON SEQUENCE \"mdl_block_dockchat_msg_id_seq\" TO \"user\";"),
             "{pg}"
         );
         let account = g(
@@ -1347,7 +1325,7 @@ mod tests {
             GrantPart::Account,
         )
         .expect("account");
-        assert!(account.contains("CREATE ROLE dockchat LOGIN;"), "{account}");
+        assert!(account.contains("CREATE ROLE \"dockchat\" LOGIN;"), "{account}");
         assert!(!account.contains("GRANT"), "{account}");
         assert!(g("sqlite://x.db", "mdl_", None, GrantPart::All).is_err());
         assert!(g("postgres://u@h/db", "Bad-", None, GrantPart::All).is_err());
