@@ -304,7 +304,7 @@ test('desktop: a final refusal offers only Dismiss, a passing one Retry, and "Se
         assert.equal(await bubble.locator('[data-action="dismiss"]').isVisible(), false);
         await shot(page, 'desktop-passing-refusal.png');
         allow = true;
-        await retry.click().catch(() => {});
+        await retry.click({timeout: T});
         await page.waitForFunction((sel) => {
             const el = [...document.querySelectorAll(sel)].find((e) => e.textContent.includes('REFUSE rate_limited'));
             return el && !el.classList.contains('is-failed') && !el.classList.contains('is-pending');

@@ -453,7 +453,6 @@ export const createRenderer = (options) => {
 
     const patchMessage = (el, item) => {
         toggleClass(el, 'is-pending', item.pending && !item.failed);
-        toggleClass(el, 'is-retrying', !!item.failed && !item.final);
         toggleClass(el, 'is-failed', !!item.failed);
         const stateEl = region(el, 'state');
         let label = '';
