@@ -1325,7 +1325,10 @@ mod tests {
             GrantPart::Account,
         )
         .expect("account");
-        assert!(account.contains("CREATE ROLE \"dockchat\" LOGIN;"), "{account}");
+        assert!(
+            account.contains("CREATE ROLE \"dockchat\" LOGIN;"),
+            "{account}"
+        );
         assert!(!account.contains("GRANT"), "{account}");
         assert!(g("sqlite://x.db", "mdl_", None, GrantPart::All).is_err());
         assert!(g("postgres://u@h/db", "Bad-", None, GrantPart::All).is_err());

@@ -286,8 +286,6 @@ const END_SESSION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 pub struct PendingCommit {
     /// What [`Store::store_batch`] would have returned, in batch order.
     pub stored: Vec<Stored>,
-    /// `(from, cid, id)` of the rows the batch inserted.
-    fresh: Vec<(i64, String, i64)>,
     /// The server session (MySQL thread id, PostgreSQL backend pid) that sent the COMMIT; `None`
     /// on SQLite, which commits in-process.
     session: Option<i64>,
@@ -295,16 +293,12 @@ pub struct PendingCommit {
 
 impl PendingCommit {
     fn new(stored: Vec<Stored>, session: Option<i64>) -> Self {
-        let fresh = stored
-            .iter()
-            .filter(|s| !s.dup)
-            .map(|s| (s.message.from, s.message.cid.clone(), s.message.id))
-            .collect();
-        PendingCommit {
-            stored,
-            fresh,
-            session,
-        }
+        PendingCommit { stored, session }
+    }
+
+    /// The rows the batch inserted (the answers that are not a retried cid's).
+    fn fresh(&self) -> impl Iterator<Item = &MsgRow> {
+        self.stored.iter().filter(|s| !s.dup).map(|s| &s.message)
     }
 }
 
@@ -676,7 +670,7 @@ impl Store {
     /// since, by Moodle's privacy API say). A batch with no new row counts as committed: there was
     /// nothing to lose. Fails while the database is unreachable; the caller asks again.
     pub async fn commit_outcome(&self, pending: &PendingCommit) -> Result<bool> {
-        if pending.fresh.is_empty() || self.any_stored(pending).await? {
+        if pending.fresh().next().is_none() || self.any_stored(pending).await? {
             return Ok(true);
         }
         let Some(session) = pending.session else {
@@ -689,20 +683,16 @@ impl Store {
     /// Whether any new row of the pending batch is visible.
     async fn any_stored(&self, pending: &PendingCommit) -> Result<bool> {
         let sql = &self.sql.chat;
-        let keys: Vec<(i64, &str)> = pending
-            .fresh
-            .iter()
-            .map(|(from, cid, _)| (*from, cid.as_str()))
-            .collect();
+        let keys: Vec<(i64, &str)> = pending.fresh().map(|m| (m.from, m.cid.as_str())).collect();
         let mut found: HashMap<(i64, String), MsgRow> = HashMap::with_capacity(keys.len());
         dispatch!(self, pool => {
             let mut conn = pool.acquire().await?;
             fetch_by_keys!(sql, conn, keys, found);
         });
-        Ok(pending.fresh.iter().any(|(from, cid, id)| {
+        Ok(pending.fresh().any(|m| {
             found
-                .get(&(*from, cid.clone()))
-                .is_some_and(|m| m.id == *id)
+                .get(&(m.from, m.cid.clone()))
+                .is_some_and(|f| f.id == m.id)
         }))
     }
 
