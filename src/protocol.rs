@@ -55,6 +55,7 @@ pub enum ErrorCode {
     RateLimited,
     TokenInvalid,
     TokenMismatch,
+    ConversationDisabled,
     Internal,
 }
 
@@ -81,6 +82,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TokenInvalid => "token_invalid",
             ErrorCode::TokenMismatch => "token_mismatch",
+            ErrorCode::ConversationDisabled => "conversation_disabled",
             ErrorCode::Internal => "internal",
         }
     }
@@ -107,6 +109,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "too many frames, slow down",
             ErrorCode::TokenInvalid => "the token was refused",
             ErrorCode::TokenMismatch => "the token is for another user",
+            ErrorCode::ConversationDisabled => "this conversation is disabled in Moodle",
             ErrorCode::Internal => "internal error, nothing was stored; retry",
         }
     }
@@ -375,6 +378,8 @@ pub struct OnlinePerson<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
     pub id: i64,
+    /// Moodle's conversation id.
+    pub conv: i64,
     pub from: i64,
     pub to: i64,
     pub text: String,
@@ -439,6 +444,7 @@ pub enum ServerFrame<'a> {
     Ack {
         cid: &'a str,
         id: i64,
+        conv: i64,
         time: i64,
         to: i64,
         dup: bool,
@@ -650,6 +656,7 @@ mod tests {
         };
         let m = Message {
             id: 3,
+            conv: 2,
             from: 7,
             to: 9,
             text: "<b>hi</b>".into(),
@@ -666,6 +673,7 @@ mod tests {
         .unwrap();
         assert_eq!(j["type"], "message");
         assert_eq!(j["message"]["text"], "<b>hi</b>");
+        assert_eq!(j["message"]["conv"], 2);
         assert_eq!(j["sender"]["fullname"], "Ana Lima");
         let e: Value = serde_json::from_str(&error_json(ErrorCode::BadCid, "c1")).unwrap();
         assert_eq!(e["code"], "bad_cid");

@@ -213,7 +213,7 @@ async fn hello_is_required_in_time(backend: Backend) {
     c.expect_error("already_authenticated").await;
     c.send(json!({"type": "ping", "n": "still"})).await;
     assert_eq!(c.expect("pong").await["n"], "still");
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+    assert_eq!(ctx.db.count("messages").await, 0);
     c.close().await;
     ctx.finish().await;
 }

@@ -87,9 +87,10 @@ async fn healthy_database_passes(backend: Backend) {
     let (ok, text, bin_ok, bin_text) = run_both(&db.url, PREFIX, "healthy").await;
     assert!(ok, "{text}");
     assert!(
-        text.contains("ok    table mdl_block_dockchat_msg"),
+        text.contains("ok    table mdl_block_dockchat_sent"),
         "{text}"
     );
+    assert!(text.contains("ok    table mdl_messages"), "{text}");
     assert!(text.contains("ok    secret"), "{text}");
     assert!(text.contains("ok    privileges"), "{text}");
     assert!(!text.contains("FAIL"), "{text}");
@@ -199,13 +200,13 @@ async fn missing_block_tables_or_columns_fail(backend: Backend) {
 
     // An old block version: one column missing.
     let db = TestDb::standard(backend).await;
-    db.execp("ALTER TABLE {p}block_dockchat_msg DROP COLUMN timecreated")
+    db.execp("ALTER TABLE {p}block_dockchat_sent DROP COLUMN timedue")
         .await;
     let report = check::run(&opts(&db.url, PREFIX)).await;
     assert!(!report.ok());
     let text = report.to_string();
     assert!(
-        text.contains("FAIL  table mdl_block_dockchat_msg: missing column(s) timecreated"),
+        text.contains("FAIL  table mdl_block_dockchat_sent: missing column(s) timedue"),
         "{text}"
     );
     db.destroy().await;
@@ -291,7 +292,7 @@ async fn missing_write_privileges_on_block_tables_fail(backend: Backend) {
     assert!(!ok, "{text}");
     assert!(
         text.contains(&format!(
-            "FAIL  privileges: database user \"{user}\" may not INSERT mdl_block_dockchat_conv"
+            "FAIL  privileges: database user \"{user}\" may not INSERT mdl_messages"
         )),
         "{text}"
     );
@@ -302,33 +303,37 @@ async fn missing_write_privileges_on_block_tables_fail(backend: Backend) {
     assert!(!bin_ok);
     assert!(bin_text.contains("may not INSERT"), "{bin_text}");
     // Grant what the daemon needs: check passes, and the probe left no rows behind.
-    let tables = [
-        "block_dockchat_conv",
-        "block_dockchat_msg",
-        "block_dockchat_read",
+    let block = [
+        "block_dockchat_sent",
+        "block_dockchat_job",
+        "block_dockchat_worker",
         "block_dockchat_window",
     ];
-    for t in tables {
+    let writes: Vec<(&str, &str)> = check::MOODLE_WRITES
+        .iter()
+        .copied()
+        .chain(block.iter().map(|t| (*t, "SELECT, INSERT, UPDATE, DELETE")))
+        .collect();
+    for (t, privileges) in &writes {
         match backend {
             Backend::MariaDb => {
                 for host in ["localhost", "127.0.0.1", "%"] {
                     db.exec(&format!(
-                        "GRANT SELECT, INSERT, UPDATE, DELETE ON `{}`.`mdl_{t}` TO '{user}'@'{host}'",
+                        "GRANT {privileges} ON `{}`.`mdl_{t}` TO '{user}'@'{host}'",
                         db.name
                     ))
                     .await;
                 }
             }
             Backend::Postgres => {
-                db.exec(&format!(
-                    "GRANT SELECT, INSERT, UPDATE, DELETE ON mdl_{t} TO {user}"
-                ))
-                .await;
+                db.exec(&format!("GRANT {privileges} ON mdl_{t} TO {user}"))
+                    .await;
                 db.exec(&format!("GRANT USAGE ON SEQUENCE mdl_{t}_id_seq TO {user}"))
                     .await;
             }
         }
     }
+    let tables: Vec<&str> = writes.iter().map(|(t, _)| *t).collect();
     let report = check::run(&opts(&url, PREFIX)).await;
     assert!(report.ok(), "{report}");
     assert!(report.to_string().contains("ok    privileges"), "{report}");
@@ -547,7 +552,7 @@ async fn printed_grants_are_all_the_daemon_needs(backend: Backend) {
     );
     assert!(!privileges.contains("moodle"), "{privileges}");
     assert!(
-        privileges.contains(&format!("{prefix}block_dockchat_msg")),
+        privileges.contains(&format!("{prefix}block_dockchat_sent")),
         "{privileges}"
     );
     assert!(!privileges.contains("mdl_"), "{privileges}");
@@ -600,7 +605,7 @@ async fn printed_grants_are_all_the_daemon_needs(backend: Backend) {
             .await;
         assert_eq!(alice2.expect("window").await["state"], state);
     }
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    assert_eq!(ctx.db.count("messages").await, 1);
     alice.close().await;
     alice2.close().await;
     bob.close().await;

@@ -80,9 +80,9 @@ async fn malformed_frames_get_stable_codes(backend: Backend) {
         .send(json!({"type": "ping", "n": 99, "future": {"x": 1}}))
         .await;
     assert_eq!(alice.expect("pong").await["n"], 99);
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+    assert_eq!(ctx.db.count("messages").await, 0);
     assert_eq!(ctx.db.count("block_dockchat_window").await, 0);
-    assert_eq!(ctx.db.count("block_dockchat_read").await, 0);
+    assert_eq!(ctx.db.count("message_user_actions").await, 0);
     alice.close().await;
     ctx.finish().await;
 }
@@ -116,8 +116,8 @@ async fn invalid_sends_store_nothing(backend: Backend) {
     }
     bob.expect_none("message", std::time::Duration::from_millis(800))
         .await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
-    assert_eq!(ctx.db.count("block_dockchat_conv").await, 0);
+    assert_eq!(ctx.db.count("messages").await, 0);
+    assert_eq!(ctx.db.count("message_conversations").await, 0);
     // Exactly at the limit is fine; trailing whitespace is trimmed, not counted.
     let ack = alice
         .send_message(BOB, "max-64-chars_ok", &format!("{just_right}  \n"))
@@ -130,7 +130,7 @@ async fn invalid_sends_store_nothing(backend: Backend) {
     );
     let cid64 = "a".repeat(64);
     alice.send_message(BOB, &cid64, "64-char cid").await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+    assert_eq!(ctx.db.count("messages").await, 2);
     alice.close().await;
     bob.close().await;
     ctx.finish().await;
@@ -150,7 +150,7 @@ async fn binary_and_oversize_frames(backend: Backend) {
         .await;
     alice.expect_error("frame_too_large").await;
     still_alive(&mut alice, 2).await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+    assert_eq!(ctx.db.count("messages").await, 0);
     // Over the hard cap (4 × 16 KiB): closed with 1009.
     let huge = "y".repeat(70_000);
     alice
@@ -158,7 +158,7 @@ async fn binary_and_oversize_frames(backend: Backend) {
         .await;
     let (code, _) = alice.expect_close().await;
     assert_eq!(code, 1009);
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+    assert_eq!(ctx.db.count("messages").await, 0);
     ctx.finish().await;
 }
 db_test!(binary_and_oversize_frames);
@@ -207,7 +207,7 @@ async fn database_failure_is_internal_and_retry_is_safe(backend: Backend) {
     let mut bob = ctx.client(BOB).await;
     // Make the database refuse this one insert (a CHECK constraint stands in for a failing server).
     ctx.db
-        .execp("ALTER TABLE {p}block_dockchat_msg ADD CONSTRAINT dct_no_boom CHECK (message <> 'boom')")
+        .execp("ALTER TABLE {p}messages ADD CONSTRAINT dct_no_boom CHECK (smallmessage <> 'boom')")
         .await;
     // Carol's sends race the failing one: they may share its group commit, yet must all be stored.
     let mut carol = ctx.client(CAROL).await;
@@ -225,26 +225,27 @@ async fn database_failure_is_internal_and_retry_is_safe(backend: Backend) {
     let e = alice.expect_any(&["ack", "error"]).await;
     let neighbours = neighbour.await.expect("neighbour task");
     assert_eq!(neighbours.len(), 10);
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 10);
-    ctx.db.execp("DELETE FROM {p}block_dockchat_msg").await;
+    assert_eq!(ctx.db.count("messages").await, 10);
+    ctx.db.execp("DELETE FROM {p}messages").await;
+    ctx.db.execp("DELETE FROM {p}block_dockchat_sent").await;
     assert_eq!(e["type"], "error", "a failed insert was acknowledged: {e}");
     assert_eq!(e["code"], "internal", "{e}");
     assert_eq!(e["ref"], "boom-1", "{e}");
     bob.expect_none("message", std::time::Duration::from_millis(800))
         .await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+    assert_eq!(ctx.db.count("messages").await, 0);
     // The socket and the writer survive: other sends go through.
     let ok = alice.send_message(BOB, "fine-1", "fine").await;
     assert_eq!(ok["dup"], false);
     // Once the database is healthy again, the retry with the same cid is stored once.
     ctx.db
-        .execp("ALTER TABLE {p}block_dockchat_msg DROP CONSTRAINT dct_no_boom")
+        .execp("ALTER TABLE {p}messages DROP CONSTRAINT dct_no_boom")
         .await;
     let retry = alice.send_message(BOB, "boom-1", "boom").await;
     assert_eq!(retry["dup"], false);
     let again = alice.send_message(BOB, "boom-1", "boom").await;
     assert_eq!(again["dup"], true);
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+    assert_eq!(ctx.db.count("messages").await, 2);
     alice.close().await;
     bob.close().await;
     ctx.finish().await;
@@ -284,7 +285,7 @@ async fn yourself_and_unknown_users_are_refused_everywhere(backend: Backend) {
         assert_eq!(e["ref"], ty, "{e}");
     }
     assert_eq!(ctx.db.count("block_dockchat_window").await, 0);
-    assert_eq!(ctx.db.count("block_dockchat_read").await, 0);
+    assert_eq!(ctx.db.count("message_user_actions").await, 0);
     still_alive(&mut alice, 9).await;
     alice.close().await;
     ctx.finish().await;
@@ -307,7 +308,7 @@ async fn text_limit_counts_unicode_characters(backend: Backend) {
         .send(json!({"type": "send", "to": BOB, "cid": "emoji-over", "text": over}))
         .await;
     alice.expect_error("text_too_long").await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    assert_eq!(ctx.db.count("messages").await, 1);
     alice.close().await;
     bob.close().await;
     ctx.finish().await;
@@ -334,7 +335,7 @@ async fn nul_characters_never_become_an_endless_internal_error(backend: Backend)
         assert_eq!(ctx.db.message_texts().await, vec![text]);
     } else {
         assert_ne!(r["code"], "internal", "{r}");
-        assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+        assert_eq!(ctx.db.count("messages").await, 0);
     }
     still_alive(&mut alice, 3).await;
     alice.close().await;

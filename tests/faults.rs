@@ -89,7 +89,7 @@ async fn case_variants_of_a_cid_are_refused_and_lose_nothing(backend: Backend) {
     assert_eq!(to_leo.len(), N);
     let to_bob = collect_messages(&mut bob, N / 2).await;
     assert!(to_bob.values().all(|m| m["message"]["text"] == "variant"));
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, (N + N / 2) as i64);
+    assert_eq!(ctx.db.count("messages").await, (N + N / 2) as i64);
     for c in [alice, bob, carol, leo] {
         c.close().await;
     }
@@ -137,7 +137,7 @@ async fn a_commit_whose_answer_is_lost_is_delivered_once(backend: Backend) {
         .map(|a| a.iter().filter_map(|m| m["id"].as_i64()).collect())
         .unwrap_or_default();
     assert_eq!(ids, vec![id]);
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    assert_eq!(ctx.db.count("messages").await, 1);
     // Writing goes on as before.
     let next = alice.send_message(BOB, "after", "next one").await;
     assert_eq!(next["dup"], false);
@@ -165,7 +165,7 @@ async fn a_commit_that_never_arrives_is_refused_and_the_retry_delivered(backend:
     assert_eq!(e["code"], "internal");
     assert_eq!(e["ref"], "lost-commit");
     bob.expect_none("message", Duration::from_millis(300)).await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+    assert_eq!(ctx.db.count("messages").await, 0);
     let retry = alice.send_message(BOB, "lost-commit", "rolled back").await;
     assert_eq!(retry["dup"], false);
     let m = bob.expect("message").await;
@@ -193,7 +193,7 @@ async fn a_late_commit_is_settled_before_it_is_answered(backend: Backend) {
     let first = alice.expect_any(&["ack", "error"]).await;
     // Past the moment the held COMMIT is let through.
     tokio::time::sleep(common::proxy::COMMIT_DELAY).await;
-    let stored = ctx.db.count("block_dockchat_msg").await;
+    let stored = ctx.db.count("messages").await;
     if first["type"] == "error" {
         assert_eq!(first["code"], "internal", "{first}");
         assert_eq!(stored, 0, "answered internal, then stored: {first}");
@@ -209,7 +209,7 @@ async fn a_late_commit_is_settled_before_it_is_answered(backend: Backend) {
         assert_eq!(m["message"]["id"], first["id"]);
     }
     bob.expect_none("message", Duration::from_millis(300)).await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    assert_eq!(ctx.db.count("messages").await, 1);
     for c in [alice, bob] {
         c.close().await;
     }
@@ -298,7 +298,7 @@ async fn a_database_outage_answers_sends_and_keeps_reading(backend: Backend) {
         );
     }
     // Bob got every acked message, once each, and nothing else.
-    let stored = ctx.db.count("block_dockchat_msg").await as usize;
+    let stored = ctx.db.count("messages").await as usize;
     let got = collect_messages(&mut bob, stored).await;
     assert_eq!(got.len(), stored);
     bob.expect_none("message", Duration::from_millis(300)).await;

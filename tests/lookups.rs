@@ -47,26 +47,10 @@ async fn probe(c: &mut Client, with: i64) -> Vec<Value> {
     out
 }
 
-/// A conversation with one message from `from` to `to`, written as the daemon would have stored it
-/// earlier (when the two could still message each other).
+/// A conversation with one message from `from` to `to`, stored earlier (when the two could still
+/// message each other), as Moodle stores it.
 async fn earlier_conversation(db: &TestDb, from: i64, to: i64, text: &str) {
-    let t = now() - 3600;
-    let (low, high) = if from < to { (from, to) } else { (to, from) };
-    db.execp(&format!(
-        "INSERT INTO {{p}}block_dockchat_conv (userlow, userhigh, timecreated) VALUES ({low}, {high}, {t})"
-    ))
-    .await;
-    let conv = db
-        .scalar(&format!(
-            "SELECT id FROM {{p}}block_dockchat_conv WHERE userlow = {low} AND userhigh = {high}"
-        ))
-        .await
-        .expect("conversation id");
-    db.execp(&format!(
-        "INSERT INTO {{p}}block_dockchat_msg (convid, useridfrom, clientmsgid, message, timecreated) \
-         VALUES ({conv}, {from}, 'early-{from}-{to}', '{text}', {t})"
-    ))
-    .await;
+    db.moodle_message(from, to, text, now() - 3600).await;
 }
 
 async fn window_row(db: &TestDb, owner: i64, peer: i64) {
@@ -94,7 +78,7 @@ async fn strangers_look_exactly_like_missing_ids(backend: Backend) {
     let missing_for_bob = probe(&mut bob, 999_999).await;
     assert_eq!(probe(&mut bob, CAROL).await, missing_for_bob);
     assert_eq!(ctx.db.count("block_dockchat_window").await, 0);
-    assert_eq!(ctx.db.count("block_dockchat_conv").await, 0);
+    assert_eq!(ctx.db.count("message_conversations").await, 0);
     let again = ctx.client(ALICE).await;
     assert_eq!(window_peers(&again.welcome), Vec::<i64>::new());
 

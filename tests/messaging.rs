@@ -53,21 +53,79 @@ async fn send_is_acked_and_fans_out_to_every_tab(backend: Backend) {
         assert_eq!(m["sender"]["id"], ALICE, "{who}");
     }
     carol.expect_none("message", QUIET).await;
-    // Stored once, as sent, in the block's tables.
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    // Stored once, as sent, in Moodle's tables, every column as Moodle's own send path fills a
+    // drawer message (message_send with FORMAT_MOODLE).
+    assert_eq!(ctx.db.count("messages").await, 1);
     assert_eq!(ctx.db.message_texts().await, vec![text.to_string()]);
+    let conv = ack["conv"].as_i64().expect("conv");
     assert_eq!(
         ctx.db
             .count(&format!(
-                "block_dockchat_msg WHERE id = {id} AND useridfrom = {ALICE} AND clientmsgid = 'c-1'"
+                "messages WHERE id = {id} AND useridfrom = {ALICE} AND conversationid = {conv} \
+                 AND subject IS NULL AND fullmessageformat = 0 AND fullmessagehtml = '' \
+                 AND fullmessagetrust = 0 AND timecreated = {}",
+                ack["time"]
             ))
             .await,
         1
     );
     assert_eq!(
         ctx.db
+            .text(&format!(
+                "SELECT fullmessage FROM {{p}}messages WHERE id = {id}"
+            ))
+            .await
+            .as_deref(),
+        Some(text)
+    );
+    let customdata = ctx
+        .db
+        .text(&format!(
+            "SELECT customdata FROM {{p}}messages WHERE id = {id}"
+        ))
+        .await
+        .expect("customdata");
+    assert!(
+        customdata.starts_with(r#"{"actionbuttons":{"send":"Send"},"placeholders":{"send":"Write a message..."},"notificationiconurl":"http"#)
+            && customdata.ends_with(r#","courseid":1}"#)
+            && customdata.contains(r#":\/\/"#),
+        "PHP json_encode style: {customdata}"
+    );
+    // The conversation as api::create_conversation makes it: individual, hash of the sorted ids,
+    // enabled, the members sender first.
+    let hash = dockchat::store::messaging::conversation_hash(ALICE, BOB);
+    assert_eq!(
+        ctx.db
             .count(&format!(
-                "block_dockchat_conv WHERE userlow = {ALICE} AND userhigh = {BOB}"
+                "message_conversations WHERE id = {conv} AND type = 1 AND convhash = '{hash}' \
+                 AND name IS NULL AND component IS NULL AND itemtype IS NULL AND itemid IS NULL \
+                 AND contextid IS NULL AND enabled = 1 AND timemodified = timecreated"
+            ))
+            .await,
+        1
+    );
+    assert_eq!(
+        ctx.db
+            .scalar(&format!(
+                "SELECT userid FROM {{p}}message_conversation_members WHERE conversationid = {conv} ORDER BY id"
+            ))
+            .await,
+        Some(ALICE)
+    );
+    assert_eq!(
+        ctx.db
+            .count(&format!(
+                "message_conversation_members WHERE conversationid = {conv} AND userid = {BOB}"
+            ))
+            .await,
+        1
+    );
+    // The block keeps the cid, and queues the rest of Moodle's send path for its PHP worker.
+    assert_eq!(
+        ctx.db
+            .count(&format!(
+                "block_dockchat_sent WHERE messageid = {id} AND conversationid = {conv} \
+                 AND useridfrom = {ALICE} AND clientmsgid = 'c-1' AND state = 0"
             ))
             .await,
         1
@@ -76,7 +134,7 @@ async fn send_is_acked_and_fans_out_to_every_tab(backend: Backend) {
     let ack2 = b2.send_message(ALICE, "r-1", "oi!").await;
     assert!(ack2["id"].as_i64() > Some(id));
     assert_eq!(a2.expect("message").await["message"]["from"], BOB);
-    assert_eq!(ctx.db.count("block_dockchat_conv").await, 1);
+    assert_eq!(ctx.db.count("message_conversations").await, 1);
     for c in [a1, a2, b1, b2, carol] {
         c.close().await;
     }
@@ -100,13 +158,13 @@ async fn retried_send_is_stored_once(backend: Backend) {
     let third = alice2.send_message(BOB, "same-cid_1", "hello once").await;
     assert_eq!(third["dup"], true);
     assert_eq!(third["id"], first["id"]);
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    assert_eq!(ctx.db.count("messages").await, 1);
     // The same cid from another sender is a different message.
     let mut carol = ctx.client(CAROL).await;
     let other = carol.send_message(ALICE, "same-cid_1", "from carol").await;
     assert_eq!(other["dup"], false);
     assert_ne!(other["id"], first["id"]);
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+    assert_eq!(ctx.db.count("messages").await, 2);
     for c in [alice, alice2, bob, carol] {
         c.close().await;
     }
@@ -207,13 +265,23 @@ async fn read_receipts_reach_both_users(backend: Backend) {
         .await;
     let r = alice.expect("read").await;
     assert_eq!(r["upto"], m2);
+    // Moodle's read state: one read row per message of Alice's, and one message_viewed event
+    // queued for the block's worker per row.
     assert_eq!(
         ctx.db
             .count(&format!(
-                "block_dockchat_read WHERE userid = {BOB} AND lastreadid = {m2}"
+                "message_user_actions WHERE userid = {BOB} AND action = 1 AND messageid IN ({m1}, {m2})"
             ))
             .await,
-        1
+        2
+    );
+    assert_eq!(
+        ctx.db
+            .count(&format!(
+                "block_dockchat_job WHERE kind = 1 AND userid = {BOB} AND relateduserid = {ALICE} AND state = 0"
+            ))
+            .await,
+        2
     );
     // History and the next welcome carry the markers.
     alice.send(json!({"type": "history", "with": BOB})).await;
@@ -249,7 +317,7 @@ async fn typing_reaches_only_the_recipient(backend: Backend) {
     alice
         .expect_none("typing", Duration::from_millis(100))
         .await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+    assert_eq!(ctx.db.count("messages").await, 0);
     for c in [alice, a2, b1, b2] {
         c.close().await;
     }
@@ -350,7 +418,7 @@ db_test!(send_opens_windows_for_both_users);
 
 /// Sends and expects the error `code` with `ref` = cid; nothing may be stored.
 async fn refused(ctx: &Ctx, c: &mut Client, to: i64, cid: &str, code: &str) {
-    let before = ctx.db.count("block_dockchat_msg").await;
+    let before = ctx.db.count("messages").await;
     c.send(json!({"type": "send", "to": to, "cid": cid, "text": "hello"}))
         .await;
     let e = c.expect("error").await;
@@ -358,7 +426,7 @@ async fn refused(ctx: &Ctx, c: &mut Client, to: i64, cid: &str, code: &str) {
     assert_eq!(e["ref"], cid, "{e}");
     assert!(e["message"].is_string(), "{e}");
     assert_eq!(
-        ctx.db.count("block_dockchat_msg").await,
+        ctx.db.count("messages").await,
         before,
         "stored despite {code}"
     );
@@ -383,14 +451,14 @@ async fn moodle_messaging_rules_are_enforced(backend: Backend) {
     refused(&ctx, &mut alice, DELETED, "p8", "unknown_user").await;
     refused(&ctx, &mut alice, SUSPENDED, "p9", "unknown_user").await;
     refused(&ctx, &mut alice, 424242, "p10", "unknown_user").await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
-    assert_eq!(ctx.db.count("block_dockchat_conv").await, 0);
+    assert_eq!(ctx.db.count("messages").await, 0);
+    assert_eq!(ctx.db.count("message_conversations").await, 0);
     // Allowed: contacts (Bob is Kate's contact), course-mates, and Carol may still write to Bob.
     bob.send_message(KATE, "ok1", "hi Kate").await;
     alice.send_message(CAROL, "ok2", "hi Carol").await;
     let mut carol = ctx.client(CAROL).await;
     carol.send_message(BOB, "ok3", "hi Bob").await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 3);
+    assert_eq!(ctx.db.count("messages").await, 3);
     for c in [alice, bob, carol] {
         c.close().await;
     }
@@ -424,7 +492,7 @@ async fn teacher_override_and_capabilities(backend: Backend) {
     c.as_object_mut().map(|o| o.remove("caps"));
     let mut nocaps = ctx.client_with_token(&sign(&c, SECRET), None).await;
     refused(&ctx, &mut nocaps, ALICE, "t5", "no_permission").await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+    assert_eq!(ctx.db.count("messages").await, 2);
     for c in [teacher, plain, anyuser, mute, nocaps] {
         c.close().await;
     }
@@ -439,7 +507,7 @@ async fn site_messaging_switch_off_refuses_sends(backend: Backend) {
     let ctx = Ctx::start_on(db, |_| {}).await;
     let mut alice = ctx.client(ALICE).await;
     refused(&ctx, &mut alice, BOB, "m1", "messaging_disabled").await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 0);
+    assert_eq!(ctx.db.count("messages").await, 0);
     alice.close().await;
     ctx.finish().await;
 }
@@ -461,7 +529,7 @@ async fn messagingallusers_honours_site_privacy(backend: Backend) {
     alice.send_message(HEIDI, "s2", "hi Heidi").await;
     // Kate still accepts contacts only.
     refused(&ctx, &mut alice, KATE, "s3", "not_contactable").await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+    assert_eq!(ctx.db.count("messages").await, 2);
     alice.close().await;
     ctx.finish().await;
 }
@@ -490,7 +558,7 @@ async fn blocks_are_overridden_only_by_course_capability(backend: Backend) {
     manager
         .send_message(DAVE, "b3", "hello from a manager")
         .await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 2);
+    assert_eq!(ctx.db.count("messages").await, 2);
     for c in [plain, teacher, manager] {
         c.close().await;
     }
@@ -533,7 +601,7 @@ async fn enrolment_changes_reach_the_daemon(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    assert_eq!(ctx.db.count("messages").await, 1);
     alice.close().await;
     ctx.finish().await;
 }
@@ -568,11 +636,11 @@ async fn concurrent_retries_of_one_cid_store_one_message(backend: Backend) {
     assert!(shared.iter().all(|a| a["id"] == fresh[0]["id"]));
     assert_eq!(
         ctx.db
-            .count("block_dockchat_msg WHERE clientmsgid = 'shared-cid'")
+            .count("block_dockchat_sent WHERE clientmsgid = 'shared-cid'")
             .await,
         1
     );
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1 + 4 * 5);
+    assert_eq!(ctx.db.count("messages").await, 1 + 4 * 5);
     // Server ids are unique.
     let mut own: Vec<i64> = acks
         .iter()
@@ -633,7 +701,7 @@ async fn daemon_works_with_a_non_default_prefix(backend: Backend) {
     alice.send_message(BOB, "px", "prefixed").await;
     bob.expect("message").await;
     refused(&ctx, &mut alice, DAVE, "py", "not_contactable").await;
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    assert_eq!(ctx.db.count("messages").await, 1);
     assert_eq!(ctx.db.prefix, "moo_");
     for c in [alice, bob] {
         c.close().await;
@@ -647,7 +715,7 @@ async fn identity_comes_from_the_token_and_text_is_stored_verbatim(backend: Back
     let mut alice = ctx.client(ALICE).await;
     let mut bob = ctx.client(BOB).await;
     // A forged "from" field is ignored: the sender is the token's user.
-    let evil = "Robert'); DROP TABLE mdl_block_dockchat_msg;-- <script>alert(1)</script>";
+    let evil = "Robert'); DROP TABLE mdl_messages;-- <script>alert(1)</script>";
     alice
         .send(json!({"type": "send", "from": CAROL, "to": BOB, "cid": "id-1", "text": evil}))
         .await;
@@ -660,7 +728,7 @@ async fn identity_comes_from_the_token_and_text_is_stored_verbatim(backend: Back
     assert_eq!(
         ctx.db
             .count(&format!(
-                "block_dockchat_msg WHERE id = {id} AND useridfrom = {ALICE}"
+                "messages WHERE id = {id} AND useridfrom = {ALICE}"
             ))
             .await,
         1
@@ -865,10 +933,7 @@ async fn pipelined_burst_is_stored_once_in_order(backend: Backend) {
     }
     assert_eq!(fresh, expected_fresh);
     assert!(bob_acks.iter().all(|a| a["dup"] == false));
-    assert_eq!(
-        ctx.db.count("block_dockchat_msg").await,
-        (1 + fresh + B) as i64
-    );
+    assert_eq!(ctx.db.count("messages").await, (1 + fresh + B) as i64);
 
     // Bob's other tab gets every new message of both senders exactly once, in id order.
     let seen = tab_task.await.expect("tab's task");

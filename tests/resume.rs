@@ -226,27 +226,19 @@ db_test!(resume_beyond_resume_max_is_truncated);
 
 async fn large_backlog_arrives_in_chunks_of_200(backend: Backend) {
     let ctx = Ctx::start(backend).await;
-    // 450 messages already in the block's tables (e.g. sent while Alice's laptop slept).
+    // 450 messages already in Moodle's tables (e.g. sent while Alice's laptop slept).
     let t = now() - 3600;
-    ctx.db
-        .execp(&format!(
-            "INSERT INTO {{p}}block_dockchat_conv (userlow, userhigh, timecreated) VALUES ({ALICE}, {BOB}, {t})"
-        ))
-        .await;
-    let conv = ctx
-        .db
-        .scalar("SELECT id FROM {p}block_dockchat_conv")
-        .await
-        .expect("conv id");
+    let conv = ctx.db.moodle_conversation(ALICE, BOB).await;
     let mut values = Vec::new();
     for i in 0..450 {
         values.push(format!(
-            "({conv}, {BOB}, 'bulk{i}', 'bulk message {i}', {t})"
+            "({BOB}, {conv}, 'bulk message {i}', 0, '', 'bulk message {i}', {t}, 0)"
         ));
     }
     ctx.db
         .execp(&format!(
-            "INSERT INTO {{p}}block_dockchat_msg (convid, useridfrom, clientmsgid, message, timecreated) VALUES {}",
+            "INSERT INTO {{p}}messages (useridfrom, conversationid, fullmessage, fullmessageformat, \
+             fullmessagehtml, smallmessage, timecreated, fullmessagetrust) VALUES {}",
             values.join(", ")
         ))
         .await;
@@ -302,16 +294,19 @@ async fn since_beyond_the_newest_id_still_gets_live_messages(backend: Backend) {
         m["messages"].as_array().is_some_and(|a| a.is_empty()),
         "{m}"
     );
+    let mut last = Value::Null;
     for i in 0..3 {
         let ack = bob
             .send_message(ALICE, &format!("s-live{i}"), "after the hello")
             .await;
         let got = alice.expect("message").await;
         assert_eq!(got["message"]["id"], ack["id"]);
+        last = ack["id"].clone();
     }
-    // A user with no message at all: cursor 0.
+    // A user with no message at all: the cursor is the site's newest message all the same.
     let mut leo = ctx.client_with_token(&token(LEO), Some(1_000_000)).await;
-    assert_eq!(leo.expect("missed").await["cursor"], 0);
+    assert_eq!(leo.welcome["cursor"], last);
+    assert_eq!(leo.expect("missed").await["cursor"], last);
     let ack = bob.send_message(LEO, "s-leo", "first ever").await;
     assert_eq!(leo.expect("message").await["message"]["id"], ack["id"]);
     for c in [alice, bob, leo] {

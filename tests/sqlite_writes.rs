@@ -4,7 +4,7 @@
 
 mod common;
 
-use dockchat::store::chat::NewMessage;
+use dockchat::store::messaging::NewMessage;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -22,6 +22,7 @@ async fn group_commits_and_window_writes_wait_for_each_other() {
                         to: 10 + (i % 3),
                         cid: format!("r{round}-{i}"),
                         text: format!("message {round}.{i}"),
+                        icon: String::new(),
                         windows_known: [false, false],
                     })
                     .collect();
@@ -41,8 +42,13 @@ async fn group_commits_and_window_writes_wait_for_each_other() {
                     .set_window(2 + (k % 4), 10 + (k % 3), state)
                     .await
                     .expect("window write");
-                if let Some(conv) = store.conversation(2, 10).await.expect("conversation") {
-                    store.mark_read(conv, 10, k + 1).await.expect("read marker");
+                if store
+                    .conversation(2, 10)
+                    .await
+                    .expect("conversation")
+                    .is_some()
+                {
+                    store.mark_read(10, 2, k + 1).await.expect("read marker");
                 }
             }
         })

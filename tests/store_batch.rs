@@ -1,13 +1,14 @@
 //! The message writer's group commit at the storage layer, on every path it has: MariaDB with
-//! `INSERT IGNORE ... RETURNING`, MySQL's path without RETURNING (duplicate check first, read-back by
-//! key after; run on MariaDB), PostgreSQL's `ON CONFLICT DO NOTHING RETURNING`, and SQLite (the
-//! demo); and the batched read of the welcome's rows on each.
+//! `INSERT IGNORE ... RETURNING`, MySQL's path without RETURNING (duplicate check first, one insert
+//! per message; run on MariaDB), PostgreSQL's `ON CONFLICT DO NOTHING RETURNING`, and SQLite (the
+//! demo); the batched read of the welcome's rows on each; and Moodle's rules on its messaging tables
+//! (duplicate conversations, disabled ones, read rows, deleted-for-me, messages Moodle stored).
 
 mod common;
 
 use common::users::*;
 use common::*;
-use dockchat::store::chat::{NewMessage, Stored};
+use dockchat::store::messaging::{conversation_hash, NewMessage, Stored};
 use dockchat::store::Store;
 
 fn send(from: i64, to: i64, cid: &str) -> NewMessage {
@@ -16,6 +17,7 @@ fn send(from: i64, to: i64, cid: &str) -> NewMessage {
         to,
         cid: cid.to_string(),
         text: format!("text of {cid}"),
+        icon: "https://moodle.test/theme/image.php/boost/core/1/u/f1".to_string(),
         windows_known: [false, false],
     }
 }
@@ -88,21 +90,18 @@ async fn exercise(store: &Store) {
     let welcome = store.welcome_states(&users).await.expect("welcome states");
     assert_eq!(welcome[&1120].windows, vec![(1121, 0)]);
     assert_eq!(welcome[&1121].windows, vec![(1120, 1)]);
-    assert_eq!(welcome[&1120].cursor, far[0].message.id);
-    assert_eq!(welcome[&1121].cursor, far[0].message.id);
     let alice = &welcome[&ALICE];
     assert_eq!(alice.windows, vec![(BOB, 0), (CAROL, 0)]);
-    assert_eq!(alice.cursor, out2[5].message.id);
     assert_eq!(welcome[&BOB].windows, vec![(ALICE, 1)]);
-    assert_eq!(
-        welcome[&BOB].cursor, out2[4].message.id,
-        "Bob's cursor ignores Alice ↔ Carol"
-    );
     assert_eq!(welcome[&CAROL].windows, vec![(ALICE, 1)]);
-    assert_eq!(welcome[&CAROL].cursor, out2[5].message.id);
+    assert_eq!(
+        store.newest_message().await.expect("newest"),
+        far[0].message.id,
+        "the welcome's cursor is the site's newest message"
+    );
     assert!(
         !welcome.contains_key(&DAVE) && welcome.len() == 5,
-        "users with neither windows nor messages are left out"
+        "users without windows are left out"
     );
 }
 
@@ -114,6 +113,7 @@ async fn group_commit_paths(backend: Backend) {
         "MariaDB 10.5+ and PostgreSQL have RETURNING"
     );
     exercise(&store).await;
+    moodle_rules(&db, &store).await;
     store.close().await;
     if backend == Backend::MariaDb {
         // MySQL's path, on a database of its own.
@@ -124,6 +124,7 @@ async fn group_commit_paths(backend: Backend) {
             .without_returning();
         assert!(!store.has_returning());
         exercise(&store).await;
+        moodle_rules(&db2, &store).await;
         store.close().await;
         db2.destroy().await;
     }
@@ -138,4 +139,173 @@ async fn group_commit_paths_sqlite() {
     exercise(&store).await;
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Moodle's rules on its own tables, where Moodle and the daemon both write.
+async fn moodle_rules(db: &TestDb, store: &Store) {
+    // A conversation Moodle stored (the drawer's first message between Carol and Leo): the
+    // daemon's next message goes into it, and its messages are part of the history, without cid.
+    let t0 = now() - 60;
+    let first = db.moodle_message(LEO, CAROL, "from the drawer", t0).await;
+    let conv = db.moodle_conversation(CAROL, LEO).await;
+    let out = store
+        .store_batch(&[send(CAROL, LEO, "d1")])
+        .await
+        .expect("send");
+    assert_eq!(
+        out[0].message.conv, conv,
+        "Moodle's conversation of the pair is reused"
+    );
+    assert_eq!(
+        db.count(&format!(
+            "message_conversations WHERE convhash = '{}'",
+            conversation_hash(CAROL, LEO)
+        ))
+        .await,
+        1
+    );
+    let h = store.history(CAROL, LEO, None, 10).await.expect("history");
+    assert_eq!(h.len(), 2);
+    assert_eq!(
+        (h[1].id, h[1].cid.as_str(), h[1].text.as_str()),
+        (first, "", "from the drawer")
+    );
+    assert_eq!((h[0].cid.as_str(), h[0].from, h[0].to), ("d1", CAROL, LEO));
+
+    // Moodle's convhash index is not unique: a second conversation of the same pair (two PHP
+    // requests raced) takes no new messages, yet its messages are read with the rest.
+    let hash = conversation_hash(CAROL, LEO);
+    db.execp(&format!(
+        "INSERT INTO {{p}}message_conversations (type, convhash, enabled, timecreated) VALUES (1, '{hash}', 1, {t0})"
+    ))
+    .await;
+    let twin = db
+        .scalar(&format!(
+            "SELECT MAX(id) FROM {{p}}message_conversations WHERE convhash = '{hash}'"
+        ))
+        .await
+        .expect("twin");
+    assert!(twin > conv);
+    db.execp(&format!(
+        "INSERT INTO {{p}}messages (useridfrom, conversationid, fullmessage, fullmessageformat, fullmessagehtml, \
+         smallmessage, timecreated, fullmessagetrust) VALUES ({LEO}, {twin}, 'twin', 0, '', 'twin', {}, 0)",
+        t0 + 1
+    ))
+    .await;
+    let out = store
+        .store_batch(&[send(CAROL, LEO, "d2")])
+        .await
+        .expect("send");
+    assert_eq!(out[0].message.conv, conv, "writes go to the lowest id");
+    assert_eq!(
+        store.conversation(LEO, CAROL).await.expect("conv"),
+        Some(conv)
+    );
+    let h = store.history(LEO, CAROL, None, 10).await.expect("history");
+    let texts: Vec<&str> = h.iter().rev().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["from the drawer", "twin", "text of d1", "text of d2"],
+        "drawer order: time, then id"
+    );
+
+    // Paging: older than the second newest.
+    let older = store
+        .history(LEO, CAROL, Some(h[1].id), 10)
+        .await
+        .expect("page");
+    assert_eq!(
+        older.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [h[2].id, h[3].id]
+    );
+
+    // Read state by Moodle's definitions: Leo reads Carol's messages up to d1 (one read row per
+    // message); the unread count is what the drawer counts.
+    assert_eq!(store.unread_count(LEO, CAROL).await.expect("unread"), 2);
+    assert!(store.mark_read(LEO, CAROL, h[1].id).await.expect("read"));
+    assert!(
+        !store
+            .mark_read(LEO, CAROL, h[1].id)
+            .await
+            .expect("read again"),
+        "nothing new to mark"
+    );
+    assert_eq!(store.unread_count(LEO, CAROL).await.expect("unread"), 1);
+    assert_eq!(
+        store.read_markers(LEO, CAROL).await.expect("markers"),
+        (h[1].id, 0)
+    );
+    assert_eq!(
+        store.read_markers(CAROL, LEO).await.expect("markers"),
+        (0, h[1].id)
+    );
+    assert_eq!(
+        db.count(&format!(
+            "message_user_actions WHERE userid = {LEO} AND action = 1"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        db.count(&format!(
+            "block_dockchat_job j WHERE j.kind = 1 AND j.userid = {LEO} AND j.messageid = {} AND j.relateduserid = {CAROL} \
+             AND j.itemid = (SELECT a.id FROM {{p}}message_user_actions a WHERE a.userid = {LEO} AND a.messageid = {})",
+            h[1].id, h[1].id
+        ))
+        .await,
+        1,
+        "one message_viewed job per read row, naming it"
+    );
+    // A read row Moodle wrote meanwhile (the drawer marked d2) is not written twice.
+    db.execp(&format!(
+        "INSERT INTO {{p}}message_user_actions (userid, messageid, action, timecreated) VALUES ({LEO}, {}, 1, {t0})",
+        h[0].id
+    ))
+    .await;
+    assert!(!store.mark_read(LEO, CAROL, h[0].id).await.expect("read"));
+    assert_eq!(store.unread_count(LEO, CAROL).await.expect("unread"), 0);
+
+    // Deleted for me (Moodle's action 2): gone from my history and resume, not from Leo's.
+    db.execp(&format!(
+        "INSERT INTO {{p}}message_user_actions (userid, messageid, action, timecreated) VALUES ({CAROL}, {first}, 2, {t0})"
+    ))
+    .await;
+    let mine = store.history(CAROL, LEO, None, 10).await.expect("history");
+    assert!(mine.iter().all(|m| m.id != first));
+    assert_eq!(mine.len(), 3);
+    assert!(store
+        .messages_since(CAROL, 0, 1000)
+        .await
+        .expect("since")
+        .iter()
+        .all(|m| m.id != first));
+    assert!(store
+        .messages_since(LEO, 0, 1000)
+        .await
+        .expect("since")
+        .iter()
+        .any(|m| m.id == first && m.to == CAROL));
+
+    // A conversation Moodle disabled takes nothing.
+    db.execp(&format!(
+        "UPDATE {{p}}message_conversations SET enabled = 0 WHERE id = {conv}"
+    ))
+    .await;
+    let before = db.count("messages").await;
+    let out = store
+        .store_batch(&[send(CAROL, LEO, "d3"), send(ALICE, BOB, "d4")])
+        .await
+        .expect("send");
+    assert!(out[0].disabled && !out[0].dup && out[0].message.id == 0);
+    assert!(!out[1].disabled && !out[1].dup, "its neighbour is stored");
+    assert_eq!(db.count("messages").await, before + 1);
+    assert_eq!(
+        db.count("block_dockchat_sent WHERE clientmsgid = 'd3'")
+            .await,
+        0
+    );
+    db.execp(&format!(
+        "UPDATE {{p}}message_conversations SET enabled = 1 WHERE id = {conv}"
+    ))
+    .await;
 }

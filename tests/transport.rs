@@ -334,7 +334,7 @@ async fn rate_limited_errors_carry_the_ref(backend: Backend) {
         refs.push(e["ref"].as_str().unwrap_or_default().to_string());
     }
     assert_eq!(refs, ["late-1", "late-2", "late-3", "ping", "send"]);
-    assert_eq!(ctx.db.count("block_dockchat_msg").await, 1);
+    assert_eq!(ctx.db.count("messages").await, 1);
     alice.close().await;
     ctx.finish().await;
 }

@@ -162,7 +162,66 @@ pub const MOODLE_COLUMNS: &[(&str, &[&str])] = &[
     ("context", &["id", "contextlevel", "instanceid"]),
     ("message_contacts", &["id", "userid", "contactid"]),
     ("message_users_blocked", &["id", "userid", "blockeduserid"]),
+    (
+        "messages",
+        &[
+            "id",
+            "useridfrom",
+            "conversationid",
+            "subject",
+            "fullmessage",
+            "fullmessageformat",
+            "fullmessagehtml",
+            "smallmessage",
+            "timecreated",
+            "fullmessagetrust",
+            "customdata",
+        ],
+    ),
+    (
+        "message_conversations",
+        &[
+            "id",
+            "type",
+            "name",
+            "convhash",
+            "component",
+            "itemtype",
+            "itemid",
+            "contextid",
+            "enabled",
+            "timecreated",
+            "timemodified",
+        ],
+    ),
+    (
+        "message_conversation_members",
+        &["id", "conversationid", "userid", "timecreated"],
+    ),
+    (
+        "message_user_actions",
+        &["id", "userid", "messageid", "action", "timecreated"],
+    ),
 ];
+
+/// Moodle's messaging tables, which dockchatd writes as Moodle's own send path does (the rest of
+/// [`MOODLE_COLUMNS`] is only read), with the privileges it needs on each: it inserts messages,
+/// conversations, their members and read rows, and deletes only a `messages` row it inserted in
+/// the same transaction (a retried send found after its insert).
+pub const MOODLE_WRITES: &[(&str, &str)] = &[
+    ("messages", "SELECT, INSERT, DELETE"),
+    ("message_conversations", "SELECT, INSERT"),
+    ("message_conversation_members", "SELECT, INSERT"),
+    ("message_user_actions", "SELECT, INSERT"),
+];
+
+/// The privileges dockchatd needs on a Moodle core table: `None` for read-only tables.
+fn moodle_write_privileges(table: &str) -> Option<&'static str> {
+    MOODLE_WRITES
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, p)| *p)
+}
 
 /// How long a connection attempt may take before it is reported as unanswered.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -468,8 +527,9 @@ fn is_permission_error(err: &sqlx::Error) -> bool {
     db.code().is_some_and(|c| c == "42501")
 }
 
-/// Verifies that the database user may read the Moodle tables (`SELECT ... WHERE 1 = 0`) and write the
-/// block tables (an INSERT, UPDATE and DELETE in a transaction that is rolled back, so nothing stays).
+/// Verifies that the database user may read the Moodle tables (`SELECT ... WHERE 1 = 0`), insert into
+/// Moodle's messaging tables and write the block tables (an INSERT, UPDATE and DELETE in a
+/// transaction that is rolled back, so nothing stays).
 async fn check_privileges(
     db: &mut Db,
     dialect: Dialect,
@@ -492,6 +552,57 @@ async fn check_privileges(
                 full,
                 "SELECT",
             ));
+        }
+    }
+    // Moodle's messaging tables: the rows dockchatd inserts (and, on messages, deletes).
+    const TEXT_COLUMNS: &[&str] = &[
+        "subject",
+        "fullmessage",
+        "fullmessagehtml",
+        "smallmessage",
+        "customdata",
+        "name",
+        "convhash",
+        "component",
+        "itemtype",
+    ];
+    for (table, privileges) in MOODLE_WRITES {
+        let full = format!("{prefix}{table}");
+        let Some(needed) = MOODLE_COLUMNS
+            .iter()
+            .find(|(t, _)| t == table)
+            .map(|(_, c)| *c)
+        else {
+            continue;
+        };
+        if !columns
+            .get(&full)
+            .is_some_and(|have| missing_columns(have, needed.iter().copied()).is_empty())
+        {
+            continue;
+        }
+        let names: Vec<&str> = needed.iter().copied().filter(|c| *c != "id").collect();
+        let values: Vec<&str> = names
+            .iter()
+            .map(|c| {
+                if TEXT_COLUMNS.contains(c) {
+                    "'dockchat-check'"
+                } else {
+                    "-1"
+                }
+            })
+            .collect();
+        probes.push((
+            format!(
+                "INSERT INTO {full} ({}) VALUES ({})",
+                names.join(", "),
+                values.join(", ")
+            ),
+            full.clone(),
+            "INSERT",
+        ));
+        if privileges.contains("DELETE") {
+            probes.push((format!("DELETE FROM {full} WHERE id = -1"), full, "DELETE"));
         }
     }
     if let Ok(schema) = xmldb::block_schema() {
@@ -548,7 +659,7 @@ async fn check_privileges(
             "privileges",
             Status::Ok,
             format!(
-                "\"{user}\" may read the Moodle tables and write the block tables (checked with a rolled-back test write)"
+                "\"{user}\" may read the Moodle tables and write Moodle's messaging tables and the block tables (checked with a rolled-back test write)"
             ),
         ),
         Err((i, e)) => {
@@ -613,7 +724,8 @@ const BLOCK_PRIVILEGES: &str = "SELECT, INSERT, UPDATE, DELETE";
 
 /// The SQL that gives `database_url`'s user exactly what dockchatd needs, for the configured
 /// database and table prefix: `SELECT` on the columns of [`MOODLE_COLUMNS`] (nothing else of
-/// Moodle's), read and write on the block's tables of `install.xml` (and, on PostgreSQL, `USAGE` on
+/// Moodle's), the writes of [`MOODLE_WRITES`] on Moodle's messaging tables, read and write on the
+/// block's tables of `install.xml` (and, on PostgreSQL, `USAGE` on
 /// their id sequences). One statement per line, each part under a comment naming who runs it.
 pub fn grants(opts: &GrantOptions) -> Result<String, String> {
     if !valid_prefix(&opts.table_prefix) {
@@ -655,7 +767,12 @@ pub fn grants(opts: &GrantOptions) -> Result<String, String> {
     let prefix = opts.table_prefix.as_str();
     let core: Vec<(String, String)> = MOODLE_COLUMNS
         .iter()
+        .filter(|(t, _)| moodle_write_privileges(t).is_none())
         .map(|(t, cols)| (format!("{prefix}{t}"), cols.join(", ")))
+        .collect();
+    let messaging: Vec<(String, &str)> = MOODLE_WRITES
+        .iter()
+        .map(|(t, p)| (format!("{prefix}{t}"), *p))
         .collect();
     let block: Vec<String> = schema
         .tables()
@@ -712,6 +829,12 @@ pub fn grants(opts: &GrantOptions) -> Result<String, String> {
                     my_ident(table)
                 ));
             }
+            for (table, grant) in &messaging {
+                privileges.push(format!(
+                    "GRANT {grant} ON {db}.{} TO {who};",
+                    my_ident(table)
+                ));
+            }
             for table in &block {
                 privileges.push(format!(
                     "GRANT {BLOCK_PRIVILEGES} ON {db}.{} TO {who};",
@@ -744,13 +867,17 @@ pub fn grants(opts: &GrantOptions) -> Result<String, String> {
                     pg_ident(table)
                 ));
             }
+            for (table, grant) in &messaging {
+                privileges.push(format!("GRANT {grant} ON {} TO {role};", pg_ident(table)));
+            }
             for table in &block {
                 privileges.push(format!(
                     "GRANT {BLOCK_PRIVILEGES} ON {} TO {role};",
                     pg_ident(table)
                 ));
             }
-            for table in &block {
+            let written = messaging.iter().map(|(t, _)| t).chain(&block);
+            for table in written {
                 privileges.push(format!(
                     "GRANT USAGE ON SEQUENCE {} TO {role};",
                     pg_ident(&format!("{table}_id_seq"))
@@ -1273,12 +1400,26 @@ mod tests {
             "{my}"
         );
         assert!(!my.contains("mdl_") && !my.contains("moodle"), "{my}");
-        // Every core table dockchatd reads, and only those.
+        // Every core table dockchatd only reads gets SELECT on its columns, and only those; the
+        // messaging tables it writes, what it writes.
         assert_eq!(
             my.matches("GRANT SELECT (").count(),
-            MOODLE_COLUMNS.len(),
+            MOODLE_COLUMNS.len() - MOODLE_WRITES.len(),
             "{my}"
         );
+        assert!(
+            my.contains(
+                "GRANT SELECT, INSERT, DELETE ON `lms`.`m_messages` TO 'dc@x'@'127.0.0.1';"
+            ),
+            "{my}"
+        );
+        assert!(
+            my.contains(
+                "GRANT SELECT, INSERT ON `lms`.`m_message_user_actions` TO 'dc@x'@'127.0.0.1';"
+            ),
+            "{my}"
+        );
+        assert!(!my.contains("m_message_conversation_actions"), "{my}");
         // A remote database needs --from; MariaDB needs the password to create the account.
         let remote = "mysql://dc:pw@db.example:3306/lms";
         assert!(g(remote, "m_", None, GrantPart::All)
@@ -1315,7 +1456,9 @@ mod tests {
             "{pg}"
         );
         assert!(
-            pg.contains("GRANT USAGE ON SEQUENCE \"mdl_block_dockchat_msg_id_seq\" TO \"user\";"),
+            pg.contains("GRANT USAGE ON SEQUENCE \"mdl_block_dockchat_sent_id_seq\" TO \"user\";")
+                && pg.contains("GRANT USAGE ON SEQUENCE \"mdl_messages_id_seq\" TO \"user\";")
+                && pg.contains("GRANT SELECT, INSERT, DELETE ON \"mdl_messages\" TO \"user\";"),
             "{pg}"
         );
         let account = g(
@@ -1407,9 +1550,10 @@ mod tests {
         assert!(report.ok(), "{report}");
         let text = report.to_string();
         assert!(
-            text.contains("ok    table mdl_block_dockchat_msg"),
+            text.contains("ok    table mdl_block_dockchat_sent"),
             "{text}"
         );
+        assert!(text.contains("ok    table mdl_messages"), "{text}");
         assert!(text.contains("ok    secret"), "{text}");
         assert!(text.contains("warn  messaging"), "{text}");
     }

@@ -21,10 +21,8 @@ use crate::protocol::{
 use crate::services::auth::Caps;
 use crate::services::presence::{Avatars, Registry};
 use crate::store::batch::Batcher;
-use crate::store::chat::{
-    MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows, WINDOWS_MAX, WINDOW_MINIMISED,
-    WINDOW_OPEN,
-};
+use crate::store::messaging::{MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows};
+use crate::store::windows::{WINDOWS_MAX, WINDOW_MINIMISED, WINDOW_OPEN};
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,7 +39,7 @@ pub const TYPING_INTERVAL: Duration = Duration::from_secs(2);
 /// database; the socket is not read meanwhile.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most sends stored in one transaction.
-pub const GROUP_MAX: usize = crate::store::chat::WRITE_BATCH_MAX;
+pub const GROUP_MAX: usize = crate::store::messaging::WRITE_BATCH_MAX;
 /// Capacity of the writer's queue: about half a second of the writer's throughput. A send that
 /// finds it full waits for room, within its request's deadline.
 pub const WRITER_QUEUE: usize = 16_384;
@@ -435,6 +433,7 @@ impl Conversations {
                 to,
                 cid: cid.to_string(),
                 text: text.to_string(),
+                icon: me.avatar.clone(),
                 windows_known: [false, false],
             },
             sender: me.clone(),
@@ -476,15 +475,12 @@ impl Conversations {
             .await?;
         let (messages, more, read) = match conv {
             None => (Vec::new(), false, ReadMarkers::default()),
-            Some(conv) => {
-                let mut rows = self
-                    .store
-                    .history(conv, me, with, before.unwrap_or(i64::MAX), limit + 1)
-                    .await?;
+            Some(_) => {
+                let mut rows = self.store.history(me, with, before, limit + 1).await?;
                 let more = rows.len() > limit as usize;
                 rows.truncate(limit as usize);
                 rows.reverse();
-                let (mine, theirs) = self.store.read_markers(conv, me).await?;
+                let (mine, theirs) = self.store.read_markers(me, with).await?;
                 (
                     rows.into_iter().map(to_message).collect::<Vec<_>>(),
                     more,
@@ -508,15 +504,15 @@ impl Conversations {
             return refuse(ErrorCode::BadRecipient);
         }
         self.store.check_up()?;
-        let Some(conv) = self.store.conversation(me, with).await? else {
+        if self.store.conversation(me, with).await?.is_none() {
             return Ok(());
-        };
-        let last = self.store.last_message(conv).await?;
+        }
+        let last = self.store.last_message(me, with).await?;
         let upto = upto.min(last);
         if upto <= 0 {
             return Ok(());
         }
-        if self.store.mark_read(conv, me, upto).await? {
+        if self.store.mark_read(me, with, upto).await? {
             let frame = Outgoing::Frame(Utf8Bytes::from(
                 ServerFrame::Read {
                     reader: me,
@@ -619,7 +615,8 @@ impl Conversations {
     /// peer may become reachable again).
     pub async fn welcome_state(&self, me: i64, caps: &Caps) -> Result<(Vec<WindowInfo>, i64)> {
         let mut out = Vec::new();
-        let WelcomeRows { windows, cursor } = self.welcomes.get(me).await?;
+        let WelcomeRows { windows } = self.welcomes.get(me).await?;
+        let cursor = self.store.newest_message().await?;
         // Rows beyond the cap (stored by sends, or before it existed) are not listed.
         let older = windows.len().saturating_sub(WINDOWS_MAX);
         for (peer, state) in windows.into_iter().skip(older) {
@@ -633,12 +630,12 @@ impl Conversations {
                 Err(e) => return Err(e),
             };
             let (read, unread, last) = match conv {
-                Some(conv) => {
-                    let (mine, theirs) = self.store.read_markers(conv, me).await?;
+                Some(_) => {
+                    let (mine, theirs) = self.store.read_markers(me, peer).await?;
                     (
                         ReadMarkers { mine, theirs },
-                        self.store.unread_count(conv, me, mine).await?,
-                        self.store.last_message(conv).await?,
+                        self.store.unread_count(me, peer).await?,
+                        self.store.last_message(me, peer).await?,
                     )
                 }
                 None => (ReadMarkers::default(), 0, 0),
@@ -673,6 +670,7 @@ impl Conversations {
 fn to_message(m: MsgRow) -> Message {
     Message {
         id: m.id,
+        conv: m.conv,
         from: m.from,
         to: m.to,
         text: m.text,
@@ -700,7 +698,7 @@ enum WriterState {
 
 /// The single message writer: group commit, then acks and fan-out in id order. It never blocks the
 /// queue on an unreachable database: past the first failed batch (at most
-/// [`crate::store::chat::WRITE_TIMEOUT`]) every send is answered within a probe's time.
+/// [`crate::store::messaging::WRITE_TIMEOUT`]) every send is answered within a probe's time.
 async fn writer_loop(
     store: Store,
     registry: Arc<Registry>,
@@ -956,8 +954,13 @@ impl Writer {
         stored: Vec<std::result::Result<Stored, StoreError>>,
     ) {
         let registry = &self.registry;
-        crate::ops::metrics::MESSAGES
-            .add(stored.iter().flatten().filter(|s| !s.dup).count() as u64);
+        crate::ops::metrics::MESSAGES.add(
+            stored
+                .iter()
+                .flatten()
+                .filter(|s| !s.dup && !s.disabled)
+                .count() as u64,
+        );
         let mut window_owners: Vec<i64> = Vec::new();
         for (req, s) in batch.iter().zip(stored) {
             let s = match s {
@@ -969,6 +972,11 @@ impl Writer {
                 }
             };
             let m = &s.message;
+            if s.disabled {
+                let f = error_json(ErrorCode::ConversationDisabled, &m.cid);
+                req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
+                continue;
+            }
             if !s.dup {
                 let now = Instant::now();
                 self.windows_known.insert((m.from, m.to), now);
@@ -977,6 +985,7 @@ impl Writer {
             let ack = ServerFrame::Ack {
                 cid: &m.cid,
                 id: m.id,
+                conv: m.conv,
                 time: m.time,
                 to: m.to,
                 dup: s.dup,

@@ -4,16 +4,18 @@
 //! small dispatch macro instead of `sqlx::Any`), every SQL string (built once at start with the table
 //! prefix; values are always bound), and decoding rows into plain Rust values.
 //! Must not: know about sockets, frames or permissions. Moodle's core tables are read only
-//! ([`moodle`]); the block's tables are written only through [`chat`]. The Moodle schema subset and
+//! ([`moodle`]) except its messaging tables, written only through [`messaging`] as Moodle's own send
+//! path fills them; the block's tables are written only through [`messaging`] and [`windows`]. The Moodle schema subset and
 //! the XMLDB reader ([`moodle_schema`], [`xmldb`]) are shared with the tests and the demo.
 //! [`batch`] turns concurrent per-user lookups of the services into batched ones.
 
 pub mod batch;
-pub mod chat;
 pub mod health;
+pub mod messaging;
 pub mod moodle;
 pub mod moodle_schema;
 pub mod seed;
+pub mod windows;
 pub mod xmldb;
 
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
@@ -44,7 +46,7 @@ pub enum StoreError {
     Unavailable,
     /// A COMMIT was sent and not answered: the batch may or may not be stored.
     #[error("the commit of {} sends was not answered", .0.stored.len())]
-    CommitUnknown(Box<chat::PendingCommit>),
+    CommitUnknown(Box<messaging::PendingCommit>),
 }
 
 impl StoreError {
@@ -117,7 +119,8 @@ pub struct Store {
 #[derive(Debug)]
 pub(crate) struct Sql {
     pub moodle: moodle::MoodleSql,
-    pub chat: chat::ChatSql,
+    pub messaging: messaging::MessagingSql,
+    pub windows: windows::WindowSql,
 }
 
 /// Builds statements for one backend: applies the prefix to `{p}` and turns `?` into `$n` for
@@ -276,7 +279,8 @@ impl Store {
             returning,
             sql: std::sync::Arc::new(Sql {
                 moodle: moodle::MoodleSql::new(&b),
-                chat: chat::ChatSql::new(&b),
+                messaging: messaging::MessagingSql::new(&b),
+                windows: windows::WindowSql::new(&b),
             }),
             prefix: prefix.to_string(),
             health,

@@ -520,7 +520,11 @@ impl Schema {
         }
         let mut create = format!("CREATE TABLE {} (\n{}\n)", q(&full), cols.join(",\n"));
         if dialect == Dialect::MySql {
-            create.push_str(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci");
+            // As Moodle creates tables on MariaDB/MySQL with InnoDB's Barracuda format (every table
+            // of a Moodle 5.1 site, the block's included, is COMPRESSED).
+            create.push_str(
+                " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED",
+            );
             if let Some(c) = &table.comment {
                 create.push_str(&format!(" COMMENT={}", quote_str(c)));
             }
@@ -666,51 +670,72 @@ mod tests {
         let s = block_schema().expect("install.xml parses");
         assert_eq!(s.path, "blocks/dockchat/db");
         let names: Vec<&str> = s.tables().iter().map(|t| t.name.as_str()).collect();
-        for t in [
-            "block_dockchat_conv",
-            "block_dockchat_msg",
-            "block_dockchat_read",
-            "block_dockchat_window",
-        ] {
-            assert!(names.contains(&t), "{t} missing in {names:?}");
-        }
-        let msg = s.table("block_dockchat_msg").expect("msg table");
         assert_eq!(
-            msg.field_names(),
-            vec![
+            names,
+            [
+                "block_dockchat_sent",
+                "block_dockchat_job",
+                "block_dockchat_worker",
+                "block_dockchat_window"
+            ]
+        );
+        let sent = s.table("block_dockchat_sent").expect("sent table");
+        assert_eq!(
+            &sent.field_names()[..6],
+            [
                 "id",
-                "convid",
+                "messageid",
+                "conversationid",
                 "useridfrom",
                 "clientmsgid",
-                "message",
                 "timecreated"
             ]
         );
-        let cid = msg.field("clientmsgid").expect("clientmsgid");
+        let cid = sent.field("clientmsgid").expect("clientmsgid");
         assert_eq!(
             (cid.kind, cid.length, cid.not_null),
             (FieldType::Char, Some(64), true)
         );
-        assert!(msg.field("id").is_some_and(|f| f.sequence));
-        assert!(msg
+        let token = sent.field("claimtoken").expect("claimtoken");
+        assert!(!token.not_null);
+        assert!(sent.field("id").is_some_and(|f| f.sequence));
+        assert!(sent
             .indexes
             .iter()
             .any(|i| i.unique && i.fields == ["useridfrom", "clientmsgid"]));
+        assert!(sent
+            .indexes
+            .iter()
+            .any(|i| i.unique && i.fields == ["messageid"]));
     }
 
     #[test]
     fn mysql_ddl_follows_moodle() {
         let s = block_schema().expect("parses");
         let ddl = s.create_statements(Dialect::MySql, "mdl_").join(";\n");
-        assert!(ddl.contains("CREATE TABLE `mdl_block_dockchat_msg` ("));
+        assert!(
+            ddl.contains("CREATE TABLE `mdl_block_dockchat_sent` ("),
+            "{ddl}"
+        );
+        assert!(ddl.contains("ROW_FORMAT=COMPRESSED"), "{ddl}");
         assert!(ddl.contains("`id` BIGINT(10) NOT NULL AUTO_INCREMENT"));
         assert!(ddl.contains("`clientmsgid` VARCHAR(64) NOT NULL"));
-        assert!(ddl.contains("`message` LONGTEXT NOT NULL"));
+        assert!(ddl.contains("`error` LONGTEXT"), "{ddl}");
         assert!(ddl.contains("`timecreated` BIGINT(10) NOT NULL DEFAULT 0"));
-        assert!(ddl.contains(
-            "CREATE UNIQUE INDEX `mdl_blocdockmsg_usecli_uix` ON `mdl_block_dockchat_msg` (`useridfrom`, `clientmsgid`)"
-        ));
-        assert!(ddl.contains("CREATE INDEX `mdl_blocdockconv_use_ix`"));
+        assert!(
+            ddl.contains("`state` TINYINT(2) NOT NULL DEFAULT 0"),
+            "{ddl}"
+        );
+        assert!(
+            ddl.contains(
+                "CREATE UNIQUE INDEX `mdl_blocdocksent_usecli_uix` ON `mdl_block_dockchat_sent` (`useridfrom`, `clientmsgid`)"
+            ),
+            "{ddl}"
+        );
+        assert!(
+            ddl.contains("CREATE INDEX `mdl_blocdocksent_statim_ix`"),
+            "{ddl}"
+        );
     }
 
     #[test]
@@ -718,10 +743,13 @@ mod tests {
         let s = block_schema().expect("parses");
         let pg = s.create_statements(Dialect::Postgres, "p_").join(";\n");
         assert!(pg.contains("\"id\" BIGSERIAL"));
-        assert!(pg.contains("CONSTRAINT \"p_blocdockmsg_id_pk\" PRIMARY KEY (\"id\")"));
-        assert!(pg.contains("\"message\" TEXT NOT NULL"));
-        assert!(pg.contains("\"convid\" BIGINT NOT NULL"));
-        assert!(pg.contains("COMMENT ON TABLE \"p_block_dockchat_conv\""));
+        assert!(
+            pg.contains("CONSTRAINT \"p_blocdocksent_id_pk\" PRIMARY KEY (\"id\")"),
+            "{pg}"
+        );
+        assert!(pg.contains("\"error\" TEXT"), "{pg}");
+        assert!(pg.contains("\"messageid\" BIGINT NOT NULL"));
+        assert!(pg.contains("COMMENT ON TABLE \"p_block_dockchat_sent\""));
         assert!(!pg.contains("mdl_"));
         let lite = s.create_statements(Dialect::Sqlite, "mdl_").join(";\n");
         assert!(lite.contains("\"id\" INTEGER PRIMARY KEY AUTOINCREMENT"));

@@ -342,17 +342,69 @@ impl TestDb {
         .await;
     }
 
-    /// `SELECT COUNT(*) FROM {p}<from>` (e.g. `count("block_dockchat_msg WHERE useridfrom = 4")`).
+    /// `SELECT COUNT(*) FROM {p}<from>` (e.g. `count("messages WHERE useridfrom = 4")`).
     pub async fn count(&self, from: &str) -> i64 {
         self.scalar(&format!("SELECT COUNT(*) FROM {{p}}{from}"))
             .await
             .unwrap_or(0)
     }
 
+    /// The individual Moodle conversation of a pair, created as `api::create_conversation` does when
+    /// missing (what the drawer's first message between them does).
+    pub async fn moodle_conversation(&self, a: i64, b: i64) -> i64 {
+        let hash = dockchat::store::messaging::conversation_hash(a, b);
+        let find = format!(
+            "SELECT id FROM {{p}}message_conversations WHERE convhash = '{hash}' AND type = 1 ORDER BY id LIMIT 1"
+        );
+        if let Some(id) = self.scalar(&find).await {
+            return id;
+        }
+        let t = now();
+        self.execp(&format!(
+            "INSERT INTO {{p}}message_conversations (type, convhash, enabled, timecreated, timemodified) \
+             VALUES (1, '{hash}', 1, {t}, {t})"
+        ))
+        .await;
+        let id = self.scalar(&find).await.expect("conversation id");
+        self.execp(&format!(
+            "INSERT INTO {{p}}message_conversation_members (conversationid, userid, timecreated) \
+             VALUES ({id}, {a}, {t}), ({id}, {b}, {t})"
+        ))
+        .await;
+        id
+    }
+
+    /// A message as Moodle's own send path stores it (the drawer, the app: no dockchat cid), from
+    /// `from` to `to` at time `t`; returns its id. `text` must not hold a quote.
+    pub async fn moodle_message(&self, from: i64, to: i64, text: &str, t: i64) -> i64 {
+        let conv = self.moodle_conversation(from, to).await;
+        self.execp(&format!(
+            "INSERT INTO {{p}}messages (useridfrom, conversationid, subject, fullmessage, fullmessageformat, \
+             fullmessagehtml, smallmessage, timecreated, fullmessagetrust, customdata) \
+             VALUES ({from}, {conv}, NULL, '{text}', 0, '', '{text}', {t}, 0, NULL)"
+        ))
+        .await;
+        self.scalar(&format!(
+            "SELECT MAX(id) FROM {{p}}messages WHERE conversationid = {conv} AND useridfrom = {from}"
+        ))
+        .await
+        .expect("message id")
+    }
+
+    /// The text column of the first row of `sql` (`{p}` for the prefix); `None` for no row or NULL.
+    pub async fn text(&self, sql: &str) -> Option<String> {
+        let sql = sql.replace("{p}", &self.prefix);
+        let r: Result<Option<Option<String>>, sqlx::Error> = match &self.pool {
+            Pool::My(p) => sqlx::query_scalar(&sql).fetch_optional(p).await,
+            Pool::Pg(p) => sqlx::query_scalar(&sql).fetch_optional(p).await,
+        };
+        r.expect("text query").flatten()
+    }
+
     /// Texts of the stored messages, by id.
     pub async fn message_texts(&self) -> Vec<String> {
         let sql = format!(
-            "SELECT message FROM {}block_dockchat_msg ORDER BY id",
+            "SELECT smallmessage FROM {}messages ORDER BY id",
             self.prefix
         );
         let r: Result<Vec<String>, sqlx::Error> = match &self.pool {
@@ -365,7 +417,7 @@ impl TestDb {
     /// Ids of the stored messages with id > `after`, ascending.
     pub async fn message_ids_after(&self, after: i64) -> Vec<i64> {
         let sql = format!(
-            "SELECT id FROM {}block_dockchat_msg WHERE id > {after} ORDER BY id",
+            "SELECT id FROM {}messages WHERE id > {after} ORDER BY id",
             self.prefix
         );
         let r: Result<Vec<i64>, sqlx::Error> = match &self.pool {

@@ -287,3 +287,68 @@ CREATE TABLE `mdl_message_users_blocked` (
   KEY `mdl_messuserbloc_use_ix` (`userid`),
   KEY `mdl_messuserbloc_blo_ix` (`blockeduserid`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='Maintains lists of blocked users';
+CREATE TABLE `mdl_messages` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `useridfrom` bigint(10) NOT NULL,
+  `conversationid` bigint(10) NOT NULL,
+  `subject` longtext DEFAULT NULL,
+  `fullmessage` longtext DEFAULT NULL,
+  `fullmessageformat` tinyint(1) NOT NULL DEFAULT 0,
+  `fullmessagehtml` longtext DEFAULT NULL,
+  `smallmessage` longtext DEFAULT NULL,
+  `timecreated` bigint(10) NOT NULL,
+  `fullmessagetrust` tinyint(2) NOT NULL DEFAULT 0,
+  `customdata` longtext DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `mdl_mess_contim_ix` (`conversationid`,`timecreated`),
+  KEY `mdl_mess_use_ix` (`useridfrom`),
+  KEY `mdl_mess_con_ix` (`conversationid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='Stores all messages';
+CREATE TABLE `mdl_message_conversations` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `type` bigint(10) NOT NULL DEFAULT 1,
+  `name` varchar(255) DEFAULT NULL,
+  `convhash` varchar(40) DEFAULT NULL,
+  `component` varchar(100) DEFAULT NULL,
+  `itemtype` varchar(100) DEFAULT NULL,
+  `itemid` bigint(10) DEFAULT NULL,
+  `contextid` bigint(10) DEFAULT NULL,
+  `enabled` tinyint(1) NOT NULL DEFAULT 0,
+  `timecreated` bigint(10) NOT NULL,
+  `timemodified` bigint(10) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `mdl_messconv_typ_ix` (`type`),
+  KEY `mdl_messconv_con_ix` (`convhash`),
+  KEY `mdl_messconv_comiteitecon_ix` (`component`,`itemtype`,`itemid`,`contextid`),
+  KEY `mdl_messconv_con2_ix` (`contextid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='Stores all message conversations';
+CREATE TABLE `mdl_message_conversation_members` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `conversationid` bigint(10) NOT NULL,
+  `userid` bigint(10) NOT NULL,
+  `timecreated` bigint(10) NOT NULL,
+  PRIMARY KEY (`id`),
+  KEY `mdl_messconvmemb_con_ix` (`conversationid`),
+  KEY `mdl_messconvmemb_use_ix` (`userid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='Stores all members in a conversations';
+CREATE TABLE `mdl_message_conversation_actions` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `userid` bigint(10) NOT NULL,
+  `conversationid` bigint(10) NOT NULL,
+  `action` bigint(10) NOT NULL,
+  `timecreated` bigint(10) NOT NULL,
+  PRIMARY KEY (`id`),
+  KEY `mdl_messconvacti_use_ix` (`userid`),
+  KEY `mdl_messconvacti_con_ix` (`conversationid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='Stores all per-user actions on individual conversations';
+CREATE TABLE `mdl_message_user_actions` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `userid` bigint(10) NOT NULL,
+  `messageid` bigint(10) NOT NULL,
+  `action` bigint(10) NOT NULL,
+  `timecreated` bigint(10) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `mdl_messuseracti_usemesact_uix` (`userid`,`messageid`,`action`),
+  KEY `mdl_messuseracti_use_ix` (`userid`),
+  KEY `mdl_messuseracti_mes_ix` (`messageid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='Stores all per-user actions on individual messages';

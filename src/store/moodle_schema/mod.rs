@@ -1,11 +1,13 @@
 //! The Moodle-shaped subset of Moodle's core schema that dockchatd reads.
 //!
-//! Moodle owns these tables; the daemon only reads them. The demo (SQLite) and the integration tests
+//! Moodle owns these tables; the daemon reads them, and writes only the messaging ones (as Moodle's own
+//! send path fills them). The demo (SQLite) and the integration tests
 //! (MariaDB and PostgreSQL) need the same tables, so they are embedded here exactly as a Moodle 5.1
 //! install creates them (copied from the real dumps: columns, types, defaults, indexes): `user`,
 //! `sessions`, `config`, `config_plugins`, `user_preferences`, `course`, `enrol`, `user_enrolments`,
-//! `context`, `role`, `role_assignments`, `message_contacts` and `message_users_blocked`, all with the
-//! default prefix `mdl_`. The SQLite file is a faithful translation (same columns, defaults, index names).
+//! `context`, `role`, `role_assignments`, `message_contacts`, `message_users_blocked`, and the messaging
+//! tables dockchatd writes (`messages`, `message_conversations`, `message_conversation_members`,
+//! `message_conversation_actions`, `message_user_actions`), all with the default prefix `mdl_`. The SQLite file is a faithful translation (same columns, defaults, index names).
 //!
 //! [`statements`] splits the embedded SQL into single statements (each can be executed on its own, which
 //! is what sqlx needs); [`with_prefix`] rewrites the `mdl_` prefix to test a site with another prefix.
@@ -37,6 +39,11 @@ pub const TABLES: &[&str] = &[
     "role_assignments",
     "message_contacts",
     "message_users_blocked",
+    "messages",
+    "message_conversations",
+    "message_conversation_members",
+    "message_conversation_actions",
+    "message_user_actions",
 ];
 
 /// The embedded SQL script for `dialect`.

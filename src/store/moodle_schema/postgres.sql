@@ -539,3 +539,162 @@ CREATE INDEX mdl_userenro_use_ix ON mdl_user_enrolments USING btree (userid);
 CREATE INDEX mdl_userpref_nam_ix ON mdl_user_preferences USING btree (name);
 
 CREATE UNIQUE INDEX mdl_userpref_usenam_uix ON mdl_user_preferences USING btree (userid, name);
+
+CREATE TABLE mdl_message_conversation_actions (
+    id bigint NOT NULL,
+    userid bigint NOT NULL,
+    conversationid bigint NOT NULL,
+    action bigint NOT NULL,
+    timecreated bigint NOT NULL
+);
+
+COMMENT ON TABLE mdl_message_conversation_actions IS 'Stores all per-user actions on individual conversations';
+
+CREATE SEQUENCE mdl_message_conversation_actions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE mdl_message_conversation_actions_id_seq OWNED BY mdl_message_conversation_actions.id;
+
+CREATE TABLE mdl_message_conversation_members (
+    id bigint NOT NULL,
+    conversationid bigint NOT NULL,
+    userid bigint NOT NULL,
+    timecreated bigint NOT NULL
+);
+
+COMMENT ON TABLE mdl_message_conversation_members IS 'Stores all members in a conversations';
+
+CREATE SEQUENCE mdl_message_conversation_members_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE mdl_message_conversation_members_id_seq OWNED BY mdl_message_conversation_members.id;
+
+CREATE TABLE mdl_message_conversations (
+    id bigint NOT NULL,
+    type bigint DEFAULT 1 NOT NULL,
+    name character varying(255),
+    convhash character varying(40),
+    component character varying(100),
+    itemtype character varying(100),
+    itemid bigint,
+    contextid bigint,
+    enabled smallint DEFAULT 0 NOT NULL,
+    timecreated bigint NOT NULL,
+    timemodified bigint
+);
+
+COMMENT ON TABLE mdl_message_conversations IS 'Stores all message conversations';
+
+CREATE SEQUENCE mdl_message_conversations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE mdl_message_conversations_id_seq OWNED BY mdl_message_conversations.id;
+
+CREATE TABLE mdl_message_user_actions (
+    id bigint NOT NULL,
+    userid bigint NOT NULL,
+    messageid bigint NOT NULL,
+    action bigint NOT NULL,
+    timecreated bigint NOT NULL
+);
+
+COMMENT ON TABLE mdl_message_user_actions IS 'Stores all per-user actions on individual messages';
+
+CREATE SEQUENCE mdl_message_user_actions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE mdl_message_user_actions_id_seq OWNED BY mdl_message_user_actions.id;
+
+CREATE TABLE mdl_messages (
+    id bigint NOT NULL,
+    useridfrom bigint NOT NULL,
+    conversationid bigint NOT NULL,
+    subject text,
+    fullmessage text,
+    fullmessageformat smallint DEFAULT 0 NOT NULL,
+    fullmessagehtml text,
+    smallmessage text,
+    timecreated bigint NOT NULL,
+    fullmessagetrust smallint DEFAULT 0 NOT NULL,
+    customdata text
+);
+
+COMMENT ON TABLE mdl_messages IS 'Stores all messages';
+
+CREATE SEQUENCE mdl_messages_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE mdl_messages_id_seq OWNED BY mdl_messages.id;
+
+ALTER TABLE ONLY mdl_message_conversation_actions ALTER COLUMN id SET DEFAULT nextval('mdl_message_conversation_actions_id_seq'::regclass);
+
+ALTER TABLE ONLY mdl_message_conversation_members ALTER COLUMN id SET DEFAULT nextval('mdl_message_conversation_members_id_seq'::regclass);
+
+ALTER TABLE ONLY mdl_message_conversations ALTER COLUMN id SET DEFAULT nextval('mdl_message_conversations_id_seq'::regclass);
+
+ALTER TABLE ONLY mdl_message_user_actions ALTER COLUMN id SET DEFAULT nextval('mdl_message_user_actions_id_seq'::regclass);
+
+ALTER TABLE ONLY mdl_messages ALTER COLUMN id SET DEFAULT nextval('mdl_messages_id_seq'::regclass);
+
+ALTER TABLE ONLY mdl_messages
+    ADD CONSTRAINT mdl_mess_id3_pk PRIMARY KEY (id);
+
+ALTER TABLE ONLY mdl_message_conversations
+    ADD CONSTRAINT mdl_messconv_id_pk PRIMARY KEY (id);
+
+ALTER TABLE ONLY mdl_message_conversation_actions
+    ADD CONSTRAINT mdl_messconvacti_id_pk PRIMARY KEY (id);
+
+ALTER TABLE ONLY mdl_message_conversation_members
+    ADD CONSTRAINT mdl_messconvmemb_id_pk PRIMARY KEY (id);
+
+ALTER TABLE ONLY mdl_message_user_actions
+    ADD CONSTRAINT mdl_messuseracti_id_pk PRIMARY KEY (id);
+
+CREATE INDEX mdl_mess_con_ix ON mdl_messages USING btree (conversationid);
+
+CREATE INDEX mdl_mess_contim_ix ON mdl_messages USING btree (conversationid, timecreated);
+
+CREATE INDEX mdl_mess_use_ix ON mdl_messages USING btree (useridfrom);
+
+CREATE INDEX mdl_messconv_comiteitecon_ix ON mdl_message_conversations USING btree (component, itemtype, itemid, contextid);
+
+CREATE INDEX mdl_messconv_con2_ix ON mdl_message_conversations USING btree (contextid);
+
+CREATE INDEX mdl_messconv_con_ix ON mdl_message_conversations USING btree (convhash);
+
+CREATE INDEX mdl_messconv_typ_ix ON mdl_message_conversations USING btree (type);
+
+CREATE INDEX mdl_messconvacti_con_ix ON mdl_message_conversation_actions USING btree (conversationid);
+
+CREATE INDEX mdl_messconvacti_use_ix ON mdl_message_conversation_actions USING btree (userid);
+
+CREATE INDEX mdl_messconvmemb_con_ix ON mdl_message_conversation_members USING btree (conversationid);
+
+CREATE INDEX mdl_messconvmemb_use_ix ON mdl_message_conversation_members USING btree (userid);
+
+CREATE INDEX mdl_messuseracti_mes_ix ON mdl_message_user_actions USING btree (messageid);
+
+CREATE INDEX mdl_messuseracti_use_ix ON mdl_message_user_actions USING btree (userid);
+
+CREATE UNIQUE INDEX mdl_messuseracti_usemesact_uix ON mdl_message_user_actions USING btree (userid, messageid, action);

@@ -276,3 +276,68 @@ CREATE TABLE mdl_message_users_blocked (
 CREATE UNIQUE INDEX mdl_messuserbloc_useblo_uix ON mdl_message_users_blocked (userid,blockeduserid);
 CREATE INDEX mdl_messuserbloc_use_ix ON mdl_message_users_blocked (userid);
 CREATE INDEX mdl_messuserbloc_blo_ix ON mdl_message_users_blocked (blockeduserid);
+
+CREATE TABLE mdl_messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  useridfrom INTEGER NOT NULL,
+  conversationid INTEGER NOT NULL,
+  subject TEXT DEFAULT NULL,
+  fullmessage TEXT DEFAULT NULL,
+  fullmessageformat INTEGER NOT NULL DEFAULT 0,
+  fullmessagehtml TEXT DEFAULT NULL,
+  smallmessage TEXT DEFAULT NULL,
+  timecreated INTEGER NOT NULL,
+  fullmessagetrust INTEGER NOT NULL DEFAULT 0,
+  customdata TEXT DEFAULT NULL
+);
+CREATE INDEX mdl_mess_contim_ix ON mdl_messages (conversationid,timecreated);
+CREATE INDEX mdl_mess_use_ix ON mdl_messages (useridfrom);
+CREATE INDEX mdl_mess_con_ix ON mdl_messages (conversationid);
+
+CREATE TABLE mdl_message_conversations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  type INTEGER NOT NULL DEFAULT 1,
+  name TEXT DEFAULT NULL,
+  convhash TEXT DEFAULT NULL,
+  component TEXT DEFAULT NULL,
+  itemtype TEXT DEFAULT NULL,
+  itemid INTEGER DEFAULT NULL,
+  contextid INTEGER DEFAULT NULL,
+  enabled INTEGER NOT NULL DEFAULT 0,
+  timecreated INTEGER NOT NULL,
+  timemodified INTEGER DEFAULT NULL
+);
+CREATE INDEX mdl_messconv_typ_ix ON mdl_message_conversations (type);
+CREATE INDEX mdl_messconv_con_ix ON mdl_message_conversations (convhash);
+CREATE INDEX mdl_messconv_comiteitecon_ix ON mdl_message_conversations (component,itemtype,itemid,contextid);
+CREATE INDEX mdl_messconv_con2_ix ON mdl_message_conversations (contextid);
+
+CREATE TABLE mdl_message_conversation_members (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  conversationid INTEGER NOT NULL,
+  userid INTEGER NOT NULL,
+  timecreated INTEGER NOT NULL
+);
+CREATE INDEX mdl_messconvmemb_con_ix ON mdl_message_conversation_members (conversationid);
+CREATE INDEX mdl_messconvmemb_use_ix ON mdl_message_conversation_members (userid);
+
+CREATE TABLE mdl_message_conversation_actions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  userid INTEGER NOT NULL,
+  conversationid INTEGER NOT NULL,
+  action INTEGER NOT NULL,
+  timecreated INTEGER NOT NULL
+);
+CREATE INDEX mdl_messconvacti_use_ix ON mdl_message_conversation_actions (userid);
+CREATE INDEX mdl_messconvacti_con_ix ON mdl_message_conversation_actions (conversationid);
+
+CREATE TABLE mdl_message_user_actions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  userid INTEGER NOT NULL,
+  messageid INTEGER NOT NULL,
+  action INTEGER NOT NULL,
+  timecreated INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX mdl_messuseracti_usemesact_uix ON mdl_message_user_actions (userid,messageid,action);
+CREATE INDEX mdl_messuseracti_use_ix ON mdl_message_user_actions (userid);
+CREATE INDEX mdl_messuseracti_mes_ix ON mdl_message_user_actions (messageid);

@@ -1,0 +1,1275 @@
+//! Moodle's messaging tables as the store of every message: `messages`, `message_conversations`,
+//! `message_conversation_members` and `message_user_actions`, written exactly as Moodle's own send
+//! path (`message_send`, `core_message\api`) fills them, beside the block's `block_dockchat_sent`
+//! (the sender's client message id of each dock message, and the queue of what Moodle's PHP still
+//! has to do for it: cache, event, processors) and `block_dockchat_job` (events for dock reads).
+//! See docs/design/moodle-store.md for the Moodle source behind each column.
+//!
+//! Owns: the batched, idempotent message insert used by the single message writer (one transaction
+//! per batch, conversations found or created by `convhash`), settling an unanswered COMMIT, history,
+//! resume, read state and unread counts by Moodle's definitions.
+//! Must not: check permissions or push frames; callers do that before and after.
+
+use super::windows::{WINDOW_MINIMISED, WINDOW_OPEN};
+use super::{dispatch, now, Dialect, Result, SqlBuilder, Store};
+use sha1::{Digest, Sha1};
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// `message_conversations.type` of a conversation between two users (`api::MESSAGE_CONVERSATION_TYPE_INDIVIDUAL`).
+pub const CONVERSATION_INDIVIDUAL: i64 = 1;
+/// `message_user_actions.action` of a read message (`api::MESSAGE_ACTION_READ`).
+pub const ACTION_READ: i64 = 1;
+/// `message_user_actions.action` of a message deleted for that user (`api::MESSAGE_ACTION_DELETED`).
+pub const ACTION_DELETED: i64 = 2;
+/// `block_dockchat_job.kind` of a read row whose `\core\event\message_viewed` the block fires.
+pub const JOB_MESSAGE_VIEWED: i64 = 1;
+
+/// Moodle's strings in a message's `customdata` (`get_string('send', 'message')` and
+/// `get_string('writeamessage', 'message')` in English; the block's worker rebuilds customdata in
+/// the recipient's terms for the processors, so these only show in Moodle's legacy web service and
+/// privacy export).
+const CUSTOMDATA_SEND: &str = "Send";
+const CUSTOMDATA_WRITE: &str = "Write a message...";
+
+/// `helper::get_conversation_hash([a, b])`: sha1 of the two ids sorted numerically, joined by `-`.
+pub fn conversation_hash(a: i64, b: i64) -> String {
+    let (low, high) = pair(a, b);
+    hex(&Sha1::digest(format!("{low}-{high}").as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// The `customdata` Moodle's send path stores with a private message
+/// (`api::send_message_to_conversation`, encoded by `\core\message\message::set_customdata`):
+/// `json_encode` at its default flags, so `/` is written `\/` and every non-ASCII character as a
+/// `\uXXXX` escape, keys in Moodle's order, `courseid` last.
+pub fn message_customdata(sender_icon: &str) -> String {
+    let mut out = String::with_capacity(160 + sender_icon.len());
+    out.push_str("{\"actionbuttons\":{\"send\":");
+    out.push_str(&php_json_string(CUSTOMDATA_SEND));
+    out.push_str("},\"placeholders\":{\"send\":");
+    out.push_str(&php_json_string(CUSTOMDATA_WRITE));
+    out.push_str("},\"notificationiconurl\":");
+    out.push_str(&php_json_string(sender_icon));
+    out.push_str(",\"courseid\":1}");
+    out
+}
+
+/// A JSON string literal as PHP's `json_encode` writes it by default.
+fn php_json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' => out.push_str("\\/"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{u:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A message row, as the dock sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsgRow {
+    /// `messages.id`.
+    pub id: i64,
+    pub from: i64,
+    pub to: i64,
+    /// `messages.conversationid`.
+    pub conv: i64,
+    /// The sender's client message id; empty for a message that did not come through dockchat.
+    pub cid: String,
+    /// `smallmessage` (what Moodle's lists show), or `fullmessage` when that is empty.
+    pub text: String,
+    pub time: i64,
+}
+
+/// What `welcome` needs of one user's rows: windows (peer, state) in the order they were opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WelcomeRows {
+    pub windows: Vec<(i64, i64)>,
+}
+
+/// One send to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub from: i64,
+    pub to: i64,
+    pub cid: String,
+    pub text: String,
+    /// The sender's picture URL (size f1), for `customdata.notificationiconurl`.
+    pub icon: String,
+    /// The caller knows the sender's / recipient's window row exists: skip creating it.
+    pub windows_known: [bool; 2],
+}
+
+/// What storing one [`NewMessage`] did.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub message: MsgRow,
+    /// The cid had been used before: this is the earlier message, nothing new was stored.
+    pub dup: bool,
+    /// The pair's conversation is disabled in Moodle (`enabled = 0`): nothing was stored, and
+    /// `message` holds only the send (id 0).
+    pub disabled: bool,
+    /// The sender had no window for the recipient; an open one was created.
+    pub opened_sender_window: bool,
+    /// The recipient had no window for the sender; a minimised one was created.
+    pub opened_recipient_window: bool,
+}
+
+/// The conversations of a pair: `convhash` of type individual (Moodle's index on convhash is not
+/// unique, so a race in Moodle can leave two; reads cover all of them, writes use the lowest id).
+const PAIR_CONVS: &str = "SELECT id FROM {p}message_conversations WHERE convhash = ? AND type = 1";
+/// The text the dock shows (Moodle's lists read smallmessage the same way).
+const TEXT: &str = "COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, '')";
+/// The other member of a message's conversation (none for a self conversation).
+const OTHER_MEMBER: &str = "(SELECT MIN(o.userid) FROM {p}message_conversation_members o \
+     WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom)";
+
+#[derive(Debug)]
+pub(crate) struct MessagingSql {
+    /// The server session of the current connection (none on SQLite).
+    session_id: Option<String>,
+    /// Counts sessions with a given id still on the server (none on SQLite).
+    session_alive: Option<String>,
+    conv_get: String,
+    conv_insert: String,
+    members_insert: String,
+    /// Indexed by [`size_class`]: batched lookups padded to a power of two, and multi-row inserts.
+    conv_by_hashes: Vec<String>,
+    msg_by_keys: Vec<String>,
+    msg_insert_rows: Vec<String>,
+    msg_delete: String,
+    sent_insert_rows: Vec<String>,
+    history_latest: String,
+    history_bound: String,
+    history_before: String,
+    missed: String,
+    max_id: String,
+    pair_last: String,
+    read_markers: String,
+    unread: String,
+    to_mark: String,
+    read_insert_rows: Vec<String>,
+    job_insert_rows: Vec<String>,
+}
+
+impl MessagingSql {
+    pub fn new(b: &SqlBuilder) -> Self {
+        let returning = |s: String, cols: &str| {
+            if b.dialect == Dialect::MySql && !b.returning {
+                // The caller checked for retries, so IGNORE would only hide real errors.
+                s.replacen("INSERT IGNORE INTO", "INSERT INTO", 1)
+            } else {
+                format!("{s} RETURNING {cols}")
+            }
+        };
+        let pair_convs = PAIR_CONVS;
+        MessagingSql {
+            session_id: match b.dialect {
+                Dialect::MySql => Some("SELECT CAST(CONNECTION_ID() AS SIGNED)".into()),
+                Dialect::Postgres => Some("SELECT CAST(pg_backend_pid() AS BIGINT)".into()),
+                Dialect::Sqlite => None,
+            },
+            session_alive: match b.dialect {
+                Dialect::MySql => Some(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?".into(),
+                ),
+                Dialect::Postgres => Some(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = CAST($1 AS INTEGER)".into(),
+                ),
+                Dialect::Sqlite => None,
+            },
+            conv_get: b.build(&format!("{pair_convs} ORDER BY id")),
+            // As `api::create_conversation` inserts an individual conversation.
+            conv_insert: b.insert(
+                "INSERT INTO {p}message_conversations \
+                 (type, name, convhash, component, itemtype, itemid, contextid, enabled, timecreated, timemodified) \
+                 VALUES (1, NULL, ?, NULL, NULL, NULL, NULL, 1, ?, ?)",
+            ),
+            members_insert: b.build(
+                "INSERT INTO {p}message_conversation_members (conversationid, userid, timecreated) \
+                 VALUES (?, ?, ?), (?, ?, ?)",
+            ),
+            // `enabled + 0 * id`: a BIGINT on every backend (enabled is a SMALLINT on PostgreSQL).
+            conv_by_hashes: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT id, convhash, enabled + 0 * id FROM {{p}}message_conversations \
+                         WHERE type = 1 AND convhash IN ({}) ORDER BY id",
+                        vec!["?"; 1 << c].join(", ")
+                    ))
+                })
+                .collect(),
+            msg_by_keys: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT m.id, m.useridfrom, m.conversationid, s.clientmsgid, {TEXT}, m.timecreated, {OTHER_MEMBER} \
+                         FROM {{p}}block_dockchat_sent s JOIN {{p}}messages m ON m.id = s.messageid WHERE {}",
+                        pair_terms("s.useridfrom", "s.clientmsgid", 1 << c)
+                    ))
+                })
+                .collect(),
+            // As `message_send` fills a private message from the drawer (FORMAT_MOODLE).
+            msg_insert_rows: (0..SIZE_CLASSES)
+                .map(|c| {
+                    let rows = vec!["(?, ?, NULL, ?, 0, '', ?, ?, 0, ?)"; 1 << c].join(", ");
+                    let s = b.build(&format!(
+                        "INSERT INTO {{p}}messages (useridfrom, conversationid, subject, fullmessage, \
+                         fullmessageformat, fullmessagehtml, smallmessage, timecreated, fullmessagetrust, customdata) \
+                         VALUES {rows}"
+                    ));
+                    if b.returning {
+                        format!("{s} RETURNING id")
+                    } else {
+                        s
+                    }
+                })
+                .collect(),
+            msg_delete: b.build("DELETE FROM {p}messages WHERE id = ?"),
+            sent_insert_rows: (0..SIZE_CLASSES)
+                .map(|c| {
+                    let rows = vec!["(?, ?, ?, ?, ?, 0, ?, 0)"; 1 << c].join(", ");
+                    returning(
+                        b.insert_ignore(&format!(
+                            "INSERT INTO {{p}}block_dockchat_sent (messageid, conversationid, useridfrom, \
+                             clientmsgid, timecreated, state, timedue, attempts) VALUES {rows}"
+                        )),
+                        "messageid",
+                    )
+                })
+                .collect(),
+            history_latest: b.build(&format!(
+                "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), {TEXT}, m.timecreated \
+                 FROM {{p}}messages m LEFT JOIN {{p}}block_dockchat_sent s ON s.messageid = m.id \
+                 WHERE m.conversationid IN ({pair_convs}) AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions d \
+                   WHERE d.messageid = m.id AND d.userid = ? AND d.action = 2) \
+                 ORDER BY m.timecreated DESC, m.id DESC LIMIT ?"
+            )),
+            // Where a page before message `before` starts: that message, or the nearest older id.
+            history_bound: b.build(&format!(
+                "SELECT m.timecreated, m.id FROM {{p}}messages m \
+                 WHERE m.conversationid IN ({pair_convs}) AND m.id <= ? ORDER BY m.id DESC LIMIT 1"
+            )),
+            history_before: b.build(&format!(
+                "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), {TEXT}, m.timecreated \
+                 FROM {{p}}messages m LEFT JOIN {{p}}block_dockchat_sent s ON s.messageid = m.id \
+                 WHERE m.conversationid IN ({pair_convs}) AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions d \
+                   WHERE d.messageid = m.id AND d.userid = ? AND d.action = 2) \
+                   AND (m.timecreated < ? OR (m.timecreated = ? AND m.id < ?)) \
+                 ORDER BY m.timecreated DESC, m.id DESC LIMIT ?"
+            )),
+            missed: b.build(&format!(
+                "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), {TEXT}, m.timecreated, {OTHER_MEMBER} \
+                 FROM {{p}}messages m \
+                 JOIN {{p}}message_conversation_members me ON me.conversationid = m.conversationid AND me.userid = ? \
+                 JOIN {{p}}message_conversations c ON c.id = m.conversationid AND c.type = 1 \
+                 LEFT JOIN {{p}}block_dockchat_sent s ON s.messageid = m.id \
+                 WHERE m.id > ? AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions d \
+                   WHERE d.messageid = m.id AND d.userid = ? AND d.action = 2) \
+                 ORDER BY m.id LIMIT ?"
+            )),
+            max_id: b.build("SELECT MAX(id) FROM {p}messages"),
+            pair_last: b.build(&format!(
+                "SELECT MAX(id) FROM {{p}}messages WHERE conversationid IN ({pair_convs})"
+            )),
+            // Moodle keeps read state per message: a user's marker is the newest message of the
+            // other one they have a read row for.
+            read_markers: b.build(&format!(
+                "SELECT \
+                 (SELECT MAX(m.id) FROM {{p}}messages m JOIN {{p}}message_user_actions a \
+                    ON a.messageid = m.id AND a.userid = ? AND a.action = 1 \
+                  WHERE m.conversationid IN ({pair_convs}) AND m.useridfrom <> ?), \
+                 (SELECT MAX(m.id) FROM {{p}}messages m JOIN {{p}}message_user_actions a \
+                    ON a.messageid = m.id AND a.userid = ? AND a.action = 1 \
+                  WHERE m.conversationid IN ({pair_convs}) AND m.useridfrom <> ?)"
+            )),
+            // `api::get_conversations`' unreadcount: from the other, with neither a read nor a
+            // deleted row of mine.
+            unread: b.build(&format!(
+                "SELECT COUNT(*) FROM {{p}}messages m WHERE m.conversationid IN ({pair_convs}) AND m.useridfrom <> ? \
+                 AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions a \
+                   WHERE a.messageid = m.id AND a.userid = ? AND a.action IN (1, 2))"
+            )),
+            // What `api::mark_all_messages_as_read` selects (deleted-for-me included, as in Moodle).
+            to_mark: b.build(&format!(
+                "SELECT m.id, m.useridfrom FROM {{p}}messages m WHERE m.conversationid IN ({pair_convs}) \
+                 AND m.id <= ? AND m.useridfrom <> ? AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions a \
+                   WHERE a.messageid = m.id AND a.userid = ? AND a.action = 1) ORDER BY m.id"
+            )),
+            read_insert_rows: (0..SIZE_CLASSES)
+                .map(|c| {
+                    let rows = vec!["(?, ?, 1, ?)"; 1 << c].join(", ");
+                    let s = b.insert_ignore(&format!(
+                        "INSERT INTO {{p}}message_user_actions (userid, messageid, action, timecreated) VALUES {rows}"
+                    ));
+                    if b.returning {
+                        format!("{s} RETURNING id, messageid")
+                    } else {
+                        // One row at a time (class 0 only), its id from last_insert_id.
+                        s.replacen("INSERT IGNORE INTO", "INSERT INTO", 1)
+                    }
+                })
+                .collect(),
+            job_insert_rows: (0..SIZE_CLASSES)
+                .map(|c| {
+                    let rows = vec!["(1, ?, ?, ?, ?, ?, 0, 0)"; 1 << c].join(", ");
+                    b.build(&format!(
+                        "INSERT INTO {{p}}block_dockchat_job (kind, userid, messageid, itemid, relateduserid, \
+                         timecreated, state, attempts) VALUES {rows}"
+                    ))
+                })
+                .collect(),
+        }
+    }
+}
+
+fn pair(a: i64, b: i64) -> (i64, i64) {
+    if a < b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// Decodes a row of `missed`/`msg_by_keys`: id, from, conv, cid, text, time, other member, as seen
+/// by `viewer` (`None`: by the sender).
+fn msg_row<R: Row>(r: &R, viewer: Option<i64>) -> Result<Option<MsgRow>>
+where
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let from: i64 = r.try_get(1)?;
+    let other: Option<i64> = r.try_get(6)?;
+    let to = match viewer {
+        Some(v) if v != from => v,
+        _ => match other {
+            Some(o) => o,
+            // The recipient's member row is gone (Moodle's privacy API deletes it): the message
+            // can no longer be addressed to anyone.
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(MsgRow {
+        id: r.try_get(0)?,
+        from,
+        to,
+        conv: r.try_get(2)?,
+        cid: r.try_get(3)?,
+        text: r.try_get(4)?,
+        time: r.try_get(5)?,
+    }))
+}
+
+/// Inserts and returns the new id: `RETURNING id` on PostgreSQL/SQLite, `last_insert_id` on MySQL.
+macro_rules! insert_id {
+    (MySql, $q:expr, $conn:expr) => {
+        $q.execute($conn).await?.last_insert_id() as i64
+    };
+    (Other, $q:expr, $conn:expr) => {
+        $q.fetch_one($conn).await?.try_get::<i64, _>(0)?
+    };
+}
+
+/// The id of a single-row INSERT without RETURNING: only MySQL takes that path.
+macro_rules! last_insert_id {
+    (MySql, $done:expr) => {
+        $done.last_insert_id() as i64
+    };
+    // Never reached: PostgreSQL and SQLite always return ids with RETURNING.
+    (Other, $done:expr) => {{
+        let _ = $done;
+        0i64
+    }};
+}
+
+/// Longest a batch may take from the pool acquire to its COMMIT: past it the batch is rolled back
+/// and its senders are told nothing was stored (a healthy batch takes milliseconds).
+pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Longest wait for the answer to a COMMIT; without one the outcome is unknown.
+pub const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Longest wait for a killed session to leave the server.
+const END_SESSION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A batch whose COMMIT was sent but not answered (the connection dropped or went quiet): stored
+/// or not, only the database can say ([`Store::commit_outcome`]). Holds the answer the batch
+/// would give if it was committed.
+#[derive(Debug)]
+pub struct PendingCommit {
+    /// What [`Store::store_batch`] would have returned, in batch order.
+    pub stored: Vec<Stored>,
+    /// The server session (MySQL thread id, PostgreSQL backend pid) that sent the COMMIT; `None`
+    /// on SQLite, which commits in-process.
+    session: Option<i64>,
+}
+
+impl PendingCommit {
+    fn new(stored: Vec<Stored>, session: Option<i64>) -> Self {
+        PendingCommit { stored, session }
+    }
+
+    /// The rows the batch inserted (the answers that are not a retried cid's or a refusal).
+    fn fresh(&self) -> impl Iterator<Item = &MsgRow> {
+        self.stored
+            .iter()
+            .filter(|s| !s.dup && !s.disabled)
+            .map(|s| &s.message)
+    }
+}
+
+/// Most sends [`Store::store_batch`] takes at once; its batched statements are built for every power
+/// of two up to this size, so each backend prepares at most a handful of statements per kind.
+pub const WRITE_BATCH_MAX: usize = 256;
+pub(crate) const SIZE_CLASSES: usize = WRITE_BATCH_MAX.trailing_zeros() as usize + 1;
+
+/// Index of the smallest power of two holding `n` (n ≥ 1).
+pub(crate) fn size_class(n: usize) -> usize {
+    n.max(1).next_power_of_two().trailing_zeros() as usize
+}
+
+/// Splits `n` rows into runs whose lengths are powers of two, largest first (100 → 64, 32, 4): a
+/// multi-row INSERT cannot be padded, so each run uses a prepared statement of exactly its size.
+fn power_of_two_runs(mut n: usize) -> Vec<usize> {
+    let mut runs = Vec::new();
+    while n > 0 {
+        let run = 1usize << (usize::BITS - 1 - n.leading_zeros());
+        let run = run.min(WRITE_BATCH_MAX);
+        runs.push(run);
+        n -= run;
+    }
+    runs
+}
+
+/// `(a = ? AND b = ?) OR ...` repeated `n` times.
+pub(crate) fn pair_terms(a: &str, b: &str, n: usize) -> String {
+    vec![format!("({a} = ? AND {b} = ?)"); n].join(" OR ")
+}
+
+/// What a batch holds, worked out before touching the database: the distinct `(from, cid)` keys in
+/// order of first appearance, and for each send the key it uses.
+struct BatchPlan<'a> {
+    keys: Vec<(i64, &'a str)>,
+    key_of: Vec<usize>,
+    first: Vec<bool>,
+}
+
+impl<'a> BatchPlan<'a> {
+    fn new(batch: &'a [NewMessage]) -> Self {
+        let mut index = HashMap::with_capacity(batch.len());
+        let mut plan = BatchPlan {
+            keys: Vec::with_capacity(batch.len()),
+            key_of: Vec::with_capacity(batch.len()),
+            first: Vec::with_capacity(batch.len()),
+        };
+        for m in batch {
+            let key = (m.from, m.cid.as_str());
+            match index.get(&key) {
+                Some(&k) => {
+                    plan.key_of.push(k);
+                    plan.first.push(false);
+                }
+                None => {
+                    index.insert(key, plan.keys.len());
+                    plan.key_of.push(plan.keys.len());
+                    plan.first.push(true);
+                    plan.keys.push(key);
+                }
+            }
+        }
+        plan
+    }
+}
+
+/// Looks up stored dock messages by `(from, cid)` with the padded batched statement; fills `found`.
+macro_rules! fetch_by_keys {
+    ($sql:expr, $conn:expr, $keys:expr, $found:expr) => {{
+        for chunk in $keys.chunks(WRITE_BATCH_MAX) {
+            let class = size_class(chunk.len());
+            let mut q = sqlx::query(&$sql.msg_by_keys[class]);
+            for i in 0..(1usize << class) {
+                // Padding: no user has id -1 and no cid is empty.
+                let (from, cid) = chunk.get(i).copied().unwrap_or((-1, ""));
+                q = q.bind(from).bind(cid);
+            }
+            for r in q.fetch_all(&mut *$conn).await? {
+                if let Some(m) = msg_row(&r, None)? {
+                    $found.insert((m.from, m.cid.clone()), m);
+                }
+            }
+        }
+    }};
+}
+
+/// The canonical (lowest id) individual conversation of each hash, with its `enabled`.
+macro_rules! fetch_convs {
+    ($sql:expr, $conn:expr, $hashes:expr, $out:expr) => {{
+        for chunk in $hashes.chunks(WRITE_BATCH_MAX) {
+            let class = size_class(chunk.len());
+            let mut q = sqlx::query(&$sql.conv_by_hashes[class]);
+            for i in 0..(1usize << class) {
+                // Padding: a convhash is 40 hex digits, never empty.
+                q = q.bind(chunk.get(i).map(|h: &String| h.as_str()).unwrap_or(""));
+            }
+            for r in q.fetch_all(&mut *$conn).await? {
+                let id: i64 = r.try_get(0)?;
+                let hash: String = r.try_get(1)?;
+                let enabled: i64 = r.try_get(2)?;
+                // Ordered by id: the first row of a hash is the canonical one.
+                $out.entry(hash).or_insert((id, enabled != 0));
+            }
+        }
+    }};
+}
+
+/// Multi-row INSERT of the new `messages` rows, in batch order; returns their ids in that order.
+/// With RETURNING the ids come back with the rows (sorted: a statement's rows take increasing ids
+/// in the order they are listed, on every backend); without (MySQL) each row is inserted alone and
+/// its id read from `last_insert_id`, since MySQL's interleaved auto-increment mode does not promise
+/// consecutive ids to a multi-row INSERT.
+macro_rules! insert_messages {
+    ($kind:ident, $sql:expr, $conn:expr, $rows:expr, $t:expr, $returning:expr) => {{
+        let mut ids: Vec<i64> = Vec::with_capacity($rows.len());
+        if $returning {
+            let mut at = 0;
+            for run in power_of_two_runs($rows.len()) {
+                let mut q = sqlx::query(&$sql.msg_insert_rows[size_class(run)]);
+                for (conv, m, customdata) in &$rows[at..at + run] {
+                    q = q
+                        .bind(m.from)
+                        .bind(*conv)
+                        .bind(&m.text)
+                        .bind(&m.text)
+                        .bind($t)
+                        .bind(customdata);
+                }
+                let mut got = q
+                    .fetch_all(&mut *$conn)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get::<i64, _>(0))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                got.sort_unstable();
+                ids.extend(got);
+                at += run;
+            }
+        } else {
+            for (conv, m, customdata) in &$rows {
+                let q = sqlx::query(&$sql.msg_insert_rows[0])
+                    .bind(m.from)
+                    .bind(*conv)
+                    .bind(&m.text)
+                    .bind(&m.text)
+                    .bind($t)
+                    .bind(customdata);
+                ids.push(insert_id!($kind, q, &mut *$conn));
+            }
+        }
+        if ids.len() != $rows.len() {
+            return Err(super::StoreError::Schema(
+                "the messages insert returned fewer ids than rows".into(),
+            ));
+        }
+        ids
+    }};
+}
+
+/// The body of [`Store::store_batch`], compiled once per backend. Round trips per batch, whatever its
+/// size: the conversation lookup, one INSERT per power-of-two run into `messages` and into
+/// `block_dockchat_sent`, the window lookup (only for windows not known to exist), the commit;
+/// without RETURNING (MySQL) also a duplicate check before, and one INSERT per message. Only a
+/// pair's first message, a window's first use or a retried cid add statements.
+macro_rules! store_batch_body {
+    ($kind:ident, $begin:expr, $sql:expr, $wsql:expr, $batch:expr, $returning:expr) => {{
+        let sql: &MessagingSql = $sql;
+        let batch: &[NewMessage] = $batch;
+        let plan = BatchPlan::new(batch);
+        let t = now();
+        let started = std::time::Instant::now();
+        // Everything up to the commit runs under one deadline (pool acquire included): a database
+        // that does not answer fails the batch in seconds, and dropping the transaction rolls it
+        // back, so a timeout here always means nothing was stored.
+        let prepared = tokio::time::timeout(WRITE_TIMEOUT, async {
+        let mut tx = $begin.await?;
+        // Which server session holds the transaction: if its COMMIT goes unanswered, that session
+        // is ended before the outcome is read (see `Store::commit_outcome`).
+        let session: Option<i64> = match &sql.session_id {
+            Some(q) => Some(sqlx::query_scalar::<_, i64>(q).fetch_one(&mut *tx).await?),
+            None => None,
+        };
+
+        // Retried sends: cids stored by an earlier batch. With RETURNING the sent insert tells.
+        let mut existing: HashMap<(i64, String), MsgRow> = HashMap::new();
+        if !$returning {
+            fetch_by_keys!(sql, tx, plan.keys, existing);
+        }
+        let t_dups = started.elapsed();
+
+        // The sends that may store a new row: the first use of a key not known to be stored.
+        let candidates: Vec<usize> = (0..batch.len())
+            .filter(|&i| {
+                plan.first[i] && !existing.contains_key(&(batch[i].from, batch[i].cid.clone()))
+            })
+            .collect();
+
+        // Conversations, found by Moodle's hash, created for pairs that never talked (as
+        // `api::create_conversation` does: the row, then the members [sender, recipient]).
+        let mut hashes: Vec<String> = candidates
+            .iter()
+            .map(|&i| conversation_hash(batch[i].from, batch[i].to))
+            .collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        let mut convs: HashMap<String, (i64, bool)> = HashMap::with_capacity(hashes.len());
+        fetch_convs!(sql, tx, hashes, convs);
+        for &i in &candidates {
+            let m = &batch[i];
+            let hash = conversation_hash(m.from, m.to);
+            if convs.contains_key(&hash) {
+                continue;
+            }
+            let q = sqlx::query(&sql.conv_insert).bind(&hash).bind(t).bind(t);
+            let id = insert_id!($kind, q, &mut *tx);
+            sqlx::query(&sql.members_insert)
+                .bind(id).bind(m.from).bind(t)
+                .bind(id).bind(m.to).bind(t)
+                .execute(&mut *tx)
+                .await?;
+            convs.insert(hash, (id, true));
+        }
+
+        // The messages, except into disabled conversations.
+        let mut disabled = vec![false; batch.len()];
+        let mut rows: Vec<(i64, &NewMessage, String)> = Vec::with_capacity(candidates.len());
+        let mut written: Vec<usize> = Vec::with_capacity(candidates.len());
+        for &i in &candidates {
+            let m = &batch[i];
+            let (conv, enabled) = convs.get(&conversation_hash(m.from, m.to)).copied().ok_or_else(|| {
+                super::StoreError::Schema("conversation row missing after insert".into())
+            })?;
+            if !enabled {
+                disabled[i] = true;
+                continue;
+            }
+            rows.push((conv, m, message_customdata(&m.icon)));
+            written.push(i);
+        }
+        let t_convs = started.elapsed();
+        let ids = insert_messages!($kind, sql, tx, rows, t, $returning);
+
+        // Their cids. A cid stored by an earlier batch is not inserted again: its new messages
+        // row goes (it was never visible to anyone) and the earlier message is the answer.
+        let mut kept: std::collections::HashSet<i64> = std::collections::HashSet::with_capacity(ids.len());
+        let mut at = 0;
+        for run in power_of_two_runs(rows.len()) {
+            let mut q = sqlx::query(&sql.sent_insert_rows[size_class(run)]);
+            for ((conv, m, _), id) in rows[at..at + run].iter().zip(&ids[at..at + run]) {
+                q = q.bind(*id).bind(*conv).bind(m.from).bind(&m.cid).bind(t).bind(t);
+            }
+            if $returning {
+                for r in q.fetch_all(&mut *tx).await? {
+                    kept.insert(r.try_get::<i64, _>(0)?);
+                }
+            } else {
+                q.execute(&mut *tx).await?;
+                kept.extend(&ids[at..at + run]);
+            }
+            at += run;
+        }
+        let mut new_ids: HashMap<(i64, String), i64> = HashMap::with_capacity(ids.len());
+        let mut retried: Vec<(i64, &str)> = Vec::new();
+        for ((_, m, _), id) in rows.iter().zip(&ids) {
+            if kept.contains(id) {
+                new_ids.insert((m.from, m.cid.clone()), *id);
+            } else {
+                sqlx::query(&sql.msg_delete).bind(*id).execute(&mut *tx).await?;
+                retried.push((m.from, m.cid.as_str()));
+            }
+        }
+        if !retried.is_empty() {
+            fetch_by_keys!(sql, tx, retried, existing);
+        }
+        let fresh: Vec<usize> = written
+            .into_iter()
+            .filter(|&i| new_ids.contains_key(&(batch[i].from, batch[i].cid.clone())))
+            .collect();
+        let t_insert = started.elapsed();
+
+        // Windows: the sender's (open) and the recipient's (minimised), where the caller does not
+        // know them to exist. The first send of the batch that needs one creates it.
+        let mut wanted: Vec<(i64, i64, i64, usize, usize)> = Vec::new(); // owner, peer, state, send, side
+        let mut seen = std::collections::HashSet::new();
+        for &i in &fresh {
+            let m = &batch[i];
+            for (side, (owner, peer, state)) in
+                [(m.from, m.to, WINDOW_OPEN), (m.to, m.from, WINDOW_MINIMISED)].into_iter().enumerate()
+            {
+                if !m.windows_known[side] && seen.insert((owner, peer)) {
+                    wanted.push((owner, peer, state, i, side));
+                }
+            }
+        }
+        let mut opened = vec![[false, false]; batch.len()];
+        if !wanted.is_empty() {
+            let wsql: &super::windows::WindowSql = $wsql;
+            let keys: Vec<(i64, i64)> = wanted.iter().map(|w| (w.0, w.1)).collect();
+            let mut have: std::collections::HashSet<(i64, i64)> = std::collections::HashSet::new();
+            for chunk in keys.chunks(WRITE_BATCH_MAX) {
+                let class = size_class(chunk.len());
+                let mut q = sqlx::query(&wsql.by_pairs[class]);
+                for i in 0..(1usize << class) {
+                    let (a, b) = chunk.get(i).copied().unwrap_or((-1, -1));
+                    q = q.bind(a).bind(b);
+                }
+                for r in q.fetch_all(&mut *tx).await? {
+                    have.insert((r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?));
+                }
+            }
+            for (owner, peer, state, i, side) in wanted {
+                if have.contains(&(owner, peer)) {
+                    continue;
+                }
+                // IGNORE: a `window` request of the same user may insert the row concurrently.
+                let inserted = sqlx::query(&wsql.insert_ignore)
+                    .bind(owner)
+                    .bind(peer)
+                    .bind(state)
+                    .bind(t)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                opened[i][side] = inserted > 0;
+            }
+        }
+        let t_windows = started.elapsed();
+
+        // The answer, in batch order, is worked out before the commit: once the commit is sent
+        // nothing may fail any more, or a stored message would be reported as not stored.
+        let mut stored_rows: Vec<Option<(MsgRow, bool)>> = vec![None; plan.keys.len()];
+        let mut out = Vec::with_capacity(batch.len());
+        for (i, m) in batch.iter().enumerate() {
+            let k = plan.key_of[i];
+            if let Some((prev, was_disabled)) = &stored_rows[k] {
+                out.push(Stored {
+                    message: prev.clone(),
+                    dup: !*was_disabled,
+                    disabled: *was_disabled,
+                    opened_sender_window: false,
+                    opened_recipient_window: false,
+                });
+                continue;
+            }
+            let (message, dup) = if disabled[i] {
+                let send = MsgRow { id: 0, from: m.from, to: m.to, conv: 0, cid: m.cid.clone(), text: String::new(), time: t };
+                (send, false)
+            } else {
+                match existing.get(&(m.from, m.cid.clone())) {
+                    Some(row) => (row.clone(), true),
+                    None => {
+                        let id = new_ids.get(&(m.from, m.cid.clone())).copied().ok_or_else(|| {
+                            super::StoreError::Schema("inserted message not read back".into())
+                        })?;
+                        let conv = convs.get(&conversation_hash(m.from, m.to)).map(|c| c.0).unwrap_or(0);
+                        let row = MsgRow {
+                            id,
+                            from: m.from,
+                            to: m.to,
+                            conv,
+                            cid: m.cid.clone(),
+                            text: m.text.clone(),
+                            time: t,
+                        };
+                        (row, false)
+                    }
+                }
+            };
+            stored_rows[k] = Some((message.clone(), disabled[i]));
+            out.push(Stored {
+                message,
+                dup,
+                disabled: disabled[i],
+                opened_sender_window: opened[i][0],
+                opened_recipient_window: opened[i][1],
+            });
+        }
+        Ok::<_, super::StoreError>((tx, session, out, fresh.len(), t_dups, t_convs, t_insert, t_windows))
+        })
+        .await
+        .map_err(|_| super::StoreError::Timeout("the batch did not reach its commit in time"))??;
+        let (tx, session, out, fresh, t_dups, t_convs, t_insert, t_windows) = prepared;
+        match tokio::time::timeout(COMMIT_TIMEOUT, tx.commit()).await {
+            Ok(Ok(())) => {}
+            // The server answered the COMMIT with an error: it rolled back.
+            Ok(Err(sqlx::Error::Database(e))) => return Err(sqlx::Error::Database(e).into()),
+            // The connection failed or went quiet after the COMMIT left: it may have committed.
+            Ok(Err(_)) | Err(_) => {
+                return Err(super::StoreError::CommitUnknown(Box::new(PendingCommit::new(out, session))))
+            }
+        }
+        tracing::debug!(
+            sends = batch.len(),
+            fresh,
+            dups_us = t_dups.as_micros() as u64,
+            convs_us = (t_convs - t_dups).as_micros() as u64,
+            insert_us = (t_insert - t_convs).as_micros() as u64,
+            windows_us = (t_windows - t_insert).as_micros() as u64,
+            commit_us = (started.elapsed() - t_windows).as_micros() as u64,
+            "group commit"
+        );
+
+        Ok(out)
+    }};
+}
+
+/// Marks read, in one transaction, every message of the other user up to `upto` that `reader` has
+/// no read row for, as `api::mark_message_as_read` does (one `message_user_actions` row per message),
+/// and queues one `message_viewed` event per new row for the block. Returns how many were marked.
+macro_rules! mark_read_body {
+    ($kind:ident, $begin:expr, $sql:expr, $hash:expr, $reader:expr, $upto:expr, $returning:expr) => {{
+        let sql: &MessagingSql = $sql;
+        let t = now();
+        let mut tx = $begin.await?;
+        let rows = sqlx::query(&sql.to_mark)
+            .bind($hash)
+            .bind($upto)
+            .bind($reader)
+            .bind($reader)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut senders: HashMap<i64, i64> = HashMap::with_capacity(rows.len());
+        let mut order: Vec<i64> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = r.try_get(0)?;
+            senders.insert(id, r.try_get(1)?);
+            order.push(id);
+        }
+        // (read row id, message id) of the rows this call inserted. A row Moodle (the drawer, another
+        // tab) inserted meanwhile is skipped; Moodle fires its own event for it.
+        let mut marked: Vec<(i64, i64)> = Vec::with_capacity(order.len());
+        if $returning {
+            for chunk in order.chunks(WRITE_BATCH_MAX) {
+                let mut at = 0;
+                for run in power_of_two_runs(chunk.len()) {
+                    let mut q = sqlx::query(&sql.read_insert_rows[size_class(run)]);
+                    for id in &chunk[at..at + run] {
+                        q = q.bind($reader).bind(*id).bind(t);
+                    }
+                    for r in q.fetch_all(&mut *tx).await? {
+                        marked.push((r.try_get(0)?, r.try_get(1)?));
+                    }
+                    at += run;
+                }
+            }
+        } else {
+            for id in &order {
+                let q = sqlx::query(&sql.read_insert_rows[0]).bind($reader).bind(*id).bind(t);
+                match q.execute(&mut *tx).await {
+                    Ok(done) => marked.push((last_insert_id!($kind, done), *id)),
+                    // InnoDB rolls back only the failed statement.
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        for chunk in marked.chunks(WRITE_BATCH_MAX) {
+            let mut at = 0;
+            for run in power_of_two_runs(chunk.len()) {
+                let mut q = sqlx::query(&sql.job_insert_rows[size_class(run)]);
+                for (mua, message) in &chunk[at..at + run] {
+                    let from = senders.get(message).copied().unwrap_or(0);
+                    q = q.bind($reader).bind(*message).bind(*mua).bind(from).bind(t);
+                }
+                q.execute(&mut *tx).await?;
+                at += run;
+            }
+        }
+        tx.commit().await?;
+        marked.len()
+    }};
+}
+
+impl Store {
+    /// Stores a batch of sends in ONE transaction, in order. A `(from, cid)` seen before returns the
+    /// stored message with `dup = true`. Finds or creates the pair's Moodle conversation, and the
+    /// sender's (open) and recipient's (minimised) windows when they had none. A send into a
+    /// conversation Moodle disabled stores nothing (`disabled`). Nothing is visible to anyone before
+    /// the commit; an error means nothing of the batch was stored.
+    pub async fn store_batch(&self, batch: &[NewMessage]) -> Result<Vec<Stored>> {
+        let sql = &self.sql.messaging;
+        let wsql = &self.sql.windows;
+        match &self.db {
+            super::Db::MySql(pool) => {
+                store_batch_body!(MySql, pool.begin(), sql, wsql, batch, self.returning)
+            }
+            super::Db::Postgres(pool) => {
+                store_batch_body!(Other, pool.begin(), sql, wsql, batch, true)
+            }
+            // Take SQLite's write lock up front: a deferred transaction that reads first and writes
+            // later fails at once with SQLITE_BUSY(_SNAPSHOT) when another connection wrote in
+            // between, instead of waiting on the busy timeout.
+            super::Db::Sqlite(pool) => {
+                store_batch_body!(
+                    Other,
+                    pool.begin_with("BEGIN IMMEDIATE"),
+                    sql,
+                    wsql,
+                    batch,
+                    true
+                )
+            }
+        }
+    }
+
+    /// Whether the batch behind an unanswered COMMIT was committed. Its new rows are looked up by
+    /// `(from, cid)` with the ids the INSERT gave them (only this daemon's single writer stores
+    /// these keys). Not finding them proves nothing while the session that sent the COMMIT lives:
+    /// the COMMIT may still be on its way, queued or being flushed. So that session is ended first
+    /// (`KILL` / `pg_terminate_backend`, then waited out), after which the outcome is final. Any
+    /// row found means committed (a transaction commits whole; a row missing beside it was deleted
+    /// since, by Moodle's privacy API say). A batch with no new row counts as committed: there was
+    /// nothing to lose. Fails while the database is unreachable; the caller asks again.
+    pub async fn commit_outcome(&self, pending: &PendingCommit) -> Result<bool> {
+        if pending.fresh().next().is_none() || self.any_stored(pending).await? {
+            return Ok(true);
+        }
+        let Some(session) = pending.session else {
+            return Ok(false);
+        };
+        self.end_session(session).await?;
+        self.any_stored(pending).await
+    }
+
+    /// Whether any new row of the pending batch is visible.
+    async fn any_stored(&self, pending: &PendingCommit) -> Result<bool> {
+        let sql = &self.sql.messaging;
+        let keys: Vec<(i64, &str)> = pending.fresh().map(|m| (m.from, m.cid.as_str())).collect();
+        let mut found: HashMap<(i64, String), MsgRow> = HashMap::with_capacity(keys.len());
+        dispatch!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            fetch_by_keys!(sql, conn, keys, found);
+        });
+        Ok(pending.fresh().any(|m| {
+            found
+                .get(&(m.from, m.cid.clone()))
+                .is_some_and(|f| f.id == m.id)
+        }))
+    }
+
+    /// Ends a server session of this daemon's own user and waits until the server has let it go
+    /// (its transaction then committed or rolled back for good). Bounded by [`END_SESSION_WAIT`].
+    async fn end_session(&self, session: i64) -> Result<()> {
+        let sql = &self.sql.messaging;
+        let started = std::time::Instant::now();
+        match &self.db {
+            super::Db::MySql(pool) => {
+                // KILL takes no placeholder; the id is an integer the server gave us.
+                match sqlx::raw_sql(&format!("KILL CONNECTION {session}"))
+                    .execute(pool)
+                    .await
+                {
+                    Ok(_) => {}
+                    // ER_NO_SUCH_THREAD: it has ended already.
+                    Err(sqlx::Error::Database(e)) if e.message().contains("Unknown thread") => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            super::Db::Postgres(pool) => {
+                sqlx::query("SELECT pg_terminate_backend(CAST($1 AS INTEGER))")
+                    .bind(session)
+                    .execute(pool)
+                    .await?;
+            }
+            super::Db::Sqlite(_) => return Ok(()),
+        }
+        let Some(alive) = &sql.session_alive else {
+            return Ok(());
+        };
+        loop {
+            let n: i64 = dispatch!(self, pool => sqlx::query_scalar(alive).bind(session).fetch_one(pool).await?);
+            if n == 0 {
+                tracing::info!(session, "the session of an unanswered commit has ended");
+                return Ok(());
+            }
+            if started.elapsed() > END_SESSION_WAIT {
+                return Err(super::StoreError::Timeout(
+                    "the session of an unanswered commit did not end",
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The Moodle conversation of a pair (the lowest id of its hash), if they have one.
+    pub async fn conversation(&self, a: i64, b: i64) -> Result<Option<i64>> {
+        let sql = &self.sql.messaging.conv_get;
+        let hash = conversation_hash(a, b);
+        dispatch!(self, pool => {
+            match sqlx::query(sql).bind(&hash).fetch_optional(pool).await? {
+                Some(r) => Ok(Some(r.try_get::<i64, _>(0)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Up to `limit` messages between `me` and `peer` older than message `before` (`None`: the
+    /// newest), newest first, in the drawer's order (time, then id), without those `me` deleted.
+    pub async fn history(
+        &self,
+        me: i64,
+        peer: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<MsgRow>> {
+        let sql = &self.sql.messaging;
+        let hash = conversation_hash(me, peer);
+        let to_row = |from: i64, id: i64, conv: i64, cid: String, text: String, time: i64| MsgRow {
+            id,
+            from,
+            to: if from == me { peer } else { me },
+            conv,
+            cid,
+            text,
+            time,
+        };
+        dispatch!(self, pool => {
+            let rows = match before {
+                None => sqlx::query(&sql.history_latest).bind(&hash).bind(me).bind(limit as i64).fetch_all(pool).await?,
+                Some(before) => {
+                    let Some(bound) = sqlx::query(&sql.history_bound).bind(&hash).bind(before).fetch_optional(pool).await? else {
+                        return Ok(Vec::new());
+                    };
+                    let t: i64 = bound.try_get(0)?;
+                    let id: i64 = bound.try_get(1)?;
+                    // `before` itself is left out; a `before` that is no message starts at the
+                    // nearest older one, included.
+                    let upto = if id == before { id } else { id + 1 };
+                    sqlx::query(&sql.history_before).bind(&hash).bind(me).bind(t).bind(t).bind(upto)
+                        .bind(limit as i64).fetch_all(pool).await?
+                }
+            };
+            rows.iter().map(|r| {
+                Ok(to_row(r.try_get(1)?, r.try_get(0)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?))
+            }).collect()
+        })
+    }
+
+    /// Messages of any of `user`'s individual conversations with id > `since`, ascending, at most
+    /// `limit`, without those `user` deleted.
+    pub async fn messages_since(&self, user: i64, since: i64, limit: usize) -> Result<Vec<MsgRow>> {
+        let sql = &self.sql.messaging.missed;
+        dispatch!(self, pool => {
+            let rows = sqlx::query(sql).bind(user).bind(since).bind(user).bind(limit as i64).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                if let Some(m) = msg_row(r, Some(user))? {
+                    out.push(m);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The newest message id of the whole site (0 if none): every message of a user up to it is
+    /// in their history, so it is the `welcome`'s resume cursor.
+    pub async fn newest_message(&self) -> Result<i64> {
+        let sql = &self.sql.messaging.max_id;
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).fetch_one(pool).await?;
+            Ok(r.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+        })
+    }
+
+    /// The newest message id between two users (0 if none).
+    pub async fn last_message(&self, a: i64, b: i64) -> Result<i64> {
+        let sql = &self.sql.messaging.pair_last;
+        let hash = conversation_hash(a, b);
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).bind(&hash).fetch_one(pool).await?;
+            Ok(r.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+        })
+    }
+
+    /// Read markers between `me` and `peer`: (mine, theirs), each the newest message of the other
+    /// one that has a read row of the reader (0 if none).
+    pub async fn read_markers(&self, me: i64, peer: i64) -> Result<(i64, i64)> {
+        let sql = &self.sql.messaging.read_markers;
+        let hash = conversation_hash(me, peer);
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).bind(me).bind(&hash).bind(me).bind(peer).bind(&hash).bind(peer)
+                .fetch_one(pool).await?;
+            Ok((
+                r.try_get::<Option<i64>, _>(0)?.unwrap_or(0),
+                r.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
+            ))
+        })
+    }
+
+    /// Marks every message `peer` sent `reader` up to `upto` read (see [`mark_read_body`]); returns
+    /// whether any was not read before.
+    pub async fn mark_read(&self, reader: i64, peer: i64, upto: i64) -> Result<bool> {
+        let sql = &self.sql.messaging;
+        let hash = conversation_hash(reader, peer);
+        let marked: usize = match &self.db {
+            super::Db::MySql(pool) => {
+                mark_read_body!(
+                    MySql,
+                    pool.begin(),
+                    sql,
+                    &hash,
+                    reader,
+                    upto,
+                    self.returning
+                )
+            }
+            super::Db::Postgres(pool) => {
+                mark_read_body!(Other, pool.begin(), sql, &hash, reader, upto, true)
+            }
+            super::Db::Sqlite(pool) => mark_read_body!(
+                Other,
+                pool.begin_with("BEGIN IMMEDIATE"),
+                sql,
+                &hash,
+                reader,
+                upto,
+                true
+            ),
+        };
+        Ok(marked > 0)
+    }
+
+    /// Messages from `peer` to `me` that `me` has neither read nor deleted (Moodle's unread count).
+    pub async fn unread_count(&self, me: i64, peer: i64) -> Result<i64> {
+        let sql = &self.sql.messaging.unread;
+        let hash = conversation_hash(me, peer);
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).bind(&hash).bind(me).bind(me).fetch_one(pool).await?;
+            Ok(r.try_get::<i64, _>(0)?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(from: i64, cid: &str) -> NewMessage {
+        NewMessage {
+            from,
+            to: 9,
+            cid: cid.to_string(),
+            text: "hi".to_string(),
+            icon: String::new(),
+            windows_known: [false, false],
+        }
+    }
+
+    #[test]
+    fn conversation_hash_is_moodles() {
+        // sha1("4-5") and helper::get_conversation_hash([10, 9]) = sha1("9-10") (sorted as
+        // numbers: as text "10" would sort first).
+        assert_eq!(
+            conversation_hash(4, 5),
+            "20d6fad3553351dd3bb27c5c6335bf3de9d41add"
+        );
+        assert_eq!(conversation_hash(5, 4), conversation_hash(4, 5));
+        assert_eq!(
+            conversation_hash(10, 9),
+            "7e40b2b49ff0e86cf35353765a3e7d58ee2a1a65"
+        );
+    }
+
+    #[test]
+    fn customdata_is_encoded_like_php_json_encode() {
+        let c = message_customdata("https://m.example/pluginfile.php/5/user/icon/boost/f1?rev=3");
+        assert_eq!(
+            c,
+            r#"{"actionbuttons":{"send":"Send"},"placeholders":{"send":"Write a message..."},"notificationiconurl":"https:\/\/m.example\/pluginfile.php\/5\/user\/icon\/boost\/f1?rev=3","courseid":1}"#
+        );
+        assert_eq!(php_json_string("é😀\"\n"), r#""\u00e9\ud83d\ude00\"\n""#);
+        let parsed: serde_json::Value = serde_json::from_str(&c).expect("valid JSON");
+        assert_eq!(parsed["courseid"], 1);
+    }
+
+    #[test]
+    fn size_classes_cover_every_batch_size() {
+        assert_eq!(size_class(1), 0);
+        assert_eq!(size_class(2), 1);
+        assert_eq!(size_class(3), 2);
+        assert_eq!(size_class(WRITE_BATCH_MAX), SIZE_CLASSES - 1);
+        for n in 1..=WRITE_BATCH_MAX {
+            assert!(1 << size_class(n) >= n);
+            assert!(size_class(n) < SIZE_CLASSES);
+        }
+    }
+
+    #[test]
+    fn runs_are_powers_of_two_summing_to_n() {
+        assert_eq!(power_of_two_runs(100), vec![64, 32, 4]);
+        assert_eq!(power_of_two_runs(1), vec![1]);
+        assert!(power_of_two_runs(0).is_empty());
+        for n in 1..=3 * WRITE_BATCH_MAX {
+            let runs = power_of_two_runs(n);
+            assert_eq!(runs.iter().sum::<usize>(), n);
+            assert!(runs
+                .iter()
+                .all(|r| r.is_power_of_two() && *r <= WRITE_BATCH_MAX));
+            assert!(
+                runs.windows(2).all(|w| w[0] >= w[1]),
+                "largest first: {runs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn plan_finds_repeats_within_a_batch() {
+        let batch = [send(1, "a"), send(2, "a"), send(1, "a"), send(1, "b")];
+        let plan = BatchPlan::new(&batch);
+        assert_eq!(plan.keys, vec![(1, "a"), (2, "a"), (1, "b")]);
+        assert_eq!(plan.key_of, vec![0, 1, 0, 2]);
+        assert_eq!(plan.first, vec![true, true, false, true]);
+    }
+
+    #[test]
+    fn batched_statements_number_their_placeholders() {
+        let b = SqlBuilder::new(Dialect::Postgres, "mdl_");
+        let sql = MessagingSql::new(&b);
+        assert_eq!(sql.msg_insert_rows.len(), SIZE_CLASSES);
+        let two = &sql.msg_insert_rows[1];
+        assert!(
+            two.contains("($7, $8, NULL, $9, 0, '', $10, $11, 0, $12)"),
+            "{two}"
+        );
+        assert!(two.ends_with("RETURNING id"), "{two}");
+        assert!(sql.sent_insert_rows[0].ends_with("ON CONFLICT DO NOTHING RETURNING messageid"));
+        assert!(sql.conv_by_hashes[2].contains("IN ($1, $2, $3, $4)"));
+        let my = MessagingSql::new(&SqlBuilder::new(Dialect::MySql, "mdl_"));
+        assert!(!my.msg_insert_rows[0].contains("RETURNING"));
+        assert!(my.sent_insert_rows[0].starts_with("INSERT INTO"));
+    }
+}
