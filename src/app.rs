@@ -4,7 +4,8 @@
 //! Owns: [`start`] (store → authenticator → registry → conversations and their writer → listener,
 //! inherited from systemd when socket-activated), the periodic re-validation of connected accounts
 //! and of each socket's Moodle session, the re-reading of Moodle settings, the batched enrolment
-//! refresh, systemd notifications, and
+//! refresh, the poll of Moodle's messaging tables for what Moodle itself wrote, systemd
+//! notifications, and
 //! [`RunningServer::shutdown`]: stop accepting → the message writer drained (every queued send
 //! committed and acknowledged) → every socket flushes its queue and closes with 1012 → exit within
 //! `shutdown_timeout_secs`.
@@ -13,6 +14,7 @@
 use crate::ops::config::Config;
 use crate::services::auth::{Authenticator, Standing};
 use crate::services::conversations::{Conversations, WriterTask};
+use crate::services::ingest::Ingest;
 use crate::services::presence::{Avatars, Registry};
 use crate::store::{now, Store};
 use crate::ws::connection::Shared;
@@ -169,6 +171,7 @@ pub async fn start_inner(
             registry.clone(),
             Duration::from_secs(config.presence.enrolment_refresh_secs),
         )),
+        tokio::spawn(ingest_loop(store.clone(), registry.clone(), convs.clone())),
     ];
     tracing::info!(%addr, "listening");
     Ok(RunningServer {
@@ -184,6 +187,24 @@ pub async fn start_inner(
         store,
         timeout: Duration::from_secs(config.shutdown_timeout_secs),
     })
+}
+
+/// How often Moodle's messaging tables are polled for what Moodle itself wrote (a quarter of the
+/// 1 s within which a drawer message must reach the dock).
+const INGEST_EVERY: Duration = Duration::from_millis(250);
+
+/// Delivers what Moodle itself writes into its messaging tables (see [`Ingest`]); waits for the
+/// database to answer before the first poll.
+async fn ingest_loop(store: Store, registry: Arc<Registry>, convs: Arc<Conversations>) {
+    loop {
+        match Ingest::start(store.clone(), registry.clone(), convs.clone(), INGEST_EVERY).await {
+            Ok(ingest) => return ingest.run().await,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start polling Moodle's messaging tables yet");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// Re-checks every connected account in batches (account usable; each socket's Moodle session still

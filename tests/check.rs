@@ -622,3 +622,57 @@ async fn printed_grants_are_all_the_daemon_needs(backend: Backend) {
     admin.destroy().await;
 }
 db_test!(printed_grants_are_all_the_daemon_needs);
+
+async fn queue_worker_and_backlog_are_reported(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    // A fresh install: no worker has run, nothing is queued.
+    let text = check::run(&opts(&db.url, PREFIX)).await.to_string();
+    assert!(
+        text.contains("warn  worker: no queue worker has run yet"),
+        "{text}"
+    );
+    assert!(text.contains("ok    queue: 0 message(s)"), "{text}");
+    // A worker beating now; one message waiting for it since long, one whose dispatch a dead
+    // worker left uncertain, one failed.
+    let t = now();
+    db.execp(&format!(
+        "INSERT INTO {{p}}block_dockchat_worker (hostname, pid, timestarted, timeseen, processed) VALUES ('h', 1, {t}, {t}, 0)"
+    ))
+    .await;
+    for (message, state, created) in [
+        (1, 0, t - 600),
+        (2, 5, t - 60),
+        (3, 6, t - 60),
+        (4, 4, t - 60),
+    ] {
+        db.execp(&format!(
+            "INSERT INTO {{p}}block_dockchat_sent (messageid, conversationid, useridfrom, clientmsgid, timecreated, state, timedue, attempts) \
+             VALUES ({message}, 1, {}, 'q{message}', {created}, {state}, {created}, 0)",
+            common::users::ALICE
+        ))
+        .await;
+    }
+    let report = check::run(&opts(&db.url, PREFIX)).await;
+    assert!(report.ok(), "warnings only: {report}");
+    let text = report.to_string();
+    assert!(text.contains("ok    worker: a queue worker beat"), "{text}");
+    assert!(
+        text.contains("warn  queue: 1 message(s) waited over 120s for Moodle's cache")
+            && text.contains("1 notification(s) may have been lost")
+            && text.contains("1 item(s) failed"),
+        "{text}"
+    );
+    // The heartbeat stops.
+    db.execp(&format!(
+        "UPDATE {{p}}block_dockchat_worker SET timeseen = {}",
+        t - 300
+    ))
+    .await;
+    let text = check::run(&opts(&db.url, PREFIX)).await.to_string();
+    assert!(
+        text.contains("warn  worker: the last worker heartbeat is") && text.contains("s old"),
+        "{text}"
+    );
+    db.destroy().await;
+}
+db_test!(queue_worker_and_backlog_are_reported);

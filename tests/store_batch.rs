@@ -222,12 +222,20 @@ async fn moodle_rules(db: &TestDb, store: &Store) {
     // Read state by Moodle's definitions: Leo reads Carol's messages up to d1 (one read row per
     // message); the unread count is what the drawer counts.
     assert_eq!(store.unread_count(LEO, CAROL).await.expect("unread"), 2);
-    assert!(store.mark_read(LEO, CAROL, h[1].id).await.expect("read"));
-    assert!(
-        !store
+    assert_eq!(
+        store
             .mark_read(LEO, CAROL, h[1].id)
             .await
-            .expect("read again"),
+            .expect("read")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .mark_read(LEO, CAROL, h[1].id)
+            .await
+            .expect("read again")
+            .is_empty(),
         "nothing new to mark"
     );
     assert_eq!(store.unread_count(LEO, CAROL).await.expect("unread"), 1);
@@ -262,7 +270,11 @@ async fn moodle_rules(db: &TestDb, store: &Store) {
         h[0].id
     ))
     .await;
-    assert!(!store.mark_read(LEO, CAROL, h[0].id).await.expect("read"));
+    assert!(store
+        .mark_read(LEO, CAROL, h[0].id)
+        .await
+        .expect("read")
+        .is_empty());
     assert_eq!(store.unread_count(LEO, CAROL).await.expect("unread"), 0);
 
     // Deleted for me (Moodle's action 2): gone from my history and resume, not from Leo's.

@@ -498,6 +498,16 @@ async fn check_schema(
         }
     }
 
+    let sent = format!("{prefix}block_dockchat_sent");
+    let workers = format!("{prefix}block_dockchat_worker");
+    let jobs = format!("{prefix}block_dockchat_job");
+    if [&sent, &workers, &jobs]
+        .iter()
+        .all(|t| columns.contains_key(*t))
+    {
+        check_queue(db, prefix, report).await?;
+    }
+
     if opts.check_sessions {
         report.push(
             "sessions",
@@ -511,6 +521,108 @@ async fn check_schema(
             "sessions",
             Status::Warn,
             "check_sessions is off: users who logged out of Moodle keep chatting until their token expires",
+        );
+    }
+    Ok(())
+}
+
+/// A heartbeat older than this means no worker runs (it beats every 5 s).
+const WORKER_SILENT_SECS: i64 = 30;
+/// Queue rows older than this are late (the worker takes them within a second, the fallback task
+/// within a minute).
+const QUEUE_LATE_SECS: i64 = 120;
+
+/// The block's PHP side, which does what Moodle's send path does after dockchatd's insert (cache,
+/// events, notifications): is a worker running, and is the queue keeping up (docs/DEPLOY.md §6a)?
+async fn check_queue(
+    db: &mut Db,
+    prefix: &str,
+    report: &mut CheckReport,
+) -> Result<(), sqlx::Error> {
+    let now = crate::store::now();
+    let late = now - QUEUE_LATE_SECS;
+    let seen = db
+        .ints(&format!(
+            "SELECT MAX(timeseen) FROM {prefix}block_dockchat_worker"
+        ))
+        .await?;
+    match seen.first().copied().flatten() {
+        None => report.push(
+            "worker",
+            Status::Warn,
+            "no queue worker has run yet: start dockchat-worker.service (docs/DEPLOY.md §6a); until then Moodle's cron runs the queue once a minute, if it runs",
+        ),
+        Some(t) if now - t > WORKER_SILENT_SECS => report.push(
+            "worker",
+            Status::Warn,
+            format!(
+                "the last worker heartbeat is {}s old: is dockchat-worker.service running? (systemctl status dockchat-worker); Moodle's cron still runs the queue once a minute",
+                now - t
+            ),
+        ),
+        Some(t) => report.push(
+            "worker",
+            Status::Ok,
+            format!("a queue worker beat {}s ago", (now - t).max(0)),
+        ),
+    }
+    let sent = format!("{prefix}block_dockchat_sent");
+    let counts = db
+        .ints(&format!(
+            "SELECT \
+             (SELECT COUNT(*) FROM {sent} WHERE state IN (0, 1, 2, 3)), \
+             (SELECT COUNT(*) FROM {sent} WHERE state = 0 AND timecreated < {late}), \
+             (SELECT COUNT(*) FROM {sent} WHERE state IN (1, 2) AND timedue < {late}), \
+             (SELECT COUNT(*) FROM {sent} WHERE state = 5), \
+             (SELECT COUNT(*) FROM {sent} WHERE state = 6), \
+             (SELECT COUNT(*) FROM {prefix}block_dockchat_job WHERE state IN (0, 2) AND kind IN (1, 2) AND timecreated < {late}), \
+             (SELECT COUNT(*) FROM {prefix}block_dockchat_job WHERE state = 6)"
+        ))
+        .await?;
+    let n = |i: usize| counts.get(i).copied().flatten().unwrap_or(0);
+    let (pending, new_late, due_late, uncertain, failed, jobs_late, jobs_failed) =
+        (n(0), n(1), n(2), n(3), n(4), n(5), n(6));
+    let mut problems = Vec::new();
+    if new_late > 0 {
+        problems.push(format!(
+            "{new_late} message(s) waited over {QUEUE_LATE_SECS}s for Moodle's cache to be updated (the drawer and the app do not show them yet)"
+        ));
+    }
+    if due_late > 0 {
+        problems.push(format!(
+            "{due_late} notification(s) are more than {QUEUE_LATE_SECS}s overdue"
+        ));
+    }
+    if jobs_late > 0 {
+        problems.push(format!(
+            "{jobs_late} read/delete event(s) waited over {QUEUE_LATE_SECS}s"
+        ));
+    }
+    if uncertain > 0 {
+        problems.push(format!(
+            "{uncertain} notification(s) may have been lost (a worker died while sending them)"
+        ));
+    }
+    if failed + jobs_failed > 0 {
+        problems.push(format!(
+            "{} item(s) failed with an error",
+            failed + jobs_failed
+        ));
+    }
+    if problems.is_empty() {
+        report.push(
+            "queue",
+            Status::Ok,
+            format!("{pending} message(s) in Moodle's send path, none late"),
+        );
+    } else {
+        report.push(
+            "queue",
+            Status::Warn,
+            format!(
+                "{}; see `php blocks/dockchat/cli/queue.php --status` on the Moodle host",
+                problems.join("; ")
+            ),
         );
     }
     Ok(())
@@ -1237,6 +1349,24 @@ impl Db {
                     Some(f) => Err(f),
                     None => Ok(()),
                 }
+            }};
+        }
+        match self {
+            Db::My(c) => run!(c),
+            Db::Pg(c) => run!(c),
+            Db::Lite(c) => run!(c),
+        }
+    }
+
+    /// The columns of the first row of `sql` (no placeholders), as integers (NULL: `None`).
+    async fn ints(&mut self, sql: &str) -> Result<Vec<Option<i64>>, sqlx::Error> {
+        macro_rules! run {
+            ($c:expr) => {{
+                use sqlx::Row;
+                let row = sqlx::query(sql).fetch_one($c).await?;
+                (0..row.len())
+                    .map(|i| row.try_get::<Option<i64>, _>(i))
+                    .collect()
             }};
         }
         match self {

@@ -172,15 +172,24 @@ pub struct Conversations {
     writer: mpsc::Sender<WriterCmd>,
     /// Text bytes the writer's queue may still take.
     queue_bytes: Arc<tokio::sync::Semaphore>,
-    /// Concurrent welcomes read their windows and cursors together (a connect storm would otherwise
-    /// cost one query per hello).
+    /// Concurrent welcomes read their windows together (a connect storm would otherwise cost one
+    /// query per hello).
     welcomes: Batcher<i64, WelcomeRows>,
+    /// Every message id up to here is resolved (committed or known never to be): the ingest's
+    /// safe watermark. A resume replays from no later than it, since Moodle's inserts may commit
+    /// out of id order. `i64::MAX` while no ingest runs.
+    resolved_upto: std::sync::atomic::AtomicI64,
+    /// Read rows this daemon wrote and announced, until the ingest has passed them.
+    own_reads: DashMap<i64, Instant>,
 }
 
 /// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
 /// expire (rows may also be deleted outside the daemon, e.g. by the privacy API) and are dropped when
 /// the owner closes the window.
 type WindowCache = DashMap<(i64, i64), Instant>;
+
+/// How long a read row the daemon wrote is remembered for the ingest.
+const OWN_READ_TTL: Duration = Duration::from_secs(120);
 
 /// How long a known window row is trusted.
 const WINDOW_KNOWN_TTL: Duration = Duration::from_secs(300);
@@ -250,6 +259,8 @@ impl Conversations {
                     },
                 )
             },
+            resolved_upto: std::sync::atomic::AtomicI64::new(i64::MAX),
+            own_reads: DashMap::new(),
         });
         let handle = tokio::spawn(writer_loop(store, registry, windows_known, rx));
         (svc, WriterTask { handle })
@@ -512,7 +523,12 @@ impl Conversations {
         if upto <= 0 {
             return Ok(());
         }
-        if self.store.mark_read(me, with, upto).await? {
+        let marked = self.store.mark_read(me, with, upto).await?;
+        if !marked.is_empty() {
+            // The ingest sees these rows too: it must not announce them again.
+            for id in marked {
+                self.own_reads.insert(id, Instant::now());
+            }
             let frame = Outgoing::Frame(Utf8Bytes::from(
                 ServerFrame::Read {
                     reader: me,
@@ -653,6 +669,27 @@ impl Conversations {
             });
         }
         Ok((out, cursor))
+    }
+
+    /// Records the ingest's safe watermark (see `resolved_upto`).
+    pub fn set_resolved_upto(&self, id: i64) {
+        self.resolved_upto.store(id, Ordering::Relaxed);
+    }
+
+    /// Whether the daemon wrote (and announced) read row `id` itself; forgets it.
+    pub fn take_own_read(&self, id: i64) -> bool {
+        self.own_reads.remove(&id).is_some()
+    }
+
+    /// Forgets own read rows older than [`OWN_READ_TTL`] that no poll asked about.
+    pub fn expire_own_reads(&self) {
+        self.own_reads.retain(|_, at| at.elapsed() < OWN_READ_TTL);
+    }
+
+    /// Where a resume from `since` starts: at `since`, or earlier where ids above the safe
+    /// watermark may still fill in (the client drops what it already has by id).
+    pub fn resume_from(&self, since: i64) -> i64 {
+        since.min(self.resolved_upto.load(Ordering::Relaxed))
     }
 
     /// Messages of `me`'s conversations after `since`, ascending, at most `limit`.

@@ -1,8 +1,10 @@
 //! The services a connection dispatches to, with the user id fixed at authentication: who is on the
 //! other end ([`auth`]), who is online and who are their course-mates ([`presence`]), and
-//! everything about messages ([`conversations`], with the single message writer). They speak to
+//! everything about messages ([`conversations`], with the single message writer), and what Moodle
+//! itself wrote into its messaging tables ([`ingest`]). They speak to
 //! the database only through `store`, and to sockets only through outboxes.
 
 pub mod auth;
 pub mod conversations;
+pub mod ingest;
 pub mod presence;

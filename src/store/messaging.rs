@@ -849,7 +849,8 @@ macro_rules! store_batch_body {
 
 /// Marks read, in one transaction, every message of the other user up to `upto` that `reader` has
 /// no read row for, as `api::mark_message_as_read` does (one `message_user_actions` row per message),
-/// and queues one `message_viewed` event per new row for the block. Returns how many were marked.
+/// and queues one `message_viewed` event per new row for the block. Evaluates to the new read rows'
+/// ids.
 macro_rules! mark_read_body {
     ($kind:ident, $begin:expr, $sql:expr, $hash:expr, $reader:expr, $upto:expr, $returning:expr) => {{
         let sql: &MessagingSql = $sql;
@@ -910,7 +911,7 @@ macro_rules! mark_read_body {
             }
         }
         tx.commit().await?;
-        marked.len()
+        marked.into_iter().map(|(mua, _)| mua).collect::<Vec<i64>>()
     }};
 }
 
@@ -1131,11 +1132,11 @@ impl Store {
     }
 
     /// Marks every message `peer` sent `reader` up to `upto` read (see [`mark_read_body`]); returns
-    /// whether any was not read before.
-    pub async fn mark_read(&self, reader: i64, peer: i64, upto: i64) -> Result<bool> {
+    /// the ids of the read rows written (none: everything was read already).
+    pub async fn mark_read(&self, reader: i64, peer: i64, upto: i64) -> Result<Vec<i64>> {
         let sql = &self.sql.messaging;
         let hash = conversation_hash(reader, peer);
-        let marked: usize = match &self.db {
+        let marked: Vec<i64> = match &self.db {
             super::Db::MySql(pool) => {
                 mark_read_body!(
                     MySql,
@@ -1160,7 +1161,7 @@ impl Store {
                 true
             ),
         };
-        Ok(marked > 0)
+        Ok(marked)
     }
 
     /// Messages from `peer` to `me` that `me` has neither read nor deleted (Moodle's unread count).

@@ -11,6 +11,7 @@
 
 pub mod batch;
 pub mod health;
+pub mod ingest;
 pub mod messaging;
 pub mod moodle;
 pub mod moodle_schema;
@@ -121,6 +122,7 @@ pub(crate) struct Sql {
     pub moodle: moodle::MoodleSql,
     pub messaging: messaging::MessagingSql,
     pub windows: windows::WindowSql,
+    pub ingest: ingest::IngestSql,
 }
 
 /// Builds statements for one backend: applies the prefix to `{p}` and turns `?` into `$n` for
@@ -281,6 +283,7 @@ impl Store {
                 moodle: moodle::MoodleSql::new(&b),
                 messaging: messaging::MessagingSql::new(&b),
                 windows: windows::WindowSql::new(&b),
+                ingest: ingest::IngestSql::new(&b),
             }),
             prefix: prefix.to_string(),
             health,

@@ -548,7 +548,9 @@ where
     // counts as the cursor: kept, it would drop every live message up to it.
     let mut skip_upto = 0;
     if let Some(since) = since.map(|s| s.min(cursor)) {
-        let mut cur = since;
+        // Moodle's own inserts can commit out of id order: start at the ingest's safe watermark
+        // when `since` is above it (what the client has already, it drops by id).
+        let mut cur = shared.convs.resume_from(since);
         let mut sent = 0usize;
         loop {
             let want = MISSED_CHUNK.min(shared.limits.resume_max - sent);
@@ -579,7 +581,8 @@ where
             };
             let frame = ServerFrame::Missed {
                 messages: &batch,
-                cursor: cur,
+                // Replayed messages below `since` do not move the client's cursor back.
+                cursor: cur.max(since),
                 done,
                 truncated,
             }

@@ -133,6 +133,35 @@ enum Pool {
     Pg(PgPool),
 }
 
+/// An insert whose transaction is still open ([`TestDb::open_moodle_insert`]).
+pub enum OpenInsert {
+    My(sqlx::Transaction<'static, sqlx::MySql>, i64),
+    Pg(sqlx::Transaction<'static, sqlx::Postgres>, i64),
+}
+
+impl OpenInsert {
+    /// The id the insert was given.
+    pub fn id(&self) -> i64 {
+        match self {
+            OpenInsert::My(_, id) | OpenInsert::Pg(_, id) => *id,
+        }
+    }
+
+    pub async fn commit(self) {
+        match self {
+            OpenInsert::My(tx, _) => tx.commit().await.expect("commit"),
+            OpenInsert::Pg(tx, _) => tx.commit().await.expect("commit"),
+        }
+    }
+
+    pub async fn rollback(self) {
+        match self {
+            OpenInsert::My(tx, _) => tx.rollback().await.expect("rollback"),
+            OpenInsert::Pg(tx, _) => tx.rollback().await.expect("rollback"),
+        }
+    }
+}
+
 /// A fresh database of its own, dropped by [`TestDb::destroy`].
 pub struct TestDb {
     /// Which server.
@@ -389,6 +418,39 @@ impl TestDb {
         ))
         .await
         .expect("message id")
+    }
+
+    /// Begins a Moodle-style message insert (the drawer's, from `from` to `to`) on a connection of
+    /// its own and leaves it uncommitted: its id is allocated, the row invisible until
+    /// [`OpenInsert::commit`]. The pair's conversation must exist.
+    pub async fn open_moodle_insert(&self, from: i64, to: i64, text: &str) -> OpenInsert {
+        let conv = self.moodle_conversation(from, to).await;
+        let t = now();
+        let sql = format!(
+            "INSERT INTO {}messages (useridfrom, conversationid, fullmessage, fullmessageformat, \
+             fullmessagehtml, smallmessage, timecreated, fullmessagetrust) \
+             VALUES ({from}, {conv}, '{text}', 0, '', '{text}', {t}, 0)",
+            self.prefix
+        );
+        match &self.pool {
+            Pool::My(p) => {
+                let mut tx = p.begin().await.expect("begin");
+                let id = sqlx::query(&sql)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert")
+                    .last_insert_id() as i64;
+                OpenInsert::My(tx, id)
+            }
+            Pool::Pg(p) => {
+                let mut tx = p.begin().await.expect("begin");
+                let id: i64 = sqlx::query_scalar(&format!("{sql} RETURNING id"))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .expect("insert");
+                OpenInsert::Pg(tx, id)
+            }
+        }
     }
 
     /// The text column of the first row of `sql` (`{p}` for the prefix); `None` for no row or NULL.

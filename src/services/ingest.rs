@@ -1,0 +1,207 @@
+//! Live delivery of what Moodle itself wrote: messages sent from the drawer, the Moodle app, web
+//! services or the participants page, and messages read in the drawer, reach every open dock of
+//! their users within a poll interval (design §7).
+//!
+//! Owns: the poll loop over `messages` and `message_user_actions` by primary key, the ids that
+//! were skipped because their insert had not committed yet (Moodle's id sequences allocate before
+//! commit, so a PHP insert can commit after the daemon's later id), and the safe watermark a resume
+//! starts from ([`Conversations::set_resolved_upto`]).
+//! Must not: deliver what the daemon's writer stored (it has delivered it at commit); write.
+
+use crate::outbox::Outgoing;
+use crate::protocol::{Message, Person, ServerFrame};
+use crate::services::conversations::Conversations;
+use crate::services::presence::Registry;
+use crate::store::ingest::PolledMessage;
+use crate::store::messaging::CONVERSATION_INDIVIDUAL;
+use crate::store::Store;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Most rows one poll statement reads; a full page is followed at once by the next.
+const PAGE: usize = 1000;
+/// A skipped id is looked for this long; an insert that stays uncommitted longer (or was rolled
+/// back) is given up.
+pub const GAP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most skipped ids tracked at once (a jump beyond it, e.g. an id sequence moved by hand, keeps
+/// only the newest).
+const GAPS_MAX: usize = 10_000;
+/// A message delivered after a higher id was already visible keeps the resume floor below it this
+/// long, so a client that was away when it arrived gets it on its resume.
+pub const LATE_KEPT: Duration = Duration::from_secs(300);
+
+/// The poller's state.
+pub struct Ingest {
+    store: Store,
+    registry: Arc<Registry>,
+    convs: Arc<Conversations>,
+    every: Duration,
+    /// The highest message id seen.
+    high: i64,
+    /// The highest read row id seen.
+    high_read: i64,
+    /// Ids below `high` not seen yet, with when they were first missed.
+    gaps: BTreeMap<i64, Instant>,
+    /// Messages delivered after a higher id was visible, with when.
+    late: VecDeque<(i64, Instant)>,
+}
+
+impl Ingest {
+    /// A poller that starts at the newest rows now (what is already stored is history, not news).
+    pub async fn start(
+        store: Store,
+        registry: Arc<Registry>,
+        convs: Arc<Conversations>,
+        every: Duration,
+    ) -> crate::store::Result<Ingest> {
+        let high = store.newest_message().await?;
+        let high_read = store.newest_user_action().await?;
+        Ok(Ingest {
+            store,
+            registry,
+            convs,
+            every,
+            high,
+            high_read,
+            gaps: BTreeMap::new(),
+            late: VecDeque::new(),
+        })
+    }
+
+    /// Polls forever; a failed poll is retried at the next tick.
+    pub async fn run(mut self) {
+        let mut tick = tokio::time::interval(self.every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.poll().await {
+                self.store.report(&e);
+                tracing::warn!(error = %e, "polling Moodle's messaging tables failed");
+            }
+        }
+    }
+
+    /// One round: new messages, skipped ids that appeared, new read rows.
+    pub async fn poll(&mut self) -> crate::store::Result<()> {
+        let now = Instant::now();
+        loop {
+            let rows = self.store.messages_after(self.high, PAGE).await?;
+            // Ids the writer has delivered already: a foreign message below one of them is late.
+            let newest_dock = rows.iter().filter(|r| r.dock).map(|r| r.id).max();
+            for r in &rows {
+                let first_missing = (self.high + 1).max(r.id - GAPS_MAX as i64);
+                for id in first_missing..r.id {
+                    self.gaps.insert(id, now);
+                }
+                self.high = r.id;
+                if newest_dock.is_some_and(|d| d > r.id) && !r.dock {
+                    self.late.push_back((r.id, now));
+                }
+                self.deliver(r).await;
+            }
+            if rows.len() < PAGE {
+                break;
+            }
+        }
+        if !self.gaps.is_empty() {
+            let ids: Vec<i64> = self.gaps.keys().copied().take(PAGE).collect();
+            for r in self.store.messages_by_ids(&ids).await? {
+                self.gaps.remove(&r.id);
+                if !r.dock {
+                    self.late.push_back((r.id, now));
+                }
+                self.deliver(&r).await;
+            }
+            self.gaps
+                .retain(|_, first| now.duration_since(*first) < GAP_TIMEOUT);
+            while self.gaps.len() > GAPS_MAX {
+                self.gaps.pop_first();
+            }
+        }
+        while self
+            .late
+            .front()
+            .is_some_and(|(_, at)| now.duration_since(*at) >= LATE_KEPT)
+        {
+            self.late.pop_front();
+        }
+        let floor = self
+            .gaps
+            .keys()
+            .next()
+            .copied()
+            .into_iter()
+            .chain(self.late.iter().map(|(id, _)| *id))
+            .min();
+        self.convs
+            .set_resolved_upto(floor.map_or(i64::MAX, |id| id - 1));
+        self.reads().await
+    }
+
+    /// Pushes a message Moodle stored to every socket of both users of its conversation. It goes
+    /// out as a plain frame, not one the resume de-duplication may drop: it can be below ids a
+    /// resumed socket has been sent (clients drop repeats by id).
+    async fn deliver(&self, r: &PolledMessage) {
+        if r.dock || r.conv_type != CONVERSATION_INDIVIDUAL {
+            return;
+        }
+        let Some(to) = r.to else {
+            return;
+        };
+        let sender = match self.convs.person(r.from).await {
+            Ok(p) => p,
+            Err(_) => Arc::new(Person::id_only(r.from)),
+        };
+        let message = Message {
+            id: r.id,
+            conv: r.conv,
+            from: r.from,
+            to,
+            text: r.text.clone(),
+            time: r.time,
+            cid: String::new(),
+        };
+        let frame = Outgoing::Frame(Utf8Bytes::from(
+            ServerFrame::Message {
+                message: &message,
+                sender: &sender,
+            }
+            .to_json(),
+        ));
+        self.registry.send_user(r.from, &frame);
+        self.registry.send_user(to, &frame);
+    }
+
+    /// Read rows Moodle (or the daemon) wrote: one `read` frame per reader and conversation, with
+    /// the newest message read, to both users.
+    async fn reads(&mut self) -> crate::store::Result<()> {
+        loop {
+            let rows = self.store.reads_after(self.high_read, PAGE).await?;
+            let mut upto: HashMap<(i64, i64), i64> = HashMap::new();
+            for r in &rows {
+                self.high_read = self.high_read.max(r.id);
+                if self.convs.take_own_read(r.id)
+                    || r.conv_type != CONVERSATION_INDIVIDUAL
+                    || r.reader == r.from
+                {
+                    continue;
+                }
+                let e = upto.entry((r.reader, r.from)).or_insert(0);
+                *e = (*e).max(r.message);
+            }
+            for ((reader, with), upto) in upto {
+                let frame = Outgoing::Frame(Utf8Bytes::from(
+                    ServerFrame::Read { reader, with, upto }.to_json(),
+                ));
+                self.registry.send_user(reader, &frame);
+                self.registry.send_user(with, &frame);
+            }
+            if rows.len() < PAGE {
+                self.convs.expire_own_reads();
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Reading what Moodle itself wrote into its messaging tables (the drawer, the Moodle app, web
+//! services, the participants page): new `messages` rows by primary key, rows whose ids were
+//! skipped (an insert that allocated an id and had not committed yet), and new read rows in
+//! `message_user_actions`, so the daemon can push them live (design §7.2).
+//!
+//! Owns: the polling statements. Every statement is a primary-key range or point lookup, so an
+//! idle poll is one index descent per table.
+//! Must not: decide what is delivered to whom; the ingest service does.
+
+use super::messaging::{size_class, SIZE_CLASSES, WRITE_BATCH_MAX};
+use super::{dispatch, Result, SqlBuilder, Store};
+use sqlx::Row;
+
+/// A `messages` row as the poll sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolledMessage {
+    pub id: i64,
+    /// The daemon stored it (it has a `block_dockchat_sent` row, written in the same transaction):
+    /// the writer delivers those itself; text and recipient are not read for them.
+    pub dock: bool,
+    pub from: i64,
+    pub conv: i64,
+    /// `message_conversations.type` (1 individual, 2 group, 3 self).
+    pub conv_type: i64,
+    /// For an individual conversation, the member who is not the sender.
+    pub to: Option<i64>,
+    pub text: String,
+    pub time: i64,
+}
+
+/// A read row (`message_user_actions`, action 1) as the poll sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolledRead {
+    /// `message_user_actions.id`.
+    pub id: i64,
+    pub reader: i64,
+    pub message: i64,
+    /// The message's sender.
+    pub from: i64,
+    pub conv: i64,
+    /// `message_conversations.type` (0 if the conversation row is gone).
+    pub conv_type: i64,
+}
+
+/// The columns of a polled message (the sent row's id, or 0, says whether the daemon stored it); text
+/// and recipient only for rows the daemon did not store.
+const POLLED: &str = "m.id, COALESCE(s.id, 0), m.useridfrom, m.conversationid, c.type, \
+     CASE WHEN s.id IS NULL THEN (SELECT MIN(o.userid) FROM {p}message_conversation_members o \
+       WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom) END, \
+     CASE WHEN s.id IS NULL THEN COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, '') ELSE '' END, \
+     m.timecreated";
+const POLLED_FROM: &str = "FROM {p}messages m \
+     LEFT JOIN {p}message_conversations c ON c.id = m.conversationid \
+     LEFT JOIN {p}block_dockchat_sent s ON s.messageid = m.id";
+
+#[derive(Debug)]
+pub(crate) struct IngestSql {
+    after: String,
+    /// Indexed by [`size_class`]: point lookups of skipped ids, padded with -1.
+    by_ids: Vec<String>,
+    reads_after: String,
+    newest_read: String,
+}
+
+impl IngestSql {
+    pub fn new(b: &SqlBuilder) -> Self {
+        IngestSql {
+            after: b.build(&format!(
+                "SELECT {POLLED} {POLLED_FROM} WHERE m.id > ? ORDER BY m.id LIMIT ?"
+            )),
+            by_ids: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT {POLLED} {POLLED_FROM} WHERE m.id IN ({}) ORDER BY m.id",
+                        vec!["?"; 1 << c].join(", ")
+                    ))
+                })
+                .collect(),
+            reads_after: b.build(
+                "SELECT a.id, a.userid, a.messageid, m.useridfrom, m.conversationid, c.type \
+                 FROM {p}message_user_actions a JOIN {p}messages m ON m.id = a.messageid \
+                 LEFT JOIN {p}message_conversations c ON c.id = m.conversationid \
+                 WHERE a.id > ? AND a.action = 1 ORDER BY a.id LIMIT ?",
+            ),
+            newest_read: b.build("SELECT MAX(id) FROM {p}message_user_actions"),
+        }
+    }
+}
+
+/// Decodes a row of [`POLLED`].
+fn polled<R: Row>(r: &R) -> Result<PolledMessage>
+where
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    // A message whose conversation row is gone (deleted by Moodle since) has no type: 0.
+    let conv_type: Option<i64> = r.try_get(4)?;
+    let dock: i64 = r.try_get(1)?;
+    Ok(PolledMessage {
+        id: r.try_get(0)?,
+        dock: dock != 0,
+        from: r.try_get(2)?,
+        conv: r.try_get(3)?,
+        conv_type: conv_type.unwrap_or(0),
+        to: r.try_get(5)?,
+        text: r.try_get(6)?,
+        time: r.try_get(7)?,
+    })
+}
+
+impl Store {
+    /// Up to `limit` messages with id > `after`, ascending.
+    pub async fn messages_after(&self, after: i64, limit: usize) -> Result<Vec<PolledMessage>> {
+        let sql = &self.sql.ingest.after;
+        dispatch!(self, pool => {
+            let rows = sqlx::query(sql).bind(after).bind(limit as i64).fetch_all(pool).await?;
+            rows.iter().map(polled).collect()
+        })
+    }
+
+    /// The messages among `ids` that exist now, ascending.
+    pub async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<PolledMessage>> {
+        let sql = &self.sql.ingest;
+        let mut out = Vec::new();
+        for chunk in ids.chunks(WRITE_BATCH_MAX) {
+            let class = size_class(chunk.len());
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(&sql.by_ids[class]);
+                for i in 0..(1usize << class) {
+                    q = q.bind(chunk.get(i).copied().unwrap_or(-1));
+                }
+                for r in q.fetch_all(pool).await? {
+                    out.push(polled(&r)?);
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` read rows with id > `after`, ascending.
+    pub async fn reads_after(&self, after: i64, limit: usize) -> Result<Vec<PolledRead>> {
+        let sql = &self.sql.ingest.reads_after;
+        dispatch!(self, pool => {
+            let rows = sqlx::query(sql).bind(after).bind(limit as i64).fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(PolledRead {
+                id: r.try_get(0)?,
+                reader: r.try_get(1)?,
+                message: r.try_get(2)?,
+                from: r.try_get(3)?,
+                conv: r.try_get(4)?,
+                conv_type: r.try_get::<Option<i64>, _>(5)?.unwrap_or(0),
+            })).collect()
+        })
+    }
+
+    /// The newest `message_user_actions` id (0 if none).
+    pub async fn newest_user_action(&self) -> Result<i64> {
+        let sql = &self.sql.ingest.newest_read;
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).fetch_one(pool).await?;
+            Ok(r.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+        })
+    }
+}
