@@ -325,101 +325,105 @@ class migration {
 
         $stats = self::new_stats();
         $transaction = $DB->start_delegated_transaction();
-
-        // (a) The core conversation of every pair of the chunk. Conversations created here only count once the
-        // chunk commits: a rollback removes them, and the next run finds or creates them again by their hash.
-        $conversations = [];
-        foreach ($rows as $row) {
-            $convid = (int) $row->convid;
-            if (!isset($this->conversations[$convid]) && !isset($conversations[$convid])) {
-                $conversations[$convid] = $this->resolve_conversation((int) $row->userlow, (int) $row->userhigh, $stats);
-            }
-        }
-        $map = $this->conversations + $conversations;
-
-        // The read markers of those pairs, old message ids.
-        [$insql, $params] = $DB->get_in_or_equal(array_unique(array_map(fn($r) => (int) $r->convid, $rows)),
-            SQL_PARAMS_NAMED);
-        $readers = [];
-        foreach ($DB->get_records_select('block_dockchat_read', "convid $insql", $params, 'id ASC',
-                'id, convid, userid, lastreadid, timemodified') as $read) {
-            $readers[(int) $read->convid][] = $read;
-        }
-
-        // (b) The messages rows and their block_dockchat_sent rows, in old-id order.
-        $newids = [];
-        $marks = [];
-        foreach ($rows as $row) {
-            $conversationid = $map[(int) $row->convid];
-            $messageid = (int) $DB->insert_record('messages', (object) [
-                'useridfrom' => (int) $row->useridfrom,
-                'conversationid' => $conversationid,
-                'subject' => null,
-                'fullmessage' => $row->message,
-                'fullmessageformat' => 0,
-                'fullmessagehtml' => '',
-                'smallmessage' => $row->message,
-                'timecreated' => (int) $row->timecreated,
-                'fullmessagetrust' => 0,
-                'customdata' => null,
-            ]);
-            $newids[] = $messageid;
-
-            // The old table had the same unique key, so a clash means a row dockchatd wrote since; the database
-            // decides what clashes (MariaDB's collations ignore case). The message moves without its cid.
-            $clash = $DB->record_exists_select('block_dockchat_sent', 'useridfrom = :useridfrom AND clientmsgid = :cid',
-                ['useridfrom' => (int) $row->useridfrom, 'cid' => $row->clientmsgid]);
-            if ($clash) {
-                $stats->duplicatecids++;
-            } else {
-                $DB->insert_record('block_dockchat_sent', (object) [
-                    'messageid' => $messageid,
-                    'conversationid' => $conversationid,
-                    'useridfrom' => (int) $row->useridfrom,
-                    'clientmsgid' => $row->clientmsgid,
-                    'timecreated' => (int) $row->timecreated,
-                    'state' => self::SENT_STATE_DONE,
-                    'timedue' => (int) $row->timecreated,
-                ]);
-            }
-
-            // (c) Read: by each member of the pair, other than the sender, whose marker is at or after it.
-            foreach ($readers[(int) $row->convid] ?? [] as $read) {
-                $reader = (int) $read->userid;
-                if ($reader === (int) $row->useridfrom || (int) $row->id > (int) $read->lastreadid
-                        || ($reader !== (int) $row->userlow && $reader !== (int) $row->userhigh)) {
-                    continue;
+        try {
+            // (a) The core conversation of every pair of the chunk. Conversations created here only count once the
+            // chunk commits: a rollback removes them, and the next run finds or creates them again by their hash.
+            $conversations = [];
+            foreach ($rows as $row) {
+                $convid = (int) $row->convid;
+                if (!isset($this->conversations[$convid]) && !isset($conversations[$convid])) {
+                    $conversations[$convid] = $this->resolve_conversation((int) $row->userlow, (int) $row->userhigh, $stats);
                 }
-                $marks[$reader . ':' . $messageid] = (object) [
-                    'userid' => $reader,
-                    'messageid' => $messageid,
-                    'action' => api::MESSAGE_ACTION_READ,
-                    'timecreated' => (int) $read->timemodified,
-                ];
             }
+            $map = $this->conversations + $conversations;
+
+            // The read markers of those pairs, old message ids.
+            [$insql, $params] = $DB->get_in_or_equal(array_unique(array_map(fn($r) => (int) $r->convid, $rows)),
+                SQL_PARAMS_NAMED);
+            $readers = [];
+            foreach ($DB->get_records_select('block_dockchat_read', "convid $insql", $params, 'id ASC',
+                    'id, convid, userid, lastreadid, timemodified') as $read) {
+                $readers[(int) $read->convid][] = $read;
+            }
+
+            // (b) The messages rows and their block_dockchat_sent rows, in old-id order.
+            $newids = [];
+            $marks = [];
+            foreach ($rows as $row) {
+                $conversationid = $map[(int) $row->convid];
+                $messageid = (int) $DB->insert_record('messages', (object) [
+                    'useridfrom' => (int) $row->useridfrom,
+                    'conversationid' => $conversationid,
+                    'subject' => null,
+                    'fullmessage' => $row->message,
+                    'fullmessageformat' => 0,
+                    'fullmessagehtml' => '',
+                    'smallmessage' => $row->message,
+                    'timecreated' => (int) $row->timecreated,
+                    'fullmessagetrust' => 0,
+                    'customdata' => null,
+                ]);
+                $newids[] = $messageid;
+
+                // The old table had the same unique key, so a clash means a row dockchatd wrote since; the database
+                // decides what clashes (MariaDB's collations ignore case). The message moves without its cid.
+                $clash = $DB->record_exists_select('block_dockchat_sent', 'useridfrom = :useridfrom AND clientmsgid = :cid',
+                    ['useridfrom' => (int) $row->useridfrom, 'cid' => $row->clientmsgid]);
+                if ($clash) {
+                    $stats->duplicatecids++;
+                } else {
+                    $DB->insert_record('block_dockchat_sent', (object) [
+                        'messageid' => $messageid,
+                        'conversationid' => $conversationid,
+                        'useridfrom' => (int) $row->useridfrom,
+                        'clientmsgid' => $row->clientmsgid,
+                        'timecreated' => (int) $row->timecreated,
+                        'state' => self::SENT_STATE_DONE,
+                        'timedue' => (int) $row->timecreated,
+                    ]);
+                }
+
+                // (c) Read: by each member of the pair, other than the sender, whose marker is at or after it.
+                foreach ($readers[(int) $row->convid] ?? [] as $read) {
+                    $reader = (int) $read->userid;
+                    if ($reader === (int) $row->useridfrom || (int) $row->id > (int) $read->lastreadid
+                            || ($reader !== (int) $row->userlow && $reader !== (int) $row->userhigh)) {
+                        continue;
+                    }
+                    $marks[$reader . ':' . $messageid] = (object) [
+                        'userid' => $reader,
+                        'messageid' => $messageid,
+                        'action' => api::MESSAGE_ACTION_READ,
+                        'timecreated' => (int) $read->timemodified,
+                    ];
+                }
+            }
+
+            if ($marks) {
+                // The messages are new, so no action should exist yet; never hit the unique index anyway.
+                [$insql, $params] = $DB->get_in_or_equal($newids, SQL_PARAMS_NAMED);
+                $params['action'] = api::MESSAGE_ACTION_READ;
+                $existing = $DB->get_recordset_select('message_user_actions', "action = :action AND messageid $insql",
+                    $params, '', 'id, userid, messageid');
+                foreach ($existing as $action) {
+                    unset($marks[(int) $action->userid . ':' . (int) $action->messageid]);
+                }
+                $existing->close();
+                foreach ($marks as $mark) {
+                    $DB->insert_record('message_user_actions', $mark, false);
+                    $stats->readactions++;
+                }
+            }
+
+            // (d) The migrated old rows go in the same transaction: exactly once.
+            [$insql, $params] = $DB->get_in_or_equal(array_keys($rows), SQL_PARAMS_NAMED);
+            $DB->delete_records_select('block_dockchat_msg', "id $insql", $params);
+
+            $transaction->allow_commit();
+        } catch (\Throwable $e) {
+            // Nothing of the chunk stays, the conversations it created included; the exception goes on.
+            $transaction->rollback($e);
         }
-
-        if ($marks) {
-            // The messages are new, so no action should exist yet; never hit the unique index anyway.
-            [$insql, $params] = $DB->get_in_or_equal($newids, SQL_PARAMS_NAMED);
-            $params['action'] = api::MESSAGE_ACTION_READ;
-            $existing = $DB->get_recordset_select('message_user_actions', "action = :action AND messageid $insql",
-                $params, '', 'id, userid, messageid');
-            foreach ($existing as $action) {
-                unset($marks[(int) $action->userid . ':' . (int) $action->messageid]);
-            }
-            $existing->close();
-            foreach ($marks as $mark) {
-                $DB->insert_record('message_user_actions', $mark, false);
-                $stats->readactions++;
-            }
-        }
-
-        // (d) The migrated old rows go in the same transaction: exactly once.
-        [$insql, $params] = $DB->get_in_or_equal(array_keys($rows), SQL_PARAMS_NAMED);
-        $DB->delete_records_select('block_dockchat_msg', "id $insql", $params);
-
-        $transaction->allow_commit();
 
         $this->conversations = $map;
         $stats->chunks = 1;
@@ -540,7 +544,8 @@ class migration {
      * @throws \upgrade_exception When any old table still holds rows.
      */
     public static function drop_old_tables(int $version): void {
-        global $DB;
+        global $CFG, $DB;
+        require_once($CFG->libdir . '/upgradelib.php');
         $left = self::old_rows();
         if ($left) {
             $what = implode(', ', array_map(fn($name, $count) => "$name: $count", array_keys($left), $left));
