@@ -575,11 +575,19 @@ class migration {
         $left = self::old_rows();
         if ($left) {
             $what = implode(', ', array_map(fn($name, $count) => "$name: $count", array_keys($left), $left));
-            throw new \upgrade_exception('block_dockchat', $version,
-                "The old chat tables still hold rows ($what). Nothing was dropped. Run "
-                . 'blocks/dockchat/cli/migrate.php --run to finish the migration; rows it cannot migrate (a user '
-                . 'chatting with themselves, messages without a conversation) are listed by '
-                . 'blocks/dockchat/cli/migrate.php and deleted only with --discard-unmigratable.');
+            $why = "The old chat tables still hold rows ($what). Nothing was dropped.";
+            if ($pending = self::count_pending()) {
+                $why .= " $pending message(s) are not migrated yet (was the old dockchatd still running?): run "
+                    . 'blocks/dockchat/cli/migrate.php --run, then the upgrade again.';
+            }
+            $skipped = self::count_unmigratable();
+            if ($skipped->selfmessages || $skipped->orphanmessages) {
+                $why .= ' ' . ($skipped->selfmessages + $skipped->orphanmessages) . ' message(s) cannot be migrated '
+                    . "({$skipped->selfmessages} of a user with themselves, {$skipped->orphanmessages} without a "
+                    . 'conversation): blocks/dockchat/cli/migrate.php lists them, and deletes them only with '
+                    . '--discard-unmigratable; then run the upgrade again.';
+            }
+            throw new \upgrade_exception('block_dockchat', $version, $why);
         }
         $dbman = $DB->get_manager();
         foreach (self::OLD_TABLES as $name) {

@@ -321,6 +321,8 @@ final class migration_test extends \advanced_testcase {
     public function test_migrates_everything(): void {
         global $DB;
         $this->resetAfterTest();
+        // The migration's own transactions must be real ones (one is rolled back), and the old tables are DDL.
+        $this->preventResetByRollback();
         $this->fixture();
         $firstnewid = (int) $DB->get_field_sql('SELECT MAX(id) FROM {messages}') + 1;
         $this->assertSame(self::MESSAGES, migration::count_pending());
@@ -357,6 +359,8 @@ final class migration_test extends \advanced_testcase {
     public function test_core_api_returns_migrated_messages(): void {
         global $DB;
         $this->resetAfterTest();
+        // The migration's own transactions must be real ones (one is rolled back), and the old tables are DDL.
+        $this->preventResetByRollback();
         $this->fixture();
         (new migration())->run();
         migration::purge_caches();
@@ -399,6 +403,8 @@ final class migration_test extends \advanced_testcase {
     public function test_interrupted_run_resumes(): void {
         global $DB;
         $this->resetAfterTest();
+        // The migration's own transactions must be real ones (one is rolled back), and the old tables are DDL.
+        $this->preventResetByRollback();
         $this->fixture();
         $firstnewid = (int) $DB->get_field_sql('SELECT MAX(id) FROM {messages}') + 1;
 
@@ -452,6 +458,8 @@ final class migration_test extends \advanced_testcase {
     public function test_unmigratable_rows_block_the_drop(): void {
         global $DB;
         $this->resetAfterTest();
+        // The migration's own transactions must be real ones (one is rolled back), and the old tables are DDL.
+        $this->preventResetByRollback();
         $this->create_old_tables();
         $ana = $this->getDataGenerator()->create_user();
         $bruno = $this->getDataGenerator()->create_user();
@@ -502,6 +510,8 @@ final class migration_test extends \advanced_testcase {
     public function test_no_old_tables(): void {
         global $DB;
         $this->resetAfterTest();
+        // The migration's own transactions must be real ones (one is rolled back), and the old tables are DDL.
+        $this->preventResetByRollback();
         $this->assertFalse(migration::old_tables_exist());
         migration::create_new_tables();
         $dbman = $DB->get_manager();
