@@ -25,10 +25,14 @@ use core_privacy\local\request\userlist;
 use core_privacy\local\request\writer;
 
 /**
- * Privacy API of block_dockchat: what the chat stores about a user, its export and deletion.
+ * Privacy API of block_dockchat: what the block stores about a user, its export and deletion.
  *
- * Conversations are between two users and not tied to a course, so, like core_message, all of
- * a user's chat data lives in that user's own context.
+ * The messages themselves live in Moodle's messaging tables (messages, message_conversations,
+ * message_user_actions), which dockchatd writes and core_message's own provider exports and deletes.
+ * The block keeps beside them: the docked windows (block_dockchat_window), the client message id of
+ * each message sent from the dock and the state of Moodle's send path for it (block_dockchat_sent),
+ * and transient jobs that fire Moodle's events for reads and deletions done in the dock
+ * (block_dockchat_job). Like core_message, all of it lives in the user's own context.
  *
  * @package    block_dockchat
  * @copyright  2026 dockchat developers
@@ -49,30 +53,30 @@ class provider implements
      * @return collection
      */
     public static function get_metadata(collection $collection): collection {
-        $collection->add_database_table('block_dockchat_conv', [
-            'userlow' => 'privacy:metadata:block_dockchat_conv:userlow',
-            'userhigh' => 'privacy:metadata:block_dockchat_conv:userhigh',
-            'timecreated' => 'privacy:metadata:block_dockchat_conv:timecreated',
-        ], 'privacy:metadata:block_dockchat_conv');
-
-        $collection->add_database_table('block_dockchat_msg', [
-            'useridfrom' => 'privacy:metadata:block_dockchat_msg:useridfrom',
-            'message' => 'privacy:metadata:block_dockchat_msg:message',
-            'timecreated' => 'privacy:metadata:block_dockchat_msg:timecreated',
-        ], 'privacy:metadata:block_dockchat_msg');
-
-        $collection->add_database_table('block_dockchat_read', [
-            'userid' => 'privacy:metadata:block_dockchat_read:userid',
-            'lastreadid' => 'privacy:metadata:block_dockchat_read:lastreadid',
-            'timemodified' => 'privacy:metadata:block_dockchat_read:timemodified',
-        ], 'privacy:metadata:block_dockchat_read');
-
         $collection->add_database_table('block_dockchat_window', [
             'userid' => 'privacy:metadata:block_dockchat_window:userid',
             'peerid' => 'privacy:metadata:block_dockchat_window:peerid',
             'state' => 'privacy:metadata:block_dockchat_window:state',
             'timemodified' => 'privacy:metadata:block_dockchat_window:timemodified',
         ], 'privacy:metadata:block_dockchat_window');
+
+        $collection->add_database_table('block_dockchat_sent', [
+            'useridfrom' => 'privacy:metadata:block_dockchat_sent:useridfrom',
+            'clientmsgid' => 'privacy:metadata:block_dockchat_sent:clientmsgid',
+            'messageid' => 'privacy:metadata:block_dockchat_sent:messageid',
+            'conversationid' => 'privacy:metadata:block_dockchat_sent:conversationid',
+            'timecreated' => 'privacy:metadata:block_dockchat_sent:timecreated',
+            'state' => 'privacy:metadata:block_dockchat_sent:state',
+        ], 'privacy:metadata:block_dockchat_sent');
+
+        $collection->add_database_table('block_dockchat_job', [
+            'userid' => 'privacy:metadata:block_dockchat_job:userid',
+            'relateduserid' => 'privacy:metadata:block_dockchat_job:relateduserid',
+            'messageid' => 'privacy:metadata:block_dockchat_job:messageid',
+            'timecreated' => 'privacy:metadata:block_dockchat_job:timecreated',
+        ], 'privacy:metadata:block_dockchat_job');
+
+        $collection->add_subsystem_link('core_message', [], 'privacy:metadata:core_message');
 
         $collection->add_external_location_link('dockchatd', [
             'userid' => 'privacy:metadata:dockchatd:userid',
@@ -84,18 +88,18 @@ class provider implements
     }
 
     /**
-     * Whether a user has any chat data.
+     * Whether any block row names a user.
      *
      * @param int $userid The user.
      * @return bool
      */
     protected static function user_has_data(int $userid): bool {
         global $DB;
-        return $DB->record_exists_select('block_dockchat_conv', 'userlow = :u1 OR userhigh = :u2',
+        return $DB->record_exists_select('block_dockchat_window', 'userid = :u1 OR peerid = :u2',
                     ['u1' => $userid, 'u2' => $userid])
-            || $DB->record_exists('block_dockchat_msg', ['useridfrom' => $userid])
-            || $DB->record_exists('block_dockchat_read', ['userid' => $userid])
-            || $DB->record_exists('block_dockchat_window', ['userid' => $userid]);
+            || $DB->record_exists('block_dockchat_sent', ['useridfrom' => $userid])
+            || $DB->record_exists_select('block_dockchat_job', 'userid = :u1 OR relateduserid = :u2',
+                    ['u1' => $userid, 'u2' => $userid]);
     }
 
     /**
@@ -145,8 +149,8 @@ class provider implements
     }
 
     /**
-     * Exports the user's conversations (with the other user's id, every message and the read
-     * marks) and open chat windows.
+     * Exports the user's docked windows and, for each message they sent from the dock, its client
+     * message id. The messages are exported by core_message. Jobs are transient and not exported.
      *
      * @param approved_contextlist $contextlist The approved contexts.
      * @return void
@@ -161,41 +165,22 @@ class provider implements
         $userid = (int) $contextlist->get_user()->id;
         $writer = writer::with_context($context);
         $root = get_string('pluginname', 'block_dockchat');
-        $convpath = get_string('privacy:path:conversations', 'block_dockchat');
 
-        $conversations = $DB->get_records_select('block_dockchat_conv', 'userlow = :u1 OR userhigh = :u2',
-            ['u1' => $userid, 'u2' => $userid], 'id ASC');
-        foreach ($conversations as $conv) {
-            $otherid = ((int) $conv->userlow === $userid) ? (int) $conv->userhigh : (int) $conv->userlow;
-            $reads = $DB->get_records('block_dockchat_read', ['convid' => $conv->id], '', 'userid, lastreadid, timemodified');
-
-            $messages = [];
-            $rs = $DB->get_recordset('block_dockchat_msg', ['convid' => $conv->id], 'id ASC',
-                'id, useridfrom, message, timecreated');
-            foreach ($rs as $msg) {
-                $messages[] = (object) [
-                    'id' => (int) $msg->id,
-                    'author' => transform::user((int) $msg->useridfrom),
-                    'sentbyyou' => transform::yesno((int) $msg->useridfrom === $userid),
-                    'message' => $msg->message,
-                    'timecreated' => transform::datetime($msg->timecreated),
-                ];
-            }
-            $rs->close();
-
-            $data = (object) [
-                'otheruserid' => transform::user($otherid),
-                'timecreated' => transform::datetime($conv->timecreated),
-                'messages' => $messages,
+        $sent = [];
+        $rs = $DB->get_recordset('block_dockchat_sent', ['useridfrom' => $userid], 'id ASC',
+            'id, messageid, conversationid, clientmsgid, timecreated');
+        foreach ($rs as $row) {
+            $sent[] = (object) [
+                'messageid' => (int) $row->messageid,
+                'conversationid' => (int) $row->conversationid,
+                'clientmsgid' => $row->clientmsgid,
+                'timecreated' => transform::datetime($row->timecreated),
             ];
-            if (isset($reads[$userid])) {
-                $data->yourlastread = (int) $reads[$userid]->lastreadid;
-                $data->yourlastreadtime = transform::datetime($reads[$userid]->timemodified);
-            }
-            if (isset($reads[$otherid])) {
-                $data->theirlastread = (int) $reads[$otherid]->lastreadid;
-            }
-            $writer->export_data([$root, $convpath, (string) $otherid], $data);
+        }
+        $rs->close();
+        if ($sent) {
+            $writer->export_data([$root, get_string('privacy:path:sent', 'block_dockchat')],
+                (object) ['messages' => $sent]);
         }
 
         $windows = [];
@@ -215,7 +200,7 @@ class provider implements
     }
 
     /**
-     * Deletes all chat data of the user whose context this is.
+     * Deletes all block data of the user whose context this is.
      *
      * @param \context $context The context.
      * @return void
@@ -227,7 +212,7 @@ class provider implements
     }
 
     /**
-     * Deletes the chat data of one user.
+     * Deletes the block data of one user.
      *
      * @param approved_contextlist $contextlist The approved contexts.
      * @return void
@@ -239,7 +224,7 @@ class provider implements
     }
 
     /**
-     * Deletes the chat data of several users in one context (only the context's own user counts).
+     * Deletes the block data of several users in one context (only the context's own user counts).
      *
      * @param approved_userlist $userlist The approved users.
      * @return void
@@ -255,9 +240,9 @@ class provider implements
     }
 
     /**
-     * Deletes what belongs to a user: the messages they sent, their read marks, their windows and
-     * the windows others had open on them, and every conversation of theirs left without messages.
-     * Messages the other user sent stay: they are that user's data.
+     * Deletes every block row that names a user or points at a message they sent: their windows and the
+     * windows others had open on them, the client ids of the messages they sent (core_message deletes
+     * those messages), and the jobs about them or their messages.
      *
      * @param int $userid The user.
      * @return void
@@ -266,31 +251,14 @@ class provider implements
         global $DB;
 
         $transaction = $DB->start_delegated_transaction();
-
-        $convids = $DB->get_fieldset_select('block_dockchat_conv', 'id', 'userlow = :u1 OR userhigh = :u2',
-            ['u1' => $userid, 'u2' => $userid]);
-
-        $DB->delete_records('block_dockchat_msg', ['useridfrom' => $userid]);
-        $DB->delete_records('block_dockchat_read', ['userid' => $userid]);
         $DB->delete_records_select('block_dockchat_window', 'userid = :u1 OR peerid = :u2',
             ['u1' => $userid, 'u2' => $userid]);
-
-        foreach (array_chunk($convids, 500) as $chunk) {
-            [$insql, $params] = $DB->get_in_or_equal($chunk, SQL_PARAMS_NAMED);
-            $empty = $DB->get_fieldset_sql(
-                "SELECT c.id
-                   FROM {block_dockchat_conv} c
-                  WHERE c.id $insql
-                    AND NOT EXISTS (SELECT 1 FROM {block_dockchat_msg} m WHERE m.convid = c.id)",
-                $params
-            );
-            if ($empty) {
-                [$emptysql, $emptyparams] = $DB->get_in_or_equal($empty, SQL_PARAMS_NAMED);
-                $DB->delete_records_select('block_dockchat_read', "convid $emptysql", $emptyparams);
-                $DB->delete_records_select('block_dockchat_conv', "id $emptysql", $emptyparams);
-            }
-        }
-
+        $DB->delete_records_select('block_dockchat_job',
+            'userid = :u1 OR relateduserid = :u2
+             OR messageid IN (SELECT s.messageid FROM {block_dockchat_sent} s WHERE s.useridfrom = :u3)
+             OR messageid IN (SELECT m.id FROM {messages} m WHERE m.useridfrom = :u4)',
+            ['u1' => $userid, 'u2' => $userid, 'u3' => $userid, 'u4' => $userid]);
+        $DB->delete_records('block_dockchat_sent', ['useridfrom' => $userid]);
         $transaction->allow_commit();
     }
 }

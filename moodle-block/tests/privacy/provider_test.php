@@ -25,7 +25,8 @@ use core_privacy\local\request\writer;
 /**
  * Tests of the privacy provider of block_dockchat.
  *
- * The chat tables are written by dockchatd; the tests insert rows the way it does.
+ * The messages live in Moodle's tables; the tests write them, and the block's rows beside them, the
+ * way dockchatd does, and check that core_message's provider plus the block's leave nothing behind.
  *
  * @package    block_dockchat
  * @category   test
@@ -37,63 +38,62 @@ final class provider_test extends \core_privacy\tests\provider_testcase {
     /** @var int Clock for inserted rows. */
     private int $clock = 1763772000;
 
-    /** @var array client message ids used so far, per sender. */
-    private array $cids = [];
+    /** @var int Client message ids used so far. */
+    private int $cids = 0;
 
     /**
-     * Finds or creates the conversation of two users, as dockchatd does.
-     *
-     * @param int $a One user.
-     * @param int $b The other user.
-     * @return int Conversation id.
-     */
-    private function conversation(int $a, int $b): int {
-        global $DB;
-        $low = min($a, $b);
-        $high = max($a, $b);
-        $id = $DB->get_field('block_dockchat_conv', 'id', ['userlow' => $low, 'userhigh' => $high]);
-        if ($id) {
-            return (int) $id;
-        }
-        return (int) $DB->insert_record('block_dockchat_conv',
-            (object) ['userlow' => $low, 'userhigh' => $high, 'timecreated' => $this->clock]);
-    }
-
-    /**
-     * Stores a message from one user to another.
+     * Stores a message from one user to another as dockchatd does: the messages row in the pair's
+     * conversation and the block_dockchat_sent row with the client id.
      *
      * @param int $from Sender.
      * @param int $to Recipient.
      * @param string $text Text.
-     * @return int Message id.
+     * @return int messages.id
      */
     private function message(int $from, int $to, string $text): int {
         global $DB;
-        $convid = $this->conversation($from, $to);
-        $this->cids[$from] = ($this->cids[$from] ?? 0) + 1;
-        return (int) $DB->insert_record('block_dockchat_msg', (object) [
-            'convid' => $convid,
+        $conv = \core_message\api::create_conversation(\core_message\api::MESSAGE_CONVERSATION_TYPE_INDIVIDUAL,
+            [$from, $to]);
+        $time = $this->clock++;
+        $id = (int) $DB->insert_record('messages', (object) [
             'useridfrom' => $from,
-            'clientmsgid' => 'c-' . $this->cids[$from],
-            'message' => $text,
-            'timecreated' => $this->clock++,
+            'conversationid' => $conv->id,
+            'subject' => null,
+            'fullmessage' => $text,
+            'fullmessageformat' => 0,
+            'fullmessagehtml' => '',
+            'smallmessage' => $text,
+            'timecreated' => $time,
+            'fullmessagetrust' => 0,
+            'customdata' => null,
         ]);
+        $DB->insert_record('block_dockchat_sent', (object) [
+            'messageid' => $id,
+            'conversationid' => $conv->id,
+            'useridfrom' => $from,
+            'clientmsgid' => 'c-' . (++$this->cids),
+            'timecreated' => $time,
+            'state' => 0,
+            'timedue' => $time,
+        ]);
+        return $id;
     }
 
     /**
-     * Marks a conversation read up to a message.
+     * Marks a message read as a dock read does: the message_user_actions row and a job to fire the event.
      *
      * @param int $reader Reader.
-     * @param int $other The other user.
-     * @param int $upto Message id.
+     * @param int $messageid Message.
      */
-    private function read(int $reader, int $other, int $upto): void {
+    private function read(int $reader, int $messageid): void {
         global $DB;
-        $DB->insert_record('block_dockchat_read', (object) [
-            'convid' => $this->conversation($reader, $other),
-            'userid' => $reader,
-            'lastreadid' => $upto,
-            'timemodified' => $this->clock,
+        $from = (int) $DB->get_field('messages', 'useridfrom', ['id' => $messageid]);
+        $muaid = $DB->insert_record('message_user_actions', (object) [
+            'userid' => $reader, 'messageid' => $messageid, 'action' => 1, 'timecreated' => $this->clock,
+        ]);
+        $DB->insert_record('block_dockchat_job', (object) [
+            'kind' => 1, 'userid' => $reader, 'messageid' => $messageid, 'itemid' => $muaid,
+            'relateduserid' => $from, 'timecreated' => $this->clock, 'state' => 0, 'attempts' => 0,
         ]);
     }
 
@@ -115,7 +115,8 @@ final class provider_test extends \core_privacy\tests\provider_testcase {
     }
 
     /**
-     * Three users: Ana and Bruno chat; Bruno and Carla chat; Dora has nothing.
+     * Ana and Bruno chat from the dock, Ana has read Bruno's message; Carla writes to Bruno, who has a
+     * window on her; Dora has nothing.
      *
      * @return \stdClass[] [ana, bruno, carla, dora]
      */
@@ -128,7 +129,7 @@ final class provider_test extends \core_privacy\tests\provider_testcase {
 
         $this->message($ana->id, $bruno->id, 'Hi Bruno');
         $last = $this->message($bruno->id, $ana->id, 'Hi Ana <b>!</b>');
-        $this->read($ana->id, $bruno->id, $last);
+        $this->read($ana->id, $last);
         $this->window($ana->id, $bruno->id, 0);
         $this->window($bruno->id, $ana->id, 1);
 
@@ -138,18 +139,44 @@ final class provider_test extends \core_privacy\tests\provider_testcase {
     }
 
     /**
-     * The metadata names the four tables and dockchatd.
+     * Block rows naming a user or one of their messages.
+     *
+     * @param int $userid The user.
+     * @return int
+     */
+    private function rows_about(int $userid): int {
+        global $DB;
+        $params = ['u1' => $userid, 'u2' => $userid];
+        return $DB->count_records_select('block_dockchat_window', 'userid = :u1 OR peerid = :u2', $params)
+            + $DB->count_records('block_dockchat_sent', ['useridfrom' => $userid])
+            + $DB->count_records_select('block_dockchat_job', 'userid = :u1 OR relateduserid = :u2', $params)
+            + $DB->count_records_sql(
+                'SELECT COUNT(1) FROM {block_dockchat_sent} s LEFT JOIN {messages} m ON m.id = s.messageid
+                  WHERE m.id IS NULL')
+            + $DB->count_records_sql(
+                'SELECT COUNT(1) FROM {block_dockchat_job} j LEFT JOIN {messages} m ON m.id = j.messageid
+                  WHERE j.messageid IS NOT NULL AND m.id IS NULL');
+    }
+
+    /**
+     * The metadata names the block's three tables, core_message and dockchatd, and no old table.
      */
     public function test_get_metadata(): void {
         $collection = provider::get_metadata(new collection('block_dockchat'));
         $names = array_map(fn($item) => $item->get_name(), $collection->get_collection());
         sort($names);
-        $this->assertSame(['block_dockchat_conv', 'block_dockchat_msg', 'block_dockchat_read', 'block_dockchat_window',
+        $this->assertSame(['block_dockchat_job', 'block_dockchat_sent', 'block_dockchat_window', 'core_message',
             'dockchatd'], $names);
+        foreach ($collection->get_collection() as $item) {
+            $this->assertTrue(get_string_manager()->string_exists($item->get_summary(), 'block_dockchat'));
+            foreach ($item->get_privacy_fields() as $field => $string) {
+                $this->assertTrue(get_string_manager()->string_exists($string, 'block_dockchat'), $string);
+            }
+        }
     }
 
     /**
-     * Users with chat data have their user context; others have none.
+     * Users with block data have their user context; others have none.
      */
     public function test_get_contexts_for_userid(): void {
         $this->resetAfterTest();
@@ -184,9 +211,10 @@ final class provider_test extends \core_privacy\tests\provider_testcase {
     }
 
     /**
-     * The export holds each conversation under the other user's id, with messages, read marks and windows.
+     * The export holds the client ids of the messages the user sent from the dock, and their windows.
      */
     public function test_export_user_data(): void {
+        global $DB;
         $this->resetAfterTest();
         [$ana, $bruno] = $this->scenario();
         $context = \core\context\user::instance($ana->id);
@@ -196,14 +224,12 @@ final class provider_test extends \core_privacy\tests\provider_testcase {
         $this->assertTrue($writer->has_any_data());
 
         $root = get_string('pluginname', 'block_dockchat');
-        $data = $writer->get_data([$root, get_string('privacy:path:conversations', 'block_dockchat'), (string) $bruno->id]);
-        $this->assertEquals($bruno->id, $data->otheruserid);
-        $this->assertCount(2, $data->messages);
-        $this->assertSame('Hi Bruno', $data->messages[0]->message);
-        $this->assertEquals($ana->id, $data->messages[0]->author);
-        $this->assertSame('Hi Ana <b>!</b>', $data->messages[1]->message);
-        $this->assertEquals($bruno->id, $data->messages[1]->author);
-        $this->assertEquals($data->messages[1]->id, $data->yourlastread);
+        $sent = $writer->get_data([$root, get_string('privacy:path:sent', 'block_dockchat')]);
+        $this->assertCount(1, $sent->messages);
+        $mine = $DB->get_record('messages', ['useridfrom' => $ana->id], '*', MUST_EXIST);
+        $this->assertSame((int) $mine->id, $sent->messages[0]->messageid);
+        $this->assertSame((int) $mine->conversationid, $sent->messages[0]->conversationid);
+        $this->assertSame('c-1', $sent->messages[0]->clientmsgid);
 
         $windows = $writer->get_data([$root, get_string('privacy:path:windows', 'block_dockchat')]);
         $this->assertCount(1, $windows->windows);
@@ -224,33 +250,48 @@ final class provider_test extends \core_privacy\tests\provider_testcase {
     }
 
     /**
-     * Deleting a user removes what they sent, their read marks and windows, and conversations left empty;
-     * what others sent stays.
+     * Deleting a user with core_message's provider and the block's leaves no block row about the user or
+     * their messages; the other users' rows stay.
+     */
+    public function test_delete_data_for_user_with_core(): void {
+        global $DB;
+        $this->resetAfterTest();
+        [$ana, $bruno, $carla] = $this->scenario();
+        $this->assertGreaterThan(0, $this->rows_about((int) $bruno->id));
+
+        $contextlist = new approved_contextlist($bruno, 'block_dockchat', [\core\context\user::instance($bruno->id)->id]);
+        \core_message\privacy\provider::delete_data_for_user(
+            new approved_contextlist($bruno, 'core_message', [\core\context\user::instance($bruno->id)->id]));
+        provider::delete_data_for_user($contextlist);
+
+        $this->assertSame(0, $this->rows_about((int) $bruno->id));
+        $this->assertFalse($DB->record_exists('messages', ['useridfrom' => $bruno->id]));
+        // Ana's and Carla's sent messages and their cids stay.
+        $this->assertSame(1, $DB->count_records('block_dockchat_sent', ['useridfrom' => $ana->id]));
+        $this->assertSame(1, $DB->count_records('block_dockchat_sent', ['useridfrom' => $carla->id]));
+        $this->assertCount(0, provider::get_contexts_for_userid((int) $bruno->id));
+        $this->assertCount(1, provider::get_contexts_for_userid((int) $ana->id));
+    }
+
+    /**
+     * The block's deletion alone also removes the jobs about the user's messages and the windows on them.
      */
     public function test_delete_data_for_user(): void {
         global $DB;
         $this->resetAfterTest();
-        [$ana, $bruno, $carla] = $this->scenario();
+        [$ana, $bruno] = $this->scenario();
 
         $contextlist = new approved_contextlist($bruno, 'block_dockchat', [\core\context\user::instance($bruno->id)->id]);
         provider::delete_data_for_user($contextlist);
 
-        $this->assertFalse($DB->record_exists('block_dockchat_msg', ['useridfrom' => $bruno->id]));
-        $this->assertTrue($DB->record_exists('block_dockchat_msg', ['useridfrom' => $ana->id]));
-        $this->assertTrue($DB->record_exists('block_dockchat_msg', ['useridfrom' => $carla->id]));
+        $this->assertFalse($DB->record_exists('block_dockchat_sent', ['useridfrom' => $bruno->id]));
         $this->assertFalse($DB->record_exists('block_dockchat_window', ['userid' => $bruno->id]));
         $this->assertFalse($DB->record_exists('block_dockchat_window', ['peerid' => $bruno->id]));
-        $this->assertFalse($DB->record_exists('block_dockchat_read', ['userid' => $bruno->id]));
-        // Ana's read mark stays: the conversation still holds her message.
-        $this->assertTrue($DB->record_exists('block_dockchat_read', ['userid' => $ana->id]));
-        $this->assertSame(2, $DB->count_records('block_dockchat_conv'));
-
-        // Once Ana's data goes too, the empty Ana-Bruno conversation is removed.
-        $contextlist = new approved_contextlist($ana, 'block_dockchat', [\core\context\user::instance($ana->id)->id]);
-        provider::delete_data_for_user($contextlist);
-        $this->assertSame(0, $DB->count_records('block_dockchat_msg', ['useridfrom' => $ana->id]));
-        $this->assertSame(1, $DB->count_records('block_dockchat_conv'));
-        $this->assertCount(0, provider::get_contexts_for_userid((int) $ana->id));
+        // Ana's read of Bruno's message was a job about Bruno (the sender): gone.
+        $this->assertSame(0, $DB->count_records('block_dockchat_job'));
+        $this->assertTrue($DB->record_exists('block_dockchat_sent', ['useridfrom' => $ana->id]));
+        // Messages are core_message's: the block's provider leaves them.
+        $this->assertTrue($DB->record_exists('messages', ['useridfrom' => $bruno->id]));
     }
 
     /**
@@ -260,10 +301,10 @@ final class provider_test extends \core_privacy\tests\provider_testcase {
         global $DB;
         $this->resetAfterTest();
         [$ana, $bruno] = $this->scenario();
-        $count = $DB->count_records('block_dockchat_msg');
+        $count = $DB->count_records('block_dockchat_sent') + $DB->count_records('block_dockchat_window');
         $contextlist = new approved_contextlist($ana, 'block_dockchat', [\core\context\user::instance($bruno->id)->id]);
         provider::delete_data_for_user($contextlist);
-        $this->assertSame($count, $DB->count_records('block_dockchat_msg'));
+        $this->assertSame($count, $DB->count_records('block_dockchat_sent') + $DB->count_records('block_dockchat_window'));
     }
 
     /**
@@ -275,14 +316,13 @@ final class provider_test extends \core_privacy\tests\provider_testcase {
         [$ana, $bruno, $carla] = $this->scenario();
 
         provider::delete_data_for_all_users_in_context(\core\context\user::instance($carla->id));
-        $this->assertFalse($DB->record_exists('block_dockchat_msg', ['useridfrom' => $carla->id]));
+        $this->assertFalse($DB->record_exists('block_dockchat_sent', ['useridfrom' => $carla->id]));
         $this->assertFalse($DB->record_exists('block_dockchat_window', ['peerid' => $carla->id]));
-        $this->assertSame(2, $DB->count_records('block_dockchat_msg'));
-        // The Bruno-Carla conversation had only Carla's message: it is gone.
-        $this->assertSame(1, $DB->count_records('block_dockchat_conv'));
+        $this->assertSame(2, $DB->count_records('block_dockchat_sent'));
+        $this->assertSame(2, $DB->count_records('block_dockchat_window'));
 
         provider::delete_data_for_all_users_in_context(\core\context\system::instance());
-        $this->assertSame(2, $DB->count_records('block_dockchat_msg'));
+        $this->assertSame(2, $DB->count_records('block_dockchat_sent'));
     }
 
     /**
@@ -296,11 +336,12 @@ final class provider_test extends \core_privacy\tests\provider_testcase {
 
         // Bruno is not the owner of Ana's context: nothing happens.
         provider::delete_data_for_users(new approved_userlist($anacontext, 'block_dockchat', [$bruno->id]));
-        $this->assertTrue($DB->record_exists('block_dockchat_msg', ['useridfrom' => $ana->id]));
+        $this->assertTrue($DB->record_exists('block_dockchat_sent', ['useridfrom' => $ana->id]));
 
         provider::delete_data_for_users(new approved_userlist($anacontext, 'block_dockchat', [$ana->id]));
-        $this->assertFalse($DB->record_exists('block_dockchat_msg', ['useridfrom' => $ana->id]));
+        $this->assertFalse($DB->record_exists('block_dockchat_sent', ['useridfrom' => $ana->id]));
         $this->assertFalse($DB->record_exists('block_dockchat_window', ['userid' => $ana->id]));
-        $this->assertTrue($DB->record_exists('block_dockchat_msg', ['useridfrom' => $bruno->id]));
+        $this->assertFalse($DB->record_exists('block_dockchat_job', ['userid' => $ana->id]));
+        $this->assertTrue($DB->record_exists('block_dockchat_sent', ['useridfrom' => $bruno->id]));
     }
 }
