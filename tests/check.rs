@@ -676,3 +676,19 @@ async fn queue_worker_and_backlog_are_reported(backend: Backend) {
     db.destroy().await;
 }
 db_test!(queue_worker_and_backlog_are_reported);
+
+async fn the_block_tables_of_before_the_move_fail_the_check(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    db.execp("CREATE TABLE {p}block_dockchat_msg (id BIGINT NOT NULL, PRIMARY KEY (id))")
+        .await;
+    let report = check::run(&opts(&db.url, PREFIX)).await;
+    assert!(!report.ok(), "{report}");
+    assert!(
+        report.to_string().contains(
+            "FAIL  block upgrade: the block's earlier tables (mdl_block_dockchat_msg) still exist"
+        ),
+        "{report}"
+    );
+    db.destroy().await;
+}
+db_test!(the_block_tables_of_before_the_move_fail_the_check);

@@ -363,6 +363,29 @@ async fn check_schema(
         }
     }
 
+    // The block's tables before 2026120100 held the messages; its upgrade moves them into Moodle's
+    // messaging tables and then drops them. Still there: the move has not finished, and the dock
+    // would show none of those messages.
+    let legacy: Vec<String> = [
+        "block_dockchat_msg",
+        "block_dockchat_conv",
+        "block_dockchat_read",
+    ]
+    .iter()
+    .map(|t| format!("{prefix}{t}"))
+    .filter(|t| tables.contains(t))
+    .collect();
+    if !legacy.is_empty() {
+        report.push(
+            "block upgrade",
+            Status::Fail,
+            format!(
+                "the block's earlier tables ({}) still exist: their messages have not been moved into Moodle's messaging tables yet; upgrade the block (Site administration > Notifications, or php blocks/dockchat/cli/migrate.php --run for a large site; docs/DEPLOY.md §9)",
+                legacy.join(", ")
+            ),
+        );
+    }
+
     // Block tables, from install.xml.
     match xmldb::block_schema() {
         Err(e) => report.push("block tables", Status::Fail, format!("embedded {e}")),
