@@ -4,7 +4,9 @@
 //! subset and the block's tables (from `moodle-block/db/install.xml`), seeding a small Moodle-shaped
 //! site, and the demo-only HTTP routes (CONTRACTS §4): the demo page, the block's very own client
 //! modules, templates, styles and strings (embedded at build time), the list of demo users, token
-//! minting with the demo secret (the same claims the block mints) and generated SVG avatars.
+//! minting with the demo secret (the same claims the block mints), generated SVG avatars, and
+//! `POST /demo/drawer`, which stores a message as Moodle's message drawer does (to try messages that
+//! reach the dock from Moodle).
 //! Must not: take any other path than production for authentication, presence, storage or the
 //! protocol: the demo runs the production server with these extra routes.
 
@@ -454,6 +456,52 @@ impl Demo {
         }
     }
 
+    /// `POST /demo/drawer {"from": id, "to": id, "text": "..."}`: the demo plays Moodle's message
+    /// drawer, storing the message the way Moodle does, so the dock shows it arriving from Moodle.
+    async fn drawer(&self, req: Request<Incoming>) -> Response<Body> {
+        let body = match http_body_util::Limited::new(req.into_body(), 16 * 1024)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(_) => {
+                return json_response(StatusCode::BAD_REQUEST, &json!({"error": "body too large"}))
+            }
+        };
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let from = v
+            .get("from")
+            .and_then(|u| u.as_i64())
+            .and_then(|id| self.user(id));
+        let to = v
+            .get("to")
+            .and_then(|u| u.as_i64())
+            .and_then(|id| self.user(id));
+        let text = v.get("text").and_then(|t| t.as_str()).unwrap_or("").trim();
+        let (Some(from), Some(to)) = (from, to) else {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "unknown demo user"}),
+            );
+        };
+        if text.is_empty() || from.id == to.id {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "a text to someone else is needed"}),
+            );
+        }
+        match self.store.demo_drawer_message(from.id, to.id, text).await {
+            Ok(id) => json_response(StatusCode::OK, &json!({"id": id})),
+            Err(e) => {
+                tracing::error!(error = %e, "storing a drawer message failed");
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({"error": "internal"}),
+                )
+            }
+        }
+    }
+
     fn avatar(&self, path: &str) -> Response<Body> {
         // /pluginfile.php/<ctxid>/user/icon/<theme>/f1
         let ctx = path
@@ -501,6 +549,7 @@ impl Demo {
             (&Method::GET, "/") | (&Method::GET, "/index.html") => serve_asset("demo/index.html"),
             (&Method::GET, "/demo/users") => json_response(StatusCode::OK, &self.users_json()),
             (&Method::POST, "/demo/token") => self.token(req).await,
+            (&Method::POST, "/demo/drawer") => self.drawer(req).await,
             (&Method::GET, "/styles.css") => serve_asset("styles.css"),
             (&Method::GET, p) if p.starts_with("/demo/") => serve_asset(&p[1..]),
             (&Method::GET, p) if p.starts_with("/client/") => serve_asset(&p[1..]),

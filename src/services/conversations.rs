@@ -604,6 +604,40 @@ impl Conversations {
         Ok(())
     }
 
+    /// A message from `peer` reached `owner` from elsewhere in Moodle: like a dock message, it
+    /// opens a minimised window for it (so it is there on the next page too) unless one exists;
+    /// `owner`'s tabs are told, and the oldest windows beyond [`WINDOWS_MAX`] close.
+    pub async fn incoming_window(&self, owner: i64, peer: &Arc<Person>) {
+        if window_known(&self.windows_known, owner, peer.id) {
+            return;
+        }
+        match self
+            .store
+            .ensure_window(owner, peer.id, WINDOW_MINIMISED)
+            .await
+        {
+            Ok(created) => {
+                self.windows_known.insert((owner, peer.id), Instant::now());
+                if !created {
+                    return;
+                }
+                self.push_window(owner, peer, WindowState::Minimised);
+                match self.store.trim_windows(owner).await {
+                    Ok(closed) => {
+                        for id in closed {
+                            self.windows_known.remove(&(owner, id));
+                            self.push_window(owner, &Person::id_only(id), WindowState::Closed);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "trimming a user's windows failed"),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "opening the window of an incoming message failed")
+            }
+        }
+    }
+
     /// The Person a `window` frame about `with` carries: as `visible_peer` shows them, else
     /// only the id (closing a window onto someone `me` may not see still works, and tells nothing).
     /// Called after the write, so it cannot fail: a failed lookup also gives only the id.

@@ -172,6 +172,7 @@ impl Ingest {
         ));
         self.registry.send_user(r.from, &frame);
         self.registry.send_user(to, &frame);
+        self.convs.incoming_window(to, &sender).await;
     }
 
     /// Read rows Moodle (or the daemon) wrote: one `read` frame per reader and conversation, with

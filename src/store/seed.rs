@@ -1,8 +1,10 @@
 //! Seeding a Moodle-shaped demo site (used only by `dockchatd demo`).
 //!
 //! Owns: the INSERTs that create the demo's users, courses, contexts, enrolments, role assignments,
-//! live sessions and settings in Moodle's core tables, and keeping the demo sessions alive (the demo
-//! plays the part of Moodle, which bumps `sessions.timemodified` on every request).
+//! live sessions and settings in Moodle's core tables, keeping the demo sessions alive (the demo
+//! plays the part of Moodle, which bumps `sessions.timemodified` on every request), and a message
+//! sent "from Moodle's drawer" (stored as Moodle's own send path stores it, so the demo shows one
+//! arriving in the dock live).
 //! Must not: run against a production site: the daemon never writes Moodle's core tables outside
 //! the demo.
 
@@ -213,6 +215,46 @@ impl Store {
             .await?;
         }
         Ok(())
+    }
+
+    /// Stores a message from `from` to `to` the way Moodle's drawer does (`message_send`): the
+    /// pair's conversation found by its hash or created with both members, then the `messages` row,
+    /// each statement committed on its own as PHP does. Returns the message id.
+    pub async fn demo_drawer_message(&self, from: i64, to: i64, text: &str) -> Result<i64> {
+        let hash = super::messaging::conversation_hash(from, to);
+        let t = now();
+        let find = SqlBuilder::new(self.dialect, self.prefix()).build(
+            "SELECT id FROM {p}message_conversations WHERE convhash = ? AND type = 1 ORDER BY id LIMIT 1",
+        );
+        let existing: Option<i64> = dispatch!(self, pool => sqlx::query_scalar(&find).bind(&hash).fetch_optional(pool).await?);
+        let conv = match existing {
+            Some(id) => id,
+            None => {
+                self.exec(
+                    "INSERT INTO {p}message_conversations (type, convhash, enabled, timecreated, timemodified) VALUES (1, ?, 1, ?, ?)",
+                    vals![hash.as_str(), t, t],
+                )
+                .await?;
+                let id: i64 = dispatch!(self, pool => sqlx::query_scalar(&find).bind(&hash).fetch_one(pool).await?);
+                self.exec(
+                    "INSERT INTO {p}message_conversation_members (conversationid, userid, timecreated) VALUES (?, ?, ?), (?, ?, ?)",
+                    vals![id, from, t, id, to, t],
+                )
+                .await?;
+                id
+            }
+        };
+        self.exec(
+            "INSERT INTO {p}messages (useridfrom, conversationid, subject, fullmessage, fullmessageformat, \
+             fullmessagehtml, smallmessage, timecreated, fullmessagetrust, customdata) \
+             VALUES (?, ?, NULL, ?, 0, '', ?, ?, 0, NULL)",
+            vals![from, conv, text, text, t],
+        )
+        .await?;
+        let last = SqlBuilder::new(self.dialect, self.prefix())
+            .build("SELECT MAX(id) FROM {p}messages WHERE conversationid = ? AND useridfrom = ?");
+        let id: i64 = dispatch!(self, pool => sqlx::query_scalar(&last).bind(conv).bind(from).fetch_one(pool).await?);
+        Ok(id)
     }
 
     /// Keeps a demo user's session live, as Moodle does on each request.

@@ -120,6 +120,15 @@ impl Store {
         })
     }
 
+    /// Creates `user`'s window onto `peer` in `state` unless one exists; returns whether it did.
+    pub async fn ensure_window(&self, user: i64, peer: i64, state: i64) -> Result<bool> {
+        let sql = &self.sql.windows.insert_ignore;
+        dispatch!(self, pool => {
+            let n = sqlx::query(sql).bind(user).bind(peer).bind(state).bind(now()).execute(pool).await?.rows_affected();
+            Ok(n > 0)
+        })
+    }
+
     /// Sets a window's state (`None` = closed: the row is deleted). A new row beyond [`WINDOWS_MAX`]
     /// closes the user's oldest windows.
     pub async fn set_window(

@@ -304,3 +304,46 @@ test('two users chat in docked windows', {timeout: 240000}, async() => {
         await ctxB.close().catch(() => {});
     }
 });
+
+test('a message sent from Moodle\'s drawer appears in the open dock', {timeout: 120000}, async() => {
+    const {a, b} = await pickUsers();
+    const errors = [];
+    const ctxA = await demo.browser().newContext({viewport: {width: 1280, height: 800}});
+    try {
+        const pageA = await open(ctxA, a, errors);
+        // B writes from Moodle's drawer (the demo stores it as Moodle's send path does): A's dock,
+        // already open, shows it within a second or so, as text, once.
+        const text = `From the drawer ${Date.now()} <b>not bold</b>`;
+        const sent = Date.now();
+        const r = await fetch(demo.base() + '/demo/drawer', {
+            method: 'POST',
+            headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({from: b.id, to: a.id, text}),
+            signal: AbortSignal.timeout(T),
+        });
+        assert.equal(r.status, 200, await r.text());
+        await win(pageA, b).waitFor({timeout: T});
+        const toggle = win(pageA, b).locator('[data-action="toggle"]');
+        if ((await toggle.getAttribute('aria-expanded')) === 'false') {
+            await toggle.click();
+        }
+        await waitText(pageA, b, 'From the drawer');
+        assert.ok(Date.now() - sent < 5000, `arrived after ${Date.now() - sent} ms`);
+        const bubble = bubbles(pageA, b).filter({hasText: 'From the drawer'});
+        assert.equal(await bubble.count(), 1, 'shown once');
+        assert.equal(await bubble.first().evaluate((el) => el.textContent), text, 'as text, never markup');
+        assert.equal(await win(pageA, b).locator('[data-region="text"] b').count(), 0);
+        // After a reload it is in the history.
+        await pageA.reload({timeout: T});
+        await win(pageA, b).waitFor({timeout: T});
+        const toggle2 = win(pageA, b).locator('[data-action="toggle"]');
+        if ((await toggle2.getAttribute('aria-expanded')) === 'false') {
+            await toggle2.click();
+        }
+        await waitText(pageA, b, 'From the drawer');
+        assert.equal(await bubbles(pageA, b).filter({hasText: text}).count(), 1);
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctxA.close();
+    }
+});
