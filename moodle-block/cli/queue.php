@@ -1,0 +1,94 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+/**
+ * Admin view of the dock chat queue: backlog per state, worker heartbeats, requeue of failed rows.
+ *
+ * @package    block_dockchat
+ * @copyright  2026 dockchat developers
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+
+define('CLI_SCRIPT', true);
+
+require(__DIR__ . '/../../../config.php');
+require_once($CFG->libdir . '/clilib.php');
+
+use block_dockchat\local\queue\processor;
+use block_dockchat\local\queue\job_runner;
+use block_dockchat\local\queue\runner;
+
+[$options, $unrecognised] = cli_get_params(
+    ['help' => false, 'status' => false, 'requeue' => null],
+    ['h' => 'help', 's' => 'status']
+);
+if ($unrecognised) {
+    cli_error(get_string('cliunknowoption', 'admin', implode("\n  ", $unrecognised)));
+}
+if ($options['help'] || (!$options['status'] && $options['requeue'] === null)) {
+    cli_writeln(get_string('cli_queue_help', 'block_dockchat'));
+    exit(0);
+}
+
+if ($options['requeue'] !== null) {
+    $id = clean_param($options['requeue'], PARAM_INT);
+    if ($id <= 0 || !processor::requeue($id)) {
+        cli_error(get_string('cli_queue_notrequeued', 'block_dockchat', $id));
+    }
+    cli_writeln(get_string('cli_queue_requeued', 'block_dockchat', $id));
+    exit(0);
+}
+
+$now = time();
+$names = [
+    processor::STATE_NEW => 'new', processor::STATE_WAITING => 'waiting', processor::STATE_CLAIMED => 'claimed',
+    processor::STATE_DISPATCHING => 'dispatching', processor::STATE_DONE => 'done', processor::STATE_UNCERTAIN => 'uncertain',
+    processor::STATE_FAILED => 'failed',
+];
+$counts = $DB->get_records_sql("SELECT state, COUNT(1) AS n, MIN(timecreated) AS oldest
+                                  FROM {" . processor::TABLE . "} GROUP BY state");
+cli_heading('block_dockchat_sent');
+foreach ($names as $state => $name) {
+    $n = isset($counts[$state]) ? (int) $counts[$state]->n : 0;
+    $age = ($n && $state !== processor::STATE_DONE) ? ' (oldest ' . ($now - (int) $counts[$state]->oldest) . ' s)' : '';
+    cli_writeln(sprintf('%d %-12s %d%s', $state, $name, $n, $age));
+}
+foreach ($DB->get_records_select(processor::TABLE, 'state IN (5, 6)', null, 'id DESC', 'id, messageid, state, error', 0, 20)
+        as $row) {
+    cli_writeln("  #$row->id message $row->messageid state $row->state " . ($row->error ?? ''));
+}
+
+cli_heading('block_dockchat_job');
+$jobs = $DB->get_records_sql("SELECT " . $DB->sql_concat('kind', "'-'", 'state') . " AS k, kind, state, COUNT(1) AS n
+                                FROM {" . job_runner::TABLE . "} GROUP BY kind, state");
+if (!$jobs) {
+    cli_writeln('0');
+}
+foreach ($jobs as $job) {
+    cli_writeln("kind $job->kind state $job->state: $job->n");
+}
+
+cli_heading('block_dockchat_worker');
+$workers = $DB->get_records(runner::TABLE, null, 'timeseen DESC');
+if (!$workers) {
+    cli_writeln(get_string('cli_queue_noworker', 'block_dockchat'));
+}
+foreach ($workers as $w) {
+    cli_writeln(sprintf('%s pid %d: started %s, seen %d s ago, %d item(s)%s', $w->hostname, $w->pid,
+        userdate($w->timestarted, '%Y-%m-%d %H:%M:%S'), $now - $w->timeseen, $w->processed,
+        $w->lasterror ? ', last error: ' . $w->lasterror : ''));
+}
+exit(0);
