@@ -76,8 +76,8 @@ class runner {
      * @return int Items handled.
      */
     public function run(int $maxseconds, int $maxitems, bool $once = false): int {
+        global $DB;
         $start = microtime(true);
-        $lastbeat = 0;
         $this->beat();
         $lastbeat = time();
         $shouldstop = fn() => $this->stop || $this->processed >= $maxitems;
@@ -92,7 +92,6 @@ class runner {
                     // A database hiccup or a bug: recorded in the heartbeat, the loop goes on (or ends, once).
                     $this->lasterror = get_class($e) . ': ' . $e->getMessage();
                     $this->say('error: ' . $this->lasterror);
-                    global $DB;
                     if ($DB->is_transaction_started()) {
                         // Leaving a transaction open would swallow every later write: start afresh.
                         $DB->force_transaction_rollback();
