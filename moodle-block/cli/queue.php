@@ -66,19 +66,24 @@ foreach ($names as $state => $name) {
     $age = ($n && $state !== processor::STATE_DONE) ? ' (oldest ' . ($now - (int) $counts[$state]->oldest) . ' s)' : '';
     cli_writeln(sprintf('%d %-12s %d%s', $state, $name, $n, $age));
 }
-foreach ($DB->get_records_select(processor::TABLE, 'state IN (5, 6)', null, 'id DESC', 'id, messageid, state, error', 0, 20)
-        as $row) {
+$problems = $DB->get_records_select(processor::TABLE, 'state = :uncertain OR state = :failed',
+    ['uncertain' => processor::STATE_UNCERTAIN, 'failed' => processor::STATE_FAILED], 'id DESC',
+    'id, messageid, state, error', 0, 20);
+foreach ($problems as $row) {
     cli_writeln("  #$row->id message $row->messageid state $row->state " . ($row->error ?? ''));
 }
 
 cli_heading('block_dockchat_job');
-$jobs = $DB->get_records_sql("SELECT " . $DB->sql_concat('kind', "'-'", 'state') . " AS k, kind, state, COUNT(1) AS n
-                                FROM {" . job_runner::TABLE . "} GROUP BY kind, state");
-if (!$jobs) {
-    cli_writeln('0');
-}
+$jobs = $DB->get_recordset_sql("SELECT kind, state, COUNT(1) AS n, MIN(timecreated) AS oldest
+                                   FROM {" . job_runner::TABLE . "} GROUP BY kind, state ORDER BY kind, state");
+$any = false;
 foreach ($jobs as $job) {
-    cli_writeln("kind $job->kind state $job->state: $job->n");
+    $any = true;
+    cli_writeln("kind $job->kind state $job->state: $job->n (oldest " . ($now - (int) $job->oldest) . ' s)');
+}
+$jobs->close();
+if (!$any) {
+    cli_writeln('0');
 }
 
 cli_heading('block_dockchat_worker');
