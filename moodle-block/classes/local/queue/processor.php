@@ -67,6 +67,9 @@ class processor {
     /** @var dispatcher Runs Moodle's send path for claimed rows. */
     protected dispatcher $dispatcher;
 
+    /** @var int Rows dispatched by this processor so far (the runner's item budget looks at it mid-pass). */
+    public int $total = 0;
+
     /** @var job_runner Fires the events of read and delete jobs. */
     protected job_runner $jobs;
 
@@ -302,6 +305,7 @@ class processor {
                 }
             }
             $handled += count($started);
+            $this->total += count($started);
         }
         return $handled;
     }

@@ -80,7 +80,9 @@ class runner {
         $start = microtime(true);
         $this->beat();
         $lastbeat = time();
-        $shouldstop = fn() => $this->stop || $this->processed >= $maxitems;
+        // Asked between items too, so a long backlog cannot hold the process past its time or item budget.
+        $shouldstop = fn() => $this->stop || $this->processed >= $maxitems || $this->processor->total >= $maxitems
+            || microtime(true) - $start >= $maxseconds;
         try {
             while (true) {
                 $n = 0;
