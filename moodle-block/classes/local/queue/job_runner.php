@@ -104,6 +104,8 @@ class job_runner {
     public function fire(string $token, array $jobs): int {
         try {
             $this->fire_in_transaction($token, $jobs);
+            // The log observer is external: it ran at the commit; its buffer is written now (processor::flush_log).
+            processor::flush_log();
             return count($jobs);
         } catch (\Throwable $e) {
             // Rolled back: nothing of the batch happened. Find the culprit one job at a time.
@@ -111,6 +113,7 @@ class job_runner {
             foreach ($jobs as $job) {
                 try {
                     $this->fire_in_transaction($token, [$job]);
+                    processor::flush_log();
                 } catch (\Throwable $e) {
                     $this->fail($token, $job, $e);
                 }

@@ -294,6 +294,9 @@ class processor {
             $this->pause_point('started');
             try {
                 $this->dispatcher->dispatch(array_values($group), $delay);
+                // The standard log keeps up to 50 events in memory until the process ends: written now,
+                // before DONE, a long-running worker neither delays them by minutes nor loses them to a kill.
+                self::flush_log();
                 $this->finish($token, $started, self::STATE_DONE, null);
                 $this->pause_point('done');
             } catch (\Throwable $e) {
@@ -373,6 +376,21 @@ class processor {
                              SET state = :waiting, claimtoken = NULL, timeclaimed = NULL
                            WHERE claimtoken = :token AND state = :claimed AND id $in",
                 ['waiting' => self::STATE_WAITING, 'token' => $token, 'claimed' => self::STATE_CLAIMED] + $params);
+        }
+    }
+
+    /**
+     * Writes the events the log stores buffered (logstore_standard keeps up to its buffersize, 50 by default,
+     * until the log manager is disposed at the end of the process). The next event sets the stores up again.
+     *
+     * @return void
+     */
+    public static function flush_log(): void {
+        try {
+            get_log_manager()->dispose();
+        } catch (\Throwable $e) {
+            // Logging must not decide the fate of a message whose processors already ran.
+            debugging('block_dockchat: flushing the log failed: ' . $e->getMessage(), DEBUG_DEVELOPER);
         }
     }
 

@@ -409,6 +409,31 @@ final class processor_test extends \advanced_testcase {
     }
 
     /**
+     * The standard log gets the events of a dispatch and of a job at once, not when the (long-running) process
+     * ends: logstore_standard buffers up to 50 events until its manager is disposed.
+     */
+    public function test_log_rows_are_written_at_once(): void {
+        global $DB;
+        // The standard store ignores events of a visitor who is not logged in (logguests off), as the worker is not.
+        $this->setAdminUser();
+        set_config('enabled_stores', 'logstore_standard', 'tool_log');
+        set_config('buffersize', 50, 'logstore_standard');
+        get_log_manager(true);
+        $message = $this->gen->create_dock_message($this->alice->id, $this->bob->id, 'logged', time() - 2);
+        $this->redirectEmails();
+        $processor = new processor();
+        $processor->phase_a();
+        $this->assertSame(1, $processor->process_due());
+        $this->assertEquals(1, $DB->count_records('logstore_standard_log',
+            ['eventname' => '\\core\\event\\message_sent', 'objectid' => $message->id]));
+
+        $read = $this->gen->create_dock_read($this->bob->id, $message);
+        $this->assertSame(1, (new job_runner())->run());
+        $this->assertEquals(1, $DB->count_records('logstore_standard_log',
+            ['eventname' => '\\core\\event\\message_viewed', 'objectid' => $read->muaid]));
+    }
+
+    /**
      * The runner: one pass handles phase A, the due rows and the jobs, and leaves no heartbeat behind.
      */
     public function test_runner_once(): void {
