@@ -18,8 +18,8 @@ namespace block_dockchat\task;
 
 /**
  * The fallback of cli/worker.php: runs the dock chat queue for at most 50 seconds every minute, so that
- * nothing is lost (only later) when the worker service does not run. Safe beside a running worker: rows
- * are claimed, never taken twice.
+ * nothing is lost (only later) when the worker service does not run. When a worker's heartbeat is fresh,
+ * it makes one pass only. Safe beside a running worker: rows are claimed, never taken twice.
  *
  * @package    block_dockchat
  * @copyright  2026 dockchat developers
@@ -50,7 +50,24 @@ class process_queue extends \core\task\scheduled_task {
         $runner = new \block_dockchat\local\queue\runner(null, function (string $line) {
             mtrace('block_dockchat queue: ' . $line);
         });
-        $done = $runner->run(self::MAX_SECONDS, self::MAX_ITEMS);
+        if (self::worker_alive()) {
+            // cli/worker.php runs: one pass (the sweep, anything it left) instead of holding a cron runner 50 s.
+            mtrace('block_dockchat queue: a worker is running, one pass only');
+            $done = $runner->run(self::MAX_SECONDS, self::MAX_ITEMS, true);
+        } else {
+            $done = $runner->run(self::MAX_SECONDS, self::MAX_ITEMS);
+        }
         mtrace("block_dockchat queue: $done item(s) handled");
+    }
+
+    /**
+     * Whether another process (cli/worker.php) wrote a heartbeat within the last three heartbeat periods.
+     *
+     * @return bool
+     */
+    public static function worker_alive(): bool {
+        global $DB;
+        return $DB->record_exists_select(\block_dockchat\local\queue\runner::TABLE, 'timeseen >= :fresh',
+            ['fresh' => time() - 3 * \block_dockchat\local\queue\runner::HEARTBEAT]);
     }
 }

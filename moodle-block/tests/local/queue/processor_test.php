@@ -26,6 +26,8 @@ namespace block_dockchat\local\queue;
  * @covers     \block_dockchat\local\queue\processor
  * @covers     \block_dockchat\local\queue\dispatcher
  * @covers     \block_dockchat\local\queue\job_runner
+ * @covers     \block_dockchat\local\queue\runner
+ * @covers     \block_dockchat\task\process_queue
  */
 final class processor_test extends \advanced_testcase {
     /** @var \block_dockchat_generator */
@@ -431,6 +433,28 @@ final class processor_test extends \advanced_testcase {
         $this->assertSame(1, (new job_runner())->run());
         $this->assertEquals(1, $DB->count_records('logstore_standard_log',
             ['eventname' => '\\core\\event\\message_viewed', 'objectid' => $read->muaid]));
+    }
+
+    /**
+     * The scheduled task makes one pass, instead of looping for 50 s, while a worker's heartbeat is fresh.
+     */
+    public function test_task_one_pass_beside_a_live_worker(): void {
+        global $DB;
+        $message = $this->gen->create_dock_message($this->alice->id, $this->bob->id, 'task', time() - 2);
+        $this->assertFalse(\block_dockchat\task\process_queue::worker_alive());
+        $DB->insert_record(runner::TABLE, (object) ['hostname' => 'elsewhere', 'pid' => 1, 'timestarted' => time() - 60,
+            'timeseen' => time() - 2, 'processed' => 0]);
+        $this->assertTrue(\block_dockchat\task\process_queue::worker_alive());
+        $this->redirectEmails();
+        $start = microtime(true);
+        ob_start();
+        (new \block_dockchat\task\process_queue())->execute();
+        $output = ob_get_clean();
+        $this->assertLessThan(10, microtime(true) - $start);
+        $this->assertStringContainsString('one pass only', $output);
+        $this->assertSame(processor::STATE_DONE, $this->state($message));
+        // The live worker's row stays, the task's own is gone.
+        $this->assertSame(1, $DB->count_records(runner::TABLE));
     }
 
     /**
