@@ -68,9 +68,11 @@ foreach ($names as $state => $name) {
 }
 $problems = $DB->get_records_select(processor::TABLE, 'state = :uncertain OR state = :failed',
     ['uncertain' => processor::STATE_UNCERTAIN, 'failed' => processor::STATE_FAILED], 'id DESC',
-    'id, messageid, state, error', 0, 20);
+    'id, messageid, state, timestarted, error', 0, 20);
 foreach ($problems as $row) {
-    cli_writeln("  #$row->id message $row->messageid state $row->state " . ($row->error ?? ''));
+    $started = $row->timestarted ? ' started ' . userdate($row->timestarted, '%Y-%m-%d %H:%M:%S') : '';
+    cli_writeln("  #$row->id message $row->messageid state $row->state ({$names[(int) $row->state]})$started " .
+        ($row->error ?? ''));
 }
 
 cli_heading('block_dockchat_job');
@@ -88,12 +90,16 @@ if (!$any) {
 
 cli_heading('block_dockchat_worker');
 $workers = $DB->get_records(runner::TABLE, null, 'timeseen DESC');
-if (!$workers) {
-    cli_writeln(get_string('cli_queue_noworker', 'block_dockchat'));
-}
+$alive = 0;
 foreach ($workers as $w) {
-    cli_writeln(sprintf('%s pid %d: started %s, seen %d s ago, %d item(s)%s', $w->hostname, $w->pid,
+    // A row not seen for three heartbeats is a process that died without removing it (kill -9, crash).
+    $stale = $now - $w->timeseen > 3 * runner::HEARTBEAT;
+    $alive += $stale ? 0 : 1;
+    cli_writeln(sprintf('%s pid %d: started %s, seen %d s ago, %d item(s)%s%s', $w->hostname, $w->pid,
         userdate($w->timestarted, '%Y-%m-%d %H:%M:%S'), $now - $w->timeseen, $w->processed,
-        $w->lasterror ? ', last error: ' . $w->lasterror : ''));
+        $w->lasterror ? ', last error: ' . $w->lasterror : '', $stale ? ' [gone]' : ''));
+}
+if (!$alive) {
+    cli_writeln(get_string('cli_queue_noworker', 'block_dockchat'));
 }
 exit(0);
