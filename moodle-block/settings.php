@@ -53,6 +53,15 @@ if ($ADMIN->fulltree) {
         6
     ));
 
+    // Notification policy of dock messages (docs/design/moodle-store.md §5.7): 0 = Moodle's, at once.
+    $settings->add(new admin_setting_configduration(
+        'block_dockchat/notifydelay',
+        new lang_string('notifydelay', 'block_dockchat'),
+        new lang_string('notifydelay_desc', 'block_dockchat'),
+        \block_dockchat\local\queue\processor::DEFAULT_NOTIFY_DELAY,
+        1
+    ));
+
     $settings->add(new admin_setting_configcheckbox(
         'block_dockchat/followeverywhere',
         new lang_string('followeverywhere', 'block_dockchat'),

@@ -24,6 +24,34 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cli_queue_help'] = 'Dock-Chat-Warteschlange: was Moodles Sendeweg für die von dockchatd gespeicherten Nachrichten noch zu tun hat.
+
+Optionen:
+-s, --status      Rückstand je Zustand (new, waiting, claimed, dispatching, done, uncertain, failed), die letzten
+                  unsicheren und fehlgeschlagenen Zeilen mit ihren Fehlern, die Aufträge und die Lebenszeichen der Worker.
+--requeue=ID      Die unsichere (5) oder fehlgeschlagene (6) Zeile ID zurück in die Warteschlange stellen: ihre
+                  Benachrichtigung wird erneut gesendet. Die E-Mail einer unsicheren Zeile kann schon verschickt sein:
+                  nur erneut einreihen, wenn sicher ist, dass sie es nicht wurde.
+-h, --help        Diese Hilfe ausgeben.
+
+Beispiel:
+$ sudo -u www-data php blocks/dockchat/cli/queue.php --status';
+$string['cli_queue_notrequeued'] = 'Zeile {$a} wurde nicht erneut eingereiht: sie existiert nicht oder ist weder unsicher (5) noch fehlgeschlagen (6).';
+$string['cli_queue_noworker'] = 'Kein Worker läuft (weder cli/worker.php noch die geplante Aufgabe).';
+$string['cli_queue_requeued'] = 'Zeile {$a} wartet wieder; ein Worker benachrichtigt sie.';
+$string['cli_worker_done'] = '{$a} Element(e) bearbeitet.';
+$string['cli_worker_help'] = 'Dock-Chat-Worker: tut für jede von dockchatd gespeicherte Nachricht, was Moodles Sendeweg nach dem Einfügen
+tut (Cache, Benachrichtigungen, Ereignisse). Läuft bis SIGTERM oder SIGINT, oder 10 Minuten bzw. 10.000 Elemente
+lang; unter systemd betreiben (deploy/dockchat-worker.service), das ihn neu startet.
+
+Optionen:
+--once            Ein Durchlauf über die Warteschlange, dann beenden.
+-v, --verbose     Ausgeben, was bearbeitet wird.
+-h, --help        Diese Hilfe ausgeben.
+
+Beispiel:
+$ sudo -u www-data php blocks/dockchat/cli/worker.php --once --verbose';
+$string['cli_worker_upgradepending'] = 'Für Moodle steht eine Aktualisierung aus: der Dock-Chat-Worker wartet darauf.';
 $string['close'] = 'Schließen';
 $string['closechatwith'] = 'Chat mit {$a} schließen';
 $string['connected'] = 'Verbunden';
@@ -58,6 +86,8 @@ $string['newmessage'] = 'Neue Mitteilung';
 $string['newmessagesmany'] = '{$a} neue Mitteilungen';
 $string['newmessagesone'] = '{$a} neue Mitteilung';
 $string['nobodyonline'] = 'Gerade ist keines Ihrer Kursmitglieder online.';
+$string['notifydelay'] = 'Benachrichtigungsverzögerung';
+$string['notifydelay_desc'] = 'Wie lange gewartet wird, bevor eine Dock-Chat-Nachricht per E-Mail oder mobil gemeldet wird. Wer sie in der Zwischenzeit liest, wird nicht benachrichtigt; wer nicht, erhält eine einzige Benachrichtigung mit allen Nachrichten, die der Absender in dieser Zeit geschickt hat. 0 meldet jede Nachricht sofort, wie Moodle es für seine eigenen Nachrichten tut.';
 $string['offline'] = 'Offline';
 $string['offlinereconnecting'] = 'Der Chat ist offline — Verbindung wird wiederhergestellt';
 $string['online'] = 'Online';
@@ -104,6 +134,7 @@ $string['seen'] = 'Gesehen';
 $string['send'] = 'Senden';
 $string['sending'] = 'Wird gesendet…';
 $string['sessionended'] = 'Ihre Sitzung ist beendet. Laden Sie die Seite neu, um wieder zu chatten.';
+$string['task_process_queue'] = 'Dock-Chat-Warteschlange (Ersatz für den Worker)';
 $string['today'] = 'Heute';
 $string['tokenlifetime'] = 'Gültigkeitsdauer der Tokens';
 $string['tokenlifetime_desc'] = 'Wie lange ein Chat-Token gültig bleibt, in Sekunden (60 bis 3600). Der Chat erneuert sein Token vor dem Ablauf, daher erreichen Änderungen an den Berechtigungen einer Person den Chatdienst innerhalb dieser Zeit.';

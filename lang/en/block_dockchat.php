@@ -24,6 +24,33 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cli_queue_help'] = 'Dock chat queue: what Moodle\'s send path still has to do for the messages dockchatd stored.
+
+Options:
+-s, --status      Backlog per state (new, waiting, claimed, dispatching, done, uncertain, failed), the latest
+                  uncertain and failed rows with their errors, the jobs and the workers\' heartbeats.
+--requeue=ID      Put the uncertain (5) or failed (6) row ID back in the queue: its notification is sent again.
+                  An uncertain row\'s email may already have left: requeue it only if you know it did not.
+-h, --help        Print this help.
+
+Example:
+$ sudo -u www-data php blocks/dockchat/cli/queue.php --status';
+$string['cli_queue_notrequeued'] = 'Row {$a} was not requeued: it does not exist or is neither uncertain (5) nor failed (6).';
+$string['cli_queue_noworker'] = 'No worker is running (neither cli/worker.php nor the scheduled task).';
+$string['cli_queue_requeued'] = 'Row {$a} is waiting again; a worker will notify it.';
+$string['cli_worker_done'] = '{$a} item(s) handled.';
+$string['cli_worker_help'] = 'Dock chat queue worker: for every message dockchatd stored, does what Moodle\'s send path does after
+its insert (cache, notifications, events). Runs until SIGTERM or SIGINT, or for 10 minutes or 10,000 items;
+run it under systemd (deploy/dockchat-worker.service), which starts it again.
+
+Options:
+--once            One pass over the queue, then exit.
+-v, --verbose     Print what is handled.
+-h, --help        Print this help.
+
+Example:
+$ sudo -u www-data php blocks/dockchat/cli/worker.php --once --verbose';
+$string['cli_worker_upgradepending'] = 'Moodle has an upgrade pending: the dock chat worker waits for it.';
 $string['close'] = 'Close';
 $string['closechatwith'] = 'Close chat with {$a}';
 $string['connected'] = 'Connected';
@@ -58,6 +85,8 @@ $string['newmessage'] = 'New message';
 $string['newmessagesmany'] = '{$a} new messages';
 $string['newmessagesone'] = '{$a} new message';
 $string['nobodyonline'] = 'None of your course-mates is online right now.';
+$string['notifydelay'] = 'Notification delay';
+$string['notifydelay_desc'] = 'How long to wait before a dock chat message is notified by email or on mobile. A recipient who reads it in the meantime is not notified; one who does not gets a single notification with every message the sender sent during that time. 0 notifies each message at once, as Moodle does for its own messages.';
 $string['offline'] = 'Offline';
 $string['offlinereconnecting'] = 'Chat is offline — reconnecting';
 $string['online'] = 'Online';
@@ -104,6 +133,7 @@ $string['seen'] = 'Seen';
 $string['send'] = 'Send';
 $string['sending'] = 'Sending…';
 $string['sessionended'] = 'Your session has ended. Reload the page to chat again.';
+$string['task_process_queue'] = 'Dock chat queue (fallback of the worker)';
 $string['today'] = 'Today';
 $string['tokenlifetime'] = 'Token lifetime';
 $string['tokenlifetime_desc'] = 'How long, in seconds, a chat token stays valid (60 to 3600). The chat renews its token before it expires, so changes to a user\'s permissions reach the chat service within this time.';

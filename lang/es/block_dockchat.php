@@ -24,6 +24,33 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cli_queue_help'] = 'Cola del chat acoplado: lo que la ruta de envío de Moodle aún debe hacer con los mensajes que dockchatd guardó.
+
+Opciones:
+-s, --status      Pendientes por estado (new, waiting, claimed, dispatching, done, uncertain, failed), las últimas
+                  filas inciertas y fallidas con sus errores, las tareas y los latidos de los procesos.
+--requeue=ID      Devolver a la cola la fila ID incierta (5) o fallida (6): su notificación se envía de nuevo.
+                  El correo de una fila incierta puede haber salido ya: devuélvala solo si sabe que no salió.
+-h, --help        Mostrar esta ayuda.
+
+Ejemplo:
+$ sudo -u www-data php blocks/dockchat/cli/queue.php --status';
+$string['cli_queue_notrequeued'] = 'La fila {$a} no se devolvió a la cola: no existe o no está incierta (5) ni fallida (6).';
+$string['cli_queue_noworker'] = 'No hay ningún proceso en marcha (ni cli/worker.php ni la tarea programada).';
+$string['cli_queue_requeued'] = 'La fila {$a} vuelve a esperar; un proceso la notificará.';
+$string['cli_worker_done'] = '{$a} elemento(s) procesado(s).';
+$string['cli_worker_help'] = 'Proceso de la cola del chat acoplado: para cada mensaje que dockchatd guardó, hace lo que la ruta de envío de
+Moodle hace tras insertarlo (caché, notificaciones, eventos). Funciona hasta SIGTERM o SIGINT, o durante 10 minutos
+o 10.000 elementos; ejecútelo con systemd (deploy/dockchat-worker.service), que lo vuelve a iniciar.
+
+Opciones:
+--once            Una pasada por la cola y salir.
+-v, --verbose     Mostrar lo que se procesa.
+-h, --help        Mostrar esta ayuda.
+
+Ejemplo:
+$ sudo -u www-data php blocks/dockchat/cli/worker.php --once --verbose';
+$string['cli_worker_upgradepending'] = 'Moodle tiene una actualización pendiente: el proceso del chat acoplado la espera.';
 $string['close'] = 'Cerrar';
 $string['closechatwith'] = 'Cerrar el chat con {$a}';
 $string['connected'] = 'Conectado';
@@ -58,6 +85,8 @@ $string['newmessage'] = 'Mensaje nuevo';
 $string['newmessagesmany'] = '{$a} mensajes nuevos';
 $string['newmessagesone'] = '{$a} mensaje nuevo';
 $string['nobodyonline'] = 'Ninguno de sus compañeros de curso está en línea ahora mismo.';
+$string['notifydelay'] = 'Retraso de la notificación';
+$string['notifydelay_desc'] = 'Cuánto esperar antes de notificar un mensaje del chat acoplado por correo o en el móvil. Quien lo lea mientras tanto no recibe notificación; quien no, recibe una sola con todos los mensajes que el remitente envió en ese tiempo. 0 notifica cada mensaje al momento, como hace Moodle con sus propios mensajes.';
 $string['offline'] = 'Desconectado';
 $string['offlinereconnecting'] = 'El chat está desconectado — reconectando';
 $string['online'] = 'En línea';
@@ -104,6 +133,7 @@ $string['seen'] = 'Visto';
 $string['send'] = 'Enviar';
 $string['sending'] = 'Enviando…';
 $string['sessionended'] = 'Su sesión ha terminado. Recargue la página para volver a chatear.';
+$string['task_process_queue'] = 'Cola del chat acoplado (respaldo del proceso)';
 $string['today'] = 'Hoy';
 $string['tokenlifetime'] = 'Duración de los tokens';
 $string['tokenlifetime_desc'] = 'Cuánto tiempo, en segundos, es válido un token del chat (de 60 a 3600). El chat renueva su token antes de que caduque, así que los cambios en los permisos de un usuario llegan al servicio de chat dentro de este plazo.';

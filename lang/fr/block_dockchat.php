@@ -24,6 +24,33 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cli_queue_help'] = 'File du chat ancré : ce que le chemin d\'envoi de Moodle doit encore faire pour les messages stockés par dockchatd.
+
+Options :
+-s, --status      Arriéré par état (new, waiting, claimed, dispatching, done, uncertain, failed), les dernières
+                  lignes incertaines et en échec avec leurs erreurs, les tâches et les battements des processus.
+--requeue=ID      Remettre dans la file la ligne ID incertaine (5) ou en échec (6) : sa notification est renvoyée.
+                  Le courriel d\'une ligne incertaine est peut-être déjà parti : ne la remettez que si vous savez que non.
+-h, --help        Afficher cette aide.
+
+Exemple :
+$ sudo -u www-data php blocks/dockchat/cli/queue.php --status';
+$string['cli_queue_notrequeued'] = 'La ligne {$a} n\'a pas été remise dans la file : elle n\'existe pas ou n\'est ni incertaine (5) ni en échec (6).';
+$string['cli_queue_noworker'] = 'Aucun processus ne tourne (ni cli/worker.php ni la tâche planifiée).';
+$string['cli_queue_requeued'] = 'La ligne {$a} attend de nouveau ; un processus la notifiera.';
+$string['cli_worker_done'] = '{$a} élément(s) traité(s).';
+$string['cli_worker_help'] = 'Processus de la file du chat ancré : pour chaque message stocké par dockchatd, fait ce que le chemin d\'envoi de
+Moodle fait après l\'insertion (cache, notifications, événements). Tourne jusqu\'à SIGTERM ou SIGINT, ou pendant
+10 minutes ou 10 000 éléments ; lancez-le avec systemd (deploy/dockchat-worker.service), qui le relance.
+
+Options :
+--once            Un passage sur la file, puis sortie.
+-v, --verbose     Afficher ce qui est traité.
+-h, --help        Afficher cette aide.
+
+Exemple :
+$ sudo -u www-data php blocks/dockchat/cli/worker.php --once --verbose';
+$string['cli_worker_upgradepending'] = 'Une mise à jour de Moodle est en attente : le processus du chat ancré l\'attend.';
 $string['close'] = 'Fermer';
 $string['closechatwith'] = 'Fermer la discussion avec {$a}';
 $string['connected'] = 'Connecté';
@@ -58,6 +85,8 @@ $string['newmessage'] = 'Nouveau message';
 $string['newmessagesmany'] = '{$a} nouveaux messages';
 $string['newmessagesone'] = '{$a} nouveau message';
 $string['nobodyonline'] = 'Aucun participant de vos cours n\'est en ligne pour le moment.';
+$string['notifydelay'] = 'Délai de notification';
+$string['notifydelay_desc'] = 'Combien de temps attendre avant de notifier un message du chat ancré par courriel ou sur mobile. Qui le lit entre-temps n\'est pas notifié ; sinon, une seule notification regroupe tous les messages envoyés par l\'expéditeur pendant ce temps. 0 notifie chaque message tout de suite, comme Moodle le fait pour ses propres messages.';
 $string['offline'] = 'Hors ligne';
 $string['offlinereconnecting'] = 'Le chat est hors ligne — reconnexion en cours';
 $string['online'] = 'En ligne';
@@ -104,6 +133,7 @@ $string['seen'] = 'Vu';
 $string['send'] = 'Envoyer';
 $string['sending'] = 'Envoi…';
 $string['sessionended'] = 'Votre session est terminée. Rechargez la page pour discuter à nouveau.';
+$string['task_process_queue'] = 'File du chat ancré (relais du processus)';
 $string['today'] = 'Aujourd\'hui';
 $string['tokenlifetime'] = 'Durée de validité des jetons';
 $string['tokenlifetime_desc'] = 'Durée, en secondes, pendant laquelle un jeton du chat reste valide (de 60 à 3600). Le chat renouvelle son jeton avant son expiration : les changements d\'autorisations d\'un utilisateur atteignent donc le service de chat dans ce délai.';

@@ -24,6 +24,33 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cli_queue_help'] = 'Fila do chat acoplado: o que o caminho de envio do Moodle ainda tem de fazer com as mensagens que o dockchatd guardou.
+
+Opções:
+-s, --status      Pendentes por estado (new, waiting, claimed, dispatching, done, uncertain, failed), as últimas
+                  linhas incertas e falhadas com os seus erros, os trabalhos e os sinais de vida dos processos.
+--requeue=ID      Repor na fila a linha ID incerta (5) ou falhada (6): a sua notificação é enviada de novo.
+                  O email de uma linha incerta pode já ter saído: reponha-a só se souber que não saiu.
+-h, --help        Mostrar esta ajuda.
+
+Exemplo:
+$ sudo -u www-data php blocks/dockchat/cli/queue.php --status';
+$string['cli_queue_notrequeued'] = 'A linha {$a} não foi reposta na fila: não existe ou não está incerta (5) nem falhada (6).';
+$string['cli_queue_noworker'] = 'Nenhum processo está a correr (nem cli/worker.php nem a tarefa agendada).';
+$string['cli_queue_requeued'] = 'A linha {$a} está de novo à espera; um processo vai notificá-la.';
+$string['cli_worker_done'] = '{$a} item(ns) tratado(s).';
+$string['cli_worker_help'] = 'Processo da fila do chat acoplado: para cada mensagem que o dockchatd guardou, faz o que o caminho de envio do
+Moodle faz depois de a inserir (cache, notificações, eventos). Corre até SIGTERM ou SIGINT, ou durante 10 minutos
+ou 10 000 itens; corra-o com o systemd (deploy/dockchat-worker.service), que o volta a iniciar.
+
+Opções:
+--once            Uma passagem pela fila, depois sair.
+-v, --verbose     Mostrar o que é tratado.
+-h, --help        Mostrar esta ajuda.
+
+Exemplo:
+$ sudo -u www-data php blocks/dockchat/cli/worker.php --once --verbose';
+$string['cli_worker_upgradepending'] = 'O Moodle tem uma atualização pendente: o processo do chat acoplado espera por ela.';
 $string['close'] = 'Fechar';
 $string['closechatwith'] = 'Fechar a conversa com {$a}';
 $string['connected'] = 'Ligado';
@@ -58,6 +85,8 @@ $string['newmessage'] = 'Nova mensagem';
 $string['newmessagesmany'] = '{$a} mensagens novas';
 $string['newmessagesone'] = '{$a} mensagem nova';
 $string['nobodyonline'] = 'Nenhum dos seus colegas de disciplina está online neste momento.';
+$string['notifydelay'] = 'Atraso da notificação';
+$string['notifydelay_desc'] = 'Quanto tempo esperar antes de notificar uma mensagem do chat acoplado por email ou no telemóvel. Quem a ler entretanto não é notificado; quem não a ler recebe uma única notificação com todas as mensagens que o remetente enviou nesse tempo. 0 notifica cada mensagem de imediato, como o Moodle faz com as suas próprias mensagens.';
 $string['offline'] = 'Offline';
 $string['offlinereconnecting'] = 'O chat está desligado — a restabelecer a ligação';
 $string['online'] = 'Online';
@@ -104,6 +133,7 @@ $string['seen'] = 'Vista';
 $string['send'] = 'Enviar';
 $string['sending'] = 'A enviar…';
 $string['sessionended'] = 'A sua sessão terminou. Recarregue a página para voltar a conversar.';
+$string['task_process_queue'] = 'Fila do chat acoplado (alternativa ao processo)';
 $string['today'] = 'Hoje';
 $string['tokenlifetime'] = 'Duração dos tokens';
 $string['tokenlifetime_desc'] = 'Durante quanto tempo, em segundos, um token do chat é válido (60 a 3600). O chat renova o token antes de expirar, por isso as alterações às permissões de um utilizador chegam ao serviço de chat dentro deste prazo.';

@@ -35,7 +35,7 @@ final class block_test extends \advanced_testcase {
      * @return \block_base
      */
     private function block_on_course_page(\stdClass $course): \block_base {
-        global $CFG, $DB, $PAGE;
+        global $CFG, $PAGE;
         require_once($CFG->libdir . '/blocklib.php');
 
         dock::reset();
@@ -50,8 +50,15 @@ final class block_test extends \advanced_testcase {
             'parentcontextid' => \core\context\course::instance($course->id)->id,
             'pagetypepattern' => '*',
         ]);
-        $instance = $DB->get_record('block_instances', ['id' => $record->id], '*', MUST_EXIST);
-        return block_instance('dockchat', $instance, $PAGE);
+        // Loaded by the page's block manager, as a page does (with the visible and position fields it joins in).
+        $PAGE->blocks->add_region($record->defaultregion);
+        $PAGE->blocks->load_blocks();
+        foreach ($PAGE->blocks->get_blocks_for_region($record->defaultregion) as $block) {
+            if ((int) $block->instance->id === (int) $record->id) {
+                return $block;
+            }
+        }
+        $this->fail('The block instance is not on the page');
     }
 
     /**
@@ -65,12 +72,32 @@ final class block_test extends \advanced_testcase {
         $this->setUser($student);
 
         $block = $this->block_on_course_page($course);
-        $content = $block->get_content();
+        // As the page's block region renders it: get_content_for_output() calls get_content(), then
+        // get_required_javascript(), where the dock starts (blocks/moodleblock.class.php formatted_contents()).
+        $bc = $block->get_content_for_output($PAGE->get_renderer('core'));
 
-        $this->assertStringContainsString('data-region="block_dockchat-online"', $content->text);
+        $this->assertNotNull($bc);
+        $this->assertStringContainsString('data-region="block_dockchat-online"', $bc->content);
         $js = $PAGE->requires->get_end_code();
-        $this->assertSame(1, substr_count($js, 'block_dockchat/main'));
+        $this->assertSame(1, self::amd_calls($js));
         $this->assertStringContainsString('"blockregion":true', $js);
+
+        // Rendered a second time (another region asking, a re-render): still one init on the page.
+        $block->get_content_for_output($PAGE->get_renderer('core'));
+        $this->assertSame(1, self::amd_calls($PAGE->requires->get_end_code()));
+    }
+
+    /**
+     * How many times block_dockchat/main is required in a page's footer JavaScript.
+     *
+     * One js_call_amd() writes the module name three times (M.util.js_pending, require, M.util.js_complete in
+     * page_requirements_manager::js_call_amd()), so the require([...]) call is what is counted.
+     *
+     * @param string $js The page's end code.
+     * @return int
+     */
+    private static function amd_calls(string $js): int {
+        return substr_count($js, "require(['block_dockchat/main']");
     }
 
     /**
@@ -84,6 +111,8 @@ final class block_test extends \advanced_testcase {
 
         $block = $this->block_on_course_page($course);
         $this->assertSame('', $block->get_content()->text);
+        // Rendered as the page would: the block is empty, so not shown, and starts no dock.
+        $this->assertNull($block->get_content_for_output($PAGE->get_renderer('core')));
         $this->assertStringNotContainsString('block_dockchat/main', $PAGE->requires->get_end_code());
     }
 

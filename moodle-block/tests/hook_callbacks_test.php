@@ -98,6 +98,11 @@ final class hook_callbacks_test extends \advanced_testcase {
         $PAGE->set_url(new \moodle_url('/my/index.php'));
         $this->assertTrue(dock::init_js($PAGE, true));
         $this->assertFalse(dock::init_js($PAGE, false));
-        $this->assertSame(1, substr_count($PAGE->requires->get_end_code(), 'block_dockchat/main'));
+        // One js_call_amd() names the module three times (M.util.js_pending, require, M.util.js_complete: see
+        // page_requirements_manager::js_call_amd()); the require([...]) call is the one to count.
+        $js = $PAGE->requires->get_end_code();
+        $this->assertSame(1, substr_count($js, "require(['block_dockchat/main']"));
+        $this->assertStringContainsString('"blockregion":true', $js);
+        $this->assertStringNotContainsString('"blockregion":false', $js);
     }
 }

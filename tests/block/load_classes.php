@@ -5,7 +5,8 @@
 // extends or implements, declared with the signatures of Moodle 4.5/5.1 (read from Moodle's source:
 // public/blocks/moodleblock.class.php, public/privacy/classes/local/request/core_user_data_provider.php,
 // privacy/classes/local/request/core_userlist_provider.php, privacy/classes/local/metadata/provider.php,
-// public/lib/external/classes/external_api.php, lib/classes/hook/output/before_footer_html_generation.php).
+// public/lib/external/classes/external_api.php, lib/classes/hook/output/before_footer_html_generation.php,
+// public/lib/classes/task/scheduled_task.php and task_base.php).
 // PHP checks method signature compatibility when a class is declared, which `php -l` does not:
 // an incompatible override would be a fatal error on a real site.
 // Prints `ok - ...` / `not ok - ...`; exits 1 if any failed.
@@ -129,6 +130,19 @@ namespace core_external {
         /** @param \context $context */
         public static function validate_context($context) {
         }
+    }
+}
+
+namespace core\task {
+    /** Stand-in (public/lib/classes/task/task_base.php: untyped abstract methods). */
+    abstract class task_base {
+        /** @return string */
+        abstract public function get_name();
+        /** @return void */
+        abstract public function execute();
+    }
+    /** Stand-in (public/lib/classes/task/scheduled_task.php). */
+    abstract class scheduled_task extends task_base {
     }
 }
 
