@@ -107,7 +107,10 @@ pub async fn start_inner(
         );
     }
     let avatars = Avatars::new(config.site_url_trimmed(), &config.avatar_theme);
-    let registry = Arc::new(Registry::new(config.limits.max_connections_per_user));
+    let registry = Arc::new(
+        Registry::new(config.limits.max_connections_per_user)
+            .with_offline_grace(Duration::from_secs(config.presence.offline_grace_secs)),
+    );
     let (convs, writer) = Conversations::start(
         store.clone(),
         registry.clone(),

@@ -274,3 +274,52 @@ async fn presence_and_revalidation_past_one_batch(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(presence_and_revalidation_past_one_batch);
+
+async fn a_page_navigation_never_shows_the_user_offline(backend: Backend) {
+    let ctx = Ctx::start_with(backend, |c| c.presence.offline_grace_secs = 2).await;
+    let mut bob = ctx.client(BOB).await;
+    let alice = ctx.client(ALICE).await;
+    let p = bob.expect("presence").await;
+    assert_eq!(
+        (p["user"]["id"].as_i64(), p["status"].as_str()),
+        (Some(ALICE), Some("online"))
+    );
+    // Ten page navigations: each closes Alice's socket and opens the next one at once.
+    let mut tab = alice;
+    for _ in 0..10 {
+        tab.close().await;
+        tab = ctx.client(ALICE).await;
+        assert!(tab.online_ids().contains(&BOB), "{}", tab.welcome);
+    }
+    // Bob saw neither an offline nor a second online, and still lists her (a new tab of his too).
+    bob.expect_none("presence", Duration::from_millis(2500))
+        .await;
+    let bob2 = ctx.client(BOB).await;
+    assert!(bob2.online_ids().contains(&ALICE), "{}", bob2.welcome);
+    // She really leaves: offline once, after the grace period, not before.
+    tab.close().await;
+    let left = std::time::Instant::now();
+    let p = bob.expect("presence").await;
+    assert_eq!(
+        (p["user"]["id"].as_i64(), p["status"].as_str()),
+        (Some(ALICE), Some("offline"))
+    );
+    assert!(
+        left.elapsed() >= Duration::from_millis(1900),
+        "after {:?}",
+        left.elapsed()
+    );
+    bob.expect_none("presence", QUIET).await;
+    // Back later: online again.
+    let again = ctx.client(ALICE).await;
+    let p = bob.expect("presence").await;
+    assert_eq!(
+        (p["user"]["id"].as_i64(), p["status"].as_str()),
+        (Some(ALICE), Some("online"))
+    );
+    for c in [bob, bob2, again] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(a_page_navigation_never_shows_the_user_offline);

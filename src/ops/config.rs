@@ -74,6 +74,9 @@ pub struct LimitsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PresenceConfig {
     pub enrolment_refresh_secs: u64,
+    /// How long a user whose last tab closed still shows online (a page navigation reconnects
+    /// within it, so course-mates see no offline/online flicker); 0 announces offline at once.
+    pub offline_grace_secs: u64,
 }
 
 impl Default for Config {
@@ -127,6 +130,7 @@ impl Default for PresenceConfig {
     fn default() -> Self {
         PresenceConfig {
             enrolment_refresh_secs: 60,
+            offline_grace_secs: 10,
         }
     }
 }

@@ -5,8 +5,10 @@
 //! and when it was registered, so a re-validation closes exactly the sockets of an ended session),
 //! user → active courses (cached, refreshed in batches by `app`), course → online users, and the
 //! presence events: a user's first connection
-//! tells their online course-mates `online`, the last one going away tells them `offline`, and an
-//! enrolment change that makes or breaks a course-mate pair tells both sides. Each event frame is
+//! tells their online course-mates `online`, the last one going away tells them `offline` once the
+//! user has stayed away for the offline grace period (a page navigation closes the socket and opens
+//! a new one within it, so others see no flicker), and an enrolment change that makes or breaks a
+//! course-mate pair tells both sides. Each event frame is
 //! serialised once and shared by every recipient.
 //! Must not: query the database, or await while holding a map guard. Lock order is always
 //! `users` shard → `courses` shard, never the reverse.
@@ -19,6 +21,7 @@ use dashmap::DashMap;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Builds a [`Person`] from a Moodle account, with Moodle's avatar URLs.
@@ -58,6 +61,9 @@ struct UserEntry {
     person: Arc<Person>,
     courses: Arc<[i64]>,
     conns: Vec<Conn>,
+    /// Set when the last connection went: the offline announced at the end of the grace period
+    /// unless a connection comes back first (the value tells that departure from a later one).
+    leaving: Option<u64>,
 }
 
 /// One registered socket.
@@ -84,6 +90,8 @@ pub struct Registry {
     max_per_user: usize,
     /// Registrations so far: orders registrations against a re-validation's snapshot.
     registrations: AtomicU64,
+    /// How long a user whose last socket closed still counts as online.
+    offline_grace: Duration,
 }
 
 impl std::fmt::Debug for Registry {
@@ -105,13 +113,22 @@ fn presence_frame(p: &Person, online: bool) -> Utf8Bytes {
 }
 
 impl Registry {
+    /// A registry without an offline grace period (see [`Registry::with_offline_grace`]).
     pub fn new(max_per_user: usize) -> Self {
         Registry {
             users: DashMap::new(),
             courses: DashMap::new(),
             max_per_user,
             registrations: AtomicU64::new(0),
+            offline_grace: Duration::ZERO,
         }
+    }
+
+    /// A user whose last socket closes stays online for `grace`; a reconnect within it cancels
+    /// the offline.
+    pub fn with_offline_grace(mut self, grace: Duration) -> Self {
+        self.offline_grace = grace;
+        self
     }
 
     /// Registers a connection bound to the Moodle session `session`. The user's first connection
@@ -128,24 +145,33 @@ impl Registry {
         let user = person.id;
         let first;
         let announce;
+        let mut returned_with: Option<Vec<i64>> = None;
         {
             let mut entry = self.users.entry(user).or_insert_with(|| UserEntry {
                 person: Arc::new(person.clone()),
                 courses: Arc::from(Vec::new()),
                 conns: Vec::new(),
+                leaving: None,
             });
             if entry.conns.len() >= self.max_per_user {
                 return Err(PresenceError::TooManyForUser);
             }
-            first = entry.conns.is_empty();
+            // Back within the grace period: the others never saw the user go.
+            let returning = entry.conns.is_empty() && entry.leaving.take().is_some();
+            first = entry.conns.is_empty() && !returning;
             if first {
                 entry.person = Arc::new(person);
                 entry.courses = Arc::from(courses);
                 for c in entry.courses.iter() {
                     self.courses.entry(*c).or_default().insert(user);
                 }
-            } else if *entry.person != person {
-                entry.person = Arc::new(person);
+            } else {
+                if *entry.person != person {
+                    entry.person = Arc::new(person);
+                }
+                if returning {
+                    returned_with = Some(courses);
+                }
             }
             let registered = self.registrations.fetch_add(1, Ordering::SeqCst) + 1;
             entry.conns.push(Conn {
@@ -162,16 +188,61 @@ impl Registry {
                 self.send_user(m, &frame);
             }
         }
+        if let Some(courses) = returned_with {
+            // Enrolments may have changed while the user was away.
+            self.update_courses(user, courses);
+        }
         Ok(first)
     }
 
-    /// Removes a connection. The user's last connection going away tells their course-mates.
-    /// Returns whether it was the last.
-    pub fn unregister(&self, user: i64, conn_id: u64) -> bool {
+    /// Removes a connection. When it was the user's last, their course-mates are told `offline`
+    /// after the grace period, unless a connection of the user comes back first. Returns whether
+    /// it was the last.
+    pub fn unregister(self: &Arc<Self>, user: i64, conn_id: u64) -> bool {
+        if self.offline_grace.is_zero() {
+            return self.remove_if_idle(user, conn_id, None);
+        }
+        let departure = self.registrations.fetch_add(1, Ordering::SeqCst) + 1;
+        let last = match self.users.get_mut(&user) {
+            Some(mut e) => {
+                e.conns.retain(|c| c.id != conn_id);
+                if e.conns.is_empty() && e.leaving.is_none() {
+                    e.leaving = Some(departure);
+                    true
+                } else {
+                    false
+                }
+            }
+            None => false,
+        };
+        if !last {
+            return false;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                let registry = Arc::clone(self);
+                let grace = self.offline_grace;
+                rt.spawn(async move {
+                    tokio::time::sleep(grace).await;
+                    registry.remove_if_idle(user, conn_id, Some(departure));
+                });
+            }
+            // No runtime left (the process is ending): say it now.
+            Err(_) => {
+                self.remove_if_idle(user, conn_id, Some(departure));
+            }
+        }
+        true
+    }
+
+    /// Drops `conn_id` and, if no connection of `user` is left (and, for `departure`, the user has
+    /// not come back since), the user: leaves their courses and tells the course-mates. Returns
+    /// whether the user went offline.
+    fn remove_if_idle(&self, user: i64, conn_id: u64, departure: Option<u64>) -> bool {
         let mut gone: Option<(Arc<Person>, Arc<[i64]>)> = None;
         let removed = self.users.remove_if_mut(&user, |_, e| {
             e.conns.retain(|c| c.id != conn_id);
-            if e.conns.is_empty() {
+            if e.conns.is_empty() && (departure.is_none() || e.leaving == departure) {
                 for c in e.courses.iter() {
                     self.leave_course(*c, user);
                 }
@@ -375,7 +446,7 @@ mod tests {
 
     #[test]
     fn presence_on_first_and_last_connection() {
-        let r = Registry::new(4);
+        let r = Arc::new(Registry::new(4));
         let (ta, mut ra) = outbox(16);
         let (tb1, mut rb1) = outbox(16);
         let (tb2, _rb2) = outbox(16);
@@ -412,7 +483,7 @@ mod tests {
 
     #[test]
     fn per_user_cap() {
-        let r = Registry::new(1);
+        let r = Arc::new(Registry::new(1));
         let (t1, _r1) = outbox(4);
         let (t2, _r2) = outbox(4);
         r.register(person(1, "A"), vec![], 1, None, t1).unwrap();
@@ -424,7 +495,7 @@ mod tests {
 
     #[test]
     fn enrolment_changes_make_and_break_pairs() {
-        let r = Registry::new(4);
+        let r = Arc::new(Registry::new(4));
         let (ta, mut ra) = outbox(16);
         let (tb, mut rb) = outbox(16);
         r.register(person(1, "Ana"), vec![10], 1, None, ta).unwrap();
@@ -450,7 +521,7 @@ mod tests {
 
     #[test]
     fn close_unbound_closes_only_sockets_of_ended_sessions_registered_before_the_mark() {
-        let r = Registry::new(8);
+        let r = Arc::new(Registry::new(8));
         let (laptop, phone, new) = ([1u8; 32], [2u8; 32], [3u8; 32]);
         let (t1, mut r1) = outbox(4);
         let (t2, mut r2) = outbox(4);

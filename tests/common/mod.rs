@@ -883,6 +883,7 @@ auth_timeout_secs = 3
 
 [presence]
 enrolment_refresh_secs = 2
+offline_grace_secs = 0
 "#,
         url = db.url,
         prefix = db.prefix
