@@ -181,6 +181,12 @@ pub enum ClientFrame {
         with: i64,
         state: WindowState,
     },
+    Conversations {
+        #[serde(default)]
+        offset: Option<u32>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
     Ping {
         #[serde(default)]
         n: Option<Value>,
@@ -188,8 +194,20 @@ pub enum ClientFrame {
 }
 
 const CLIENT_TYPES: &[&str] = &[
-    "hello", "token", "send", "history", "read", "typing", "window", "ping",
+    "hello",
+    "token",
+    "send",
+    "history",
+    "read",
+    "typing",
+    "window",
+    "conversations",
+    "ping",
 ];
+
+/// Most conversations in one `conversations` page, and the default.
+pub const CONVERSATIONS_MAX: u32 = 50;
+pub const CONVERSATIONS_DEFAULT: u32 = 20;
 
 impl ClientFrame {
     /// The frame's `type`, used as `ref` of an error answering it.
@@ -202,6 +220,7 @@ impl ClientFrame {
             ClientFrame::Read { .. } => "read",
             ClientFrame::Typing { .. } => "typing",
             ClientFrame::Window { .. } => "window",
+            ClientFrame::Conversations { .. } => "conversations",
             ClientFrame::Ping { .. } => "ping",
         }
     }
@@ -291,6 +310,12 @@ fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
         }
         ClientFrame::Typing { to } => positive("to", *to),
         ClientFrame::Window { with, .. } => positive("with", *with),
+        ClientFrame::Conversations { limit, .. } => match limit {
+            Some(l) if *l == 0 || *l > CONVERSATIONS_MAX => Err(ProtocolError::BadFrame(format!(
+                "limit must be 1-{CONVERSATIONS_MAX}"
+            ))),
+            _ => Ok(()),
+        },
         ClientFrame::Token { .. } | ClientFrame::Ping { .. } => Ok(()),
     }
 }
@@ -404,6 +429,33 @@ pub struct WindowInfo {
     pub last: i64,
 }
 
+/// Kinds of Moodle conversation, as `message_conversations.type` numbers them (1, 2, 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationType {
+    Individual,
+    Group,
+    #[serde(rename = "self")]
+    SelfConversation,
+}
+
+/// One conversation of the `conversations` list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationInfo {
+    pub conv: i64,
+    #[serde(rename = "type")]
+    pub kind: ConversationType,
+    /// The other user (individual), yourself (self); none for a group.
+    pub with: Option<Person>,
+    pub name: String,
+    pub members: i64,
+    pub last: Option<Message>,
+    pub unread: i64,
+    pub favourite: bool,
+    pub muted: bool,
+    pub online: bool,
+}
+
 /// Limits announced in `welcome`.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct WelcomeLimits {
@@ -466,6 +518,12 @@ pub enum ServerFrame<'a> {
     Window {
         with: &'a Person,
         state: WindowState,
+    },
+    Conversations {
+        items: &'a [ConversationInfo],
+        offset: u32,
+        total: usize,
+        more: bool,
     },
     TokenOk {
         exp: i64,

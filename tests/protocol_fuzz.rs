@@ -8,7 +8,7 @@
 
 use dockchat::protocol::{
     clip, decode, normalise_text, valid_cid, ClientFrame, ErrorCode, TextError, CID_MAX_LEN,
-    REF_MAX_BYTES,
+    CONVERSATIONS_MAX, REF_MAX_BYTES,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -51,7 +51,15 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 const TYPES: &[&str] = &[
-    "hello", "token", "send", "history", "read", "typing", "window", "ping",
+    "hello",
+    "token",
+    "send",
+    "history",
+    "read",
+    "typing",
+    "window",
+    "conversations",
+    "ping",
 ];
 const FIELDS: &[&str] = &[
     "v", "token", "since", "to", "cid", "text", "with", "before", "limit", "upto", "state", "n",
@@ -88,6 +96,7 @@ fn mutated_frame() -> impl Strategy<Value = String> {
         r#"{"type":"history","with":7,"before":100,"limit":20}"#,
         r#"{"type":"read","with":7,"upto":9}"#,
         r#"{"type":"window","with":7,"state":"minimised"}"#,
+        r#"{"type":"conversations","offset":20,"limit":20}"#,
         r#"{"type":"ping","n":{"a":[1,2]}}"#,
         r#"{"type":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaé"}"#,
     ]);
@@ -149,6 +158,9 @@ fn check_decoded(frame: &ClientFrame) -> Result<(), TestCaseError> {
         ClientFrame::Typing { to } => prop_assert!(*to > 0),
         ClientFrame::Window { with, .. } => prop_assert!(*with > 0),
         ClientFrame::Hello { since, .. } => prop_assert!(since.is_none_or(|s| s >= 0)),
+        ClientFrame::Conversations { limit, .. } => {
+            prop_assert!(limit.is_none_or(|l| (1..=CONVERSATIONS_MAX).contains(&l)))
+        }
         ClientFrame::Token { .. } | ClientFrame::Ping { .. } => {}
     }
     Ok(())

@@ -202,6 +202,14 @@ pub const MOODLE_COLUMNS: &[(&str, &[&str])] = &[
         "message_user_actions",
         &["id", "userid", "messageid", "action", "timecreated"],
     ),
+    (
+        "message_conversation_actions",
+        &["id", "userid", "conversationid", "action"],
+    ),
+    (
+        "favourite",
+        &["id", "component", "itemtype", "itemid", "userid"],
+    ),
 ];
 
 /// Moodle's messaging tables, which dockchatd writes as Moodle's own send path does (the rest of
@@ -1572,7 +1580,10 @@ mod tests {
             ),
             "{my}"
         );
-        assert!(!my.contains("m_message_conversation_actions"), "{my}");
+        assert!(
+            my.contains("GRANT SELECT (id, userid, conversationid, action) ON `lms`.`m_message_conversation_actions`"),
+            "read only: {my}"
+        );
         // A remote database needs --from; MariaDB needs the password to create the account.
         let remote = "mysql://dc:pw@db.example:3306/lms";
         assert!(g(remote, "m_", None, GrantPart::All)

@@ -1,4 +1,5 @@
-//! Conversations: send, history, read markers, typing and docked windows (docs/PROTOCOL.md §4–§6).
+//! Conversations: send, history, read markers, typing, docked windows and the list of the user's
+//! Moodle conversations (docs/PROTOCOL.md §4–§6).
 //!
 //! Owns: validating and authorising each request with Moodle's messaging rules
 //! (`core_message\api::can_send_message`, cached per pair for at most [`PAIR_TTL`] and never longer than
@@ -6,8 +7,9 @@
 //! switches, the typing throttle, and the single message writer: one task drains queued sends, stores
 //! up to [`GROUP_MAX`] of them in ONE transaction, and only after the commit acks each sender and fans
 //! one shared, pre-serialised `message` frame out to every connection of both users. Because one
-//! writer commits in order, message ids become visible in increasing order (resume relies on it).
-//! The `welcome`'s windows and cursor of concurrent hellos are read together
+//! writer commits in order, the daemon's own message ids become visible in increasing order (Moodle's
+//! own inserts may not: see `ingest`).
+//! The `welcome`'s windows of concurrent hellos are read together
 //! ([`crate::store::batch`]), one query per 100 users.
 //! Lookups (`history`, `window`, the `welcome`'s windows) answer only for a peer one may message or
 //! already has a conversation with, anyone else is `unknown_user`; a user keeps at most
@@ -16,12 +18,15 @@
 
 use crate::outbox::{OutboxTx, Outgoing};
 use crate::protocol::{
-    error_json, ErrorCode, Message, Person, ReadMarkers, ServerFrame, WindowInfo, WindowState,
+    error_json, ConversationInfo, ConversationType, ErrorCode, Message, Person, ReadMarkers,
+    ServerFrame, WindowInfo, WindowState,
 };
 use crate::services::auth::Caps;
 use crate::services::presence::{Avatars, Registry};
 use crate::store::batch::Batcher;
-use crate::store::messaging::{MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows};
+use crate::store::messaging::{
+    MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows, CONVERSATION_GROUP, CONVERSATION_SELF,
+};
 use crate::store::windows::{WINDOWS_MAX, WINDOW_MINIMISED, WINDOW_OPEN};
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
@@ -703,6 +708,115 @@ impl Conversations {
             });
         }
         Ok((out, cursor))
+    }
+
+    /// A page of `me`'s Moodle conversations, as a ready `conversations` frame: starred first, then
+    /// by newest activity (conversations without messages last), as Moodle's drawer lists them.
+    pub async fn conversations(&self, me: &Arc<Person>, offset: u32, limit: u32) -> Result<String> {
+        self.store.check_up()?;
+        let mut all = self.store.conversation_list(me.id).await?;
+        all.sort_by(|a, b| {
+            b.favourite
+                .cmp(&a.favourite)
+                .then_with(|| b.last.is_some().cmp(&a.last.is_some()))
+                .then_with(|| {
+                    // Newest activity: the last message's time, then its id.
+                    let key = |c: &crate::store::listing::Listed| c.last.map(|(id, t)| (t, id));
+                    key(b).cmp(&key(a))
+                })
+                .then_with(|| b.conv.cmp(&a.conv))
+        });
+        let total = all.len();
+        let page: Vec<_> = all
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect();
+        let more = offset as usize + page.len() < total;
+        let convs: Vec<i64> = page.iter().map(|c| c.conv).collect();
+        let last_ids: Vec<i64> = page.iter().filter_map(|c| c.last.map(|l| l.0)).collect();
+        let details = self
+            .store
+            .conversation_page(me.id, &convs, &last_ids)
+            .await?;
+        let mut items = Vec::with_capacity(page.len());
+        for c in page {
+            let members = details.members.get(&c.conv).cloned().unwrap_or_default();
+            let kind = match c.kind {
+                CONVERSATION_GROUP => ConversationType::Group,
+                CONVERSATION_SELF => ConversationType::SelfConversation,
+                _ => ConversationType::Individual,
+            };
+            let other = members.iter().copied().find(|m| *m != me.id);
+            let with: Option<Arc<Person>> = match kind {
+                ConversationType::Group => None,
+                ConversationType::SelfConversation => Some(me.clone()),
+                ConversationType::Individual => match other {
+                    Some(o) => Some(self.listed_person(o).await?),
+                    // The other member's row is gone (deleted by Moodle's privacy API): Moodle's
+                    // drawer leaves such a conversation out too.
+                    None => continue,
+                },
+            };
+            let last = details.last.get(&c.conv).map(|m| Message {
+                id: m.id,
+                conv: m.conv,
+                from: m.from,
+                to: match kind {
+                    ConversationType::Individual => {
+                        if m.from == me.id {
+                            other.unwrap_or(me.id)
+                        } else {
+                            me.id
+                        }
+                    }
+                    ConversationType::SelfConversation => me.id,
+                    ConversationType::Group => 0,
+                },
+                text: m.text.clone(),
+                time: m.time,
+                cid: m.cid.clone(),
+            });
+            let name = match (&kind, &with) {
+                (ConversationType::Group, _) => c.name.clone(),
+                (_, Some(p)) => p.fullname.clone(),
+                (_, None) => String::new(),
+            };
+            let online = kind == ConversationType::Individual
+                && other.is_some_and(|o| self.registry.person(o).is_some());
+            items.push(ConversationInfo {
+                conv: c.conv,
+                kind,
+                with: with.map(|p| (*p).clone()),
+                name,
+                members: members.len() as i64,
+                last,
+                unread: details.unread.get(&c.conv).copied().unwrap_or(0),
+                favourite: c.favourite,
+                muted: c.muted,
+                online,
+            });
+        }
+        Ok(ServerFrame::Conversations {
+            items: &items,
+            offset,
+            total,
+            more,
+        }
+        .to_json())
+    }
+
+    /// A member of one of the user's conversations, as the list shows them: Moodle shows the other
+    /// member of a conversation whatever their account's state, so does the list (id only if the
+    /// account row is gone).
+    async fn listed_person(&self, id: i64) -> Result<Arc<Person>> {
+        if let Some(p) = self.registry.person(id) {
+            return Ok(p);
+        }
+        Ok(match self.store.account(id).await? {
+            Some(u) => Arc::new(self.avatars.person(&u)),
+            None => Arc::new(Person::id_only(id)),
+        })
     }
 
     /// Records the ingest's safe watermark (see `resolved_upto`).

@@ -18,6 +18,10 @@ use std::collections::HashMap;
 
 /// `message_conversations.type` of a conversation between two users (`api::MESSAGE_CONVERSATION_TYPE_INDIVIDUAL`).
 pub const CONVERSATION_INDIVIDUAL: i64 = 1;
+/// `message_conversations.type` of a course group's conversation (`MESSAGE_CONVERSATION_TYPE_GROUP`).
+pub const CONVERSATION_GROUP: i64 = 2;
+/// `message_conversations.type` of a user's conversation with themselves (`MESSAGE_CONVERSATION_TYPE_SELF`).
+pub const CONVERSATION_SELF: i64 = 3;
 /// `message_user_actions.action` of a read message (`api::MESSAGE_ACTION_READ`).
 pub const ACTION_READ: i64 = 1;
 /// `message_user_actions.action` of a message deleted for that user (`api::MESSAGE_ACTION_DELETED`).

@@ -12,6 +12,7 @@
 pub mod batch;
 pub mod health;
 pub mod ingest;
+pub mod listing;
 pub mod messaging;
 pub mod moodle;
 pub mod moodle_schema;
@@ -123,6 +124,7 @@ pub(crate) struct Sql {
     pub messaging: messaging::MessagingSql,
     pub windows: windows::WindowSql,
     pub ingest: ingest::IngestSql,
+    pub listing: listing::ListingSql,
 }
 
 /// Builds statements for one backend: applies the prefix to `{p}` and turns `?` into `$n` for
@@ -284,6 +286,7 @@ impl Store {
                 messaging: messaging::MessagingSql::new(&b),
                 windows: windows::WindowSql::new(&b),
                 ingest: ingest::IngestSql::new(&b),
+                listing: listing::ListingSql::new(&b),
             }),
             prefix: prefix.to_string(),
             health,

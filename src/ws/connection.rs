@@ -827,6 +827,19 @@ where
                 send_error(ws, e.code(), "history").await?
             }
         },
+        ClientFrame::Conversations { offset, limit } => {
+            let limit = limit.unwrap_or(crate::protocol::CONVERSATIONS_DEFAULT);
+            match convs
+                .bounded(convs.conversations(&session.person, offset.unwrap_or(0), limit))
+                .await
+            {
+                Ok(json) => send_text(ws, json).await?,
+                Err(e) => {
+                    log_service_error(&e);
+                    send_error(ws, e.code(), "conversations").await?
+                }
+            }
+        }
         ClientFrame::Read { with, upto } => {
             if let Err(e) = convs.bounded(convs.read(uid, with, upto)).await {
                 log_service_error(&e);

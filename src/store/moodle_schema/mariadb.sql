@@ -352,3 +352,18 @@ CREATE TABLE `mdl_message_user_actions` (
   KEY `mdl_messuseracti_use_ix` (`userid`),
   KEY `mdl_messuseracti_mes_ix` (`messageid`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='Stores all per-user actions on individual messages';
+CREATE TABLE `mdl_favourite` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `component` varchar(100) NOT NULL DEFAULT '',
+  `itemtype` varchar(100) NOT NULL DEFAULT '',
+  `itemid` bigint(10) NOT NULL,
+  `contextid` bigint(10) NOT NULL,
+  `userid` bigint(10) NOT NULL,
+  `ordering` bigint(10) DEFAULT NULL,
+  `timecreated` bigint(10) NOT NULL,
+  `timemodified` bigint(10) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `mdl_favo_comiteiteconuse_uix` (`component`,`itemtype`,`itemid`,`contextid`,`userid`),
+  KEY `mdl_favo_con_ix` (`contextid`),
+  KEY `mdl_favo_use_ix` (`userid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='Stores the relationship between an arbitrary item (itemtype,';

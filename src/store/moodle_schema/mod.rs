@@ -7,7 +7,8 @@
 //! `sessions`, `config`, `config_plugins`, `user_preferences`, `course`, `enrol`, `user_enrolments`,
 //! `context`, `role`, `role_assignments`, `message_contacts`, `message_users_blocked`, and the messaging
 //! tables dockchatd writes (`messages`, `message_conversations`, `message_conversation_members`,
-//! `message_conversation_actions`, `message_user_actions`), all with the default prefix `mdl_`. The SQLite file is a faithful translation (same columns, defaults, index names).
+//! `message_conversation_actions`, `message_user_actions`), and `favourite` (Moodle's stars), all with
+//! the default prefix `mdl_`. The SQLite file is a faithful translation (same columns, defaults, index names).
 //!
 //! [`statements`] splits the embedded SQL into single statements (each can be executed on its own, which
 //! is what sqlx needs); [`with_prefix`] rewrites the `mdl_` prefix to test a site with another prefix.
@@ -44,6 +45,7 @@ pub const TABLES: &[&str] = &[
     "message_conversation_members",
     "message_conversation_actions",
     "message_user_actions",
+    "favourite",
 ];
 
 /// The embedded SQL script for `dialect`.

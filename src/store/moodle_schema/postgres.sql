@@ -698,3 +698,37 @@ CREATE INDEX mdl_messuseracti_mes_ix ON mdl_message_user_actions USING btree (me
 CREATE INDEX mdl_messuseracti_use_ix ON mdl_message_user_actions USING btree (userid);
 
 CREATE UNIQUE INDEX mdl_messuseracti_usemesact_uix ON mdl_message_user_actions USING btree (userid, messageid, action);
+
+CREATE TABLE mdl_favourite (
+    id bigint NOT NULL,
+    component character varying(100) DEFAULT ''::character varying NOT NULL,
+    itemtype character varying(100) DEFAULT ''::character varying NOT NULL,
+    itemid bigint NOT NULL,
+    contextid bigint NOT NULL,
+    userid bigint NOT NULL,
+    ordering bigint,
+    timecreated bigint NOT NULL,
+    timemodified bigint NOT NULL
+);
+
+COMMENT ON TABLE mdl_favourite IS 'Stores the relationship between an arbitrary item (itemtype, itemid), and a context area (component, contextid) for a specific user. Used by the favourites subsystem.';
+
+CREATE SEQUENCE mdl_favourite_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE mdl_favourite_id_seq OWNED BY mdl_favourite.id;
+
+ALTER TABLE ONLY mdl_favourite ALTER COLUMN id SET DEFAULT nextval('mdl_favourite_id_seq'::regclass);
+
+ALTER TABLE ONLY mdl_favourite
+    ADD CONSTRAINT mdl_favo_id_pk PRIMARY KEY (id);
+
+CREATE UNIQUE INDEX mdl_favo_comiteiteconuse_uix ON mdl_favourite USING btree (component, itemtype, itemid, contextid, userid);
+
+CREATE INDEX mdl_favo_con_ix ON mdl_favourite USING btree (contextid);
+
+CREATE INDEX mdl_favo_use_ix ON mdl_favourite USING btree (userid);

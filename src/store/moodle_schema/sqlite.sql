@@ -341,3 +341,18 @@ CREATE TABLE mdl_message_user_actions (
 CREATE UNIQUE INDEX mdl_messuseracti_usemesact_uix ON mdl_message_user_actions (userid,messageid,action);
 CREATE INDEX mdl_messuseracti_use_ix ON mdl_message_user_actions (userid);
 CREATE INDEX mdl_messuseracti_mes_ix ON mdl_message_user_actions (messageid);
+
+CREATE TABLE mdl_favourite (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  component TEXT NOT NULL DEFAULT '',
+  itemtype TEXT NOT NULL DEFAULT '',
+  itemid INTEGER NOT NULL,
+  contextid INTEGER NOT NULL,
+  userid INTEGER NOT NULL,
+  ordering INTEGER DEFAULT NULL,
+  timecreated INTEGER NOT NULL,
+  timemodified INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX mdl_favo_comiteiteconuse_uix ON mdl_favourite (component,itemtype,itemid,contextid,userid);
+CREATE INDEX mdl_favo_con_ix ON mdl_favourite (contextid);
+CREATE INDEX mdl_favo_use_ix ON mdl_favourite (userid);

@@ -1,0 +1,216 @@
+//! The user's list of Moodle conversations, as Moodle's message drawer lists them
+//! (`core_message\api::get_conversations`): every conversation the user is a member of that is
+//! enabled, with its newest message not deleted for the user, the user's star (`favourite`) and mute
+//! (`message_conversation_actions`); then, for one page of it, the last messages, members and
+//! unread counts.
+//!
+//! Owns: those reads. Must not: decide order or visibility; the conversations service does.
+
+use super::messaging::{size_class, SIZE_CLASSES};
+use super::{dispatch, Result, SqlBuilder, Store};
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// Most conversations of one user read for the list (Moodle's drawer pages through the same set).
+pub const LIST_MAX: i64 = 5000;
+
+/// One conversation of the user, before paging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub conv: i64,
+    /// `message_conversations.type`.
+    pub kind: i64,
+    /// `message_conversations.name` (a group's name; empty for the others).
+    pub name: String,
+    /// The newest message not deleted for the user: (id, time).
+    pub last: Option<(i64, i64)>,
+    pub muted: bool,
+    pub favourite: bool,
+}
+
+/// The newest message of a listed conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastMessage {
+    pub id: i64,
+    pub from: i64,
+    pub conv: i64,
+    pub cid: String,
+    pub text: String,
+    pub time: i64,
+}
+
+/// What a page of the list needs besides [`Listed`].
+#[derive(Debug, Clone, Default)]
+pub struct PageDetails {
+    pub last: HashMap<i64, LastMessage>,
+    /// conversation → member ids.
+    pub members: HashMap<i64, Vec<i64>>,
+    /// conversation → messages from others the user has neither read nor deleted.
+    pub unread: HashMap<i64, i64>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ListingSql {
+    list: String,
+    last: Vec<String>,
+    members: Vec<String>,
+    unread: Vec<String>,
+}
+
+fn list_of(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+impl ListingSql {
+    pub fn new(b: &SqlBuilder) -> Self {
+        let not_deleted = |m: &str| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions d WHERE d.messageid = {m}.id AND d.userid = ? AND d.action = 2)"
+            )
+        };
+        ListingSql {
+            // As get_conversations: the newest time among the messages not deleted for the user,
+            // then the highest id at that time.
+            list: b.build(&format!(
+                "SELECT mc.id, mc.type, COALESCE(mc.name, ''), lm.messageid, m.timecreated, \
+                 (SELECT COUNT(*) FROM {{p}}message_conversation_actions a \
+                   WHERE a.conversationid = mc.id AND a.userid = ? AND a.action = 1), \
+                 (SELECT COUNT(*) FROM {{p}}favourite f WHERE f.component = 'core_message' \
+                   AND f.itemtype = 'message_conversations' AND f.itemid = mc.id AND f.userid = ?) \
+                 FROM {{p}}message_conversation_members mcm \
+                 JOIN {{p}}message_conversations mc ON mc.id = mcm.conversationid AND mc.enabled = 1 \
+                 LEFT JOIN ( \
+                   SELECT m1.conversationid, MAX(m1.id) AS messageid FROM {{p}}messages m1 \
+                   JOIN ( \
+                     SELECT m2.conversationid, MAX(m2.timecreated) AS maxtime FROM {{p}}messages m2 \
+                     JOIN {{p}}message_conversation_members x ON x.conversationid = m2.conversationid AND x.userid = ? \
+                     WHERE {} GROUP BY m2.conversationid \
+                   ) mx ON mx.conversationid = m1.conversationid AND mx.maxtime = m1.timecreated \
+                   WHERE {} GROUP BY m1.conversationid \
+                 ) lm ON lm.conversationid = mc.id \
+                 LEFT JOIN {{p}}messages m ON m.id = lm.messageid \
+                 WHERE mcm.userid = ? LIMIT {LIST_MAX}",
+                not_deleted("m2"),
+                not_deleted("m1"),
+            )),
+            last: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), \
+                         COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, ''), m.timecreated \
+                         FROM {{p}}messages m LEFT JOIN {{p}}block_dockchat_sent s ON s.messageid = m.id \
+                         WHERE m.id IN ({})",
+                        list_of(1 << c)
+                    ))
+                })
+                .collect(),
+            members: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT conversationid, userid FROM {{p}}message_conversation_members \
+                         WHERE conversationid IN ({}) ORDER BY id",
+                        list_of(1 << c)
+                    ))
+                })
+                .collect(),
+            unread: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT m.conversationid, COUNT(*) FROM {{p}}messages m \
+                         WHERE m.conversationid IN ({}) AND m.useridfrom <> ? \
+                         AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions a \
+                           WHERE a.messageid = m.id AND a.userid = ? AND a.action IN (1, 2)) \
+                         GROUP BY m.conversationid",
+                        list_of(1 << c)
+                    ))
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Store {
+    /// Every enabled conversation `user` is a member of (at most [`LIST_MAX`]), unordered.
+    pub async fn conversation_list(&self, user: i64) -> Result<Vec<Listed>> {
+        let sql = &self.sql.listing.list;
+        dispatch!(self, pool => {
+            let rows = sqlx::query(sql)
+                .bind(user).bind(user).bind(user).bind(user).bind(user).bind(user)
+                .fetch_all(pool).await?;
+            rows.iter().map(|r| {
+                let id: Option<i64> = r.try_get(3)?;
+                let time: Option<i64> = r.try_get(4)?;
+                Ok(Listed {
+                    conv: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    name: r.try_get(2)?,
+                    last: id.zip(time),
+                    muted: r.try_get::<i64, _>(5)? > 0,
+                    favourite: r.try_get::<i64, _>(6)? > 0,
+                })
+            }).collect()
+        })
+    }
+
+    /// The last messages (by id), members and `user`'s unread counts of one page of conversations
+    /// (at most [`super::messaging::WRITE_BATCH_MAX`] of each).
+    pub async fn conversation_page(
+        &self,
+        user: i64,
+        convs: &[i64],
+        last_ids: &[i64],
+    ) -> Result<PageDetails> {
+        let sql = &self.sql.listing;
+        let mut out = PageDetails::default();
+        let pad = |ids: &[i64], class: usize| -> Vec<i64> {
+            (0..(1usize << class))
+                .map(|i| ids.get(i).copied().unwrap_or(-1))
+                .collect()
+        };
+        if !last_ids.is_empty() {
+            let class = size_class(last_ids.len());
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(&sql.last[class]);
+                for id in pad(last_ids, class) {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    let m = LastMessage {
+                        id: r.try_get(0)?,
+                        from: r.try_get(1)?,
+                        conv: r.try_get(2)?,
+                        cid: r.try_get(3)?,
+                        text: r.try_get(4)?,
+                        time: r.try_get(5)?,
+                    };
+                    out.last.insert(m.conv, m);
+                }
+            });
+        }
+        if !convs.is_empty() {
+            let class = size_class(convs.len());
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(&sql.members[class]);
+                for id in pad(convs, class) {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    let conv: i64 = r.try_get(0)?;
+                    let member: i64 = r.try_get(1)?;
+                    let list = out.members.entry(conv).or_default();
+                    if !list.contains(&member) {
+                        list.push(member);
+                    }
+                }
+                let mut q = sqlx::query(&sql.unread[class]);
+                for id in pad(convs, class) {
+                    q = q.bind(id);
+                }
+                for r in q.bind(user).bind(user).fetch_all(pool).await? {
+                    out.unread.insert(r.try_get(0)?, r.try_get(1)?);
+                }
+            });
+        }
+        Ok(out)
+    }
+}
