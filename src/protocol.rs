@@ -187,6 +187,9 @@ pub enum ClientFrame {
         #[serde(default)]
         limit: Option<u32>,
     },
+    People {
+        query: String,
+    },
     Ping {
         #[serde(default)]
         n: Option<Value>,
@@ -202,8 +205,16 @@ const CLIENT_TYPES: &[&str] = &[
     "typing",
     "window",
     "conversations",
+    "people",
     "ping",
 ];
+
+/// A `people` query: 2–100 characters after trimming, at most 3 words searched.
+pub const PEOPLE_QUERY_MIN: usize = 2;
+pub const PEOPLE_QUERY_MAX: usize = 100;
+pub const PEOPLE_WORDS_MAX: usize = 3;
+/// Most people a search returns.
+pub const PEOPLE_MAX: usize = 20;
 
 /// Most conversations in one `conversations` page, and the default.
 pub const CONVERSATIONS_MAX: u32 = 50;
@@ -221,6 +232,7 @@ impl ClientFrame {
             ClientFrame::Typing { .. } => "typing",
             ClientFrame::Window { .. } => "window",
             ClientFrame::Conversations { .. } => "conversations",
+            ClientFrame::People { .. } => "people",
             ClientFrame::Ping { .. } => "ping",
         }
     }
@@ -316,6 +328,16 @@ fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
             ))),
             _ => Ok(()),
         },
+        ClientFrame::People { query } => {
+            let n = query.trim().chars().count();
+            if (PEOPLE_QUERY_MIN..=PEOPLE_QUERY_MAX).contains(&n) {
+                Ok(())
+            } else {
+                Err(ProtocolError::BadFrame(format!(
+                    "query must be {PEOPLE_QUERY_MIN}-{PEOPLE_QUERY_MAX} characters"
+                )))
+            }
+        }
         ClientFrame::Token { .. } | ClientFrame::Ping { .. } => Ok(()),
     }
 }
@@ -429,6 +451,14 @@ pub struct WindowInfo {
     pub last: i64,
 }
 
+/// A person found by a `people` search, with whether they are online.
+#[derive(Debug, Clone, Serialize)]
+pub struct FoundPerson<'a> {
+    #[serde(flatten)]
+    pub person: &'a Person,
+    pub online: bool,
+}
+
 /// Kinds of Moodle conversation, as `message_conversations.type` numbers them (1, 2, 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -518,6 +548,10 @@ pub enum ServerFrame<'a> {
     Window {
         with: &'a Person,
         state: WindowState,
+    },
+    People {
+        query: &'a str,
+        items: Vec<FoundPerson<'a>>,
     },
     Conversations {
         items: &'a [ConversationInfo],

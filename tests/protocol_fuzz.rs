@@ -8,7 +8,7 @@
 
 use dockchat::protocol::{
     clip, decode, normalise_text, valid_cid, ClientFrame, ErrorCode, TextError, CID_MAX_LEN,
-    CONVERSATIONS_MAX, REF_MAX_BYTES,
+    CONVERSATIONS_MAX, PEOPLE_QUERY_MAX, PEOPLE_QUERY_MIN, REF_MAX_BYTES,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -97,6 +97,7 @@ fn mutated_frame() -> impl Strategy<Value = String> {
         r#"{"type":"read","with":7,"upto":9}"#,
         r#"{"type":"window","with":7,"state":"minimised"}"#,
         r#"{"type":"conversations","offset":20,"limit":20}"#,
+        r#"{"type":"people","query":"ana li"}"#,
         r#"{"type":"ping","n":{"a":[1,2]}}"#,
         r#"{"type":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaé"}"#,
     ]);
@@ -158,6 +159,10 @@ fn check_decoded(frame: &ClientFrame) -> Result<(), TestCaseError> {
         ClientFrame::Typing { to } => prop_assert!(*to > 0),
         ClientFrame::Window { with, .. } => prop_assert!(*with > 0),
         ClientFrame::Hello { since, .. } => prop_assert!(since.is_none_or(|s| s >= 0)),
+        ClientFrame::People { query } => {
+            let n = query.trim().chars().count();
+            prop_assert!((PEOPLE_QUERY_MIN..=PEOPLE_QUERY_MAX).contains(&n));
+        }
         ClientFrame::Conversations { limit, .. } => {
             prop_assert!(limit.is_none_or(|l| (1..=CONVERSATIONS_MAX).contains(&l)))
         }

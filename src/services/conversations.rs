@@ -186,12 +186,20 @@ pub struct Conversations {
     resolved_upto: std::sync::atomic::AtomicI64,
     /// Read rows this daemon wrote and announced, until the ingest has passed them.
     own_reads: DashMap<i64, Instant>,
+    /// Per user: when the current search window began, and the searches in it.
+    searches: DashMap<i64, (Instant, u32)>,
 }
 
 /// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
 /// expire (rows may also be deleted outside the daemon, e.g. by the privacy API) and are dropped when
 /// the owner closes the window.
 type WindowCache = DashMap<(i64, i64), Instant>;
+
+/// A user may search for people at most [`SEARCHES_PER_WINDOW`] times per [`SEARCH_WINDOW`].
+const SEARCH_WINDOW: Duration = Duration::from_secs(5);
+const SEARCHES_PER_WINDOW: u32 = 20;
+/// Candidates a search reads before Moodle's rules keep at most `PEOPLE_MAX` of them.
+const SEARCH_CANDIDATES: usize = 60;
 
 /// How long a read row the daemon wrote is remembered for the ingest.
 const OWN_READ_TTL: Duration = Duration::from_secs(120);
@@ -266,6 +274,7 @@ impl Conversations {
             },
             resolved_upto: std::sync::atomic::AtomicI64::new(i64::MAX),
             own_reads: DashMap::new(),
+            searches: DashMap::new(),
         });
         let handle = tokio::spawn(writer_loop(store, registry, windows_known, rx));
         (svc, WriterTask { handle })
@@ -804,6 +813,57 @@ impl Conversations {
             more,
         }
         .to_json())
+    }
+
+    /// People `me` may message whose names hold every word of `query`, as a ready `people` frame
+    /// (see PROTOCOL §5). The database only narrows the candidates; each is then judged by the same
+    /// rules as a send ([`Self::authorise`]), so no one else's name can come back.
+    pub async fn people(&self, me: i64, caps: &Caps, query: &str) -> Result<String> {
+        {
+            let now = Instant::now();
+            let mut slot = self.searches.entry(me).or_insert((now, 0));
+            if now.duration_since(slot.0) >= SEARCH_WINDOW {
+                *slot = (now, 0);
+            }
+            slot.1 += 1;
+            if slot.1 > SEARCHES_PER_WINDOW {
+                return refuse(ErrorCode::RateLimited);
+            }
+        }
+        let query = query.trim();
+        let words: Vec<String> = query
+            .split_whitespace()
+            .take(crate::protocol::PEOPLE_WORDS_MAX)
+            .map(str::to_lowercase)
+            .collect();
+        let mut found: Vec<Arc<Person>> = Vec::new();
+        if self.messaging.load(Ordering::Relaxed) && caps.send {
+            self.store.check_up()?;
+            let everyone = caps.readall || caps.anyuser;
+            let site_wide = self.messagingallusers.load(Ordering::Relaxed);
+            let candidates = self
+                .store
+                .search_people(me, &words, everyone, site_wide, SEARCH_CANDIDATES)
+                .await?;
+            for u in candidates {
+                match self.authorise(me, caps, u.id).await {
+                    Ok(p) => found.push(p),
+                    Err(ServiceError::Refused(_)) => continue,
+                    Err(e) => return Err(e),
+                }
+                if found.len() == crate::protocol::PEOPLE_MAX {
+                    break;
+                }
+            }
+        }
+        let items = found
+            .iter()
+            .map(|p| crate::protocol::FoundPerson {
+                person: p,
+                online: self.registry.person(p.id).is_some(),
+            })
+            .collect();
+        Ok(ServerFrame::People { query, items }.to_json())
     }
 
     /// A member of one of the user's conversations, as the list shows them: Moodle shows the other

@@ -1,5 +1,5 @@
 //! Read-only queries on Moodle's core tables: accounts, sessions, site settings, preferences,
-//! enrolments, contacts and blocks.
+//! enrolments, contacts and blocks, and the candidates of a people search.
 //!
 //! Owns: the SQL that reads `user`, `sessions`, `config`, `config_plugins`, `user_preferences`,
 //! `course`, `enrol`, `user_enrolments`, `context`, `message_contacts` and `message_users_blocked`.
@@ -37,6 +37,7 @@ pub(crate) struct MoodleSql {
     enrolments: String,
     course_names: String,
     account: String,
+    search: String,
 }
 
 const USER_COLS: &str = "u.id, u.firstname, u.lastname, u.picture, COALESCE(x.id, 0) AS ctxid";
@@ -93,6 +94,27 @@ impl MoodleSql {
                 "SELECT c.id, c.fullname FROM {{p}}course c WHERE c.id IN ({list})"
             )),
             account: b.build(&format!("SELECT {USER_COLS} {USER_FROM} WHERE u.id = ?")),
+            // Candidates for a people search (the caller applies Moodle's messaging rules to each):
+            // active accounts whose names hold every word, among the searcher's course-mates
+            // (enrol_get_shared_courses' rule), contacts, everyone (a searcher who may message
+            // anyone), or those who accept messages from the whole site (with messagingallusers).
+            search: b.build(&format!(
+                "SELECT {USER_COLS} {USER_FROM} WHERE {USER_ACTIVE} AND u.username <> 'guest' AND u.id <> ? \
+                 AND (LOWER(u.firstname) LIKE ? ESCAPE '!' OR LOWER(u.lastname) LIKE ? ESCAPE '!') \
+                 AND (LOWER(u.firstname) LIKE ? ESCAPE '!' OR LOWER(u.lastname) LIKE ? ESCAPE '!') \
+                 AND (LOWER(u.firstname) LIKE ? ESCAPE '!' OR LOWER(u.lastname) LIKE ? ESCAPE '!') \
+                 AND (? = 1 \
+                   OR u.id IN (SELECT ue2.userid FROM {{p}}user_enrolments ue1 \
+                     JOIN {{p}}enrol e1 ON e1.id = ue1.enrolid JOIN {{p}}course c ON c.id = e1.courseid \
+                     JOIN {{p}}enrol e2 ON e2.courseid = e1.courseid JOIN {{p}}user_enrolments ue2 ON ue2.enrolid = e2.id \
+                     WHERE ue1.userid = ? AND ue1.status = 0 AND e1.status = 0 AND ue2.status = 0 AND e2.status = 0 \
+                     AND c.visible = 1 AND c.id <> 1) \
+                   OR u.id IN (SELECT contactid FROM {{p}}message_contacts WHERE userid = ?) \
+                   OR u.id IN (SELECT userid FROM {{p}}message_contacts WHERE contactid = ?) \
+                   OR (? = 1 AND u.id IN (SELECT userid FROM {{p}}user_preferences \
+                     WHERE name = 'message_blocknoncontacts' AND value = '2'))) \
+                 ORDER BY u.lastname, u.firstname, u.id LIMIT ?"
+            )),
         }
     }
 }
@@ -251,6 +273,47 @@ impl Store {
     }
 
     /// Full names of courses (demo).
+    /// Up to `limit` candidates of a people search by `searcher` for `words` (1–3 lower-case words,
+    /// each found anywhere in the first or the last name), see
+    /// [`MoodleSql`]'s `search`. `everyone`: the searcher may message anyone; `site_wide`: Moodle's
+    /// `messagingallusers` is on.
+    pub async fn search_people(
+        &self,
+        searcher: i64,
+        words: &[String],
+        everyone: bool,
+        site_wide: bool,
+        limit: usize,
+    ) -> Result<Vec<UserRow>> {
+        let sql = &self.sql.moodle.search;
+        // Each word is a LIKE pattern, `!` escaping the pattern characters; missing words match all.
+        let patterns: Vec<String> = (0..3)
+            .map(|i| match words.get(i) {
+                Some(w) => format!(
+                    "%{}%",
+                    w.replace('!', "!!").replace('%', "!%").replace('_', "!_")
+                ),
+                None => "%".to_string(),
+            })
+            .collect();
+        dispatch!(self, pool => {
+            let mut q = sqlx::query(sql).bind(searcher);
+            for p in &patterns {
+                q = q.bind(p).bind(p);
+            }
+            let rows = q
+                .bind(i64::from(everyone))
+                .bind(searcher)
+                .bind(searcher)
+                .bind(searcher)
+                .bind(i64::from(site_wide))
+                .bind(limit as i64)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(user_row).collect()
+        })
+    }
+
     pub async fn course_names(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
         let sql = &self.sql.moodle.course_names;
         let mut out = HashMap::new();

@@ -840,6 +840,18 @@ where
                 }
             }
         }
+        ClientFrame::People { query } => {
+            match convs
+                .bounded(convs.people(uid, &session.caps, &query))
+                .await
+            {
+                Ok(json) => send_text(ws, json).await?,
+                Err(e) => {
+                    log_service_error(&e);
+                    send_error(ws, e.code(), "people").await?
+                }
+            }
+        }
         ClientFrame::Read { with, upto } => {
             if let Err(e) = convs.bounded(convs.read(uid, with, upto)).await {
                 log_service_error(&e);
