@@ -613,33 +613,32 @@ async fn check_queue(
     let n = |i: usize| counts.get(i).copied().flatten().unwrap_or(0);
     let (pending, new_late, due_late, uncertain, failed, jobs_late, jobs_failed) =
         (n(0), n(1), n(2), n(3), n(4), n(5), n(6));
-    let mut problems = Vec::new();
-    if new_late > 0 {
-        problems.push(format!(
-            "{new_late} message(s) waited over {QUEUE_LATE_SECS}s for Moodle's cache to be updated (the drawer and the app do not show them yet)"
-        ));
-    }
-    if due_late > 0 {
-        problems.push(format!(
-            "{due_late} notification(s) are more than {QUEUE_LATE_SECS}s overdue"
-        ));
-    }
-    if jobs_late > 0 {
-        problems.push(format!(
-            "{jobs_late} read/delete event(s) waited over {QUEUE_LATE_SECS}s"
-        ));
-    }
-    if uncertain > 0 {
-        problems.push(format!(
-            "{uncertain} notification(s) may have been lost (a worker died while sending them)"
-        ));
-    }
-    if failed + jobs_failed > 0 {
-        problems.push(format!(
-            "{} item(s) failed with an error",
-            failed + jobs_failed
-        ));
-    }
+    let problems: Vec<String> = [
+        (
+            new_late,
+            format!("{new_late} message(s) waited over {QUEUE_LATE_SECS}s for Moodle's cache to be updated (the drawer and the app do not show them yet)"),
+        ),
+        (
+            due_late,
+            format!("{due_late} notification(s) are more than {QUEUE_LATE_SECS}s overdue"),
+        ),
+        (
+            jobs_late,
+            format!("{jobs_late} read/delete event(s) waited over {QUEUE_LATE_SECS}s"),
+        ),
+        (
+            uncertain,
+            format!("{uncertain} notification(s) may have been lost (a worker died while sending them)"),
+        ),
+        (
+            failed + jobs_failed,
+            format!("{} item(s) failed with an error", failed + jobs_failed),
+        ),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(_, what)| what)
+    .collect();
     if problems.is_empty() {
         report.push(
             "queue",
