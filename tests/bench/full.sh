@@ -20,6 +20,7 @@ variants=(
     "storm"
     "course"
     "idle --target both"
+    "drawer"
 )
 for i in $(seq 1 "$runs"); do
     for v in "${variants[@]}"; do

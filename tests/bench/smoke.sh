@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Bench smoke: runs every dockchat-bench scenario once with tiny sizes and a few seconds each against
-# the real MariaDB (and pairs against PostgreSQL too), and checks that each prints its JSON line with
-# no failed connections or protocol errors. Benchmarks are not tests: nothing here looks at timings.
+# the real MariaDB (and pairs and drawer against PostgreSQL too), and checks that each prints its JSON
+# line with no failed connections or protocol errors, every acked message stored in Moodle's `messages`
+# with its sent row, and every drawer message delivered exactly once. Benchmarks are not tests: nothing
+# here looks at timings.
 #
 # Usage: bash tests/bench/smoke.sh            (builds the debug binaries)
 #        BENCH_PROFILE=release bash tests/bench/smoke.sh
@@ -35,7 +37,9 @@ import json, sys
 r = json.loads(sys.argv[1])
 bad = [k for k, v in r.items()
        if (k.endswith("failed") or k.endswith("errors") or k.endswith("closed_by_server")
-           or k.endswith("incomplete_joins") or k.endswith("incomplete_leaves"))
+           or k.endswith("incomplete_joins") or k.endswith("incomplete_leaves")
+           or k.endswith(("acked_not_stored", "messages_without_sent_row", "duplicates", "missing",
+                          "misrouted", "unknown_received")))
        and isinstance(v, (int, float)) and v != 0]
 counts = [k for k in r if k.endswith(("delivered_per_s", "typing_processed_per_s", "held", "welcomed",
                                         "join_fanout_samples"))]
@@ -62,6 +66,8 @@ check typing typing --db mariadb
 check storm storm --db mariadb
 check course course --db mariadb
 check pairs-postgres pairs --db postgres --target dockchatd
+check drawer drawer --db mariadb
+check drawer-postgres drawer --db postgres
 
 echo "bench smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

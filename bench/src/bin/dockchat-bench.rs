@@ -4,13 +4,15 @@
 //!
 //! Each run prepares its own database (`--db-name`, dropped afterwards), writes a daemon config, starts
 //! the daemon pinned to core 1 while this process pins itself to core 0, runs one scenario and prints a
-//! table followed by one JSON line. Scenarios: `idle`, `pairs`, `typing`, `storm`, `course` (see
+//! table followed by one JSON line. Scenarios: `idle`, `pairs`, `typing`, `storm`, `course`, `drawer` (see
 //! docs/PERFORMANCE.md). Benchmarks measure; they assert nothing about timing.
 
 #[path = "dockchat-bench/client.rs"]
 mod client;
 #[path = "dockchat-bench/course.rs"]
 mod course;
+#[path = "dockchat-bench/drawer.rs"]
+mod drawer;
 #[path = "dockchat-bench/harness.rs"]
 mod harness;
 #[path = "dockchat-bench/idle.rs"]
@@ -51,6 +53,8 @@ enum Scenario {
     Storm,
     /// One course with N online members; join/leave presence fan-out time.
     Course,
+    /// P pairs online in the dock while messages are inserted as Moodle's drawer does; insert → dock latency.
+    Drawer,
     /// Internal: one worker process of `idle`.
     #[value(hide = true)]
     IdleWorker,
@@ -64,6 +68,7 @@ impl Scenario {
             Scenario::Typing => "typing",
             Scenario::Storm => "storm",
             Scenario::Course => "course",
+            Scenario::Drawer => "drawer",
             Scenario::IdleWorker => "idle-worker",
         }
     }
@@ -93,15 +98,21 @@ struct Cli {
     /// Connections (idle, storm) or online course members (course).
     #[arg(long)]
     n: Option<usize>,
-    /// Pairs of users (pairs, typing).
+    /// Pairs of users (pairs, typing, drawer).
     #[arg(long)]
     pairs: Option<usize>,
-    /// Total sends per second (pairs); 0 = flat out.
+    /// Total sends per second (pairs; 0 = flat out) or messages inserted per second (drawer).
     #[arg(long)]
     rate: Option<u64>,
-    /// Measured seconds (pairs, typing).
+    /// Measured seconds (pairs, typing, drawer).
     #[arg(long)]
     duration: Option<f64>,
+    /// Seconds to wait for deliveries after the last insert (drawer).
+    #[arg(long)]
+    drain: Option<f64>,
+    /// Database connections inserting messages, like PHP workers (drawer).
+    #[arg(long)]
+    writers: Option<u32>,
     /// Tiny sizes and short durations: checks that every scenario runs end to end.
     #[arg(long)]
     smoke: bool,
@@ -261,6 +272,9 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
     if scenario == Scenario::Course && sel != TargetSel::Dockchatd {
         bail!("course needs presence, which only dockchatd has: use --target dockchatd");
     }
+    if scenario == Scenario::Drawer && sel != TargetSel::Dockchatd {
+        bail!("drawer needs the daemon's poll of Moodle's tables: use --target dockchatd");
+    }
     let targets: Vec<Target> = match sel {
         TargetSel::Dockchatd => vec![Target::Dockchatd],
         TargetSel::Forwarder => vec![Target::Forwarder],
@@ -286,6 +300,14 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
         src_ips: cli.src_ips,
     };
     let iterations = pick(smoke, cli.iterations, 20, 3);
+    let drawer_params = drawer::Params {
+        pairs: pick(smoke, cli.pairs, 200, 5),
+        rate: pick(smoke, cli.rate, 200, 50),
+        duration: pick(smoke, cli.duration, 20.0, 2.0),
+        drain: pick(smoke, cli.drain, 3.0, 2.0),
+        writers: pick(smoke, cli.writers, 8, 2),
+        src_ips: cli.src_ips,
+    };
     match scenario {
         Scenario::Idle | Scenario::Storm => {
             dataset = Dataset {
@@ -325,6 +347,20 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 ("iterations".into(), (iterations as u64).into()),
             ];
         }
+        Scenario::Drawer => {
+            dataset = Dataset {
+                users: drawer_params.pairs * 2,
+                course_size: cli.course_size,
+                cross: true,
+                big_course: 0,
+            };
+            params = vec![
+                ("pairs".into(), (drawer_params.pairs as u64).into()),
+                ("rate".into(), drawer_params.rate.into()),
+                ("duration_s".into(), drawer_params.duration.into()),
+                ("drain_limit_s".into(), drawer_params.drain.into()),
+            ];
+        }
         Scenario::IdleWorker => bail!("idle-worker is internal"),
     }
     report.extend(params);
@@ -349,6 +385,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
             Scenario::Typing => pairs::run(&h, &pairs_params, pairs::Mode::Typing).await,
             Scenario::Storm => storm::run(&h, n, cli.src_ips).await,
             Scenario::Course => course::run(&h, n, iterations, cli.src_ips).await,
+            Scenario::Drawer => drawer::run(&h, opts.db, &drawer_params).await,
             Scenario::IdleWorker => unreachable!("handled in main"),
         };
         let finished = h.finish(cli.keep_logs);

@@ -9,12 +9,16 @@
 //! daemon processed the batch (frames of one socket are handled in order), so processed typing events
 //! per second are counted without relying on forwarding (the daemon forwards at most one per 2 s per
 //! pair by design).
+//!
+//! After a `pairs` run against dockchatd the stored rows are counted: every acked send must be a row of
+//! Moodle's `messages` with its `block_dockchat_sent` row (issue 10: the daemon stores into Moodle's
+//! own tables).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
@@ -27,7 +31,7 @@ use crate::client::{self, Ws};
 use crate::harness::Harness;
 use crate::procs::CpuMark;
 use crate::report::{self, round};
-use crate::setup::FIRST_USER;
+use crate::setup::{self, FIRST_USER};
 
 /// What each socket sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,6 +227,16 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
     }
     drop(streams);
 
+    // What reached Moodle's tables: every acked send must be a `messages` row with its sent row.
+    let stored = match (&h.prepared, h.db_kind(), mode) {
+        (Some(prep), Some(kind), Mode::Messages) => Some(
+            setup::stored_counts(kind, &prep.url)
+                .await
+                .context("counting the stored messages")?,
+        ),
+        _ => None,
+    };
+
     let (srv_cpu, gen_cpu, db_cpu) = cpu0.since(&cpu1);
     let mut out: Vec<(String, Value)> = vec![
         ("target".into(), h.target.name().into()),
@@ -247,6 +261,20 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
                 .and_then(|mut g| g.take())
                 .unwrap_or_else(report::histogram);
             out.extend(report::latency_fields("latency_", &hist));
+            if let Some((messages, sent)) = stored {
+                let acked = shared.acked.load(Ordering::Relaxed);
+                out.push(("acked_total".into(), acked.into()));
+                out.push(("stored_messages".into(), messages.into()));
+                out.push(("stored_sent_rows".into(), sent.into()));
+                out.push((
+                    "acked_not_stored".into(),
+                    acked.saturating_sub(messages.min(sent)).into(),
+                ));
+                out.push((
+                    "messages_without_sent_row".into(),
+                    messages.abs_diff(sent).into(),
+                ));
+            }
             // Database work per delivered message over the measured window.
             if let (Some(before), Some(after)) = (db0, db1) {
                 let msgs = (d1 - d0).max(1) as f64;

@@ -1,5 +1,5 @@
-//! Database preparation for a benchmark run: a fresh database holding the Moodle subset schema and the
-//! block tables, a generated site (users, courses, contexts, enrolments, live sessions, config and the
+//! Database preparation for a benchmark run: a fresh database holding the Moodle subset schema (Moodle
+//! 5.1's own tables, which hold every message since issue 10) and the block tables, a generated site (users, courses, contexts, enrolments, live sessions, config and the
 //! block secret) inserted in batched multi-row statements, and HS256 token minting (PROTOCOL §2.1).
 
 use std::fmt::Write as _;
@@ -252,6 +252,24 @@ pub async fn db_counters(kind: DbKind, admin_url: &str) -> Option<Vec<(String, u
     };
     conn.close().await;
     Some(out)
+}
+
+/// Rows of Moodle's `messages` and of the block's `block_dockchat_sent` in the benchmark database
+/// `url`: what the daemon (or the drawer scenario) stored, read after a run.
+pub async fn stored_counts(kind: DbKind, url: &str) -> Result<(u64, u64)> {
+    let mut conn = Conn::open(kind, url).await?;
+    let mut out = [0u64; 2];
+    for (slot, table) in out.iter_mut().zip(["messages", "block_dockchat_sent"]) {
+        let sql = format!("SELECT COUNT(*) FROM mdl_{table}");
+        let n: i64 = match &mut conn {
+            Conn::My(c) => sqlx::query_scalar(&sql).fetch_one(&mut *c).await,
+            Conn::Pg(c) => sqlx::query_scalar(&sql).fetch_one(&mut *c).await,
+        }
+        .with_context(|| format!("counting mdl_{table}"))?;
+        *slot = n.max(0) as u64;
+    }
+    conn.close().await;
+    Ok((out[0], out[1]))
 }
 
 /// Accumulates rows and flushes them as multi-row INSERTs of `BATCH` rows.
