@@ -188,7 +188,7 @@ expected = {
     "limits": {"max_connections", "max_connections_per_user", "frame_max_bytes", "text_max_chars",
                "history_max", "resume_max", "outbox_frames", "rate_per_sec", "rate_burst",
                "ping_interval_secs"},
-    "presence": {"enrolment_refresh_secs"},
+    "presence": {"enrolment_refresh_secs", "offline_grace_secs"},
 }
 # As shipped it must parse, with the two required keys set.
 cfg = tomllib.loads(text)
