@@ -6,7 +6,7 @@
 // Screenshots go to artifacts/ (look at them).
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {T, openAs, setup, shot} from './harness.mjs';
+import {T, closeAll, openAs, setup, shot} from './harness.mjs';
 
 const demo = setup('dockchatd-demo.log');
 before(() => demo.start(), {timeout: 25 * 60 * 1000});
@@ -311,6 +311,8 @@ test('a message sent from Moodle\'s drawer appears in the open dock', {timeout: 
     const ctxA = await demo.browser().newContext({viewport: {width: 1280, height: 800}});
     try {
         const pageA = await open(ctxA, a, errors);
+        // The demo keeps windows between tests: start from none, so B's comes first, not behind "+N".
+        await closeAll(pageA);
         // B writes from Moodle's drawer (the demo stores it as Moodle's send path does): A's dock,
         // already open, shows it within a second or so, as text, once.
         const text = `From the drawer ${Date.now()} <b>not bold</b>`;
