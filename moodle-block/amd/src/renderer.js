@@ -66,6 +66,8 @@ const dayKey = (seconds) => {
  * @param {Document} [options.doc]
  * @param {string} [options.lang] BCP 47 language for times and dates
  * @param {function(Error)} [options.onError]
+ * @param {function(number): string} [options.loadDraft] the unsent text of a conversation, put back into
+ *   its composer when its window is created
  * @returns {object}
  */
 export const createRenderer = (options) => {
@@ -252,9 +254,11 @@ export const createRenderer = (options) => {
     const onInput = (event) => {
         const target = event.target;
         if (target.matches && target.matches('[data-region="input"]')) {
+            const peer = peerOfEvent(target);
             autoGrow(target);
+            onIntent({type: 'draft', peer, text: target.value});
             if (target.value.trim()) {
-                onIntent({type: 'typing', peer: peerOfEvent(target)});
+                onIntent({type: 'typing', peer});
             }
         }
     };
@@ -425,7 +429,13 @@ export const createRenderer = (options) => {
             maxlength: state.limits.text_max_chars || 4000,
         });
         const el = toElement(html);
-        return {el, items: new Map(), conv: null, me: 0, people: null, rendered: false};
+        // A draft typed on an earlier page (or before the window was closed) comes back.
+        const draft = options.loadDraft ? options.loadDraft(peer) : '';
+        const input = region(el, 'input');
+        if (draft && input) {
+            input.value = draft;
+        }
+        return {el, items: new Map(), conv: null, me: 0, people: null, rendered: false, grow: !!draft};
     };
 
     const messageContext = (item) => ({
@@ -587,6 +597,12 @@ export const createRenderer = (options) => {
         setAttr(min, 'aria-label', minimised ? str('restore') : str('minimise'));
         setAttr(min, 'title', minimised ? str('restore') : str('minimise'));
         setHidden(region(el, 'body'), minimised);
+        const input = region(el, 'input');
+        if (w.grow && input && input.scrollHeight > 0) {
+            // A restored draft of several lines: as tall as it is, once it can be measured.
+            w.grow = false;
+            autoGrow(input);
+        }
         const restored = w.minimised === true && !minimised;
         w.minimised = minimised;
         if (!minimised || w.rendered) {
@@ -728,8 +744,10 @@ export const createRenderer = (options) => {
             };
             const ranked = entries.slice(0, 1).concat(entries.slice(1).filter(inUse), entries.slice(1));
             if (mobile) {
-                // One window at a time: the one in use, else the one chosen last.
-                const first = entries.find(inUse) || entries[0];
+                // One window at a time: the one with the keyboard focus, else the one chosen last (a
+                // newcomer never comes first). A draft alone does not keep a window in front of the
+                // one just chosen: it waits, kept, in its own window.
+                const first = entries.find((entry) => windows.get(entry.peer).el.contains(doc.activeElement)) || entries[0];
                 if (first) {
                     take(first);
                 }

