@@ -457,6 +457,14 @@ export const createController = (deps) => {
         }
     };
 
+    transport.on('reset', () => {
+        // The server's database started over: forget what this page knew of it (the welcome that
+        // follows lists the windows and the histories are fetched again); sends not acked yet stay.
+        historyRequested.clear();
+        resetRequested.clear();
+        Object.keys(readSent).forEach((k) => delete readSent[k]);
+        dispatch({type: 'reset'});
+    });
     transport.on('frame', onFrame);
     transport.on('status', (status) => dispatch({type: 'connection', status}));
     transport.on('sendfailed', (f) => {

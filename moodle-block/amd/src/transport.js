@@ -17,7 +17,7 @@
  * The WebSocket to dockchatd: authentication, token refresh, reconnect and resume, send queue.
  *
  * Owns the socket and nothing else: it never touches the DOM or the chat state. Everything it learns is
- * published as events ('frame', 'status', 'sendfailed'). Its environment (WebSocket class, timers, clock,
+ * published as events ('frame', 'status', 'sendfailed', 'reset'). Its environment (WebSocket class, timers, clock,
  * randomness, online/offline events) is injected so unit tests can drive it with fakes.
  *
  * - Every connection attempt fetches a fresh token with the injected `getToken()`.
@@ -204,10 +204,18 @@ export const createTransport = (options) => {
                 attempt = 0;
                 tokenRefused = false;
                 clear('welcome');
-                if (!resumed) {
-                    cursor = Math.max(cursor, frame.cursor || 0);
+                const serverCursor = typeof frame.cursor === 'number' ? frame.cursor : 0;
+                // The server's newest message is older than one this page has received: its database
+                // was reset (the demo's is temporary) or restored from a backup. The ids this page holds
+                // name other messages now (or none): start over from the server's state.
+                const reset = resumed && serverCursor < cursor;
+                if (!resumed || reset) {
+                    cursor = reset ? serverCursor : Math.max(cursor, serverCursor);
                 }
                 resumed = true;
+                if (reset) {
+                    emit('reset', {cursor: serverCursor});
+                }
                 if (typeof frame.server_time === 'number') {
                     serverOffsetMs = frame.server_time * 1000 - now();
                 }
@@ -414,7 +422,8 @@ export const createTransport = (options) => {
 
     const api = {
         /**
-         * Subscribe to 'frame', 'status' or 'sendfailed'.
+         * Subscribe to 'frame', 'status', 'sendfailed' or 'reset' (the server's messages start over: its
+         * database was reset; emitted before the `welcome` frame that shows it).
          *
          * @param {string} type
          * @param {function} fn
