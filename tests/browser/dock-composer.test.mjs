@@ -107,3 +107,73 @@ for (const [size, options] of SIZES) {
         }
     });
 }
+
+for (const [size, options] of SIZES) {
+    test(`${size}: screen readers hear who wrote each message, arrivals in minimised windows once, and the unread count of the list`, {timeout: 90000}, async() => {
+        const {me, mates} = await cast();
+        // Others at each size: the demo keeps their unread counts between tests.
+        const [ana, ben] = mates.slice(size === 'desktop' ? 2 : 4);
+        const errors = [];
+        const others = await env.browser().newContext();
+        const ctx = await env.browser().newContext(options);
+        try {
+            const online = await presence(others, env.base(), [ana, ben]);
+            const page = await openAs(ctx, env.base(), me, errors);
+            await closeAll(page);
+            await waitOnline(page, ana);
+            // Count what the dock's live region says (each non-empty text it is given).
+            await page.evaluate(() => {
+                window.announcements = [];
+                const live = document.querySelector('[data-region="block_dockchat-dock"] [role="status"][data-region="announce"]');
+                new MutationObserver(() => {
+                    if (live.textContent.trim()) {
+                        window.announcements.push(live.textContent.trim());
+                    }
+                }).observe(live, {childList: true, characterData: true, subtree: true});
+            }).catch((e) => errors.push('no live region for arrivals: ' + e.message));
+
+            // The log: each message says who wrote it, mine and theirs alike.
+            const input = await openChat(page, ana);
+            await online.send(ana, me, `aria from Ana (${size})`);
+            const log = page.locator(`${winSel(ana)} [role="log"]`);
+            await log.locator('.block_dockchat-msg-theirs').filter({hasText: `aria from Ana (${size})`}).waitFor({timeout: T});
+            await input.fill(`aria from me (${size})`);
+            await input.press('Enter');
+            await log.locator('.block_dockchat-msg-mine:not(.is-pending)').filter({hasText: `aria from me (${size})`}).waitFor({timeout: T});
+            const tree = await log.ariaSnapshot();
+            assert.match(tree, new RegExp(`${ana.fullname}:[\\s\\S]{0,40}aria from Ana \\(${size}\\)`),
+                `${size}: their message is announced with their name:\n${tree}`);
+            assert.match(tree, new RegExp(`You:[\\s\\S]{0,40}aria from me \\(${size}\\)`),
+                `${size}: mine is announced as mine:\n${tree}`);
+            // Visually hidden: the bubble looks as before.
+            const sender = log.locator('.block_dockchat-msg-theirs [data-region="sender"]').last();
+            const box = await sender.boundingBox();
+            assert.ok(box && box.width <= 1 && box.height <= 1, `${size}: the name is not shown (${JSON.stringify(box)})`);
+
+            // Minimised: an arrival is announced once by the dock, with who wrote it.
+            await page.evaluate((id) => window.dockchat.onIntent({type: 'minimise', peer: id}), ana.id);
+            await page.locator(`${winSel(ana)}.is-minimised`).waitFor({state: 'attached', timeout: T});
+            await online.send(ana, me, `while minimised (${size})`);
+            await page.waitForFunction(() => (window.announcements || []).length > 0, null, {timeout: T}).catch(() => {});
+            await page.waitForTimeout(700);
+            assert.deepEqual(await page.evaluate(() => window.announcements), [`New message from ${ana.fullname}`],
+                `${size}: one announcement of the arrival`);
+
+            // The list's button says how many unread messages wait (its badge is part of its name).
+            await online.send(ben, me, `unread for the list (${size})`);
+            const row = page.locator(`.block_dockchat-user[data-userid="${ben.id}"] [data-action="open-chat"]`);
+            await page.locator(`.block_dockchat-user[data-userid="${ben.id}"] [data-region="unread"]`).filter({hasText: /^1$/})
+                .waitFor({state: 'attached', timeout: T});
+            await page.getByRole('button', {name: `Chat with ${ben.fullname}, 1 unread message`, exact: true})
+                .waitFor({state: 'attached', timeout: T});
+            assert.equal(await row.getAttribute('aria-label'), `Chat with ${ben.fullname}, 1 unread message`);
+            await shot(page, `${size}-aria-minimised-arrival.png`);
+            await closeAll(page);
+            await online.close();
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+            await others.close().catch(() => {});
+        }
+    });
+}

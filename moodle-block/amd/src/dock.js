@@ -333,12 +333,20 @@ export const createController = (deps) => {
             case 'presence':
                 dispatch({type: 'presence', user: frame.user, status: frame.status});
                 break;
-            case 'message':
+            case 'message': {
                 if (frame.message && frame.message.cid && frame.message.from === state.me) {
                     forget(frame.message.cid);
                 }
-                dispatch({type: 'message', message: frame.message, sender: frame.sender});
+                const m = frame.message;
+                const peer = m ? (m.from === state.me ? m.to : m.from) : 0;
+                const known = conv(state, peer).messages;
+                dispatch({type: 'message', message: m, sender: frame.sender});
+                if (m && m.from === peer && conv(state, peer).messages !== known && renderer.announceArrival) {
+                    // New to this page (not a resume's repeat): screen readers hear of it once.
+                    renderer.whenIdle().then(() => renderer.announceArrival(peer, m.id));
+                }
                 break;
+            }
             case 'ack':
                 forget(frame.cid);
                 dispatch({type: 'ack', ack: frame});

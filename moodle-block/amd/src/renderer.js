@@ -102,6 +102,8 @@ export const createRenderer = (options) => {
     /** @type {Map<number, Element>} */
     const onlineEls = new Map();
     let overflowOpen = false;
+    /** @type {Map<number, number>} the newest message announced per peer */
+    const announced = new Map();
 
     const toElement = (html) => {
         const tpl = doc.createElement('template');
@@ -336,6 +338,10 @@ export const createRenderer = (options) => {
                 if (badge) {
                     setAttr(badge, 'aria-label', countStr(str, 'unreadcount', c.unread));
                 }
+                // The button's name is its aria-label, not its content: the count goes into it.
+                const button = el.querySelector('[data-action="open-chat"]');
+                const name = str('openchatwith', p.fullname);
+                setAttr(button, 'aria-label', c.unread ? name + ', ' + countStr(str, 'unreadcount', c.unread) : name);
             });
         }
         const down = isDown(state);
@@ -438,10 +444,12 @@ export const createRenderer = (options) => {
         return {el, items: new Map(), conv: null, me: 0, people: null, rendered: false, grow: !!draft};
     };
 
-    const messageContext = (item) => ({
+    const messageContext = (item, state, peer) => ({
         key: item.key,
         id: item.id,
         mine: item.mine,
+        // A screen reader hears who wrote each message of the log, mine and theirs alike.
+        sender: str('messagesender', item.mine ? str('you') : ((state.people[peer] || {}).fullname || '')),
         datetime: new Date(item.time * 1000).toISOString(),
         timelabel: timeLabel(item.time),
     });
@@ -490,7 +498,7 @@ export const createRenderer = (options) => {
             const missing = desired.items.filter((it) => !w.items.has(it.key));
             const html = await Promise.all(missing.map((it) => (it.kind === 'day'
                 ? renderTemplate('day', {key: it.key, label: dayLabel(it.time, nowMs)})
-                : renderTemplate('message', messageContext(it)))));
+                : renderTemplate('message', messageContext(it, state, peer)))));
             // Measure before changing anything, to keep the reading position.
             const wasAtBottom = !w.rendered || list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX;
             const anchor = itemsEl.querySelector('[data-region="message"]');
@@ -951,6 +959,32 @@ export const createRenderer = (options) => {
             if (button && button.isConnected) {
                 button.focus();
             }
+        },
+        /**
+         * Announce a message that arrived in a window whose log cannot be heard (minimised, behind the
+         * '+N' chip, or not there): once per message, in the dock's polite live region. A shown, open
+         * window's log (role=log) announces it by itself.
+         *
+         * @param {number} peer
+         * @param {number} id the message id
+         */
+        announceArrival(peer, id) {
+            const w = windows.get(peer);
+            if (!dock || (announced.get(peer) || 0) >= id) {
+                return;
+            }
+            announced.set(peer, id);
+            if (w && !w.el.hidden && !w.el.classList.contains('is-minimised')) {
+                return;
+            }
+            const live = region(dock, 'announce');
+            const person = (lastState && lastState.people[peer]) || {fullname: ''};
+            const text = str('newmessagefrom', person.fullname);
+            // Emptied first: the same words again (a second message) are a change, so they are read again.
+            live.textContent = '';
+            view.setTimeout(() => {
+                live.textContent = text;
+            }, 50);
         },
         /**
          * Whether the peer's window shows its newest message right now (open, visible, scrolled down).
