@@ -177,3 +177,75 @@ for (const [size, options] of SIZES) {
         }
     });
 }
+
+/** How far the log is from its end (px). */
+const fromEnd = (log) => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+
+for (const [size, options] of SIZES) {
+    test(`${size}: reading older messages, a "new messages" pill says what arrived and leads there; the title's badge does not minimise`, {timeout: 120000}, async() => {
+        const {me, mates} = await cast();
+        const mate = mates[size === 'desktop' ? 6 : 7];
+        const errors = [];
+        const others = await env.browser().newContext();
+        const ctx = await env.browser().newContext(options);
+        try {
+            const online = await presence(others, env.base(), [mate]);
+            const page = await openAs(ctx, env.base(), me, errors);
+            await closeAll(page);
+            await waitOnline(page, mate);
+            await openChat(page, mate);
+            const win = page.locator(winSel(mate));
+            const log = win.locator('[data-region="messages"]');
+            for (let i = 1; i <= 25; i++) {
+                await online.send(mate, me, `history line ${i} (${size})`);
+            }
+            await win.locator('.block_dockchat-msg-theirs').filter({hasText: `history line 25 (${size})`}).waitFor({timeout: T});
+            const pill = win.locator('[data-region="newpill"]');
+            assert.equal(await pill.isVisible(), false, 'no pill at the end of the log');
+
+            // Up in the history, two messages arrive: the pill counts them, the reading position stays.
+            const scrollUp = () => log.evaluate((el) => {
+                el.scrollTop = Math.max(60, Math.floor((el.scrollHeight - el.clientHeight) / 2));
+            });
+            await scrollUp();
+            await page.waitForTimeout(300);
+            const top = await log.evaluate((el) => el.scrollTop);
+            await online.send(mate, me, `arrived 1 (${size})`);
+            await online.send(mate, me, `arrived 2 (${size})`);
+            await win.locator('.block_dockchat-msg-theirs').filter({hasText: `arrived 2 (${size})`})
+                .waitFor({state: 'attached', timeout: T});
+            await pill.waitFor({state: 'visible', timeout: T}).catch(() => {});
+            assert.ok(await pill.isVisible(), `${size}: a pill shows while scrolled up`);
+            assert.match(await pill.textContent(), /^\s*2 new messages\s*↓\s*$/);
+            assert.equal(await log.evaluate((el) => el.scrollTop), top, 'the reading position stays');
+            assert.ok(await isUncovered(pill), `${size}: the pill can be clicked`);
+            await shot(page, `${size}-new-messages-pill.png`);
+
+            // The title's unread badge leads down there too, and the window stays open.
+            const badge = win.locator('.block_dockchat-window-title [data-region="unread"]');
+            await badge.waitFor({state: 'visible', timeout: T});
+            await badge.click();
+            await page.waitForTimeout(300);
+            assert.equal(await win.evaluate((el) => el.classList.contains('is-minimised')), false,
+                `${size}: clicking the title's badge does not minimise the window`);
+            assert.ok(await fromEnd(log) < 50, `${size}: the badge scrolled to the newest message`);
+            assert.equal(await pill.isVisible(), false, 'the pill went');
+
+            // Up again, one more: "1 new message"; the pill scrolls down and goes.
+            await scrollUp();
+            await page.waitForTimeout(300);
+            await online.send(mate, me, `arrived 3 (${size})`);
+            await pill.filter({hasText: '1 new message'}).waitFor({state: 'visible', timeout: T});
+            await pill.click();
+            await page.waitForTimeout(300);
+            assert.ok(await fromEnd(log) < 50, `${size}: the pill scrolled to the newest message`);
+            assert.equal(await pill.isVisible(), false, 'the pill went');
+            await closeAll(page);
+            await online.close();
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+            await others.close().catch(() => {});
+        }
+    });
+}

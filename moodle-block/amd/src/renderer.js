@@ -171,7 +171,16 @@ export const createRenderer = (options) => {
                 break;
             case 'toggle':
                 event.preventDefault();
+                if (actionEl.getAttribute('aria-expanded') === 'true' && event.target.closest('[data-region="unread"]')) {
+                    // The unread badge of an open window leads to the unread messages; it does not minimise.
+                    scrollToLatest(peer);
+                    break;
+                }
                 onIntent({type: actionEl.getAttribute('aria-expanded') === 'true' ? 'minimise' : 'restore', peer, focus: true});
+                break;
+            case 'scroll-latest':
+                event.preventDefault();
+                scrollToLatest(peer);
                 break;
             case 'minimise':
                 event.preventDefault();
@@ -210,6 +219,36 @@ export const createRenderer = (options) => {
             default:
                 break;
         }
+    };
+
+    /**
+     * Show (or hide) a window's "new messages" pill with its count.
+     *
+     * @param {object} w the window
+     */
+    const patchPill = (w) => {
+        const pill = region(w.el, 'newpill');
+        setHidden(pill, !w.arrived);
+        if (w.arrived) {
+            setText(region(pill, 'newpill-text'), countStr(str, 'newmessages', w.arrived));
+        }
+    };
+
+    /**
+     * Scroll a window's log to its newest message (the pill, the title's badge).
+     *
+     * @param {number} peer
+     */
+    const scrollToLatest = (peer) => {
+        const w = windows.get(peer);
+        const list = w && region(w.el, 'messages');
+        if (!list) {
+            return;
+        }
+        list.scrollTop = list.scrollHeight;
+        w.arrived = 0;
+        patchPill(w);
+        onIntent({type: 'seen', peer});
     };
 
     const submit = (peer) => {
@@ -289,6 +328,11 @@ export const createRenderer = (options) => {
             onIntent({type: 'loadolder', peer});
         }
         if (list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX) {
+            const w = windows.get(peer);
+            if (w && w.arrived) {
+                w.arrived = 0;
+                patchPill(w);
+            }
             onIntent({type: 'seen', peer});
         }
     };
@@ -441,7 +485,9 @@ export const createRenderer = (options) => {
         if (draft && input) {
             input.value = draft;
         }
-        return {el, items: new Map(), conv: null, me: 0, people: null, rendered: false, grow: !!draft};
+        return {el, items: new Map(), conv: null, me: 0, people: null, rendered: false, grow: !!draft,
+            // Messages that arrived while the user was reading older ones (the "new messages" pill).
+            arrived: 0};
     };
 
     const messageContext = (item, state, peer) => ({
@@ -504,6 +550,7 @@ export const createRenderer = (options) => {
             const anchor = itemsEl.querySelector('[data-region="message"]');
             const anchorTop = anchor ? anchor.offsetTop : 0;
             const oldScrollTop = list.scrollTop;
+            const lastBefore = itemsEl.lastElementChild;
             setHidden(region(w.el, 'loading'), !c.loading);
             setHidden(region(w.el, 'empty'), !(c.loaded && desired.items.length === 0));
             missing.forEach((it, i) => {
@@ -548,12 +595,27 @@ export const createRenderer = (options) => {
                 }
             });
             w.conv = c;
-            // Scroll: stick to the bottom, or keep the reading position when older messages came in.
+            // Theirs that came after what was the end of the log: new arrivals.
+            let arrivals = 0;
+            if (w.rendered && lastBefore && lastBefore.isConnected) {
+                for (let el = lastBefore.nextElementSibling; el; el = el.nextElementSibling) {
+                    if (el.matches('.block_dockchat-msg-theirs')) {
+                        arrivals++;
+                    }
+                }
+            }
+            // Scroll: stick to the bottom, or keep the reading position when older messages came in
+            // (and say so when new ones came in below it).
             if (wasAtBottom || addedOwnAtEnd) {
                 list.scrollTop = list.scrollHeight;
-            } else if (anchor && anchor.isConnected && anchor.offsetTop !== anchorTop) {
-                list.scrollTop = oldScrollTop + (anchor.offsetTop - anchorTop);
+                w.arrived = 0;
+            } else {
+                w.arrived += arrivals;
+                if (anchor && anchor.isConnected && anchor.offsetTop !== anchorTop) {
+                    list.scrollTop = oldScrollTop + (anchor.offsetTop - anchorTop);
+                }
             }
+            patchPill(w);
             w.rendered = true;
         }
         // Seen and typing.
@@ -620,6 +682,8 @@ export const createRenderer = (options) => {
             // A hidden list loses its scroll position: show the newest messages again.
             const list = region(el, 'messages');
             list.scrollTop = list.scrollHeight;
+            w.arrived = 0;
+            patchPill(w);
         }
     };
 
