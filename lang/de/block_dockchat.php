@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['charsleftmany'] = 'Noch {$a} Zeichen';
+$string['charsleftone'] = 'Noch {$a} Zeichen';
+$string['charsovermany'] = '{$a} Zeichen zu viel';
+$string['charsoverone'] = '{$a} Zeichen zu viel';
 $string['cli_queue_help'] = 'Dock-Chat-Warteschlange: was Moodles Sendeweg für die von dockchatd gespeicherten Nachrichten noch zu tun hat.
 
 Optionen:
@@ -140,6 +144,7 @@ $string['task_process_queue'] = 'Dock-Chat-Warteschlange (Ersatz für den Worker
 $string['today'] = 'Heute';
 $string['tokenlifetime'] = 'Gültigkeitsdauer der Tokens';
 $string['tokenlifetime_desc'] = 'Wie lange ein Chat-Token gültig bleibt, in Sekunden (60 bis 3600). Der Chat erneuert sein Token vor dem Ablauf, daher erreichen Änderungen an den Berechtigungen einer Person den Chatdienst innerhalb dieser Zeit.';
+$string['toolongtosend'] = 'Diese Mitteilung ist zu lang zum Senden. Kürzen Sie sie oder senden Sie sie in mehreren Teilen.';
 $string['typeamessage'] = 'Mitteilung schreiben…';
 $string['typing'] = '{$a} schreibt…';
 $string['unreadcountmany'] = '{$a} ungelesene Mitteilungen';

@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['charsleftmany'] = '{$a} characters left';
+$string['charsleftone'] = '{$a} character left';
+$string['charsovermany'] = '{$a} characters too many';
+$string['charsoverone'] = '{$a} character too many';
 $string['cli_queue_help'] = 'Dock chat queue: what Moodle\'s send path still has to do for the messages dockchatd stored.
 
 Options:
@@ -139,6 +143,7 @@ $string['task_process_queue'] = 'Dock chat queue (fallback of the worker)';
 $string['today'] = 'Today';
 $string['tokenlifetime'] = 'Token lifetime';
 $string['tokenlifetime_desc'] = 'How long, in seconds, a chat token stays valid (60 to 3600). The chat renews its token before it expires, so changes to a user\'s permissions reach the chat service within this time.';
+$string['toolongtosend'] = 'This message is too long to send. Shorten it, or send it in several parts.';
 $string['typeamessage'] = 'Write a message…';
 $string['typing'] = '{$a} is typing…';
 $string['unreadcountmany'] = '{$a} unread messages';

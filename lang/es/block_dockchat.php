@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['charsleftmany'] = 'Quedan {$a} caracteres';
+$string['charsleftone'] = 'Queda {$a} carácter';
+$string['charsovermany'] = '{$a} caracteres de más';
+$string['charsoverone'] = '{$a} carácter de más';
 $string['cli_queue_help'] = 'Cola del chat acoplado: lo que la ruta de envío de Moodle aún debe hacer con los mensajes que dockchatd guardó.
 
 Opciones:
@@ -139,6 +143,7 @@ $string['task_process_queue'] = 'Cola del chat acoplado (respaldo del proceso)';
 $string['today'] = 'Hoy';
 $string['tokenlifetime'] = 'Duración de los tokens';
 $string['tokenlifetime_desc'] = 'Cuánto tiempo, en segundos, es válido un token del chat (de 60 a 3600). El chat renueva su token antes de que caduque, así que los cambios en los permisos de un usuario llegan al servicio de chat dentro de este plazo.';
+$string['toolongtosend'] = 'Este mensaje es demasiado largo para enviarlo. Acórtelo o envíelo en varias partes.';
 $string['typeamessage'] = 'Escriba un mensaje…';
 $string['typing'] = '{$a} está escribiendo…';
 $string['unreadcountmany'] = '{$a} mensajes sin leer';

@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['charsleftmany'] = '{$a} caractères restants';
+$string['charsleftone'] = '{$a} caractère restant';
+$string['charsovermany'] = '{$a} caractères en trop';
+$string['charsoverone'] = '{$a} caractère en trop';
 $string['cli_queue_help'] = 'File du chat ancré : ce que le chemin d\'envoi de Moodle doit encore faire pour les messages stockés par dockchatd.
 
 Options :
@@ -139,6 +143,7 @@ $string['task_process_queue'] = 'File du chat ancré (relais du processus)';
 $string['today'] = 'Aujourd\'hui';
 $string['tokenlifetime'] = 'Durée de validité des jetons';
 $string['tokenlifetime_desc'] = 'Durée, en secondes, pendant laquelle un jeton du chat reste valide (de 60 à 3600). Le chat renouvelle son jeton avant son expiration : les changements d\'autorisations d\'un utilisateur atteignent donc le service de chat dans ce délai.';
+$string['toolongtosend'] = 'Ce message est trop long pour être envoyé. Raccourcissez-le ou envoyez-le en plusieurs parties.';
 $string['typeamessage'] = 'Écrire un message…';
 $string['typing'] = '{$a} est en train d\'écrire…';
 $string['unreadcountmany'] = '{$a} messages non lus';

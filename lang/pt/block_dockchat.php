@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['charsleftmany'] = 'Restam {$a} caracteres';
+$string['charsleftone'] = 'Resta {$a} carácter';
+$string['charsovermany'] = '{$a} caracteres a mais';
+$string['charsoverone'] = '{$a} carácter a mais';
 $string['cli_queue_help'] = 'Fila do chat acoplado: o que o caminho de envio do Moodle ainda tem de fazer com as mensagens que o dockchatd guardou.
 
 Opções:
@@ -139,6 +143,7 @@ $string['task_process_queue'] = 'Fila do chat acoplado (alternativa ao processo)
 $string['today'] = 'Hoje';
 $string['tokenlifetime'] = 'Duração dos tokens';
 $string['tokenlifetime_desc'] = 'Durante quanto tempo, em segundos, um token do chat é válido (60 a 3600). O chat renova o token antes de expirar, por isso as alterações às permissões de um utilizador chegam ao serviço de chat dentro deste prazo.';
+$string['toolongtosend'] = 'Esta mensagem é demasiado longa para ser enviada. Encurte-a ou envie-a em várias partes.';
 $string['typeamessage'] = 'Escreva uma mensagem…';
 $string['typing'] = '{$a} está a escrever…';
 $string['unreadcountmany'] = '{$a} mensagens não lidas';

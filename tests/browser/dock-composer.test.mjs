@@ -249,3 +249,69 @@ for (const [size, options] of SIZES) {
         }
     });
 }
+
+for (const [size, options] of SIZES) {
+    test(`${size}: a text near the length limit shows a counter; one over it is refused with a reason, never cut`, {timeout: 90000}, async() => {
+        const {me, mates} = await cast();
+        const mate = mates[size === 'desktop' ? 0 : 1];
+        const errors = [];
+        const others = await env.browser().newContext();
+        const ctx = await env.browser().newContext(options);
+        try {
+            const online = await presence(others, env.base(), [mate]);
+            const page = await openAs(ctx, env.base(), me, errors);
+            await closeAll(page);
+            await waitOnline(page, mate);
+            const input = await openChat(page, mate);
+            const win = page.locator(winSel(mate));
+            const max = await page.evaluate(() => window.dockchat.state.limits.text_max_chars);
+            assert.equal(max, 4000, 'the demo\'s limit (welcome.limits.text_max_chars)');
+            const counter = win.locator('[data-region="counter"]');
+
+            // Far from the limit: no counter.
+            await input.fill('short');
+            assert.equal(await counter.isVisible(), false, 'no counter far from the limit');
+
+            // A long text pasted: near the limit the counter says what is left.
+            await input.fill('');
+            await input.focus();
+            await page.keyboard.insertText('a'.repeat(max - 10));
+            await counter.waitFor({state: 'visible', timeout: T}).catch(() => {});
+            assert.equal(await counter.textContent(), '10 characters left');
+            await page.keyboard.insertText('b'.repeat(9));
+            assert.equal(await counter.textContent(), '1 character left');
+
+            // More pasted: nothing is cut; the counter says how many too many.
+            await page.keyboard.insertText('c'.repeat(200));
+            assert.equal((await input.inputValue()).length, max + 199, `${size}: the pasted text is all there`);
+            assert.equal(await counter.textContent(), '199 characters too many');
+            assert.equal(await input.getAttribute('aria-invalid'), 'true');
+            await shot(page, `${size}-composer-over-limit.png`);
+
+            // Sending is refused with the reason; the text stays for the user to shorten.
+            const before = await win.locator('.block_dockchat-msg-mine').count();
+            await input.press('Enter');
+            const error = win.locator('[data-region="limit-error"]');
+            await error.waitFor({state: 'visible', timeout: T});
+            assert.equal(await error.getAttribute('role'), 'alert');
+            assert.match(await error.textContent(), /too long to send/);
+            assert.equal((await input.inputValue()).length, max + 199, 'the text is kept');
+            await page.waitForTimeout(300);
+            assert.equal(await win.locator('.block_dockchat-msg-mine').count(), before, 'nothing was sent');
+
+            // Shortened to fit: the reason goes, and it is sent whole.
+            await input.fill('d'.repeat(max));
+            assert.equal(await error.isVisible(), false);
+            assert.equal(await counter.textContent(), '0 characters left');
+            await input.press('Enter');
+            await win.locator('.block_dockchat-msg-mine:not(.is-pending)').filter({hasText: 'd'.repeat(max)}).waitFor({state: 'attached', timeout: T});
+            assert.equal(await counter.isVisible(), false, 'the counter goes with the text');
+            await closeAll(page);
+            await online.close();
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+            await others.close().catch(() => {});
+        }
+    });
+}

@@ -251,6 +251,39 @@ export const createRenderer = (options) => {
         onIntent({type: 'seen', peer});
     };
 
+    /**
+     * The composer's length against the server's limit (welcome.limits.text_max_chars): nothing far
+     * from it, the characters left near it, how many too many over it. Nothing is ever cut: a
+     * `maxlength` would silently drop the end of a pasted text.
+     *
+     * @param {object} w the window
+     * @param {boolean} [refused] a send was just refused for the length: say why
+     * @returns {boolean} whether the text fits
+     */
+    const patchLimit = (w, refused) => {
+        const input = region(w.el, 'input');
+        const box = region(w.el, 'limit');
+        if (!input || !box) {
+            return true;
+        }
+        const max = (lastState && lastState.limits.text_max_chars) || 4000;
+        // Counted as the server counts: Unicode characters, trailing white space trimmed.
+        const length = Array.from(input.value.replace(/\s+$/u, '')).length;
+        const left = max - length;
+        const near = left <= Math.max(20, Math.round(max / 10));
+        const error = region(box, 'limit-error');
+        setHidden(box, !near);
+        toggleClass(box, 'is-over', left < 0);
+        setAttr(input, 'aria-invalid', left < 0 ? 'true' : 'false');
+        if (near) {
+            setText(region(box, 'counter'), left < 0 ? countStr(str, 'charsover', -left) : countStr(str, 'charsleft', left));
+        }
+        if (left >= 0 || refused) {
+            setHidden(error, left >= 0);
+        }
+        return left >= 0;
+    };
+
     const submit = (peer) => {
         const w = windows.get(peer);
         const input = w && region(w.el, 'input');
@@ -261,8 +294,14 @@ export const createRenderer = (options) => {
         if (!text.trim()) {
             return;
         }
+        if (!patchLimit(w, true)) {
+            // Too long: kept as it is, for the user to shorten or split.
+            input.focus();
+            return;
+        }
         input.value = '';
         autoGrow(input);
+        patchLimit(w);
         onIntent({type: 'send', peer, text});
         input.focus();
     };
@@ -297,6 +336,9 @@ export const createRenderer = (options) => {
         if (target.matches && target.matches('[data-region="input"]')) {
             const peer = peerOfEvent(target);
             autoGrow(target);
+            if (windows.has(peer)) {
+                patchLimit(windows.get(peer));
+            }
             onIntent({type: 'draft', peer, text: target.value});
             if (target.value.trim()) {
                 onIntent({type: 'typing', peer});
@@ -476,7 +518,6 @@ export const createRenderer = (options) => {
             id: peer,
             fullname: person.fullname,
             avatar: person.avatar,
-            maxlength: state.limits.text_max_chars || 4000,
         });
         const el = toElement(html);
         // A draft typed on an earlier page (or before the window was closed) comes back.
@@ -668,6 +709,9 @@ export const createRenderer = (options) => {
         setAttr(min, 'title', minimised ? str('restore') : str('minimise'));
         setHidden(region(el, 'body'), minimised);
         const input = region(el, 'input');
+        if (w.grow) {
+            patchLimit(w);
+        }
         if (w.grow && input && input.scrollHeight > 0) {
             // A restored draft of several lines: as tall as it is, once it can be measured.
             w.grow = false;
