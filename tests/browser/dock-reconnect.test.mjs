@@ -118,3 +118,126 @@ for (const [size, options] of SIZES) {
         }
     });
 }
+
+/**
+ * A page whose tokens and WebSockets the test controls: `refuse(n)` makes the next n tokens ones the
+ * daemon refuses (signed with another secret, as right after an admin regenerated it: 4001), `deny()`
+ * makes Moodle refuse to give tokens (HTTP 403), `drop(code)` closes the live socket as the daemon would.
+ *
+ * @param {object} ctx
+ * @returns {Promise<object>}
+ */
+const controlled = async(ctx) => {
+    const page = await ctx.newPage();
+    let bad = 0;
+    let denied = false;
+    const served = {bad: 0, good: 0, denied: 0};
+    let sockets = 0;
+    let live = null;
+    await page.route('**/demo/token', async(route) => {
+        if (denied) {
+            served.denied++;
+            await route.fulfill({status: 403, contentType: 'application/json', body: '{"error":"no token for you"}'});
+            return;
+        }
+        const response = await route.fetch();
+        const answer = await response.json();
+        if (bad > 0) {
+            bad--;
+            served.bad++;
+            // Same claims, another signature: what the daemon sees while it still has the old secret.
+            const [head, body, sig] = answer.token.split('.');
+            answer.token = [head, body, (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1)].join('.');
+        } else {
+            served.good++;
+        }
+        await route.fulfill({response, json: answer});
+    });
+    await page.routeWebSocket(/\/ws/, (ws) => {
+        sockets++;
+        ws.connectToServer();
+        live = ws;
+    });
+    return {
+        page,
+        served,
+        sockets: () => sockets,
+        refuse: (n) => {
+            bad = n;
+        },
+        deny: () => {
+            denied = true;
+        },
+        drop: (code) => live.close({code, reason: 'test'}),
+    };
+};
+
+const statusText = (page) => page.locator('[data-region="block_dockchat-online"] [data-region="status"]').evaluate(
+    (el) => (el.hidden ? '' : el.textContent.trim()));
+
+for (const [size, options] of SIZES) {
+    test(`${size}: tokens refused after the secret was regenerated are fetched afresh and retried until one is accepted`, {timeout: 90000}, async() => {
+        const {me} = await cast();
+        const errors = [];
+        const ctx = await env.browser().newContext(options);
+        try {
+            const c = await controlled(ctx);
+            c.page.on('pageerror', (e) => errors.push(e.message));
+            await c.page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
+            await c.page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+            // The secret is regenerated: the daemon refuses the next three tokens (4001) before it has
+            // the new one. The socket drops (as at the next reconnect).
+            c.refuse(3);
+            await c.drop(1012);
+            await c.page.waitForFunction(() => window.dockchat.state.connection.state !== 'connected', null, {timeout: T});
+            const seen = new Set();
+            const deadline = Date.now() + 30000;
+            while (Date.now() < deadline) {
+                const s = await c.page.evaluate(() => window.dockchat.state.connection);
+                seen.add(s.state + (s.code ? ':' + s.code : ''));
+                if (s.state === 'connected' || s.state === 'stopped') {
+                    break;
+                }
+                await c.page.waitForTimeout(100);
+            }
+            assert.equal(c.served.bad, 3, 'three refused tokens were tried');
+            assert.ok(!seen.has('stopped:4001'), `${size}: the chat does not give up after 4001 (${[...seen]})`);
+            await c.page.locator('.block_dockchat-count').filter({hasText: /\d online/}).waitFor({timeout: T});
+            assert.equal(await c.page.evaluate(() => window.dockchat.state.connection.state), 'connected');
+            assert.equal(await statusText(c.page), '');
+            assert.ok(c.sockets() >= 5, `one connection per token (${c.sockets()})`);
+            await shot(c.page, `${size}-reconnected-after-4001.png`);
+            assert.deepEqual(errors, []);
+        } finally {
+            await ctx.close().catch(() => {});
+        }
+    });
+}
+
+test('desktop: after a 4001, a token Moodle refuses stops the chat (no endless retries)', {timeout: 90000}, async() => {
+    const {me} = await cast();
+    const errors = [];
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const c = await controlled(ctx);
+        c.page.on('pageerror', (e) => errors.push(e.message));
+        await c.page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
+        await c.page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        c.refuse(1);
+        await c.drop(1012);
+        // The refused token closes with 4001; then Moodle itself gives no token.
+        await c.page.waitForFunction(() => window.dockchat.state.connection.code === 4001, null, {timeout: T});
+        c.deny();
+        await c.page.waitForFunction(() => window.dockchat.state.connection.state === 'stopped', null, {timeout: 20000});
+        assert.equal(await statusText(c.page), 'Chat is offline');
+        const asked = c.served.denied;
+        const sockets = c.sockets();
+        await c.page.waitForTimeout(5000);
+        assert.equal(c.served.denied, asked, 'no more token requests');
+        assert.equal(c.sockets(), sockets, 'no more connections');
+        await shot(c.page, 'desktop-token-refused-by-moodle.png');
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+    }
+});

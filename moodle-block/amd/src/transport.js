@@ -24,7 +24,10 @@
  * - After a `welcome`, later connections send `hello` with `since` = the highest message id received,
  *   so the server replays exactly what was missed (PROTOCOL §5.1).
  * - The token is refreshed over the open socket before it expires (`token` frame).
- * - Close codes follow PROTOCOL §7; other reconnects use exponential backoff with jitter.
+ * - Close codes follow PROTOCOL §7; other reconnects use exponential backoff with jitter. A token the
+ *   daemon refused (4001: an admin regenerated the secret, and the daemon may not have the new one yet)
+ *   is fetched afresh and tried again with backoff; only when Moodle itself refuses a token (the token
+ *   fetch fails after a 4001) does the transport stop.
  * - `sendMessage` queues; unacked sends are sent again with the same `cid` after a reconnect, so the
  *   server stores each message once (a duplicate `cid` is acked with `dup: true`).
  *
@@ -104,7 +107,7 @@ export const createTransport = (options) => {
     let authed = false;
     let stopped = true;
     let attempt = 0;
-    let tokenRefused = false;
+    let tokenRefused = false; // The daemon refused the last token (4001) and none was accepted since.
     let resumed = false; // True once a welcome was received: later hellos carry `since`.
     let cursor = 0;
     let serverOffsetMs = 0;
@@ -308,15 +311,13 @@ export const createTransport = (options) => {
             return;
         }
         const policy = Protocol.closePolicy(code);
-        if (policy.action === 'stop' || (policy.action === 'reconnect-once' && tokenRefused)) {
+        if (policy.action === 'stop') {
             stopped = true;
             setStatus({state: STATES.STOPPED, code, fatal: true});
             return;
         }
-        if (policy.action === 'reconnect-once') {
+        if (policy.action === 'refetch-token') {
             tokenRefused = true;
-            scheduleRetry(0, {code});
-            return;
         }
         let delay;
         if (policy.immediate && attempt === 0) {
@@ -396,11 +397,18 @@ export const createTransport = (options) => {
                 // A close event always follows.
             };
         }).catch(() => {
-            // No token (network down, Moodle session problem): try again with backoff.
             if (gen !== generation || stopped) {
                 return;
             }
             generation++;
+            if (tokenRefused && isOnline()) {
+                // The daemon refused our token and now Moodle refuses to give one: nothing a retry can
+                // change (logged out, no longer allowed to chat).
+                stopped = true;
+                setStatus({state: STATES.STOPPED, code: Protocol.CLOSE.TOKEN_REFUSED, fatal: true});
+                return;
+            }
+            // No token (network down, Moodle session problem): try again with backoff.
             onClosed(Protocol.CLOSE.ABNORMAL);
         });
     };
