@@ -157,6 +157,30 @@ test('hello carries the token; the first hello has no since, reconnects send sin
     assert.equal(env.t.cursor, 50);
 });
 
+test('a welcome whose cursor is below ours (the database started over) resets the cursor and says so first', async() => {
+    const env = setup();
+    const events = [];
+    env.t.on('reset', (r) => events.push(['reset', r.cursor]));
+    env.t.on('frame', (f) => events.push([f.type]));
+    env.t.start();
+    const ws1 = await connect(env, 40);
+    ws1.receive({type: 'message', message: {id: 41, from: 7, to: 9, text: 'a', time: 1}, sender: {id: 7}});
+    env.t.sendMessage(7, 'queued', 'c-q');
+    ws1.serverClose(1012);
+    await env.clock.advance(5000);
+    const ws2 = env.sockets[1];
+    ws2.open();
+    assert.equal(ws2.sent[0].since, 41);
+    events.length = 0;
+    ws2.receive(welcomeFrame(3));
+    assert.deepEqual(events, [['reset', 3], ['welcome']], 'reset, then the welcome');
+    assert.equal(env.t.cursor, 3);
+    assert.deepEqual(ws2.frames('send').map((f) => f.cid), ['c-q'], 'the queued send goes to the new server');
+    ws2.receive({type: 'ack', cid: 'c-q', id: 4, time: 1, to: 7, dup: false});
+    assert.equal(env.t.cursor, 4);
+    assert.deepEqual(env.t.pending, []);
+});
+
 test('a resume after a first session with no messages still sends since = 0', async() => {
     const env = setup();
     env.t.start();
