@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['charsleftmany'] = 'Noch {$a} Zeichen';
+$string['charsleftone'] = 'Noch {$a} Zeichen';
+$string['charsovermany'] = '{$a} Zeichen zu viel';
+$string['charsoverone'] = '{$a} Zeichen zu viel';
 $string['cli_queue_help'] = 'Dock-Chat-Warteschlange: was Moodles Sendeweg für die von dockchatd gespeicherten Nachrichten noch zu tun hat.
 
 Optionen:
@@ -78,11 +82,13 @@ $string['followeverywhere'] = 'Chatfenster auf jeder Seite';
 $string['followeverywhere_desc'] = 'Wenn aktiviert, begleiten die angedockten Chatfenster die Nutzer/innen auf jeder Seite der Website, nicht nur auf Seiten mit dem Dock-Chat-Block.';
 $string['loadingolder'] = 'Ältere Mitteilungen werden geladen…';
 $string['messagelist'] = 'Mitteilungen mit {$a}';
+$string['messagesender'] = '{$a}:';
 $string['migrationprogress'] = 'Chatverlauf wird in die Mitteilungen von Moodle übertragen: {$a->done} von {$a->total}';
 $string['minimise'] = 'Minimieren';
 $string['moreconversationsmany'] = '{$a} weitere Unterhaltungen';
 $string['moreconversationsone'] = '{$a} weitere Unterhaltung';
 $string['newmessage'] = 'Neue Mitteilung';
+$string['newmessagefrom'] = 'Neue Mitteilung von {$a}';
 $string['newmessagesmany'] = '{$a} neue Mitteilungen';
 $string['newmessagesone'] = '{$a} neue Mitteilung';
 $string['nobodyonline'] = 'Gerade ist keines Ihrer Kursmitglieder online.';
@@ -138,6 +144,7 @@ $string['task_process_queue'] = 'Dock-Chat-Warteschlange (Ersatz für den Worker
 $string['today'] = 'Heute';
 $string['tokenlifetime'] = 'Gültigkeitsdauer der Tokens';
 $string['tokenlifetime_desc'] = 'Wie lange ein Chat-Token gültig bleibt, in Sekunden (60 bis 3600). Der Chat erneuert sein Token vor dem Ablauf, daher erreichen Änderungen an den Berechtigungen einer Person den Chatdienst innerhalb dieser Zeit.';
+$string['toolongtosend'] = 'Diese Mitteilung ist zu lang zum Senden. Kürzen Sie sie oder senden Sie sie in mehreren Teilen.';
 $string['typeamessage'] = 'Mitteilung schreiben…';
 $string['typing'] = '{$a} schreibt…';
 $string['unreadcountmany'] = '{$a} ungelesene Mitteilungen';
@@ -146,3 +153,4 @@ $string['wsurl'] = 'URL des Chatdienstes';
 $string['wsurl_desc'] = 'Die öffentliche WebSocket-Adresse von dockchatd, wie Browser sie erreichen (zum Beispiel wss://moodle.example.edu/dockchat/ws). Leer lassen, um {$a} zu verwenden.';
 $string['wsurl_invalid'] = 'Geben Sie eine WebSocket-URL ein, die mit wss:// beginnt (oder ws:// für Tests), oder lassen Sie das Feld leer.';
 $string['yesterday'] = 'Gestern';
+$string['you'] = 'Sie';

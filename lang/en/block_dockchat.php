@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['charsleftmany'] = '{$a} characters left';
+$string['charsleftone'] = '{$a} character left';
+$string['charsovermany'] = '{$a} characters too many';
+$string['charsoverone'] = '{$a} character too many';
 $string['cli_queue_help'] = 'Dock chat queue: what Moodle\'s send path still has to do for the messages dockchatd stored.
 
 Options:
@@ -77,11 +81,13 @@ $string['followeverywhere'] = 'Chat windows on every page';
 $string['followeverywhere_desc'] = 'If enabled, the docked chat windows follow users on every page of the site, not only on pages that show the dock chat block.';
 $string['loadingolder'] = 'Loading older messages…';
 $string['messagelist'] = 'Messages with {$a}';
+$string['messagesender'] = '{$a}:';
 $string['migrationprogress'] = 'Moving the chat history into Moodle\'s messages: {$a->done} of {$a->total}';
 $string['minimise'] = 'Minimise';
 $string['moreconversationsmany'] = '{$a} more conversations';
 $string['moreconversationsone'] = '{$a} more conversation';
 $string['newmessage'] = 'New message';
+$string['newmessagefrom'] = 'New message from {$a}';
 $string['newmessagesmany'] = '{$a} new messages';
 $string['newmessagesone'] = '{$a} new message';
 $string['nobodyonline'] = 'None of your course-mates is online right now.';
@@ -137,6 +143,7 @@ $string['task_process_queue'] = 'Dock chat queue (fallback of the worker)';
 $string['today'] = 'Today';
 $string['tokenlifetime'] = 'Token lifetime';
 $string['tokenlifetime_desc'] = 'How long, in seconds, a chat token stays valid (60 to 3600). The chat renews its token before it expires, so changes to a user\'s permissions reach the chat service within this time.';
+$string['toolongtosend'] = 'This message is too long to send. Shorten it, or send it in several parts.';
 $string['typeamessage'] = 'Write a message…';
 $string['typing'] = '{$a} is typing…';
 $string['unreadcountmany'] = '{$a} unread messages';
@@ -145,3 +152,4 @@ $string['wsurl'] = 'Chat service URL';
 $string['wsurl_desc'] = 'The public WebSocket address of dockchatd, as browsers reach it (for example wss://moodle.example.edu/dockchat/ws). Leave empty to use {$a}.';
 $string['wsurl_invalid'] = 'Enter a WebSocket URL that starts with wss:// (or ws:// for tests), or leave the field empty.';
 $string['yesterday'] = 'Yesterday';
+$string['you'] = 'You';

@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['charsleftmany'] = 'Quedan {$a} caracteres';
+$string['charsleftone'] = 'Queda {$a} carácter';
+$string['charsovermany'] = '{$a} caracteres de más';
+$string['charsoverone'] = '{$a} carácter de más';
 $string['cli_queue_help'] = 'Cola del chat acoplado: lo que la ruta de envío de Moodle aún debe hacer con los mensajes que dockchatd guardó.
 
 Opciones:
@@ -77,11 +81,13 @@ $string['followeverywhere'] = 'Ventanas de chat en todas las páginas';
 $string['followeverywhere_desc'] = 'Si se activa, las ventanas de chat acopladas acompañan a los usuarios en todas las páginas del sitio, no solo en las que muestran el bloque Dock chat.';
 $string['loadingolder'] = 'Cargando mensajes anteriores…';
 $string['messagelist'] = 'Mensajes con {$a}';
+$string['messagesender'] = '{$a}:';
 $string['migrationprogress'] = 'Trasladando el historial del chat a los mensajes de Moodle: {$a->done} de {$a->total}';
 $string['minimise'] = 'Minimizar';
 $string['moreconversationsmany'] = '{$a} conversaciones más';
 $string['moreconversationsone'] = '{$a} conversación más';
 $string['newmessage'] = 'Mensaje nuevo';
+$string['newmessagefrom'] = 'Mensaje nuevo de {$a}';
 $string['newmessagesmany'] = '{$a} mensajes nuevos';
 $string['newmessagesone'] = '{$a} mensaje nuevo';
 $string['nobodyonline'] = 'Ninguno de sus compañeros de curso está en línea ahora mismo.';
@@ -137,6 +143,7 @@ $string['task_process_queue'] = 'Cola del chat acoplado (respaldo del proceso)';
 $string['today'] = 'Hoy';
 $string['tokenlifetime'] = 'Duración de los tokens';
 $string['tokenlifetime_desc'] = 'Cuánto tiempo, en segundos, es válido un token del chat (de 60 a 3600). El chat renueva su token antes de que caduque, así que los cambios en los permisos de un usuario llegan al servicio de chat dentro de este plazo.';
+$string['toolongtosend'] = 'Este mensaje es demasiado largo para enviarlo. Acórtelo o envíelo en varias partes.';
 $string['typeamessage'] = 'Escriba un mensaje…';
 $string['typing'] = '{$a} está escribiendo…';
 $string['unreadcountmany'] = '{$a} mensajes sin leer';
@@ -145,3 +152,4 @@ $string['wsurl'] = 'URL del servicio de chat';
 $string['wsurl_desc'] = 'La dirección WebSocket pública de dockchatd, tal como la alcanzan los navegadores (por ejemplo wss://moodle.example.edu/dockchat/ws). Déjela vacía para usar {$a}.';
 $string['wsurl_invalid'] = 'Introduzca una URL WebSocket que empiece por wss:// (o ws:// para pruebas), o deje el campo vacío.';
 $string['yesterday'] = 'Ayer';
+$string['you'] = 'Usted';

@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['charsleftmany'] = '{$a} caractères restants';
+$string['charsleftone'] = '{$a} caractère restant';
+$string['charsovermany'] = '{$a} caractères en trop';
+$string['charsoverone'] = '{$a} caractère en trop';
 $string['cli_queue_help'] = 'File du chat ancré : ce que le chemin d\'envoi de Moodle doit encore faire pour les messages stockés par dockchatd.
 
 Options :
@@ -77,11 +81,13 @@ $string['followeverywhere'] = 'Fenêtres de discussion sur toutes les pages';
 $string['followeverywhere_desc'] = 'Si cette option est activée, les fenêtres de discussion ancrées suivent les utilisateurs sur toutes les pages du site, et pas seulement sur les pages qui affichent le bloc Dock chat.';
 $string['loadingolder'] = 'Chargement des messages précédents…';
 $string['messagelist'] = 'Messages avec {$a}';
+$string['messagesender'] = '{$a} :';
 $string['migrationprogress'] = 'Transfert de l\'historique du chat vers les messages de Moodle : {$a->done} sur {$a->total}';
 $string['minimise'] = 'Réduire';
 $string['moreconversationsmany'] = '{$a} autres discussions';
 $string['moreconversationsone'] = '{$a} autre discussion';
 $string['newmessage'] = 'Nouveau message';
+$string['newmessagefrom'] = 'Nouveau message de {$a}';
 $string['newmessagesmany'] = '{$a} nouveaux messages';
 $string['newmessagesone'] = '{$a} nouveau message';
 $string['nobodyonline'] = 'Aucun participant de vos cours n\'est en ligne pour le moment.';
@@ -137,6 +143,7 @@ $string['task_process_queue'] = 'File du chat ancré (relais du processus)';
 $string['today'] = 'Aujourd\'hui';
 $string['tokenlifetime'] = 'Durée de validité des jetons';
 $string['tokenlifetime_desc'] = 'Durée, en secondes, pendant laquelle un jeton du chat reste valide (de 60 à 3600). Le chat renouvelle son jeton avant son expiration : les changements d\'autorisations d\'un utilisateur atteignent donc le service de chat dans ce délai.';
+$string['toolongtosend'] = 'Ce message est trop long pour être envoyé. Raccourcissez-le ou envoyez-le en plusieurs parties.';
 $string['typeamessage'] = 'Écrire un message…';
 $string['typing'] = '{$a} est en train d\'écrire…';
 $string['unreadcountmany'] = '{$a} messages non lus';
@@ -145,3 +152,4 @@ $string['wsurl'] = 'URL du service de chat';
 $string['wsurl_desc'] = 'L\'adresse WebSocket publique de dockchatd, telle que les navigateurs l\'atteignent (par exemple wss://moodle.example.edu/dockchat/ws). Laissez vide pour utiliser {$a}.';
 $string['wsurl_invalid'] = 'Saisissez une URL WebSocket commençant par wss:// (ou ws:// pour des tests), ou laissez le champ vide.';
 $string['yesterday'] = 'Hier';
+$string['you'] = 'Vous';

@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['charsleftmany'] = 'Restam {$a} caracteres';
+$string['charsleftone'] = 'Resta {$a} carácter';
+$string['charsovermany'] = '{$a} caracteres a mais';
+$string['charsoverone'] = '{$a} carácter a mais';
 $string['cli_queue_help'] = 'Fila do chat acoplado: o que o caminho de envio do Moodle ainda tem de fazer com as mensagens que o dockchatd guardou.
 
 Opções:
@@ -77,11 +81,13 @@ $string['followeverywhere'] = 'Janelas de conversa em todas as páginas';
 $string['followeverywhere_desc'] = 'Se ativado, as janelas de conversa acopladas acompanham os utilizadores em todas as páginas do site, e não apenas nas páginas que mostram o bloco Dock chat.';
 $string['loadingolder'] = 'A carregar mensagens anteriores…';
 $string['messagelist'] = 'Mensagens com {$a}';
+$string['messagesender'] = '{$a}:';
 $string['migrationprogress'] = 'A transferir o histórico do chat para as mensagens do Moodle: {$a->done} de {$a->total}';
 $string['minimise'] = 'Minimizar';
 $string['moreconversationsmany'] = 'Mais {$a} conversas';
 $string['moreconversationsone'] = 'Mais {$a} conversa';
 $string['newmessage'] = 'Nova mensagem';
+$string['newmessagefrom'] = 'Nova mensagem de {$a}';
 $string['newmessagesmany'] = '{$a} mensagens novas';
 $string['newmessagesone'] = '{$a} mensagem nova';
 $string['nobodyonline'] = 'Nenhum dos seus colegas de disciplina está online neste momento.';
@@ -137,6 +143,7 @@ $string['task_process_queue'] = 'Fila do chat acoplado (alternativa ao processo)
 $string['today'] = 'Hoje';
 $string['tokenlifetime'] = 'Duração dos tokens';
 $string['tokenlifetime_desc'] = 'Durante quanto tempo, em segundos, um token do chat é válido (60 a 3600). O chat renova o token antes de expirar, por isso as alterações às permissões de um utilizador chegam ao serviço de chat dentro deste prazo.';
+$string['toolongtosend'] = 'Esta mensagem é demasiado longa para ser enviada. Encurte-a ou envie-a em várias partes.';
 $string['typeamessage'] = 'Escreva uma mensagem…';
 $string['typing'] = '{$a} está a escrever…';
 $string['unreadcountmany'] = '{$a} mensagens não lidas';
@@ -145,3 +152,4 @@ $string['wsurl'] = 'URL do serviço de chat';
 $string['wsurl_desc'] = 'O endereço WebSocket público do dockchatd, tal como os navegadores o alcançam (por exemplo wss://moodle.example.edu/dockchat/ws). Deixe em branco para usar {$a}.';
 $string['wsurl_invalid'] = 'Introduza um URL WebSocket que comece por wss:// (ou ws:// para testes), ou deixe o campo em branco.';
 $string['yesterday'] = 'Ontem';
+$string['you'] = 'Você';

@@ -149,6 +149,15 @@ pub async fn run(listen: &str, database_url: Option<String>) -> anyhow::Result<(
         (None, Some(dir)) => format!("sqlite://{}", dir.join("demo.sqlite").display()),
         (None, None) => anyhow::bail!("no database"),
     };
+    if let Some(dir) = &tmp {
+        // Said first, so nobody is surprised that the messages are gone after a restart (and so that
+        // open tabs, which start over from the empty database, are no mystery either).
+        println!(
+            "dockchat demo: the database is temporary ({}) and is deleted when the demo stops; \
+             to keep one across restarts: dockchatd demo --database-url sqlite:///path/to/demo.sqlite",
+            dir.display()
+        );
+    }
     let result = async {
         let demo = Arc::new(prepare(&url, &addr.to_string()).await?);
         let config = Config {

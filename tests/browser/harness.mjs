@@ -32,19 +32,20 @@ export const setup = (logName) => {
     let base = process.env.DOCKCHAT_E2E_URL || '';
     let browser = null;
 
-    const startDaemon = () => new Promise((resolve, reject) => {
-        if (!existsSync(daemonPath) || !process.env.DOCKCHAT_E2E_NO_BUILD) {
+    const startDaemon = (listen = '127.0.0.1:0', build = true) => new Promise((resolve, reject) => {
+        if (build && (!existsSync(daemonPath) || !process.env.DOCKCHAT_E2E_NO_BUILD)) {
             const build = spawnSync('cargo', ['build', '--bin', 'dockchatd'], {cwd: root, stdio: 'inherit', timeout: 20 * 60 * 1000});
             if (build.status !== 0) {
                 reject(new Error('cargo build failed'));
                 return;
             }
         }
-        daemon = spawn(daemonPath, ['demo', '--listen', '127.0.0.1:0'], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']});
+        daemon = spawn(daemonPath, ['demo', '--listen', listen], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']});
         const timer = setTimeout(() => reject(new Error('dockchatd demo did not print its URL within 30 s:\n' + daemonLog)), 30000);
+        const from = daemonLog.length;
         const onData = (chunk) => {
             daemonLog += chunk.toString();
-            const m = daemonLog.match(/dockchat demo: open (http:\/\/[^\s/]+)\/?/);
+            const m = daemonLog.slice(from).match(/dockchat demo: open (http:\/\/[^\s/]+)\/?/);
             if (m) {
                 clearTimeout(timer);
                 resolve(m[1]);
@@ -60,9 +61,33 @@ export const setup = (logName) => {
         });
     });
 
+    const stopDaemon = async() => {
+        if (daemon && daemon.exitCode === null) {
+            daemon.removeAllListeners('exit');
+            const exited = new Promise((resolve) => daemon.once('exit', resolve));
+            daemon.kill('SIGTERM');
+            const timer = setTimeout(() => daemon.kill('SIGKILL'), 10000);
+            await exited;
+            clearTimeout(timer);
+        }
+    };
+
     return {
         base: () => base,
         browser: () => browser,
+        /** @returns {string} what the daemon printed so far (stdout and stderr) */
+        log: () => daemonLog,
+        /**
+         * Stop the demo and start it again on the same address: its temporary database starts empty,
+         * as after a restart of `dockchatd demo` (or a database restored from an older backup).
+         *
+         * @returns {Promise}
+         */
+        async restart() {
+            assert.ok(daemon, 'restart() needs the demo started by the harness, not DOCKCHAT_E2E_URL');
+            await stopDaemon();
+            base = await startDaemon(new URL(base).host, false);
+        },
         async start() {
             mkdirSync(artifacts, {recursive: true});
             if (!base) {
@@ -78,14 +103,7 @@ export const setup = (logName) => {
             if (browser) {
                 await browser.close().catch(() => {});
             }
-            if (daemon && daemon.exitCode === null) {
-                daemon.removeAllListeners('exit');
-                const exited = new Promise((resolve) => daemon.once('exit', resolve));
-                daemon.kill('SIGTERM');
-                const timer = setTimeout(() => daemon.kill('SIGKILL'), 10000);
-                await exited;
-                clearTimeout(timer);
-            }
+            await stopDaemon();
             if (daemonLog) {
                 writeFileSync(join(artifacts, logName), daemonLog);
             }

@@ -211,3 +211,42 @@ test('unsent messages survive a page load and are sent again with the same cid; 
     const page3 = tab(null, storage);
     assert.deepEqual(page3.transport.messages, [], 'nothing left to send');
 });
+
+test('drafts are kept per conversation in the session storage until sent or emptied', () => {
+    const session = memoryStorage();
+    const make = () => createController({transport: fakeTransport(), renderer: fakeRenderer(), userid: ME, session});
+    const c1 = make();
+    c1.onIntent({type: 'draft', peer: 7, text: 'half a thought'});
+    c1.onIntent({type: 'draft', peer: 8, text: 'for Bruno'});
+    // Another page of the same tab.
+    const c2 = make();
+    assert.equal(c2.draft(7), 'half a thought');
+    assert.equal(c2.draft(8), 'for Bruno');
+    assert.equal(c2.draft(10), '');
+    c2.onIntent({type: 'send', peer: 7, text: 'half a thought'});
+    c2.onIntent({type: 'draft', peer: 8, text: '   '});
+    assert.equal(make().draft(7), '');
+    assert.equal(make().draft(8), '');
+    assert.equal(session.getItem('block_dockchat_drafts_' + ME), null, 'nothing left behind');
+});
+
+test('a database that started over: the state is dropped, the histories fetched again, the read marker sent again', async() => {
+    const transport = fakeTransport();
+    const renderer = fakeRenderer();
+    const c = createController({transport, renderer, userid: ME});
+    const welcome = (cursor) => ({type: 'welcome', v: 1, user: {id: ME, fullname: 'Me'}, online: [],
+        windows: [{with: ana, state: 'open', unread: 0, read: {mine: 0, theirs: 0}, last: 0}], cursor, limits: {}});
+    transport.emit('frame', welcome(50));
+    transport.emit('frame', {type: 'history', with: ana, messages: [{id: 50, from: 7, to: ME, text: 'old', time: 1}], more: false, read: {mine: 0, theirs: 0}});
+    await flush();
+    assert.deepEqual(transport.sent.filter((f) => f.type === 'read').map((f) => f.upto), [50]);
+    transport.sent.length = 0;
+    transport.emit('reset', {cursor: 2});
+    transport.emit('frame', welcome(2));
+    assert.deepEqual(conv(c.state, 7).messages, []);
+    assert.deepEqual(transport.sent.filter((f) => f.type === 'history').map((f) => f.with), [7], 'history fetched again');
+    transport.emit('frame', {type: 'history', with: ana, messages: [{id: 2, from: 7, to: ME, text: 'new', time: 2}], more: false, read: {mine: 0, theirs: 0}});
+    await flush();
+    assert.deepEqual(conv(c.state, 7).messages.map((m) => m.text), ['new']);
+    assert.deepEqual(transport.sent.filter((f) => f.type === 'read').map((f) => f.upto), [2], 'a lower id is read again');
+});

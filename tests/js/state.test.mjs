@@ -209,3 +209,20 @@ test('window order: the browser\'s saved order wins over the server\'s (oldest f
     assert.equal(reduce(s, {type: 'window', peer: 7, state: 'open', raise: true, at: 150}), s);
     assert.deepEqual(reduce(s, {type: 'window', peer: 7, state: 'open', raise: true, at: 250}).windows.map((w) => w.peer), [7, 8]);
 });
+
+test('reset: the messages, read markers and counts of the old database go; sends not acked stay', () => {
+    let s = welcome({windows: [{with: ana, state: 'open', unread: 1, read: {mine: 40, theirs: 39}, last: 43}]});
+    s = reduce(s, {type: 'history', frame: {with: ana, messages: [msg(40, 7, ME), msg(43, 7, ME)], more: false, read: {mine: 40, theirs: 39}}});
+    s = reduce(s, {type: 'pending', peer: 7, cid: 'c-q', text: 'queued', time: 1});
+    s = reduce(s, {type: 'reset'});
+    const c = conv(s, 7);
+    assert.deepEqual(c.messages, []);
+    assert.deepEqual([c.readMine, c.readTheirs, c.unread, c.last, c.loaded], [0, 0, 0, 0, false]);
+    assert.deepEqual(c.pending.map((p) => p.cid), ['c-q']);
+    // The new database's ids (the same numbers as old ones) are new messages now, and the ack matches.
+    s = reduce(s, {type: 'message', message: msg(3, 7, ME, 'after'), sender: ana});
+    s = reduce(s, {type: 'ack', ack: {cid: 'c-q', id: 4, time: 2, to: 7}});
+    assert.deepEqual(conv(s, 7).messages.map((m) => m.id), [3, 4]);
+    assert.deepEqual(conv(s, 7).pending, []);
+    assert.equal(conv(s, 7).unread, 1);
+});

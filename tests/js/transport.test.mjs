@@ -157,6 +157,30 @@ test('hello carries the token; the first hello has no since, reconnects send sin
     assert.equal(env.t.cursor, 50);
 });
 
+test('a welcome whose cursor is below ours (the database started over) resets the cursor and says so first', async() => {
+    const env = setup();
+    const events = [];
+    env.t.on('reset', (r) => events.push(['reset', r.cursor]));
+    env.t.on('frame', (f) => events.push([f.type]));
+    env.t.start();
+    const ws1 = await connect(env, 40);
+    ws1.receive({type: 'message', message: {id: 41, from: 7, to: 9, text: 'a', time: 1}, sender: {id: 7}});
+    env.t.sendMessage(7, 'queued', 'c-q');
+    ws1.serverClose(1012);
+    await env.clock.advance(5000);
+    const ws2 = env.sockets[1];
+    ws2.open();
+    assert.equal(ws2.sent[0].since, 41);
+    events.length = 0;
+    ws2.receive(welcomeFrame(3));
+    assert.deepEqual(events, [['reset', 3], ['welcome']], 'reset, then the welcome');
+    assert.equal(env.t.cursor, 3);
+    assert.deepEqual(ws2.frames('send').map((f) => f.cid), ['c-q'], 'the queued send goes to the new server');
+    ws2.receive({type: 'ack', cid: 'c-q', id: 4, time: 1, to: 7, dup: false});
+    assert.equal(env.t.cursor, 4);
+    assert.deepEqual(env.t.pending, []);
+});
+
 test('a resume after a first session with no messages still sends since = 0', async() => {
     const env = setup();
     env.t.start();
@@ -231,7 +255,7 @@ test('a retryable error resends the same cid later; a final one gives up and rep
 test('close-code policy (PROTOCOL §7)', async() => {
     assert.equal(closePolicy(4003).action, 'stop');
     assert.equal(closePolicy(4004).action, 'stop');
-    assert.equal(closePolicy(4001).action, 'reconnect-once');
+    assert.equal(closePolicy(4001).action, 'refetch-token');
     assert.equal(closePolicy(4008).minDelayMs, 30000);
     assert.deepEqual([closePolicy(1012).minDelayMs, closePolicy(1012).maxDelayMs], [1000, 5000]);
 
@@ -277,7 +301,8 @@ test('close-code policy (PROTOCOL §7)', async() => {
         assert.equal(env.tokenCount(), 2);
     }
 
-    // 4001: one more try with a fresh token, then stop.
+    // 4001 (the secret was regenerated; the daemon may not have it yet): a fresh token at once, then
+    // fresh tokens with backoff for as long as Moodle gives them; connected again once one is accepted.
     {
         const env = setup();
         env.t.start();
@@ -288,10 +313,49 @@ test('close-code policy (PROTOCOL §7)', async() => {
         assert.equal(env.sockets.length, 2);
         env.sockets[1].open();
         assert.equal(env.sockets[1].sent[0].token, 'tok2');
-        env.sockets[1].serverClose(4001);
-        assert.equal(env.statuses[env.statuses.length - 1].state, 'stopped');
-        await env.clock.advance(60000);
-        assert.equal(env.sockets.length, 2);
+        const delays = [];
+        for (let i = 1; i <= 4; i++) {
+            env.sockets[i].serverClose(4001);
+            assert.equal(env.statuses[env.statuses.length - 1].state, 'waiting', `retrying after 4001 #${i + 1}`);
+            delays.push(env.clock.nextDelay());
+            await env.clock.advance(delays[delays.length - 1]);
+            await flush();
+            env.sockets[i + 1].open();
+            assert.equal(env.sockets[i + 1].sent[0].token, `tok${i + 2}`, 'a fresh token each time');
+        }
+        assert.ok(delays.every((d, i) => i === 0 || d > delays[i - 1]), `backoff grows: ${delays}`);
+        env.sockets[5].receive(welcomeFrame(0));
+        assert.equal(env.statuses[env.statuses.length - 1].state, 'connected');
+    }
+
+    // 4001, then Moodle refuses a token: stop.
+    {
+        let refuse = false;
+        let n = 0;
+        const env = setup({getToken: () => (refuse ? Promise.reject(new Error('not logged in'))
+            : Promise.resolve({token: `tok${++n}`, exp: 1300, wsurl: 'ws://dock/ws'}))});
+        env.t.start();
+        await flush();
+        env.sockets[0].open();
+        refuse = true;
+        env.sockets[0].serverClose(4001);
+        await env.clock.advance(0);
+        assert.deepEqual(env.statuses[env.statuses.length - 1], {state: 'stopped', code: 4001, fatal: true});
+        await env.clock.advance(120000);
+        assert.equal(env.sockets.length, 1);
+    }
+
+    // A token fetch that fails without a 4001 (network, Moodle down) is retried with backoff.
+    {
+        let fail = true;
+        const env = setup({getToken: () => (fail ? Promise.reject(new Error('network'))
+            : Promise.resolve({token: 'tok', exp: 1300, wsurl: 'ws://dock/ws'}))});
+        env.t.start();
+        await flush();
+        assert.equal(env.statuses[env.statuses.length - 1].state, 'waiting');
+        fail = false;
+        await env.clock.advance(env.clock.nextDelay());
+        assert.equal(env.sockets.length, 1);
     }
 });
 

@@ -98,6 +98,8 @@ export const createTabChannel = (name, view) => {
  * @param {function(): number} [deps.now]
  * @param {object} [deps.timers] {setInterval, clearInterval}
  * @param {Storage} [deps.storage] keeps unsent messages across page loads (localStorage)
+ * @param {Storage} [deps.session] keeps the composers' drafts across the page loads of this tab
+ *   (sessionStorage)
  * @returns {object}
  */
 export const createController = (deps) => {
@@ -117,6 +119,43 @@ export const createController = (deps) => {
     const storage = deps.storage || null;
     const outboxKey = 'block_dockchat_outbox_' + (deps.userid || 0);
     const orderKey = 'block_dockchat_order_' + (deps.userid || 0);
+    const session = deps.session || null;
+    const draftsKey = 'block_dockchat_drafts_' + (deps.userid || 0);
+
+    // What is typed but not sent stays with its conversation while the user moves from page to page
+    // (this tab only, as the browser's own form restore would), until it is sent or cleared.
+    const loadDrafts = () => {
+        try {
+            const saved = JSON.parse((session && session.getItem(draftsKey)) || '{}');
+            return saved && typeof saved === 'object' && !Array.isArray(saved) ? saved : {};
+        } catch (e) {
+            return {};
+        }
+    };
+    const saveDraft = (peer, text) => {
+        if (!session || !peer) {
+            return;
+        }
+        const drafts = loadDrafts();
+        const keep = typeof text === 'string' && text.trim() !== '';
+        if ((drafts[peer] || '') === (keep ? text : '')) {
+            return;
+        }
+        if (keep) {
+            drafts[peer] = text;
+        } else {
+            delete drafts[peer];
+        }
+        try {
+            if (Object.keys(drafts).length) {
+                session.setItem(draftsKey, JSON.stringify(drafts));
+            } else {
+                session.removeItem(draftsKey);
+            }
+        } catch (e) {
+            // Quota or privacy mode: the draft lasts as long as the page.
+        }
+    };
 
     // The order of the windows (most recently used first) is shared by the tabs of this browser and
     // survives page loads: the server lists windows in the order they were first opened.
@@ -294,12 +333,20 @@ export const createController = (deps) => {
             case 'presence':
                 dispatch({type: 'presence', user: frame.user, status: frame.status});
                 break;
-            case 'message':
+            case 'message': {
                 if (frame.message && frame.message.cid && frame.message.from === state.me) {
                     forget(frame.message.cid);
                 }
-                dispatch({type: 'message', message: frame.message, sender: frame.sender});
+                const m = frame.message;
+                const peer = m ? (m.from === state.me ? m.to : m.from) : 0;
+                const known = conv(state, peer).messages;
+                dispatch({type: 'message', message: m, sender: frame.sender});
+                if (m && m.from === peer && conv(state, peer).messages !== known && renderer.announceArrival) {
+                    // New to this page (not a resume's repeat): screen readers hear of it once.
+                    renderer.whenIdle().then(() => renderer.announceArrival(peer, m.id));
+                }
                 break;
+            }
             case 'ack':
                 forget(frame.cid);
                 dispatch({type: 'ack', ack: frame});
@@ -367,7 +414,11 @@ export const createController = (deps) => {
                 }
                 break;
             case 'send':
+                saveDraft(peer, '');
                 sendText(peer, intent.text);
+                break;
+            case 'draft':
+                saveDraft(peer, intent.text);
                 break;
             case 'retry': {
                 // Only passing refusals (internal, rate_limited) offer Retry: the transport still holds
@@ -414,6 +465,14 @@ export const createController = (deps) => {
         }
     };
 
+    transport.on('reset', () => {
+        // The server's database started over: forget what this page knew of it (the welcome that
+        // follows lists the windows and the histories are fetched again); sends not acked yet stay.
+        historyRequested.clear();
+        resetRequested.clear();
+        Object.keys(readSent).forEach((k) => delete readSent[k]);
+        dispatch({type: 'reset'});
+    });
     transport.on('frame', onFrame);
     transport.on('status', (status) => dispatch({type: 'connection', status}));
     transport.on('sendfailed', (f) => {
@@ -464,6 +523,16 @@ export const createController = (deps) => {
                 channel.close();
             }
         },
+        /**
+         * The unsent text of a conversation (the renderer puts it back into a new window's composer).
+         *
+         * @param {number} peer
+         * @returns {string}
+         */
+        draft(peer) {
+            const text = loadDrafts()[peer];
+            return typeof text === 'string' ? text : '';
+        },
         /** @returns {object} the current state (for tests and debugging) */
         get state() {
             return state;
@@ -496,6 +565,7 @@ export const startDock = (config) => {
         blockRoot: config.blockRoot || null,
         onError: config.onError,
         onIntent: (intent) => controller && controller.onIntent(intent),
+        loadDraft: (peer) => (controller ? controller.draft(peer) : ''),
     });
     const channel = view ? createTabChannel('block_dockchat_sync_' + config.userid, view) : null;
     let storage = null;
@@ -504,7 +574,13 @@ export const startDock = (config) => {
     } catch (e) {
         storage = null;
     }
-    controller = createController({transport, renderer, userid: config.userid, channel, storage});
+    let session = null;
+    try {
+        session = view ? view.sessionStorage : null;
+    } catch (e) {
+        session = null;
+    }
+    controller = createController({transport, renderer, userid: config.userid, channel, storage, session});
     controller.renderer = renderer;
     controller.start();
     return controller;

@@ -61,16 +61,17 @@ export const CLOSE = Object.freeze({
  *
  * @param {number} code WebSocket close code
  * @returns {{action: string, freshToken: boolean, minDelayMs: number, maxDelayMs: number, immediate: boolean}}
- *   action is 'reconnect', 'reconnect-once' (fresh token, stop if refused again) or 'stop'; immediate: the
- *   first attempt goes at once (later ones back off). The transport fetches a fresh token for every
- *   connection attempt anyway.
+ *   action is 'reconnect', 'refetch-token' (a fresh token, retried with backoff for as long as Moodle
+ *   gives one: the daemon may not have the new secret yet; stop when Moodle refuses a token) or 'stop';
+ *   immediate: the first attempt goes at once (later ones back off). The transport fetches a fresh
+ *   token for every connection attempt anyway.
  */
 export const closePolicy = (code) => {
     switch (code) {
         case CLOSE.RESTART:
             return {action: 'reconnect', freshToken: true, minDelayMs: 1000, maxDelayMs: 5000};
         case CLOSE.TOKEN_REFUSED:
-            return {action: 'reconnect-once', freshToken: true, minDelayMs: 0, maxDelayMs: 0};
+            return {action: 'refetch-token', freshToken: true, minDelayMs: 0, maxDelayMs: 0, immediate: true};
         case CLOSE.TOKEN_EXPIRED:
             return {action: 'reconnect', freshToken: true, minDelayMs: 0, maxDelayMs: 0, immediate: true};
         case CLOSE.ACCOUNT_UNAVAILABLE:

@@ -66,6 +66,8 @@ const dayKey = (seconds) => {
  * @param {Document} [options.doc]
  * @param {string} [options.lang] BCP 47 language for times and dates
  * @param {function(Error)} [options.onError]
+ * @param {function(number): string} [options.loadDraft] the unsent text of a conversation, put back into
+ *   its composer when its window is created
  * @returns {object}
  */
 export const createRenderer = (options) => {
@@ -100,6 +102,8 @@ export const createRenderer = (options) => {
     /** @type {Map<number, Element>} */
     const onlineEls = new Map();
     let overflowOpen = false;
+    /** @type {Map<number, number>} the newest message announced per peer */
+    const announced = new Map();
 
     const toElement = (html) => {
         const tpl = doc.createElement('template');
@@ -167,7 +171,16 @@ export const createRenderer = (options) => {
                 break;
             case 'toggle':
                 event.preventDefault();
+                if (actionEl.getAttribute('aria-expanded') === 'true' && event.target.closest('[data-region="unread"]')) {
+                    // The unread badge of an open window leads to the unread messages; it does not minimise.
+                    scrollToLatest(peer);
+                    break;
+                }
                 onIntent({type: actionEl.getAttribute('aria-expanded') === 'true' ? 'minimise' : 'restore', peer, focus: true});
+                break;
+            case 'scroll-latest':
+                event.preventDefault();
+                scrollToLatest(peer);
                 break;
             case 'minimise':
                 event.preventDefault();
@@ -208,6 +221,69 @@ export const createRenderer = (options) => {
         }
     };
 
+    /**
+     * Show (or hide) a window's "new messages" pill with its count.
+     *
+     * @param {object} w the window
+     */
+    const patchPill = (w) => {
+        const pill = region(w.el, 'newpill');
+        setHidden(pill, !w.arrived);
+        if (w.arrived) {
+            setText(region(pill, 'newpill-text'), countStr(str, 'newmessages', w.arrived));
+        }
+    };
+
+    /**
+     * Scroll a window's log to its newest message (the pill, the title's badge).
+     *
+     * @param {number} peer
+     */
+    const scrollToLatest = (peer) => {
+        const w = windows.get(peer);
+        const list = w && region(w.el, 'messages');
+        if (!list) {
+            return;
+        }
+        list.scrollTop = list.scrollHeight;
+        w.arrived = 0;
+        patchPill(w);
+        onIntent({type: 'seen', peer});
+    };
+
+    /**
+     * The composer's length against the server's limit (welcome.limits.text_max_chars): nothing far
+     * from it, the characters left near it, how many too many over it. Nothing is ever cut: a
+     * `maxlength` would silently drop the end of a pasted text.
+     *
+     * @param {object} w the window
+     * @param {boolean} [refused] a send was just refused for the length: say why
+     * @returns {boolean} whether the text fits
+     */
+    const patchLimit = (w, refused) => {
+        const input = region(w.el, 'input');
+        const box = region(w.el, 'limit');
+        if (!input || !box) {
+            return true;
+        }
+        const max = (lastState && lastState.limits.text_max_chars) || 4000;
+        // Counted as the server counts: Unicode characters, trailing white space trimmed.
+        const length = Array.from(input.value.replace(/\s+$/u, '')).length;
+        const left = max - length;
+        const near = left <= Math.max(20, Math.round(max / 10));
+        const error = region(box, 'limit-error');
+        setHidden(box, !near);
+        toggleClass(box, 'is-over', left < 0);
+        setAttr(input, 'aria-invalid', left < 0 ? 'true' : 'false');
+        if (near) {
+            setText(region(box, 'counter'), left < 0 ? countStr(str, 'charsover', -left) : countStr(str, 'charsleft', left));
+        }
+        if (left >= 0 || refused) {
+            setHidden(error, left >= 0);
+        }
+        return left >= 0;
+    };
+
     const submit = (peer) => {
         const w = windows.get(peer);
         const input = w && region(w.el, 'input');
@@ -218,8 +294,14 @@ export const createRenderer = (options) => {
         if (!text.trim()) {
             return;
         }
+        if (!patchLimit(w, true)) {
+            // Too long: kept as it is, for the user to shorten or split.
+            input.focus();
+            return;
+        }
         input.value = '';
         autoGrow(input);
+        patchLimit(w);
         onIntent({type: 'send', peer, text});
         input.focus();
     };
@@ -252,9 +334,14 @@ export const createRenderer = (options) => {
     const onInput = (event) => {
         const target = event.target;
         if (target.matches && target.matches('[data-region="input"]')) {
+            const peer = peerOfEvent(target);
             autoGrow(target);
+            if (windows.has(peer)) {
+                patchLimit(windows.get(peer));
+            }
+            onIntent({type: 'draft', peer, text: target.value});
             if (target.value.trim()) {
-                onIntent({type: 'typing', peer: peerOfEvent(target)});
+                onIntent({type: 'typing', peer});
             }
         }
     };
@@ -283,6 +370,11 @@ export const createRenderer = (options) => {
             onIntent({type: 'loadolder', peer});
         }
         if (list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX) {
+            const w = windows.get(peer);
+            if (w && w.arrived) {
+                w.arrived = 0;
+                patchPill(w);
+            }
             onIntent({type: 'seen', peer});
         }
     };
@@ -332,6 +424,10 @@ export const createRenderer = (options) => {
                 if (badge) {
                     setAttr(badge, 'aria-label', countStr(str, 'unreadcount', c.unread));
                 }
+                // The button's name is its aria-label, not its content: the count goes into it.
+                const button = el.querySelector('[data-action="open-chat"]');
+                const name = str('openchatwith', p.fullname);
+                setAttr(button, 'aria-label', c.unread ? name + ', ' + countStr(str, 'unreadcount', c.unread) : name);
             });
         }
         const down = isDown(state);
@@ -422,16 +518,25 @@ export const createRenderer = (options) => {
             id: peer,
             fullname: person.fullname,
             avatar: person.avatar,
-            maxlength: state.limits.text_max_chars || 4000,
         });
         const el = toElement(html);
-        return {el, items: new Map(), conv: null, me: 0, people: null, rendered: false};
+        // A draft typed on an earlier page (or before the window was closed) comes back.
+        const draft = options.loadDraft ? options.loadDraft(peer) : '';
+        const input = region(el, 'input');
+        if (draft && input) {
+            input.value = draft;
+        }
+        return {el, items: new Map(), conv: null, me: 0, people: null, rendered: false, grow: !!draft,
+            // Messages that arrived while the user was reading older ones (the "new messages" pill).
+            arrived: 0};
     };
 
-    const messageContext = (item) => ({
+    const messageContext = (item, state, peer) => ({
         key: item.key,
         id: item.id,
         mine: item.mine,
+        // A screen reader hears who wrote each message of the log, mine and theirs alike.
+        sender: str('messagesender', item.mine ? str('you') : ((state.people[peer] || {}).fullname || '')),
         datetime: new Date(item.time * 1000).toISOString(),
         timelabel: timeLabel(item.time),
     });
@@ -480,12 +585,13 @@ export const createRenderer = (options) => {
             const missing = desired.items.filter((it) => !w.items.has(it.key));
             const html = await Promise.all(missing.map((it) => (it.kind === 'day'
                 ? renderTemplate('day', {key: it.key, label: dayLabel(it.time, nowMs)})
-                : renderTemplate('message', messageContext(it)))));
+                : renderTemplate('message', messageContext(it, state, peer)))));
             // Measure before changing anything, to keep the reading position.
             const wasAtBottom = !w.rendered || list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX;
             const anchor = itemsEl.querySelector('[data-region="message"]');
             const anchorTop = anchor ? anchor.offsetTop : 0;
             const oldScrollTop = list.scrollTop;
+            const lastBefore = itemsEl.lastElementChild;
             setHidden(region(w.el, 'loading'), !c.loading);
             setHidden(region(w.el, 'empty'), !(c.loaded && desired.items.length === 0));
             missing.forEach((it, i) => {
@@ -530,12 +636,27 @@ export const createRenderer = (options) => {
                 }
             });
             w.conv = c;
-            // Scroll: stick to the bottom, or keep the reading position when older messages came in.
+            // Theirs that came after what was the end of the log: new arrivals.
+            let arrivals = 0;
+            if (w.rendered && lastBefore && lastBefore.isConnected) {
+                for (let el = lastBefore.nextElementSibling; el; el = el.nextElementSibling) {
+                    if (el.matches('.block_dockchat-msg-theirs')) {
+                        arrivals++;
+                    }
+                }
+            }
+            // Scroll: stick to the bottom, or keep the reading position when older messages came in
+            // (and say so when new ones came in below it).
             if (wasAtBottom || addedOwnAtEnd) {
                 list.scrollTop = list.scrollHeight;
-            } else if (anchor && anchor.isConnected && anchor.offsetTop !== anchorTop) {
-                list.scrollTop = oldScrollTop + (anchor.offsetTop - anchorTop);
+                w.arrived = 0;
+            } else {
+                w.arrived += arrivals;
+                if (anchor && anchor.isConnected && anchor.offsetTop !== anchorTop) {
+                    list.scrollTop = oldScrollTop + (anchor.offsetTop - anchorTop);
+                }
             }
+            patchPill(w);
             w.rendered = true;
         }
         // Seen and typing.
@@ -587,6 +708,15 @@ export const createRenderer = (options) => {
         setAttr(min, 'aria-label', minimised ? str('restore') : str('minimise'));
         setAttr(min, 'title', minimised ? str('restore') : str('minimise'));
         setHidden(region(el, 'body'), minimised);
+        const input = region(el, 'input');
+        if (w.grow) {
+            patchLimit(w);
+        }
+        if (w.grow && input && input.scrollHeight > 0) {
+            // A restored draft of several lines: as tall as it is, once it can be measured.
+            w.grow = false;
+            autoGrow(input);
+        }
         const restored = w.minimised === true && !minimised;
         w.minimised = minimised;
         if (!minimised || w.rendered) {
@@ -596,6 +726,8 @@ export const createRenderer = (options) => {
             // A hidden list loses its scroll position: show the newest messages again.
             const list = region(el, 'messages');
             list.scrollTop = list.scrollHeight;
+            w.arrived = 0;
+            patchPill(w);
         }
     };
 
@@ -728,8 +860,10 @@ export const createRenderer = (options) => {
             };
             const ranked = entries.slice(0, 1).concat(entries.slice(1).filter(inUse), entries.slice(1));
             if (mobile) {
-                // One window at a time: the one in use, else the one chosen last.
-                const first = entries.find(inUse) || entries[0];
+                // One window at a time: the one with the keyboard focus, else the one chosen last (a
+                // newcomer never comes first). A draft alone does not keep a window in front of the
+                // one just chosen: it waits, kept, in its own window.
+                const first = entries.find((entry) => windows.get(entry.peer).el.contains(doc.activeElement)) || entries[0];
                 if (first) {
                     take(first);
                 }
@@ -933,6 +1067,32 @@ export const createRenderer = (options) => {
             if (button && button.isConnected) {
                 button.focus();
             }
+        },
+        /**
+         * Announce a message that arrived in a window whose log cannot be heard (minimised, behind the
+         * '+N' chip, or not there): once per message, in the dock's polite live region. A shown, open
+         * window's log (role=log) announces it by itself.
+         *
+         * @param {number} peer
+         * @param {number} id the message id
+         */
+        announceArrival(peer, id) {
+            const w = windows.get(peer);
+            if (!dock || (announced.get(peer) || 0) >= id) {
+                return;
+            }
+            announced.set(peer, id);
+            if (w && !w.el.hidden && !w.el.classList.contains('is-minimised')) {
+                return;
+            }
+            const live = region(dock, 'announce');
+            const person = (lastState && lastState.people[peer]) || {fullname: ''};
+            const text = str('newmessagefrom', person.fullname);
+            // Emptied first: the same words again (a second message) are a change, so they are read again.
+            live.textContent = '';
+            view.setTimeout(() => {
+                live.textContent = text;
+            }, 50);
         },
         /**
          * Whether the peer's window shows its newest message right now (open, visible, scrolled down).

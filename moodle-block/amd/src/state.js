@@ -280,6 +280,20 @@ export const reduce = (state, action) => {
             return next;
         }
 
+        case 'reset': {
+            // The server's database started over (the next welcome says what it holds now): the
+            // messages, read markers and counts held here name messages that no longer exist, or other
+            // ones. Only what is still being sent stays: it goes to the server again after the welcome.
+            const convs = {};
+            Object.keys(state.convs).forEach((key) => {
+                const c = state.convs[key];
+                if (c.pending.length) {
+                    convs[key] = freeze(Object.assign({}, emptyConv, {pending: c.pending}));
+                }
+            });
+            return freeze(Object.assign({}, state, {convs: freeze(convs)}));
+        }
+
         case 'presence': {
             const user = action.user;
             if (!user || !user.id) {

@@ -23,14 +23,14 @@
 
 /** Keys of block_dockchat strings used from JS. */
 export const STRING_KEYS = [
-    'close', 'closechatwith', 'connected', 'connecting', 'connectionlost', 'disconnected',
+    'charsleftmany', 'charsleftone', 'charsovermany', 'charsoverone', 'close', 'closechatwith', 'connected', 'connecting', 'connectionlost', 'disconnected',
     'error:blocked', 'error:internal', 'error:messaging_disabled', 'error:no_permission',
     'error:not_contactable', 'error:rate_limited', 'error:text_too_long', 'error:unknown',
-    'error:unknown_user', 'loadingolder', 'messagelist', 'minimise', 'moreconversationsmany',
-    'moreconversationsone', 'newmessage', 'newmessagesmany', 'newmessagesone', 'nobodyonline', 'offline',
+    'error:unknown_user', 'loadingolder', 'messagelist', 'messagesender', 'minimise', 'moreconversationsmany',
+    'moreconversationsone', 'newmessage', 'newmessagefrom', 'newmessagesmany', 'newmessagesone', 'nobodyonline', 'offline',
     'offlinereconnecting', 'online', 'onlinecount', 'openchatwith', 'reconnectnow',
-    'restore', 'retry', 'seen', 'send', 'sending', 'sessionended', 'today', 'typeamessage', 'typing',
-    'unreadcountmany', 'unreadcountone', 'yesterday',
+    'restore', 'retry', 'seen', 'send', 'sending', 'sessionended', 'today', 'toolongtosend', 'typeamessage', 'typing',
+    'unreadcountmany', 'unreadcountone', 'yesterday', 'you',
 ];
 
 /**

@@ -17,14 +17,17 @@
  * The WebSocket to dockchatd: authentication, token refresh, reconnect and resume, send queue.
  *
  * Owns the socket and nothing else: it never touches the DOM or the chat state. Everything it learns is
- * published as events ('frame', 'status', 'sendfailed'). Its environment (WebSocket class, timers, clock,
+ * published as events ('frame', 'status', 'sendfailed', 'reset'). Its environment (WebSocket class, timers, clock,
  * randomness, online/offline events) is injected so unit tests can drive it with fakes.
  *
  * - Every connection attempt fetches a fresh token with the injected `getToken()`.
  * - After a `welcome`, later connections send `hello` with `since` = the highest message id received,
  *   so the server replays exactly what was missed (PROTOCOL §5.1).
  * - The token is refreshed over the open socket before it expires (`token` frame).
- * - Close codes follow PROTOCOL §7; other reconnects use exponential backoff with jitter.
+ * - Close codes follow PROTOCOL §7; other reconnects use exponential backoff with jitter. A token the
+ *   daemon refused (4001: an admin regenerated the secret, and the daemon may not have the new one yet)
+ *   is fetched afresh and tried again with backoff; only when Moodle itself refuses a token (the token
+ *   fetch fails after a 4001) does the transport stop.
  * - `sendMessage` queues; unacked sends are sent again with the same `cid` after a reconnect, so the
  *   server stores each message once (a duplicate `cid` is acked with `dup: true`).
  *
@@ -104,7 +107,7 @@ export const createTransport = (options) => {
     let authed = false;
     let stopped = true;
     let attempt = 0;
-    let tokenRefused = false;
+    let tokenRefused = false; // The daemon refused the last token (4001) and none was accepted since.
     let resumed = false; // True once a welcome was received: later hellos carry `since`.
     let cursor = 0;
     let serverOffsetMs = 0;
@@ -204,10 +207,18 @@ export const createTransport = (options) => {
                 attempt = 0;
                 tokenRefused = false;
                 clear('welcome');
-                if (!resumed) {
-                    cursor = Math.max(cursor, frame.cursor || 0);
+                const serverCursor = typeof frame.cursor === 'number' ? frame.cursor : 0;
+                // The server's newest message is older than one this page has received: its database
+                // was reset (the demo's is temporary) or restored from a backup. The ids this page holds
+                // name other messages now (or none): start over from the server's state.
+                const reset = resumed && serverCursor < cursor;
+                if (!resumed || reset) {
+                    cursor = reset ? serverCursor : Math.max(cursor, serverCursor);
                 }
                 resumed = true;
+                if (reset) {
+                    emit('reset', {cursor: serverCursor});
+                }
                 if (typeof frame.server_time === 'number') {
                     serverOffsetMs = frame.server_time * 1000 - now();
                 }
@@ -300,15 +311,13 @@ export const createTransport = (options) => {
             return;
         }
         const policy = Protocol.closePolicy(code);
-        if (policy.action === 'stop' || (policy.action === 'reconnect-once' && tokenRefused)) {
+        if (policy.action === 'stop') {
             stopped = true;
             setStatus({state: STATES.STOPPED, code, fatal: true});
             return;
         }
-        if (policy.action === 'reconnect-once') {
+        if (policy.action === 'refetch-token') {
             tokenRefused = true;
-            scheduleRetry(0, {code});
-            return;
         }
         let delay;
         if (policy.immediate && attempt === 0) {
@@ -388,11 +397,18 @@ export const createTransport = (options) => {
                 // A close event always follows.
             };
         }).catch(() => {
-            // No token (network down, Moodle session problem): try again with backoff.
             if (gen !== generation || stopped) {
                 return;
             }
             generation++;
+            if (tokenRefused && isOnline()) {
+                // The daemon refused our token and now Moodle refuses to give one: nothing a retry can
+                // change (logged out, no longer allowed to chat).
+                stopped = true;
+                setStatus({state: STATES.STOPPED, code: Protocol.CLOSE.TOKEN_REFUSED, fatal: true});
+                return;
+            }
+            // No token (network down, Moodle session problem): try again with backoff.
             onClosed(Protocol.CLOSE.ABNORMAL);
         });
     };
@@ -414,7 +430,8 @@ export const createTransport = (options) => {
 
     const api = {
         /**
-         * Subscribe to 'frame', 'status' or 'sendfailed'.
+         * Subscribe to 'frame', 'status', 'sendfailed' or 'reset' (the server's messages start over: its
+         * database was reset; emitted before the `welcome` frame that shows it).
          *
          * @param {string} type
          * @param {function} fn
