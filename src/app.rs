@@ -154,7 +154,9 @@ pub async fn start_inner(
     let state = Arc::new(ServerState {
         shared,
         store: store.clone(),
-        origin: config.allowed_origin(),
+        origins: std::iter::once(config.allowed_origin())
+            .chain(extra.iter().flat_map(|e| e.extra_origins()))
+            .collect(),
         ws_config: server::ws_config(config.limits.frame_max_bytes),
         extra,
         max_connections: config.limits.max_connections,

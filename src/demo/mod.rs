@@ -335,6 +335,27 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The other loopback spellings of `site` (`http://127.0.0.1:8080` → `http://localhost:8080`,
+/// `http://[::1]:8080`); none for an address that is not a loopback one.
+fn loopback_aliases(site: &str) -> Vec<String> {
+    let Some(rest) = site.strip_prefix("http://") else {
+        return Vec::new();
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => (h, format!(":{p}")),
+        _ => (rest, String::new()),
+    };
+    let names = ["127.0.0.1", "localhost", "[::1]"];
+    if !names.contains(&host) {
+        return Vec::new();
+    }
+    names
+        .iter()
+        .filter(|n| **n != host)
+        .map(|n| format!("http://{n}{port}"))
+        .collect()
+}
+
 /// An avatar: initials on a colour derived from the user id.
 fn avatar_svg(initials: &str, id: i64) -> String {
     const COLOURS: [&str; 8] = [
@@ -353,6 +374,12 @@ impl ExtraRoutes for Demo {
         req: Request<Incoming>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send + '_>> {
         Box::pin(self.route(req))
+    }
+
+    /// The demo's page opened under another loopback name of its address (`localhost`, `[::1]`,
+    /// `127.0.0.1`) connects too.
+    fn extra_origins(&self) -> Vec<String> {
+        loopback_aliases(&self.site_url)
     }
 }
 
@@ -602,6 +629,20 @@ $string['d'] = 'One ' . 'two';
         let php = asset("lang/en/block_dockchat.php").expect("lang/en embedded");
         let m = parse_lang(&String::from_utf8_lossy(php));
         assert!(m.contains_key("pluginname"));
+    }
+
+    #[test]
+    fn loopback_names_of_the_demo_address_are_accepted() {
+        assert_eq!(
+            loopback_aliases("http://127.0.0.1:8080"),
+            ["http://localhost:8080", "http://[::1]:8080"]
+        );
+        assert_eq!(
+            loopback_aliases("http://localhost:9"),
+            ["http://127.0.0.1:9", "http://[::1]:9"]
+        );
+        assert!(loopback_aliases("http://10.0.0.5:8080").is_empty());
+        assert!(loopback_aliases("https://127.0.0.1:8080").is_empty());
     }
 
     #[test]

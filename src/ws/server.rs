@@ -49,14 +49,20 @@ pub trait ExtraRoutes: Send + Sync {
         &self,
         req: Request<Incoming>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send + '_>>;
+
+    /// `Origin`s accepted besides the site's (e.g. the demo's own address under another loopback
+    /// name), as `site_origin` normalises them.
+    fn extra_origins(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// What the listener needs.
 pub struct ServerState {
     pub shared: Arc<Shared>,
     pub store: Store,
-    /// The only accepted `Origin`.
-    pub origin: String,
+    /// The accepted `Origin`s: the site's, then any the extra routes add.
+    pub origins: Vec<String>,
     pub ws_config: WebSocketConfig,
     /// Routes beyond the daemon's own, if any.
     pub extra: Option<Arc<dyn ExtraRoutes>>,
@@ -371,14 +377,22 @@ fn has_body(req: &Request<Incoming>) -> bool {
 fn upgrade(req: &mut Request<Incoming>, conn: &Conn) -> Response<Body> {
     let peer = conn.peer;
     let state = &conn.state;
-    let origin_ok = req
+    let sent = req
         .headers()
         .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
+        .map(|o| String::from_utf8_lossy(o.as_bytes()).into_owned());
+    let origin_ok = sent
+        .as_deref()
         .and_then(|o| crate::ops::config::site_origin(o.trim()))
-        .is_some_and(|o| o == state.origin);
+        .is_some_and(|o| state.origins.contains(&o));
     if !origin_ok {
-        tracing::info!(%peer, "websocket refused: origin not allowed");
+        // Both named, so a site_url that does not match the browser's address is plain to see.
+        tracing::info!(
+            %peer,
+            origin = ?crate::protocol::clip(sent.as_deref().unwrap_or("(none)"), 200),
+            expected = ?state.origins,
+            "websocket refused: origin not allowed"
+        );
         return respond(
             StatusCode::FORBIDDEN,
             "text/plain; charset=utf-8",

@@ -349,3 +349,18 @@ test('a message sent from Moodle\'s drawer appears in the open dock', {timeout: 
         await ctxA.close();
     }
 });
+
+test('the demo opened as localhost connects too (issue 14 item 13)', {timeout: 60000}, async() => {
+    const {a} = await pickUsers();
+    const errors = [];
+    const base = demo.base().replace('//127.0.0.1:', '//localhost:');
+    assert.notEqual(base, demo.base(), `the demo listens on 127.0.0.1: ${demo.base()}`);
+    const ctx = await demo.browser().newContext({viewport: {width: 1280, height: 800}});
+    try {
+        const page = await openAs(ctx, base, a, errors);
+        assert.match(await page.locator('.block_dockchat-count').textContent(), /\d/);
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close();
+    }
+});
