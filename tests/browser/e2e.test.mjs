@@ -364,3 +364,30 @@ test('the demo opened as localhost connects too (issue 14 item 13)', {timeout: 6
         await ctx.close();
     }
 });
+
+test('the demo speaks the language chosen in its user menu (issue 14 item 21)', {timeout: 60000}, async() => {
+    const {a} = await pickUsers();
+    const errors = [];
+    const ctx = await demo.browser().newContext({viewport: {width: 1280, height: 800}});
+    const listLabel = (page) => page.locator('[data-region="block_dockchat-online"] [data-region="list"]').getAttribute('aria-label');
+    try {
+        const page = await openAs(ctx, demo.base(), a, errors);
+        assert.equal(await listLabel(page), 'Online course-mates');
+        await page.locator('#demo-lang').selectOption('pt');
+        await page.waitForURL(/lang=pt/, {timeout: T});
+        await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        assert.equal(await page.evaluate(() => document.documentElement.lang), 'pt');
+        assert.equal(await listLabel(page), 'Colegas de disciplina online', 'the Portuguese strings');
+        // The choice stays for the tab; English comes back when chosen.
+        await page.goto(`${demo.base()}/?user=${a.id}`, {timeout: T});
+        await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        assert.equal(await page.locator('#demo-lang').inputValue(), 'pt');
+        await page.locator('#demo-lang').selectOption('en');
+        await page.waitForURL(/lang=en/, {timeout: T});
+        await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        assert.equal(await listLabel(page), 'Online course-mates');
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close();
+    }
+});

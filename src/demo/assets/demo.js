@@ -1,5 +1,6 @@
 // The dockchatd demo page: a Moodle-like course page that runs the block's very own client modules
-// (served from /client/), templates (/templates/), styles (/styles.css) and strings (/lang/en.json).
+// (served from /client/), templates (/templates/), styles (/styles.css) and strings (/lang/<lang>.json, in
+// the language chosen in the user menu).
 // Only the glue differs from Moodle: tokens come from POST /demo/token, templates are rendered by the
 // `mustache` package with core/templates' `{{#str}}` (./templates.js), and the visitor picks who they
 // are (kept per tab in sessionStorage; `?user=<id>` in the URL wins, for tests).
@@ -79,14 +80,39 @@ const showPicker = (users) => new Promise((resolve) => {
     }
 });
 
+/** The languages the block ships; the user menu switches between them. */
+const LANGS = ['en', 'pt', 'es', 'fr', 'de'];
+const LANG_KEY = 'dockchat-demo-lang';
+
+/**
+ * The language to show: `?lang=` in the address, else the one chosen in this tab, else English.
+ *
+ * @returns {string}
+ */
+const chosenLang = () => {
+    const asked = new URL(location.href).searchParams.get('lang') || sessionStorage.getItem(LANG_KEY);
+    return LANGS.includes(asked) ? asked : 'en';
+};
+
 const main = async() => {
-    const [users, strings] = await Promise.all([fetchJson('/demo/users'), fetchJson('/lang/en.json')]);
+    const users = await fetchJson('/demo/users');
     let userid = chosenUser(users);
     if (!userid) {
         userid = await showPicker(users);
     }
     const me = users.find((u) => u.id === userid);
     document.body.dataset.userid = String(userid);
+    const lang = chosenLang();
+    const strings = await fetchJson(`/lang/${lang}.json`);
+    document.documentElement.lang = lang;
+    const langSelect = byId('demo-lang');
+    langSelect.value = lang;
+    langSelect.addEventListener('change', () => {
+        sessionStorage.setItem(LANG_KEY, langSelect.value);
+        const url = new URL(location.href);
+        url.searchParams.set('lang', langSelect.value);
+        location.href = url.toString();
+    });
 
     // Page chrome: who am I, and the course I am in.
     byId('demo-username').textContent = me.fullname;
@@ -127,7 +153,7 @@ const main = async() => {
         renderTemplate,
         str: makeStr(strings),
         userid,
-        lang: 'en',
+        lang,
         blockRoot: content.querySelector('[data-region="block_dockchat-online"]'),
         onError: (e) => console.error(e),
     });
