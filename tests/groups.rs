@@ -1,0 +1,257 @@
+//! Group conversations in the dock (issue 13, PROTOCOL §4–§6): Moodle's course-group conversations
+//! (`message_conversations.type = 2`, `component = 'core_group'`, `itemtype = 'groups'`), addressed
+//! by `conv` — send to every member's tabs once, history, read and typing in a group, Moodle's rules
+//! (membership, `caps.send`, `enabled`), membership changes within the refresh interval, resume
+//! across group and 1:1 messages, and messages Moodle stores in a group arriving live; against real
+//! MariaDB and PostgreSQL.
+
+mod common;
+
+use common::users::*;
+use common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// How long a frame that must not come is waited for.
+const QUIET: Duration = Duration::from_millis(800);
+
+/// A course group's conversation as Moodle creates it (`\core_group\...` via `api::create_conversation`
+/// with component `core_group`, itemtype `groups`, itemid the group id), with its members.
+async fn group_conversation(
+    db: &TestDb,
+    group: i64,
+    name: &str,
+    enabled: i64,
+    members: &[i64],
+) -> i64 {
+    let t = now();
+    db.execp(&format!(
+        "INSERT INTO {{p}}message_conversations (type, name, convhash, component, itemtype, itemid, contextid, \
+         enabled, timecreated, timemodified) VALUES (2, '{name}', NULL, 'core_group', 'groups', {group}, NULL, \
+         {enabled}, {t}, {t})"
+    ))
+    .await;
+    let id = db
+        .scalar(&format!(
+            "SELECT id FROM {{p}}message_conversations WHERE itemid = {group} AND type = 2"
+        ))
+        .await
+        .expect("conversation id");
+    for m in members {
+        add_member(db, id, *m).await;
+    }
+    id
+}
+
+async fn add_member(db: &TestDb, conv: i64, user: i64) {
+    db.execp(&format!(
+        "INSERT INTO {{p}}message_conversation_members (conversationid, userid, timecreated) VALUES ({conv}, {user}, {})",
+        now()
+    ))
+    .await;
+}
+
+async fn remove_member(db: &TestDb, conv: i64, user: i64) {
+    db.execp(&format!(
+        "DELETE FROM {{p}}message_conversation_members WHERE conversationid = {conv} AND userid = {user}"
+    ))
+    .await;
+}
+
+/// A message Moodle's send path stores in a conversation (`message_send` from the drawer).
+async fn moodle_group_message(db: &TestDb, conv: i64, from: i64, text: &str) -> i64 {
+    db.execp(&format!(
+        "INSERT INTO {{p}}messages (useridfrom, conversationid, fullmessage, fullmessageformat, fullmessagehtml, \
+         smallmessage, timecreated, fullmessagetrust) VALUES ({from}, {conv}, '{text}', 0, '', '{text}', {}, 0)",
+        now()
+    ))
+    .await;
+    db.scalar(&format!(
+        "SELECT MAX(id) FROM {{p}}messages WHERE conversationid = {conv} AND useridfrom = {from}"
+    ))
+    .await
+    .expect("message id")
+}
+
+/// Sends to a conversation and returns the ack (panics on an error for it).
+async fn send_conv(c: &mut Client, conv: i64, cid: &str, text: &str) -> Value {
+    c.send(json!({"type": "send", "conv": conv, "cid": cid, "text": text}))
+        .await;
+    let v = c.expect_any(&["ack", "error"]).await;
+    assert_eq!(v["type"], "ack", "send {cid} to conv {conv}: {v}");
+    assert_eq!(v["cid"], cid);
+    v
+}
+
+/// Every `message` frame `c` gets within `wait`, as (id, frame).
+async fn messages_within(c: &mut Client, wait: Duration) -> Vec<Value> {
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match c.next_within(left).await {
+            Some(Frame::Json(v)) if v["type"] == "message" => out.push(v),
+            Some(Frame::Json(_)) => continue,
+            _ => return out,
+        }
+    }
+}
+
+async fn history_conv(c: &mut Client, conv: i64) -> Value {
+    c.send(json!({"type": "history", "conv": conv})).await;
+    c.expect_any(&["history", "error"]).await
+}
+
+async fn a_group_message_reaches_every_members_tabs_once(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let db = &ctx.db;
+    let conv = group_conversation(db, 41, "Algebra group A", 1, &[ALICE, BOB, CAROL]).await;
+    let mut alice1 = ctx.client(ALICE).await;
+    let mut alice2 = ctx.client(ALICE).await;
+    let mut bob = ctx.client(BOB).await;
+    let mut carol = ctx.client(CAROL).await;
+    // Leo is in the same course, not in the group.
+    let mut leo = ctx.client(LEO).await;
+
+    let ack = send_conv(&mut alice1, conv, "g-1", "hello group").await;
+    assert_eq!(ack["conv"], conv);
+    assert_eq!(ack["to"], 0, "a group message is to 0");
+    assert_eq!(ack["dup"], false);
+    let id = ack["id"].as_i64().expect("id");
+    for (who, c) in [
+        ("alice1", &mut alice1),
+        ("alice2", &mut alice2),
+        ("bob", &mut bob),
+        ("carol", &mut carol),
+    ] {
+        let got = messages_within(c, QUIET).await;
+        assert_eq!(got.len(), 1, "{who}: exactly one message frame: {got:?}");
+        let m = &got[0]["message"];
+        assert_eq!(m["id"], id, "{who}");
+        assert_eq!(m["conv"], conv, "{who}");
+        assert_eq!(
+            (m["from"].as_i64(), m["to"].as_i64()),
+            (Some(ALICE), Some(0)),
+            "{who}"
+        );
+        assert_eq!(m["text"], "hello group", "{who}");
+        assert_eq!(m["cid"], "g-1", "{who}");
+        assert_eq!(got[0]["sender"]["id"], ALICE, "{who}");
+    }
+    leo.expect_none("message", QUIET).await;
+
+    // Stored once, as Moodle's group path stores it: one messages row in the group's
+    // conversation, one sent row, no conversation or window created.
+    assert_eq!(
+        db.count(&format!("messages WHERE conversationid = {conv}"))
+            .await,
+        1
+    );
+    assert_eq!(
+        db.count(&format!("block_dockchat_sent WHERE messageid = {id}"))
+            .await,
+        1
+    );
+    assert_eq!(db.count("message_conversations").await, 1);
+    assert_eq!(db.count("block_dockchat_window").await, 0);
+    let customdata = db
+        .text(&format!(
+            "SELECT customdata FROM {{p}}messages WHERE id = {id}"
+        ))
+        .await
+        .expect("customdata");
+    assert_eq!(
+        customdata,
+        r#"{"actionbuttons":{"send":"Send"},"placeholders":{"send":"Write a message..."},"notificationsendericonurl":"http:\/\/moodle.test\/pluginfile.php\/104\/user\/icon\/boost\/f1?rev=912","notificationiconurl":"http:\/\/moodle.test\/theme\/image.php\/boost\/core\/1\/g\/g1","conversationname":"Algebra group A","courseid":1}"#
+    );
+
+    // A retry of the cid is not stored again.
+    let again = send_conv(&mut alice1, conv, "g-1", "hello group").await;
+    assert_eq!(
+        (again["id"].as_i64(), again["dup"].as_bool()),
+        (Some(id), Some(true))
+    );
+    bob.expect_none("message", QUIET).await;
+
+    // History, exact, for every member.
+    send_conv(&mut bob, conv, "g-2", "hi all").await;
+    let h = history_conv(&mut carol, conv).await;
+    assert_eq!(h["type"], "history", "{h}");
+    assert_eq!(h["conv"], conv);
+    assert!(h["with"].is_null(), "{h}");
+    assert_eq!(h["more"], false);
+    let ms = h["messages"].as_array().expect("messages");
+    let got: Vec<(i64, i64, i64, &str)> = ms
+        .iter()
+        .map(|m| {
+            (
+                m["from"].as_i64().unwrap_or(-1),
+                m["to"].as_i64().unwrap_or(-1),
+                m["conv"].as_i64().unwrap_or(-1),
+                m["text"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![(ALICE, 0, conv, "hello group"), (BOB, 0, conv, "hi all")]
+    );
+    // Paging: before the newest, one older.
+    let newest = ms[1]["id"].as_i64().expect("id");
+    carol
+        .send(json!({"type": "history", "conv": conv, "before": newest, "limit": 1}))
+        .await;
+    let h = carol.expect("history").await;
+    assert_eq!(h["messages"].as_array().map(|a| a.len()), Some(1));
+    assert_eq!(h["messages"][0]["id"], id);
+    assert_eq!(h["more"], false);
+
+    for c in [alice1, alice2, bob, carol, leo] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(a_group_message_reaches_every_members_tabs_once);
+
+async fn a_non_member_learns_nothing_and_nothing_is_stored(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let db = &ctx.db;
+    let conv = group_conversation(db, 41, "Algebra group A", 1, &[ALICE, BOB]).await;
+    let disabled = group_conversation(db, 42, "Algebra group B", 0, &[ALICE, BOB]).await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut leo = ctx.client(LEO).await;
+    let before_messages = db.count("messages").await;
+    // A conversation Leo is not in, a disabled one he is not in, and one that does not exist:
+    // one and the same answer for each frame.
+    for target in [conv, disabled, 999_999] {
+        leo.send(json!({"type": "send", "conv": target, "cid": "x-1", "text": "let me in"}))
+            .await;
+        let e = leo.expect_error("not_member").await;
+        assert_eq!(e["ref"], "x-1");
+        assert_eq!(
+            e["message"], "no such conversation, or you are not a member of it",
+            "the same text whatever the conversation"
+        );
+        leo.send(json!({"type": "history", "conv": target})).await;
+        assert_eq!(leo.expect_error("not_member").await["ref"], "history");
+        leo.send(json!({"type": "read", "conv": target, "upto": 1_000_000}))
+            .await;
+        assert_eq!(leo.expect_error("not_member").await["ref"], "read");
+        leo.send(json!({"type": "typing", "conv": target})).await;
+        assert_eq!(leo.expect_error("not_member").await["ref"], "typing");
+    }
+    alice.expect_none("typing", QUIET).await;
+    assert_eq!(db.count("messages").await, before_messages);
+    assert_eq!(db.count("block_dockchat_sent").await, 0);
+    assert_eq!(db.count("message_user_actions").await, 0);
+    // Both and neither of `to` and `conv`: bad_frame.
+    leo.send(json!({"type": "send", "to": ALICE, "conv": conv, "cid": "x-2", "text": "a"}))
+        .await;
+    leo.expect_error("bad_frame").await;
+    leo.send(json!({"type": "history"})).await;
+    leo.expect_error("bad_frame").await;
+    alice.close().await;
+    leo.close().await;
+    ctx.finish().await;
+}
+db_test!(a_non_member_learns_nothing_and_nothing_is_stored);
