@@ -255,3 +255,331 @@ async fn a_non_member_learns_nothing_and_nothing_is_stored(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(a_non_member_learns_nothing_and_nothing_is_stored);
+
+async fn read_and_typing_in_a_group(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let db = &ctx.db;
+    let conv = group_conversation(db, 41, "Algebra group A", 1, &[ALICE, BOB, CAROL]).await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut bob = ctx.client(BOB).await;
+    let mut carol = ctx.client(CAROL).await;
+    let mut leo = ctx.client(LEO).await;
+    let first = send_conv(&mut bob, conv, "b-1", "one").await["id"]
+        .as_i64()
+        .expect("id");
+    let second = send_conv(&mut carol, conv, "c-1", "two").await["id"]
+        .as_i64()
+        .expect("id");
+    let mine = send_conv(&mut alice, conv, "a-1", "mine").await["id"]
+        .as_i64()
+        .expect("id");
+
+    // Alice reads everything: one read row per message of the others (not her own), one
+    // message_viewed job each, and `read` with conv to every member.
+    alice
+        .send(json!({"type": "read", "conv": conv, "upto": mine + 100}))
+        .await;
+    for (who, c) in [
+        ("alice", &mut alice),
+        ("bob", &mut bob),
+        ("carol", &mut carol),
+    ] {
+        let r = c.expect("read").await;
+        assert_eq!(
+            (r["reader"].as_i64(), r["conv"].as_i64(), r["upto"].as_i64()),
+            (Some(ALICE), Some(conv), Some(mine)),
+            "{who}: {r}"
+        );
+        assert!(r.get("with").is_none(), "{who}: no with in a group: {r}");
+    }
+    leo.expect_none("read", QUIET).await;
+    assert_eq!(
+        db.count(&format!(
+            "message_user_actions WHERE userid = {ALICE} AND action = 1"
+        ))
+        .await,
+        2
+    );
+    for id in [first, second] {
+        assert_eq!(
+            db.count(&format!(
+                "message_user_actions WHERE userid = {ALICE} AND messageid = {id} AND action = 1"
+            ))
+            .await,
+            1
+        );
+    }
+    assert_eq!(
+        db.count(&format!(
+            "block_dockchat_job WHERE kind = 1 AND userid = {ALICE}"
+        ))
+        .await,
+        2
+    );
+    // Nothing new to read: no frame, no row.
+    alice
+        .send(json!({"type": "read", "conv": conv, "upto": mine}))
+        .await;
+    bob.expect_none("read", QUIET).await;
+    assert_eq!(db.count("message_user_actions").await, 2);
+    // History shows the markers: Bob's newest read by another member is his message.
+    let h = history_conv(&mut bob, conv).await;
+    assert_eq!(h["read"]["theirs"], first, "{h}");
+    assert_eq!(h["read"]["mine"], 0, "{h}");
+    let h = history_conv(&mut alice, conv).await;
+    assert_eq!(h["read"]["mine"], second, "{h}");
+
+    // Typing: to the other members with from and conv; not to the typist, not to a non-member.
+    carol.send(json!({"type": "typing", "conv": conv})).await;
+    for (who, c) in [("alice", &mut alice), ("bob", &mut bob)] {
+        let t = c.expect("typing").await;
+        assert_eq!(
+            (t["from"].as_i64(), t["conv"].as_i64()),
+            (Some(CAROL), Some(conv)),
+            "{who}: {t}"
+        );
+    }
+    carol.expect_none("typing", QUIET).await;
+    leo.expect_none("typing", Duration::from_millis(10)).await;
+    // Throttled: a second one within 2 s is not forwarded.
+    carol.send(json!({"type": "typing", "conv": conv})).await;
+    alice.expect_none("typing", QUIET).await;
+    for c in [alice, bob, carol, leo] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(read_and_typing_in_a_group);
+
+async fn a_disabled_group_is_refused_to_its_members(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let db = &ctx.db;
+    let conv = group_conversation(db, 42, "Algebra group B", 0, &[ALICE, BOB]).await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut bob = ctx.client(BOB).await;
+    alice
+        .send(json!({"type": "send", "conv": conv, "cid": "d-1", "text": "anyone?"}))
+        .await;
+    assert_eq!(
+        alice.expect_error("conversation_disabled").await["ref"],
+        "d-1"
+    );
+    alice.send(json!({"type": "history", "conv": conv})).await;
+    alice.expect_error("conversation_disabled").await;
+    alice.send(json!({"type": "typing", "conv": conv})).await;
+    alice.expect_error("conversation_disabled").await;
+    bob.expect_none("message", QUIET).await;
+    assert_eq!(db.count("messages").await, 0);
+    assert_eq!(db.count("block_dockchat_sent").await, 0);
+    alice.close().await;
+    bob.close().await;
+    ctx.finish().await;
+}
+db_test!(a_disabled_group_is_refused_to_its_members);
+
+async fn membership_changes_in_moodle_take_effect_within_the_refresh_interval(backend: Backend) {
+    const REFRESH: Duration = Duration::from_secs(1);
+    let ctx = Ctx::start_with(backend, |c| {
+        c.presence.enrolment_refresh_secs = REFRESH.as_secs()
+    })
+    .await;
+    let db = &ctx.db;
+    let conv = group_conversation(db, 41, "Algebra group A", 1, &[ALICE, BOB]).await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut bob = ctx.client(BOB).await;
+    let mut carol = ctx.client(CAROL).await;
+    let first = send_conv(&mut alice, conv, "m-1", "before").await["id"].clone();
+    assert_eq!(messages_within(&mut bob, QUIET).await.len(), 1);
+    carol
+        .expect_none("message", Duration::from_millis(10))
+        .await;
+    carol.send(json!({"type": "history", "conv": conv})).await;
+    carol.expect_error("not_member").await;
+
+    // In Moodle: Bob leaves the group, Carol joins it. Once the cached members (read before the
+    // change) are older than the refresh interval, the daemon follows.
+    remove_member(db, conv, BOB).await;
+    add_member(db, conv, CAROL).await;
+    tokio::time::sleep(REFRESH + Duration::from_millis(200)).await;
+
+    let second = send_conv(&mut alice, conv, "m-2", "after").await["id"].clone();
+    let got = messages_within(&mut carol, QUIET).await;
+    assert_eq!(got.len(), 1, "the added member receives: {got:?}");
+    assert_eq!(got[0]["message"]["id"], second);
+    assert!(
+        messages_within(&mut bob, QUIET).await.is_empty(),
+        "the removed member stops receiving"
+    );
+    // The removed member cannot read the history any more, nor write; the added one can.
+    bob.send(json!({"type": "history", "conv": conv})).await;
+    bob.expect_error("not_member").await;
+    bob.send(json!({"type": "send", "conv": conv, "cid": "b-1", "text": "still here?"}))
+        .await;
+    bob.expect_error("not_member").await;
+    let h = history_conv(&mut carol, conv).await;
+    let ids: Vec<Value> = h["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![first, second]);
+    // Moodle switches the group's messaging off: refused within the interval too.
+    db.execp(&format!(
+        "UPDATE {{p}}message_conversations SET enabled = 0 WHERE id = {conv}"
+    ))
+    .await;
+    tokio::time::sleep(REFRESH + Duration::from_millis(200)).await;
+    alice
+        .send(json!({"type": "send", "conv": conv, "cid": "m-3", "text": "off?"}))
+        .await;
+    alice.expect_error("conversation_disabled").await;
+    for c in [alice, bob, carol] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(membership_changes_in_moodle_take_effect_within_the_refresh_interval);
+
+async fn resume_covers_group_and_individual_messages(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let db = &ctx.db;
+    let conv = group_conversation(db, 41, "Algebra group A", 1, &[ALICE, BOB, CAROL]).await;
+    // A group Alice is not in.
+    let other = group_conversation(db, 43, "Algebra group C", 1, &[BOB, CAROL]).await;
+    let alice = ctx.client(ALICE).await;
+    let cursor = alice.welcome["cursor"].as_i64().expect("cursor");
+    alice.close().await;
+    let mut bob = ctx.client(BOB).await;
+    let mut carol = ctx.client(CAROL).await;
+    let g1 = send_conv(&mut bob, conv, "r-1", "group one").await["id"]
+        .as_i64()
+        .expect("id");
+    let p1 = bob.send_message(ALICE, "r-2", "just you").await["id"]
+        .as_i64()
+        .expect("id");
+    send_conv(&mut bob, other, "r-3", "not for alice").await;
+    bob.send_message(LEO, "r-4", "not for alice either").await;
+    let g2 = send_conv(&mut carol, conv, "r-5", "group two").await["id"]
+        .as_i64()
+        .expect("id");
+    let g3 = moodle_group_message(db, conv, CAROL, "from the drawer").await;
+
+    let mut alice = ctx.client_with_token(&token(ALICE), Some(cursor)).await;
+    let mut got: Vec<(i64, i64, i64)> = Vec::new();
+    loop {
+        let m = alice.expect("missed").await;
+        for msg in m["messages"].as_array().expect("messages") {
+            got.push((
+                msg["id"].as_i64().unwrap_or(-1),
+                msg["conv"].as_i64().unwrap_or(-1),
+                msg["to"].as_i64().unwrap_or(-1),
+            ));
+        }
+        if m["done"] == true {
+            break;
+        }
+    }
+    let pair = db.moodle_conversation(ALICE, BOB).await;
+    assert_eq!(
+        got,
+        vec![
+            (g1, conv, 0),
+            (p1, pair, ALICE),
+            (g2, conv, 0),
+            (g3, conv, 0)
+        ]
+    );
+    for c in [alice, bob, carol] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(resume_covers_group_and_individual_messages);
+
+async fn what_moodle_stores_in_a_group_reaches_its_members_live(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let db = &ctx.db;
+    let conv = group_conversation(db, 41, "Algebra group A", 1, &[ALICE, BOB, CAROL]).await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut bob1 = ctx.client(BOB).await;
+    let mut bob2 = ctx.client(BOB).await;
+    let mut carol = ctx.client(CAROL).await;
+    let mut leo = ctx.client(LEO).await;
+    // Carol writes in the group from Moodle's drawer (PHP's insert).
+    let id = moodle_group_message(db, conv, CAROL, "from the drawer <b>x</b>").await;
+    for (who, c) in [
+        ("alice", &mut alice),
+        ("bob1", &mut bob1),
+        ("bob2", &mut bob2),
+        ("carol", &mut carol),
+    ] {
+        let got = messages_within(c, Duration::from_millis(1500)).await;
+        assert_eq!(got.len(), 1, "{who}: once: {got:?}");
+        let m = &got[0]["message"];
+        assert_eq!(
+            (
+                m["id"].as_i64(),
+                m["conv"].as_i64(),
+                m["from"].as_i64(),
+                m["to"].as_i64()
+            ),
+            (Some(id), Some(conv), Some(CAROL), Some(0)),
+            "{who}"
+        );
+        assert_eq!(m["cid"], "", "{who}");
+        assert_eq!(m["text"], "from the drawer <b>x</b>", "{who}");
+    }
+    leo.expect_none("message", QUIET).await;
+    // Bob reads it in the drawer: Moodle's read row reaches the members as `read` with conv.
+    db.execp(&format!(
+        "INSERT INTO {{p}}message_user_actions (userid, messageid, action, timecreated) VALUES ({BOB}, {id}, 1, {})",
+        now()
+    ))
+    .await;
+    for (who, c) in [
+        ("alice", &mut alice),
+        ("bob1", &mut bob1),
+        ("carol", &mut carol),
+    ] {
+        let r = c.expect("read").await;
+        assert_eq!(
+            (r["reader"].as_i64(), r["conv"].as_i64(), r["upto"].as_i64()),
+            (Some(BOB), Some(conv), Some(id)),
+            "{who}: {r}"
+        );
+    }
+    leo.expect_none("read", QUIET).await;
+    for c in [alice, bob1, bob2, carol, leo] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(what_moodle_stores_in_a_group_reaches_its_members_live);
+
+async fn conv_of_an_individual_conversation_is_the_one_to_one_request(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let db = &ctx.db;
+    let pair = db.moodle_conversation(ALICE, BOB).await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut bob = ctx.client(BOB).await;
+    let mut leo = ctx.client(LEO).await;
+    let ack = send_conv(&mut alice, pair, "i-1", "by conversation id").await;
+    assert_eq!(
+        (ack["to"].as_i64(), ack["conv"].as_i64()),
+        (Some(BOB), Some(pair))
+    );
+    let m = bob.expect("message").await;
+    assert_eq!(m["message"]["to"], BOB);
+    let h = history_conv(&mut bob, pair).await;
+    assert_eq!(h["with"]["id"], ALICE, "{h}");
+    assert_eq!(h["messages"].as_array().map(|a| a.len()), Some(1));
+    // Leo is not in it: the same not_member as for a group.
+    leo.send(json!({"type": "history", "conv": pair})).await;
+    leo.expect_error("not_member").await;
+    for c in [alice, bob, leo] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(conv_of_an_individual_conversation_is_the_one_to_one_request);
