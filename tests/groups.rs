@@ -206,6 +206,35 @@ async fn a_group_message_reaches_every_members_tabs_once(backend: Backend) {
     assert_eq!(h["messages"][0]["id"], id);
     assert_eq!(h["more"], false);
 
+    // The drawer's list follows: the group, its name and members, the dock's message as its last
+    // (to 0), Bob's unread for Alice; nothing of it in Leo's list.
+    alice1.send(json!({"type": "conversations"})).await;
+    let list = alice1.expect("conversations").await;
+    let items = list["items"].as_array().expect("items");
+    let g = items
+        .iter()
+        .find(|i| i["conv"] == conv)
+        .unwrap_or_else(|| panic!("the group is listed: {list}"));
+    assert_eq!(g["type"], "group");
+    assert_eq!(g["name"], "Algebra group A");
+    assert!(g["with"].is_null());
+    assert_eq!(g["members"], 3);
+    assert_eq!(
+        (g["last"]["id"].as_i64(), g["last"]["to"].as_i64()),
+        (Some(newest), Some(0))
+    );
+    assert_eq!(g["unread"], 1);
+    leo.send(json!({"type": "conversations"})).await;
+    let list = leo.expect("conversations").await;
+    assert!(
+        list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|i| i["conv"] != conv),
+        "{list}"
+    );
+
     for c in [alice1, alice2, bob, carol, leo] {
         c.close().await;
     }
