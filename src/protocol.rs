@@ -56,6 +56,7 @@ pub enum ErrorCode {
     TokenInvalid,
     TokenMismatch,
     ConversationDisabled,
+    NotMember,
     Internal,
 }
 
@@ -83,6 +84,7 @@ impl ErrorCode {
             ErrorCode::TokenInvalid => "token_invalid",
             ErrorCode::TokenMismatch => "token_mismatch",
             ErrorCode::ConversationDisabled => "conversation_disabled",
+            ErrorCode::NotMember => "not_member",
             ErrorCode::Internal => "internal",
         }
     }
@@ -110,6 +112,7 @@ impl ErrorCode {
             ErrorCode::TokenInvalid => "the token was refused",
             ErrorCode::TokenMismatch => "the token is for another user",
             ErrorCode::ConversationDisabled => "this conversation is disabled in Moodle",
+            ErrorCode::NotMember => "no such conversation, or you are not a member of it",
             ErrorCode::Internal => "internal error, nothing was stored; retry",
         }
     }
@@ -158,24 +161,40 @@ pub enum ClientFrame {
     Token {
         token: String,
     },
+    /// Exactly one of `to` and `conv` (checked by [`decode`]).
     Send {
-        to: i64,
+        #[serde(default)]
+        to: Option<i64>,
+        #[serde(default)]
+        conv: Option<i64>,
         cid: String,
         text: String,
     },
+    /// Exactly one of `with` and `conv`.
     History {
-        with: i64,
+        #[serde(default)]
+        with: Option<i64>,
+        #[serde(default)]
+        conv: Option<i64>,
         #[serde(default)]
         before: Option<i64>,
         #[serde(default)]
         limit: Option<u32>,
     },
+    /// Exactly one of `with` and `conv`.
     Read {
-        with: i64,
+        #[serde(default)]
+        with: Option<i64>,
+        #[serde(default)]
+        conv: Option<i64>,
         upto: i64,
     },
+    /// Exactly one of `to` and `conv`.
     Typing {
-        to: i64,
+        #[serde(default)]
+        to: Option<i64>,
+        #[serde(default)]
+        conv: Option<i64>,
     },
     Window {
         with: i64,
@@ -238,6 +257,25 @@ impl ClientFrame {
     }
 }
 
+/// What a conversation-addressed frame names: the other user of an individual conversation, or a
+/// Moodle conversation by id (docs/PROTOCOL.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    User(i64),
+    Conv(i64),
+}
+
+impl Target {
+    /// The target of a frame with a user field and a `conv` field: exactly one must be given.
+    pub fn of(user: Option<i64>, conv: Option<i64>) -> Option<Target> {
+        match (user, conv) {
+            (Some(u), None) => Some(Target::User(u)),
+            (None, Some(c)) => Some(Target::Conv(c)),
+            _ => None,
+        }
+    }
+}
+
 /// Longest `ref` echoed from a client's unknown `type`, in bytes.
 pub const REF_MAX_BYTES: usize = 32;
 
@@ -287,6 +325,14 @@ fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
             )))
         }
     };
+    let target =
+        |user_field: &str, user: Option<i64>, conv: Option<i64>| match Target::of(user, conv) {
+            Some(Target::User(id)) => positive(user_field, id),
+            Some(Target::Conv(id)) => positive("conv", id),
+            None => Err(ProtocolError::BadFrame(format!(
+                "exactly one of {user_field} and conv is required"
+            ))),
+        };
     match frame {
         ClientFrame::Hello { since, .. } => {
             if let Some(s) = since {
@@ -296,13 +342,14 @@ fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
             }
             Ok(())
         }
-        ClientFrame::Send { to, .. } => positive("to", *to),
+        ClientFrame::Send { to, conv, .. } => target("to", *to, *conv),
         ClientFrame::History {
             with,
+            conv,
             before,
             limit,
         } => {
-            positive("with", *with)?;
+            target("with", *with, *conv)?;
             if let Some(b) = before {
                 positive("before", *b)?;
             }
@@ -313,14 +360,14 @@ fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
             }
             Ok(())
         }
-        ClientFrame::Read { with, upto } => {
-            positive("with", *with)?;
+        ClientFrame::Read { with, conv, upto } => {
+            target("with", *with, *conv)?;
             if *upto < 0 {
                 return Err(ProtocolError::BadFrame("upto must be >= 0".into()));
             }
             Ok(())
         }
-        ClientFrame::Typing { to } => positive("to", *to),
+        ClientFrame::Typing { to, conv } => target("to", *to, *conv),
         ClientFrame::Window { with, .. } => positive("with", *with),
         ClientFrame::Conversations { limit, .. } => match limit {
             Some(l) if *l == 0 || *l > CONVERSATIONS_MAX => Err(ProtocolError::BadFrame(format!(
@@ -532,18 +579,29 @@ pub enum ServerFrame<'a> {
         dup: bool,
     },
     History {
-        with: &'a Person,
+        /// The other user; `null` for a group.
+        with: Option<&'a Person>,
+        /// A group's conversation id (absent for an individual conversation).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        conv: Option<i64>,
         messages: &'a [Message],
         more: bool,
         read: ReadMarkers,
     },
+    /// `with` in an individual conversation, `conv` in a group.
     Read {
         reader: i64,
-        with: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        with: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        conv: Option<i64>,
         upto: i64,
     },
     Typing {
         from: i64,
+        /// A group's conversation id (absent for an individual conversation).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        conv: Option<i64>,
     },
     Window {
         with: &'a Person,
@@ -627,15 +685,50 @@ mod tests {
         assert_eq!(
             decode(r#"{"type":"send","to":7,"cid":"c-1","text":"hi","extra":true}"#).unwrap(),
             ClientFrame::Send {
-                to: 7,
+                to: Some(7),
+                conv: None,
                 cid: "c-1".into(),
                 text: "hi".into()
             }
         );
         assert_eq!(
+            decode(r#"{"type":"send","conv":311,"cid":"c-1","text":"hi"}"#).unwrap(),
+            ClientFrame::Send {
+                to: None,
+                conv: Some(311),
+                cid: "c-1".into(),
+                text: "hi".into()
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"history","conv":311}"#).unwrap(),
+            ClientFrame::History {
+                with: None,
+                conv: Some(311),
+                before: None,
+                limit: None
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"read","conv":311,"upto":9}"#).unwrap(),
+            ClientFrame::Read {
+                with: None,
+                conv: Some(311),
+                upto: 9
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"typing","conv":311}"#).unwrap(),
+            ClientFrame::Typing {
+                to: None,
+                conv: Some(311)
+            }
+        );
+        assert_eq!(
             decode(r#"{"type":"history","with":7}"#).unwrap(),
             ClientFrame::History {
-                with: 7,
+                with: Some(7),
+                conv: None,
                 before: None,
                 limit: None
             }
@@ -643,18 +736,26 @@ mod tests {
         assert_eq!(
             decode(r#"{"type":"history","with":7,"before":100,"limit":20}"#).unwrap(),
             ClientFrame::History {
-                with: 7,
+                with: Some(7),
+                conv: None,
                 before: Some(100),
                 limit: Some(20)
             }
         );
         assert_eq!(
             decode(r#"{"type":"read","with":7,"upto":9}"#).unwrap(),
-            ClientFrame::Read { with: 7, upto: 9 }
+            ClientFrame::Read {
+                with: Some(7),
+                conv: None,
+                upto: 9
+            }
         );
         assert_eq!(
             decode(r#"{"type":"typing","to":7}"#).unwrap(),
-            ClientFrame::Typing { to: 7 }
+            ClientFrame::Typing {
+                to: Some(7),
+                conv: None
+            }
         );
         assert_eq!(
             decode(r#"{"type":"window","with":7,"state":"minimised"}"#).unwrap(),
@@ -709,6 +810,27 @@ mod tests {
             ErrorCode::BadFrame
         );
         assert_eq!(code_of(r#"{"type":"typing"}"#), ErrorCode::BadFrame);
+        // Conversation-addressed frames name exactly one conversation.
+        assert_eq!(
+            code_of(r#"{"type":"send","to":7,"conv":3,"cid":"a","text":"b"}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            code_of(r#"{"type":"send","cid":"a","text":"b"}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            code_of(r#"{"type":"history","conv":0}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            code_of(r#"{"type":"read","with":7,"conv":3,"upto":1}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(
+            code_of(r#"{"type":"typing","conv":"3"}"#),
+            ErrorCode::BadFrame
+        );
         let (_, r) = decode(r#"{"type":"read","with":"x","upto":1}"#).unwrap_err();
         assert_eq!(r.as_deref(), Some("read"));
     }

@@ -63,6 +63,7 @@ const TYPES: &[&str] = &[
 ];
 const FIELDS: &[&str] = &[
     "v", "token", "since", "to", "cid", "text", "with", "before", "limit", "upto", "state", "n",
+    "conv",
 ];
 
 /// Objects shaped like client frames: a known or random `type`, known field names with random
@@ -93,6 +94,7 @@ fn mutated_frame() -> impl Strategy<Value = String> {
     let valid = prop::sample::select(vec![
         r#"{"type":"hello","v":1,"token":"a.b.c","since":5}"#,
         r#"{"type":"send","to":7,"cid":"c-1","text":"olá 😀"}"#,
+        r#"{"type":"send","conv":311,"cid":"c-2","text":"to the group"}"#,
         r#"{"type":"history","with":7,"before":100,"limit":20}"#,
         r#"{"type":"read","with":7,"upto":9}"#,
         r#"{"type":"window","with":7,"state":"minimised"}"#,
@@ -137,26 +139,44 @@ fn check_frame(text: &str) -> Result<(), TestCaseError> {
     }
 }
 
+/// Exactly one of a user id and a conversation id, and it is positive.
+fn check_target(user: Option<i64>, conv: Option<i64>) -> Result<(), TestCaseError> {
+    match (user, conv) {
+        (Some(id), None) | (None, Some(id)) => prop_assert!(id > 0),
+        _ => prop_assert!(false, "both or neither of the user and conv"),
+    }
+    Ok(())
+}
+
 /// A decoded frame satisfies the validation PROTOCOL.md §4 promises.
 fn check_decoded(frame: &ClientFrame) -> Result<(), TestCaseError> {
     match frame {
-        ClientFrame::Send { to, cid, text } => {
-            prop_assert!(*to > 0);
+        ClientFrame::Send {
+            to,
+            conv,
+            cid,
+            text,
+        } => {
+            check_target(*to, *conv)?;
             // What the service does next with the fields must not panic either.
             let _ = valid_cid(cid);
             check_text(text)?;
         }
         ClientFrame::History {
             with,
+            conv,
             before,
             limit,
         } => {
-            prop_assert!(*with > 0);
+            check_target(*with, *conv)?;
             prop_assert!(before.is_none_or(|b| b > 0));
             prop_assert!(limit.is_none_or(|l| l > 0));
         }
-        ClientFrame::Read { with, upto } => prop_assert!(*with > 0 && *upto >= 0),
-        ClientFrame::Typing { to } => prop_assert!(*to > 0),
+        ClientFrame::Read { with, conv, upto } => {
+            check_target(*with, *conv)?;
+            prop_assert!(*upto >= 0);
+        }
+        ClientFrame::Typing { to, conv } => check_target(*to, *conv)?,
         ClientFrame::Window { with, .. } => prop_assert!(*with > 0),
         ClientFrame::Hello { since, .. } => prop_assert!(since.is_none_or(|s| s >= 0)),
         ClientFrame::People { query } => {

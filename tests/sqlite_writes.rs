@@ -24,6 +24,7 @@ async fn group_commits_and_window_writes_wait_for_each_other() {
                         text: format!("message {round}.{i}"),
                         icon: String::new(),
                         windows_known: [false, false],
+                        group: None,
                     })
                     .collect();
                 let out = store.store_batch(&batch).await.expect("group commit");

@@ -19,6 +19,7 @@ fn send(from: i64, to: i64, cid: &str) -> NewMessage {
         text: format!("text of {cid}"),
         icon: "https://moodle.test/theme/image.php/boost/core/1/u/f1".to_string(),
         windows_known: [false, false],
+        group: None,
     }
 }
 

@@ -14,18 +14,23 @@
 //! Lookups (`history`, `window`, the `welcome`'s windows) answer only for a peer one may message or
 //! already has a conversation with, anyone else is `unknown_user`; a user keeps at most
 //! [`WINDOWS_MAX`] windows.
+//! Conversation-addressed requests (`conv`) follow `api::can_send_message_to_conversation`:
+//! membership (anyone else gets `not_member`, whether the conversation exists or not), `caps.send`,
+//! `enabled`. A conversation's members are cached ([`ConvInfo`], as long as a pair's facts), so a
+//! group message is serialised once and pushed to every member's sockets without a query per member.
 //! Must not: read or write sockets (it pushes into outboxes through `presence`), or write SQL.
 
 use crate::outbox::{OutboxTx, Outgoing};
 use crate::protocol::{
     error_json, ConversationInfo, ConversationType, ErrorCode, Message, Person, ReadMarkers,
-    ServerFrame, WindowInfo, WindowState,
+    ServerFrame, Target, WindowInfo, WindowState,
 };
 use crate::services::auth::Caps;
 use crate::services::presence::{Avatars, Registry};
 use crate::store::batch::Batcher;
 use crate::store::messaging::{
-    MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows, CONVERSATION_GROUP, CONVERSATION_SELF,
+    GroupTarget, MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows, CONVERSATION_GROUP,
+    CONVERSATION_INDIVIDUAL, CONVERSATION_SELF,
 };
 use crate::store::windows::{WINDOWS_MAX, WINDOW_MINIMISED, WINDOW_OPEN};
 use crate::store::{Store, StoreError};
@@ -143,10 +148,56 @@ fn decide(caps: &Caps, f: &PairFacts) -> std::result::Result<(), ErrorCode> {
     base
 }
 
+/// A Moodle conversation with its members, as read at `at` (trusted for the pair TTL: membership
+/// changes in Moodle take effect within it).
+#[derive(Debug)]
+pub struct ConvInfo {
+    pub id: i64,
+    /// `message_conversations.type`; 0 for a conversation that does not exist.
+    pub kind: i64,
+    pub enabled: bool,
+    pub name: String,
+    /// The group's image for `customdata` (empty unless linked to a course group).
+    pub icon: String,
+    /// Member ids, ascending.
+    pub members: Vec<i64>,
+    at: Instant,
+}
+
+impl ConvInfo {
+    pub fn is_member(&self, user: i64) -> bool {
+        self.members.binary_search(&user).is_ok()
+    }
+
+    /// Pushes `item` to every socket of every member (but `except`): one registry lookup per
+    /// member, the frame shared.
+    pub fn push(&self, registry: &Registry, item: &Outgoing, except: Option<i64>) {
+        for &m in &self.members {
+            if Some(m) != except {
+                registry.send_user(m, item);
+            }
+        }
+    }
+}
+
+/// What a `conv` names for a member.
+enum Resolved {
+    /// An individual conversation: the request is the 1:1 one with its other member.
+    Pair(i64),
+    /// A group conversation.
+    Group(Arc<ConvInfo>),
+}
+
+/// Who a queued send goes to.
+enum Recipient {
+    User(Arc<Person>),
+    Group(Arc<ConvInfo>),
+}
+
 struct WriteReq {
     msg: NewMessage,
     sender: Arc<Person>,
-    recipient: Arc<Person>,
+    recipient: Recipient,
     ack_to: OutboxTx,
     /// When it was queued: a send older than [`QUEUE_DEADLINE`] when the writer reaches it is
     /// answered `internal` unwritten.
@@ -172,7 +223,10 @@ pub struct Conversations {
     messaging: AtomicBool,
     messagingallusers: AtomicBool,
     pairs: DashMap<(i64, i64), PairFacts>,
+    /// Last forwarded typing per (sender, recipient), or (sender, -conversation) in a group.
     typing: DashMap<(i64, i64), Instant>,
+    /// Conversations by id with their members (see [`ConvInfo`]).
+    conv_infos: DashMap<i64, Arc<ConvInfo>>,
     windows_known: Arc<WindowCache>,
     writer: mpsc::Sender<WriterCmd>,
     /// Text bytes the writer's queue may still take.
@@ -256,6 +310,7 @@ impl Conversations {
             messagingallusers: AtomicBool::new(false),
             pairs: DashMap::new(),
             typing: DashMap::new(),
+            conv_infos: DashMap::new(),
             windows_known: windows_known.clone(),
             writer: tx,
             queue_bytes: Arc::new(tokio::sync::Semaphore::new(WRITER_QUEUE_BYTES)),
@@ -324,6 +379,8 @@ impl Conversations {
             .retain(|_, f| now.duration_since(f.at) < self.pair_ttl);
         self.typing
             .retain(|_, t| now.duration_since(*t) < TYPING_INTERVAL * 5);
+        self.conv_infos
+            .retain(|_, c| now.duration_since(c.at) < self.pair_ttl);
         self.windows_known
             .retain(|_, t| now.duration_since(*t) < WINDOW_KNOWN_TTL);
         Ok(())
@@ -425,9 +482,178 @@ impl Conversations {
         Ok(person)
     }
 
-    /// Validates, authorises and queues a send. The ack (or an `internal` error) reaches `ack_to`
-    /// after the commit; the `message` frame reaches every connection of both users.
+    /// Conversation `conv` with its members, from the cache while fresh ([`ConvInfo`]). A
+    /// conversation that does not exist is cached too, as one without members.
+    pub async fn conversation_info(&self, conv: i64) -> Result<Arc<ConvInfo>> {
+        if let Some(c) = self.conv_infos.get(&conv) {
+            if c.at.elapsed() < self.pair_ttl {
+                return Ok(c.clone());
+            }
+        }
+        self.store.check_up()?;
+        let info = Arc::new(match self.store.conversation_row(conv).await? {
+            Some(r) => ConvInfo {
+                id: conv,
+                kind: r.kind,
+                enabled: r.enabled,
+                icon: if r.course_group {
+                    self.avatars.group_image()
+                } else {
+                    String::new()
+                },
+                name: r.name,
+                members: r.members,
+                at: Instant::now(),
+            },
+            None => ConvInfo {
+                id: conv,
+                kind: 0,
+                enabled: false,
+                name: String::new(),
+                icon: String::new(),
+                members: Vec::new(),
+                at: Instant::now(),
+            },
+        });
+        self.conv_infos.insert(conv, info.clone());
+        Ok(info)
+    }
+
+    /// What `conv` is for `me`: refused with `not_member` unless `me` is a member (the same answer
+    /// for a conversation that does not exist), `bad_recipient` for `me`'s self conversation.
+    async fn resolve(&self, me: i64, conv: i64) -> Result<Resolved> {
+        let info = self.conversation_info(conv).await?;
+        if !info.is_member(me) {
+            return refuse(ErrorCode::NotMember);
+        }
+        match info.kind {
+            CONVERSATION_GROUP => Ok(Resolved::Group(info)),
+            CONVERSATION_INDIVIDUAL => match info.members.iter().find(|m| **m != me) {
+                Some(other) => Ok(Resolved::Pair(*other)),
+                // The other member's row is gone (Moodle's privacy API): nobody to talk to.
+                None => refuse(ErrorCode::NotMember),
+            },
+            CONVERSATION_SELF => refuse(ErrorCode::BadRecipient),
+            _ => refuse(ErrorCode::NotMember),
+        }
+    }
+
+    /// A member's group conversation, refused when disabled in Moodle (stricter than Moodle).
+    fn enabled_group(info: Arc<ConvInfo>) -> Result<Arc<ConvInfo>> {
+        if info.enabled {
+            Ok(info)
+        } else {
+            refuse(ErrorCode::ConversationDisabled)
+        }
+    }
+
+    /// Validates, authorises and queues a send to a user or a conversation (see [`Self::send_to_user`],
+    /// [`Self::send_to_group`]).
     pub async fn send(
+        &self,
+        me: &Arc<Person>,
+        caps: &Caps,
+        target: Target,
+        cid: &str,
+        text: &str,
+        ack_to: &OutboxTx,
+    ) -> Result<()> {
+        match target {
+            Target::User(to) => self.send_to_user(me, caps, to, cid, text, ack_to).await,
+            Target::Conv(conv) => match self.resolve(me.id, conv).await? {
+                Resolved::Pair(to) => self.send_to_user(me, caps, to, cid, text, ack_to).await,
+                Resolved::Group(info) => {
+                    self.send_to_group(me, caps, info, cid, text, ack_to).await
+                }
+            },
+        }
+    }
+
+    /// Checks a send's cid and text; the text as stored.
+    fn checked_text<'t>(&self, cid: &str, text: &'t str) -> Result<std::borrow::Cow<'t, str>> {
+        if !crate::protocol::valid_cid(cid) {
+            return refuse(ErrorCode::BadCid);
+        }
+        crate::protocol::normalise_text(text, self.text_max_chars).map_err(|e| {
+            ServiceError::Refused(match e {
+                crate::protocol::TextError::Empty => ErrorCode::TextEmpty,
+                crate::protocol::TextError::TooLong => ErrorCode::TextTooLong,
+            })
+        })
+    }
+
+    /// Queues `req` for the writer, `text_len` bytes counted against [`WRITER_QUEUE_BYTES`].
+    async fn queue(
+        &self,
+        make: impl FnOnce(tokio::sync::OwnedSemaphorePermit) -> WriteReq,
+        text_len: usize,
+    ) -> Result<()> {
+        let bytes = u32::try_from(text_len).map_err(|_| ServiceError::WriterBusy)?;
+        let permit = self
+            .queue_bytes
+            .clone()
+            .try_acquire_many_owned(bytes)
+            .map_err(|_| ServiceError::WriterBusy)?;
+        let req = make(permit);
+        // A full queue means a busy writer, not a lost database (while the database is away the
+        // writer answers its queue at once): wait for room, which throttles a sender that outruns
+        // the writer, within the request's deadline (`bounded`); the rate credit covers the wait.
+        self.writer
+            .send(WriterCmd::Send(Box::new(req)))
+            .await
+            .map_err(|_| ServiceError::WriterGone)
+    }
+
+    /// A send to a group conversation `me` is a member of (`api::can_send_message_to_conversation`:
+    /// `caps.send`, and the dock's own rule that the conversation is enabled). The `message` frame
+    /// reaches every connection of every member.
+    async fn send_to_group(
+        &self,
+        me: &Arc<Person>,
+        caps: &Caps,
+        info: Arc<ConvInfo>,
+        cid: &str,
+        text: &str,
+        ack_to: &OutboxTx,
+    ) -> Result<()> {
+        let text = self.checked_text(cid, text)?;
+        if !self.messaging.load(Ordering::Relaxed) {
+            return refuse(ErrorCode::MessagingDisabled);
+        }
+        if !caps.send {
+            return refuse(ErrorCode::NoPermission);
+        }
+        let info = Self::enabled_group(info)?;
+        let len = text.len();
+        self.queue(
+            |permit| WriteReq {
+                msg: NewMessage {
+                    from: me.id,
+                    to: 0,
+                    cid: cid.to_string(),
+                    text: text.into_owned(),
+                    icon: me.avatar.clone(),
+                    windows_known: [true, true],
+                    group: Some(GroupTarget {
+                        conv: info.id,
+                        name: info.name.clone(),
+                        icon: info.icon.clone(),
+                    }),
+                },
+                sender: me.clone(),
+                recipient: Recipient::Group(info),
+                ack_to: ack_to.clone(),
+                queued: Instant::now(),
+                _bytes: permit,
+            },
+            len,
+        )
+        .await
+    }
+
+    /// Validates, authorises and queues a send to a user. The ack (or an `internal` error) reaches
+    /// `ack_to` after the commit; the `message` frame reaches every connection of both users.
+    async fn send_to_user(
         &self,
         me: &Arc<Person>,
         caps: &Caps,
@@ -446,39 +672,79 @@ impl Conversations {
             })
         })?;
         let recipient = self.authorise(me.id, caps, to).await?;
-        let bytes = u32::try_from(text.len()).map_err(|_| ServiceError::WriterBusy)?;
-        let permit = self
-            .queue_bytes
-            .clone()
-            .try_acquire_many_owned(bytes)
-            .map_err(|_| ServiceError::WriterBusy)?;
-        let req = WriteReq {
-            msg: NewMessage {
-                from: me.id,
-                to,
-                cid: cid.to_string(),
-                text: text.to_string(),
-                icon: me.avatar.clone(),
-                windows_known: [false, false],
+        let len = text.len();
+        self.queue(
+            |permit| WriteReq {
+                msg: NewMessage {
+                    from: me.id,
+                    to,
+                    cid: cid.to_string(),
+                    text: text.into_owned(),
+                    icon: me.avatar.clone(),
+                    windows_known: [false, false],
+                    group: None,
+                },
+                sender: me.clone(),
+                recipient: Recipient::User(recipient),
+                ack_to: ack_to.clone(),
+                queued: Instant::now(),
+                _bytes: permit,
             },
-            sender: me.clone(),
-            recipient,
-            ack_to: ack_to.clone(),
-            queued: Instant::now(),
-            _bytes: permit,
-        };
-        // A full queue means a busy writer, not a lost database (while the database is away the
-        // writer answers its queue at once): wait for room, which throttles a sender that outruns
-        // the writer, within the request's deadline (`bounded`); the rate credit covers the wait.
-        self.writer
-            .send(WriterCmd::Send(Box::new(req)))
-            .await
-            .map_err(|_| ServiceError::WriterGone)
+            len,
+        )
+        .await
+    }
+
+    /// A page of history of a conversation named by user or by id, as a ready `history` frame.
+    pub async fn history(
+        &self,
+        me: i64,
+        caps: &Caps,
+        target: Target,
+        before: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<String> {
+        match target {
+            Target::User(with) => self.history_with(me, caps, with, before, limit).await,
+            Target::Conv(conv) => match self.resolve(me, conv).await? {
+                Resolved::Pair(with) => self.history_with(me, caps, with, before, limit).await,
+                Resolved::Group(info) => {
+                    let info = Self::enabled_group(info)?;
+                    let limit = self.history_limit(limit)?;
+                    let mut rows = self
+                        .store
+                        .conv_history(me, info.id, before, limit + 1)
+                        .await?;
+                    let more = rows.len() > limit as usize;
+                    rows.truncate(limit as usize);
+                    rows.reverse();
+                    let (mine, theirs) = self.store.conv_read_markers(me, info.id).await?;
+                    let messages: Vec<Message> = rows.into_iter().map(to_message).collect();
+                    Ok(ServerFrame::History {
+                        with: None,
+                        conv: Some(info.id),
+                        messages: &messages,
+                        more,
+                        read: ReadMarkers { mine, theirs },
+                    }
+                    .to_json())
+                }
+            },
+        }
+    }
+
+    /// A history request's page size, checked.
+    fn history_limit(&self, limit: Option<u32>) -> Result<u32> {
+        let limit = limit.unwrap_or(crate::protocol::HISTORY_DEFAULT.min(self.history_max));
+        if limit == 0 || limit > self.history_max {
+            return refuse(ErrorCode::BadFrame);
+        }
+        Ok(limit)
     }
 
     /// A page of history with `with`, as a ready `history` frame (only for a peer `me` may see, see
     /// `visible_peer`).
-    pub async fn history(
+    async fn history_with(
         &self,
         me: i64,
         caps: &Caps,
@@ -489,10 +755,7 @@ impl Conversations {
         if with == me {
             return refuse(ErrorCode::BadRecipient);
         }
-        let limit = limit.unwrap_or(crate::protocol::HISTORY_DEFAULT.min(self.history_max));
-        if limit == 0 || limit > self.history_max {
-            return refuse(ErrorCode::BadFrame);
-        }
+        let limit = self.history_limit(limit)?;
         self.store.check_up()?;
         let conv = self.store.conversation(me, with).await?;
         let peer = self
@@ -514,7 +777,8 @@ impl Conversations {
             }
         };
         Ok(ServerFrame::History {
-            with: &peer,
+            with: Some(&peer),
+            conv: None,
             messages: &messages,
             more,
             read,
@@ -522,9 +786,42 @@ impl Conversations {
         .to_json())
     }
 
+    /// Marks read up to `upto` in a conversation named by user or by id.
+    pub async fn read(&self, me: i64, target: Target, upto: i64) -> Result<()> {
+        let info = match target {
+            Target::User(with) => return self.read_with(me, with, upto).await,
+            Target::Conv(conv) => match self.resolve(me, conv).await? {
+                Resolved::Pair(with) => return self.read_with(me, with, upto).await,
+                Resolved::Group(info) => Self::enabled_group(info)?,
+            },
+        };
+        let last = self.store.conv_last_message(info.id).await?;
+        let upto = upto.min(last);
+        if upto <= 0 {
+            return Ok(());
+        }
+        let marked = self.store.mark_read_conv(me, info.id, upto).await?;
+        if !marked.is_empty() {
+            for id in marked {
+                self.own_reads.insert(id, Instant::now());
+            }
+            let frame = Outgoing::Frame(Utf8Bytes::from(
+                ServerFrame::Read {
+                    reader: me,
+                    with: None,
+                    conv: Some(info.id),
+                    upto,
+                }
+                .to_json(),
+            ));
+            info.push(&self.registry, &frame, None);
+        }
+        Ok(())
+    }
+
     /// Moves `me`'s read marker in the conversation with `with` (clamped to its newest message);
     /// tells every connection of both users when it moved.
-    pub async fn read(&self, me: i64, with: i64, upto: i64) -> Result<()> {
+    async fn read_with(&self, me: i64, with: i64, upto: i64) -> Result<()> {
         if with == me {
             return refuse(ErrorCode::BadRecipient);
         }
@@ -546,7 +843,8 @@ impl Conversations {
             let frame = Outgoing::Frame(Utf8Bytes::from(
                 ServerFrame::Read {
                     reader: me,
-                    with,
+                    with: Some(with),
+                    conv: None,
                     upto,
                 }
                 .to_json(),
@@ -557,8 +855,45 @@ impl Conversations {
         Ok(())
     }
 
-    /// Forwards a typing notice (throttled per pair; not stored).
-    pub async fn typing(&self, me: i64, caps: &Caps, to: i64) -> Result<()> {
+    /// Forwards a typing notice to a user or to the other members of a conversation (throttled per
+    /// sender and recipient or conversation; not stored).
+    pub async fn typing(&self, me: i64, caps: &Caps, target: Target) -> Result<()> {
+        let info = match target {
+            Target::User(to) => return self.typing_to(me, caps, to).await,
+            Target::Conv(conv) => match self.resolve(me, conv).await? {
+                Resolved::Pair(to) => return self.typing_to(me, caps, to).await,
+                Resolved::Group(info) => info,
+            },
+        };
+        if !self.messaging.load(Ordering::Relaxed) {
+            return refuse(ErrorCode::MessagingDisabled);
+        }
+        if !caps.send {
+            return refuse(ErrorCode::NoPermission);
+        }
+        let info = Self::enabled_group(info)?;
+        // Conversation ids and user ids are both positive: the negated id keys a group.
+        let key = (me, -info.id);
+        let now = Instant::now();
+        if let Some(t) = self.typing.get(&key) {
+            if now.duration_since(*t) < TYPING_INTERVAL {
+                return Ok(());
+            }
+        }
+        self.typing.insert(key, now);
+        let frame = Outgoing::Frame(Utf8Bytes::from(
+            ServerFrame::Typing {
+                from: me,
+                conv: Some(info.id),
+            }
+            .to_json(),
+        ));
+        info.push(&self.registry, &frame, Some(me));
+        Ok(())
+    }
+
+    /// Forwards a typing notice to `to` (throttled per pair; not stored).
+    async fn typing_to(&self, me: i64, caps: &Caps, to: i64) -> Result<()> {
         let now = Instant::now();
         if let Some(t) = self.typing.get(&(me, to)) {
             if now.duration_since(*t) < TYPING_INTERVAL {
@@ -573,7 +908,13 @@ impl Conversations {
             Err(e) => return Err(e),
         }
         self.typing.insert((me, to), now);
-        let frame = Outgoing::Frame(Utf8Bytes::from(ServerFrame::Typing { from: me }.to_json()));
+        let frame = Outgoing::Frame(Utf8Bytes::from(
+            ServerFrame::Typing {
+                from: me,
+                conv: None,
+            }
+            .to_json(),
+        ));
         self.registry.send_user(to, &frame);
         Ok(())
     }
@@ -1222,7 +1563,7 @@ impl Writer {
                 req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
                 continue;
             }
-            if !s.dup {
+            if !s.dup && matches!(req.recipient, Recipient::User(_)) {
                 let now = Instant::now();
                 self.windows_known.insert((m.from, m.to), now);
                 self.windows_known.insert((m.to, m.from), now);
@@ -1240,10 +1581,26 @@ impl Writer {
             if s.dup {
                 continue;
             }
+            let recipient = match &req.recipient {
+                Recipient::User(p) => p,
+                Recipient::Group(info) => {
+                    // Serialised once, pushed to every member's sockets (the sender's too).
+                    let message = to_message(s.message.clone());
+                    let frame = Utf8Bytes::from(
+                        ServerFrame::Message {
+                            message: &message,
+                            sender: &req.sender,
+                        }
+                        .to_json(),
+                    );
+                    info.push(registry, &Outgoing::Message { id: m.id, frame }, None);
+                    continue;
+                }
+            };
             if s.opened_sender_window {
                 window_owners.push(m.from);
                 let f = ServerFrame::Window {
-                    with: &req.recipient,
+                    with: recipient,
                     state: WindowState::Open,
                 }
                 .to_json();

@@ -1,6 +1,7 @@
 //! Live delivery of what Moodle itself wrote: messages sent from the drawer, the Moodle app, web
 //! services or the participants page, and messages read in the drawer, reach every open dock of
-//! their users within a poll interval (design §7).
+//! their users within a poll interval (design §7); in a group conversation, of every member (the
+//! members as the conversations service caches them).
 //!
 //! Owns: the poll loop over `messages` and `message_user_actions` by primary key, the ids that
 //! were skipped because their insert had not committed yet (Moodle's id sequences allocate before
@@ -13,7 +14,7 @@ use crate::protocol::{Message, Person, ServerFrame};
 use crate::services::conversations::Conversations;
 use crate::services::presence::Registry;
 use crate::store::ingest::PolledMessage;
-use crate::store::messaging::CONVERSATION_INDIVIDUAL;
+use crate::store::messaging::{CONVERSATION_GROUP, CONVERSATION_INDIVIDUAL};
 use crate::store::Store;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -144,16 +145,19 @@ impl Ingest {
     /// out as a plain frame, not one the resume de-duplication may drop: it can be below ids a
     /// resumed socket has been sent (clients drop repeats by id).
     async fn deliver(&self, r: &PolledMessage) {
-        if r.dock || r.conv_type != CONVERSATION_INDIVIDUAL {
+        if r.dock {
+            return;
+        }
+        if r.conv_type == CONVERSATION_GROUP {
+            return self.deliver_to_group(r).await;
+        }
+        if r.conv_type != CONVERSATION_INDIVIDUAL {
             return;
         }
         let Some(to) = r.to else {
             return;
         };
-        let sender = match self.convs.person(r.from).await {
-            Ok(p) => p,
-            Err(_) => Arc::new(Person::id_only(r.from)),
-        };
+        let sender = self.sender(r.from).await;
         let message = Message {
             id: r.id,
             conv: r.conv,
@@ -175,29 +179,94 @@ impl Ingest {
         self.convs.incoming_window(to, &sender).await;
     }
 
+    async fn sender(&self, from: i64) -> Arc<Person> {
+        match self.convs.person(from).await {
+            Ok(p) => p,
+            Err(_) => Arc::new(Person::id_only(from)),
+        }
+    }
+
+    /// A message Moodle stored in a group conversation: one frame, to every socket of every member.
+    async fn deliver_to_group(&self, r: &PolledMessage) {
+        let info = match self.convs.conversation_info(r.conv).await {
+            Ok(info) => info,
+            Err(e) => {
+                // Still in history and in a resume.
+                tracing::warn!(error = %e, conv = r.conv, "the members of a group message could not be read; not pushed live");
+                return;
+            }
+        };
+        let sender = self.sender(r.from).await;
+        let message = Message {
+            id: r.id,
+            conv: r.conv,
+            from: r.from,
+            to: 0,
+            text: r.text.clone(),
+            time: r.time,
+            cid: String::new(),
+        };
+        let frame = Outgoing::Frame(Utf8Bytes::from(
+            ServerFrame::Message {
+                message: &message,
+                sender: &sender,
+            }
+            .to_json(),
+        ));
+        info.push(&self.registry, &frame, None);
+    }
+
     /// Read rows Moodle (or the daemon) wrote: one `read` frame per reader and conversation, with
     /// the newest message read, to both users.
     async fn reads(&mut self) -> crate::store::Result<()> {
         loop {
             let rows = self.store.reads_after(self.high_read, PAGE).await?;
             let mut upto: HashMap<(i64, i64), i64> = HashMap::new();
+            // (reader, conversation) → newest message read, in groups.
+            let mut group_upto: HashMap<(i64, i64), i64> = HashMap::new();
             for r in &rows {
                 self.high_read = self.high_read.max(r.id);
-                if self.convs.take_own_read(r.id)
-                    || r.conv_type != CONVERSATION_INDIVIDUAL
-                    || r.reader == r.from
-                {
+                if self.convs.take_own_read(r.id) || r.reader == r.from {
                     continue;
                 }
-                let e = upto.entry((r.reader, r.from)).or_insert(0);
+                let e = match r.conv_type {
+                    CONVERSATION_INDIVIDUAL => upto.entry((r.reader, r.from)).or_insert(0),
+                    CONVERSATION_GROUP => group_upto.entry((r.reader, r.conv)).or_insert(0),
+                    _ => continue,
+                };
                 *e = (*e).max(r.message);
             }
             for ((reader, with), upto) in upto {
                 let frame = Outgoing::Frame(Utf8Bytes::from(
-                    ServerFrame::Read { reader, with, upto }.to_json(),
+                    ServerFrame::Read {
+                        reader,
+                        with: Some(with),
+                        conv: None,
+                        upto,
+                    }
+                    .to_json(),
                 ));
                 self.registry.send_user(reader, &frame);
                 self.registry.send_user(with, &frame);
+            }
+            for ((reader, conv), upto) in group_upto {
+                let info = match self.convs.conversation_info(conv).await {
+                    Ok(info) => info,
+                    Err(e) => {
+                        tracing::warn!(error = %e, conv, "the members of a group read could not be read; not pushed live");
+                        continue;
+                    }
+                };
+                let frame = Outgoing::Frame(Utf8Bytes::from(
+                    ServerFrame::Read {
+                        reader,
+                        with: None,
+                        conv: Some(conv),
+                        upto,
+                    }
+                    .to_json(),
+                ));
+                info.push(&self.registry, &frame, None);
             }
             if rows.len() < PAGE {
                 self.convs.expire_own_reads();

@@ -39,6 +39,12 @@ impl Avatars {
         }
     }
 
+    /// The image Moodle shows for a course group's conversation without a picture of its own
+    /// (`image_url('g/g1')`, as `api::get_linked_conversation_extra_fields` falls back to).
+    pub fn group_image(&self) -> String {
+        format!("{}/theme/image.php/{}/core/1/g/g1", self.site, self.theme)
+    }
+
     /// `fullname` = firstname + " " + lastname; avatar = the user's f1 icon, or the theme's default.
     pub fn person(&self, u: &UserRow) -> Person {
         let avatar = if u.picture > 0 && u.contextid > 0 {

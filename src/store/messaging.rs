@@ -68,6 +68,28 @@ pub fn message_customdata(sender_icon: &str) -> String {
     out
 }
 
+/// The `customdata` of a message to a course group's conversation, as
+/// `api::send_message_to_conversation` builds it for `MESSAGE_CONVERSATION_TYPE_GROUP`: the sender's
+/// picture as `notificationsendericonurl`, the group's image as `notificationiconurl` (left out when
+/// there is none), the conversation's name as `conversationname`, then `courseid`.
+pub fn group_customdata(sender_icon: &str, group_icon: &str, name: &str) -> String {
+    let mut out = String::with_capacity(200 + sender_icon.len() + group_icon.len() + name.len());
+    out.push_str("{\"actionbuttons\":{\"send\":");
+    out.push_str(&php_json_string(CUSTOMDATA_SEND));
+    out.push_str("},\"placeholders\":{\"send\":");
+    out.push_str(&php_json_string(CUSTOMDATA_WRITE));
+    out.push_str("},\"notificationsendericonurl\":");
+    out.push_str(&php_json_string(sender_icon));
+    if !group_icon.is_empty() {
+        out.push_str(",\"notificationiconurl\":");
+        out.push_str(&php_json_string(group_icon));
+    }
+    out.push_str(",\"conversationname\":");
+    out.push_str(&php_json_string(name));
+    out.push_str(",\"courseid\":1}");
+    out
+}
+
 /// A JSON string literal as PHP's `json_encode` writes it by default.
 fn php_json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -128,6 +150,20 @@ pub struct NewMessage {
     pub icon: String,
     /// The caller knows the sender's / recipient's window row exists: skip creating it.
     pub windows_known: [bool; 2],
+    /// A send to a group conversation (`to` is then 0): stored into that conversation, no
+    /// conversation or windows are created.
+    pub group: Option<GroupTarget>,
+}
+
+/// The group conversation a [`NewMessage`] goes to, with what its `customdata` names.
+#[derive(Debug, Clone)]
+pub struct GroupTarget {
+    /// `message_conversations.id`.
+    pub conv: i64,
+    /// The conversation's name (`conversationname`).
+    pub name: String,
+    /// The group's image URL (`notificationiconurl`); empty for none.
+    pub icon: String,
 }
 
 /// What storing one [`NewMessage`] did.
@@ -153,6 +189,8 @@ const TEXT: &str = "COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, '')";
 /// The other member of a message's conversation (none for a self conversation).
 const OTHER_MEMBER: &str = "(SELECT MIN(o.userid) FROM {p}message_conversation_members o \
      WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom)";
+/// Only one conversation, by id (a group's), where [`PAIR_CONVS`] selects a pair's.
+const ONE_CONV: &str = "?";
 
 #[derive(Debug)]
 pub(crate) struct MessagingSql {
@@ -165,6 +203,8 @@ pub(crate) struct MessagingSql {
     members_insert: String,
     /// Indexed by [`size_class`]: batched lookups padded to a power of two, and multi-row inserts.
     conv_by_hashes: Vec<String>,
+    /// Padded lookups of conversations by id, with `enabled` (group sends).
+    conv_by_ids: Vec<String>,
     msg_by_keys: Vec<String>,
     msg_insert_rows: Vec<String>,
     msg_delete: String,
@@ -178,6 +218,13 @@ pub(crate) struct MessagingSql {
     read_markers: String,
     unread: String,
     to_mark: String,
+    /// The same reads for one conversation by id (a group's).
+    conv_history_latest: String,
+    conv_history_bound: String,
+    conv_history_before: String,
+    conv_last: String,
+    conv_read_markers: String,
+    conv_to_mark: String,
     read_insert_rows: Vec<String>,
     job_insert_rows: Vec<String>,
 }
@@ -193,6 +240,46 @@ impl MessagingSql {
             }
         };
         let pair_convs = PAIR_CONVS;
+        // A conversation filter: the pair's conversations, or one by id.
+        let history_latest = |convs: &str| {
+            b.build(&format!(
+                "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), {TEXT}, m.timecreated \
+                 FROM {{p}}messages m LEFT JOIN {{p}}block_dockchat_sent s ON s.messageid = m.id \
+                 WHERE m.conversationid IN ({convs}) AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions d \
+                   WHERE d.messageid = m.id AND d.userid = ? AND d.action = 2) \
+                 ORDER BY m.timecreated DESC, m.id DESC LIMIT ?"
+            ))
+        };
+        // Where a page before message `before` starts: that message, or the nearest older id.
+        let history_bound = |convs: &str| {
+            b.build(&format!(
+                "SELECT m.timecreated, m.id FROM {{p}}messages m \
+                 WHERE m.conversationid IN ({convs}) AND m.id <= ? ORDER BY m.id DESC LIMIT 1"
+            ))
+        };
+        let history_before = |convs: &str| {
+            b.build(&format!(
+                "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), {TEXT}, m.timecreated \
+                 FROM {{p}}messages m LEFT JOIN {{p}}block_dockchat_sent s ON s.messageid = m.id \
+                 WHERE m.conversationid IN ({convs}) AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions d \
+                   WHERE d.messageid = m.id AND d.userid = ? AND d.action = 2) \
+                   AND (m.timecreated < ? OR (m.timecreated = ? AND m.id < ?)) \
+                 ORDER BY m.timecreated DESC, m.id DESC LIMIT ?"
+            ))
+        };
+        let last = |convs: &str| {
+            b.build(&format!(
+                "SELECT MAX(id) FROM {{p}}messages WHERE conversationid IN ({convs})"
+            ))
+        };
+        // What `api::mark_all_messages_as_read` selects (deleted-for-me included, as in Moodle).
+        let to_mark = |convs: &str| {
+            b.build(&format!(
+                "SELECT m.id, m.useridfrom FROM {{p}}messages m WHERE m.conversationid IN ({convs}) \
+                 AND m.id <= ? AND m.useridfrom <> ? AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions a \
+                   WHERE a.messageid = m.id AND a.userid = ? AND a.action = 1) ORDER BY m.id"
+            ))
+        };
         MessagingSql {
             session_id: match b.dialect {
                 Dialect::MySql => Some("SELECT CAST(CONNECTION_ID() AS SIGNED)".into()),
@@ -229,11 +316,20 @@ impl MessagingSql {
                     ))
                 })
                 .collect(),
+            conv_by_ids: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT id, enabled + 0 * id FROM {{p}}message_conversations WHERE id IN ({})",
+                        vec!["?"; 1 << c].join(", ")
+                    ))
+                })
+                .collect(),
             msg_by_keys: (0..SIZE_CLASSES)
                 .map(|c| {
                     b.build(&format!(
-                        "SELECT m.id, m.useridfrom, m.conversationid, s.clientmsgid, {TEXT}, m.timecreated, {OTHER_MEMBER} \
-                         FROM {{p}}block_dockchat_sent s JOIN {{p}}messages m ON m.id = s.messageid WHERE {}",
+                        "SELECT m.id, m.useridfrom, m.conversationid, s.clientmsgid, {TEXT}, m.timecreated, {OTHER_MEMBER}, c.type \
+                         FROM {{p}}block_dockchat_sent s JOIN {{p}}messages m ON m.id = s.messageid \
+                         LEFT JOIN {{p}}message_conversations c ON c.id = m.conversationid WHERE {}",
                         pair_terms("s.useridfrom", "s.clientmsgid", 1 << c)
                     ))
                 })
@@ -267,40 +363,37 @@ impl MessagingSql {
                     )
                 })
                 .collect(),
-            history_latest: b.build(&format!(
-                "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), {TEXT}, m.timecreated \
-                 FROM {{p}}messages m LEFT JOIN {{p}}block_dockchat_sent s ON s.messageid = m.id \
-                 WHERE m.conversationid IN ({pair_convs}) AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions d \
-                   WHERE d.messageid = m.id AND d.userid = ? AND d.action = 2) \
-                 ORDER BY m.timecreated DESC, m.id DESC LIMIT ?"
-            )),
-            // Where a page before message `before` starts: that message, or the nearest older id.
-            history_bound: b.build(&format!(
-                "SELECT m.timecreated, m.id FROM {{p}}messages m \
-                 WHERE m.conversationid IN ({pair_convs}) AND m.id <= ? ORDER BY m.id DESC LIMIT 1"
-            )),
-            history_before: b.build(&format!(
-                "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), {TEXT}, m.timecreated \
-                 FROM {{p}}messages m LEFT JOIN {{p}}block_dockchat_sent s ON s.messageid = m.id \
-                 WHERE m.conversationid IN ({pair_convs}) AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions d \
-                   WHERE d.messageid = m.id AND d.userid = ? AND d.action = 2) \
-                   AND (m.timecreated < ? OR (m.timecreated = ? AND m.id < ?)) \
-                 ORDER BY m.timecreated DESC, m.id DESC LIMIT ?"
-            )),
+            history_latest: history_latest(pair_convs),
+            history_bound: history_bound(pair_convs),
+            history_before: history_before(pair_convs),
+            conv_history_latest: history_latest(ONE_CONV),
+            conv_history_bound: history_bound(ONE_CONV),
+            conv_history_before: history_before(ONE_CONV),
+            conv_last: last(ONE_CONV),
+            conv_to_mark: to_mark(ONE_CONV),
+            // In a group: the newest message of the others I have read, and the newest of mine
+            // any other member has read.
+            conv_read_markers: b.build(
+                "SELECT \
+                 (SELECT MAX(m.id) FROM {p}messages m JOIN {p}message_user_actions a \
+                    ON a.messageid = m.id AND a.userid = ? AND a.action = 1 \
+                  WHERE m.conversationid = ? AND m.useridfrom <> ?), \
+                 (SELECT MAX(m.id) FROM {p}messages m JOIN {p}message_user_actions a \
+                    ON a.messageid = m.id AND a.userid <> ? AND a.action = 1 \
+                  WHERE m.conversationid = ? AND m.useridfrom = ?)",
+            ),
             missed: b.build(&format!(
-                "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), {TEXT}, m.timecreated, {OTHER_MEMBER} \
+                "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), {TEXT}, m.timecreated, {OTHER_MEMBER}, c.type \
                  FROM {{p}}messages m \
                  JOIN {{p}}message_conversation_members me ON me.conversationid = m.conversationid AND me.userid = ? \
-                 JOIN {{p}}message_conversations c ON c.id = m.conversationid AND c.type = 1 \
+                 JOIN {{p}}message_conversations c ON c.id = m.conversationid AND c.type IN (1, 2) \
                  LEFT JOIN {{p}}block_dockchat_sent s ON s.messageid = m.id \
                  WHERE m.id > ? AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions d \
                    WHERE d.messageid = m.id AND d.userid = ? AND d.action = 2) \
                  ORDER BY m.id LIMIT ?"
             )),
             max_id: b.build("SELECT MAX(id) FROM {p}messages"),
-            pair_last: b.build(&format!(
-                "SELECT MAX(id) FROM {{p}}messages WHERE conversationid IN ({pair_convs})"
-            )),
+            pair_last: last(pair_convs),
             // Moodle keeps read state per message: a user's marker is the newest message of the
             // other one they have a read row for.
             read_markers: b.build(&format!(
@@ -319,12 +412,7 @@ impl MessagingSql {
                  AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions a \
                    WHERE a.messageid = m.id AND a.userid = ? AND a.action IN (1, 2))"
             )),
-            // What `api::mark_all_messages_as_read` selects (deleted-for-me included, as in Moodle).
-            to_mark: b.build(&format!(
-                "SELECT m.id, m.useridfrom FROM {{p}}messages m WHERE m.conversationid IN ({pair_convs}) \
-                 AND m.id <= ? AND m.useridfrom <> ? AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions a \
-                   WHERE a.messageid = m.id AND a.userid = ? AND a.action = 1) ORDER BY m.id"
-            )),
+            to_mark: to_mark(pair_convs),
             read_insert_rows: (0..SIZE_CLASSES)
                 .map(|c| {
                     let rows = vec!["(?, ?, 1, ?)"; 1 << c].join(", ");
@@ -360,8 +448,8 @@ fn pair(a: i64, b: i64) -> (i64, i64) {
     }
 }
 
-/// Decodes a row of `missed`/`msg_by_keys`: id, from, conv, cid, text, time, other member, as seen
-/// by `viewer` (`None`: by the sender).
+/// Decodes a row of `missed`/`msg_by_keys`: id, from, conv, cid, text, time, other member,
+/// conversation type, as seen by `viewer` (`None`: by the sender). A group's message is to 0.
 fn msg_row<R: Row>(r: &R, viewer: Option<i64>) -> Result<Option<MsgRow>>
 where
     usize: sqlx::ColumnIndex<R>,
@@ -371,7 +459,9 @@ where
 {
     let from: i64 = r.try_get(1)?;
     let other: Option<i64> = r.try_get(6)?;
+    let kind: Option<i64> = r.try_get(7)?;
     let to = match viewer {
+        _ if kind == Some(CONVERSATION_GROUP) => 0,
         Some(v) if v != from => v,
         _ => match other {
             Some(o) => o,
@@ -389,6 +479,13 @@ where
         text: r.try_get(4)?,
         time: r.try_get(5)?,
     }))
+}
+
+/// Which conversation a read marks in: a pair's (by Moodle's hash) or one by id.
+#[derive(Clone, Copy)]
+enum ConvKey<'a> {
+    Pair(&'a str),
+    Conv(i64),
 }
 
 /// Inserts and returns the new id: `RETURNING id` on PostgreSQL/SQLite, `last_insert_id` on MySQL.
@@ -646,14 +743,37 @@ macro_rules! store_batch_body {
         // `api::create_conversation` does: the row, then the members [sender, recipient]).
         let mut hashes: Vec<String> = candidates
             .iter()
+            .filter(|&&i| batch[i].group.is_none())
             .map(|&i| conversation_hash(batch[i].from, batch[i].to))
             .collect();
         hashes.sort_unstable();
         hashes.dedup();
         let mut convs: HashMap<String, (i64, bool)> = HashMap::with_capacity(hashes.len());
         fetch_convs!(sql, tx, hashes, convs);
+        // Group conversations exist (Moodle creates them with the group): only `enabled` is read,
+        // inside the transaction as for a pair's.
+        let mut group_ids: Vec<i64> = candidates
+            .iter()
+            .filter_map(|&i| batch[i].group.as_ref().map(|g| g.conv))
+            .collect();
+        group_ids.sort_unstable();
+        group_ids.dedup();
+        let mut group_enabled: HashMap<i64, bool> = HashMap::with_capacity(group_ids.len());
+        for chunk in group_ids.chunks(WRITE_BATCH_MAX) {
+            let class = size_class(chunk.len());
+            let mut q = sqlx::query(&sql.conv_by_ids[class]);
+            for i in 0..(1usize << class) {
+                q = q.bind(chunk.get(i).copied().unwrap_or(-1));
+            }
+            for r in q.fetch_all(&mut *tx).await? {
+                group_enabled.insert(r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)? != 0);
+            }
+        }
         for &i in &candidates {
             let m = &batch[i];
+            if m.group.is_some() {
+                continue;
+            }
             let hash = conversation_hash(m.from, m.to);
             if convs.contains_key(&hash) {
                 continue;
@@ -674,6 +794,16 @@ macro_rules! store_batch_body {
         let mut written: Vec<usize> = Vec::with_capacity(candidates.len());
         for &i in &candidates {
             let m = &batch[i];
+            if let Some(g) = &m.group {
+                // A group conversation deleted in Moodle since the check stores nothing either.
+                if !group_enabled.get(&g.conv).copied().unwrap_or(false) {
+                    disabled[i] = true;
+                    continue;
+                }
+                rows.push((g.conv, m, group_customdata(&m.icon, &g.icon, &g.name)));
+                written.push(i);
+                continue;
+            }
             let (conv, enabled) = convs.get(&conversation_hash(m.from, m.to)).copied().ok_or_else(|| {
                 super::StoreError::Schema("conversation row missing after insert".into())
             })?;
@@ -731,6 +861,10 @@ macro_rules! store_batch_body {
         let mut seen = std::collections::HashSet::new();
         for &i in &fresh {
             let m = &batch[i];
+            // Dock windows are onto users: a group send opens none.
+            if m.group.is_some() {
+                continue;
+            }
             for (side, (owner, peer, state)) in
                 [(m.from, m.to, WINDOW_OPEN), (m.to, m.from, WINDOW_MINIMISED)].into_iter().enumerate()
             {
@@ -799,7 +933,10 @@ macro_rules! store_batch_body {
                         let id = new_ids.get(&(m.from, m.cid.clone())).copied().ok_or_else(|| {
                             super::StoreError::Schema("inserted message not read back".into())
                         })?;
-                        let conv = convs.get(&conversation_hash(m.from, m.to)).map(|c| c.0).unwrap_or(0);
+                        let conv = match &m.group {
+                            Some(g) => g.conv,
+                            None => convs.get(&conversation_hash(m.from, m.to)).map(|c| c.0).unwrap_or(0),
+                        };
                         let row = MsgRow {
                             id,
                             from: m.from,
@@ -856,12 +993,16 @@ macro_rules! store_batch_body {
 /// and queues one `message_viewed` event per new row for the block. Evaluates to the new read rows'
 /// ids.
 macro_rules! mark_read_body {
-    ($kind:ident, $begin:expr, $sql:expr, $hash:expr, $reader:expr, $upto:expr, $returning:expr) => {{
+    ($kind:ident, $begin:expr, $sql:expr, $to_mark:expr, $key:expr, $reader:expr, $upto:expr, $returning:expr) => {{
         let sql: &MessagingSql = $sql;
         let t = now();
         let mut tx = $begin.await?;
-        let rows = sqlx::query(&sql.to_mark)
-            .bind($hash)
+        let q = sqlx::query($to_mark);
+        let q = match $key {
+            ConvKey::Pair(hash) => q.bind(hash),
+            ConvKey::Conv(id) => q.bind(id),
+        };
+        let rows = q
             .bind($upto)
             .bind($reader)
             .bind($reader)
@@ -1138,34 +1279,119 @@ impl Store {
     /// Marks every message `peer` sent `reader` up to `upto` read (see [`mark_read_body`]); returns
     /// the ids of the read rows written (none: everything was read already).
     pub async fn mark_read(&self, reader: i64, peer: i64, upto: i64) -> Result<Vec<i64>> {
-        let sql = &self.sql.messaging;
         let hash = conversation_hash(reader, peer);
+        let to_mark = &self.sql.messaging.to_mark;
+        self.mark_read_in(to_mark, ConvKey::Pair(&hash), reader, upto)
+            .await
+    }
+
+    /// Marks every message of the other members of conversation `conv` up to `upto` read for
+    /// `reader`, as `api::mark_all_messages_as_read` does; returns the ids of the read rows written.
+    pub async fn mark_read_conv(&self, reader: i64, conv: i64, upto: i64) -> Result<Vec<i64>> {
+        let to_mark = &self.sql.messaging.conv_to_mark;
+        self.mark_read_in(to_mark, ConvKey::Conv(conv), reader, upto)
+            .await
+    }
+
+    /// [`mark_read_body`] with the conversation selected by `to_mark` bound to `key`.
+    async fn mark_read_in(
+        &self,
+        to_mark: &str,
+        key: ConvKey<'_>,
+        reader: i64,
+        upto: i64,
+    ) -> Result<Vec<i64>> {
+        let sql = &self.sql.messaging;
         let marked: Vec<i64> = match &self.db {
             super::Db::MySql(pool) => {
                 mark_read_body!(
                     MySql,
                     pool.begin(),
                     sql,
-                    &hash,
+                    to_mark,
+                    key,
                     reader,
                     upto,
                     self.returning
                 )
             }
             super::Db::Postgres(pool) => {
-                mark_read_body!(Other, pool.begin(), sql, &hash, reader, upto, true)
+                mark_read_body!(Other, pool.begin(), sql, to_mark, key, reader, upto, true)
             }
             super::Db::Sqlite(pool) => mark_read_body!(
                 Other,
                 pool.begin_with("BEGIN IMMEDIATE"),
                 sql,
-                &hash,
+                to_mark,
+                key,
                 reader,
                 upto,
                 true
             ),
         };
         Ok(marked)
+    }
+
+    /// Up to `limit` messages of conversation `conv` older than message `before` (`None`: the
+    /// newest), newest first, in the drawer's order, without those `me` deleted; a group's
+    /// messages are to 0.
+    pub async fn conv_history(
+        &self,
+        me: i64,
+        conv: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<MsgRow>> {
+        let sql = &self.sql.messaging;
+        dispatch!(self, pool => {
+            let rows = match before {
+                None => sqlx::query(&sql.conv_history_latest).bind(conv).bind(me).bind(limit as i64).fetch_all(pool).await?,
+                Some(before) => {
+                    let Some(bound) = sqlx::query(&sql.conv_history_bound).bind(conv).bind(before).fetch_optional(pool).await? else {
+                        return Ok(Vec::new());
+                    };
+                    let t: i64 = bound.try_get(0)?;
+                    let id: i64 = bound.try_get(1)?;
+                    let upto = if id == before { id } else { id + 1 };
+                    sqlx::query(&sql.conv_history_before).bind(conv).bind(me).bind(t).bind(t).bind(upto)
+                        .bind(limit as i64).fetch_all(pool).await?
+                }
+            };
+            rows.iter().map(|r| {
+                Ok(MsgRow {
+                    id: r.try_get(0)?,
+                    from: r.try_get(1)?,
+                    to: 0,
+                    conv: r.try_get(2)?,
+                    cid: r.try_get(3)?,
+                    text: r.try_get(4)?,
+                    time: r.try_get(5)?,
+                })
+            }).collect()
+        })
+    }
+
+    /// The newest message id of conversation `conv` (0 if none).
+    pub async fn conv_last_message(&self, conv: i64) -> Result<i64> {
+        let sql = &self.sql.messaging.conv_last;
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).bind(conv).fetch_one(pool).await?;
+            Ok(r.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+        })
+    }
+
+    /// Read markers of `me` in group conversation `conv`: (the newest message of the others `me`
+    /// read, the newest of `me`'s that another member read), 0 if none.
+    pub async fn conv_read_markers(&self, me: i64, conv: i64) -> Result<(i64, i64)> {
+        let sql = &self.sql.messaging.conv_read_markers;
+        dispatch!(self, pool => {
+            let r = sqlx::query(sql).bind(me).bind(conv).bind(me).bind(me).bind(conv).bind(me)
+                .fetch_one(pool).await?;
+            Ok((
+                r.try_get::<Option<i64>, _>(0)?.unwrap_or(0),
+                r.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
+            ))
+        })
     }
 
     /// Messages from `peer` to `me` that `me` has neither read nor deleted (Moodle's unread count).
@@ -1191,6 +1417,7 @@ mod tests {
             text: "hi".to_string(),
             icon: String::new(),
             windows_known: [false, false],
+            group: None,
         }
     }
 

@@ -10,6 +10,7 @@
 //! [`batch`] turns concurrent per-user lookups of the services into batched ones.
 
 pub mod batch;
+pub mod groups;
 pub mod health;
 pub mod ingest;
 pub mod listing;
@@ -125,6 +126,7 @@ pub(crate) struct Sql {
     pub windows: windows::WindowSql,
     pub ingest: ingest::IngestSql,
     pub listing: listing::ListingSql,
+    pub groups: groups::GroupsSql,
 }
 
 /// Builds statements for one backend: applies the prefix to `{p}` and turns `?` into `$n` for
@@ -287,6 +289,7 @@ impl Store {
                 windows: windows::WindowSql::new(&b),
                 ingest: ingest::IngestSql::new(&b),
                 listing: listing::ListingSql::new(&b),
+                groups: groups::GroupsSql::new(&b),
             }),
             prefix: prefix.to_string(),
             health,

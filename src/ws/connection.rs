@@ -16,7 +16,7 @@ use crate::ops::metrics;
 use crate::outbox::{outbox, OutboxRx, OutboxTx, Outgoing};
 use crate::protocol::{
     close, decode, error_json, valid_cid, ClientFrame, ErrorCode, OnlinePerson, Person,
-    ServerFrame, WelcomeLimits, MISSED_CHUNK, PROTOCOL_VERSION,
+    ServerFrame, Target, WelcomeLimits, MISSED_CHUNK, PROTOCOL_VERSION,
 };
 use crate::services::auth::{AuthError, Authenticator, Caps, SessionHash};
 use crate::services::conversations::{Conversations, ServiceError};
@@ -800,9 +800,20 @@ where
             Ok(_) => send_error(ws, ErrorCode::TokenMismatch, "token").await?,
             Err(_) => send_error(ws, ErrorCode::TokenInvalid, "token").await?,
         },
-        ClientFrame::Send { to, cid, text } => {
+        ClientFrame::Send {
+            to,
+            conv,
+            cid,
+            text,
+        } => {
+            // `decode` let through only frames naming exactly one of them.
+            let Some(target) = Target::of(to, conv) else {
+                return send_error(ws, ErrorCode::BadFrame, "send")
+                    .await
+                    .map(|_| None);
+            };
             let sent =
-                convs.bounded(convs.send(&session.person, &session.caps, to, &cid, &text, tx));
+                convs.bounded(convs.send(&session.person, &session.caps, target, &cid, &text, tx));
             if let Err(e) = sent.await {
                 log_service_error(&e);
                 let reference = if crate::protocol::valid_cid(&cid) {
@@ -815,18 +826,26 @@ where
         }
         ClientFrame::History {
             with,
+            conv,
             before,
             limit,
-        } => match convs
-            .bounded(convs.history(uid, &session.caps, with, before, limit))
-            .await
-        {
-            Ok(json) => send_text(ws, json).await?,
-            Err(e) => {
-                log_service_error(&e);
-                send_error(ws, e.code(), "history").await?
+        } => {
+            let Some(target) = Target::of(with, conv) else {
+                return send_error(ws, ErrorCode::BadFrame, "history")
+                    .await
+                    .map(|_| None);
+            };
+            match convs
+                .bounded(convs.history(uid, &session.caps, target, before, limit))
+                .await
+            {
+                Ok(json) => send_text(ws, json).await?,
+                Err(e) => {
+                    log_service_error(&e);
+                    send_error(ws, e.code(), "history").await?
+                }
             }
-        },
+        }
         ClientFrame::Conversations { offset, limit } => {
             let limit = limit.unwrap_or(crate::protocol::CONVERSATIONS_DEFAULT);
             match convs
@@ -852,14 +871,27 @@ where
                 }
             }
         }
-        ClientFrame::Read { with, upto } => {
-            if let Err(e) = convs.bounded(convs.read(uid, with, upto)).await {
+        ClientFrame::Read { with, conv, upto } => {
+            let Some(target) = Target::of(with, conv) else {
+                return send_error(ws, ErrorCode::BadFrame, "read")
+                    .await
+                    .map(|_| None);
+            };
+            if let Err(e) = convs.bounded(convs.read(uid, target, upto)).await {
                 log_service_error(&e);
                 send_error(ws, e.code(), "read").await?;
             }
         }
-        ClientFrame::Typing { to } => {
-            match convs.bounded(convs.typing(uid, &session.caps, to)).await {
+        ClientFrame::Typing { to, conv } => {
+            let Some(target) = Target::of(to, conv) else {
+                return send_error(ws, ErrorCode::BadFrame, "typing")
+                    .await
+                    .map(|_| None);
+            };
+            match convs
+                .bounded(convs.typing(uid, &session.caps, target))
+                .await
+            {
                 // Typing is best-effort: a database that does not answer drops it silently.
                 Ok(()) | Err(ServiceError::Store(_)) => {}
                 Err(e) => {
