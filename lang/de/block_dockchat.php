@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['chats'] = 'Chats';
 $string['cli_queue_help'] = 'Dock-Chat-Warteschlange: was Moodles Sendeweg für die von dockchatd gespeicherten Nachrichten noch zu tun hat.
 
 Optionen:
@@ -57,6 +58,7 @@ $string['closechatwith'] = 'Chat mit {$a} schließen';
 $string['connected'] = 'Verbunden';
 $string['connecting'] = 'Verbindung wird hergestellt…';
 $string['connectionlost'] = 'Verbindung unterbrochen. Neuer Versuch in {$a} s…';
+$string['conversationlist'] = 'Ihre Unterhaltungen';
 $string['disconnected'] = 'Der Chat ist offline';
 $string['dismiss'] = 'Verwerfen';
 $string['dockchat:addinstance'] = 'Neuen Dock-Chat-Block hinzufügen';
@@ -76,16 +78,21 @@ $string['error:unknown'] = 'Etwas ist schiefgelaufen.';
 $string['error:unknown_user'] = 'Diese Person ist nicht mehr verfügbar.';
 $string['followeverywhere'] = 'Chatfenster auf jeder Seite';
 $string['followeverywhere_desc'] = 'Wenn aktiviert, begleiten die angedockten Chatfenster die Nutzer/innen auf jeder Seite der Website, nicht nur auf Seiten mit dem Dock-Chat-Block.';
+$string['groupinmoodle'] = 'Gruppenchats öffnen sich im Mitteilungsbereich von Moodle.';
+$string['loadingconversations'] = 'Unterhaltungen werden geladen…';
 $string['loadingolder'] = 'Ältere Mitteilungen werden geladen…';
 $string['messagelist'] = 'Mitteilungen mit {$a}';
 $string['migrationprogress'] = 'Chatverlauf wird in die Mitteilungen von Moodle übertragen: {$a->done} von {$a->total}';
 $string['minimise'] = 'Minimieren';
 $string['moreconversationsmany'] = '{$a} weitere Unterhaltungen';
 $string['moreconversationsone'] = '{$a} weitere Unterhaltung';
+$string['muted'] = 'Stummgeschaltet';
 $string['newmessage'] = 'Neue Mitteilung';
 $string['newmessagesmany'] = '{$a} neue Mitteilungen';
 $string['newmessagesone'] = '{$a} neue Mitteilung';
+$string['nobodyfound'] = 'Niemand gefunden';
 $string['nobodyonline'] = 'Gerade ist keines Ihrer Kursmitglieder online.';
+$string['noconversations'] = 'Noch keine Unterhaltungen. Suchen Sie oben nach jemandem, dem Sie schreiben möchten.';
 $string['notifydelay'] = 'Benachrichtigungsverzögerung';
 $string['notifydelay_desc'] = 'Wie lange gewartet wird, bevor eine Dock-Chat-Nachricht per E-Mail oder mobil gemeldet wird. Wer sie in der Zwischenzeit liest, wird nicht benachrichtigt; wer nicht, erhält eine einzige Benachrichtigung mit allen Nachrichten, die der Absender in dieser Zeit geschickt hat. 0 meldet jede Nachricht sofort, wie Moodle es für seine eigenen Nachrichten tut.';
 $string['offline'] = 'Offline';
@@ -95,6 +102,7 @@ $string['onlinecount'] = '{$a} online';
 $string['onlinelist'] = 'Kursmitglieder online';
 $string['openchatwith'] = 'Mit {$a} chatten';
 $string['pluginname'] = 'Dock-Chat';
+$string['previewyou'] = 'Sie:';
 $string['privacy:metadata:block_dockchat_job'] = 'Ausstehende Aufgaben für Moodle zu im Dock gelesenen oder gelöschten Mitteilungen (die Ereignisse, die Moodle dafür auslöst). Erledigte Einträge werden entfernt.';
 $string['privacy:metadata:block_dockchat_job:messageid'] = 'Die Mitteilung, die gelesen oder gelöscht wurde.';
 $string['privacy:metadata:block_dockchat_job:relateduserid'] = 'Die Person, die die Mitteilung gesendet hat.';
@@ -126,14 +134,20 @@ $string['regeneratesecret'] = 'Token-Geheimnis neu erzeugen';
 $string['regeneratesecret_confirm'] = 'Ein neues Token-Geheimnis erzeugen? Mit dem aktuellen Geheimnis signierte Tokens werden sofort ungültig. dockchatd liest das neue Geheimnis innerhalb einer Minute selbst aus der Datenbank; nur wenn Sie das Geheimnis in seine Konfiguration kopiert haben (token_secret), müssen Sie es dort ersetzen.';
 $string['restore'] = 'Wiederherstellen';
 $string['retry'] = 'Erneut versuchen';
+$string['searching'] = 'Suche läuft…';
+$string['searchpeople'] = 'Personen suchen';
+$string['searchresults'] = 'Gefundene Personen';
 $string['secret'] = 'Token-Geheimnis';
 $string['secret_desc'] = 'Das Geheimnis, mit dem die kurzlebigen Tokens signiert werden, mit denen sich Browser bei dockchatd anmelden. Es wurde bei der Installation des Blocks erzeugt. dockchatd liest es selbst aus der Datenbank dieser Website; kopieren Sie es nur dann in <code>token_secret</code> von dockchatd, wenn der Dienst die Tabelle <code>config_plugins</code> nicht lesen kann. <a href="{$a}">Geheimnis neu erzeugen</a>.';
 $string['secret_invalid'] = 'Das Geheimnis muss mindestens {$a} Zeichen lang sein und darf keine Leerzeichen enthalten.';
 $string['secretregenerated'] = 'Ein neues Token-Geheimnis wurde erzeugt. Geben Sie es dockchatd, falls dockchatd es nicht aus der Datenbank liest.';
 $string['seen'] = 'Gesehen';
+$string['selfinmoodle'] = 'Ihr persönlicher Bereich öffnet sich im Mitteilungsbereich von Moodle.';
 $string['send'] = 'Senden';
 $string['sending'] = 'Wird gesendet…';
 $string['sessionended'] = 'Ihre Sitzung ist beendet. Laden Sie die Seite neu, um wieder zu chatten.';
+$string['showmore'] = 'Mehr';
+$string['starred'] = 'Markiert';
 $string['task_process_queue'] = 'Dock-Chat-Warteschlange (Ersatz für den Worker)';
 $string['today'] = 'Heute';
 $string['tokenlifetime'] = 'Gültigkeitsdauer der Tokens';

@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['chats'] = 'Chats';
 $string['cli_queue_help'] = 'Dock chat queue: what Moodle\'s send path still has to do for the messages dockchatd stored.
 
 Options:
@@ -56,6 +57,7 @@ $string['closechatwith'] = 'Close chat with {$a}';
 $string['connected'] = 'Connected';
 $string['connecting'] = 'Connecting…';
 $string['connectionlost'] = 'Connection lost. Reconnecting in {$a} s…';
+$string['conversationlist'] = 'Your conversations';
 $string['disconnected'] = 'Chat is offline';
 $string['dismiss'] = 'Dismiss';
 $string['dockchat:addinstance'] = 'Add a new dock chat block';
@@ -75,16 +77,21 @@ $string['error:unknown'] = 'Something went wrong.';
 $string['error:unknown_user'] = 'This person is no longer available.';
 $string['followeverywhere'] = 'Chat windows on every page';
 $string['followeverywhere_desc'] = 'If enabled, the docked chat windows follow users on every page of the site, not only on pages that show the dock chat block.';
+$string['groupinmoodle'] = 'Group chats open in Moodle\'s messaging drawer.';
+$string['loadingconversations'] = 'Loading conversations…';
 $string['loadingolder'] = 'Loading older messages…';
 $string['messagelist'] = 'Messages with {$a}';
 $string['migrationprogress'] = 'Moving the chat history into Moodle\'s messages: {$a->done} of {$a->total}';
 $string['minimise'] = 'Minimise';
 $string['moreconversationsmany'] = '{$a} more conversations';
 $string['moreconversationsone'] = '{$a} more conversation';
+$string['muted'] = 'Muted';
 $string['newmessage'] = 'New message';
 $string['newmessagesmany'] = '{$a} new messages';
 $string['newmessagesone'] = '{$a} new message';
+$string['nobodyfound'] = 'No one found';
 $string['nobodyonline'] = 'None of your course-mates is online right now.';
+$string['noconversations'] = 'No conversations yet. Find someone to message with the search above.';
 $string['notifydelay'] = 'Notification delay';
 $string['notifydelay_desc'] = 'How long to wait before a dock chat message is notified by email or on mobile. A recipient who reads it in the meantime is not notified; one who does not gets a single notification with every message the sender sent during that time. 0 notifies each message at once, as Moodle does for its own messages.';
 $string['offline'] = 'Offline';
@@ -94,6 +101,7 @@ $string['onlinecount'] = '{$a} online';
 $string['onlinelist'] = 'Online course-mates';
 $string['openchatwith'] = 'Chat with {$a}';
 $string['pluginname'] = 'Dock chat';
+$string['previewyou'] = 'You:';
 $string['privacy:metadata:block_dockchat_job'] = 'Pending work for Moodle about messages read or deleted in the dock (the events Moodle fires for them). Rows are removed once done.';
 $string['privacy:metadata:block_dockchat_job:messageid'] = 'The message that was read or deleted.';
 $string['privacy:metadata:block_dockchat_job:relateduserid'] = 'The user who sent the message.';
@@ -125,14 +133,20 @@ $string['regeneratesecret'] = 'Regenerate the token secret';
 $string['regeneratesecret_confirm'] = 'Generate a new token secret? Tokens signed with the current secret stop working at once. dockchatd reads the new secret from the database by itself within a minute; only if you copied the secret into its configuration (token_secret) must you replace it there.';
 $string['restore'] = 'Restore';
 $string['retry'] = 'Retry';
+$string['searching'] = 'Searching…';
+$string['searchpeople'] = 'Search people';
+$string['searchresults'] = 'People found';
 $string['secret'] = 'Token secret';
 $string['secret_desc'] = 'The secret that signs the short-lived tokens with which browsers log in to dockchatd. It was generated when the block was installed. dockchatd reads it from this site\'s database by itself; copy it into dockchatd\'s <code>token_secret</code> only if the daemon cannot read the <code>config_plugins</code> table. <a href="{$a}">Regenerate the secret</a>.';
 $string['secret_invalid'] = 'The secret must be at least {$a} characters long, without spaces.';
 $string['secretregenerated'] = 'A new token secret was generated. Give it to dockchatd if it does not read it from the database.';
 $string['seen'] = 'Seen';
+$string['selfinmoodle'] = 'Your personal space opens in Moodle\'s messaging drawer.';
 $string['send'] = 'Send';
 $string['sending'] = 'Sending…';
 $string['sessionended'] = 'Your session has ended. Reload the page to chat again.';
+$string['showmore'] = 'More';
+$string['starred'] = 'Starred';
 $string['task_process_queue'] = 'Dock chat queue (fallback of the worker)';
 $string['today'] = 'Today';
 $string['tokenlifetime'] = 'Token lifetime';

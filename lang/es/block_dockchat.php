@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['chats'] = 'Chats';
 $string['cli_queue_help'] = 'Cola del chat acoplado: lo que la ruta de envío de Moodle aún debe hacer con los mensajes que dockchatd guardó.
 
 Opciones:
@@ -56,6 +57,7 @@ $string['closechatwith'] = 'Cerrar el chat con {$a}';
 $string['connected'] = 'Conectado';
 $string['connecting'] = 'Conectando…';
 $string['connectionlost'] = 'Se perdió la conexión. Reconectando en {$a} s…';
+$string['conversationlist'] = 'Sus conversaciones';
 $string['disconnected'] = 'El chat está desconectado';
 $string['dismiss'] = 'Descartar';
 $string['dockchat:addinstance'] = 'Añadir un nuevo bloque Dock chat';
@@ -75,16 +77,21 @@ $string['error:unknown'] = 'Algo salió mal.';
 $string['error:unknown_user'] = 'Esta persona ya no está disponible.';
 $string['followeverywhere'] = 'Ventanas de chat en todas las páginas';
 $string['followeverywhere_desc'] = 'Si se activa, las ventanas de chat acopladas acompañan a los usuarios en todas las páginas del sitio, no solo en las que muestran el bloque Dock chat.';
+$string['groupinmoodle'] = 'Los chats de grupo se abren en el panel de mensajes de Moodle.';
+$string['loadingconversations'] = 'Cargando conversaciones…';
 $string['loadingolder'] = 'Cargando mensajes anteriores…';
 $string['messagelist'] = 'Mensajes con {$a}';
 $string['migrationprogress'] = 'Trasladando el historial del chat a los mensajes de Moodle: {$a->done} de {$a->total}';
 $string['minimise'] = 'Minimizar';
 $string['moreconversationsmany'] = '{$a} conversaciones más';
 $string['moreconversationsone'] = '{$a} conversación más';
+$string['muted'] = 'Silenciada';
 $string['newmessage'] = 'Mensaje nuevo';
 $string['newmessagesmany'] = '{$a} mensajes nuevos';
 $string['newmessagesone'] = '{$a} mensaje nuevo';
+$string['nobodyfound'] = 'No se encontró a nadie';
 $string['nobodyonline'] = 'Ninguno de sus compañeros de curso está en línea ahora mismo.';
+$string['noconversations'] = 'Aún no hay conversaciones. Busque arriba a alguien a quien escribir.';
 $string['notifydelay'] = 'Retraso de la notificación';
 $string['notifydelay_desc'] = 'Cuánto esperar antes de notificar un mensaje del chat acoplado por correo o en el móvil. Quien lo lea mientras tanto no recibe notificación; quien no, recibe una sola con todos los mensajes que el remitente envió en ese tiempo. 0 notifica cada mensaje al momento, como hace Moodle con sus propios mensajes.';
 $string['offline'] = 'Desconectado';
@@ -94,6 +101,7 @@ $string['onlinecount'] = '{$a} en línea';
 $string['onlinelist'] = 'Compañeros de curso en línea';
 $string['openchatwith'] = 'Chatear con {$a}';
 $string['pluginname'] = 'Dock chat';
+$string['previewyou'] = 'Usted:';
 $string['privacy:metadata:block_dockchat_job'] = 'Trabajo pendiente para Moodle sobre mensajes leídos o eliminados en el dock (los eventos que Moodle lanza para ellos). Las filas se eliminan una vez hechas.';
 $string['privacy:metadata:block_dockchat_job:messageid'] = 'El mensaje que se leyó o eliminó.';
 $string['privacy:metadata:block_dockchat_job:relateduserid'] = 'El usuario que envió el mensaje.';
@@ -125,14 +133,20 @@ $string['regeneratesecret'] = 'Generar un nuevo secreto de los tokens';
 $string['regeneratesecret_confirm'] = '¿Generar un nuevo secreto de los tokens? Los tokens firmados con el secreto actual dejarán de funcionar de inmediato. dockchatd lee por sí mismo el nuevo secreto de la base de datos en menos de un minuto; solo si copió el secreto en su configuración (token_secret) debe sustituirlo allí.';
 $string['restore'] = 'Restaurar';
 $string['retry'] = 'Reintentar';
+$string['searching'] = 'Buscando…';
+$string['searchpeople'] = 'Buscar personas';
+$string['searchresults'] = 'Personas encontradas';
 $string['secret'] = 'Secreto de los tokens';
 $string['secret_desc'] = 'El secreto que firma los tokens de corta duración con los que los navegadores inician sesión en dockchatd. Se generó al instalar el bloque. dockchatd lo lee por sí mismo de la base de datos de este sitio; cópielo en el <code>token_secret</code> de dockchatd solo si el servicio no puede leer la tabla <code>config_plugins</code>. <a href="{$a}">Generar un nuevo secreto</a>.';
 $string['secret_invalid'] = 'El secreto debe tener al menos {$a} caracteres, sin espacios.';
 $string['secretregenerated'] = 'Se generó un nuevo secreto de los tokens. Proporcióneselo a dockchatd si no lo lee de la base de datos.';
 $string['seen'] = 'Visto';
+$string['selfinmoodle'] = 'Su espacio personal se abre en el panel de mensajes de Moodle.';
 $string['send'] = 'Enviar';
 $string['sending'] = 'Enviando…';
 $string['sessionended'] = 'Su sesión ha terminado. Recargue la página para volver a chatear.';
+$string['showmore'] = 'Más';
+$string['starred'] = 'Destacada';
 $string['task_process_queue'] = 'Cola del chat acoplado (respaldo del proceso)';
 $string['today'] = 'Hoy';
 $string['tokenlifetime'] = 'Duración de los tokens';

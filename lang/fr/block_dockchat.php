@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['chats'] = 'Discussions';
 $string['cli_queue_help'] = 'File du chat ancré : ce que le chemin d\'envoi de Moodle doit encore faire pour les messages stockés par dockchatd.
 
 Options :
@@ -56,6 +57,7 @@ $string['closechatwith'] = 'Fermer la discussion avec {$a}';
 $string['connected'] = 'Connecté';
 $string['connecting'] = 'Connexion…';
 $string['connectionlost'] = 'Connexion perdue. Reconnexion dans {$a} s…';
+$string['conversationlist'] = 'Vos conversations';
 $string['disconnected'] = 'Le chat est hors ligne';
 $string['dismiss'] = 'Retirer';
 $string['dockchat:addinstance'] = 'Ajouter un bloc Dock chat';
@@ -75,16 +77,21 @@ $string['error:unknown'] = 'Une erreur s\'est produite.';
 $string['error:unknown_user'] = 'Cette personne n\'est plus disponible.';
 $string['followeverywhere'] = 'Fenêtres de discussion sur toutes les pages';
 $string['followeverywhere_desc'] = 'Si cette option est activée, les fenêtres de discussion ancrées suivent les utilisateurs sur toutes les pages du site, et pas seulement sur les pages qui affichent le bloc Dock chat.';
+$string['groupinmoodle'] = 'Les discussions de groupe s’ouvrent dans le tiroir de messagerie de Moodle.';
+$string['loadingconversations'] = 'Chargement des conversations…';
 $string['loadingolder'] = 'Chargement des messages précédents…';
 $string['messagelist'] = 'Messages avec {$a}';
 $string['migrationprogress'] = 'Transfert de l\'historique du chat vers les messages de Moodle : {$a->done} sur {$a->total}';
 $string['minimise'] = 'Réduire';
 $string['moreconversationsmany'] = '{$a} autres discussions';
 $string['moreconversationsone'] = '{$a} autre discussion';
+$string['muted'] = 'En sourdine';
 $string['newmessage'] = 'Nouveau message';
 $string['newmessagesmany'] = '{$a} nouveaux messages';
 $string['newmessagesone'] = '{$a} nouveau message';
+$string['nobodyfound'] = 'Personne n’a été trouvé';
 $string['nobodyonline'] = 'Aucun participant de vos cours n\'est en ligne pour le moment.';
+$string['noconversations'] = 'Aucune conversation pour l’instant. Cherchez ci-dessus une personne à qui écrire.';
 $string['notifydelay'] = 'Délai de notification';
 $string['notifydelay_desc'] = 'Combien de temps attendre avant de notifier un message du chat ancré par courriel ou sur mobile. Qui le lit entre-temps n\'est pas notifié ; sinon, une seule notification regroupe tous les messages envoyés par l\'expéditeur pendant ce temps. 0 notifie chaque message tout de suite, comme Moodle le fait pour ses propres messages.';
 $string['offline'] = 'Hors ligne';
@@ -94,6 +101,7 @@ $string['onlinecount'] = '{$a} en ligne';
 $string['onlinelist'] = 'Participants de vos cours en ligne';
 $string['openchatwith'] = 'Discuter avec {$a}';
 $string['pluginname'] = 'Dock chat';
+$string['previewyou'] = 'Vous :';
 $string['privacy:metadata:block_dockchat_job'] = 'Travail en attente pour Moodle sur les messages lus ou supprimés dans le dock (les événements que Moodle déclenche pour eux). Les lignes sont supprimées une fois traitées.';
 $string['privacy:metadata:block_dockchat_job:messageid'] = 'Le message qui a été lu ou supprimé.';
 $string['privacy:metadata:block_dockchat_job:relateduserid'] = 'L\'utilisateur qui a envoyé le message.';
@@ -125,14 +133,20 @@ $string['regeneratesecret'] = 'Générer un nouveau secret des jetons';
 $string['regeneratesecret_confirm'] = 'Générer un nouveau secret des jetons ? Les jetons signés avec le secret actuel cessent aussitôt de fonctionner. dockchatd lit lui-même le nouveau secret dans la base de données en moins d\'une minute ; vous ne devez le remplacer dans sa configuration que si vous l\'y avez copié (token_secret).';
 $string['restore'] = 'Restaurer';
 $string['retry'] = 'Réessayer';
+$string['searching'] = 'Recherche…';
+$string['searchpeople'] = 'Rechercher des personnes';
+$string['searchresults'] = 'Personnes trouvées';
 $string['secret'] = 'Secret des jetons';
 $string['secret_desc'] = 'Le secret qui signe les jetons de courte durée avec lesquels les navigateurs se connectent à dockchatd. Il a été généré à l\'installation du bloc. dockchatd le lit lui-même dans la base de données de ce site ; copiez-le dans le <code>token_secret</code> de dockchatd uniquement si le service ne peut pas lire la table <code>config_plugins</code>. <a href="{$a}">Générer un nouveau secret</a>.';
 $string['secret_invalid'] = 'Le secret doit comporter au moins {$a} caractères, sans espaces.';
 $string['secretregenerated'] = 'Un nouveau secret des jetons a été généré. Donnez-le à dockchatd s\'il ne le lit pas dans la base de données.';
 $string['seen'] = 'Vu';
+$string['selfinmoodle'] = 'Votre espace personnel s’ouvre dans le tiroir de messagerie de Moodle.';
 $string['send'] = 'Envoyer';
 $string['sending'] = 'Envoi…';
 $string['sessionended'] = 'Votre session est terminée. Rechargez la page pour discuter à nouveau.';
+$string['showmore'] = 'Plus';
+$string['starred'] = 'Favori';
 $string['task_process_queue'] = 'File du chat ancré (relais du processus)';
 $string['today'] = 'Aujourd\'hui';
 $string['tokenlifetime'] = 'Durée de validité des jetons';

@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['chats'] = 'Conversas';
 $string['cli_queue_help'] = 'Fila do chat acoplado: o que o caminho de envio do Moodle ainda tem de fazer com as mensagens que o dockchatd guardou.
 
 Opções:
@@ -56,6 +57,7 @@ $string['closechatwith'] = 'Fechar a conversa com {$a}';
 $string['connected'] = 'Ligado';
 $string['connecting'] = 'A ligar…';
 $string['connectionlost'] = 'Ligação perdida. Nova tentativa dentro de {$a} s…';
+$string['conversationlist'] = 'As suas conversas';
 $string['disconnected'] = 'O chat está desligado';
 $string['dismiss'] = 'Descartar';
 $string['dockchat:addinstance'] = 'Adicionar um novo bloco Dock chat';
@@ -75,16 +77,21 @@ $string['error:unknown'] = 'Ocorreu um erro.';
 $string['error:unknown_user'] = 'Esta pessoa já não está disponível.';
 $string['followeverywhere'] = 'Janelas de conversa em todas as páginas';
 $string['followeverywhere_desc'] = 'Se ativado, as janelas de conversa acopladas acompanham os utilizadores em todas as páginas do site, e não apenas nas páginas que mostram o bloco Dock chat.';
+$string['groupinmoodle'] = 'As conversas de grupo abrem-se na gaveta de mensagens do Moodle.';
+$string['loadingconversations'] = 'A carregar conversas…';
 $string['loadingolder'] = 'A carregar mensagens anteriores…';
 $string['messagelist'] = 'Mensagens com {$a}';
 $string['migrationprogress'] = 'A transferir o histórico do chat para as mensagens do Moodle: {$a->done} de {$a->total}';
 $string['minimise'] = 'Minimizar';
 $string['moreconversationsmany'] = 'Mais {$a} conversas';
 $string['moreconversationsone'] = 'Mais {$a} conversa';
+$string['muted'] = 'Silenciada';
 $string['newmessage'] = 'Nova mensagem';
 $string['newmessagesmany'] = '{$a} mensagens novas';
 $string['newmessagesone'] = '{$a} mensagem nova';
+$string['nobodyfound'] = 'Ninguém encontrado';
 $string['nobodyonline'] = 'Nenhum dos seus colegas de disciplina está online neste momento.';
+$string['noconversations'] = 'Ainda não há conversas. Procure acima alguém a quem escrever.';
 $string['notifydelay'] = 'Atraso da notificação';
 $string['notifydelay_desc'] = 'Quanto tempo esperar antes de notificar uma mensagem do chat acoplado por email ou no telemóvel. Quem a ler entretanto não é notificado; quem não a ler recebe uma única notificação com todas as mensagens que o remetente enviou nesse tempo. 0 notifica cada mensagem de imediato, como o Moodle faz com as suas próprias mensagens.';
 $string['offline'] = 'Offline';
@@ -94,6 +101,7 @@ $string['onlinecount'] = '{$a} online';
 $string['onlinelist'] = 'Colegas de disciplina online';
 $string['openchatwith'] = 'Conversar com {$a}';
 $string['pluginname'] = 'Dock chat';
+$string['previewyou'] = 'Você:';
 $string['privacy:metadata:block_dockchat_job'] = 'Trabalho pendente para o Moodle sobre mensagens lidas ou eliminadas no dock (os eventos que o Moodle dispara para elas). As linhas são removidas depois de tratadas.';
 $string['privacy:metadata:block_dockchat_job:messageid'] = 'A mensagem que foi lida ou eliminada.';
 $string['privacy:metadata:block_dockchat_job:relateduserid'] = 'O utilizador que enviou a mensagem.';
@@ -125,14 +133,20 @@ $string['regeneratesecret'] = 'Gerar um novo segredo dos tokens';
 $string['regeneratesecret_confirm'] = 'Gerar um novo segredo dos tokens? Os tokens assinados com o segredo atual deixam de funcionar de imediato. O dockchatd lê sozinho o novo segredo da base de dados em menos de um minuto; só se copiou o segredo para a configuração dele (token_secret) tem de o substituir aí.';
 $string['restore'] = 'Restaurar';
 $string['retry'] = 'Tentar de novo';
+$string['searching'] = 'A procurar…';
+$string['searchpeople'] = 'Procurar pessoas';
+$string['searchresults'] = 'Pessoas encontradas';
 $string['secret'] = 'Segredo dos tokens';
 $string['secret_desc'] = 'O segredo que assina os tokens de curta duração com que os navegadores entram no dockchatd. Foi gerado quando o bloco foi instalado. O dockchatd lê-o sozinho da base de dados deste site; copie-o para o <code>token_secret</code> do dockchatd apenas se o serviço não puder ler a tabela <code>config_plugins</code>. <a href="{$a}">Gerar um novo segredo</a>.';
 $string['secret_invalid'] = 'O segredo tem de ter pelo menos {$a} caracteres, sem espaços.';
 $string['secretregenerated'] = 'Foi gerado um novo segredo dos tokens. Indique-o ao dockchatd se ele não o ler da base de dados.';
 $string['seen'] = 'Vista';
+$string['selfinmoodle'] = 'O seu espaço pessoal abre-se na gaveta de mensagens do Moodle.';
 $string['send'] = 'Enviar';
 $string['sending'] = 'A enviar…';
 $string['sessionended'] = 'A sua sessão terminou. Recarregue a página para voltar a conversar.';
+$string['showmore'] = 'Mais';
+$string['starred'] = 'Com estrela';
 $string['task_process_queue'] = 'Fila do chat acoplado (alternativa ao processo)';
 $string['today'] = 'Hoje';
 $string['tokenlifetime'] = 'Duração dos tokens';

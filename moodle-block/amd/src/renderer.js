@@ -33,6 +33,7 @@
 import {conversationView, conv} from './state.js';
 import {renderInto} from './linkify.js';
 import {countStr} from './strings.js';
+import {createPanelView} from './panelview.js';
 
 const WINDOW_WIDTH = 300;
 const WINDOW_GAP = 10;
@@ -100,6 +101,8 @@ export const createRenderer = (options) => {
     /** @type {Map<number, Element>} */
     const onlineEls = new Map();
     let overflowOpen = false;
+    // The block's search, tabs and Chats list (./panelview.js).
+    const panelView = createPanelView({doc, renderTemplate, str, onIntent, lang});
 
     const toElement = (html) => {
         const tpl = doc.createElement('template');
@@ -346,6 +349,7 @@ export const createRenderer = (options) => {
         const text = down ? offlineText(state) : connectionText(state, lastNow);
         setText(status, connected ? '' : text);
         setHidden(status, !text || connected);
+        await panelView.render(blockRoot, state, lastNow);
     };
 
     /**
