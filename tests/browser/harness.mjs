@@ -130,12 +130,24 @@ export const openAs = async(context, base, user, errors, {tab = 'online'} = {}) 
     await page.goto(`${base}/?user=${user.id}`, {timeout: T});
     await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
     if (tab) {
-        const button = page.locator(`[data-region="block_dockchat-online"] [role="tab"][data-tab="${tab}"]`);
-        if (await button.getAttribute('aria-selected', {timeout: T}) !== 'true') {
-            await button.click({timeout: T});
-        }
+        await chooseTab(page, tab);
     }
     return page;
+};
+
+/**
+ * Choose a tab of the block ('chats' or 'online'), from the keyboard (on a phone a window restored by
+ * the welcome may cover the block). Chosen even when it is shown already, so the block remembers it
+ * (a reload keeps it, when the default would have changed meanwhile).
+ *
+ * @param {object} page
+ * @param {string} tab
+ * @returns {Promise}
+ */
+export const chooseTab = async(page, tab) => {
+    const sel = `[data-region="block_dockchat-online"] [role="tab"][data-tab="${tab}"]`;
+    await page.locator(sel).press('Enter', {timeout: T});
+    await page.waitForFunction((s) => document.querySelector(s).getAttribute('aria-selected') === 'true', sel, {timeout: T});
 };
 
 /**

@@ -101,6 +101,9 @@ test('the tab: Chats while loading and with conversations, Online without; the u
     const s0 = initialState(ME);
     assert.equal(selectedTab(s0.panel), 'chats');
     assert.equal(selectedTab(withList([]).panel), 'online');
+    // Settled by the first list: a first conversation later does not switch the tab under the user.
+    const later = reduce(withList([]), {type: 'conversations', frame: page([individual(10, ana, msg(50, 10, 7, ME, 100))], 0, 1)});
+    assert.equal(selectedTab(later.panel), 'online');
     assert.equal(selectedTab(withList([individual(10, ana, null)]).panel), 'chats');
     const chosen = reduce(withList([individual(10, ana, null)]), {type: 'panelTab', tab: 'online'});
     assert.equal(selectedTab(chosen.panel), 'online');

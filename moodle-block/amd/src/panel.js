@@ -51,7 +51,8 @@ const freeze = (o) => Object.freeze(o);
  * @returns {object} the panel before anything is known
  */
 export const initialPanel = () => freeze({
-    // The tab the user chose (remembered per browser), null while they have not chosen.
+    // The tab shown: the user's choice (remembered per browser), else settled by the first list; null
+    // before either.
     tab: null,
     items: freeze([]),
     loaded: false,
@@ -236,8 +237,14 @@ export const reducePanel = (panel, action, state) => {
         case 'conversationsFailed':
             return withPanel(p, {loading: false, failed: true});
 
-        case 'conversations':
-            return action.frame ? mergePage(p, action.frame) : p;
+        case 'conversations': {
+            if (!action.frame) {
+                return p;
+            }
+            const next = mergePage(p, action.frame);
+            // The default tab is settled by the first list: it does not change under the user later.
+            return p.loaded || p.tab ? next : withPanel(next, {tab: next.items.length ? TAB_CHATS : TAB_ONLINE});
+        }
 
         case 'message':
             return applyMessage(p, action.message, state.me, action.sender);
@@ -312,18 +319,13 @@ export const reducePanel = (panel, action, state) => {
 };
 
 /**
- * The tab shown: the user's choice, else Chats when they have conversations (or while the list is
- * loading), Online when they have none.
+ * The tab shown: the user's choice, else Chats when the first list had conversations (and while it
+ * is loading), Online when it had none.
  *
  * @param {object} panel
  * @returns {string} TAB_CHATS or TAB_ONLINE
  */
-export const selectedTab = (panel) => {
-    if (panel.tab) {
-        return panel.tab;
-    }
-    return !panel.loaded || panel.items.length > 0 ? TAB_CHATS : TAB_ONLINE;
-};
+export const selectedTab = (panel) => panel.tab || TAB_CHATS;
 
 /**
  * Unread messages over the conversations listed.

@@ -44,7 +44,7 @@ const TIME_REFRESH_MS = 60000;
  * @param {function(string, *=): string} options.str
  * @param {function(object)} options.onIntent
  * @param {string} [options.lang] BCP 47
- * @returns {{render: function(Element, object, number): Promise, focusTab: function(string)}}
+ * @returns {{render: function(Element, object, number): Promise, focusPeer: function(number): boolean}}
  */
 export const createPanelView = (options) => {
     const {doc, renderTemplate, str, onIntent} = options;
@@ -369,6 +369,21 @@ export const createPanelView = (options) => {
     };
 
     return {
+        /**
+         * Focus the conversation with a person in the Chats list, when that list is shown.
+         *
+         * @param {number} peer
+         * @returns {boolean} whether it did
+         */
+        focusPeer(peer) {
+            const panelEl = root && region('chats-panel');
+            const link = panelEl && !panelEl.hidden
+                ? panelEl.querySelector('[data-action="open-chat"][data-userid="' + Number(peer) + '"]') : null;
+            if (link) {
+                link.focus();
+            }
+            return !!link;
+        },
         /**
          * Draw the panel of this state into the block.
          *

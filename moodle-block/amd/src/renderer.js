@@ -927,11 +927,15 @@ export const createRenderer = (options) => {
             }
         },
         /**
-         * After a window closed: focus the person in the online list (keyboard users keep their place).
+         * After a window closed: focus the person in the list shown, the Chats list or the online list
+         * (keyboard users keep their place).
          *
          * @param {number} peer
          */
         focusPerson(peer) {
+            if (panelView.focusPeer(peer)) {
+                return;
+            }
             const el = onlineEls.get(peer);
             const button = el && el.querySelector('[data-action="open-chat"]');
             if (button && button.isConnected) {
