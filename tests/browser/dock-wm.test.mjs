@@ -1,7 +1,7 @@
 // The dock's window manager and failure states (issue 14), in headless Chromium against `dockchatd demo`,
 // at desktop (1366×768) and phone (390×844) sizes. Screenshots of the states go to artifacts/.
 import {test, before, after} from 'node:test';
-import {setup, demoUsers, openAs, presence, closeAll, winSel, isUncovered, shot, assert, T, DESKTOP, PHONE} from './harness.mjs';
+import {setup, demoUsers, openAs, chooseTab, presence, closeAll, winSel, isUncovered, shot, assert, T, DESKTOP, PHONE} from './harness.mjs';
 
 const env = setup('dockchatd-demo-wm.log');
 before(() => env.start(), {timeout: 25 * 60 * 1000});
@@ -263,6 +263,7 @@ test('desktop: a final refusal offers only Dismiss, a passing one Retry, and "Se
         page.on('pageerror', (e) => errors.push(e.message));
         await page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
         await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        await chooseTab(page, 'online');
         await closeAll(page);
         await page.locator(`.block_dockchat-user[data-userid="${peer.id}"] button`).click();
         const w = page.locator(winSel(peer));

@@ -13,7 +13,8 @@ import {chromium} from 'playwright-core';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const artifacts = join(root, 'artifacts');
-const daemonPath = join(root, 'target', 'debug', 'dockchatd');
+// Cargo's target directory: CARGO_TARGET_DIR when set (as cargo itself takes it), else ./target.
+const daemonPath = join(process.env.CARGO_TARGET_DIR || join(root, 'target'), 'debug', 'dockchatd');
 /** Bound of every single wait (ms). */
 export const T = 15000;
 
@@ -127,13 +128,17 @@ export const demoUsers = async(base) => {
 /**
  * Open the demo page as a user and wait for the welcome.
  *
+ * The block opens on its Chats tab for a user with conversations; the tests of the online list choose
+ * its Online tab first (the block remembers the choice in this browser context, across reloads).
+ *
  * @param {object} context playwright BrowserContext
  * @param {string} base
  * @param {object} user
  * @param {string[]} errors collects page errors and dialogs
+ * @param {{tab: (string|null)}} [options] tab: the block's tab to choose ('online' by default; null: as it opens)
  * @returns {Promise<object>} the page
  */
-export const openAs = async(context, base, user, errors) => {
+export const openAs = async(context, base, user, errors, {tab = 'online'} = {}) => {
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push(`${user.fullname}: ${e.message}`));
     page.on('dialog', (d) => {
@@ -142,7 +147,25 @@ export const openAs = async(context, base, user, errors) => {
     });
     await page.goto(`${base}/?user=${user.id}`, {timeout: T});
     await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+    if (tab) {
+        await chooseTab(page, tab);
+    }
     return page;
+};
+
+/**
+ * Choose a tab of the block ('chats' or 'online'), from the keyboard (on a phone a window restored by
+ * the welcome may cover the block). Chosen even when it is shown already, so the block remembers it
+ * (a reload keeps it, when the default would have changed meanwhile).
+ *
+ * @param {object} page
+ * @param {string} tab
+ * @returns {Promise}
+ */
+export const chooseTab = async(page, tab) => {
+    const sel = `[data-region="block_dockchat-online"] [role="tab"][data-tab="${tab}"]`;
+    await page.locator(sel).press('Enter', {timeout: T});
+    await page.waitForFunction((s) => document.querySelector(s).getAttribute('aria-selected') === 'true', sel, {timeout: T});
 };
 
 /**

@@ -30,6 +30,7 @@ import * as Protocol from './protocol.js';
 import {createTransport} from './transport.js';
 import {createRenderer} from './renderer.js';
 import {initialState, reduce, conv, unreadUpto} from './state.js';
+import {createPanelController} from './panel.js';
 
 const HISTORY_PAGE = 30;
 const TYPING_THROTTLE_MS = 2000;
@@ -260,6 +261,10 @@ export const createController = (deps) => {
         renderer.whenIdle().then(() => markRead());
     };
 
+    // The block's panel (conversations list, people search) sends and answers its own frames.
+    const panel = createPanelController({transport, dispatch, getState: () => state, userid: deps.userid, storage,
+        timers: deps.timers});
+
     const requestHistory = (peer, reset) => {
         if (historyRequested.has(peer)) {
             return;
@@ -387,9 +392,13 @@ export const createController = (deps) => {
             default:
                 break;
         }
+        panel.onFrame(frame);
     };
 
     const onIntent = (intent) => {
+        if (panel.onIntent(intent)) {
+            return;
+        }
         const peer = intent.peer;
         switch (intent.type) {
             case 'open':

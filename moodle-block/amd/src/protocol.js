@@ -129,6 +129,8 @@ export const read = (withId, upto) => ({type: 'read', with: withId, upto});
 export const typing = (to) => ({type: 'typing', to});
 export const windowState = (withId, state) => ({type: 'window', with: withId, state});
 export const ping = (n) => ({type: 'ping', n});
+export const conversations = (offset, limit) => ({type: 'conversations', offset, limit});
+export const people = (query) => ({type: 'people', query});
 
 /**
  * Parse a server frame; null when it is not a JSON object with a string `type`.

@@ -33,6 +33,7 @@
 import {conversationView, conv} from './state.js';
 import {renderInto} from './linkify.js';
 import {countStr} from './strings.js';
+import {createPanelView} from './panelview.js';
 
 const WINDOW_WIDTH = 300;
 const WINDOW_GAP = 10;
@@ -104,6 +105,8 @@ export const createRenderer = (options) => {
     let overflowOpen = false;
     /** @type {Map<number, number>} the newest message announced per peer */
     const announced = new Map();
+    // The block's search, tabs and Chats list (./panelview.js).
+    const panelView = createPanelView({doc, renderTemplate, str, onIntent, lang});
 
     const toElement = (html) => {
         const tpl = doc.createElement('template');
@@ -442,6 +445,7 @@ export const createRenderer = (options) => {
         const text = down ? offlineText(state) : connectionText(state, lastNow);
         setText(status, connected ? '' : text);
         setHidden(status, !text || connected);
+        await panelView.render(blockRoot, state, lastNow);
     };
 
     /**
@@ -1057,11 +1061,15 @@ export const createRenderer = (options) => {
             }
         },
         /**
-         * After a window closed: focus the person in the online list (keyboard users keep their place).
+         * After a window closed: focus the person in the list shown, the Chats list or the online list
+         * (keyboard users keep their place).
          *
          * @param {number} peer
          */
         focusPerson(peer) {
+            if (panelView.focusPeer(peer)) {
+                return;
+            }
             const el = onlineEls.get(peer);
             const button = el && el.querySelector('[data-action="open-chat"]');
             if (button && button.isConnected) {

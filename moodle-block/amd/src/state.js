@@ -25,6 +25,8 @@
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
 
+import {initialPanel, reducePanel, panelPeople} from './panel.js';
+
 /** How long a 'typing' frame shows the indicator (the server forwards at most one per 2 s). */
 export const TYPING_MS = 5000;
 
@@ -46,6 +48,8 @@ export const initialState = (me) => freeze({
     welcomed: false,
     // When the window order last changed by a user's choice (ms), to settle tabs that raced.
     orderAt: 0,
+    // The block's panel: conversations list, people search, tab (./panel.js).
+    panel: initialPanel(),
 });
 
 const emptyConv = freeze({
@@ -237,13 +241,13 @@ export const orderWindows = (windows, order) => {
 };
 
 /**
- * The reducer.
+ * The reducer of the chat (windows, conversations with peers, presence).
  *
  * @param {object} state
  * @param {object} action {type, ...}
  * @returns {object} the next state (the same object when nothing changed)
  */
-export const reduce = (state, action) => {
+const reduceChat = (state, action) => {
     switch (action.type) {
         case 'connection':
             return freeze(Object.assign({}, state, {connection: freeze(Object.assign({}, action.status))}));
@@ -436,6 +440,23 @@ export const reduce = (state, action) => {
         default:
             return state;
     }
+};
+
+/**
+ * The reducer: the chat's, then the block panel's (./panel.js), which also names the people it lists.
+ *
+ * @param {object} state
+ * @param {object} action {type, ...}
+ * @returns {object} the next state (the same object when nothing changed)
+ */
+export const reduce = (state, action) => {
+    let next = reduceChat(state, action);
+    const before = next.panel || initialPanel();
+    const panel = reducePanel(before, action, next);
+    if (panel !== next.panel) {
+        next = withPeople(freeze(Object.assign({}, next, {panel})), panelPeople(action));
+    }
+    return next;
 };
 
 /**

@@ -31,6 +31,8 @@ export const STRING_KEYS = [
     'offlinereconnecting', 'online', 'onlinecount', 'openchatwith', 'reconnectnow',
     'restore', 'retry', 'seen', 'send', 'sending', 'sessionended', 'today', 'toolongtosend', 'typeamessage', 'typing',
     'unreadcountmany', 'unreadcountone', 'yesterday', 'you',
+    // The block's panel (./panelview.js).
+    'nobodyfound', 'searching',
 ];
 
 /**

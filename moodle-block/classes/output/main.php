@@ -47,9 +47,13 @@ class main implements renderable, templatable {
      * Exports the template context of block_dockchat/block.
      *
      * @param renderer_base $output The renderer.
-     * @return array{uniqid: string}
+     * @return array{uniqid: string, messageurl: string}
      */
     public function export_for_template(renderer_base $output): array {
-        return ['uniqid' => $this->uniqid];
+        return [
+            'uniqid' => $this->uniqid,
+            // Group conversations and the personal space open in Moodle's messaging (index.php?convid=).
+            'messageurl' => (new \moodle_url('/message/index.php'))->out(false),
+        ];
     }
 }
