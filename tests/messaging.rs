@@ -443,7 +443,7 @@ async fn moodle_messaging_rules_are_enforced(backend: Backend) {
     refused(&ctx, &mut alice, FRANK, "p3", "not_contactable").await;
     refused(&ctx, &mut alice, HEIDI, "p4", "not_contactable").await;
     // Kate accepts messages from contacts only: Alice is a course-mate but not a contact.
-    refused(&ctx, &mut alice, KATE, "p5", "not_contactable").await;
+    refused(&ctx, &mut alice, KATE, "p5", "contacts_only").await;
     // Carol has blocked Bob.
     refused(&ctx, &mut bob, CAROL, "p6", "blocked").await;
     // Yourself, and accounts that are not active.
@@ -476,7 +476,7 @@ async fn teacher_override_and_capabilities(backend: Backend) {
     assert_eq!(ack["dup"], false);
     // The same teacher without the course capability is refused.
     let mut plain = ctx.client_with_token(&token(TEACHER), None).await;
-    refused(&ctx, &mut plain, KATE, "t2", "not_contactable").await;
+    refused(&ctx, &mut plain, KATE, "t2", "contacts_only").await;
     // caps.anyuser (system messageanyuser) reaches anyone, even outside shared courses.
     let mut c = claims(ALICE);
     c["caps"]["anyuser"] = json!(true);
@@ -528,7 +528,7 @@ async fn messagingallusers_honours_site_privacy(backend: Backend) {
     // Heidi has no preference: with messagingallusers the default is "site" too.
     alice.send_message(HEIDI, "s2", "hi Heidi").await;
     // Kate still accepts contacts only.
-    refused(&ctx, &mut alice, KATE, "s3", "not_contactable").await;
+    refused(&ctx, &mut alice, KATE, "s3", "contacts_only").await;
     assert_eq!(ctx.db.count("messages").await, 2);
     alice.close().await;
     ctx.finish().await;

@@ -138,6 +138,10 @@ fn decide(caps: &Caps, f: &PairFacts) -> std::result::Result<(), ErrorCode> {
         Err(ErrorCode::Blocked)
     } else if f.pref == 2 || f.contact || (f.pref == 0 && !f.shared.is_empty()) {
         Ok(())
+    } else if f.pref == 1 {
+        // One answer per actual reason: a course-mate who takes contacts only is not told
+        // "no shared course".
+        Err(ErrorCode::ContactsOnly)
     } else {
         Err(ErrorCode::NotContactable)
     };

@@ -275,7 +275,10 @@ test('desktop: a final refusal offers only Dismiss, a passing one Retry, and "Se
         const seen = w.locator('[data-region="seen"]');
         await seen.waitFor({state: 'visible', timeout: T});
 
-        for (const [code, reason] of [['blocked', 'You cannot message this person.'], ['not_contactable', null],
+        // One reason per actual rule (issue 14 item 9): contacts only is not 'no shared course'.
+        for (const [code, reason] of [['blocked', 'You cannot message this person.'],
+            ['not_contactable', 'You can message your course-mates and contacts; this person is neither.'],
+            ['contacts_only', 'This person only accepts messages from their contacts.'],
             ['no_permission', 'You do not have permission to send messages.'], ['text_too_long', 'The message is too long.']]) {
             await input.fill(`REFUSE ${code} hello`);
             await input.press('Enter');

@@ -55,7 +55,7 @@ test('every string the client asks for exists in lang/en, and the list is comple
     for (const key of used) {
         assert.ok(STRING_KEYS.includes(key), `strings.js STRING_KEYS lacks '${key}' used in the client`);
     }
-    for (const code of ['blocked', 'internal', 'messaging_disabled', 'no_permission', 'not_contactable', 'rate_limited', 'text_too_long', 'unknown_user']) {
+    for (const code of ['blocked', 'contacts_only', 'internal', 'messaging_disabled', 'no_permission', 'not_contactable', 'rate_limited', 'text_too_long', 'unknown_user']) {
         assert.ok(STRING_KEYS.includes('error:' + code));
     }
 });

@@ -33,7 +33,7 @@ export const WINDOW_CLOSED = 'closed';
 
 /** Error codes with a user-facing string (`error:<code>` in the lang file). */
 export const USER_ERRORS = [
-    'blocked', 'internal', 'messaging_disabled', 'no_permission', 'not_contactable',
+    'blocked', 'contacts_only', 'internal', 'messaging_disabled', 'no_permission', 'not_contactable',
     'rate_limited', 'text_too_long', 'unknown_user',
 ];
 

@@ -24,7 +24,7 @@
 /** Keys of block_dockchat strings used from JS. */
 export const STRING_KEYS = [
     'charsleftmany', 'charsleftone', 'charsovermany', 'charsoverone', 'close', 'closechatwith', 'connected', 'connecting', 'connectionlost', 'disconnected',
-    'error:blocked', 'error:internal', 'error:messaging_disabled', 'error:no_permission',
+    'error:blocked', 'error:contacts_only', 'error:internal', 'error:messaging_disabled', 'error:no_permission',
     'error:not_contactable', 'error:rate_limited', 'error:text_too_long', 'error:unknown',
     'error:unknown_user', 'loadingolder', 'messagelist', 'messagesender', 'minimise', 'moreconversationsmany',
     'moreconversationsone', 'newmessage', 'newmessagefrom', 'newmessagesmany', 'newmessagesone', 'nobodyonline', 'offline',
