@@ -11,7 +11,7 @@
 //! protocol: the demo runs the production server with these extra routes.
 
 use crate::ops::config::Config;
-use crate::store::seed::{demo_session_id, user_context, SeedCourse, SeedEnrolment, SeedUser};
+use crate::store::seed::{demo_session_id, user_context, SeedCourse, SeedEnrolment, SeedGroup, SeedUser};
 use crate::store::{now, xmldb, Dialect, Store};
 use crate::ws::server::{respond, Body, ExtraRoutes};
 use anyhow::Context;
@@ -96,6 +96,18 @@ fn enrolments() -> Vec<SeedEnrolment> {
         e(11, 2, STUDENT),
         e(11, 3, STUDENT),
     ]
+}
+
+/// The course groups whose conversations the demo shows (Moodle creates one per group with
+/// messaging enabled).
+fn groups() -> Vec<SeedGroup> {
+    vec![SeedGroup {
+        id: 1,
+        courseid: 2,
+        name: "PSY101 Study group",
+        // Amara, Lucas, Sofia and Elena: students of Introduction to Psychology.
+        members: &[5, 6, 7, 9],
+    }]
 }
 
 /// A random secret from the OS (hex).
@@ -194,7 +206,7 @@ pub async fn prepare(url: &str, addr: &str) -> anyhow::Result<Demo> {
             .await
             .context("creating the block's tables")?;
         store
-            .seed_demo(&users(), &courses(), &enrolments(), &random_secret()?)
+            .seed_demo(&users(), &courses(), &enrolments(), &groups(), &random_secret()?)
             .await
             .context("seeding the demo site")?;
         if dialect != Dialect::Sqlite {

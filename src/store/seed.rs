@@ -36,6 +36,16 @@ pub struct SeedEnrolment {
     pub roleid: i64,
 }
 
+/// A course group with messaging enabled: Moodle keeps its group conversation (type 2,
+/// `core_group` / `groups`, in the course's context) with the group's members as members.
+#[derive(Debug, Clone)]
+pub struct SeedGroup {
+    pub id: i64,
+    pub courseid: i64,
+    pub name: &'static str,
+    pub members: &'static [i64],
+}
+
 /// Context id of a course in the demo site.
 pub fn course_context(courseid: i64) -> i64 {
     10 + courseid
@@ -107,6 +117,7 @@ impl Store {
         users: &[SeedUser],
         courses: &[SeedCourse],
         enrolments: &[SeedEnrolment],
+        groups: &[SeedGroup],
         secret: &str,
     ) -> Result<()> {
         let t = now();
@@ -213,6 +224,27 @@ impl Store {
                 vals![e.roleid, course_context(e.courseid), e.userid, t, 2i64],
             )
             .await?;
+        }
+        for g in groups {
+            // As `groups_create_group` does with messaging on (`\core_message\api::create_conversation`):
+            // no hash, enabled, named after the group.
+            self.exec(
+                "INSERT INTO {p}message_conversations (type, name, convhash, component, itemtype, itemid, contextid, enabled, timecreated, timemodified) \
+                 VALUES (2, ?, NULL, 'core_group', 'groups', ?, ?, 1, ?, ?)",
+                vals![g.name, g.id, course_context(g.courseid), t, t],
+            )
+            .await?;
+            let find = SqlBuilder::new(self.dialect, self.prefix()).build(
+                "SELECT id FROM {p}message_conversations WHERE component = 'core_group' AND itemtype = 'groups' AND itemid = ?",
+            );
+            let conv: i64 = dispatch!(self, pool => sqlx::query_scalar(&find).bind(g.id).fetch_one(pool).await?);
+            for &userid in g.members {
+                self.exec(
+                    "INSERT INTO {p}message_conversation_members (conversationid, userid, timecreated) VALUES (?, ?, ?)",
+                    vals![conv, userid, t],
+                )
+                .await?;
+            }
         }
         Ok(())
     }
