@@ -16,6 +16,9 @@
 /**
  * The dock controller: wires the transport, the state and the renderer.
  *
+ * Windows are named by key (./state.js): a user id, or 'c' + a group's conversation id; the frames of a
+ * group conversation name it by `conv` (./protocol.js builds them from the key).
+ *
  * Server frames and user intents become state actions; each new state is handed to the renderer.
  * It also keeps the tabs of one user in step: the server sends window, message and read frames to every
  * tab, and a BroadcastChannel (or localStorage events) shares what only this tab knows yet (a message
@@ -29,7 +32,7 @@
 import * as Protocol from './protocol.js';
 import {createTransport} from './transport.js';
 import {createRenderer} from './renderer.js';
-import {initialState, reduce, conv, unreadUpto} from './state.js';
+import {initialState, reduce, conv, unreadUpto, peerOf, groupInfo, groupConv, isGroupKey, parseKey} from './state.js';
 import {createPanelController} from './panel.js';
 
 const HISTORY_PAGE = 30;
@@ -99,8 +102,8 @@ export const createTabChannel = (name, view) => {
  * @param {function(): number} [deps.now]
  * @param {object} [deps.timers] {setInterval, clearInterval}
  * @param {Storage} [deps.storage] keeps unsent messages across page loads (localStorage)
- * @param {Storage} [deps.session] keeps the composers' drafts across the page loads of this tab
- *   (sessionStorage)
+ * @param {Storage} [deps.session] keeps the composers' drafts and the group windows across the page
+ *   loads of this tab (sessionStorage)
  * @returns {object}
  */
 export const createController = (deps) => {
@@ -122,6 +125,35 @@ export const createController = (deps) => {
     const orderKey = 'block_dockchat_order_' + (deps.userid || 0);
     const session = deps.session || null;
     const draftsKey = 'block_dockchat_drafts_' + (deps.userid || 0);
+    const groupsKey = 'block_dockchat_groups_' + (deps.userid || 0);
+
+    // Group windows are this tab's (the server's `window` frames are onto users only): they follow the
+    // user from page to page in this tab, with the group's name for the title until the list is back.
+    const loadGroupWindows = () => {
+        try {
+            const saved = JSON.parse((session && session.getItem(groupsKey)) || '[]');
+            return Array.isArray(saved) ? saved.filter((g) => g && typeof g.conv === 'number' && g.conv > 0) : [];
+        } catch (e) {
+            return [];
+        }
+    };
+    const groupWindows = (s) => s.windows.filter((w) => isGroupKey(w.peer))
+        .map((w) => Object.assign(groupInfo(s, w.peer), {state: w.state}));
+    const saveGroupWindows = () => {
+        if (!session) {
+            return;
+        }
+        const list = groupWindows(state);
+        try {
+            if (list.length) {
+                session.setItem(groupsKey, JSON.stringify(list));
+            } else {
+                session.removeItem(groupsKey);
+            }
+        } catch (e) {
+            // Quota or privacy mode: the group windows last as long as the page.
+        }
+    };
 
     // What is typed but not sent stays with its conversation while the user moves from page to page
     // (this tab only, as the browser's own form restore would), until it is sent or cleared.
@@ -164,7 +196,7 @@ export const createController = (deps) => {
         try {
             const saved = JSON.parse((storage && storage.getItem(orderKey)) || 'null');
             if (saved && Array.isArray(saved.peers)) {
-                return {peers: saved.peers.filter((p) => typeof p === 'number'), at: Number(saved.at) || 0};
+                return {peers: saved.peers.filter((p) => typeof p === 'number' || isGroupKey(p)), at: Number(saved.at) || 0};
             }
         } catch (e) {
             // Unreadable: start from the server's order.
@@ -256,6 +288,12 @@ export const createController = (deps) => {
         if (!sameOrder(before.windows, next.windows)) {
             saveOrder();
         }
+        if (before.windows !== next.windows || before.groups !== next.groups) {
+            const was = JSON.stringify(groupWindows(before));
+            if (was !== JSON.stringify(groupWindows(next))) {
+                saveGroupWindows();
+            }
+        }
         renderer.render(state, now());
         updateTicker();
         renderer.whenIdle().then(() => markRead());
@@ -296,6 +334,14 @@ export const createController = (deps) => {
 
     const setWindow = (peer, winState, raise) => {
         const at = raise ? Math.max(now(), state.orderAt + 1) : undefined;
+        if (isGroupKey(peer)) {
+            // This tab's own (kept in sessionStorage): no `window` frame, which is onto users only.
+            dispatch({type: 'window', peer, state: winState, raise, at, group: groupInfo(state, peer)});
+            if (winState !== 'closed') {
+                ensureHistory(peer);
+            }
+            return;
+        }
         dispatch({type: 'window', peer, state: winState, raise, at, person: state.people[peer]});
         transport.send(Protocol.windowState(peer, winState), 'window:' + peer);
         post({kind: 'window', peer, state: winState, raise: !!raise, at, person: state.people[peer] || null});
@@ -324,7 +370,7 @@ export const createController = (deps) => {
                 historyRequested.clear();
                 resetRequested.clear();
                 const order = loadOrder();
-                dispatch({type: 'welcome', frame, order: order.peers, orderAt: order.at});
+                dispatch({type: 'welcome', frame, order: order.peers, orderAt: order.at, groups: loadGroupWindows()});
                 // Windows come back after a page load: fetch what they show.
                 state.windows.forEach((w) => ensureHistory(w.peer));
                 break;
@@ -343,10 +389,11 @@ export const createController = (deps) => {
                     forget(frame.message.cid);
                 }
                 const m = frame.message;
-                const peer = m ? (m.from === state.me ? m.to : m.from) : 0;
+                const peer = m ? peerOf(state, m) : 0;
                 const known = conv(state, peer).messages;
                 dispatch({type: 'message', message: m, sender: frame.sender});
-                if (m && m.from === peer && conv(state, peer).messages !== known && renderer.announceArrival) {
+                const theirs = m && (isGroupKey(peer) ? m.from !== state.me : m.from === peer);
+                if (theirs && conv(state, peer).messages !== known && renderer.announceArrival) {
                     // New to this page (not a resume's repeat): screen readers hear of it once.
                     renderer.whenIdle().then(() => renderer.announceArrival(peer, m.id));
                 }
@@ -357,7 +404,7 @@ export const createController = (deps) => {
                 dispatch({type: 'ack', ack: frame});
                 break;
             case 'history': {
-                const peer = frame.with && frame.with.id;
+                const peer = frame.with && frame.with.id ? frame.with.id : parseKey('c' + frame.conv);
                 historyRequested.delete(peer);
                 const reset = resetRequested.delete(peer);
                 dispatch({type: 'history', frame, reset});
@@ -367,7 +414,7 @@ export const createController = (deps) => {
                 dispatch({type: 'read', frame});
                 break;
             case 'typing':
-                dispatch({type: 'typing', from: frame.from, now: now()});
+                dispatch({type: 'typing', from: frame.from, conv: typeof frame.conv === 'number' ? frame.conv : undefined, now: now()});
                 break;
             case 'window': {
                 const peer = frame.with && frame.with.id;
@@ -384,7 +431,9 @@ export const createController = (deps) => {
                     historyRequested.clear();
                     Object.keys(state.convs).forEach((k) => {
                         if (state.convs[k].loading) {
-                            dispatch({type: 'history', frame: {with: {id: Number(k)}, messages: [], more: conv(state, Number(k)).more}});
+                            const key = parseKey(k);
+                            const address = isGroupKey(key) ? {with: null, conv: groupConv(key)} : {with: {id: key}};
+                            dispatch({type: 'history', frame: Object.assign(address, {messages: [], more: conv(state, key).more})});
                         }
                     });
                 }
@@ -535,7 +584,7 @@ export const createController = (deps) => {
         /**
          * The unsent text of a conversation (the renderer puts it back into a new window's composer).
          *
-         * @param {number} peer
+         * @param {number|string} peer a window key
          * @returns {string}
          */
         draft(peer) {

@@ -256,7 +256,9 @@ export const reducePanel = (panel, action, state) => {
             }
             let changed = false;
             const items = p.items.map((c) => {
-                if (c.type !== 'individual' || !c.with || c.with.id !== f.with || !c.unread) {
+                const mine = typeof f.conv === 'number'
+                    ? c.conv === f.conv : c.type === 'individual' && !!c.with && c.with.id === f.with;
+                if (!mine || !c.unread) {
                     return c;
                 }
                 if (c.last && f.upto < c.last.id) {
@@ -383,18 +385,22 @@ export const timeAgo = (seconds, nowMs) => {
  *
  * @param {object} c conversation of the panel
  * @param {number} me my user id
- * @returns {object} {conv, type, peer (0 unless a window can open), name, initial, avatar, preview,
- *   mine, time, unread, favourite, muted, online, individual}
+ * @returns {object} {conv, type, peer (0 unless a window onto a user can open), window (the dock
+ *   window's key: a user id, 'c' + conv for a group, '' for the personal space), name, initial, avatar,
+ *   preview, mine, time, unread, favourite, muted, online, individual, group, members}
  */
 export const conversationModel = (c, me) => {
     const individual = c.type === 'individual' && !!c.with && c.with.id !== me;
+    const group = c.type === 'group';
     const name = c.name || (c.with ? c.with.fullname : '');
     return {
         conv: c.conv,
         type: c.type,
         peer: individual ? c.with.id : 0,
+        window: individual ? String(c.with.id) : (group ? 'c' + c.conv : ''),
         individual,
-        group: c.type === 'group',
+        group,
+        members: c.members,
         name,
         initial: Array.from(name.trim())[0] ? Array.from(name.trim())[0].toLocaleUpperCase() : '#',
         avatar: c.type !== 'group' && c.with ? c.with.avatar : '',

@@ -370,15 +370,16 @@ export const createPanelView = (options) => {
 
     return {
         /**
-         * Focus the conversation with a person in the Chats list, when that list is shown.
+         * Focus the conversation with a person (or a group) in the Chats list, when that list is shown.
          *
-         * @param {number} peer
+         * @param {number|string} peer a window key: a user id, or 'c' + a group's conversation id
          * @returns {boolean} whether it did
          */
         focusPeer(peer) {
             const panelEl = root && region('chats-panel');
-            const link = panelEl && !panelEl.hidden
-                ? panelEl.querySelector('[data-action="open-chat"][data-userid="' + Number(peer) + '"]') : null;
+            const key = String(peer).replace(/[^c0-9]/g, '');
+            const link = panelEl && !panelEl.hidden && key
+                ? panelEl.querySelector('[data-action="open-chat"][data-window="' + key + '"]') : null;
             if (link) {
                 link.focus();
             }

@@ -33,8 +33,8 @@ export const WINDOW_CLOSED = 'closed';
 
 /** Error codes with a user-facing string (`error:<code>` in the lang file). */
 export const USER_ERRORS = [
-    'blocked', 'contacts_only', 'internal', 'messaging_disabled', 'no_permission', 'not_contactable',
-    'rate_limited', 'text_too_long', 'unknown_user',
+    'blocked', 'contacts_only', 'conversation_disabled', 'internal', 'messaging_disabled', 'no_permission',
+    'not_contactable', 'not_member', 'rate_limited', 'text_too_long', 'unknown_user',
 ];
 
 /** Send errors after which the very same send may simply be retried later. */
@@ -114,9 +114,21 @@ export const hello = (token, since) => {
 };
 
 export const refreshToken = (token) => ({type: 'token', token});
-export const send = (to, cid, text) => ({type: 'send', to, cid, text});
+
+/**
+ * How a frame names its conversation (PROTOCOL §4): a user id as `to`/`with`, a group's window key
+ * ('c' + Moodle's conversation id, see ./state.js `groupKey`) as `conv`.
+ *
+ * @param {string} field 'to' or 'with', for a user id
+ * @param {number|string} key
+ * @returns {object}
+ */
+const address = (field, key) => (typeof key === 'string' && /^c[1-9][0-9]*$/.test(key)
+    ? {conv: Number(key.slice(1))} : {[field]: key});
+
+export const send = (to, cid, text) => Object.assign({type: 'send'}, address('to', to), {cid, text});
 export const history = (withId, before, limit) => {
-    const frame = {type: 'history', with: withId};
+    const frame = Object.assign({type: 'history'}, address('with', withId));
     if (before) {
         frame.before = before;
     }
@@ -125,8 +137,8 @@ export const history = (withId, before, limit) => {
     }
     return frame;
 };
-export const read = (withId, upto) => ({type: 'read', with: withId, upto});
-export const typing = (to) => ({type: 'typing', to});
+export const read = (withId, upto) => Object.assign({type: 'read'}, address('with', withId), {upto});
+export const typing = (to) => Object.assign({type: 'typing'}, address('to', to));
 export const windowState = (withId, state) => ({type: 'window', with: withId, state});
 export const ping = (n) => ({type: 'ping', n});
 export const conversations = (offset, limit) => ({type: 'conversations', offset, limit});

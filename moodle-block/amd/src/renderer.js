@@ -23,14 +23,15 @@
  * built by ./linkify.js with textContent); user data never goes through innerHTML.
  *
  * User actions are reported to the controller as intents through `onIntent`; the renderer never changes
- * state itself.
+ * state itself. Windows are named by their key (./state.js): a user id, or 'c' + a group's conversation
+ * id (`data-peerid`, `data-window`).
  *
  * @module     block_dockchat/renderer
  * @copyright  2026 dockchat developers
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
 
-import {conversationView, conv} from './state.js';
+import {conversationView, conv, groupInfo, isGroupKey, parseKey, typingText} from './state.js';
 import {renderInto} from './linkify.js';
 import {countStr} from './strings.js';
 import {createPanelView} from './panelview.js';
@@ -62,12 +63,12 @@ const dayKey = (seconds) => {
  * @param {function(string, object): Promise<string>} options.renderTemplate template name (without
  *   component) and context to HTML
  * @param {function(string, *=): string} options.str lang string getter
- * @param {function(object)} options.onIntent receives {type, peer, ...} user intents
+ * @param {function(object)} options.onIntent receives {type, peer, ...} user intents (peer: a window key)
  * @param {Element|null} [options.blockRoot] the block's `[data-region="block_dockchat-online"]`
  * @param {Document} [options.doc]
  * @param {string} [options.lang] BCP 47 language for times and dates
  * @param {function(Error)} [options.onError]
- * @param {function(number): string} [options.loadDraft] the unsent text of a conversation, put back into
+ * @param {function((number|string)): string} [options.loadDraft] the unsent text of a conversation, put back into
  *   its composer when its window is created
  * @returns {object}
  */
@@ -153,7 +154,7 @@ export const createRenderer = (options) => {
 
     const peerOfEvent = (target) => {
         const win = target.closest('[data-region="window"]');
-        return win ? Number(win.getAttribute('data-peerid')) : 0;
+        return win ? parseKey(win.getAttribute('data-peerid')) : 0;
     };
 
     const onClick = (event) => {
@@ -166,7 +167,8 @@ export const createRenderer = (options) => {
             return;
         }
         const action = actionEl.getAttribute('data-action');
-        const peer = Number(actionEl.getAttribute('data-userid')) || peerOfEvent(actionEl);
+        const peer = parseKey(actionEl.getAttribute('data-window')) || Number(actionEl.getAttribute('data-userid'))
+            || peerOfEvent(actionEl);
         switch (action) {
             case 'open-chat':
                 event.preventDefault();
@@ -240,7 +242,7 @@ export const createRenderer = (options) => {
     /**
      * Scroll a window's log to its newest message (the pill, the title's badge).
      *
-     * @param {number} peer
+     * @param {number|string} peer a window key
      */
     const scrollToLatest = (peer) => {
         const w = windows.get(peer);
@@ -516,12 +518,35 @@ export const createRenderer = (options) => {
 
     // ---- Windows. -------------------------------------------------------------------------------
 
+    /**
+     * Who or what a window is onto: the peer, or the group (its name, no picture).
+     *
+     * @param {object} state
+     * @param {number|string} peer a window key
+     * @returns {{fullname: string, avatar: string, group: boolean, members: number}}
+     */
+    const windowSubject = (state, peer) => {
+        if (isGroupKey(peer)) {
+            const g = groupInfo(state, peer);
+            return {fullname: g.name, avatar: '', group: true, members: g.members};
+        }
+        const person = state.people[peer] || {fullname: '', avatar: ''};
+        return {fullname: person.fullname || '', avatar: person.avatar || '', group: false, members: 0};
+    };
+
+    const initialOf = (name) => {
+        const first = Array.from(String(name || '').trim())[0];
+        return first ? first.toLocaleUpperCase() : '#';
+    };
+
     const createWindow = async(state, peer) => {
-        const person = state.people[peer] || {id: peer, fullname: '', avatar: ''};
+        const subject = windowSubject(state, peer);
         const html = await renderTemplate('window', {
             id: peer,
-            fullname: person.fullname,
-            avatar: person.avatar,
+            fullname: subject.fullname,
+            avatar: subject.avatar,
+            group: subject.group,
+            initial: initialOf(subject.fullname),
         });
         const el = toElement(html);
         // A draft typed on an earlier page (or before the window was closed) comes back.
@@ -535,15 +560,42 @@ export const createRenderer = (options) => {
             arrived: 0};
     };
 
-    const messageContext = (item, state, peer) => ({
-        key: item.key,
-        id: item.id,
-        mine: item.mine,
-        // A screen reader hears who wrote each message of the log, mine and theirs alike.
-        sender: str('messagesender', item.mine ? str('you') : ((state.people[peer] || {}).fullname || '')),
-        datetime: new Date(item.time * 1000).toISOString(),
-        timelabel: timeLabel(item.time),
-    });
+    const messageContext = (item, state, peer) => {
+        const group = isGroupKey(peer);
+        const author = state.people[group ? item.from : peer] || {};
+        return {
+            key: item.key,
+            id: item.id,
+            mine: item.mine,
+            // A screen reader hears who wrote each message of the log, mine and theirs alike.
+            sender: str('messagesender', item.mine ? str('you') : (author.fullname || '')),
+            // In a group the others' messages show who wrote them (the name may come later: patched).
+            author: group && !item.mine ? (author.fullname || '\u00a0') : '',
+            authoravatar: group && !item.mine ? (author.avatar || '') : '',
+            datetime: new Date(item.time * 1000).toISOString(),
+            timelabel: timeLabel(item.time),
+        };
+    };
+
+    /**
+     * In a group: the author of a message as now known (a name learnt after the message was drawn).
+     *
+     * @param {Element} el the message
+     * @param {object} item
+     * @param {object} state
+     */
+    const patchAuthor = (el, item, state) => {
+        const person = state.people[item.from];
+        if (!person) {
+            return;
+        }
+        setText(region(el, 'author-name'), person.fullname || '');
+        setText(region(el, 'sender'), str('messagesender', person.fullname || ''));
+        const img = region(el, 'author-avatar');
+        if (img && person.avatar && img.getAttribute('src') !== person.avatar) {
+            img.setAttribute('src', person.avatar);
+        }
+    };
 
     const desiredItems = (state, peer, nowMs) => {
         const v = conversationView(state, peer, nowMs);
@@ -557,7 +609,7 @@ export const createRenderer = (options) => {
             }
             out.push(Object.assign({kind: 'msg'}, item));
         });
-        return {items: out, seen: v.seen, typing: v.typing};
+        return {items: out, seen: v.seen, seenBy: v.seenBy, typing: v.typing, typers: v.typers};
     };
 
     const patchMessage = (el, item) => {
@@ -585,7 +637,8 @@ export const createRenderer = (options) => {
         const list = region(w.el, 'messages');
         const itemsEl = region(w.el, 'items');
         const desired = desiredItems(state, peer, nowMs);
-        if (w.conv !== c || force) {
+        const group = isGroupKey(peer);
+        if (w.conv !== c || force || (group && w.people !== state.people)) {
             const missing = desired.items.filter((it) => !w.items.has(it.key));
             const html = await Promise.all(missing.map((it) => (it.kind === 'day'
                 ? renderTemplate('day', {key: it.key, label: dayLabel(it.time, nowMs)})
@@ -629,17 +682,22 @@ export const createRenderer = (options) => {
                 }
                 if (it.kind === 'msg') {
                     patchMessage(el, it);
+                    if (group && !it.mine) {
+                        patchAuthor(el, it, state);
+                    }
+                    // A row of messages: one writer (in a group, the same member), without long pauses.
                     const next = desired.items[i + 1];
-                    const groupEnd = !next || next.kind !== 'msg' || next.mine !== it.mine
+                    const groupEnd = !next || next.kind !== 'msg' || next.mine !== it.mine || next.from !== it.from
                         || next.time - it.time > GROUP_GAP_SECONDS;
                     toggleClass(el, 'is-groupend', groupEnd);
                     const prev = desired.items[i - 1];
-                    const groupStart = !prev || prev.kind !== 'msg' || prev.mine !== it.mine
+                    const groupStart = !prev || prev.kind !== 'msg' || prev.mine !== it.mine || prev.from !== it.from
                         || it.time - prev.time > GROUP_GAP_SECONDS;
                     toggleClass(el, 'is-groupstart', groupStart);
                 }
             });
             w.conv = c;
+            w.people = state.people;
             // Theirs that came after what was the end of the log: new arrivals.
             let arrivals = 0;
             if (w.rendered && lastBefore && lastBefore.isConnected) {
@@ -667,12 +725,28 @@ export const createRenderer = (options) => {
         const seen = region(w.el, 'seen');
         const wasHidden = seen ? seen.hidden : true;
         setHidden(seen, !desired.seen);
+        if (group && seen) {
+            // "Seen by N" counts the members whose reads this page saw; their names on hover and focus.
+            const readers = desired.seenBy.map((id) => (state.people[id] || {}).fullname || '').filter(Boolean);
+            setText(region(seen, 'seen-text'), desired.seenBy.length
+                ? countStr(str, 'seenby', desired.seenBy.length) : str('seen'));
+            const names = readers.length ? str('seenbynames', readers.join(', ')) : '';
+            setText(region(seen, 'seen-names'), names);
+            if (names) {
+                setAttr(seen, 'title', names);
+                setAttr(seen, 'tabindex', '0');
+            } else {
+                seen.removeAttribute('title');
+                seen.removeAttribute('tabindex');
+            }
+        }
         const typing = region(w.el, 'typing');
         const typingWasHidden = typing ? typing.hidden : true;
         setHidden(typing, !desired.typing);
         if (desired.typing) {
             const person = state.people[peer];
-            setText(region(typing, 'typing-text'), str('typing', person ? person.fullname : ''));
+            setText(region(typing, 'typing-text'), group ? typingText(str, state, desired.typers)
+                : str('typing', person ? person.fullname : ''));
         }
         if ((wasHidden && desired.seen) || (typingWasHidden && desired.typing)) {
             if (list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_EDGE_PX + 60) {
@@ -688,22 +762,33 @@ export const createRenderer = (options) => {
         const c = conv(state, peer);
         const el = w.el;
         const minimised = entry.state !== 'open';
-        // Presence is only known while connected.
-        const online = state.connection.state === 'connected' && state.online.some((p) => p.id === peer);
+        // Presence is only known while connected (a group has none).
+        const group = isGroupKey(peer);
+        const online = !group && state.connection.state === 'connected' && state.online.some((p) => p.id === peer);
         toggleClass(el, 'is-minimised', minimised);
         toggleClass(el, 'is-highlight', minimised && c.highlight);
         toggleClass(el, 'is-online', online);
         const toggle = el.querySelector('[data-action="toggle"]');
         setAttr(toggle, 'aria-expanded', minimised ? 'false' : 'true');
         const person = state.people[peer];
-        if (person) {
-            setText(region(el, 'name'), person.fullname);
-            const img = region(el, 'avatar');
-            if (img && person.avatar && img.getAttribute('src') !== person.avatar) {
-                img.setAttribute('src', person.avatar);
+        if (group) {
+            const subject = windowSubject(state, peer);
+            if (subject.fullname) {
+                setText(region(el, 'name'), subject.fullname);
+                setText(region(el, 'initial'), initialOf(subject.fullname));
             }
+            // Instead of presence: how many members the group has.
+            setText(region(el, 'presence-text'), subject.members ? countStr(str, 'membercount', subject.members) : '');
+        } else {
+            if (person) {
+                setText(region(el, 'name'), person.fullname);
+                const img = region(el, 'avatar');
+                if (img && person.avatar && img.getAttribute('src') !== person.avatar) {
+                    img.setAttribute('src', person.avatar);
+                }
+            }
+            setText(region(el, 'presence-text'), online ? str('online') : str('offline'));
         }
-        setText(region(el, 'presence-text'), online ? str('online') : str('offline'));
         const badge = region(el, 'unread');
         setHidden(badge, !c.unread);
         setText(badge, c.unread ? String(c.unread) : '');
@@ -905,14 +990,14 @@ export const createRenderer = (options) => {
                 menu.removeChild(menu.firstChild);
             }
             hidden.forEach((peer) => {
-                const person = state.people[peer] || {fullname: ''};
+                const person = windowSubject(state, peer);
                 const c = conv(state, peer);
                 const li = doc.createElement('li');
                 const button = doc.createElement('button');
                 button.type = 'button';
                 button.className = 'block_dockchat-overflow-item';
                 button.setAttribute('data-action', 'raise');
-                button.setAttribute('data-userid', String(peer));
+                button.setAttribute('data-window', String(peer));
                 const name = doc.createElement('span');
                 name.dir = 'auto';
                 name.textContent = person.fullname;
@@ -1047,7 +1132,7 @@ export const createRenderer = (options) => {
         /**
          * Move keyboard focus into a window (its input when open, its title button when minimised).
          *
-         * @param {number} peer
+         * @param {number|string} peer a window key
          */
         focusWindow(peer) {
             const w = windows.get(peer);
@@ -1064,7 +1149,7 @@ export const createRenderer = (options) => {
          * After a window closed: focus the person in the list shown, the Chats list or the online list
          * (keyboard users keep their place).
          *
-         * @param {number} peer
+         * @param {number|string} peer a window key
          */
         focusPerson(peer) {
             if (panelView.focusPeer(peer)) {
@@ -1081,7 +1166,7 @@ export const createRenderer = (options) => {
          * '+N' chip, or not there): once per message, in the dock's polite live region. A shown, open
          * window's log (role=log) announces it by itself.
          *
-         * @param {number} peer
+         * @param {number|string} peer a window key
          * @param {number} id the message id
          */
         announceArrival(peer, id) {
@@ -1094,8 +1179,8 @@ export const createRenderer = (options) => {
                 return;
             }
             const live = region(dock, 'announce');
-            const person = (lastState && lastState.people[peer]) || {fullname: ''};
-            const text = str('newmessagefrom', person.fullname);
+            const subject = lastState ? windowSubject(lastState, peer) : {fullname: '', group: false};
+            const text = str(subject.group ? 'newmessagein' : 'newmessagefrom', subject.fullname);
             // Emptied first: the same words again (a second message) are a change, so they are read again.
             live.textContent = '';
             view.setTimeout(() => {
@@ -1105,7 +1190,7 @@ export const createRenderer = (options) => {
         /**
          * Whether the peer's window shows its newest message right now (open, visible, scrolled down).
          *
-         * @param {number} peer
+         * @param {number|string} peer a window key
          * @returns {boolean}
          */
         isShowingLatest(peer) {

@@ -20,6 +20,9 @@
  * pending ones by cid, in id order), unread counts, typing, read markers ('Seen') and the connection
  * state. No DOM, no I/O: unit-tested in node.
  *
+ * Windows and conversations are named by a key: the other user's id (a number) for a conversation
+ * of two, 'c' + Moodle's conversation id (a string, `groupKey`) for a group conversation.
+ *
  * @module     block_dockchat/state
  * @copyright  2026 dockchat developers
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
@@ -31,6 +34,44 @@ import {initialPanel, reducePanel, panelPeople} from './panel.js';
 export const TYPING_MS = 5000;
 
 const freeze = (o) => Object.freeze(o);
+
+/**
+ * The key of a group conversation's window.
+ *
+ * @param {number} convid Moodle's conversation id
+ * @returns {string} 'c' + the id
+ */
+export const groupKey = (convid) => 'c' + convid;
+
+/**
+ * Whether a window key names a group conversation.
+ *
+ * @param {number|string} key
+ * @returns {boolean}
+ */
+export const isGroupKey = (key) => typeof key === 'string' && /^c[1-9][0-9]*$/.test(key);
+
+/**
+ * Moodle's conversation id of a group key (0 for a user's id).
+ *
+ * @param {number|string} key
+ * @returns {number}
+ */
+export const groupConv = (key) => (isGroupKey(key) ? Number(key.slice(1)) : 0);
+
+/**
+ * A window key from text (an object key, a data attribute): a group key as it is, else a user id.
+ *
+ * @param {string|number|null} text
+ * @returns {number|string} 0 when it names nothing
+ */
+export const parseKey = (text) => {
+    if (isGroupKey(text)) {
+        return text;
+    }
+    const n = Number(text);
+    return Number.isInteger(n) && n > 0 ? n : 0;
+};
 
 /**
  * @param {number} [me] my user id when known before the welcome
@@ -48,6 +89,8 @@ export const initialState = (me) => freeze({
     welcomed: false,
     // When the window order last changed by a user's choice (ms), to settle tabs that raced.
     orderAt: 0,
+    // Group conversations by key: {conv, name, members} (from the Chats list, or kept by the tab).
+    groups: freeze({}),
     // The block's panel: conversations list, people search, tab (./panel.js).
     panel: initialPanel(),
 });
@@ -64,11 +107,15 @@ const emptyConv = freeze({
     loading: false,
     typingUntil: 0,
     highlight: false,
+    // Groups only: who is typing (user id -> until, ms) and how far each other member has read
+    // (user id -> message id).
+    typers: freeze({}),
+    readers: freeze({}),
 });
 
 /**
  * @param {object} state
- * @param {number} peer
+ * @param {number|string} peer a window key (a user id, or a group key)
  * @returns {object} the conversation with that peer (an empty one if none)
  */
 export const conv = (state, peer) => state.convs[peer] || emptyConv;
@@ -96,13 +143,62 @@ const byName = (a, b) => {
 };
 
 /**
- * The peer of a message from my point of view.
+ * The window key of a message from my point of view: the other user, or the group (`to` is 0 in a
+ * group conversation).
  *
  * @param {object} state
  * @param {object} m message
- * @returns {number}
+ * @returns {number|string}
  */
-export const peerOf = (state, m) => (m.from === state.me ? m.to : m.from);
+export const peerOf = (state, m) => {
+    if (m.to === 0 && typeof m.conv === 'number' && m.conv > 0) {
+        return groupKey(m.conv);
+    }
+    return m.from === state.me ? m.to : m.from;
+};
+
+/**
+ * Whether a message of a conversation is someone else's (the peer's, or another member's in a group).
+ *
+ * @param {object} state
+ * @param {number|string} key
+ * @param {object} m
+ * @returns {boolean}
+ */
+const isTheirs = (state, key, m) => (isGroupKey(key) ? m.from !== state.me : m.from === key);
+
+/**
+ * A group's name and member count, as the Chats list (or this tab) knows them.
+ *
+ * @param {object} state
+ * @param {string} key a group key
+ * @returns {{conv: number, name: string, members: number}}
+ */
+export const groupInfo = (state, key) => {
+    const convid = groupConv(key);
+    const known = state.groups[key];
+    const listed = state.panel ? state.panel.items.find((c) => c.conv === convid && c.type === 'group') : null;
+    return {
+        conv: convid,
+        name: (listed && listed.name) || (known && known.name) || '',
+        members: (listed && listed.members) || (known && known.members) || 0,
+    };
+};
+
+const withGroups = (state, list) => {
+    const changed = list.filter((g) => {
+        const had = state.groups[groupKey(g.conv)];
+        return !had || had.name !== g.name || had.members !== g.members;
+    });
+    if (!changed.length) {
+        return state;
+    }
+    const groups = Object.assign({}, state.groups);
+    changed.forEach((g) => {
+        groups[groupKey(g.conv)] = freeze({conv: g.conv, name: String(g.name || ''), members: Number(g.members) || 0});
+    });
+    return freeze(Object.assign({}, state, {groups: freeze(groups)}));
+};
 
 /**
  * Merge messages into a sorted, deduplicated list (by server id); returns the same array when nothing
@@ -123,7 +219,7 @@ export const mergeMessages = (list, incoming) => {
     return freeze(merged);
 };
 
-const countUnread = (c, peer) => c.messages.filter((m) => m.from === peer && m.id > c.readMine).length;
+const countUnread = (state, c, peer) => c.messages.filter((m) => isTheirs(state, peer, m) && m.id > c.readMine).length;
 
 /**
  * Add messages of any conversations (live, missed, acked); pending entries with the same cid go away;
@@ -146,7 +242,7 @@ const addMessages = (state, messages, live) => {
     });
     let next = state;
     Object.keys(groups).forEach((key) => {
-        const peer = Number(key);
+        const peer = parseKey(key);
         const c = conv(next, peer);
         const msgs = mergeMessages(c.messages, groups[key]);
         if (msgs === c.messages) {
@@ -156,13 +252,19 @@ const addMessages = (state, messages, live) => {
         const fresh = groups[key].filter((m) => !known.has(m.id));
         const cids = new Set(fresh.filter((m) => m.from === next.me && m.cid).map((m) => m.cid));
         const pending = cids.size ? freeze(c.pending.filter((p) => !cids.has(p.cid))) : c.pending;
-        const incoming = fresh.filter((m) => m.from === peer && m.id > c.readMine).length;
+        const incoming = fresh.filter((m) => isTheirs(next, peer, m) && m.id > c.readMine).length;
         const last = Math.max(c.last, msgs.length ? msgs[msgs.length - 1].id : 0);
         const win = next.windows.find((w) => w.peer === peer);
         const changes = {messages: msgs, pending, last, unread: c.unread + incoming};
         if (live && incoming) {
             changes.typingUntil = 0;
             changes.highlight = !win || win.state !== 'open';
+            if (isGroupKey(peer)) {
+                // Whoever wrote has stopped typing.
+                const typers = Object.assign({}, c.typers);
+                fresh.forEach((m) => delete typers[m.from]);
+                changes.typers = freeze(typers);
+            }
         }
         next = withConv(next, peer, changes);
         if (live && incoming && !win) {
@@ -180,7 +282,7 @@ const addMessages = (state, messages, live) => {
  * elsewhere) goes last, so it never pushes aside the windows in use.
  *
  * @param {object} state
- * @param {number} peer
+ * @param {number|string} peer a window key (a user id, or a group key)
  * @param {string} winState 'open' | 'minimised' | 'closed'
  * @param {boolean} [raise] the user's choice: move (or add) it first
  * @param {number} [at] when the user chose it (ms): an older choice from another tab does not move windows
@@ -230,7 +332,7 @@ const setWindow = (state, peer, winState, raise, at) => {
  * `order` (most recently used first), then any others, newest opened first.
  *
  * @param {object[]} windows {peer, state}, oldest opened first
- * @param {number[]} [order] peers, most recently used first
+ * @param {Array<number|string>} [order] window keys, most recently used first
  * @returns {object[]}
  */
 export const orderWindows = (windows, order) => {
@@ -266,6 +368,17 @@ const reduceChat = (state, action) => {
             // The server's list is the truth: what another tab closed stays closed. Its order (oldest
             // opened first) gives way to the order this browser last showed (`action.order`).
             const listed = serverWindows.map((w) => freeze({peer: w.with.id, state: w.state === 'open' ? 'open' : 'minimised'}));
+            // Group windows are this tab's own (the server keeps windows onto users only): those shown
+            // stay, and after a page load those the tab kept (`action.groups`) come back.
+            const groupWins = state.windows.filter((w) => isGroupKey(w.peer));
+            (action.groups || []).forEach((g) => {
+                const key = g && typeof g.conv === 'number' ? groupKey(g.conv) : '';
+                if (key && !groupWins.some((w) => w.peer === key)) {
+                    groupWins.push(freeze({peer: key, state: g.state === 'open' ? 'open' : 'minimised'}));
+                }
+            });
+            next = withGroups(next, (action.groups || []).filter((g) => g && typeof g.conv === 'number' && g.name));
+            listed.push(...groupWins);
             next = freeze(Object.assign({}, next, {
                 windows: freeze(orderWindows(listed, action.order)),
                 orderAt: Math.max(next.orderAt, action.orderAt || 0),
@@ -320,12 +433,13 @@ const reduceChat = (state, action) => {
 
         case 'ack': {
             const a = action.ack;
-            const c = conv(state, a.to);
+            const key = a.to === 0 && a.conv ? groupKey(a.conv) : a.to;
+            const c = conv(state, key);
             const p = c.pending.find((x) => x.cid === a.cid);
             if (!p) {
                 return state;
             }
-            const message = {id: a.id, from: state.me, to: a.to, text: p.text, time: a.time, cid: a.cid};
+            const message = {id: a.id, conv: a.conv, from: state.me, to: a.to, text: p.text, time: a.time, cid: a.cid};
             return addMessages(state, [message], false);
         }
 
@@ -369,11 +483,12 @@ const reduceChat = (state, action) => {
 
         case 'history': {
             const f = action.frame;
-            if (!f.with || !f.with.id) {
+            const peer = f.with && f.with.id ? f.with.id : (typeof f.conv === 'number' ? groupKey(f.conv) : 0);
+            if (!peer) {
                 return state;
             }
-            const peer = f.with.id;
-            let next = withPeople(state, [f.with]);
+            // A group's history may name its senders (`people`, when the server sends them).
+            let next = withPeople(state, [f.with].concat(Array.isArray(f.people) ? f.people : []));
             const c = conv(next, peer);
             if (action.reset) {
                 next = withConv(next, peer, {messages: freeze([]), loaded: false});
@@ -382,7 +497,7 @@ const reduceChat = (state, action) => {
             const c2 = conv(next, peer);
             const read = f.read || {};
             const readMine = Math.max(c2.readMine, read.mine || 0);
-            const counted = countUnread(Object.assign({}, c2, {readMine}), peer);
+            const counted = countUnread(next, Object.assign({}, c2, {readMine}), peer);
             next = withConv(next, peer, {
                 loaded: true,
                 loading: false,
@@ -397,14 +512,26 @@ const reduceChat = (state, action) => {
 
         case 'read': {
             const f = action.frame;
+            const group = typeof f.conv === 'number' ? groupKey(f.conv) : 0;
             if (f.reader === state.me) {
-                const peer = f.with;
+                const peer = group || f.with;
                 const c = conv(state, peer);
                 if (f.upto <= c.readMine) {
                     return state;
                 }
                 const updated = Object.assign({}, c, {readMine: f.upto});
-                return withConv(state, peer, {readMine: f.upto, unread: countUnread(updated, peer), highlight: false});
+                return withConv(state, peer, {readMine: f.upto, unread: countUnread(state, updated, peer), highlight: false});
+            }
+            if (group) {
+                // Another member read the group up to there: who has seen my messages.
+                const c = conv(state, group);
+                if (f.upto <= (c.readers[f.reader] || 0)) {
+                    return state;
+                }
+                return withConv(state, group, {
+                    readers: freeze(Object.assign({}, c.readers, {[f.reader]: f.upto})),
+                    readTheirs: Math.max(c.readTheirs, f.upto),
+                });
             }
             // The other user read my messages.
             const peer = f.reader;
@@ -416,6 +543,15 @@ const reduceChat = (state, action) => {
         }
 
         case 'typing': {
+            if (typeof action.conv === 'number') {
+                const key = groupKey(action.conv);
+                const c = conv(state, key);
+                const until = action.now + TYPING_MS;
+                return withConv(state, key, {
+                    typers: freeze(Object.assign({}, c.typers, {[action.from]: until})),
+                    typingUntil: Math.max(c.typingUntil, until),
+                });
+            }
             return withConv(state, action.from, {typingUntil: action.now + TYPING_MS});
         }
 
@@ -424,17 +560,36 @@ const reduceChat = (state, action) => {
             let next = state;
             Object.keys(state.convs).forEach((key) => {
                 const c = state.convs[key];
+                const typers = Object.keys(c.typers).filter((id) => c.typers[id] > action.now);
+                if (typers.length !== Object.keys(c.typers).length) {
+                    const still = {};
+                    typers.forEach((id) => {
+                        still[id] = c.typers[id];
+                    });
+                    next = withConv(next, parseKey(key), {typers: freeze(still)});
+                }
                 if (c.typingUntil && c.typingUntil <= action.now) {
-                    next = withConv(next, Number(key), {typingUntil: 0});
+                    next = withConv(next, parseKey(key), {typingUntil: 0});
                 }
             });
             return next;
         }
 
         case 'window': {
-            // From the server (another tab, or a send) or a local action; `person` when known.
+            // From the server (another tab, or a send) or a local action; `person` (or, for a group,
+            // `group`: {conv, name, members}) when known.
             let next = action.person ? withPeople(state, [action.person]) : state;
+            if (action.group && typeof action.group.conv === 'number' && action.group.name) {
+                next = withGroups(next, [action.group]);
+            }
             return setWindow(next, action.peer, action.state, !!action.raise, action.at);
+        }
+
+        case 'conversations': {
+            // The Chats list names the groups (their windows show the name and member count).
+            const items = (action.frame && action.frame.items) || [];
+            return withGroups(state, items.filter((c) => c && c.type === 'group' && typeof c.conv === 'number')
+                .map((c) => ({conv: c.conv, name: c.name, members: c.members})));
         }
 
         default:
@@ -463,7 +618,7 @@ export const reduce = (state, action) => {
  * Display model of one conversation: day-grouped items with what the renderer needs.
  *
  * @param {object} state
- * @param {number} peer
+ * @param {number|string} peer a window key (a user id, or a group key)
  * @param {number} nowMs
  * @returns {{items: object[], seen: boolean, typing: boolean, lastOwnKey: string|null}}
  */
@@ -472,6 +627,7 @@ export const conversationView = (state, peer, nowMs) => {
     const items = c.messages.map((m) => ({
         key: m.from === state.me && m.cid ? 'c:' + m.cid : 'm:' + m.id,
         id: m.id,
+        from: m.from,
         mine: m.from === state.me,
         text: m.text,
         time: m.time,
@@ -480,6 +636,7 @@ export const conversationView = (state, peer, nowMs) => {
     })).concat(c.pending.map((p) => ({
         key: 'c:' + p.cid,
         id: 0,
+        from: state.me,
         cid: p.cid,
         mine: true,
         text: p.text,
@@ -491,25 +648,55 @@ export const conversationView = (state, peer, nowMs) => {
     const last = items.length ? items[items.length - 1] : null;
     const lastOwn = c.messages.filter((m) => m.from === state.me).pop();
     // 'Seen' belongs under a delivered message, never under one still sending or refused.
-    const seen = !!(last && last.mine && !last.pending && !last.failed && lastOwn && c.readTheirs >= lastOwn.id);
+    const delivered = !!(last && last.mine && !last.pending && !last.failed && lastOwn);
+    const seen = delivered && c.readTheirs >= lastOwn.id;
+    // In a group: who has read my last message (as far as this page saw their `read` frames), and
+    // who is typing, by name.
+    const seenBy = delivered && isGroupKey(peer)
+        ? Object.keys(c.readers).filter((id) => c.readers[id] >= lastOwn.id).map(Number).sort((a, b) => a - b) : [];
+    const typers = Object.keys(c.typers).filter((id) => c.typers[id] > nowMs).map(Number)
+        .sort((a, b) => c.typers[b] - c.typers[a] || a - b);
     return {
         items,
         seen,
         seenKey: seen ? last.key : null,
-        typing: c.typingUntil > nowMs,
+        seenBy,
+        typing: isGroupKey(peer) ? typers.length > 0 : c.typingUntil > nowMs,
+        typers,
     };
+};
+
+/**
+ * Who is typing in a group, in words: "Ana is typing…", "Ana and 2 others are typing…" (the one
+ * who typed last is named).
+ *
+ * @param {function(string, *=): string} str the string getter
+ * @param {object} state
+ * @param {number[]} typers user ids, the latest first
+ * @returns {string}
+ */
+export const typingText = (str, state, typers) => {
+    if (!typers.length) {
+        return '';
+    }
+    const name = (state.people[typers[0]] || {}).fullname || '';
+    const others = typers.length - 1;
+    if (!others) {
+        return str('typing', name);
+    }
+    return str(others === 1 ? 'typingothersone' : 'typingothersmany', {name, count: others});
 };
 
 /**
  * Newest message id from the peer that I have not marked read, or 0.
  *
  * @param {object} state
- * @param {number} peer
+ * @param {number|string} peer a window key (a user id, or a group key)
  * @returns {number}
  */
 export const unreadUpto = (state, peer) => {
     const c = conv(state, peer);
-    const theirs = c.messages.filter((m) => m.from === peer);
+    const theirs = c.messages.filter((m) => isTheirs(state, peer, m));
     const newest = theirs.length ? theirs[theirs.length - 1].id : 0;
     return newest > c.readMine ? newest : 0;
 };

@@ -24,19 +24,23 @@
 /** Keys of block_dockchat strings used from JS. */
 export const STRING_KEYS = [
     'charsleftmany', 'charsleftone', 'charsovermany', 'charsoverone', 'close', 'closechatwith', 'connected', 'connecting', 'connectionlost', 'disconnected',
-    'error:blocked', 'error:contacts_only', 'error:internal', 'error:messaging_disabled', 'error:no_permission',
-    'error:not_contactable', 'error:rate_limited', 'error:text_too_long', 'error:unknown',
+    'error:blocked', 'error:contacts_only', 'error:conversation_disabled', 'error:internal', 'error:messaging_disabled',
+    'error:no_permission', 'error:not_contactable', 'error:not_member', 'error:rate_limited', 'error:text_too_long', 'error:unknown',
     'error:unknown_user', 'loadingolder', 'messagelist', 'messagesender', 'minimise', 'moreconversationsmany',
     'moreconversationsone', 'newmessage', 'newmessagefrom', 'newmessagesmany', 'newmessagesone', 'nobodyonline', 'offline',
     'offlinereconnecting', 'online', 'onlinecount', 'openchatwith', 'reconnectnow',
     'restore', 'retry', 'seen', 'send', 'sending', 'sessionended', 'today', 'toolongtosend', 'typeamessage', 'typing',
     'unreadcountmany', 'unreadcountone', 'yesterday', 'you',
+    // Group conversations.
+    'membercountmany', 'membercountone', 'newmessagein', 'seenbymany', 'seenbynames', 'seenbyone', 'typingothersmany',
+    'typingothersone',
     // The block's panel (./panelview.js).
     'nobodyfound', 'searching',
 ];
 
 /**
- * A synchronous string getter over a key -> string map, with Moodle's `{$a}` substitution.
+ * A synchronous string getter over a key -> string map, with Moodle's `{$a}` (and, for an object,
+ * `{$a->name}`) substitution.
  *
  * @param {object} map
  * @returns {function(string, *=): string}
@@ -45,6 +49,10 @@ export const makeStr = (map) => (key, a) => {
     const text = map[key] !== undefined ? String(map[key]) : '[[' + key + ']]';
     if (a === undefined || a === null) {
         return text;
+    }
+    if (typeof a === 'object') {
+        // As get_string: `{$a->name}` from the object's properties.
+        return text.replace(/\{\$a->(\w+)\}/g, (whole, name) => (a[name] !== undefined ? String(a[name]) : whole));
     }
     return text.replace(/\{\$a\}/g, String(a));
 };
