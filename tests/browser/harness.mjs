@@ -174,7 +174,10 @@ export const chooseTab = async(page, tab) => {
  * @param {object} context
  * @param {string} base
  * @param {object[]} users
- * @returns {Promise<{send: function(object, object, string): Promise, read: function(object, object): Promise, close: function(): Promise}>}
+ * @returns {Promise<{send: function(object, object, string): Promise, read: function(object, object): Promise,
+ *   sendConv: function(object, number, string): Promise, typingConv: function(object, number): Promise,
+ *   readConv: function(object, number): Promise, groupFrame: function(object, function): Promise<object>,
+ *   close: function(): Promise}>}
  */
 export const presence = async(context, base, users) => {
     const page = await context.newPage();
@@ -188,13 +191,26 @@ export const presence = async(context, base, users) => {
             window.socks[id] = ws;
             window.last = window.last || {};
             window.last[id] = {};
+            // Group conversations: the newest message of another member per conversation, and every
+            // message and read frame of a group received.
+            window.lastConv = window.lastConv || {};
+            window.lastConv[id] = {};
+            window.groupFrames = window.groupFrames || {};
+            window.groupFrames[id] = [];
             await new Promise((resolve, reject) => {
                 ws.onmessage = (e) => {
                     const f = JSON.parse(e.data);
                     if (f.type === 'welcome') {
                         resolve();
+                    } else if (f.type === 'message' && f.message.to === 0) {
+                        window.groupFrames[id].push(f);
+                        if (f.message.from !== id) {
+                            window.lastConv[id][f.message.conv] = f.message.id;
+                        }
                     } else if (f.type === 'message' && f.message.from !== id) {
                         window.last[id][f.message.from] = f.message.id;
+                    } else if ((f.type === 'read' || f.type === 'typing') && f.conv) {
+                        window.groupFrames[id].push(f);
                     }
                 };
                 ws.onerror = () => reject(new Error('socket of ' + id));
@@ -206,6 +222,34 @@ export const presence = async(context, base, users) => {
         send: (from, to, text) => page.evaluate(([f, t, x]) => {
             window.socks[f].send(JSON.stringify({type: 'send', to: t, cid: 'p' + Math.random().toString(36).slice(2), text: x}));
         }, [from.id, to.id, text]),
+        /** `from` writes to a group conversation (Moodle's conversation id). */
+        sendConv: (from, conv, text) => page.evaluate(([f, c, x]) => {
+            window.socks[f].send(JSON.stringify({type: 'send', conv: c, cid: 'p' + Math.random().toString(36).slice(2), text: x}));
+        }, [from.id, conv, text]),
+        /** `from` is typing in a group conversation. */
+        typingConv: (from, conv) => page.evaluate(([f, c]) => {
+            window.socks[f].send(JSON.stringify({type: 'typing', conv: c}));
+        }, [from.id, conv]),
+        /** `user` reads a group conversation up to the newest message of another member (once one arrived). */
+        readConv: async(user, conv) => {
+            await page.waitForFunction(([u, c]) => !!window.lastConv[u][c], [user.id, conv], {timeout: T});
+            await page.evaluate(([u, c]) => {
+                window.socks[u].send(JSON.stringify({type: 'read', conv: c, upto: window.lastConv[u][c]}));
+            }, [user.id, conv]);
+        },
+        /**
+         * Wait until `user` has received a group conversation's frame that matches (`message` and `read`,
+         * `typing` frames with `conv`).
+         *
+         * @param {object} user
+         * @param {function(object): boolean} match runs in the page (no closures)
+         * @returns {Promise<object>} the frame
+         */
+        groupFrame: async(user, match) => {
+            const handle = await page.waitForFunction(([u, fn]) => window.groupFrames[u].find(new Function('f', 'return (' + fn + ')(f)')),
+                [user.id, match.toString()], {timeout: T});
+            return handle.jsonValue();
+        },
         /** `user` reads everything `peer` sent them (once it has arrived). */
         read: async(user, peer) => {
             await page.waitForFunction(([u, p]) => !!window.last[u][p], [user.id, peer.id], {timeout: T});
