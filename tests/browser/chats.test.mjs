@@ -64,10 +64,11 @@ const watchSearches = (page) => {
 };
 
 // Who plays what at each size (demo seed, src/demo/mod.rs): me, two who wrote before, one who writes
-// for the first time while the page is open, a course-mate to find, and a demo user sharing no course.
+// for the first time while the page is open, a course-mate to find, and a demo user sharing no course;
+// `groups`: the seeded group conversations `me` is a member of (listed last: they have no messages).
 const CASTS = {
-    desktop: {me: 6, a: 7, b: 9, c: 3, find: 11, findBy: 'dub', stranger: 4, strangerBy: 'Wata'},
-    phone: {me: 8, a: 4, b: 10, c: 11, find: 5, findBy: 'oka', stranger: 6, strangerBy: 'Ferr'},
+    desktop: {me: 6, a: 7, b: 9, c: 3, find: 11, findBy: 'dub', stranger: 4, strangerBy: 'Wata', groups: ['PSY101 Study group']},
+    phone: {me: 8, a: 4, b: 10, c: 11, find: 5, findBy: 'oka', stranger: 6, strangerBy: 'Ferr', groups: []},
 };
 
 test('desktop: a newcomer without conversations sees the Online tab, and Chats says what to do', {timeout: 90000}, async() => {
@@ -119,11 +120,12 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
             assert.equal(await chatsTab.getAttribute('aria-selected'), 'true', 'Chats is shown: there are conversations');
             assert.equal(await page.locator('[data-region="online-panel"]').isHidden(), true);
             let list = await rows(page);
+            const groups = CASTS[size].groups;
             assert.deepEqual(list.map((r) => [r.name, r.preview, r.unread]), [
                 [c.b.fullname, `You: See you at the library (${size})`, ''],
                 [c.a.fullname, `Notes for the seminar, ${size}?`, '1'],
-            ], 'newest first; own preview as "You: …" on one line; unread counted');
-            assert.ok(list.every((r) => r.time !== ''), 'each shows a time');
+            ].concat(groups.map((name) => [name, '', ''])), 'newest first; own preview as "You: …" on one line; unread counted');
+            assert.ok(list.slice(0, 2).every((r) => r.time !== ''), 'each with a message shows a time');
             assert.equal(await chatsTab.locator('[data-region="chats-unread"]').textContent(), '1');
             await shot(page, `${size}-chats-list.png`);
 
@@ -136,10 +138,11 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
             list = await rows(page);
             assert.equal(list[0].name, c.a.fullname);
             assert.equal(list[0].online, true, 'online dot for a course-mate who is online');
-            assert.equal(list.length, 2);
+            assert.equal(list.length, 2 + groups.length);
             // A first message from someone new (Moodle's drawer): the list fetches its first page again.
             await drawer(c.c, c.me, 'Welcome to the course');
-            await waitRows(page, (l) => l.length === 3 && l[0].preview === 'Welcome to the course' && l[0].unread === '1');
+            await waitRows(page, (l, n) => l.length === n && l[0].preview === 'Welcome to the course' && l[0].unread === '1',
+                3 + groups.length);
             await shot(page, `${size}-chats-live.png`);
 
             // Opening A's conversation opens its window; reading it clears the count.
