@@ -252,3 +252,41 @@ test('a database that started over: the state is dropped, the histories fetched 
     assert.deepEqual(conv(c.state, 7).messages.map((m) => m.text), ['new']);
     assert.deepEqual(transport.sent.filter((f) => f.type === 'read').map((f) => f.upto), [2], 'a lower id is read again');
 });
+
+test('a group window: no window frame, history/send/read/typing by conv, kept by the tab across a page load', async() => {
+    const session = memoryStorage();
+    const make = () => {
+        const transport = fakeTransport();
+        const renderer = fakeRenderer();
+        const c = createController({transport, renderer, userid: ME, session, now: () => 1_763_772_000_000, timers: noTimers});
+        c.start();
+        return {c, transport};
+    };
+    const {c, transport} = make();
+    transport.emit('frame', welcome());
+    transport.emit('frame', {type: 'conversations', offset: 0, total: 1, more: false, items: [{conv: 31, type: 'group', with: null,
+        name: 'PSY101 Study group', members: 4, last: null, unread: 0, favourite: false, muted: false, online: false}]});
+    c.onIntent({type: 'open', peer: 'c31'});
+    assert.deepEqual(c.state.windows, [{peer: 'c31', state: 'open'}]);
+    assert.deepEqual(transport.sent.filter((f) => f.type !== 'conversations'), [{type: 'history', conv: 31, limit: 30}],
+        'the window frame is onto users only');
+    transport.emit('frame', {type: 'history', with: null, conv: 31, messages: [], more: false, read: {mine: 0, theirs: 0}});
+    assert.equal(conv(c.state, 'c31').loaded, true);
+    c.onIntent({type: 'send', peer: 'c31', text: 'hi all'});
+    assert.equal(transport.messages.at(-1).to, 'c31', 'the transport sends by key (protocol.js makes it conv)');
+    c.onIntent({type: 'typing', peer: 'c31'});
+    assert.deepEqual(transport.sent.at(-1), {type: 'typing', conv: 31});
+    transport.emit('frame', {type: 'message', message: {id: 12, conv: 31, from: 7, to: 0, text: 'hey', time: 1, cid: ''}, sender: ana});
+    await flush();
+    assert.deepEqual(transport.sent.filter((f) => f.type === 'read'), [{type: 'read', conv: 31, upto: 12}]);
+    transport.emit('frame', {type: 'typing', from: 7, conv: 31});
+    assert.deepEqual(conversationView(c.state, 'c31', 1_763_772_000_000).typers, [7]);
+    // The next page of this tab: the group window comes back with its name, before the list does.
+    const next = make();
+    next.transport.emit('frame', welcome());
+    assert.deepEqual(next.c.state.windows, [{peer: 'c31', state: 'open'}]);
+    assert.equal(next.c.state.groups.c31.name, 'PSY101 Study group');
+    assert.deepEqual(next.transport.sent.filter((f) => f.type === 'history'), [{type: 'history', conv: 31, limit: 30}]);
+    next.c.onIntent({type: 'close', peer: 'c31'});
+    assert.equal(session.getItem('block_dockchat_groups_' + ME), null);
+});
