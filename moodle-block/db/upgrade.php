@@ -40,6 +40,9 @@ require_once(__DIR__ . '/../classes/local/migration.php');
  * @return bool
  */
 function xmldb_block_dockchat_upgrade($oldversion) {
+    global $DB;
+    $dbman = $DB->get_manager();
+
     if ($oldversion < 2026120100) {
         // Create block_dockchat_sent, block_dockchat_job and block_dockchat_worker, as in install.xml.
         \block_dockchat\local\migration::create_new_tables();
@@ -87,6 +90,22 @@ function xmldb_block_dockchat_upgrade($oldversion) {
 
         // Dockchat savepoint reached.
         upgrade_block_savepoint(true, 2026120103, 'dockchat');
+    }
+
+    if ($oldversion < 2026120104) {
+        // Every dock message inserts into block_dockchat_sent on the path of its ack: drop the two
+        // indexes nothing needs there (the worker finds its claimed rows through state-timedue; merges
+        // are rare). Fewer index entries per message on Moodle's compressed pages.
+        $table = new xmldb_table('block_dockchat_sent');
+        foreach (['claimtoken' => ['claimtoken'], 'conversationid' => ['conversationid']] as $name => $fields) {
+            $index = new xmldb_index($name, XMLDB_INDEX_NOTUNIQUE, $fields);
+            if ($dbman->index_exists($table, $index)) {
+                $dbman->drop_index($table, $index);
+            }
+        }
+
+        // Dockchat savepoint reached.
+        upgrade_block_savepoint(true, 2026120104, 'dockchat');
     }
 
     if (strlen((string) get_config('block_dockchat', 'secret')) < 32) {

@@ -1714,9 +1714,10 @@ mod tests {
 
     #[test]
     fn contacts_only_and_site() {
+        // A course-mate who takes contacts only is told so, not "no shared course".
         assert_eq!(
             decide(&caps(true), &facts(false, 1, false, &[5])),
-            Err(ErrorCode::NotContactable)
+            Err(ErrorCode::ContactsOnly)
         );
         assert_eq!(decide(&caps(true), &facts(false, 1, true, &[])), Ok(()));
         assert_eq!(decide(&caps(true), &facts(false, 2, false, &[])), Ok(()));

@@ -307,11 +307,20 @@ impl MessagingSql {
                  VALUES (?, ?, ?), (?, ?, ?)",
             ),
             // `enabled + 0 * id`: a BIGINT on every backend (enabled is a SMALLINT on PostgreSQL).
+            // The batch's first statement also reads the server session (a row with an empty
+            // hash), which saves a round trip per batch.
             conv_by_hashes: (0..SIZE_CLASSES)
                 .map(|c| {
+                    let session = match b.dialect {
+                        Dialect::MySql => "SELECT CAST(CONNECTION_ID() AS SIGNED), '', 0 UNION ALL ",
+                        Dialect::Postgres => {
+                            "SELECT CAST(pg_backend_pid() AS BIGINT), CAST('' AS VARCHAR(40)), CAST(0 AS BIGINT) UNION ALL "
+                        }
+                        Dialect::Sqlite => "",
+                    };
                     b.build(&format!(
-                        "SELECT id, convhash, enabled + 0 * id FROM {{p}}message_conversations \
-                         WHERE type = 1 AND convhash IN ({}) ORDER BY id",
+                        "{session}SELECT id, convhash, enabled + 0 * id FROM {{p}}message_conversations \
+                         WHERE type = 1 AND convhash IN ({}) ORDER BY 1",
                         vec!["?"; 1 << c].join(", ")
                     ))
                 })
@@ -628,9 +637,10 @@ macro_rules! fetch_by_keys {
     }};
 }
 
-/// The canonical (lowest id) individual conversation of each hash, with its `enabled`.
+/// The canonical (lowest id) individual conversation of each hash, with its `enabled`; and the
+/// server session, into `$session` (MySQL, PostgreSQL).
 macro_rules! fetch_convs {
-    ($sql:expr, $conn:expr, $hashes:expr, $out:expr) => {{
+    ($sql:expr, $conn:expr, $hashes:expr, $out:expr, $session:expr) => {{
         for chunk in $hashes.chunks(WRITE_BATCH_MAX) {
             let class = size_class(chunk.len());
             let mut q = sqlx::query(&$sql.conv_by_hashes[class]);
@@ -642,6 +652,10 @@ macro_rules! fetch_convs {
                 let id: i64 = r.try_get(0)?;
                 let hash: String = r.try_get(1)?;
                 let enabled: i64 = r.try_get(2)?;
+                if hash.is_empty() {
+                    $session = Some(id);
+                    continue;
+                }
                 // Ordered by id: the first row of a hash is the canonical one.
                 $out.entry(hash).or_insert((id, enabled != 0));
             }
@@ -719,11 +733,9 @@ macro_rules! store_batch_body {
         let prepared = tokio::time::timeout(WRITE_TIMEOUT, async {
         let mut tx = $begin.await?;
         // Which server session holds the transaction: if its COMMIT goes unanswered, that session
-        // is ended before the outcome is read (see `Store::commit_outcome`).
-        let session: Option<i64> = match &sql.session_id {
-            Some(q) => Some(sqlx::query_scalar::<_, i64>(q).fetch_one(&mut *tx).await?),
-            None => None,
-        };
+        // is ended before the outcome is read (see `Store::commit_outcome`). Read with the
+        // conversations below, or on its own when the batch has no pair to look up.
+        let mut session: Option<i64> = None;
 
         // Retried sends: cids stored by an earlier batch. With RETURNING the sent insert tells.
         let mut existing: HashMap<(i64, String), MsgRow> = HashMap::new();
@@ -749,7 +761,12 @@ macro_rules! store_batch_body {
         hashes.sort_unstable();
         hashes.dedup();
         let mut convs: HashMap<String, (i64, bool)> = HashMap::with_capacity(hashes.len());
-        fetch_convs!(sql, tx, hashes, convs);
+        fetch_convs!(sql, tx, hashes, convs, session);
+        if session.is_none() && !candidates.is_empty() {
+            if let Some(q) = &sql.session_id {
+                session = Some(sqlx::query_scalar::<_, i64>(q).fetch_one(&mut *tx).await?);
+            }
+        }
         // Group conversations exist (Moodle creates them with the group): only `enabled` is read,
         // inside the transaction as for a pair's.
         let mut group_ids: Vec<i64> = candidates

@@ -151,8 +151,6 @@ class migration {
         $table->add_index('useridfrom-clientmsgid', XMLDB_INDEX_UNIQUE, ['useridfrom', 'clientmsgid']);
         $table->add_index('messageid', XMLDB_INDEX_UNIQUE, ['messageid']);
         $table->add_index('state-timedue', XMLDB_INDEX_NOTUNIQUE, ['state', 'timedue']);
-        $table->add_index('claimtoken', XMLDB_INDEX_NOTUNIQUE, ['claimtoken']);
-        $table->add_index('conversationid', XMLDB_INDEX_NOTUNIQUE, ['conversationid']);
 
         // Conditionally launch create table for block_dockchat_sent.
         if (!$dbman->table_exists($table)) {
