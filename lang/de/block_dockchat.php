@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cachedef_caps'] = 'Berechtigungsantworten des letzten Chat-Tokens jedes Nutzers, für das Token, das mit der nächsten Seite kommt';
 $string['charsleftmany'] = 'Noch {$a} Zeichen';
 $string['charsleftone'] = 'Noch {$a} Zeichen';
 $string['charsovermany'] = '{$a} Zeichen zu viel';

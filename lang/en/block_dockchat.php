@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cachedef_caps'] = 'Chat capability answers of each user\'s last token, for the token that comes with the next page';
 $string['charsleftmany'] = '{$a} characters left';
 $string['charsleftone'] = '{$a} character left';
 $string['charsovermany'] = '{$a} characters too many';

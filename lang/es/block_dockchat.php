@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cachedef_caps'] = 'Respuestas de permisos del último token de chat de cada usuario, para el token que llega con la página siguiente';
 $string['charsleftmany'] = 'Quedan {$a} caracteres';
 $string['charsleftone'] = 'Queda {$a} carácter';
 $string['charsovermany'] = '{$a} caracteres de más';

@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cachedef_caps'] = 'Réponses de permissions du dernier jeton de chat de chaque utilisateur, pour le jeton fourni avec la page suivante';
 $string['charsleftmany'] = '{$a} caractères restants';
 $string['charsleftone'] = '{$a} caractère restant';
 $string['charsovermany'] = '{$a} caractères en trop';

@@ -24,6 +24,7 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['cachedef_caps'] = 'Respostas de permissões do último token de chat de cada utilizador, para o token que vem com a página seguinte';
 $string['charsleftmany'] = 'Restam {$a} caracteres';
 $string['charsleftone'] = 'Resta {$a} carácter';
 $string['charsovermany'] = '{$a} caracteres a mais';

@@ -89,6 +89,54 @@ namespace {
     class coding_exception extends \Exception {
     }
 
+    /** Stub of Moodle's context_helper. */
+    class context_helper {
+        /**
+         * @param object $record
+         * @return void
+         */
+        public static function preload_from_record($record) {
+        }
+    }
+
+    /** Stub of Moodle's MUC: one array per definition. */
+    class cache {
+        /** @var array */
+        public static $stores = [];
+        /** @var string */
+        private $name;
+        /**
+         * @param string $name
+         */
+        private function __construct($name) {
+            $this->name = $name;
+        }
+        /**
+         * @param string $component
+         * @param string $area
+         * @return cache
+         */
+        public static function make($component, $area) {
+            return new self("$component/$area");
+        }
+        /**
+         * @param mixed $key
+         * @return mixed
+         */
+        public function get($key) {
+            return self::$stores[$this->name][$key] ?? false;
+        }
+        /**
+         * @param mixed $key
+         * @param mixed $value
+         * @return bool
+         */
+        public function set($key, $value) {
+            self::$stores[$this->name][$key] = $value;
+            return true;
+        }
+    }
+
     $GLOBALS['stubconfig'] = [];
     $GLOBALS['stubcaps'] = [];
     $GLOBALS['stubcourses'] = [];
@@ -246,6 +294,17 @@ namespace {
         'from_config()->issue() mints a verifiable token with the configured lifetime');
     check($v !== null && $v[1]['caps']['anyusercourses'] === [3, 7] && $v[1]['caps']['send'] === true,
         'issued token carries the capability answers');
+    // The page token: at most 300 s, capability answers from the last token (no enrol_get_all_users_courses).
+    $GLOBALS['stubconfig'] = ['secret' => $secret, 'tokenlifetime' => '3600'];
+    $calls = $GLOBALS['enrolcalls'];
+    $page = token_issuer::from_config()->issue_for_page(5, $now + 1);
+    $v = verify($page['token'], $secret);
+    check($v !== null && $v[1]['exp'] === $now + 1 + token_issuer::PAGE_LIFETIME && $page['exp'] === $v[1]['exp'],
+        'issue_for_page() lives PAGE_LIFETIME (300 s) even when the configured lifetime is longer');
+    check($v !== null && $v[1]['caps']['anyusercourses'] === [3, 7] && $GLOBALS['enrolcalls'] === $calls,
+        'issue_for_page() reuses the cached capability answers of the last token');
+    $page = token_issuer::from_config()->issue_for_page(5, $now + 3600);
+    check($GLOBALS['enrolcalls'] === $calls + 1, 'cached answers older than a token lifetime are computed again');
     $GLOBALS['stubconfig'] = ['secret' => ''];
     try {
         token_issuer::from_config();

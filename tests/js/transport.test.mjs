@@ -1,7 +1,7 @@
 // Unit tests of the transport (moodle-block/amd/src/transport.js) with a fake WebSocket and fake timers.
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {createTransport, backoffDelay} from '../../moodle-block/amd/src/transport.js';
+import {createTransport, backoffDelay, withPageToken} from '../../moodle-block/amd/src/transport.js';
 import {closePolicy} from '../../moodle-block/amd/src/protocol.js';
 
 /** A manual clock: timers fire only when the test advances time. */
@@ -463,4 +463,87 @@ test('stop closes with 1000 and never reconnects', async() => {
     assert.equal(ws.closeCode, 1000);
     await env.clock.advance(120000);
     assert.equal(env.sockets.length, 1);
+});
+
+/** A transport whose getToken is withPageToken(fetch, page, elapsed): fetched tokens are tok1, tok2, ... */
+const setupWithPage = (page, elapsedMs) => {
+    let fetched = 0;
+    const fetchToken = () => Promise.resolve({token: `tok${++fetched}`, exp: 1300, wsurl: 'ws://dock/ws'});
+    const env = setup({getToken: withPageToken(fetchToken, page, () => elapsedMs), wsurl: 'ws://page/ws'});
+    env.fetched = () => fetched;
+    return env;
+};
+
+const helloToken = (ws) => ws.frames('hello')[0].token;
+
+test('the page token is used for the first connection, without a fetch; refreshes fetch', async() => {
+    const env = setupWithPage({token: 'pagetok', exp: 1300, now: 1000}, 800);
+    env.t.start();
+    const ws = await connect(env, 0);
+    assert.equal(ws.url, 'ws://page/ws', 'the page token has no wsurl: the configured one is used');
+    assert.equal(helloToken(ws), 'pagetok');
+    assert.equal(env.fetched(), 0, 'no web service call before connecting');
+    await env.clock.advance(240000);
+    assert.deepEqual(ws.frames('token'), [{type: 'token', token: 'tok1'}], 'the refresh over the socket fetches');
+    assert.equal(env.fetched(), 1);
+});
+
+test('a page token with 30 s or less left (by the page clock plus the time since navigation) is not used', async() => {
+    // 300 s lifetime, but 271 s since the navigation started: 29 s left.
+    const env = setupWithPage({token: 'pagetok', exp: 1300, now: 1000}, 271000);
+    env.t.start();
+    const ws = await connect(env, 0);
+    assert.equal(helloToken(ws), 'tok1');
+    assert.equal(env.fetched(), 1);
+
+    // Already expired by the page's own clock.
+    const env2 = setupWithPage({token: 'pagetok', exp: 1020, now: 1000}, 10);
+    env2.t.start();
+    assert.equal(helloToken(await connect(env2, 0)), 'tok1');
+
+    // 31 s left: still used.
+    const env3 = setupWithPage({token: 'pagetok', exp: 1300, now: 1000}, 269000);
+    env3.t.start();
+    assert.equal(helloToken(await connect(env3, 0)), 'pagetok');
+    assert.equal(env3.fetched(), 0);
+});
+
+test('no page token (or a malformed one): the first connection fetches, as before', async() => {
+    for (const page of [null, {token: '', exp: 1300, now: 1000}, {token: 'pagetok', exp: '1300', now: 1000},
+        {token: 'pagetok', exp: 1300}]) {
+        const env = setupWithPage(page, 0);
+        env.t.start();
+        assert.equal(helloToken(await connect(env, 0)), 'tok1', JSON.stringify(page));
+        assert.equal(env.fetched(), 1);
+    }
+});
+
+test('a refused (4001) or expired (4002) page token: the reconnect fetches a fresh one', async() => {
+    for (const code of [4001, 4002]) {
+        const env = setupWithPage({token: 'pagetok', exp: 1300, now: 1000}, 500);
+        env.t.start();
+        await flush();
+        const ws1 = env.sockets[0];
+        ws1.open();
+        assert.equal(helloToken(ws1), 'pagetok');
+        ws1.serverClose(code);
+        await env.clock.advance(0);
+        const ws2 = env.sockets[1];
+        assert.ok(ws2, `reconnected after ${code}`);
+        ws2.open();
+        assert.equal(helloToken(ws2), 'tok1', `fresh token after ${code}`);
+        assert.equal(env.fetched(), 1);
+    }
+});
+
+test('any later connection fetches, even while the page token would still be valid', async() => {
+    const env = setupWithPage({token: 'pagetok', exp: 1300, now: 1000}, 0);
+    env.t.start();
+    const ws1 = await connect(env, 0);
+    assert.equal(helloToken(ws1), 'pagetok');
+    ws1.serverClose(1006);
+    await env.clock.advance(1000);
+    const ws2 = env.sockets[1];
+    ws2.open();
+    assert.equal(helloToken(ws2), 'tok1');
 });

@@ -17,7 +17,8 @@
  * Moodle entry point of the dock chat: `js_call_amd('block_dockchat/main', 'init', [config])`.
  *
  * The only module that imports Moodle's AMD modules. It adapts them to the client's injected
- * interfaces: tokens from the external function `block_dockchat_get_token` (core/ajax), strings from
+ * interfaces: tokens from the page (the first one) and from the external function `block_dockchat_get_token`
+ * (core/ajax: reconnects, refreshes), strings from
  * core/str, templates from core/templates; everything else is the shared client (./dock.js).
  *
  * @module     block_dockchat/main
@@ -30,6 +31,7 @@ import * as Str from 'core/str';
 import Templates from 'core/templates';
 import Notification from 'core/notification';
 import {startDock} from './dock.js';
+import {withPageToken} from './transport.js';
 import {STRING_KEYS, makeStr} from './strings.js';
 
 const COMPONENT = 'block_dockchat';
@@ -78,7 +80,8 @@ const renderTemplate = (name, context) => Templates.renderForPromise(COMPONENT +
 /**
  * Start the dock (once per page; a second block instance only attaches its online list).
  *
- * @param {object} config {wsurl, userid, blockregion, lang}
+ * @param {object} config {wsurl, userid, blockregion, lang, token?, tokenexp?, now?}: token, tokenexp and now
+ *     (Unix seconds, the page's clock) are the first token, minted with the page
  */
 export const init = (config) => {
     const cfg = config || {};
@@ -93,7 +96,8 @@ export const init = (config) => {
     controller = {};
     loadStrings().then((strings) => {
         controller = startDock({
-            getToken,
+            getToken: withPageToken(getToken, cfg.token ? {token: cfg.token, exp: Number(cfg.tokenexp),
+                now: Number(cfg.now)} : null),
             renderTemplate,
             str: makeStr(strings),
             userid: Number(cfg.userid),

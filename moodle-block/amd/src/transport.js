@@ -20,7 +20,8 @@
  * published as events ('frame', 'status', 'sendfailed', 'reset'). Its environment (WebSocket class, timers, clock,
  * randomness, online/offline events) is injected so unit tests can drive it with fakes.
  *
- * - Every connection attempt fetches a fresh token with the injected `getToken()`.
+ * - Every connection attempt fetches a fresh token with the injected `getToken()` (on a Moodle page the first
+ *   one is the token that came with the page: see `withPageToken`).
  * - After a `welcome`, later connections send `hello` with `since` = the highest message id received,
  *   so the server replays exactly what was missed (PROTOCOL §5.1).
  * - The token is refreshed over the open socket before it expires (`token` frame).
@@ -69,6 +70,39 @@ const DEFAULTS = {
 export const backoffDelay = (attempt, baseMs, maxMs, random) => {
     const ceiling = Math.min(maxMs, baseMs * Math.pow(2, Math.min(attempt, 20)));
     return Math.round(ceiling / 2 + random() * ceiling / 2);
+};
+
+/** A page token is used only while it has more than this left (the socket must open and say hello). */
+export const PAGE_TOKEN_MIN_VALIDITY_MS = 30000;
+
+/**
+ * A `getToken` whose first answer is the token that came with the page (issue 15), when it is still valid.
+ *
+ * The page gives the token, its expiry and its own clock (`now`, Unix seconds when the page was rendered).
+ * The token's age is judged against that clock plus the time since the navigation started (`elapsedMs`,
+ * by default `performance.now()`, which starts before the server rendered the page, so the estimate errs
+ * on the safe side), never against the browser's clock, which may be wrong. A token with 30 s or less left,
+ * or no page token, means a fetch, as does every later call: reconnects (also after a 4001 or 4002) and
+ * refreshes always get a fresh token from `getToken`.
+ *
+ * @param {function(): Promise<{token: string, exp: number, wsurl: string}>} getToken fetches a fresh token
+ * @param {{token: string, exp: number, now: number}|null} page what came with the page
+ * @param {function(): number} [elapsedMs] ms since the navigation started
+ * @returns {function(): Promise<{token: string, exp: number}>}
+ */
+export const withPageToken = (getToken, page, elapsedMs) => {
+    const elapsed = elapsedMs || (() => (globalThis.performance && globalThis.performance.now
+        ? globalThis.performance.now() : 0));
+    let first = page && typeof page.token === 'string' && page.token !== ''
+        && typeof page.exp === 'number' && typeof page.now === 'number' ? page : null;
+    return () => {
+        const candidate = first;
+        first = null;
+        if (candidate && (candidate.exp - candidate.now) * 1000 - elapsed() > PAGE_TOKEN_MIN_VALIDITY_MS) {
+            return Promise.resolve({token: candidate.token, exp: candidate.exp});
+        }
+        return getToken();
+    };
 };
 
 /**

@@ -112,12 +112,46 @@ class dock {
      */
     public static function js_config(bool $blockregion): array {
         global $USER;
-        return [
+        $config = [
             'wsurl' => self::wsurl(),
             'userid' => (int) $USER->id,
             'blockregion' => $blockregion,
             'lang' => current_language(),
         ];
+        $now = time();
+        $token = self::page_token($now);
+        if ($token !== null) {
+            // The first token comes with the page (issue 15): the dock connects without a web service
+            // call. 'now' is the page's clock, so the browser judges the token's age without trusting
+            // its own clock.
+            $config['token'] = $token['token'];
+            $config['tokenexp'] = $token['exp'];
+            $config['now'] = $now;
+        }
+        return $config;
+    }
+
+    /**
+     * The token that comes with the page, when block_dockchat_get_token would give one now.
+     *
+     * The same checks as the web service (block/dockchat:use in the system context, no guest, no
+     * "log in as"), all answered from Moodle's caches; null when the user may not have one or the
+     * secret is not set (the browser then asks the web service, which reports the problem).
+     *
+     * @param int $now Unix seconds.
+     * @return array{token: string, exp: int}|null
+     */
+    public static function page_token(int $now): ?array {
+        global $USER;
+        if (!isloggedin() || isguestuser() || !self::account_may_chat()
+                || !has_capability('block/dockchat:use', \core\context\system::instance())) {
+            return null;
+        }
+        try {
+            return token_issuer::from_config()->issue_for_page((int) $USER->id, $now);
+        } catch (\moodle_exception $e) {
+            return null;
+        }
     }
 
     /**

@@ -46,8 +46,14 @@ class token_issuer {
     /** @var int Longest allowed token lifetime in seconds (PROTOCOL.md: lifetime is minutes). */
     public const MAX_LIFETIME = 3600;
 
+    /** @var int Longest lifetime of the token that comes with a page, in seconds (issue 15: as short-lived as a sesskey). */
+    public const PAGE_LIFETIME = 300;
+
     /** @var int Shortest secret accepted for signing, in bytes. */
     public const MIN_SECRET_LENGTH = 32;
+
+    /** @var string|null The session id unit tests mint tokens in (PHPUnit cannot start a PHP session). */
+    private static ?string $testsessionid = null;
 
     /** @var string HMAC secret shared with dockchatd. */
     private string $secret;
@@ -123,6 +129,8 @@ class token_issuer {
         if (!$anyuser) {
             // The teacher override of core_message\api::can_contact_user(): messageanyuser in a shared course.
             foreach (enrol_get_all_users_courses($userid, true, 'id') as $course) {
+                // The courses come with their context columns: no query per course.
+                \context_helper::preload_from_record($course);
                 $context = \core\context\course::instance($course->id, IGNORE_MISSING);
                 if ($context && has_capability('moodle/site:messageanyuser', $context, $userid)) {
                     $courses[] = (int) $course->id;
@@ -185,17 +193,112 @@ class token_issuer {
     /**
      * Mints a token for a user of this site, with the capability answers of now.
      *
+     * The answers are also kept in the cache block_dockchat/caps, so that the token minted with the
+     * next page (issue_for_page) needs no database query.
+     *
      * @param int $userid The user.
      * @param int|null $now Issue time (defaults to time()).
      * @return array{token: string, exp: int}
      */
     public function issue(int $userid, ?int $now = null): array {
         $now = $now ?? time();
-        $sessionid = (string) session_id();
-        $claims = $this->build_claims($userid, $now, self::capabilities($userid), $sessionid);
+        $caps = self::capabilities($userid);
+        self::remember_capabilities($userid, $caps, $now);
+        return $this->mint($userid, $now, $caps, $this->lifetime);
+    }
+
+    /**
+     * Mints the token that comes with a page, so the dock connects without a web service call.
+     *
+     * Lives at most PAGE_LIFETIME seconds (less if the configured lifetime is shorter) and carries
+     * the same sid as any other token. The capability answers come from the cache block_dockchat/caps
+     * when they are still current (see cached_capabilities()), so rendering the page costs no query;
+     * otherwise they are computed as for issue() (enrol_get_all_users_courses() reads the user's
+     * courses once, unless the user may message anyone site-wide) and cached.
+     *
+     * @param int $userid The user.
+     * @param int|null $now Issue time (defaults to time()).
+     * @return array{token: string, exp: int}
+     */
+    public function issue_for_page(int $userid, ?int $now = null): array {
+        $now = $now ?? time();
+        $caps = $this->cached_capabilities($userid, $now);
+        if ($caps === null) {
+            $caps = self::capabilities($userid);
+            self::remember_capabilities($userid, $caps, $now);
+        }
+        return $this->mint($userid, $now, $caps, min($this->lifetime, self::PAGE_LIFETIME));
+    }
+
+    /**
+     * Signs the claims of a token for the current session.
+     *
+     * @param int $userid The user.
+     * @param int $now Issue time.
+     * @param array $caps Capability answers.
+     * @param int $lifetime Seconds.
+     * @return array{token: string, exp: int}
+     */
+    private function mint(int $userid, int $now, array $caps, int $lifetime): array {
+        $claims = $this->build_claims($userid, $now, $caps, self::$testsessionid ?? (string) session_id());
+        $claims['exp'] = $now + $lifetime;
         return [
             'token' => $this->sign($claims),
             'exp' => $claims['exp'],
         ];
+    }
+
+    /**
+     * Sets the session id tokens are minted in, for unit tests only.
+     *
+     * @param string|null $sessionid The id, or null for PHP's session_id().
+     * @return void
+     */
+    public static function set_session_id_for_tests(?string $sessionid): void {
+        if (!defined('PHPUNIT_TEST') || !PHPUNIT_TEST) {
+            throw new \coding_exception('set_session_id_for_tests() is for unit tests only.');
+        }
+        self::$testsessionid = $sessionid;
+    }
+
+    /**
+     * Capability answers computed by an earlier token of the user, if they are still current.
+     *
+     * Current means: computed less than one token lifetime ago (a token carries its answers that long
+     * anyway), and, for the logged-in user, not before Moodle last loaded their access data
+     * ($USER->access['time']: Moodle reloads it when a role assignment or enrolment of the user
+     * changes, see mark_user_dirty()).
+     *
+     * @param int $userid The user.
+     * @param int $now Unix seconds.
+     * @return array|null The answers, or null when they must be computed again.
+     */
+    public function cached_capabilities(int $userid, int $now): ?array {
+        global $USER;
+        $entry = \cache::make('block_dockchat', 'caps')->get($userid);
+        if (!is_array($entry) || !isset($entry['time'], $entry['caps']) || !is_array($entry['caps'])) {
+            return null;
+        }
+        $time = (int) $entry['time'];
+        if ($time > $now || $now - $time >= $this->lifetime) {
+            return null;
+        }
+        if (isset($USER->id) && (int) $USER->id === $userid && isset($USER->access['time'])
+                && $time < (int) $USER->access['time']) {
+            return null;
+        }
+        return $entry['caps'];
+    }
+
+    /**
+     * Keeps capability answers for the next page's token.
+     *
+     * @param int $userid The user.
+     * @param array $caps The answers, as returned by capabilities().
+     * @param int $now When they were computed, Unix seconds.
+     * @return void
+     */
+    public static function remember_capabilities(int $userid, array $caps, int $now): void {
+        \cache::make('block_dockchat', 'caps')->set($userid, ['time' => $now, 'caps' => $caps]);
     }
 }
