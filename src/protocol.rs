@@ -499,6 +499,29 @@ pub struct WindowInfo {
     pub unread: i64,
     pub read: ReadMarkers,
     pub last: i64,
+    pub can_send: CanSend,
+}
+
+/// Whether a `send` to a conversation would be accepted now, with the code it would get if not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CanSend {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<ErrorCode>,
+}
+
+impl CanSend {
+    pub const YES: CanSend = CanSend {
+        ok: true,
+        code: None,
+    };
+
+    pub fn refused(code: ErrorCode) -> CanSend {
+        CanSend {
+            ok: false,
+            code: Some(code),
+        }
+    }
 }
 
 /// A person found by a `people` search, with whether they are online.
@@ -590,6 +613,7 @@ pub enum ServerFrame<'a> {
         messages: &'a [Message],
         more: bool,
         read: ReadMarkers,
+        can_send: CanSend,
     },
     /// `with` in an individual conversation, `conv` in a group.
     Read {

@@ -115,6 +115,19 @@ async fn an_earlier_conversation_stays_readable(backend: Backend) {
     assert_eq!(answers[0]["with"]["fullname"], "Carla Costa");
     assert_eq!(answers[0]["messages"][0]["text"], "hi Bruno");
     assert_eq!(answers[1]["with"]["fullname"], "Carla Costa");
+    // The window says so before Bob types (PROTOCOL CanSend), with the code a send would get.
+    assert_eq!(
+        answers[0]["can_send"],
+        json!({"ok": false, "code": "blocked"}),
+        "{}",
+        answers[0]
+    );
+    // Carol may still write to Bob.
+    carol.send(json!({"type": "history", "with": BOB})).await;
+    assert_eq!(
+        carol.expect("history").await["can_send"],
+        json!({"ok": true})
+    );
     // Sending stays refused.
     bob.send(json!({"type": "send", "to": CAROL, "cid": "no", "text": "x"}))
         .await;
@@ -124,11 +137,18 @@ async fn an_earlier_conversation_stays_readable(backend: Backend) {
     let answers = probe(&mut alice, DAVE).await;
     assert_eq!(answers[0]["with"]["fullname"], "Davi Dias");
     assert_eq!(answers[0]["messages"][0]["text"], "from the old course");
+    assert_eq!(
+        answers[0]["can_send"],
+        json!({"ok": false, "code": "not_contactable"}),
+        "no shared course any more: {}",
+        answers[0]
+    );
     let again = ctx.client(ALICE).await;
-    assert!(
-        window_for(&again.welcome, DAVE).is_some(),
-        "{}",
-        again.welcome
+    let w = window_for(&again.welcome, DAVE).unwrap_or_else(|| panic!("{}", again.welcome));
+    assert_eq!(
+        w["can_send"],
+        json!({"ok": false, "code": "not_contactable"}),
+        "{w}"
     );
 
     // An account suspended or deleted since: the conversation is still shown, as Moodle shows it.

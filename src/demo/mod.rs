@@ -11,7 +11,9 @@
 //! protocol: the demo runs the production server with these extra routes.
 
 use crate::ops::config::Config;
-use crate::store::seed::{demo_session_id, user_context, SeedCourse, SeedEnrolment, SeedGroup, SeedUser};
+use crate::store::seed::{
+    demo_session_id, user_context, SeedCourse, SeedEnrolment, SeedGroup, SeedUser,
+};
 use crate::store::{now, xmldb, Dialect, Store};
 use crate::ws::server::{respond, Body, ExtraRoutes};
 use anyhow::Context;
@@ -206,7 +208,13 @@ pub async fn prepare(url: &str, addr: &str) -> anyhow::Result<Demo> {
             .await
             .context("creating the block's tables")?;
         store
-            .seed_demo(&users(), &courses(), &enrolments(), &groups(), &random_secret()?)
+            .seed_demo(
+                &users(),
+                &courses(),
+                &enrolments(),
+                &groups(),
+                &random_secret()?,
+            )
             .await
             .context("seeding the demo site")?;
         if dialect != Dialect::Sqlite {

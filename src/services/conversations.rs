@@ -22,8 +22,8 @@
 
 use crate::outbox::{OutboxTx, Outgoing};
 use crate::protocol::{
-    error_json, ConversationInfo, ConversationType, ErrorCode, Message, Person, ReadMarkers,
-    ServerFrame, Target, WindowInfo, WindowState,
+    error_json, CanSend, ConversationInfo, ConversationType, ErrorCode, Message, Person,
+    ReadMarkers, ServerFrame, Target, WindowInfo, WindowState,
 };
 use crate::services::auth::Caps;
 use crate::services::presence::{Avatars, Registry};
@@ -724,12 +724,21 @@ impl Conversations {
                     rows.reverse();
                     let (mine, theirs) = self.store.conv_read_markers(me, info.id).await?;
                     let messages: Vec<Message> = rows.into_iter().map(to_message).collect();
+                    // A member of an enabled group may write unless the site or their role says no.
+                    let can_send = if !self.messaging.load(Ordering::Relaxed) {
+                        CanSend::refused(ErrorCode::MessagingDisabled)
+                    } else if !caps.send {
+                        CanSend::refused(ErrorCode::NoPermission)
+                    } else {
+                        CanSend::YES
+                    };
                     Ok(ServerFrame::History {
                         with: None,
                         conv: Some(info.id),
                         messages: &messages,
                         more,
                         read: ReadMarkers { mine, theirs },
+                        can_send,
                     }
                     .to_json())
                 }
@@ -762,8 +771,8 @@ impl Conversations {
         let limit = self.history_limit(limit)?;
         self.store.check_up()?;
         let conv = self.store.conversation(me, with).await?;
-        let peer = self
-            .visible_peer(me, caps, with, Some(conv.is_some()))
+        let (peer, can_send) = self
+            .peer_and_can_send(me, caps, with, conv.is_some())
             .await?;
         let (messages, more, read) = match conv {
             None => (Vec::new(), false, ReadMarkers::default()),
@@ -786,8 +795,29 @@ impl Conversations {
             messages: &messages,
             more,
             read,
+            can_send,
         }
         .to_json())
+    }
+
+    /// `with` as `visible_peer` shows them, and whether `me` may send to them now (the same
+    /// judgement as a send's; a refusal other than Moodle's rules, a database error, leaves the
+    /// answer to the send itself).
+    async fn peer_and_can_send(
+        &self,
+        me: i64,
+        caps: &Caps,
+        with: i64,
+        talked: bool,
+    ) -> Result<(Arc<Person>, CanSend)> {
+        match self.authorise(me, caps, with).await {
+            Ok(p) => Ok((p, CanSend::YES)),
+            Err(ServiceError::Refused(code)) => {
+                let p = self.visible_peer(me, caps, with, Some(talked)).await?;
+                Ok((p, CanSend::refused(code)))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Marks read up to `upto` in a conversation named by user or by id.
@@ -1030,14 +1060,12 @@ impl Conversations {
         let older = windows.len().saturating_sub(WINDOWS_MAX);
         for (peer, state) in windows.into_iter().skip(older) {
             let conv = self.store.conversation(me, peer).await?;
-            let person = match self
-                .visible_peer(me, caps, peer, Some(conv.is_some()))
-                .await
-            {
-                Ok(p) => p,
-                Err(ServiceError::Refused(_)) => continue,
-                Err(e) => return Err(e),
-            };
+            let (person, can_send) =
+                match self.peer_and_can_send(me, caps, peer, conv.is_some()).await {
+                    Ok(p) => p,
+                    Err(ServiceError::Refused(_)) => continue,
+                    Err(e) => return Err(e),
+                };
             let (read, unread, last) = match conv {
                 Some(_) => {
                     let (mine, theirs) = self.store.read_markers(me, peer).await?;
@@ -1059,6 +1087,7 @@ impl Conversations {
                 unread,
                 read,
                 last,
+                can_send,
             });
         }
         Ok((out, cursor))
