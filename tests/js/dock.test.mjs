@@ -290,3 +290,31 @@ test('a group window: no window frame, history/send/read/typing by conv, kept by
     next.c.onIntent({type: 'close', peer: 'c31'});
     assert.equal(session.getItem('block_dockchat_groups_' + ME), null);
 });
+
+test('can_send: from the welcome\'s window, then the history; a refused send sets it in every tab', async() => {
+    const hub = channelHub();
+    const t1 = tab(hub());
+    const t2 = tab(hub());
+    const win = (canSend) => ({with: ana, state: 'open', unread: 0, read: {mine: 0, theirs: 0}, last: 0, can_send: canSend});
+    t1.transport.emit('frame', welcome([win({ok: false, code: 'blocked'})]));
+    t2.transport.emit('frame', welcome([win({ok: true})]));
+    assert.deepEqual(conv(t1.c.state, 7).canSend, {ok: false, code: 'blocked'});
+    assert.deepEqual(conv(t2.c.state, 7).canSend, {ok: true});
+    // Unblocked since: the history asked for after the welcome says so.
+    t1.transport.emit('frame', {type: 'history', with: ana, messages: [], more: false, read: {}, can_send: {ok: true}});
+    assert.deepEqual(conv(t1.c.state, 7).canSend, {ok: true});
+    // An older daemon's history (no field): ok.
+    t2.transport.emit('frame', {type: 'history', with: ana, messages: [], more: false, read: {}});
+    assert.deepEqual(conv(t2.c.state, 7).canSend, {ok: true});
+    // Blocked again while the window is open: the first refused send tells both tabs.
+    t1.c.onIntent({type: 'send', peer: 7, text: 'hello?'});
+    const {cid} = t1.transport.messages[0];
+    t1.transport.emit('sendfailed', {cid, to: 7, code: 'not_contactable', final: true});
+    for (const t of [t1, t2]) {
+        assert.deepEqual(conv(t.c.state, 7).canSend, {ok: false, code: 'not_contactable'});
+    }
+    // A passing refusal says nothing of the conversation.
+    t2.c.onIntent({type: 'send', peer: 8, text: 'hi'});
+    t2.transport.emit('sendfailed', {cid: t2.transport.messages[0].cid, to: 8, code: 'rate_limited', final: false});
+    assert.deepEqual(conv(t2.c.state, 8).canSend, {ok: true});
+});

@@ -1,7 +1,9 @@
 // Unit tests of the pure chat state (moodle-block/amd/src/state.js).
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
-import {initialState, reduce, conv, conversationView, unreadUpto, TYPING_MS, orderWindows} from '../../moodle-block/amd/src/state.js';
+import {readFileSync} from 'node:fs';
+import {STRING_KEYS} from '../../moodle-block/amd/src/strings.js';
+import {initialState, reduce, conv, conversationView, unreadUpto, TYPING_MS, orderWindows, parseCanSend, CAN_SEND_CODES, cannotSendKey} from '../../moodle-block/amd/src/state.js';
 
 const ME = 9;
 const ana = {id: 7, fullname: 'Ana Lima', avatar: 'a.png'};
@@ -225,4 +227,83 @@ test('reset: the messages, read markers and counts of the old database go; sends
     assert.deepEqual(conv(s, 7).messages.map((m) => m.id), [3, 4]);
     assert.deepEqual(conv(s, 7).pending, []);
     assert.equal(conv(s, 7).unread, 1);
+});
+
+test('can_send: absent or malformed is ok (older daemons), a refusal keeps its code, an unknown code is unknown', () => {
+    assert.deepEqual(parseCanSend(undefined), {ok: true});
+    assert.deepEqual(parseCanSend(null), {ok: true});
+    assert.deepEqual(parseCanSend({ok: true}), {ok: true});
+    assert.deepEqual(parseCanSend({ok: 'no'}), {ok: true});
+    for (const code of CAN_SEND_CODES) {
+        assert.deepEqual(parseCanSend({ok: false, code}), {ok: false, code});
+    }
+    assert.deepEqual(parseCanSend({ok: false, code: 'weird'}), {ok: false, code: 'unknown'});
+    assert.deepEqual(parseCanSend({ok: false}), {ok: false, code: 'unknown'});
+    assert.deepEqual(conv(initialState(ME), 7).canSend, {ok: true}, 'a conversation not heard of can send');
+});
+
+test('can_send: the newest of the welcome\'s window and the history frame wins, per conversation', () => {
+    const win = (canSend) => Object.assign({with: ana, state: 'open', unread: 0, read: {mine: 0, theirs: 0}, last: 0},
+        canSend === undefined ? {} : {can_send: canSend});
+    let s = welcome({windows: [win({ok: false, code: 'blocked'}), Object.assign(win({ok: true}), {with: bruno})]});
+    assert.deepEqual(conv(s, 7).canSend, {ok: false, code: 'blocked'});
+    assert.deepEqual(conv(s, 8).canSend, {ok: true});
+    // The history that follows says the same: nothing changes (the same object).
+    const same = reduce(s, {type: 'history', frame: {type: 'history', with: ana, messages: [], more: false,
+        read: {mine: 0, theirs: 0}, can_send: {ok: false, code: 'blocked'}}});
+    assert.equal(conv(same, 7).canSend, conv(s, 7).canSend);
+    // Unblocked: a later history says ok.
+    s = reduce(s, {type: 'history', frame: {type: 'history', with: ana, messages: [msg(1, 7, ME)], more: false,
+        read: {mine: 0, theirs: 0}, can_send: {ok: true}}});
+    assert.deepEqual(conv(s, 7).canSend, {ok: true});
+    // A later history refuses again, with another reason; a welcome after reconnect says ok again.
+    s = reduce(s, {type: 'history', frame: {type: 'history', with: ana, messages: [], more: false,
+        read: {mine: 0, theirs: 0}, can_send: {ok: false, code: 'not_contactable'}}});
+    assert.deepEqual(conv(s, 7).canSend, {ok: false, code: 'not_contactable'});
+    assert.equal(conv(s, 7).messages.length, 1, 'the rest of the conversation stays');
+    s = reduce(s, {type: 'welcome', frame: {type: 'welcome', v: 1, user: {id: ME, fullname: 'Me', avatar: 'me.png'},
+        online: [], windows: [win()], limits: {}}});
+    assert.deepEqual(conv(s, 7).canSend, {ok: true}, 'a welcome without the field (older daemon): ok');
+    // A group's history (no welcome window for groups).
+    s = reduce(s, {type: 'history', frame: {type: 'history', with: null, conv: 311, messages: [], more: false,
+        read: {mine: 0, theirs: 0}, can_send: {ok: false, code: 'not_member'}}});
+    assert.deepEqual(conv(s, 'c311').canSend, {ok: false, code: 'not_member'});
+    assert.deepEqual(conv(s, 7).canSend, {ok: true});
+});
+
+test('can_send: a send refused for good with one of its codes sets it; passing or other refusals do not', () => {
+    let s = welcome({windows: [{with: ana, state: 'open', unread: 0, read: {mine: 0, theirs: 0}, last: 0, can_send: {ok: true}}]});
+    s = reduce(s, {type: 'pending', peer: 7, cid: 'c-1', text: 'hi', time: 1});
+    s = reduce(s, {type: 'sendfailed', peer: 7, cid: 'c-1', code: 'rate_limited', final: false});
+    assert.deepEqual(conv(s, 7).canSend, {ok: true});
+    s = reduce(s, {type: 'sendfailed', peer: 7, cid: 'c-1', code: 'text_too_long', final: true});
+    assert.deepEqual(conv(s, 7).canSend, {ok: true}, 'too long says nothing of the conversation');
+    s = reduce(s, {type: 'pending', peer: 7, cid: 'c-2', text: 'hi', time: 1});
+    s = reduce(s, {type: 'sendfailed', peer: 7, cid: 'c-2', code: 'contacts_only', final: true});
+    assert.deepEqual(conv(s, 7).canSend, {ok: false, code: 'contacts_only'});
+    assert.equal(conversationView(s, 7, 0).items.find((i) => i.cid === 'c-2').failed, 'contacts_only');
+    // Told by another tab, whose pending message this tab never had: still learnt.
+    s = reduce(s, {type: 'sendfailed', peer: 8, cid: 'c-other', code: 'blocked', final: true});
+    assert.deepEqual(conv(s, 8).canSend, {ok: false, code: 'blocked'});
+    s = reduce(s, {type: 'sendfailed', peer: 'c311', cid: 'c-g', code: 'conversation_disabled', final: true});
+    assert.deepEqual(conv(s, 'c311').canSend, {ok: false, code: 'conversation_disabled'});
+    // The next history says ok: the composer comes back.
+    s = reduce(s, {type: 'history', frame: {type: 'history', with: ana, messages: [], more: false,
+        read: {mine: 0, theirs: 0}, can_send: {ok: true}}});
+    assert.deepEqual(conv(s, 7).canSend, {ok: true});
+});
+
+test('can_send: the window\'s notice is the code\'s error string, in every language; none while it can send', () => {
+    let s = welcome({windows: [{with: ana, state: 'open', unread: 0, read: {mine: 0, theirs: 0}, last: 0, can_send: {ok: false, code: 'blocked'}}]});
+    assert.equal(cannotSendKey(s, 7), 'error:blocked');
+    assert.equal(cannotSendKey(s, 8), '');
+    s = reduce(s, {type: 'history', frame: {type: 'history', with: ana, messages: [], more: false, read: {}, can_send: {ok: false, code: 'odd'}}});
+    assert.equal(cannotSendKey(s, 7), 'error:unknown');
+    for (const key of CAN_SEND_CODES.map((code) => 'error:' + code).concat(['error:unknown'])) {
+        assert.ok(STRING_KEYS.includes(key), `STRING_KEYS has ${key}`);
+        for (const lang of ['en', 'de', 'es', 'fr', 'pt']) {
+            const file = new URL(`../../lang/${lang}/block_dockchat.php`, import.meta.url);
+            assert.ok(readFileSync(file, 'utf8').includes(`$string['${key}'] = '`), `${lang} has ${key}`);
+        }
+    }
 });

@@ -31,7 +31,7 @@
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
 
-import {conversationView, conv, groupInfo, isGroupKey, parseKey, typingText} from './state.js';
+import {cannotSendKey, conversationView, conv, groupInfo, isGroupKey, parseKey, typingText} from './state.js';
 import {renderInto} from './linkify.js';
 import {countStr} from './strings.js';
 import {createPanelView} from './panelview.js';
@@ -289,10 +289,47 @@ export const createRenderer = (options) => {
         return left >= 0;
     };
 
+    /**
+     * Whether the conversation can take messages now (PROTOCOL CanSend, from the newest history or
+     * welcome, or a send refused for good): if not, the reason where the composer is, the text box read
+     * only (what is typed stays, focus too) and the send button disabled; back when the server says ok.
+     *
+     * @param {object} w the window
+     * @param {string} key the reason's lang string (./state.js cannotSendKey), '' while it can
+     */
+    const patchCanSend = (w, key) => {
+        const blocked = !!key;
+        const reason = blocked ? str(key) : '';
+        if (w.cannotSend === blocked && w.cannotSendReason === reason) {
+            return;
+        }
+        w.cannotSend = blocked;
+        w.cannotSendReason = reason;
+        setText(region(w.el, 'cansend'), reason);
+        toggleClass(region(w.el, 'composer'), 'is-disabled', blocked);
+        const input = region(w.el, 'input');
+        if (input) {
+            input.readOnly = blocked;
+            if (blocked) {
+                setAttr(input, 'aria-disabled', 'true');
+            } else {
+                input.removeAttribute('aria-disabled');
+            }
+        }
+        const send = w.el.querySelector('[data-action="send"]');
+        if (send) {
+            send.disabled = blocked;
+        }
+    };
+
     const submit = (peer) => {
         const w = windows.get(peer);
         const input = w && region(w.el, 'input');
         if (!input) {
+            return;
+        }
+        if (w.cannotSend) {
+            // The conversation cannot take messages now (the notice says why): the text stays.
             return;
         }
         const text = input.value.replace(/\s+$/u, '');
@@ -557,7 +594,9 @@ export const createRenderer = (options) => {
         }
         return {el, items: new Map(), conv: null, me: 0, people: null, rendered: false, grow: !!draft,
             // Messages that arrived while the user was reading older ones (the "new messages" pill).
-            arrived: 0};
+            arrived: 0,
+            // The conversation cannot take messages now (patchCanSend), and the reason shown.
+            cannotSend: false, cannotSendReason: ''};
     };
 
     const messageContext = (item, state, peer) => {
@@ -797,6 +836,7 @@ export const createRenderer = (options) => {
         setAttr(min, 'aria-label', minimised ? str('restore') : str('minimise'));
         setAttr(min, 'title', minimised ? str('restore') : str('minimise'));
         setHidden(region(el, 'body'), minimised);
+        patchCanSend(w, cannotSendKey(state, peer));
         const input = region(el, 'input');
         if (w.grow) {
             patchLimit(w);

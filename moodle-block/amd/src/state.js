@@ -36,6 +36,31 @@ export const TYPING_MS = 5000;
 const freeze = (o) => Object.freeze(o);
 
 /**
+ * The codes of a `send` refused for good that also say the conversation cannot take messages now
+ * (PROTOCOL CanSend): the composer is disabled with the reason until the server says otherwise.
+ */
+export const CAN_SEND_CODES = Object.freeze(['blocked', 'contacts_only', 'not_contactable', 'no_permission',
+    'messaging_disabled', 'not_member', 'conversation_disabled']);
+
+const CAN_SEND_OK = Object.freeze({ok: true});
+
+/**
+ * A CanSend from a frame: an absent or malformed field is `{ok: true}` (older daemons never send it;
+ * a send is still checked on its own), an unknown code is kept as 'unknown' (`error:unknown`).
+ *
+ * @param {*} value the frame's `can_send`
+ * @returns {{ok: boolean, code?: string}}
+ */
+export const parseCanSend = (value) => {
+    if (!value || typeof value !== 'object' || value.ok !== false) {
+        return CAN_SEND_OK;
+    }
+    return freeze({ok: false, code: CAN_SEND_CODES.includes(value.code) ? value.code : 'unknown'});
+};
+
+const sameCanSend = (a, b) => a.ok === b.ok && a.code === b.code;
+
+/**
  * The key of a group conversation's window.
  *
  * @param {number} convid Moodle's conversation id
@@ -111,6 +136,8 @@ const emptyConv = freeze({
     // (user id -> message id).
     typers: freeze({}),
     readers: freeze({}),
+    // Whether a send would be accepted now (PROTOCOL CanSend): {ok: true} or {ok: false, code}.
+    canSend: CAN_SEND_OK,
 });
 
 /**
@@ -392,6 +419,7 @@ const reduceChat = (state, action) => {
                     readTheirs: Math.max(c.readTheirs, read.theirs || 0),
                     last: Math.max(c.last, w.last || 0),
                     highlight: w.state !== 'open' && (w.unread || 0) > 0,
+                    canSend: sameCanSend(c.canSend, parseCanSend(w.can_send)) ? c.canSend : parseCanSend(w.can_send),
                 });
             });
             return next;
@@ -455,12 +483,16 @@ const reduceChat = (state, action) => {
 
         case 'sendfailed': {
             const c = conv(state, action.peer);
+            // A final refusal for one of CanSend's codes: the conversation cannot take messages now.
+            const blocked = action.final && CAN_SEND_CODES.includes(action.code) && action.peer
+                && !sameCanSend(c.canSend, {ok: false, code: action.code});
+            const next = blocked ? withConv(state, action.peer, {canSend: freeze({ok: false, code: action.code})}) : state;
             if (!c.pending.some((p) => p.cid === action.cid)) {
-                return state;
+                return next;
             }
             const pending = c.pending.map((p) => (p.cid === action.cid
                 ? freeze(Object.assign({}, p, {failed: action.code, final: !!action.final})) : p));
-            return withConv(state, action.peer, {pending: freeze(pending)});
+            return withConv(next, action.peer, {pending: freeze(pending)});
         }
 
         case 'resend': {
@@ -506,6 +538,8 @@ const reduceChat = (state, action) => {
                 readTheirs: Math.max(c2.readTheirs, read.theirs || 0),
                 // With the whole conversation loaded the count is exact; otherwise keep the server's count.
                 unread: f.more ? Math.max(c.unread, counted) : counted,
+                // Whether a send would be accepted now: the newest frame says (absent: yes).
+                canSend: sameCanSend(c2.canSend, parseCanSend(f.can_send)) ? c2.canSend : parseCanSend(f.can_send),
             });
             return next;
         }
@@ -664,6 +698,19 @@ export const conversationView = (state, peer, nowMs) => {
         typing: isGroupKey(peer) ? typers.length > 0 : c.typingUntil > nowMs,
         typers,
     };
+};
+
+/**
+ * Why a conversation cannot take messages now, as the key of its lang string (`error:<code>`), or ''
+ * while it can: the window shows it where the composer is and disables the composer.
+ *
+ * @param {object} state
+ * @param {number|string} peer a window key (a user id, or a group key)
+ * @returns {string}
+ */
+export const cannotSendKey = (state, peer) => {
+    const c = conv(state, peer).canSend;
+    return c && c.ok === false ? 'error:' + (c.code || 'unknown') : '';
 };
 
 /**
