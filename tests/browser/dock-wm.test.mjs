@@ -321,3 +321,67 @@ test('desktop: a final refusal offers only Dismiss, a passing one Retry, and "Se
         await others.close().catch(() => {});
     }
 });
+
+test('desktop: a window says "can\'t message" before the user types, and takes messages again when allowed (issue 12 item 3)', {timeout: 90000}, async() => {
+    const {me, mates} = await cast();
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const peer = mates[2];
+        const online = await presence(others, env.base(), [peer]);
+        const page = await ctx.newPage();
+        // Between the page and dockchatd: history frames say what the test wants of CanSend (the
+        // daemon's own answer is covered by its tests), as a block or a changed preference would.
+        let canSend = {ok: false, code: 'contacts_only'};
+        await page.routeWebSocket(/\/ws/, (ws) => {
+            const server = ws.connectToServer();
+            server.onMessage((data) => {
+                const f = JSON.parse(data);
+                if (f.type === 'history') {
+                    f.can_send = canSend;
+                    ws.send(JSON.stringify(f));
+                } else {
+                    ws.send(data);
+                }
+            });
+        });
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
+        await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        await chooseTab(page, 'online');
+        await closeAll(page);
+        await page.locator(`.block_dockchat-user[data-userid="${peer.id}"] button`).click();
+        const w = page.locator(winSel(peer));
+        const notice = w.locator('[data-region="cansend"]');
+        await notice.filter({hasText: /\S/}).waitFor({timeout: T});
+        assert.equal(await notice.textContent(), 'This person only accepts messages from their contacts.');
+        assert.equal(await notice.getAttribute('role'), 'status');
+        const input = w.locator('[data-region="input"]');
+        assert.equal(await input.getAttribute('aria-disabled'), 'true');
+        assert.ok(await input.evaluate((el) => el.readOnly), 'the composer takes no text');
+        await shot(page, 'desktop-cannot-message.png');
+        // Allowed again (the next page's welcome and history say so): the composer comes back and a
+        // message goes out.
+        canSend = {ok: true};
+        await page.reload({timeout: T});
+        await w.waitFor({timeout: T});
+        const toggle = w.locator('[data-action="toggle"]');
+        if ((await toggle.getAttribute('aria-expanded')) === 'false') {
+            await toggle.click();
+        }
+        await page.waitForFunction((sel) => {
+            const el = document.querySelector(sel + ' [data-region="input"]');
+            return el && !el.readOnly && el.getAttribute('aria-disabled') !== 'true';
+        }, winSel(peer), {timeout: T});
+        assert.equal(await notice.textContent(), '');
+        await input.fill('Now I can write');
+        await input.press('Enter');
+        await w.locator('[data-region="message"]').filter({hasText: 'Now I can write'}).first().waitFor({timeout: T});
+        assert.deepEqual(errors, []);
+        await online.close();
+    } finally {
+        await ctx.close();
+        await others.close();
+    }
+});
