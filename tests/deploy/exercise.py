@@ -46,7 +46,10 @@ def wait_type(sock, pending, wanted):
             raise ConnectionError("closed while waiting for %s: %r" % (wanted, data))
         if opcode != 0x1:
             continue
-        frame = json.loads(data)
+        try:
+            frame = json.loads(data)
+        except ValueError:
+            raise ValueError("bad frame (%d bytes): %r" % (len(data), data[:700]))
         if frame.get("type") == "error":
             raise ValueError("error frame while waiting for %s: %s" % (wanted, frame))
         if frame.get("type") == wanted:

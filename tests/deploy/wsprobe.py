@@ -32,7 +32,21 @@ def recv_exact(sock, n):
 
 
 def read_frame(sock, pending):
-    """Reads one frame; `pending` holds bytes already received after the HTTP head."""
+    """Reads one message: a frame, or a fragmented message's frames put together (dockchatd
+    fragments messages over 512 bytes); control frames in between are skipped. `pending` holds
+    bytes already received after the HTTP head."""
+    opcode, fin, data, pending = read_one_frame(sock, pending)
+    while not fin and opcode in (0x1, 0x2):
+        more_op, fin, more, pending = read_one_frame(sock, pending)
+        if more_op & 0x8:
+            fin = False
+            continue
+        data += more
+    return opcode, data, pending
+
+
+def read_one_frame(sock, pending):
+    """Reads one frame: (opcode, fin, payload, pending)."""
 
     def take(n):
         nonlocal pending
@@ -45,6 +59,7 @@ def read_frame(sock, pending):
 
     b0, b1 = take(2)
     opcode = b0 & 0x0F
+    fin = bool(b0 & 0x80)
     length = b1 & 0x7F
     if length == 126:
         length = struct.unpack("!H", take(2))[0]
@@ -52,7 +67,7 @@ def read_frame(sock, pending):
         length = struct.unpack("!Q", take(8))[0]
     if b1 & 0x80:
         take(4)  # servers must not mask, but tolerate it
-    return opcode, take(length), pending
+    return opcode, fin, take(length), pending
 
 
 def handshake(host, port, path, origin):
