@@ -295,6 +295,22 @@ test('desktop: a final refusal offers only Dismiss, a passing one Retry, and "Se
             }
             await bubble.locator('[data-action="dismiss"]').click();
             await bubble.waitFor({state: 'detached', timeout: T});
+            if (code !== 'text_too_long') {
+                // Such a refusal also says, where the composer is, that this conversation takes no
+                // messages now (issue 12 item 3); the next page's history (here: allowed) lifts it.
+                assert.equal(await w.locator('[data-region="cansend"]').textContent(), reason);
+                assert.equal(await input.getAttribute('aria-disabled'), 'true');
+                await page.reload({timeout: T});
+                await w.waitFor({timeout: T});
+                const toggle = w.locator('[data-action="toggle"]');
+                if ((await toggle.getAttribute('aria-expanded')) === 'false') {
+                    await toggle.click();
+                }
+                await page.waitForFunction((sel) => {
+                    const el = document.querySelector(sel + ' [data-region="input"]');
+                    return el && !el.readOnly;
+                }, winSel(peer), {timeout: T});
+            }
         }
         await seen.waitFor({state: 'visible', timeout: T});
 
