@@ -16,6 +16,38 @@ const cast = async() => {
     return {me, mates, u};
 };
 
+/**
+ * A page of `me` whose chat socket runs through the test (`fromPage(frame, ws)` may answer a frame
+ * itself and return true; `toPage(frame)` may rewrite what dockchatd sends), with the window onto
+ * `peer` opened from the Online list.
+ *
+ * @param {object} ctx browser context
+ * @param {object} me demo user
+ * @param {object} peer demo user
+ * @param {string[]} errors collects page errors
+ * @param {{fromPage: (function(object, object): boolean)|undefined, toPage: (function(object): object)|undefined}} hooks
+ * @returns {Promise<object>} the page
+ */
+const pageThroughTest = async(ctx, me, peer, errors, {fromPage, toPage}) => {
+    const page = await ctx.newPage();
+    await page.routeWebSocket(/\/ws/, (ws) => {
+        const server = ws.connectToServer();
+        ws.onMessage((data) => {
+            if (!fromPage || !fromPage(JSON.parse(data), ws)) {
+                server.send(data);
+            }
+        });
+        server.onMessage((data) => ws.send(toPage ? JSON.stringify(toPage(JSON.parse(data))) : data));
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
+    await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+    await chooseTab(page, 'online');
+    await closeAll(page);
+    await page.locator(`.block_dockchat-user[data-userid="${peer.id}"] button`).click();
+    return page;
+};
+
 const rows = (page) => page.locator('.block_dockchat-user');
 const waitOnline = (page, n) => page.waitForFunction((k) => document.querySelectorAll('.block_dockchat-user').length >= k, n, {timeout: T});
 
@@ -244,28 +276,19 @@ test('desktop: a final refusal offers only Dismiss, a passing one Retry, and "Se
     try {
         const peer = mates[1];
         const online = await presence(others, env.base(), [peer]);
-        const page = await ctx.newPage();
         // Between the page and dockchatd: sends whose text starts with 'REFUSE <code>' are answered with
         // that error, as dockchatd answers a refused send (ref = the cid), until `allow` is set.
         let allow = false;
-        await page.routeWebSocket(/\/ws/, (ws) => {
-            const server = ws.connectToServer();
-            ws.onMessage((data) => {
-                const f = JSON.parse(data);
+        const page = await pageThroughTest(ctx, me, peer, errors, {
+            fromPage: (f, ws) => {
                 const m = f.type === 'send' && /^REFUSE (\w+)/.exec(f.text);
                 if (m && !allow) {
                     ws.send(JSON.stringify({type: 'error', code: m[1], message: 'refused by the test', ref: f.cid}));
-                } else {
-                    server.send(data);
+                    return true;
                 }
-            });
+                return false;
+            },
         });
-        page.on('pageerror', (e) => errors.push(e.message));
-        await page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
-        await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
-        await chooseTab(page, 'online');
-        await closeAll(page);
-        await page.locator(`.block_dockchat-user[data-userid="${peer.id}"] button`).click();
         const w = page.locator(winSel(peer));
         const input = w.locator('[data-region="input"]');
         await input.waitFor({state: 'visible', timeout: T});
@@ -346,28 +369,12 @@ test('desktop: a window says "can\'t message" before the user types, and takes m
     try {
         const peer = mates[2];
         const online = await presence(others, env.base(), [peer]);
-        const page = await ctx.newPage();
         // Between the page and dockchatd: history frames say what the test wants of CanSend (the
         // daemon's own answer is covered by its tests), as a block or a changed preference would.
         let canSend = {ok: false, code: 'contacts_only'};
-        await page.routeWebSocket(/\/ws/, (ws) => {
-            const server = ws.connectToServer();
-            server.onMessage((data) => {
-                const f = JSON.parse(data);
-                if (f.type === 'history') {
-                    f.can_send = canSend;
-                    ws.send(JSON.stringify(f));
-                } else {
-                    ws.send(data);
-                }
-            });
+        const page = await pageThroughTest(ctx, me, peer, errors, {
+            toPage: (f) => (f.type === 'history' ? {...f, can_send: canSend} : f),
         });
-        page.on('pageerror', (e) => errors.push(e.message));
-        await page.goto(`${env.base()}/?user=${me.id}`, {timeout: T});
-        await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
-        await chooseTab(page, 'online');
-        await closeAll(page);
-        await page.locator(`.block_dockchat-user[data-userid="${peer.id}"] button`).click();
         const w = page.locator(winSel(peer));
         const notice = w.locator('[data-region="cansend"]');
         await notice.filter({hasText: /\S/}).waitFor({timeout: T});
