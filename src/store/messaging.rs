@@ -753,11 +753,14 @@ macro_rules! store_batch_body {
 
         // Conversations, found by Moodle's hash, created for pairs that never talked (as
         // `api::create_conversation` does: the row, then the members [sender, recipient]).
-        let mut hashes: Vec<String> = candidates
-            .iter()
-            .filter(|&&i| batch[i].group.is_none())
-            .map(|&i| conversation_hash(batch[i].from, batch[i].to))
-            .collect();
+        // Each pair send's hash, computed once (sha1).
+        let mut pair_hash: Vec<Option<String>> = vec![None; batch.len()];
+        for &i in &candidates {
+            if batch[i].group.is_none() {
+                pair_hash[i] = Some(conversation_hash(batch[i].from, batch[i].to));
+            }
+        }
+        let mut hashes: Vec<String> = pair_hash.iter().flatten().cloned().collect();
         hashes.sort_unstable();
         hashes.dedup();
         let mut convs: HashMap<String, (i64, bool)> = HashMap::with_capacity(hashes.len());
@@ -788,21 +791,20 @@ macro_rules! store_batch_body {
         }
         for &i in &candidates {
             let m = &batch[i];
-            if m.group.is_some() {
+            let Some(hash) = &pair_hash[i] else {
+                continue;
+            };
+            if convs.contains_key(hash) {
                 continue;
             }
-            let hash = conversation_hash(m.from, m.to);
-            if convs.contains_key(&hash) {
-                continue;
-            }
-            let q = sqlx::query(&sql.conv_insert).bind(&hash).bind(t).bind(t);
+            let q = sqlx::query(&sql.conv_insert).bind(hash).bind(t).bind(t);
             let id = insert_id!($kind, q, &mut *tx);
             sqlx::query(&sql.members_insert)
                 .bind(id).bind(m.from).bind(t)
                 .bind(id).bind(m.to).bind(t)
                 .execute(&mut *tx)
                 .await?;
-            convs.insert(hash, (id, true));
+            convs.insert(hash.clone(), (id, true));
         }
 
         // The messages, except into disabled conversations.
@@ -821,7 +823,8 @@ macro_rules! store_batch_body {
                 written.push(i);
                 continue;
             }
-            let (conv, enabled) = convs.get(&conversation_hash(m.from, m.to)).copied().ok_or_else(|| {
+            let conv_row = pair_hash[i].as_ref().and_then(|h| convs.get(h));
+            let (conv, enabled) = conv_row.copied().ok_or_else(|| {
                 super::StoreError::Schema("conversation row missing after insert".into())
             })?;
             if !enabled {
@@ -950,9 +953,10 @@ macro_rules! store_batch_body {
                         let id = new_ids.get(&(m.from, m.cid.clone())).copied().ok_or_else(|| {
                             super::StoreError::Schema("inserted message not read back".into())
                         })?;
-                        let conv = match &m.group {
-                            Some(g) => g.conv,
-                            None => convs.get(&conversation_hash(m.from, m.to)).map(|c| c.0).unwrap_or(0),
+                        let conv = match (&m.group, &pair_hash[i]) {
+                            (Some(g), _) => g.conv,
+                            (None, Some(h)) => convs.get(h).map(|c| c.0).unwrap_or(0),
+                            (None, None) => 0,
                         };
                         let row = MsgRow {
                             id,
