@@ -40,6 +40,7 @@ pub struct RunningServer {
     registry: Arc<Registry>,
     background: Vec<JoinHandle<()>>,
     store: Store,
+    cluster: Option<crate::cluster::ClusterTasks>,
     timeout: Duration,
 }
 
@@ -118,6 +119,10 @@ pub async fn start_inner(
         config.limits.text_max_chars,
         config.limits.history_max,
         Duration::from_secs(config.presence.enrolment_refresh_secs),
+        config
+            .cluster
+            .enabled()
+            .then(|| Arc::new(crate::services::ledger::Ledger::new())),
     );
     convs
         .refresh_site_settings()
@@ -147,6 +152,27 @@ pub async fn start_inner(
             .with_context(|| format!("cannot listen on {}", config.listen))?,
     };
     let addr = listener.local_addr().context("listener address")?;
+    let cluster = match (config.cluster.enabled(), convs.ledger()) {
+        (true, Some(ledger)) => {
+            let node = if config.cluster.node_id.is_empty() {
+                crate::cluster::default_node_id(addr.port())
+            } else {
+                config.cluster.node_id.clone()
+            };
+            Some(
+                crate::cluster::Cluster::start(
+                    &config.cluster.redis_url,
+                    &config.cluster.prefix,
+                    &node,
+                    registry.clone(),
+                    convs.clone(),
+                    ledger.clone(),
+                )
+                .context("cluster.redis_url")?,
+            )
+        }
+        _ => None,
+    };
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (close_sockets_tx, close_sockets_rx) = watch::channel(false);
@@ -161,6 +187,7 @@ pub async fn start_inner(
         extra,
         max_connections: config.limits.max_connections,
         close_sockets: close_sockets_rx,
+        cluster: cluster.as_ref().map(|c| c.cluster.clone()),
     });
     let server_task = tokio::spawn(server::run(listener, state, shutdown_rx, tracker));
 
@@ -190,6 +217,7 @@ pub async fn start_inner(
         registry,
         background,
         store,
+        cluster,
         timeout: Duration::from_secs(config.shutdown_timeout_secs),
     })
 }
@@ -296,6 +324,11 @@ impl RunningServer {
         self.addr
     }
 
+    /// This node's view of the cluster, when it is part of one.
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.cluster.as_ref().map(|c| &c.cluster)
+    }
+
     /// `(online users, authenticated connections)`, for status lines.
     pub fn counts(&self) -> (usize, usize) {
         self.registry.counts()
@@ -314,6 +347,7 @@ impl RunningServer {
             convs,
             background,
             store,
+            cluster,
             timeout,
             ..
         } = self;
@@ -336,6 +370,9 @@ impl RunningServer {
         }
         for b in background {
             b.abort();
+        }
+        if let Some(cluster) = cluster {
+            let _ = tokio::time::timeout_at(deadline, cluster.leave()).await;
         }
         let _ = tokio::time::timeout_at(deadline, store.close()).await;
         tracing::info!("shut down");

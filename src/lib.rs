@@ -10,11 +10,15 @@
 //!     ├ connection    one task per socket: hello/auth, read loop, outbox writes, timers
 //!     └ coalesce      the socket's stream: writes gathered until a flush, the write deadline, the
 //!                     inbound frame budget
+//!  └ cluster/         several nodes as one over Redis (optional): publications of frames for
+//!                     other nodes' sockets, replicated presence, node heartbeats
 //!        ├ protocol   wire types and error/close codes (no I/O)
 //!        └ services/
 //!           ├ auth           token verification + account and session checks in Moodle's tables
 //!           ├ presence       who is online, course-mates, presence events (dashmap)
-//!           └ conversations  send/history/read/typing/windows; the single message writer
+//!           ├ conversations  send/history/read/typing/windows; the single message writer
+//!           ├ ingest         delivers what Moodle itself wrote (a poll of its tables)
+//!           └ ledger         in a cluster: exactly-once delivery by publication or by poll
 //!              └ store/      the only SQL: Moodle core tables (read-only) and the block's tables;
 //!                            store::batch answers concurrent per-user lookups in batches;
 //!                            store::health knows whether the database answers (probe, fail fast)
@@ -40,6 +44,7 @@
 //! what it stored before anything newer is written, so an acked message is always delivered.
 
 pub mod app;
+pub mod cluster;
 pub mod demo;
 pub mod ops;
 pub mod outbox;

@@ -155,6 +155,7 @@ async fn check(path: Option<PathBuf>) -> anyhow::Result<std::process::ExitCode> 
         site_url: config.site_url.clone(),
         token_secret: config.token_secret.clone(),
         check_sessions: config.auth.check_sessions,
+        redis_url: config.cluster.redis_url.clone(),
     };
     let report = dockchat::ops::check::run(&opts).await;
     println!("{report}");

@@ -444,7 +444,7 @@ pub fn normalise_text(
 }
 
 /// A user as the client shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     pub id: i64,
     pub fullname: String,

@@ -18,6 +18,7 @@ fn opts(url: &str, prefix: &str) -> CheckOptions {
         site_url: SITE_URL.to_string(),
         token_secret: None,
         check_sessions: true,
+        redis_url: String::new(),
     }
 }
 

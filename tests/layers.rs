@@ -5,21 +5,27 @@
 
 use std::path::{Path, PathBuf};
 
-/// Each layer, and the crate modules it may not name. Top to bottom: demo, app, ws, services,
-/// (ops, store, outbox, protocol).
+/// Each layer, and the crate modules it may not name. Top to bottom: demo, app, ws, cluster,
+/// services, (ops, store, outbox, protocol).
 const RULES: &[(&str, &[&str])] = &[
     ("app.rs", &["demo"]),
     ("ws", &["demo", "app"]),
-    ("services", &["demo", "app", "ws"]),
-    ("ops", &["demo", "app", "ws", "services"]),
-    ("store", &["demo", "app", "ws", "services", "ops", "outbox"]),
+    ("cluster", &["demo", "app", "ws"]),
+    ("services", &["demo", "app", "ws", "cluster"]),
+    ("ops", &["demo", "app", "ws", "services", "cluster"]),
+    (
+        "store",
+        &["demo", "app", "ws", "cluster", "services", "ops", "outbox"],
+    ),
     (
         "outbox.rs",
-        &["demo", "app", "ws", "services", "ops", "store"],
+        &["demo", "app", "ws", "cluster", "services", "ops", "store"],
     ),
     (
         "protocol.rs",
-        &["demo", "app", "ws", "services", "ops", "store", "outbox"],
+        &[
+            "demo", "app", "ws", "cluster", "services", "ops", "store", "outbox",
+        ],
     ),
 ];
 

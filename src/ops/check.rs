@@ -29,6 +29,8 @@ pub struct CheckOptions {
     pub token_secret: Option<String>,
     /// Whether the daemon requires a live Moodle session row.
     pub check_sessions: bool,
+    /// `cluster.redis_url`; empty for a single node.
+    pub redis_url: String,
 }
 
 /// The outcome of one check.
@@ -289,6 +291,10 @@ pub async fn run(opts: &CheckOptions) -> CheckReport {
         }
     };
 
+    if !opts.redis_url.is_empty() {
+        check_redis(&opts.redis_url, &mut report).await;
+    }
+
     let result = check_schema(&mut db, dialect, opts, &mut report).await;
     if let Err(e) = result {
         report.push(
@@ -299,6 +305,37 @@ pub async fn run(opts: &CheckOptions) -> CheckReport {
     }
     db.close().await;
     report
+}
+
+/// Whether the cluster's Redis answers: without it the nodes still serve their own sockets, but
+/// messages between nodes wait for the database poll and presence is not shared.
+async fn check_redis(url: &str, report: &mut CheckReport) {
+    let shown = redact_url(url);
+    let ping = async {
+        let client = redis::Client::open(url)?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, ping).await {
+        Ok(Ok(_)) => report.push(
+            "redis",
+            Status::Ok,
+            format!("{shown} answers (cluster mode)"),
+        ),
+        Ok(Err(e)) => report.push(
+            "redis",
+            Status::Fail,
+            format!("{shown}: {e} (cluster.redis_url; leave it empty for a single node)"),
+        ),
+        Err(_) => report.push(
+            "redis",
+            Status::Fail,
+            format!(
+                "{shown} did not answer within {}s (cluster.redis_url)",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+        ),
+    }
 }
 
 async fn check_schema(
@@ -1701,6 +1738,7 @@ mod tests {
             site_url: "http://moodle.test".into(),
             token_secret: None,
             check_sessions: true,
+            redis_url: String::new(),
         }
     }
 

@@ -40,6 +40,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
     pub presence: PresenceConfig,
+    pub cluster: ClusterConfig,
 }
 
 /// `[auth]`
@@ -69,6 +70,35 @@ pub struct LimitsConfig {
     pub ping_interval_secs: u64,
 }
 
+/// `[cluster]`: several nodes behind one load balancer, over Redis.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// `redis://host:port/db` (or `rediss://`); empty: a single node, no Redis.
+    pub redis_url: String,
+    /// This node's name in the cluster; empty: host name, port and process id.
+    pub node_id: String,
+    /// Prefix of every Redis key and channel (several dockchat clusters may share one Redis).
+    pub prefix: String,
+}
+
+impl ClusterConfig {
+    /// Whether this node is part of a cluster.
+    pub fn enabled(&self) -> bool {
+        !self.redis_url.is_empty()
+    }
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            redis_url: String::new(),
+            node_id: String::new(),
+            prefix: "dockchat".into(),
+        }
+    }
+}
+
 /// `[presence]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -93,6 +123,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             presence: PresenceConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -174,6 +205,12 @@ impl Config {
         if let Some(v) = get("DOCKCHAT_TABLE_PREFIX") {
             self.table_prefix = v;
         }
+        if let Some(v) = get("DOCKCHAT_REDIS_URL") {
+            self.cluster.redis_url = v;
+        }
+        if let Some(v) = get("DOCKCHAT_NODE_ID") {
+            self.cluster.node_id = v;
+        }
         if let Some(v) = get("DOCKCHAT_TOKEN_SECRET") {
             self.token_secret = if v.is_empty() { None } else { Some(v) };
         }
@@ -251,6 +288,31 @@ impl Config {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
             return bad("avatar_theme must be a Moodle theme name such as \"boost\"".into());
+        }
+        let c = &self.cluster;
+        if c.enabled()
+            && !(c.redis_url.starts_with("redis://")
+                || c.redis_url.starts_with("rediss://")
+                || c.redis_url.starts_with("redis+unix://")
+                || c.redis_url.starts_with("unix://"))
+        {
+            return bad("cluster.redis_url must start with redis://, rediss:// or unix:// (or leave it empty for a single node)".into());
+        }
+        let name_ok = |v: &str| {
+            v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        };
+        if !name_ok(&c.node_id) || c.node_id.len() > 100 {
+            return bad(format!(
+                "cluster.node_id = {:?} may only hold letters, digits, - _ . : (at most 100)",
+                c.node_id
+            ));
+        }
+        if c.prefix.is_empty() || !name_ok(&c.prefix) || c.prefix.len() > 100 {
+            return bad(format!(
+                "cluster.prefix = {:?} must be letters, digits, - _ . : (1 to 100)",
+                c.prefix
+            ));
         }
         if self.auth.audience.is_empty() {
             return bad("auth.audience must not be empty".into());

@@ -26,6 +26,7 @@ use crate::protocol::{
     ReadMarkers, ServerFrame, Target, WindowInfo, WindowState,
 };
 use crate::services::auth::Caps;
+use crate::services::ledger::Ledger;
 use crate::services::presence::{Avatars, Registry};
 use crate::store::batch::Batcher;
 use crate::store::messaging::{
@@ -182,6 +183,13 @@ impl ConvInfo {
             }
         }
     }
+
+    /// [`ConvInfo::push`] to the members' sockets on this node only.
+    pub fn push_local(&self, registry: &Registry, item: &Outgoing) {
+        for &m in &self.members {
+            registry.send_local(m, item);
+        }
+    }
 }
 
 /// What a `conv` names for a member.
@@ -246,6 +254,8 @@ pub struct Conversations {
     own_reads: DashMap<i64, Instant>,
     /// Per user: when the current search window began, and the searches in it.
     searches: DashMap<i64, (Instant, u32)>,
+    /// In a cluster: which dock messages this node has delivered (see [`Ledger`]).
+    ledger: Option<Arc<Ledger>>,
 }
 
 /// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
@@ -300,6 +310,7 @@ impl Conversations {
         text_max_chars: usize,
         history_max: u32,
         enrolment_refresh: Duration,
+        ledger: Option<Arc<Ledger>>,
     ) -> (Arc<Conversations>, WriterTask) {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let windows_known = Arc::new(WindowCache::new());
@@ -334,8 +345,15 @@ impl Conversations {
             resolved_upto: std::sync::atomic::AtomicI64::new(i64::MAX),
             own_reads: DashMap::new(),
             searches: DashMap::new(),
+            ledger: ledger.clone(),
         });
-        let handle = tokio::spawn(writer_loop(store, registry, windows_known, rx));
+        let writer = Writer {
+            store: store.clone(),
+            registry,
+            windows_known,
+            ledger,
+        };
+        let handle = tokio::spawn(writer_loop(store, writer, rx));
         (svc, WriterTask { handle })
     }
 
@@ -836,9 +854,7 @@ impl Conversations {
         }
         let marked = self.store.mark_read_conv(me, info.id, upto).await?;
         if !marked.is_empty() {
-            for id in marked {
-                self.own_reads.insert(id, Instant::now());
-            }
+            self.note_own_reads(&marked);
             let frame = Outgoing::Frame(Utf8Bytes::from(
                 ServerFrame::Read {
                     reader: me,
@@ -870,10 +886,7 @@ impl Conversations {
         }
         let marked = self.store.mark_read(me, with, upto).await?;
         if !marked.is_empty() {
-            // The ingest sees these rows too: it must not announce them again.
-            for id in marked {
-                self.own_reads.insert(id, Instant::now());
-            }
+            self.note_own_reads(&marked);
             let frame = Outgoing::Frame(Utf8Bytes::from(
                 ServerFrame::Read {
                     reader: me,
@@ -1258,6 +1271,23 @@ impl Conversations {
         self.resolved_upto.store(id, Ordering::Relaxed);
     }
 
+    /// Read rows this daemon wrote and announces itself: the ingest (this node's, and in a
+    /// cluster every node's) sees them too and must not announce them again.
+    fn note_own_reads(&self, ids: &[i64]) {
+        self.add_own_reads(ids);
+        if let Some(peers) = self.registry.peers() {
+            peers.own_reads(ids);
+        }
+    }
+
+    /// Read rows another node of the cluster wrote and announced.
+    pub fn add_own_reads(&self, ids: &[i64]) {
+        let now = Instant::now();
+        for id in ids {
+            self.own_reads.insert(*id, now);
+        }
+    }
+
     /// Whether the daemon wrote (and announced) read row `id` itself; forgets it.
     pub fn take_own_read(&self, id: i64) -> bool {
         self.own_reads.remove(&id).is_some()
@@ -1271,7 +1301,17 @@ impl Conversations {
     /// Where a resume from `since` starts: at `since`, or earlier where ids above the safe
     /// watermark may still fill in (the client drops what it already has by id).
     pub fn resume_from(&self, since: i64) -> i64 {
-        since.min(self.resolved_upto.load(Ordering::Relaxed))
+        let from = since.min(self.resolved_upto.load(Ordering::Relaxed));
+        // In a cluster, ids from several nodes arrive out of id order: start below the recent ones.
+        match self.ledger.as_ref().and_then(|l| l.floor()) {
+            Some(floor) => from.min(floor - 1),
+            None => from,
+        }
+    }
+
+    /// The cluster's delivery ledger, when this node is part of one.
+    pub fn ledger(&self) -> Option<&Arc<Ledger>> {
+        self.ledger.as_ref()
     }
 
     /// Messages of `me`'s conversations after `since`, ascending, at most `limit`.
@@ -1318,17 +1358,7 @@ enum WriterState {
 /// The single message writer: group commit, then acks and fan-out in id order. It never blocks the
 /// queue on an unreachable database: past the first failed batch (at most
 /// [`crate::store::messaging::WRITE_TIMEOUT`]) every send is answered within a probe's time.
-async fn writer_loop(
-    store: Store,
-    registry: Arc<Registry>,
-    windows_known: Arc<WindowCache>,
-    mut rx: mpsc::Receiver<WriterCmd>,
-) {
-    let writer = Writer {
-        store: store.clone(),
-        registry,
-        windows_known,
-    };
+async fn writer_loop(store: Store, writer: Writer, mut rx: mpsc::Receiver<WriterCmd>) {
     let mut state = WriterState::Up;
     let mut stopping = false;
     loop {
@@ -1467,6 +1497,7 @@ struct Writer {
     store: Store,
     registry: Arc<Registry>,
     windows_known: Arc<WindowCache>,
+    ledger: Option<Arc<Ledger>>,
 }
 
 impl Writer {
@@ -1613,6 +1644,9 @@ impl Writer {
             req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(ack)));
             if s.dup {
                 continue;
+            }
+            if let Some(ledger) = &self.ledger {
+                ledger.stored_here(m.id);
             }
             let recipient = match &req.recipient {
                 Recipient::User(p) => p,

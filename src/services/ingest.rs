@@ -7,11 +7,15 @@
 //! were skipped because their insert had not committed yet (Moodle's id sequences allocate before
 //! commit, so a PHP insert can commit after the daemon's later id), and the safe watermark a resume
 //! starts from ([`Conversations::set_resolved_upto`]).
-//! Must not: deliver what the daemon's writer stored (it has delivered it at commit); write.
+//! In a cluster it is also the fallback for what the other nodes stored: a dock message whose
+//! publication has not reached this node [`PUBLICATION_GRACE`] after the poll found it is
+//! delivered from here ([`crate::services::ledger::Ledger`] decides which of the two goes).
+//! Must not: deliver what this node's writer stored (it has delivered it at commit); write.
 
 use crate::outbox::Outgoing;
 use crate::protocol::{Message, Person, ServerFrame};
 use crate::services::conversations::Conversations;
+use crate::services::ledger::{Found, PUBLICATION_GRACE};
 use crate::services::presence::Registry;
 use crate::store::ingest::PolledMessage;
 use crate::store::messaging::{CONVERSATION_GROUP, CONVERSATION_INDIVIDUAL};
@@ -47,6 +51,9 @@ pub struct Ingest {
     gaps: BTreeMap<i64, Instant>,
     /// Messages delivered after a higher id was visible, with when.
     late: VecDeque<(i64, Instant)>,
+    /// In a cluster: dock messages of other nodes found by the poll whose publication has not come
+    /// yet, with when they were found (in id order).
+    awaiting: VecDeque<(i64, Instant)>,
 }
 
 impl Ingest {
@@ -68,6 +75,7 @@ impl Ingest {
             high_read,
             gaps: BTreeMap::new(),
             late: VecDeque::new(),
+            awaiting: VecDeque::new(),
         })
     }
 
@@ -128,6 +136,7 @@ impl Ingest {
         {
             self.late.pop_front();
         }
+        self.deliver_overdue(now).await?;
         let floor = self
             .gaps
             .keys()
@@ -144,10 +153,53 @@ impl Ingest {
     /// Pushes a message Moodle stored to every socket of both users of its conversation. It goes
     /// out as a plain frame, not one the resume de-duplication may drop: it can be below ids a
     /// resumed socket has been sent (clients drop repeats by id).
-    async fn deliver(&self, r: &PolledMessage) {
+    async fn deliver(&mut self, r: &PolledMessage) {
+        if let Some(ledger) = self.convs.ledger() {
+            if !r.dock {
+                ledger.found_foreign(r.id);
+            } else if ledger.found(r.id) == Found::Wait {
+                self.awaiting.push_back((r.id, Instant::now()));
+            }
+        }
         if r.dock {
             return;
         }
+        self.deliver_foreign(r).await;
+    }
+
+    /// In a cluster: delivers the dock messages of other nodes whose publication did not come
+    /// within [`PUBLICATION_GRACE`] of the poll finding them, as their own node did (the sender's
+    /// client message id included).
+    async fn deliver_overdue(&mut self, now: Instant) -> crate::store::Result<()> {
+        let Some(ledger) = self.convs.ledger().cloned() else {
+            return Ok(());
+        };
+        ledger.prune();
+        let mut due = Vec::new();
+        while let Some(&(id, found)) = self.awaiting.front() {
+            if now.duration_since(found) < PUBLICATION_GRACE || due.len() >= PAGE {
+                break;
+            }
+            self.awaiting.pop_front();
+            if ledger.overdue(id) {
+                due.push(id);
+            }
+        }
+        if due.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            count = due.len(),
+            "messages of other nodes delivered from the database (their publications did not arrive)"
+        );
+        for r in self.store.dock_messages_by_ids(&due).await? {
+            self.deliver_foreign(&r).await;
+        }
+        Ok(())
+    }
+
+    /// Delivers a message this node's writer did not store, to this node's sockets.
+    async fn deliver_foreign(&self, r: &PolledMessage) {
         if r.conv_type == CONVERSATION_GROUP {
             return self.deliver_to_group(r).await;
         }
@@ -165,7 +217,7 @@ impl Ingest {
             to,
             text: r.text.clone(),
             time: r.time,
-            cid: String::new(),
+            cid: r.cid.clone(),
         };
         let frame = Outgoing::Frame(Utf8Bytes::from(
             ServerFrame::Message {
@@ -174,8 +226,8 @@ impl Ingest {
             }
             .to_json(),
         ));
-        self.registry.send_user(r.from, &frame);
-        self.registry.send_user(to, &frame);
+        self.registry.send_local(r.from, &frame);
+        self.registry.send_local(to, &frame);
         self.convs.incoming_window(to, &sender).await;
     }
 
@@ -204,7 +256,7 @@ impl Ingest {
             to: 0,
             text: r.text.clone(),
             time: r.time,
-            cid: String::new(),
+            cid: r.cid.clone(),
         };
         let frame = Outgoing::Frame(Utf8Bytes::from(
             ServerFrame::Message {
@@ -213,7 +265,7 @@ impl Ingest {
             }
             .to_json(),
         ));
-        info.push(&self.registry, &frame, None);
+        info.push_local(&self.registry, &frame);
     }
 
     /// Read rows Moodle (or the daemon) wrote: one `read` frame per reader and conversation, with
@@ -246,8 +298,8 @@ impl Ingest {
                     }
                     .to_json(),
                 ));
-                self.registry.send_user(reader, &frame);
-                self.registry.send_user(with, &frame);
+                self.registry.send_local(reader, &frame);
+                self.registry.send_local(with, &frame);
             }
             for ((reader, conv), upto) in group_upto {
                 let info = match self.convs.conversation_info(conv).await {
@@ -266,7 +318,7 @@ impl Ingest {
                     }
                     .to_json(),
                 ));
-                info.push(&self.registry, &frame, None);
+                info.push_local(&self.registry, &frame);
             }
             if rows.len() < PAGE {
                 self.convs.expire_own_reads();

@@ -7,4 +7,5 @@
 pub mod auth;
 pub mod conversations;
 pub mod ingest;
+pub mod ledger;
 pub mod presence;

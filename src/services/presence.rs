@@ -10,6 +10,10 @@
 //! a new one within it, so others see no flicker), and an enrolment change that makes or breaks a
 //! course-mate pair tells both sides. Each event frame is
 //! serialised once and shared by every recipient.
+//! In a cluster, the users online on other nodes are here too (with their courses and the nodes
+//! holding their sockets, as [`Peers`] reports them): presence is computed on each node from this
+//! replicated state and told to its own sockets only, and [`Registry::send_user`] hands what is
+//! for a user's sockets on other nodes to [`Peers::forward`].
 //! Must not: query the database, or await while holding a map guard. Lock order is always
 //! `users` shard → `courses` shard, never the reverse.
 
@@ -20,7 +24,7 @@ use crate::store::moodle::UserRow;
 use dashmap::DashMap;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -63,6 +67,22 @@ impl Avatars {
     }
 }
 
+/// The name of a dockchatd node in a cluster.
+pub type NodeId = Arc<str>;
+
+/// The other nodes of a cluster, as the registry needs them. Every call is made without waiting
+/// (implementations queue the work), possibly while a map guard is held.
+pub trait Peers: Send + Sync {
+    /// Hands `item`, for `user`'s sockets, to the `nodes` holding some.
+    fn forward(&self, nodes: &[NodeId], user: i64, item: &Outgoing);
+    /// `user` now has a socket on this node, or their courses changed: tell the other nodes.
+    fn local_online(&self, person: &Arc<Person>, courses: &Arc<[i64]>);
+    /// `user`'s last socket on this node went (after the grace period).
+    fn local_offline(&self, user: i64);
+    /// Read rows the daemon wrote and announced itself (their polls must not announce them again).
+    fn own_reads(&self, ids: &[i64]);
+}
+
 struct UserEntry {
     person: Arc<Person>,
     courses: Arc<[i64]>,
@@ -70,6 +90,30 @@ struct UserEntry {
     /// Set when the last connection went: the offline announced at the end of the grace period
     /// unless a connection comes back first (the value tells that departure from a later one).
     leaving: Option<u64>,
+    /// Other nodes holding sockets of the user (cluster only).
+    remote: Vec<NodeId>,
+}
+
+impl UserEntry {
+    fn new(person: Person) -> Self {
+        UserEntry {
+            person: Arc::new(person),
+            courses: Arc::from(Vec::new()),
+            conns: Vec::new(),
+            leaving: None,
+            remote: Vec::new(),
+        }
+    }
+
+    /// Whether this node holds (or, in the grace period, still counts) a socket of the user.
+    fn here(&self) -> bool {
+        !self.conns.is_empty() || self.leaving.is_some()
+    }
+
+    /// Whether the user is online anywhere in the cluster.
+    fn online(&self) -> bool {
+        self.here() || !self.remote.is_empty()
+    }
 }
 
 /// One registered socket.
@@ -98,6 +142,8 @@ pub struct Registry {
     registrations: AtomicU64,
     /// How long a user whose last socket closed still counts as online.
     offline_grace: Duration,
+    /// The other nodes, when this one is part of a cluster.
+    peers: OnceLock<Arc<dyn Peers>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -127,7 +173,24 @@ impl Registry {
             max_per_user,
             registrations: AtomicU64::new(0),
             offline_grace: Duration::ZERO,
+            peers: OnceLock::new(),
         }
+    }
+
+    /// Joins a cluster: from now on the other nodes hear of this node's users, and frames for
+    /// sockets on other nodes go to `peers`. Set once, before the first connection.
+    pub fn set_peers(&self, peers: Arc<dyn Peers>) {
+        let _ = self.peers.set(peers);
+    }
+
+    /// The other nodes, in a cluster.
+    pub fn peers(&self) -> Option<&Arc<dyn Peers>> {
+        self.peers.get()
+    }
+
+    /// The offline grace period.
+    pub fn offline_grace(&self) -> Duration {
+        self.offline_grace
     }
 
     /// A user whose last socket closes stays online for `grace`; a reconnect within it cancels
@@ -151,20 +214,21 @@ impl Registry {
         let user = person.id;
         let first;
         let announce;
-        let mut returned_with: Option<Vec<i64>> = None;
+        let mut tell_peers = None;
+        let mut refresh_courses: Option<Vec<i64>> = None;
         {
-            let mut entry = self.users.entry(user).or_insert_with(|| UserEntry {
-                person: Arc::new(person.clone()),
-                courses: Arc::from(Vec::new()),
-                conns: Vec::new(),
-                leaving: None,
-            });
+            let mut entry = self
+                .users
+                .entry(user)
+                .or_insert_with(|| UserEntry::new(person.clone()));
             if entry.conns.len() >= self.max_per_user {
                 return Err(PresenceError::TooManyForUser);
             }
             // Back within the grace period: the others never saw the user go.
             let returning = entry.conns.is_empty() && entry.leaving.take().is_some();
-            first = entry.conns.is_empty() && !returning;
+            let first_here = entry.conns.is_empty() && !returning;
+            // Online on another node already: nobody is told, the courses are refreshed.
+            first = first_here && entry.remote.is_empty();
             if first {
                 entry.person = Arc::new(person);
                 entry.courses = Arc::from(courses);
@@ -175,8 +239,8 @@ impl Registry {
                 if *entry.person != person {
                     entry.person = Arc::new(person);
                 }
-                if returning {
-                    returned_with = Some(courses);
+                if returning || first_here {
+                    refresh_courses = Some(courses);
                 }
             }
             let registered = self.registrations.fetch_add(1, Ordering::SeqCst) + 1;
@@ -187,16 +251,24 @@ impl Registry {
                 registered,
             });
             announce = first.then(|| entry.person.clone());
+            if first_here {
+                tell_peers = Some((entry.person.clone(), entry.courses.clone()));
+            }
         }
         if let Some(p) = announce {
             let frame = Outgoing::Frame(presence_frame(&p, true));
             for m in self.mates(user) {
-                self.send_user(m, &frame);
+                self.send_local(m, &frame);
             }
         }
-        if let Some(courses) = returned_with {
-            // Enrolments may have changed while the user was away.
+        if let Some(courses) = refresh_courses {
+            // Enrolments may have changed while the user was away (or as the other node saw them).
             self.update_courses(user, courses);
+        }
+        if let (Some((person, courses)), Some(peers)) = (tell_peers, self.peers.get()) {
+            // The courses as they are now (the refresh above may have changed them).
+            let courses = self.courses_of(user).unwrap_or(courses);
+            peers.local_online(&person, &courses);
         }
         Ok(first)
     }
@@ -246,26 +318,145 @@ impl Registry {
     /// whether the user went offline.
     fn remove_if_idle(&self, user: i64, conn_id: u64, departure: Option<u64>) -> bool {
         let mut gone: Option<(Arc<Person>, Arc<[i64]>)> = None;
+        let mut left_here = false;
         let removed = self.users.remove_if_mut(&user, |_, e| {
             e.conns.retain(|c| c.id != conn_id);
-            if e.conns.is_empty() && (departure.is_none() || e.leaving == departure) {
-                for c in e.courses.iter() {
-                    self.leave_course(*c, user);
-                }
-                gone = Some((e.person.clone(), e.courses.clone()));
-                true
-            } else {
-                false
+            if !e.conns.is_empty() || (departure.is_some() && e.leaving != departure) {
+                return false;
             }
+            e.leaving = None;
+            left_here = true;
+            if !e.remote.is_empty() {
+                // Still online on another node: the entry stays, nobody is told.
+                return false;
+            }
+            for c in e.courses.iter() {
+                self.leave_course(*c, user);
+            }
+            gone = Some((e.person.clone(), e.courses.clone()));
+            true
         });
+        if left_here {
+            if let Some(peers) = self.peers.get() {
+                peers.local_offline(user);
+            }
+        }
         let Some((person, courses)) = gone.filter(|_| removed.is_some()) else {
             return false;
         };
-        let frame = Outgoing::Frame(presence_frame(&person, false));
-        for m in self.online_in(&courses, user) {
-            self.send_user(m, &frame);
-        }
+        self.announce_offline(&person, &courses);
         true
+    }
+
+    /// Tells `person`'s online course-mates on this node that they went offline.
+    fn announce_offline(&self, person: &Person, courses: &[i64]) {
+        let frame = Outgoing::Frame(presence_frame(person, false));
+        for m in self.online_in(courses, person.id) {
+            self.send_local(m, &frame);
+        }
+    }
+
+    /// `node` holds sockets of `person` (again), in these courses.
+    pub fn remote_online(&self, node: &NodeId, person: Person, mut courses: Vec<i64>) {
+        courses.sort_unstable();
+        courses.dedup();
+        let user = person.id;
+        let announce;
+        let mut refresh: Option<Vec<i64>> = None;
+        {
+            let mut entry = self
+                .users
+                .entry(user)
+                .or_insert_with(|| UserEntry::new(person.clone()));
+            let was_online = entry.online();
+            if !entry.remote.iter().any(|n| n == node) {
+                entry.remote.push(node.clone());
+            }
+            if !was_online {
+                entry.person = Arc::new(person);
+                entry.courses = Arc::from(courses);
+                for c in entry.courses.iter() {
+                    self.courses.entry(*c).or_default().insert(user);
+                }
+                announce = Some(entry.person.clone());
+            } else {
+                announce = None;
+                if *entry.person != person {
+                    entry.person = Arc::new(person);
+                }
+                // A user with sockets here has their courses refreshed here.
+                if !entry.here() && *entry.courses != *courses {
+                    refresh = Some(courses);
+                }
+            }
+        }
+        if let Some(p) = announce {
+            let frame = Outgoing::Frame(presence_frame(&p, true));
+            for m in self.mates(user) {
+                self.send_local(m, &frame);
+            }
+        }
+        if let Some(courses) = refresh {
+            self.change_courses(user, courses);
+        }
+    }
+
+    /// `node` holds no socket of `user` any more.
+    pub fn remote_offline(&self, node: &NodeId, user: i64) {
+        let mut gone: Option<(Arc<Person>, Arc<[i64]>)> = None;
+        let removed = self.users.remove_if_mut(&user, |_, e| {
+            e.remote.retain(|n| n != node);
+            if e.online() {
+                return false;
+            }
+            for c in e.courses.iter() {
+                self.leave_course(*c, user);
+            }
+            gone = Some((e.person.clone(), e.courses.clone()));
+            true
+        });
+        if let Some((person, courses)) = gone.filter(|_| removed.is_some()) {
+            self.announce_offline(&person, &courses);
+        }
+    }
+
+    /// The users `node` holds sockets of, as this node knows them.
+    pub fn users_on(&self, node: &NodeId) -> Vec<i64> {
+        self.users
+            .iter()
+            .filter(|e| e.remote.iter().any(|n| n == node))
+            .map(|e| *e.key())
+            .collect()
+    }
+
+    /// Every other node this node knows to hold sockets.
+    pub fn remote_nodes(&self) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = Vec::new();
+        for e in self.users.iter() {
+            for n in &e.remote {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// `node` is gone (it said so, or stopped beating): its users are offline unless another node
+    /// or this one holds a socket of theirs.
+    pub fn remote_node_gone(&self, node: &NodeId) {
+        for user in self.users_on(node) {
+            self.remote_offline(node, user);
+        }
+    }
+
+    /// The users with a socket on this node (or in its grace period), with their courses.
+    pub fn local_users(&self) -> Vec<(Arc<Person>, Arc<[i64]>)> {
+        self.users
+            .iter()
+            .filter(|e| e.here())
+            .map(|e| (e.person.clone(), e.courses.clone()))
+            .collect()
     }
 
     fn leave_course(&self, course: i64, user: i64) {
@@ -325,8 +516,24 @@ impl Registry {
         self.users.get(&user).map(|e| e.person.clone())
     }
 
-    /// Pushes `item` to every connection of `user`; returns how many accepted it.
+    /// Pushes `item` to every connection of `user`, on this node and (in a cluster) on the others;
+    /// returns how many connections of this node accepted it.
     pub fn send_user(&self, user: i64, item: &Outgoing) -> usize {
+        let Some(e) = self.users.get(&user) else {
+            return 0;
+        };
+        let accepted = e.conns.iter().filter(|c| c.tx.push(item.clone())).count();
+        if !e.remote.is_empty() {
+            if let Some(peers) = self.peers.get() {
+                peers.forward(&e.remote, user, item);
+            }
+        }
+        accepted
+    }
+
+    /// Pushes `item` to `user`'s connections on this node only (what every node works out for
+    /// itself: presence, what its own poll of the database found, what another node forwarded).
+    pub fn send_local(&self, user: i64, item: &Outgoing) -> usize {
         match self.users.get(&user) {
             Some(e) => e.conns.iter().filter(|c| c.tx.push(item.clone())).count(),
             None => 0,
@@ -365,35 +572,50 @@ impl Registry {
             .count()
     }
 
-    /// Every online user id.
+    /// Every user with a connection on this node (each node re-validates its own).
     pub fn online_users(&self) -> Vec<i64> {
-        self.users.iter().map(|e| *e.key()).collect()
+        self.users
+            .iter()
+            .filter(|e| !e.conns.is_empty())
+            .map(|e| *e.key())
+            .collect()
     }
 
-    /// Number of online users and of connections.
+    /// Number of users with a connection on this node, and of connections.
     pub fn counts(&self) -> (usize, usize) {
         let mut conns = 0;
         let mut users = 0;
         for e in self.users.iter() {
-            users += 1;
-            conns += e.conns.len();
+            if !e.conns.is_empty() {
+                users += 1;
+                conns += e.conns.len();
+            }
         }
         (users, conns)
     }
 
     /// Replaces `user`'s cached courses after an enrolment refresh, and tells both sides of every
-    /// course-mate pair that appeared or disappeared.
+    /// course-mate pair that appeared or disappeared (and, in a cluster, the other nodes).
     pub fn update_courses(&self, user: i64, mut courses: Vec<i64>) {
         courses.sort_unstable();
         courses.dedup();
+        if let Some((person, courses)) = self.change_courses(user, courses) {
+            if let Some(peers) = self.peers.get() {
+                peers.local_online(&person, &courses);
+            }
+        }
+    }
+
+    /// [`Registry::update_courses`] on this node only; returns the person and the new courses
+    /// when they changed.
+    fn change_courses(&self, user: i64, courses: Vec<i64>) -> Option<(Arc<Person>, Arc<[i64]>)> {
         let before: HashSet<i64> = self.mates(user).into_iter().collect();
         let person;
+        let new_courses;
         {
-            let Some(mut e) = self.users.get_mut(&user) else {
-                return;
-            };
+            let mut e = self.users.get_mut(&user)?;
             if *e.courses == *courses {
-                return;
+                return None;
             }
             let old = e.courses.clone();
             for c in old.iter() {
@@ -408,22 +630,24 @@ impl Registry {
             }
             e.courses = Arc::from(courses);
             person = e.person.clone();
+            new_courses = e.courses.clone();
         }
         let after: HashSet<i64> = self.mates(user).into_iter().collect();
         let me_on = Outgoing::Frame(presence_frame(&person, true));
         let me_off = Outgoing::Frame(presence_frame(&person, false));
         for m in after.difference(&before) {
-            self.send_user(*m, &me_on);
+            self.send_local(*m, &me_on);
             if let Some(p) = self.person(*m) {
-                self.send_user(user, &Outgoing::Frame(presence_frame(&p, true)));
+                self.send_local(user, &Outgoing::Frame(presence_frame(&p, true)));
             }
         }
         for m in before.difference(&after) {
-            self.send_user(*m, &me_off);
+            self.send_local(*m, &me_off);
             if let Some(p) = self.person(*m) {
-                self.send_user(user, &Outgoing::Frame(presence_frame(&p, false)));
+                self.send_local(user, &Outgoing::Frame(presence_frame(&p, false)));
             }
         }
+        Some((person, new_courses))
     }
 }
 

@@ -26,6 +26,8 @@ pub struct PolledMessage {
     pub to: Option<i64>,
     pub text: String,
     pub time: i64,
+    /// The sender's client message id of a dock message, read only by [`Store::dock_messages_by_ids`].
+    pub cid: String,
 }
 
 /// A read row (`message_user_actions`, action 1) as the poll sees it.
@@ -48,7 +50,13 @@ const POLLED: &str = "m.id, COALESCE(s.id, 0), m.useridfrom, m.conversationid, c
      CASE WHEN s.id IS NULL THEN (SELECT MIN(o.userid) FROM {p}message_conversation_members o \
        WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom) END, \
      CASE WHEN s.id IS NULL THEN COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, '') ELSE '' END, \
-     m.timecreated";
+     m.timecreated, ''";
+/// [`POLLED`] with text, recipient and client message id for every row: what a cluster node needs
+/// to deliver another node's message that its publication did not bring.
+const POLLED_FULL: &str = "m.id, COALESCE(s.id, 0), m.useridfrom, m.conversationid, c.type, \
+     (SELECT MIN(o.userid) FROM {p}message_conversation_members o \
+       WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom), \
+     COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, ''), m.timecreated, COALESCE(s.clientmsgid, '')";
 const POLLED_FROM: &str = "FROM {p}messages m \
      LEFT JOIN {p}message_conversations c ON c.id = m.conversationid \
      LEFT JOIN {p}block_dockchat_sent s ON s.messageid = m.id";
@@ -58,6 +66,8 @@ pub(crate) struct IngestSql {
     after: String,
     /// Indexed by [`size_class`]: point lookups of skipped ids, padded with -1.
     by_ids: Vec<String>,
+    /// The same with [`POLLED_FULL`].
+    full_by_ids: Vec<String>,
     reads_after: String,
     newest_read: String,
 }
@@ -72,6 +82,14 @@ impl IngestSql {
                 .map(|c| {
                     b.build(&format!(
                         "SELECT {POLLED} {POLLED_FROM} WHERE m.id IN ({}) ORDER BY m.id",
+                        vec!["?"; 1 << c].join(", ")
+                    ))
+                })
+                .collect(),
+            full_by_ids: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT {POLLED_FULL} {POLLED_FROM} WHERE m.id IN ({}) ORDER BY m.id",
                         vec!["?"; 1 << c].join(", ")
                     ))
                 })
@@ -107,6 +125,7 @@ where
         to: r.try_get(5)?,
         text: r.try_get(6)?,
         time: r.try_get(7)?,
+        cid: r.try_get(8)?,
     })
 }
 
@@ -122,12 +141,23 @@ impl Store {
 
     /// The messages among `ids` that exist now, ascending.
     pub async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<PolledMessage>> {
+        self.polled_by_ids(ids, false).await
+    }
+
+    /// The messages among `ids` that exist now, ascending, each with its text, recipient and (for
+    /// a dock message) client message id.
+    pub async fn dock_messages_by_ids(&self, ids: &[i64]) -> Result<Vec<PolledMessage>> {
+        self.polled_by_ids(ids, true).await
+    }
+
+    /// [`Store::messages_by_ids`], with every column when `full`.
+    async fn polled_by_ids(&self, ids: &[i64], full: bool) -> Result<Vec<PolledMessage>> {
         let sql = &self.sql.ingest;
         let mut out = Vec::new();
         for chunk in ids.chunks(WRITE_BATCH_MAX) {
             let class = size_class(chunk.len());
             dispatch!(self, pool => {
-                let mut q = sqlx::query(&sql.by_ids[class]);
+                let mut q = sqlx::query(if full { &sql.full_by_ids[class] } else { &sql.by_ids[class] });
                 for i in 0..(1usize << class) {
                     q = q.bind(chunk.get(i).copied().unwrap_or(-1));
                 }

@@ -69,6 +69,8 @@ pub struct ServerState {
     pub max_connections: usize,
     /// Flips to true when WebSockets must close (after the message writer has drained).
     pub close_sockets: watch::Receiver<bool>,
+    /// This node's cluster, when it is part of one (its state is in `/healthz` and `/metrics`).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// A clone is held by every connection task; when all are dropped, every connection has ended.
@@ -316,6 +318,12 @@ async fn route(mut req: Request<Incoming>, conn: Conn) -> Response<Body> {
     match (req.method(), path.as_str()) {
         (&Method::GET, "/ws") => upgrade(&mut req, &conn),
         (&Method::GET, "/healthz") => match state.store.ping().await {
+            // Still serving its own sockets and storing: 200, but say so.
+            Ok(()) if state.cluster.as_ref().is_some_and(|c| !c.is_up()) => respond(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                "degraded: Redis unreachable; messages between nodes go through the database\n",
+            ),
             Ok(()) => respond(StatusCode::OK, "text/plain; charset=utf-8", "ok\n"),
             Err(e) => {
                 tracing::warn!(error = %e, "health check: database unavailable");
@@ -332,6 +340,13 @@ async fn route(mut req: Request<Incoming>, conn: Conn) -> Response<Body> {
             body.push_str(&format!(
                 "# HELP dockchat_users_online Users with at least one authenticated connection\n# TYPE dockchat_users_online gauge\ndockchat_users_online {users}\n"
             ));
+            if let Some(c) = &state.cluster {
+                body.push_str(&format!(
+                    "# HELP dockchat_cluster_up 1 while Redis is reachable, 0 when degraded (messages between nodes go through the database)\n# TYPE dockchat_cluster_up gauge\ndockchat_cluster_up {}\n# HELP dockchat_cluster_dropped_total Publications to other nodes dropped (Redis away or queue full)\n# TYPE dockchat_cluster_dropped_total counter\ndockchat_cluster_dropped_total {}\n",
+                    u8::from(c.is_up()),
+                    c.dropped()
+                ));
+            }
             respond(StatusCode::OK, "text/plain; version=0.0.4", body)
         }
         _ => match &state.extra {

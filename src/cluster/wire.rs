@@ -1,0 +1,170 @@
+//! What the nodes of a cluster tell each other over Redis, and how it is encoded.
+//!
+//! Owns: the publication format: one JSON header line, then (for frames) the frame's text exactly
+//! as a socket sends it, so a frame is serialised once on its node and copied, never re-encoded,
+//! on the others. Also the names of the Redis channels and keys.
+//! Must not: talk to Redis or to sockets.
+
+use crate::protocol::Person;
+use serde::{Deserialize, Serialize};
+
+/// One publication's header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "k")]
+pub enum Header {
+    /// The frame after the header, for every socket of `to` on the receiving node; `id` for a
+    /// `message` frame (exactly-once bookkeeping), `close` to close those sockets instead.
+    #[serde(rename = "frame")]
+    Frame {
+        to: Vec<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        close: Option<u16>,
+    },
+    /// `node` holds sockets of `person` (first socket, or new courses).
+    #[serde(rename = "online")]
+    Online {
+        node: String,
+        person: Person,
+        courses: Vec<i64>,
+    },
+    /// `node` holds no socket of `user` any more.
+    #[serde(rename = "offline")]
+    Offline { node: String, user: i64 },
+    /// Read rows a node wrote and announced itself.
+    #[serde(rename = "reads")]
+    Reads { ids: Vec<i64> },
+    /// `node` (re)joined and has rewritten its presence snapshot: read it again.
+    #[serde(rename = "hello")]
+    Hello { node: String },
+    /// `node` is shutting down cleanly.
+    #[serde(rename = "bye")]
+    Bye { node: String },
+}
+
+/// One entry of a node's presence snapshot (a hash field per user).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub person: Person,
+    pub courses: Vec<i64>,
+}
+
+/// Why a publication could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("publication header is not valid: {0}")]
+    Header(#[from] serde_json::Error),
+    #[error("publication body is not UTF-8")]
+    Body,
+}
+
+/// Encodes a header and (possibly empty) frame text.
+pub fn encode(header: &Header, frame: &str) -> Vec<u8> {
+    // Serialising a plain enum of numbers and strings cannot fail.
+    let mut out = serde_json::to_vec(header).unwrap_or_default();
+    out.reserve(frame.len() + 1);
+    out.push(b'\n');
+    out.extend_from_slice(frame.as_bytes());
+    out
+}
+
+/// Decodes a publication into its header and frame text.
+pub fn decode(payload: &[u8]) -> Result<(Header, &str), WireError> {
+    let (head, body) = match payload.iter().position(|b| *b == b'\n') {
+        Some(at) => (&payload[..at], &payload[at + 1..]),
+        None => (payload, &[][..]),
+    };
+    let header = serde_json::from_slice(head)?;
+    let body = std::str::from_utf8(body).map_err(|_| WireError::Body)?;
+    Ok((header, body))
+}
+
+/// The Redis names of one cluster (all under its prefix).
+#[derive(Debug, Clone)]
+pub struct Names {
+    prefix: String,
+}
+
+impl Names {
+    pub fn new(prefix: &str) -> Self {
+        Names {
+            prefix: prefix.to_string(),
+        }
+    }
+
+    /// The channel of frames for `node`'s sockets.
+    pub fn node_channel(&self, node: &str) -> String {
+        format!("{}:node:{node}", self.prefix)
+    }
+
+    /// The channel every node listens to (presence, reads, joins and leaves).
+    pub fn all_channel(&self) -> String {
+        format!("{}:all", self.prefix)
+    }
+
+    /// Sorted set: node → time of its last heartbeat (Redis's clock, ms).
+    pub fn nodes_key(&self) -> String {
+        format!("{}:nodes", self.prefix)
+    }
+
+    /// Hash: user id → [`Snapshot`], for the users `node` holds sockets of.
+    pub fn presence_key(&self, node: &str) -> String {
+        format!("{}:presence:{node}", self.prefix)
+    }
+}
+
+/// The reason sent with a close code that came from another node (close reasons are fixed
+/// strings on every node).
+pub fn close_reason(code: u16) -> &'static str {
+    use crate::protocol::close;
+    match code {
+        close::ACCOUNT_UNAVAILABLE => "account unavailable",
+        close::SESSION_ENDED => "Moodle session ended",
+        close::TOKEN_EXPIRED => "token expired",
+        close::RESTART => "server restarting",
+        _ => "closed by the server",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_travel_unchanged() {
+        let frame = r#"{"type":"message","text":"line one\nline two ✓"}"#;
+        let h = Header::Frame {
+            to: vec![3, 4],
+            id: Some(99),
+            close: None,
+        };
+        let bytes = encode(&h, frame);
+        let (back, body) = decode(&bytes).expect("decodes");
+        assert_eq!(back, h);
+        assert_eq!(body, frame);
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap().lines().next().unwrap(),
+            r#"{"k":"frame","to":[3,4],"id":99}"#
+        );
+    }
+
+    #[test]
+    fn presence_headers_round_trip() {
+        let h = Header::Online {
+            node: "a:1".into(),
+            person: Person {
+                id: 7,
+                fullname: "Ana Lima".into(),
+                avatar: "https://m.example/u/f1".into(),
+            },
+            courses: vec![2, 5],
+        };
+        let bytes = encode(&h, "");
+        let (back, body) = decode(&bytes).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(body, "");
+        assert!(decode(b"{\"k\":\"nope\"}\n").is_err());
+        assert!(decode(b"{\"k\":\"frame\",\"to\":[1]}\n\xff").is_err());
+    }
+}
