@@ -121,7 +121,8 @@ for unit in dockchatd.service dockchatd.socket; do
   say "installed $destdir$unitdir/$unit"
 done
 
-install -m 0644 "$here/dockchatd.toml.example" "$here/nginx.conf" "$here/apache.conf" "$destdir$docdir/"
+install -m 0644 "$here/dockchatd.toml.example" "$here/nginx.conf" "$here/apache.conf" \
+  "$here/nginx-cluster.conf" "$here/haproxy.cfg" "$destdir$docdir/"
 if [ -f "$repo/docs/DEPLOY.md" ]; then
   install -m 0644 "$repo/docs/DEPLOY.md" "$destdir$docdir/"
 fi

@@ -55,6 +55,15 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# Waits (at most 10 s) until something answers HTTP on 127.0.0.1:$1.
+wait_http() {
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # Value of `Key=` in a unit file (last assignment wins, as in systemd).
 unit_value() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
 
@@ -77,6 +86,7 @@ need=()
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 command -v apache2 >/dev/null 2>&1 || need+=(apache2)
 command -v strace >/dev/null 2>&1 || need+=(strace)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${need[*]} for the proxy and sandbox checks"
   DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends \
@@ -519,16 +529,42 @@ EOF
     check "nginx -t accepts deploy/nginx.conf" timeout 30 nginx -t -p "$work/nginx" -c "$work/nginx/nginx.conf"
     nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' >"$work/nginx/stdout.log" 2>&1 &
     pids+=("$!")
-    for _ in $(seq 1 100); do
-      curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$np/" && break
-      sleep 0.1
-    done
+    wait_http "$np" || true
     check "nginx: GET /dockchat/healthz reaches the daemon (200)" \
       bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:$np/dockchat/healthz)\" = 200 ]"
     check "nginx: WebSocket upgrade at /dockchat/ws, frames both ways" \
       timeout 30 python3 tests/deploy/wsprobe.py 127.0.0.1 "$np" /dockchat/ws "$demo_url"
   else
     skip "nginx snippet: nginx not installed (apt-get install nginx-light)"
+  fi
+
+  # The cluster snippets: every node line pointed at the demo (one node stands for all).
+  if command -v nginx >/dev/null 2>&1; then
+    nc=$(free_port)
+    mkdir -p "$work/nginx-cluster/tmp"
+    sed -e "s#listen 443 ssl;#listen 127.0.0.1:$nc;#" -e "s#10\.0\.0\.1[0-9]:8765#$upstream#g" \
+      deploy/nginx-cluster.conf >"$work/nginx-cluster/site.conf"
+    sed -e "s#$work/nginx/#$work/nginx-cluster/#g" "$work/nginx/nginx.conf" >"$work/nginx-cluster/nginx.conf"
+    check "nginx -t accepts deploy/nginx-cluster.conf" timeout 30 nginx -t -p "$work/nginx-cluster" -c "$work/nginx-cluster/nginx.conf"
+    nginx -p "$work/nginx-cluster" -c "$work/nginx-cluster/nginx.conf" -g 'daemon off;' >"$work/nginx-cluster/stdout.log" 2>&1 &
+    pids+=("$!")
+    wait_http "$nc" || true
+    check "nginx cluster: WebSocket upgrade at /dockchat/ws through the upstream, frames both ways" \
+      timeout 30 python3 tests/deploy/wsprobe.py 127.0.0.1 "$nc" /dockchat/ws "$demo_url"
+  fi
+  if command -v haproxy >/dev/null 2>&1; then
+    hp=$(free_port)
+    mkdir -p "$work/haproxy"
+    sed -e "s#bind :80#bind 127.0.0.1:$hp#" -e "s#10\.0\.0\.[0-9]*:[0-9]*#$upstream#g" \
+      deploy/haproxy.cfg >"$work/haproxy/haproxy.cfg"
+    check "haproxy -c accepts deploy/haproxy.cfg" timeout 30 haproxy -c -q -f "$work/haproxy/haproxy.cfg"
+    haproxy -db -f "$work/haproxy/haproxy.cfg" >"$work/haproxy/stdout.log" 2>&1 &
+    pids+=("$!")
+    wait_http "$hp" || true
+    check "haproxy: WebSocket upgrade at /dockchat/ws to a node, frames both ways" \
+      timeout 30 python3 tests/deploy/wsprobe.py 127.0.0.1 "$hp" /dockchat/ws "$demo_url"
+  else
+    skip "haproxy snippet: haproxy not installed (apt-get install haproxy)"
   fi
 
   if command -v apache2 >/dev/null 2>&1 && [ -d /usr/lib/apache2/modules ]; then
@@ -561,10 +597,7 @@ EOF
     check "apache2 -t accepts deploy/apache.conf" timeout 30 apache2 -t -f "$work/apache/httpd.conf"
     apache2 -f "$work/apache/httpd.conf" -DFOREGROUND >"$work/apache/stdout.log" 2>&1 &
     pids+=("$!")
-    for _ in $(seq 1 100); do
-      curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$ap/" && break
-      sleep 0.1
-    done
+    wait_http "$ap" || true
     check "Apache: GET /dockchat/healthz reaches the daemon (200)" \
       bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:$ap/dockchat/healthz)\" = 200 ]"
     check "Apache: WebSocket upgrade at /dockchat/ws, frames both ways" \
