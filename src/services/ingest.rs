@@ -17,7 +17,7 @@ use crate::protocol::{Message, Person, ServerFrame};
 use crate::services::conversations::Conversations;
 use crate::services::ledger::{Found, PUBLICATION_GRACE};
 use crate::services::presence::Registry;
-use crate::store::ingest::PolledMessage;
+use crate::store::ingest::{PolledMessage, PolledRead};
 use crate::store::messaging::{CONVERSATION_GROUP, CONVERSATION_INDIVIDUAL};
 use crate::store::Store;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -25,6 +25,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+/// A read row is announced only once it has been seen this long: the daemon records the read rows it
+/// wrote (and announced) itself just after their commit, and in a cluster another node's come by
+/// publication, so a poll landing in between must not take them for Moodle's.
+const READ_HOLD: Duration = Duration::from_millis(200);
 /// Most rows one poll statement reads; a full page is followed at once by the next.
 const PAGE: usize = 1000;
 /// A skipped id is looked for this long; an insert that stays uncommitted longer (or was rolled
@@ -54,6 +58,8 @@ pub struct Ingest {
     /// In a cluster: dock messages of other nodes found by the poll whose publication has not come
     /// yet, with when they were found (in id order).
     awaiting: VecDeque<(i64, Instant)>,
+    /// Read rows found but not yet announced (see [`READ_HOLD`]), in id order.
+    held_reads: VecDeque<(PolledRead, Instant)>,
 }
 
 impl Ingest {
@@ -76,6 +82,7 @@ impl Ingest {
             gaps: BTreeMap::new(),
             late: VecDeque::new(),
             awaiting: VecDeque::new(),
+            held_reads: VecDeque::new(),
         })
     }
 
@@ -271,59 +278,78 @@ impl Ingest {
     /// Read rows Moodle (or the daemon) wrote: one `read` frame per reader and conversation, with
     /// the newest message read, to both users.
     async fn reads(&mut self) -> crate::store::Result<()> {
+        let now = Instant::now();
         loop {
             let rows = self.store.reads_after(self.high_read, PAGE).await?;
-            let mut upto: HashMap<(i64, i64), i64> = HashMap::new();
-            // (reader, conversation) → newest message read, in groups.
-            let mut group_upto: HashMap<(i64, i64), i64> = HashMap::new();
             for r in &rows {
                 self.high_read = self.high_read.max(r.id);
-                if self.convs.take_own_read(r.id) || r.reader == r.from {
-                    continue;
-                }
-                let e = match r.conv_type {
-                    CONVERSATION_INDIVIDUAL => upto.entry((r.reader, r.from)).or_insert(0),
-                    CONVERSATION_GROUP => group_upto.entry((r.reader, r.conv)).or_insert(0),
-                    _ => continue,
-                };
-                *e = (*e).max(r.message);
-            }
-            for ((reader, with), upto) in upto {
-                let frame = Outgoing::Frame(Utf8Bytes::from(
-                    ServerFrame::Read {
-                        reader,
-                        with: Some(with),
-                        conv: None,
-                        upto,
-                    }
-                    .to_json(),
-                ));
-                self.registry.send_local(reader, &frame);
-                self.registry.send_local(with, &frame);
-            }
-            for ((reader, conv), upto) in group_upto {
-                let info = match self.convs.conversation_info(conv).await {
-                    Ok(info) => info,
-                    Err(e) => {
-                        tracing::warn!(error = %e, conv, "the members of a group read could not be read; not pushed live");
-                        continue;
-                    }
-                };
-                let frame = Outgoing::Frame(Utf8Bytes::from(
-                    ServerFrame::Read {
-                        reader,
-                        with: None,
-                        conv: Some(conv),
-                        upto,
-                    }
-                    .to_json(),
-                ));
-                info.push_local(&self.registry, &frame);
+                self.held_reads.push_back((*r, now));
             }
             if rows.len() < PAGE {
-                self.convs.expire_own_reads();
-                return Ok(());
+                break;
             }
+        }
+        let mut due = Vec::new();
+        while let Some((r, seen)) = self.held_reads.front() {
+            if now.duration_since(*seen) < READ_HOLD {
+                break;
+            }
+            due.push(*r);
+            self.held_reads.pop_front();
+        }
+        self.announce_reads(&due).await;
+        self.convs.expire_own_reads();
+        Ok(())
+    }
+
+    /// One `read` frame per reader and conversation of `rows`, with the newest message read, to
+    /// both users (to every member in a group); rows the daemon announced itself are skipped.
+    async fn announce_reads(&self, rows: &[PolledRead]) {
+        let mut upto: HashMap<(i64, i64), i64> = HashMap::new();
+        // (reader, conversation) → newest message read, in groups.
+        let mut group_upto: HashMap<(i64, i64), i64> = HashMap::new();
+        for r in rows {
+            if self.convs.take_own_read(r.id) || r.reader == r.from {
+                continue;
+            }
+            let e = match r.conv_type {
+                CONVERSATION_INDIVIDUAL => upto.entry((r.reader, r.from)).or_insert(0),
+                CONVERSATION_GROUP => group_upto.entry((r.reader, r.conv)).or_insert(0),
+                _ => continue,
+            };
+            *e = (*e).max(r.message);
+        }
+        for ((reader, with), upto) in upto {
+            let frame = Outgoing::Frame(Utf8Bytes::from(
+                ServerFrame::Read {
+                    reader,
+                    with: Some(with),
+                    conv: None,
+                    upto,
+                }
+                .to_json(),
+            ));
+            self.registry.send_local(reader, &frame);
+            self.registry.send_local(with, &frame);
+        }
+        for ((reader, conv), upto) in group_upto {
+            let info = match self.convs.conversation_info(conv).await {
+                Ok(info) => info,
+                Err(e) => {
+                    tracing::warn!(error = %e, conv, "the members of a group read could not be read; not pushed live");
+                    continue;
+                }
+            };
+            let frame = Outgoing::Frame(Utf8Bytes::from(
+                ServerFrame::Read {
+                    reader,
+                    with: None,
+                    conv: Some(conv),
+                    upto,
+                }
+                .to_json(),
+            ));
+            info.push_local(&self.registry, &frame);
         }
     }
 }

@@ -30,8 +30,29 @@ struct State {
     delivered: HashMap<i64, Instant>,
     /// Delivered by the poll because no publication came within the grace.
     polled: HashMap<i64, Instant>,
-    /// Ids learnt lately, in arrival order.
+    /// Ids learnt lately, in arrival order, as a sliding-window minimum: each entry's id is above
+    /// the one before it (an id that arrives below earlier ones replaces them), so the front is the
+    /// lowest id of the window once expired entries are popped. O(1) per id, at any rate.
     recent: VecDeque<(i64, Instant)>,
+}
+
+impl State {
+    fn learnt(&mut self, id: i64, now: Instant) {
+        while self.recent.back().is_some_and(|(last, _)| *last >= id) {
+            self.recent.pop_back();
+        }
+        self.recent.push_back((id, now));
+    }
+
+    fn expire_recent(&mut self, now: Instant) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|(_, at)| now.duration_since(*at) >= SETTLE)
+        {
+            self.recent.pop_front();
+        }
+    }
 }
 
 /// The ledger of one node (shared by its writer, its poll and its cluster subscriber).
@@ -64,7 +85,7 @@ impl Ledger {
         let now = Instant::now();
         let mut s = self.state();
         s.delivered.insert(id, now);
-        s.recent.push_back((id, now));
+        s.learnt(id, now);
     }
 
     /// Another node's publication of `id` arrived: whether to deliver it (false when the poll
@@ -76,7 +97,7 @@ impl Ledger {
         if s.polled.contains_key(&id) {
             return false;
         }
-        s.recent.push_back((id, now));
+        s.learnt(id, now);
         s.delivered.insert(id, now);
         true
     }
@@ -85,7 +106,7 @@ impl Ledger {
     pub fn found(&self, id: i64) -> Found {
         let now = Instant::now();
         let mut s = self.state();
-        s.recent.push_back((id, now));
+        s.learnt(id, now);
         if s.delivered.remove(&id).is_some() {
             Found::Delivered
         } else {
@@ -96,7 +117,7 @@ impl Ledger {
     /// The poll found a message that did not come through any dockchat node (only for the resume
     /// floor).
     pub fn found_foreign(&self, id: i64) {
-        self.state().recent.push_back((id, Instant::now()));
+        self.state().learnt(id, Instant::now());
     }
 
     /// The grace of a dock message the poll found is over: whether the poll delivers it now (false
@@ -114,16 +135,9 @@ impl Ledger {
     /// The lowest id learnt within [`SETTLE`]: a resume from a cursor at or above it starts below
     /// it. Also forgets what is older.
     pub fn floor(&self) -> Option<i64> {
-        let now = Instant::now();
         let mut s = self.state();
-        while s
-            .recent
-            .front()
-            .is_some_and(|(_, at)| now.duration_since(*at) >= SETTLE)
-        {
-            s.recent.pop_front();
-        }
-        s.recent.iter().map(|(id, _)| *id).min()
+        s.expire_recent(Instant::now());
+        s.recent.front().map(|(id, _)| *id)
     }
 
     /// Forgets entries neither side matched in [`FORGET`].
@@ -132,6 +146,7 @@ impl Ledger {
         let mut s = self.state();
         s.delivered.retain(|_, at| now.duration_since(*at) < FORGET);
         s.polled.retain(|_, at| now.duration_since(*at) < FORGET);
+        s.expire_recent(now);
     }
 
     /// Entries held (delivered-not-polled, polled), for tests and metrics.
@@ -165,9 +180,26 @@ mod tests {
         // The writer's own: the poll skips it.
         l.stored_here(14);
         assert_eq!(l.found(14), Found::Delivered);
-        assert_eq!(l.sizes(), (1, 0), "only 11 is left, for the poll to find");
+        // 11 waits for the poll; 13 stays marked as the poll's (another part of its fan-out
+        // would be dropped too) until it is forgotten.
+        assert_eq!(l.sizes(), (1, 1));
         assert_eq!(l.found(11), Found::Delivered);
-        assert_eq!(l.sizes(), (0, 0));
+        assert_eq!(l.sizes(), (0, 1));
         assert_eq!(l.floor(), Some(10));
+    }
+
+    #[test]
+    fn the_floor_is_the_lowest_recent_id_and_stays_small() {
+        let l = Ledger::new();
+        for id in 100..10_100 {
+            l.stored_here(id);
+        }
+        assert_eq!(l.floor(), Some(100));
+        // Ascending ids keep one entry each; an id below them all leaves only itself.
+        l.published(50);
+        assert_eq!(l.floor(), Some(50));
+        assert_eq!(l.state().recent.len(), 1);
+        l.found_foreign(70);
+        assert_eq!(l.floor(), Some(50));
     }
 }
