@@ -158,6 +158,13 @@ struct Cli {
     /// Daemon `db_pool_size` (default: the daemon's own default).
     #[arg(long)]
     pool: Option<u32>,
+    /// dockchatd nodes in one cluster over Redis (pairs: the two users of a pair on different
+    /// nodes, so every message crosses nodes); 1 = a single node, no Redis.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// The cluster's Redis (with --nodes 2 or more).
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
     /// Daemon log filter (DOCKCHAT_LOG).
     #[arg(long, default_value = "warn")]
     daemon_log: String,
@@ -188,6 +195,10 @@ pub struct Opts {
     pub daemon_log: String,
     /// Pool size override.
     pub pool: Option<u32>,
+    /// dockchatd nodes (a cluster over `redis_url` when more than one).
+    pub nodes: usize,
+    /// The cluster's Redis.
+    pub redis_url: String,
     /// Whether to pin the server to core 1.
     pub pin: bool,
 }
@@ -261,6 +272,8 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
         daemon_log: cli.daemon_log.clone(),
         pool: cli.pool,
         pin: !cli.no_pin,
+        nodes: cli.nodes.max(1),
+        redis_url: cli.redis_url.clone(),
     };
     let smoke = cli.smoke;
     let scenario = cli.scenario;
@@ -379,6 +392,9 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
             Target::Forwarder => Harness::forwarder(&opts)?,
         };
         report.set(&format!("{}_pinned_core1", target.name()), h.server.pinned);
+        if target == Target::Dockchatd {
+            report.set("dockchatd_nodes", h.nodes());
+        }
         let outcome = match scenario {
             Scenario::Idle => idle::run(&h, n, cli.per_worker, cli.src_ips).await,
             Scenario::Pairs => pairs::run(&h, &pairs_params, pairs::Mode::Messages).await,

@@ -158,7 +158,7 @@ pub async fn run(
     let mut incomplete_join = 0u64;
     let mut incomplete_leave = 0u64;
     let addr = h.addr();
-    let cpu0 = CpuMark::now(h.server.pid, h.db_kind());
+    let cpu0 = CpuMark::now(&h.pids(), h.db_kind());
     for i in 0..iterations {
         probe.reset();
         let mut ws = client::connect(addr, Some(client::source_ip(i, src_ips))).await?;
@@ -186,7 +186,7 @@ pub async fn run(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let cpu1 = CpuMark::now(h.server.pid, h.db_kind());
+    let cpu1 = CpuMark::now(&h.pids(), h.db_kind());
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;

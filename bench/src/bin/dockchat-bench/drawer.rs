@@ -358,7 +358,7 @@ pub async fn run(h: &Harness, kind: DbKind, p: &Params) -> Result<Vec<(String, V
     let period = Duration::from_secs_f64(1.0 / p.rate as f64);
     let start = Instant::now() + Duration::from_millis(200);
     tokio::time::sleep_until(start).await;
-    let cpu0 = CpuMark::now(h.server.pid, h.db_kind());
+    let cpu0 = CpuMark::now(&h.pids(), h.db_kind());
     let mut tasks = Vec::with_capacity(total as usize);
     for seq in 0..total {
         tokio::time::sleep_until(start + period.mul_f64(seq as f64)).await;
@@ -387,7 +387,7 @@ pub async fn run(h: &Harness, kind: DbKind, p: &Params) -> Result<Vec<(String, V
         t.await.context("insert task panicked")?;
     }
     let write_secs = start.elapsed().as_secs_f64();
-    let cpu1 = CpuMark::now(h.server.pid, h.db_kind());
+    let cpu1 = CpuMark::now(&h.pids(), h.db_kind());
     writers.close().await;
 
     // Drain: until every committed message reached its recipient, or the drain period is over.

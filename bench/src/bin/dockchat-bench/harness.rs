@@ -17,8 +17,10 @@ use crate::Opts;
 
 /// A running server under test.
 pub struct Harness {
-    /// The server process.
+    /// The server process (the first node of a cluster).
     pub server: Server,
+    /// The other nodes of a cluster (`--nodes`), sharing the database and a Redis.
+    pub others: Vec<Server>,
     /// What kind of server it is.
     pub target: Target,
     /// The prepared database (daemon only).
@@ -31,31 +33,54 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// Prepares the database for `data`, writes the config and starts `dockchatd serve` on core 1.
+    /// Prepares the database for `data`, writes the config and starts `dockchatd serve` on core 1
+    /// (`opts.nodes` of them, as one cluster over `opts.redis_url`, all on core 1: the same CPU
+    /// as one node).
     pub async fn dockchatd(opts: &Opts, data: &Dataset) -> Result<Harness> {
         let dir = scratch_dir("dockchatd")?;
         let prepared = setup::prepare(opts.db, &opts.db_admin_url, &opts.db_name, data)
             .await
             .context("preparing the benchmark database")?;
-        let config = daemon_config(&prepared.url, opts.pool);
-        let path = dir.join("dockchatd.toml");
-        std::fs::write(&path, config).context("writing the daemon config")?;
-        let server = Server::start(
-            "dockchatd",
-            &opts.daemon,
-            &[
-                "serve".into(),
-                "--config".into(),
-                path.display().to_string(),
-            ],
-            &[("DOCKCHAT_LOG", opts.daemon_log.clone())],
-            &dir.join("dockchatd.log"),
-            "dockchatd listening on",
-            opts.pin,
-        )?;
+        let mut servers = Vec::with_capacity(opts.nodes);
+        let cluster_prefix = format!("dockchat-bench-{}", client::now_ns());
+        for i in 0..opts.nodes.max(1) {
+            let mut config = daemon_config(&prepared.url, opts.pool);
+            if opts.nodes > 1 {
+                config.push_str(&format!(
+                    "\n[cluster]\nredis_url = \"{}\"\nprefix = \"{cluster_prefix}\"\nnode_id = \"bench-{i}\"\n",
+                    opts.redis_url
+                ));
+            }
+            let (conf, log) = if i == 0 {
+                ("dockchatd.toml".to_string(), "dockchatd.log".to_string())
+            } else {
+                (format!("dockchatd-{i}.toml"), format!("dockchatd-{i}.log"))
+            };
+            let path = dir.join(conf);
+            std::fs::write(&path, config).context("writing the daemon config")?;
+            servers.push(Server::start(
+                "dockchatd",
+                &opts.daemon,
+                &[
+                    "serve".into(),
+                    "--config".into(),
+                    path.display().to_string(),
+                ],
+                &[("DOCKCHAT_LOG", opts.daemon_log.clone())],
+                &dir.join(log),
+                "dockchatd listening on",
+                opts.pin,
+            )?);
+        }
+        if opts.nodes > 1 {
+            // Every node must have joined (subscribed, beating) before users arrive.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let server = servers.remove(0);
         let minter = Minter::new(&prepared.secret);
         Ok(Harness {
             server,
+            others: servers,
             target: Target::Dockchatd,
             prepared: Some(prepared),
             minter: Some(minter),
@@ -79,6 +104,7 @@ impl Harness {
         )?;
         Ok(Harness {
             server,
+            others: Vec::new(),
             target: Target::Forwarder,
             prepared: None,
             minter: None,
@@ -88,9 +114,30 @@ impl Harness {
         })
     }
 
-    /// Where the server listens.
+    /// Where the server listens (the first node of a cluster).
     pub fn addr(&self) -> SocketAddr {
         self.server.addr
+    }
+
+    /// Where user `k` connects: node `k mod nodes` (the two users of a pair, `k` and `k ^ 1`,
+    /// are then always on different nodes).
+    pub fn addr_for(&self, k: usize) -> SocketAddr {
+        match k % self.nodes() {
+            0 => self.server.addr,
+            i => self.others[i - 1].addr,
+        }
+    }
+
+    /// Number of server processes.
+    pub fn nodes(&self) -> usize {
+        1 + self.others.len()
+    }
+
+    /// Every server process's pid (CPU is summed over them).
+    pub fn pids(&self) -> Vec<u32> {
+        std::iter::once(self.server.pid)
+            .chain(self.others.iter().map(|s| s.pid))
+            .collect()
     }
 
     /// The database whose CPU use is attributed to this run (none for the forwarder).
@@ -128,9 +175,9 @@ impl Harness {
         src_ips: usize,
     ) -> Result<Vec<Result<Ws>>> {
         let sem = Arc::new(Semaphore::new(parallel.max(1)));
-        let addr = self.addr();
         let mut handles = Vec::with_capacity(ks.len());
         for (i, &k) in ks.iter().enumerate() {
+            let addr = self.addr_for(k);
             let hello = self.hello(k)?;
             let sem = sem.clone();
             let src = client::source_ip(i, src_ips);
@@ -150,7 +197,11 @@ impl Harness {
     pub fn finish(self, keep: bool) -> Result<()> {
         let dir = self.dir.clone();
         let mut server = self.server;
-        let crashed = !server.alive();
+        let mut crashed = !server.alive();
+        for mut other in self.others {
+            crashed |= !other.alive();
+            other.stop()?;
+        }
         server.stop()?;
         if crashed {
             eprintln!(

@@ -176,7 +176,7 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
     // Warm up, then measure.
     tokio::time::sleep_until(start + Duration::from_secs_f64(p.warmup)).await;
     let db0 = h.db_counters().await;
-    let cpu0 = CpuMark::now(h.server.pid, h.db_kind());
+    let cpu0 = CpuMark::now(&h.pids(), h.db_kind());
     let d0 = shared.delivered.load(Ordering::Relaxed);
     let a0 = shared.acked.load(Ordering::Relaxed);
     let p0 = shared.processed.load(Ordering::Relaxed);
@@ -188,7 +188,7 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
     let d1 = shared.delivered.load(Ordering::Relaxed);
     let a1 = shared.acked.load(Ordering::Relaxed);
     let p1 = shared.processed.load(Ordering::Relaxed);
-    let cpu1 = CpuMark::now(h.server.pid, h.db_kind());
+    let cpu1 = CpuMark::now(&h.pids(), h.db_kind());
     let db1 = h.db_counters().await;
     let _ = stop_tx.send(true);
 

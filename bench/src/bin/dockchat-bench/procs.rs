@@ -270,11 +270,11 @@ pub struct CpuMark {
 }
 
 impl CpuMark {
-    /// Reads the counters now.
-    pub fn now(server_pid: u32, kind: Option<DbKind>) -> CpuMark {
+    /// Reads the counters now (the server's summed over its processes: the nodes of a cluster).
+    pub fn now(server_pids: &[u32], kind: Option<DbKind>) -> CpuMark {
         CpuMark {
             at: Instant::now(),
-            server: cpu_ticks(server_pid).unwrap_or(0),
+            server: server_pids.iter().map(|p| cpu_ticks(*p).unwrap_or(0)).sum(),
             me: cpu_ticks(std::process::id()).unwrap_or(0),
             db: kind.map(db_ticks).unwrap_or(0),
         }

@@ -31,7 +31,7 @@ pub async fn run(h: &Harness, n: usize, src_ips: usize) -> Result<Vec<(String, V
     let first_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let failures = Arc::new(AtomicU64::new(0));
     let (release_tx, release_rx) = watch::channel(false);
-    let cpu0 = CpuMark::now(h.server.pid, h.db_kind());
+    let cpu0 = CpuMark::now(&h.pids(), h.db_kind());
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(n);
     for (i, hello) in hellos.into_iter().enumerate() {
@@ -88,7 +88,7 @@ pub async fn run(h: &Harness, n: usize, src_ips: usize) -> Result<Vec<(String, V
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let all_secs = start.elapsed().as_secs_f64();
-    let cpu1 = CpuMark::now(h.server.pid, h.db_kind());
+    let cpu1 = CpuMark::now(&h.pids(), h.db_kind());
     // Let in-flight presence settle briefly, then close everything.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = release_tx.send(true);
