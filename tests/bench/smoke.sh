@@ -60,12 +60,14 @@ PY
 }
 
 check idle idle --db mariadb --per-worker 25
+check idle-cluster idle --db mariadb --per-worker 25 --nodes 3
 check pairs pairs --db mariadb
 check pairs-rate pairs --db mariadb --rate 200
 check typing typing --db mariadb
 check storm storm --db mariadb
 check course course --db mariadb
 check pairs-postgres pairs --db postgres --target dockchatd
+check pairs-cluster pairs --db mariadb --target dockchatd --nodes 2
 check drawer drawer --db mariadb
 check drawer-postgres drawer --db postgres
 

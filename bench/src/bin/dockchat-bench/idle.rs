@@ -120,17 +120,25 @@ pub async fn run(
     src_ips: usize,
 ) -> Result<Vec<(String, Value)>> {
     let per_worker = per_worker.clamp(1, 9000);
-    let pid = h.server.pid;
+    let pids = h.pids();
+    let nodes = pids.len();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_before = procs::rss_kib(pid).context("reading the server's VmRSS")?;
-    let workers_n = n.div_ceil(per_worker).max(1);
+    let rss = |pids: &[u32]| -> Result<Vec<u64>> {
+        pids.iter()
+            .map(|p| procs::rss_kib(*p).context("reading the server's VmRSS"))
+            .collect()
+    };
+    let rss_before = rss(&pids)?;
+    // At least one worker per node; worker w connects to node w mod nodes.
+    let workers_n = n.div_ceil(per_worker).max(nodes).max(1);
+    let per_worker = n.div_ceil(workers_n);
     let started = Instant::now();
     let mut workers = Vec::with_capacity(workers_n);
     for w in 0..workers_n {
         let first = w * per_worker;
-        let count = per_worker.min(n - first);
+        let count = per_worker.min(n.saturating_sub(first));
         workers.push(Worker::spawn(&WorkerSpec {
-            addr: h.addr(),
+            addr: h.addr_for(w),
             target: h.target,
             secret: h.secret().map(str::to_owned),
             first,
@@ -153,20 +161,26 @@ pub async fn run(
     let connect_secs = started.elapsed().as_secs_f64();
     // Let presence fan-out and allocator activity settle before reading RSS.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_after = procs::rss_kib(pid).context("reading the server's VmRSS")?;
+    let rss_after = rss(&pids)?;
     let mut alive = 0u64;
-    for w in &mut workers {
+    let mut alive_per_node = vec![0u64; nodes];
+    for (i, w) in workers.iter_mut().enumerate() {
         let v = w.ask("count", Duration::from_secs(30))?;
-        alive += v["alive"].as_u64().unwrap_or(0);
+        let a = v["alive"].as_u64().unwrap_or(0);
+        alive += a;
+        alive_per_node[i % nodes] += a;
     }
     for w in workers {
         w.finish();
     }
-    let per_conn = if alive > 0 {
-        (rss_after.saturating_sub(rss_before) * 1024) as f64 / alive as f64
-    } else {
-        0.0
+    let per_conn_kib = |after: u64, before: u64, conns: u64| {
+        if conns > 0 {
+            round(after.saturating_sub(before) as f64 / conns as f64, 2)
+        } else {
+            0.0
+        }
     };
+    let (sum_after, sum_before): (u64, u64) = (rss_after.iter().sum(), rss_before.iter().sum());
     let mut out: Vec<(String, Value)> = vec![
         ("target".into(), h.target.name().into()),
         ("requested".into(), (n as u64).into()),
@@ -175,13 +189,25 @@ pub async fn run(
         ("failed".into(), failed.into()),
         ("workers".into(), (workers_n as u64).into()),
         ("connect_s".into(), round(connect_secs, 2).into()),
-        ("rss_before_kib".into(), rss_before.into()),
-        ("rss_after_kib".into(), rss_after.into()),
+        ("rss_before_kib".into(), sum_before.into()),
+        ("rss_after_kib".into(), sum_after.into()),
         (
             "rss_per_conn_kib".into(),
-            round(per_conn / 1024.0, 2).into(),
+            per_conn_kib(sum_after, sum_before, alive).into(),
         ),
     ];
+    if nodes > 1 {
+        let per_node: Vec<Value> = (0..nodes)
+            .map(|i| {
+                serde_json::json!({
+                    "held": alive_per_node[i],
+                    "rss_kib": rss_after[i],
+                    "rss_per_conn_kib": per_conn_kib(rss_after[i], rss_before[i], alive_per_node[i]),
+                })
+            })
+            .collect();
+        out.push(("per_node".into(), Value::Array(per_node)));
+    }
     if let Some(e) = first_error {
         out.push(("first_error".into(), e.into()));
     }
