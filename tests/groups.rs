@@ -15,8 +15,7 @@ use std::time::Duration;
 /// How long a frame that must not come is waited for.
 const QUIET: Duration = Duration::from_millis(800);
 
-/// A course group's conversation as Moodle creates it (`\core_group\...` via `api::create_conversation`
-/// with component `core_group`, itemtype `groups`, itemid the group id), with its members.
+/// A course group's conversation as Moodle creates it, with its members.
 async fn group_conversation(
     db: &TestDb,
     group: i64,
@@ -24,23 +23,7 @@ async fn group_conversation(
     enabled: i64,
     members: &[i64],
 ) -> i64 {
-    let t = now();
-    db.execp(&format!(
-        "INSERT INTO {{p}}message_conversations (type, name, convhash, component, itemtype, itemid, contextid, \
-         enabled, timecreated, timemodified) VALUES (2, '{name}', NULL, 'core_group', 'groups', {group}, NULL, \
-         {enabled}, {t}, {t})"
-    ))
-    .await;
-    let id = db
-        .scalar(&format!(
-            "SELECT id FROM {{p}}message_conversations WHERE itemid = {group} AND type = 2"
-        ))
-        .await
-        .expect("conversation id");
-    for m in members {
-        add_member(db, id, *m).await;
-    }
-    id
+    db.group_conversation(group, name, enabled, members).await
 }
 
 async fn add_member(db: &TestDb, conv: i64, user: i64) {

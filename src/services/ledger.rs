@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// How long after a dock message shows up in the poll this node waits for its publication before
 /// delivering it from the database itself: the fallback's added latency.
-pub const PUBLICATION_GRACE: Duration = Duration::from_millis(1000);
+pub const PUBLICATION_GRACE: Duration = Duration::from_millis(500);
 /// How long an id counts as recent for the resume floor: well above a publication's delay and the
 /// poll's fallback.
 pub const SETTLE: Duration = Duration::from_secs(5);

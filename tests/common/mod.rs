@@ -403,6 +403,37 @@ impl TestDb {
         id
     }
 
+    /// A course group's conversation as Moodle creates it (`api::create_conversation` with
+    /// component `core_group`, itemtype `groups`, itemid the group id), with its members.
+    pub async fn group_conversation(
+        &self,
+        group: i64,
+        name: &str,
+        enabled: i64,
+        members: &[i64],
+    ) -> i64 {
+        let t = now();
+        self.execp(&format!(
+            "INSERT INTO {{p}}message_conversations (type, name, convhash, component, itemtype, itemid, contextid, \
+             enabled, timecreated, timemodified) VALUES (2, '{name}', NULL, 'core_group', 'groups', {group}, NULL, \
+             {enabled}, {t}, {t})"
+        ))
+        .await;
+        let id = self
+            .scalar(&format!(
+                "SELECT id FROM {{p}}message_conversations WHERE itemid = {group} AND type = 2"
+            ))
+            .await
+            .expect("conversation id");
+        for m in members {
+            self.execp(&format!(
+                "INSERT INTO {{p}}message_conversation_members (conversationid, userid, timecreated) VALUES ({id}, {m}, {t})"
+            ))
+            .await;
+        }
+        id
+    }
+
     /// A message as Moodle's own send path stores it (the drawer, the app: no dockchat cid), from
     /// `from` to `to` at time `t`; returns its id. `text` must not hold a quote.
     pub async fn moodle_message(&self, from: i64, to: i64, text: &str, t: i64) -> i64 {
