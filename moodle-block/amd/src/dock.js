@@ -31,6 +31,7 @@
 
 import * as Protocol from './protocol.js';
 import {createTransport} from './transport.js';
+import {canShareSocket, createSharedTransport} from './tablink.js';
 import {createRenderer} from './renderer.js';
 import {initialState, reduce, conv, unreadUpto, peerOf, groupInfo, groupConv, isGroupKey, parseKey} from './state.js';
 import {createPanelController} from './panel.js';
@@ -634,6 +635,24 @@ export const createController = (deps) => {
                 channel.close();
             }
         },
+        /**
+         * A welcome as the server would send it now, from this tab's state: what the tab with the socket
+         * answers a tab that joins it (./tablink.js). Null before the first welcome.
+         *
+         * @returns {object|null}
+         */
+        welcomeFrame() {
+            if (!state.welcomed) {
+                return null;
+            }
+            const windows = state.windows.filter((w) => !isGroupKey(w.peer) && state.people[w.peer]).map((w) => {
+                const c = conv(state, w.peer);
+                return {with: state.people[w.peer], state: w.state, unread: c.unread, read: {mine: c.readMine, theirs: c.readTheirs},
+                    last: c.last, can_send: c.canSend};
+            });
+            return {type: 'welcome', v: Protocol.VERSION, user: state.user, online: state.online, windows,
+                cursor: transport.cursor, token_exp: 0, server_time: Math.floor(now() / 1000), limits: state.limits};
+        },
         /** Save the snapshot now (the page is going away). */
         saveSnapshot() {
             if (snapshots) {
@@ -673,7 +692,11 @@ export const createController = (deps) => {
  */
 export const startDock = (config) => {
     const view = typeof window !== 'undefined' ? window : null;
-    const transport = createTransport({getToken: config.getToken, wsurl: config.wsurl});
+    // One socket for all the tabs of the user where the browser allows it, else one per tab.
+    const socketOptions = {getToken: config.getToken, wsurl: config.wsurl};
+    const transport = canShareSocket(view)
+        ? createSharedTransport({view, userid: config.userid, transport: socketOptions})
+        : createTransport(socketOptions);
     let controller = null;
     const renderer = createRenderer({
         renderTemplate: config.renderTemplate,
@@ -700,6 +723,10 @@ export const startDock = (config) => {
     const site = view && view.location ? view.location.origin : '';
     controller = createController({transport, renderer, userid: config.userid, channel, storage, session, site});
     controller.renderer = renderer;
+    controller.transport = transport;
+    if (transport.setWelcomeSource) {
+        transport.setWelcomeSource(() => controller.welcomeFrame());
+    }
     if (view) {
         // The next page of this tab draws the dock from what this one showed last.
         view.addEventListener('pagehide', () => controller.saveSnapshot());
