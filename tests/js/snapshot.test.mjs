@@ -202,3 +202,19 @@ test('a logout (4004) forgets the snapshot for good; another user\'s snapshot is
     assert.equal(session.getItem(snapshotKey(ME)), null, 'nothing saved after it');
     assert.equal(page(session).renderer.states[0].restored, false);
 });
+
+test('the welcome a tab with the socket gives a tab that joins it is its current state', () => {
+    const session = memoryStorage();
+    const p = firstPage(session);
+    p.transport.emit('frame', {type: 'message', message: {id: 42, conv: 311, from: ana.id, to: ME, text: 'new', time: 1_763_772_100, cid: ''},
+        sender: ana});
+    p.transport.cursor = 42;
+    const w = p.c.welcomeFrame();
+    assert.equal(w.type, 'welcome');
+    assert.equal(w.cursor, 42);
+    assert.deepEqual(w.online.map((x) => x.id), [ana.id]);
+    assert.deepEqual(w.windows.map((x) => [x.with.id, x.state, x.unread, x.last]), [[ana.id, 'open', 2, 42]]);
+    assert.deepEqual(w.windows[0].read, {mine: 40, theirs: 39});
+    assert.equal(w.limits.text_max_chars, 500);
+    assert.equal(page(memoryStorage()).c.welcomeFrame(), null, 'nothing before a welcome');
+});
