@@ -5,7 +5,12 @@ import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {createSharedTransport, canShareSocket, ROLES} from '../../moodle-block/amd/src/tablink.js';
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+// The fake channel delivers on timers: let every message in flight (and those it causes) arrive.
+const settle = async() => {
+    for (let i = 0; i < 20; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+};
 
 /** One browser: BroadcastChannel and navigator.locks shared by the views made from it. */
 const browser = () => {
