@@ -1,7 +1,8 @@
 // A fixture Moodle page for measurements (issue 15): a course page as Moodle's Boost theme sends it, on the
 // demo's origin (routed by the browser context, so the daemon takes its socket's Origin), running the block's
 // built AMD modules (moodle-block/amd/build) the way Moodle does: the block's content rendered on the
-// server, the page token in the init config, `require(['block_dockchat/main'])` at the end of the body.
+// server, the page token in the init config, the modules loaded by an injected script (as RequireJS does),
+// then `require(['block_dockchat/main'])`.
 // Moodle's own modules are stand-ins over the demo: core/ajax gets tokens from /demo/token, core/str and
 // core/templates read /lang and /templates and keep them in localStorage, as Moodle's do with its JS caches on.
 //
@@ -59,12 +60,18 @@ define('core/str', ['core/localstorage'], function(store) {
 });
 define('core/templates', ['core/localstorage'], function(store) {
     var renderer = Promise.resolve(window.fixtureTemplates);
+    var asked = {};
     var source = function(name) {
-        var saved = store.get('template_' + name);
-        return saved !== null ? Promise.resolve(saved) : fetch('/templates/' + name + '.mustache').then(function(r) { return r.text(); })
-            .then(function(text) { store.set('template_' + name, text); return text; });
+        if (!asked[name]) {
+            var saved = store.get('template_' + name);
+            asked[name] = saved !== null ? Promise.resolve(saved) : fetch('/templates/' + name + '.mustache')
+                .then(function(r) { return r.text(); }).then(function(text) { store.set('template_' + name, text); return text; });
+        }
+        return asked[name];
     };
-    return {renderForPromise: function(name, context) {
+    return {prefetchTemplates: function(names) {
+        names.forEach(function(name) { source(name.replace(/^block_dockchat\\//, '')); });
+    }, renderForPromise: function(name, context) {
         var short = name.replace(/^block_dockchat\\//, '');
         return Promise.all([renderer, source(short), window.fixtureStrings()]).then(function(r) {
             return {html: r[0].render(r[1], context, r[2]), js: ''};
@@ -123,8 +130,15 @@ ${'<section class="course-section"><h2>Week</h2><ul class="activities"><li>Forum
 <section class="block block_dockchat card"><div class="card-body"><h5 class="card-title">Dock chat</h5>
 <div class="card-text content">${block}</div></div></section></aside></div>
 <script>window.FIXTURE = ${JSON.stringify({user: userid})};</script>
-<script src="/moodle-fixture/requirejs.php"></script>
-<script>require(['block_dockchat/main'], function(amd) { amd.init(${JSON.stringify(config)}); });</script>
+<script>
+(function() {
+    // As RequireJS loads Moodle's modules: an injected script, which does not hold back DOMContentLoaded.
+    var s = document.createElement('script');
+    s.src = '/moodle-fixture/requirejs.php';
+    s.onload = function() { require(['block_dockchat/main'], function(amd) { amd.init(${JSON.stringify(config)}); }); };
+    document.body.appendChild(s);
+})();
+</script>
 </body></html>`;
         await route.fulfill({status: 200, contentType: 'text/html; charset=utf-8', headers: {'cache-control': 'no-cache'}, body: html});
     });

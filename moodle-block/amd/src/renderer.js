@@ -36,6 +36,12 @@ import {renderInto} from './linkify.js';
 import {countStr} from './strings.js';
 import {createPanelView} from './panelview.js';
 
+/**
+ * The templates of the dock's first render (the lists, a window and its messages): an entry point may fetch
+ * them all at once before the dock starts, instead of one after the other as the render meets them.
+ */
+export const FIRST_RENDER_TEMPLATES = Object.freeze(['dock', 'window', 'message', 'day', 'online_user', 'conversation']);
+
 const WINDOW_WIDTH = 300;
 const WINDOW_GAP = 10;
 const CHIP_WIDTH = 64;

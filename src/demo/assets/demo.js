@@ -6,6 +6,7 @@
 // are (kept per tab in sessionStorage; `?user=<id>` in the URL wins, for tests).
 import {startDock} from '/client/dock.js';
 import {makeStr} from '/client/strings.js';
+import {FIRST_RENDER_TEMPLATES} from '/client/renderer.js';
 import {render} from './templates.js';
 
 const STORAGE_KEY = 'dockchat-demo-user';
@@ -34,7 +35,7 @@ const loadTemplate = (name) => {
 };
 // What the dock's first render needs (it may draw the previous page's dock at once: issue 15), asked for now
 // and all at once instead of one template after the other as the render meets them.
-['block', 'dock', 'window', 'message', 'day', 'online_user', 'conversation'].forEach((name) => loadTemplate(name).catch(() => {}));
+['block'].concat(FIRST_RENDER_TEMPLATES).forEach((name) => loadTemplate(name).catch(() => {}));
 
 const chosenUser = (users) => {
     const fromUrl = Number(new URLSearchParams(location.search).get('user'));
