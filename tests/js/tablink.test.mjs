@@ -217,3 +217,25 @@ test('a socket per tab without BroadcastChannel or Web Locks', () => {
     assert.equal(canShareSocket({BroadcastChannel: function() {}, navigator: {}}), false);
     assert.equal(canShareSocket(browser().view()), true);
 });
+
+test('a message sent again by a page that loads (kept in localStorage by another tab) is acked in the tab that sent it first', async() => {
+    const b = browser();
+    const sockets = fakeSockets();
+    tab(b, sockets, 'a', {type: 'welcome', cursor: 1, online: [], windows: []});
+    await settle();
+    sockets.made[0].welcome(1);
+    const f = tab(b, sockets, 'f');
+    const g = tab(b, sockets, 'g');
+    await settle();
+    f.t.sendMessage(7, 'first', 'c-9');
+    await settle();
+    g.t.sendMessage(7, 'first', 'c-9');
+    await settle();
+    sockets.made[0].emit('frame', {type: 'ack', cid: 'c-9', id: 2, conv: 1, time: 1, to: 7, dup: false});
+    sockets.made[0].emit('frame', {type: 'message', message: {id: 2, from: 9, to: 7, cid: 'c-9', text: 'first'}});
+    await settle();
+    assert.ok(f.frames.some((fr) => fr.type === 'ack'), 'the first sender hears the ack');
+    assert.ok(!g.frames.some((fr) => fr.type === 'ack'));
+    assert.deepEqual(g.t.pending, [], 'the other tab knows it is stored from the message itself');
+    assert.deepEqual(f.t.pending, []);
+});

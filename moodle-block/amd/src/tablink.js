@@ -133,6 +133,19 @@ export const createSharedTransport = (options) => {
         }
     };
 
+    /**
+     * Remember which tab sent a message; the first stays (a page that loads sends again the messages kept
+     * in localStorage by another tab: the ack is for the tab that shows it as its own).
+     *
+     * @param {string} cid
+     * @param {string} tab
+     */
+    const own = (cid, tab) => {
+        if (!owners.has(cid)) {
+            owners.set(cid, tab);
+        }
+    };
+
     const onSocketEvent = (type, payload) => {
         if (type === 'frame') {
             const frame = payload;
@@ -174,7 +187,7 @@ export const createSharedTransport = (options) => {
         real = make(Object.assign({}, options.transport, synced ? {resumeFrom: cursor} : {}));
         ['frame', 'status', 'sendfailed', 'reset'].forEach((type) => real.on(type, (payload) => onSocketEvent(type, payload)));
         outbox.forEach((entry) => {
-            owners.set(entry.cid, tabId);
+            own(entry.cid, tabId);
             real.sendMessage(entry.to, entry.text, entry.cid);
         });
         outbox.clear();
@@ -192,12 +205,12 @@ export const createSharedTransport = (options) => {
                     welcome: real.connected && welcomeSource ? welcomeSource() : null});
                 break;
             case 'send':
-                owners.set(msg.cid, msg.from);
+                own(msg.cid, msg.from);
                 real.sendMessage(msg.to, msg.text, msg.cid);
                 break;
             case 'frame':
                 if (msg.frame && msg.frame.type === 'send' && typeof msg.frame.cid === 'string') {
-                    owners.set(msg.frame.cid, msg.from);
+                    own(msg.frame.cid, msg.from);
                 }
                 real.send(msg.frame, msg.key || undefined);
                 break;
@@ -227,6 +240,9 @@ export const createSharedTransport = (options) => {
         }
         if (frame.type === 'ack') {
             outbox.delete(frame.cid);
+        } else if (frame.type === 'message' && frame.message && frame.message.from === options.userid && frame.message.cid) {
+            // Stored (its ack went to the tab that sent it first): nothing to send again.
+            outbox.delete(frame.message.cid);
         }
         emit('frame', frame);
     };
@@ -384,7 +400,7 @@ export const createSharedTransport = (options) => {
         sendMessage(to, text, cid) {
             const id = cid || 'c' + Math.random().toString(36).slice(2) + Date.now().toString(36);
             if (real) {
-                owners.set(id, tabId);
+                own(id, tabId);
                 return real.sendMessage(to, text, id);
             }
             if (!outbox.has(id)) {
@@ -404,7 +420,7 @@ export const createSharedTransport = (options) => {
         send(frame, key) {
             if (real) {
                 if (frame && frame.type === 'send' && typeof frame.cid === 'string') {
-                    owners.set(frame.cid, tabId);
+                    own(frame.cid, tabId);
                 }
                 return real.send(frame, key);
             }
