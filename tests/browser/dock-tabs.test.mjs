@@ -96,6 +96,15 @@ test('five tabs hold one socket; a send from a tab without it is delivered and a
         await shownOnce(tabs, mate, 'to all five tabs');
         assert.equal(sockets(), 1, 'still one WebSocket');
         await shot(follower, 'desktop-tabs-follower-sent.png');
+        // A tab that loads again joins the socket: the welcome it gets is the leader's state, and its
+        // history comes through the leader; no second socket, nothing doubled.
+        await follower.reload({timeout: T});
+        await follower.waitForFunction(() => window.dockchat && window.dockchat.transport.role === 'follower'
+            && window.dockchat.state.welcomed, null, {timeout: T});
+        await shownOnce([follower], mate, 'to all five tabs');
+        await shownOnce([follower], mate, text);
+        assert.equal(await follower.locator('.block_dockchat-user').count(), 1, 'the online list from the leader\'s welcome');
+        assert.equal(sockets(), 1, 'a tab that loads again opens no socket');
         await closeAll(tabs[0]);
         await online.close();
         assert.deepEqual(errors, []);
