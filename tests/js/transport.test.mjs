@@ -181,6 +181,22 @@ test('a welcome whose cursor is below ours (the database started over) resets th
     assert.deepEqual(env.t.pending, []);
 });
 
+test('a tab that takes over the socket of another (resumeFrom) resumes from its cursor at its first hello', async() => {
+    const env = setup({resumeFrom: 21});
+    env.t.start();
+    await flush();
+    env.sockets[0].open();
+    assert.deepEqual(env.sockets[0].sent[0], {type: 'hello', v: 1, token: 'tok1', since: 21});
+    env.sockets[0].receive(welcomeFrame(30));
+    assert.equal(env.t.cursor, 21, 'the missed frames move it on, not the welcome');
+    const reset = setup({resumeFrom: 21});
+    const resets = [];
+    reset.t.on('reset', (r) => resets.push(r.cursor));
+    reset.t.start();
+    await connect(reset, 4);
+    assert.deepEqual(resets, [4], 'a server that started over is noticed as on a reconnect');
+});
+
 test('a resume after a first session with no messages still sends since = 0', async() => {
     const env = setup();
     env.t.start();

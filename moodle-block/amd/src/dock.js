@@ -31,9 +31,11 @@
 
 import * as Protocol from './protocol.js';
 import {createTransport} from './transport.js';
+import {canShareSocket, createSharedTransport} from './tablink.js';
 import {createRenderer} from './renderer.js';
 import {initialState, reduce, conv, unreadUpto, peerOf, groupInfo, groupConv, isGroupKey, parseKey} from './state.js';
 import {createPanelController} from './panel.js';
+import {createSnapshotStore, takeSnapshot} from './snapshot.js';
 
 const HISTORY_PAGE = 30;
 const TYPING_THROTTLE_MS = 2000;
@@ -104,6 +106,8 @@ export const createTabChannel = (name, view) => {
  * @param {Storage} [deps.storage] keeps unsent messages across page loads (localStorage)
  * @param {Storage} [deps.session] keeps the composers' drafts and the group windows across the page
  *   loads of this tab (sessionStorage)
+ * @param {string} [deps.site] the site (the page's origin): with `session`, the dock is saved as it is shown
+ *   (./snapshot.js) and the next page of this tab draws it at once, before the welcome
  * @returns {object}
  */
 export const createController = (deps) => {
@@ -126,6 +130,11 @@ export const createController = (deps) => {
     const session = deps.session || null;
     const draftsKey = 'block_dockchat_drafts_' + (deps.userid || 0);
     const groupsKey = 'block_dockchat_groups_' + (deps.userid || 0);
+    // The previous page's dock (issue 15): drawn before the welcome, saved as it changes.
+    const snapshots = session && deps.site ? createSnapshotStore({session, userid: deps.userid, site: deps.site,
+        timers: deps.timers, take: () => takeSnapshot(state, {site: deps.site, cursor: transport.cursor, savedAt: now()})}) : null;
+    /** The cursor of the snapshot drawn, until the welcome says whether it still names the same messages. */
+    let restoredCursor = null;
 
     // Group windows are this tab's (the server's `window` frames are onto users only): they follow the
     // user from page to page in this tab, with the group's name for the title until the list is back.
@@ -265,6 +274,10 @@ export const createController = (deps) => {
     };
 
     const markRead = (onlyPeer) => {
+        if (state.restored && !state.welcomed) {
+            // Drawn from the snapshot: the ids may name nothing on the server any more (a reset).
+            return;
+        }
         state.windows.forEach((w) => {
             if (w.state !== 'open' || (onlyPeer && w.peer !== onlyPeer)) {
                 return;
@@ -285,10 +298,12 @@ export const createController = (deps) => {
         }
         const before = state;
         state = next;
-        if (!sameOrder(before.windows, next.windows)) {
+        // The snapshot's windows are what this tab showed last: they never overwrite what the tabs share.
+        const restoring = action.type === 'restore';
+        if (!restoring && !sameOrder(before.windows, next.windows)) {
             saveOrder();
         }
-        if (before.windows !== next.windows || before.groups !== next.groups) {
+        if (!restoring && (before.windows !== next.windows || before.groups !== next.groups)) {
             const was = JSON.stringify(groupWindows(before));
             if (was !== JSON.stringify(groupWindows(next))) {
                 saveGroupWindows();
@@ -297,13 +312,24 @@ export const createController = (deps) => {
         renderer.render(state, now());
         updateTicker();
         renderer.whenIdle().then(() => markRead());
+        if (snapshots && state.welcomed) {
+            snapshots.schedule();
+        }
     };
 
     // The block's panel (conversations list, people search) sends and answers its own frames.
     const panel = createPanelController({transport, dispatch, getState: () => state, userid: deps.userid, storage,
         timers: deps.timers});
 
-    const requestHistory = (peer, reset) => {
+    /**
+     * Ask for the newest page of a conversation.
+     *
+     * @param {number|string} peer a window key
+     * @param {boolean} reset the answer replaces the messages held (a resume that was cut short, a window
+     *   drawn from the snapshot)
+     * @param {boolean} [quiet] no loading line (the messages are shown already)
+     */
+    const requestHistory = (peer, reset, quiet) => {
         if (historyRequested.has(peer)) {
             return;
         }
@@ -312,12 +338,16 @@ export const createController = (deps) => {
             if (reset) {
                 resetRequested.add(peer);
             }
-            dispatch({type: 'historyLoading', peer});
+            dispatch({type: 'historyLoading', peer, quiet: !!quiet});
         }
     };
 
     const ensureHistory = (peer) => {
-        if (!conv(state, peer).loaded) {
+        const c = conv(state, peer);
+        if (c.stale) {
+            // Drawn from the snapshot: the server's page replaces it in place (the same messages keep their nodes).
+            requestHistory(peer, true, true);
+        } else if (!c.loaded) {
             requestHistory(peer, false);
         }
     };
@@ -369,6 +399,16 @@ export const createController = (deps) => {
             case 'welcome': {
                 historyRequested.clear();
                 resetRequested.clear();
+                if (restoredCursor !== null) {
+                    const serverCursor = typeof frame.cursor === 'number' ? frame.cursor : 0;
+                    if (serverCursor < restoredCursor || (frame.user && frame.user.id !== state.me)) {
+                        // The server's messages started over since the snapshot (as the transport's reset
+                        // on a reconnect): what it showed names other messages now, or none.
+                        dispatch({type: 'reset'});
+                        snapshots.drop();
+                    }
+                    restoredCursor = null;
+                }
                 const order = loadOrder();
                 dispatch({type: 'welcome', frame, order: order.peers, orderAt: order.at, groups: loadGroupWindows()});
                 // Windows come back after a page load: fetch what they show.
@@ -530,9 +570,18 @@ export const createController = (deps) => {
         resetRequested.clear();
         Object.keys(readSent).forEach((k) => delete readSent[k]);
         dispatch({type: 'reset'});
+        if (snapshots) {
+            snapshots.drop();
+        }
     });
     transport.on('frame', onFrame);
-    transport.on('status', (status) => dispatch({type: 'connection', status}));
+    transport.on('status', (status) => {
+        if (status.fatal && snapshots) {
+            // Logged out (4004), account gone (4003), no token any more: nothing of it is shown again.
+            snapshots.drop(true);
+        }
+        dispatch({type: 'connection', status});
+    });
     transport.on('sendfailed', (f) => {
         if (f.final) {
             forget(f.cid);
@@ -564,6 +613,11 @@ export const createController = (deps) => {
     return {
         onIntent,
         start() {
+            const snap = snapshots ? snapshots.load() : null;
+            if (snap) {
+                restoredCursor = snap.cursor;
+                dispatch({type: 'restore', snapshot: snap});
+            }
             loadOutbox().forEach((e) => {
                 dispatch({type: 'pending', peer: e.peer, cid: e.cid, text: e.text, time: e.time});
                 transport.sendMessage(e.peer, e.text, e.cid);
@@ -579,6 +633,30 @@ export const createController = (deps) => {
             }
             if (channel) {
                 channel.close();
+            }
+        },
+        /**
+         * A welcome as the server would send it now, from this tab's state: what the tab with the socket
+         * answers a tab that joins it (./tablink.js). Null before the first welcome.
+         *
+         * @returns {object|null}
+         */
+        welcomeFrame() {
+            if (!state.welcomed) {
+                return null;
+            }
+            const windows = state.windows.filter((w) => !isGroupKey(w.peer) && state.people[w.peer]).map((w) => {
+                const c = conv(state, w.peer);
+                return {with: state.people[w.peer], state: w.state, unread: c.unread, read: {mine: c.readMine, theirs: c.readTheirs},
+                    last: c.last, can_send: c.canSend};
+            });
+            return {type: 'welcome', v: Protocol.VERSION, user: state.user, online: state.online, windows,
+                cursor: transport.cursor, token_exp: 0, server_time: Math.floor(now() / 1000), limits: state.limits};
+        },
+        /** Save the snapshot now (the page is going away). */
+        saveSnapshot() {
+            if (snapshots) {
+                snapshots.flush();
             }
         },
         /**
@@ -614,7 +692,11 @@ export const createController = (deps) => {
  */
 export const startDock = (config) => {
     const view = typeof window !== 'undefined' ? window : null;
-    const transport = createTransport({getToken: config.getToken, wsurl: config.wsurl});
+    // One socket for all the tabs of the user where the browser allows it, else one per tab.
+    const socketOptions = {getToken: config.getToken, wsurl: config.wsurl};
+    const transport = canShareSocket(view)
+        ? createSharedTransport({view, userid: config.userid, transport: socketOptions})
+        : createTransport(socketOptions);
     let controller = null;
     const renderer = createRenderer({
         renderTemplate: config.renderTemplate,
@@ -638,8 +720,22 @@ export const startDock = (config) => {
     } catch (e) {
         session = null;
     }
-    controller = createController({transport, renderer, userid: config.userid, channel, storage, session});
+    const site = view && view.location ? view.location.origin : '';
+    controller = createController({transport, renderer, userid: config.userid, channel, storage, session, site});
     controller.renderer = renderer;
+    controller.transport = transport;
+    if (transport.setWelcomeSource) {
+        transport.setWelcomeSource(() => controller.welcomeFrame());
+    }
+    if (view) {
+        // The next page of this tab draws the dock from what this one showed last.
+        view.addEventListener('pagehide', () => controller.saveSnapshot());
+        view.document.addEventListener('visibilitychange', () => {
+            if (view.document.visibilityState === 'hidden') {
+                controller.saveSnapshot();
+            }
+        });
+    }
     controller.start();
     return controller;
 };

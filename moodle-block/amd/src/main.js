@@ -33,6 +33,7 @@ import Notification from 'core/notification';
 import {startDock} from './dock.js';
 import {withPageToken} from './transport.js';
 import {STRING_KEYS, makeStr} from './strings.js';
+import {FIRST_RENDER_TEMPLATES} from './renderer.js';
 
 const COMPONENT = 'block_dockchat';
 let controller = null;
@@ -94,6 +95,15 @@ export const init = (config) => {
         return;
     }
     controller = {};
+    // The first render may draw the previous page's dock at once (issue 15): its templates are asked for
+    // now, together with the strings (core/templates batches them), not one by one as the render meets them.
+    if (typeof Templates.prefetchTemplates === 'function') {
+        try {
+            Templates.prefetchTemplates(FIRST_RENDER_TEMPLATES.map((name) => COMPONENT + '/' + name));
+        } catch (e) {
+            // Only an optimisation: the render fetches what it lacks.
+        }
+    }
     loadStrings().then((strings) => {
         controller = startDock({
             getToken: withPageToken(getToken, cfg.token ? {token: cfg.token, exp: Number(cfg.tokenexp),

@@ -231,6 +231,22 @@ export const reducePanel = (panel, action, state) => {
         case 'panelTab':
             return action.tab === TAB_CHATS || action.tab === TAB_ONLINE ? (p.tab === action.tab ? p : withPanel(p, {tab: action.tab})) : p;
 
+        case 'restore': {
+            // The previous page's list (./snapshot.js), shown until the welcome's first page replaces it.
+            const saved = action.snapshot && action.snapshot.panel;
+            if (!saved || p.loaded) {
+                return p;
+            }
+            const items = saved.items.map(fromServer).filter(Boolean);
+            return withPanel(p, {
+                tab: saved.tab === TAB_CHATS || saved.tab === TAB_ONLINE ? saved.tab : p.tab,
+                items: sorted(items),
+                loaded: !!saved.loaded,
+                total: Math.max(Number(saved.total) || 0, items.length),
+                more: !!saved.more,
+            });
+        }
+
         case 'conversationsLoading':
             return p.loading ? p : withPanel(p, {loading: true, failed: false});
 

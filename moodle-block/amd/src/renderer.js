@@ -36,6 +36,12 @@ import {renderInto} from './linkify.js';
 import {countStr} from './strings.js';
 import {createPanelView} from './panelview.js';
 
+/**
+ * The templates of the dock's first render (the lists, a window and its messages): an entry point may fetch
+ * them all at once before the dock starts, instead of one after the other as the render meets them.
+ */
+export const FIRST_RENDER_TEMPLATES = Object.freeze(['dock', 'window', 'message', 'day', 'online_user', 'conversation']);
+
 const WINDOW_WIDTH = 300;
 const WINDOW_GAP = 10;
 const CHIP_WIDTH = 64;
@@ -477,8 +483,10 @@ export const createRenderer = (options) => {
         // count, since nobody's presence is known.
         toggleClass(blockRoot, 'is-stale', down);
         const count = region(blockRoot, 'count');
-        setText(count, state.welcomed && !down ? str('onlinecount', wanted.length) : '');
-        setHidden(region(blockRoot, 'empty'), !state.welcomed || down || wanted.length > 0);
+        // Drawn from the previous page's snapshot, the list keeps its count: nothing moves at the welcome.
+        const known = state.welcomed || state.restored;
+        setText(count, known && !down ? str('onlinecount', wanted.length) : '');
+        setHidden(region(blockRoot, 'empty'), !known || down || wanted.length > 0);
         const status = region(blockRoot, 'status');
         const connected = state.welcomed && state.connection.state === 'connected';
         const text = down ? offlineText(state) : connectionText(state, lastNow);
@@ -521,6 +529,14 @@ export const createRenderer = (options) => {
 
     // ---- Connection banner. ---------------------------------------------------------------------
 
+    /**
+     * Whether what is shown comes from the previous page's snapshot and waits for the welcome.
+     *
+     * @param {object} state
+     * @returns {boolean}
+     */
+    const restoring = (state) => !!state.restored && !state.welcomed;
+
     const connectionText = (state, nowMs) => {
         const c = state.connection;
         switch (c.state) {
@@ -543,7 +559,10 @@ export const createRenderer = (options) => {
     const renderBanner = (state, nowMs) => {
         const banner = region(dock, 'banner');
         const c = state.connection;
-        const show = c.state !== 'connected' && c.state !== 'idle' && (state.welcomed || state.windows.length > 0);
+        // Windows drawn from the snapshot say "Connecting…" in their title bars: the banner comes only if
+        // connecting fails (a banner for the few ms until the welcome would flash at every page load).
+        const show = c.state !== 'connected' && c.state !== 'idle' && (state.welcomed || state.windows.length > 0)
+            && !(restoring(state) && c.state === 'connecting');
         setHidden(banner, !show);
         toggleClass(banner, 'is-error', c.state === 'stopped' || c.state === 'offline');
         if (show) {
@@ -826,7 +845,7 @@ export const createRenderer = (options) => {
                     img.setAttribute('src', person.avatar);
                 }
             }
-            setText(region(el, 'presence-text'), online ? str('online') : str('offline'));
+            setText(region(el, 'presence-text'), online ? str('online') : str(restoring(state) ? 'connecting' : 'offline'));
         }
         const badge = region(el, 'unread');
         setHidden(badge, !c.unread);
@@ -1109,6 +1128,8 @@ export const createRenderer = (options) => {
         await ensureDock();
         lastState = state;
         lastNow = nowMs;
+        toggleClass(dock, 'is-connecting', restoring(state));
+        setAttr(dock, 'aria-busy', restoring(state) ? 'true' : 'false');
         await renderBlock(state);
         renderBanner(state, nowMs);
         await renderWindows(state, nowMs);

@@ -112,6 +112,8 @@ export const initialState = (me) => freeze({
     convs: freeze({}),
     limits: freeze({text_max_chars: 4000, history_max: 100}),
     welcomed: false,
+    // Drawn from the previous page's snapshot (./snapshot.js) and not reconciled with a welcome yet.
+    restored: false,
     // When the window order last changed by a user's choice (ms), to settle tabs that raced.
     orderAt: 0,
     // Group conversations by key: {conv, name, members} (from the Chats list, or kept by the tab).
@@ -130,6 +132,8 @@ const emptyConv = freeze({
     more: true,
     loaded: false,
     loading: false,
+    // From the previous page's snapshot: shown, and replaced by the history fetched after the welcome.
+    stale: false,
     typingUntil: 0,
     highlight: false,
     // Groups only: who is typing (user id -> until, ms) and how far each other member has read
@@ -389,6 +393,7 @@ const reduceChat = (state, action) => {
                 online: freeze((f.online || []).map((p) => freeze(Object.assign({}, p))).sort(byName)),
                 limits: freeze(Object.assign({}, state.limits, f.limits || {})),
                 welcomed: true,
+                restored: false,
             }));
             next = withPeople(next, [f.user].concat(f.online || [], (f.windows || []).map((w) => w.with)));
             const serverWindows = (f.windows || []).filter((w) => w && w.with && w.with.id);
@@ -420,6 +425,50 @@ const reduceChat = (state, action) => {
                     last: Math.max(c.last, w.last || 0),
                     highlight: w.state !== 'open' && (w.unread || 0) > 0,
                     canSend: sameCanSend(c.canSend, parseCanSend(w.can_send)) ? c.canSend : parseCanSend(w.can_send),
+                });
+            });
+            return next;
+        }
+
+        case 'restore': {
+            // The previous page's snapshot (./snapshot.js checkSnapshot), before the first welcome: drawn
+            // at once, then reconciled (the welcome's lists, the histories refetched for stale windows).
+            const snap = action.snapshot;
+            if (!snap || state.welcomed) {
+                return state;
+            }
+            let next = freeze(Object.assign({}, state, {
+                user: snap.self ? freeze(Object.assign({}, snap.self)) : state.user,
+                online: freeze(snap.online.map((p) => freeze(Object.assign({}, p, {status: 'online'}))).sort(byName)),
+                limits: freeze(Object.assign({}, state.limits, snap.limits)),
+                orderAt: Math.max(state.orderAt, snap.orderAt || 0),
+                restored: true,
+            }));
+            next = withPeople(next, [snap.self].concat(snap.online, snap.people));
+            next = withGroups(next, snap.groups);
+            const seen = new Set();
+            const windows = snap.windows.filter((w) => !seen.has(w.peer) && seen.add(w.peer))
+                .map((w) => freeze({peer: w.peer, state: w.state}));
+            next = freeze(Object.assign({}, next, {windows: freeze(windows)}));
+            Object.keys(snap.convs).forEach((key) => {
+                const peer = parseKey(key);
+                const c = snap.convs[key];
+                if (!peer) {
+                    return;
+                }
+                const messages = mergeMessages([], c.messages);
+                const number = (v) => (typeof v === 'number' && v > 0 ? v : 0);
+                next = withConv(next, peer, {
+                    messages,
+                    readMine: number(c.readMine),
+                    readTheirs: number(c.readTheirs),
+                    unread: number(c.unread),
+                    last: Math.max(number(c.last), messages.length ? messages[messages.length - 1].id : 0),
+                    more: c.more !== false,
+                    loaded: !!c.loaded,
+                    stale: true,
+                    highlight: number(c.unread) > 0 && !windows.some((w) => w.peer === peer && w.state === 'open'),
+                    canSend: parseCanSend(c.canSend),
                 });
             });
             return next;
@@ -511,7 +560,8 @@ const reduceChat = (state, action) => {
         }
 
         case 'historyLoading':
-            return withConv(state, action.peer, {loading: true});
+            // A quiet refresh (a window drawn from the snapshot) shows no loading line: its messages are there.
+            return action.quiet ? state : withConv(state, action.peer, {loading: true});
 
         case 'history': {
             const f = action.frame;
@@ -533,6 +583,7 @@ const reduceChat = (state, action) => {
             next = withConv(next, peer, {
                 loaded: true,
                 loading: false,
+                stale: false,
                 more: !!f.more,
                 readMine,
                 readTheirs: Math.max(c2.readTheirs, read.theirs || 0),

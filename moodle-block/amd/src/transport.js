@@ -116,6 +116,8 @@ export const withPageToken = (getToken, page, elapsedMs) => {
  * @param {function(): number} [options.now] clock in ms
  * @param {function(): number} [options.random]
  * @param {object} [options.net] object with addEventListener for 'online'/'offline' and `navigator`-like onLine
+ * @param {number} [options.resumeFrom] the highest message id this page has already received (a tab that takes
+ *   over the socket of a tab that closed, ./tablink.js): the first hello resumes from it (`since`)
  * @returns {object}
  */
 export const createTransport = (options) => {
@@ -142,8 +144,10 @@ export const createTransport = (options) => {
     let stopped = true;
     let attempt = 0;
     let tokenRefused = false; // The daemon refused the last token (4001) and none was accepted since.
-    let resumed = false; // True once a welcome was received: later hellos carry `since`.
-    let cursor = 0;
+    const resumeFrom = typeof opts.resumeFrom === 'number' && opts.resumeFrom >= 0 ? opts.resumeFrom : null;
+    // True once a welcome was received (or the page had one through another tab): hellos carry `since`.
+    let resumed = resumeFrom !== null;
+    let cursor = resumeFrom || 0;
     let serverOffsetMs = 0;
     let status = {state: STATES.IDLE};
     const timer = {retry: null, welcome: null, refresh: null, ping: null};

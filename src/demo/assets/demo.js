@@ -6,6 +6,7 @@
 // are (kept per tab in sessionStorage; `?user=<id>` in the URL wins, for tests).
 import {startDock} from '/client/dock.js';
 import {makeStr} from '/client/strings.js';
+import {FIRST_RENDER_TEMPLATES} from '/client/renderer.js';
 import {render} from './templates.js';
 
 const STORAGE_KEY = 'dockchat-demo-user';
@@ -32,6 +33,9 @@ const loadTemplate = (name) => {
     }
     return templates.get(name);
 };
+// What the dock's first render needs (it may draw the previous page's dock at once: issue 15), asked for now
+// and all at once instead of one template after the other as the render meets them.
+['block'].concat(FIRST_RENDER_TEMPLATES).forEach((name) => loadTemplate(name).catch(() => {}));
 
 const chosenUser = (users) => {
     const fromUrl = Number(new URLSearchParams(location.search).get('user'));
@@ -95,6 +99,9 @@ const chosenLang = () => {
 };
 
 const main = async() => {
+    // Asked for together: the strings do not wait for the users.
+    const stringsLoad = fetchJson(`/lang/${chosenLang()}.json`);
+    stringsLoad.catch(() => {});
     const users = await fetchJson('/demo/users');
     let userid = chosenUser(users);
     if (!userid) {
@@ -103,7 +110,7 @@ const main = async() => {
     const me = users.find((u) => u.id === userid);
     document.body.dataset.userid = String(userid);
     const lang = chosenLang();
-    const strings = await fetchJson(`/lang/${lang}.json`);
+    const strings = await stringsLoad;
     document.documentElement.lang = lang;
     const langSelect = byId('demo-lang');
     langSelect.value = lang;

@@ -1,0 +1,155 @@
+// A fixture Moodle page for measurements (issue 15): a course page as Moodle's Boost theme sends it, on the
+// demo's origin (routed by the browser context, so the daemon takes its socket's Origin), running the block's
+// built AMD modules (moodle-block/amd/build) the way Moodle does: the block's content rendered on the
+// server, the page token in the init config, the modules loaded by an injected script (as RequireJS does),
+// then `require(['block_dockchat/main'])`.
+// Moodle's own modules are stand-ins over the demo: core/ajax gets tokens from /demo/token, core/str and
+// core/templates read /lang and /templates and keep them in localStorage, as Moodle's do with its JS caches on.
+//
+// Routing disables the browser's HTTP cache in that context (Playwright), so "warm" here means Moodle's
+// localStorage caches of strings and templates filled; `coldCaches(page)` empties them.
+import {readFileSync, readdirSync} from 'node:fs';
+import {join} from 'node:path';
+import {root, T} from './harness.mjs';
+import {render} from '../../src/demo/assets/templates.js';
+
+/** A minimal AMD loader: define() keeps factories, require() runs them with their dependencies. */
+const LOADER = `(function() {
+    var defs = {}, done = {};
+    var load = function(name) {
+        if (Object.prototype.hasOwnProperty.call(done, name)) { return done[name]; }
+        var d = defs[name];
+        if (!d) { throw new Error('no AMD module ' + name); }
+        var exports = {};
+        done[name] = exports;
+        var result = d.factory.apply(null, d.deps.map(function(dep) { return dep === 'exports' ? exports : load(dep); }));
+        if (result !== undefined) { done[name] = result; }
+        return done[name];
+    };
+    window.define = function(name, deps, factory) { defs[name] = {deps: deps, factory: factory}; };
+    window.require = function(names, cb) { Promise.resolve().then(function() { cb.apply(null, names.map(load)); }); };
+})();`;
+
+/** Moodle's modules the block uses, over the demo. */
+const STANDINS = `
+define('core/localstorage', [], function() {
+    return {get: function(k) { return localStorage.getItem('fixture_' + k); }, set: function(k, v) { localStorage.setItem('fixture_' + k, v); }};
+});
+define('core/ajax', [], function() {
+    return {call: function(requests) {
+        return requests.map(function() {
+            return fetch('/demo/token', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({user: window.FIXTURE.user})}).then(function(r) { return r.json(); });
+        });
+    }};
+});
+define('core/str', ['core/localstorage'], function(store) {
+    var all = null;
+    var strings = function() {
+        if (!all) {
+            var saved = store.get('strings_en');
+            all = saved ? Promise.resolve(JSON.parse(saved)) : fetch('/lang/en.json').then(function(r) { return r.json(); })
+                .then(function(map) { store.set('strings_en', JSON.stringify(map)); return map; });
+        }
+        return all;
+    };
+    window.fixtureStrings = strings;
+    return {get_strings: function(requests) {
+        return strings().then(function(map) { return requests.map(function(r) { return map[r.key]; }); });
+    }};
+});
+define('core/templates', ['core/localstorage'], function(store) {
+    var renderer = Promise.resolve(window.fixtureTemplates);
+    var asked = {};
+    var source = function(name) {
+        if (!asked[name]) {
+            var saved = store.get('template_' + name);
+            asked[name] = saved !== null ? Promise.resolve(saved) : fetch('/templates/' + name + '.mustache')
+                .then(function(r) { return r.text(); }).then(function(text) { store.set('template_' + name, text); return text; });
+        }
+        return asked[name];
+    };
+    return {prefetchTemplates: function(names) {
+        names.forEach(function(name) { source(name.replace(/^block_dockchat\\//, '')); });
+    }, renderForPromise: function(name, context) {
+        var short = name.replace(/^block_dockchat\\//, '');
+        return Promise.all([renderer, source(short), window.fixtureStrings()]).then(function(r) {
+            return {html: r[0].render(r[1], context, r[2]), js: ''};
+        });
+    }};
+});
+define('core/notification', [], function() {
+    return {exception: function(e) { console.error(e); }};
+});
+`;
+
+/**
+ * Route the fixture page into a browser context.
+ *
+ * @param {object} ctx playwright BrowserContext (its HTTP cache is off from now on)
+ * @param {string} base the demo's URL
+ * @param {number} userid the user the page is for
+ * @returns {Promise<string>} the fixture page's URL
+ */
+export const installMoodleFixture = async(ctx, base, userid) => {
+    const build = join(root, 'moodle-block', 'amd', 'build');
+    const amd = readdirSync(build).filter((f) => f.endsWith('.min.js')).sort()
+        .map((f) => readFileSync(join(build, f), 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '')).join('\n');
+    // Mustache and the demo's {{#str}} rendering, as a classic script in the bundle (Moodle's core/templates and
+    // core/mustache come in its one cached requirejs response too).
+    const mustache = readFileSync(join(root, 'node_modules', 'mustache', 'mustache.js'), 'utf8');
+    const templatesJs = readFileSync(join(root, 'src', 'demo', 'assets', 'templates.js'), 'utf8')
+        .replace(/^import Mustache from .*$/m, '').replace(/^export const render/m, 'const render');
+    const renderer = `${mustache}\n(function(Mustache) {\n${templatesJs}\nwindow.fixtureTemplates = {render: render};\n})(window.Mustache);`;
+    const strings = await (await fetch(base + '/lang/en.json', {signal: AbortSignal.timeout(T)})).json();
+    const blockTemplate = await (await fetch(base + '/templates/block.mustache', {signal: AbortSignal.timeout(T)})).text();
+    const block = render(blockTemplate, {uniqid: 'fixture', messageurl: base + '/message/index.php'}, strings);
+    await ctx.route('**/moodle-fixture/**', async(route) => {
+        const url = new URL(route.request().url());
+        if (url.pathname === '/moodle-fixture/requirejs.php') {
+            await route.fulfill({status: 200, contentType: 'application/javascript',
+                headers: {'cache-control': 'public, max-age=31536000, immutable'}, body: renderer + '\n' + LOADER + '\n' + STANDINS + '\n' + amd});
+            return;
+        }
+        // The course page, as PHP renders it: a fresh page token each time (issue 15 item 1).
+        const answer = await (await fetch(base + '/demo/token', {method: 'POST', headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({user: userid}), signal: AbortSignal.timeout(T)})).json();
+        const config = {wsurl: answer.wsurl, userid, blockregion: 'side-pre', lang: 'en', token: answer.token,
+            tokenexp: answer.exp, now: Math.floor(Date.now() / 1000)};
+        const html = `<!DOCTYPE html>
+<html lang="en" dir="ltr"><head><meta charset="utf-8"><title>Course: Introduction to Psychology</title>
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="/demo/demo.css"><link rel="stylesheet" href="/styles.css"></head>
+<body id="page-course-view-topics" class="format-topics path-course chrome dir-ltr lang-en">
+<nav class="navbar"><a class="navbar-brand" href="#">Mount Orange University</a></nav>
+<div id="page" class="page"><div id="page-content" class="main"><div id="region-main">
+<h1>Introduction to Psychology</h1>
+${'<section class="course-section"><h2>Week</h2><ul class="activities"><li>Forum</li><li>Page</li><li>Quiz</li></ul></section>'.repeat(6)}
+</div></div>
+<aside id="block-region-side-pre" class="drawer block-region" data-blockregion="side-pre">
+<section class="block block_dockchat card"><div class="card-body"><h5 class="card-title">Dock chat</h5>
+<div class="card-text content">${block}</div></div></section></aside></div>
+<script>window.FIXTURE = ${JSON.stringify({user: userid})};</script>
+<script>
+(function() {
+    // As RequireJS loads Moodle's modules: an injected script, which does not hold back DOMContentLoaded.
+    var s = document.createElement('script');
+    s.src = '/moodle-fixture/requirejs.php';
+    s.onload = function() { require(['block_dockchat/main'], function(amd) { amd.init(${JSON.stringify(config)}); }); };
+    document.body.appendChild(s);
+})();
+</script>
+</body></html>`;
+        await route.fulfill({status: 200, contentType: 'text/html; charset=utf-8', headers: {'cache-control': 'no-cache'}, body: html});
+    });
+    return `${base}/moodle-fixture/course.php?id=2`;
+};
+
+/**
+ * Empty the fixture's caches of strings and templates (Moodle's after a cache purge).
+ *
+ * @param {object} page
+ * @returns {Promise}
+ */
+export const coldCaches = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('fixture_'))
+    .forEach((k) => localStorage.removeItem(k)));
