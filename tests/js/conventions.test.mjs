@@ -95,3 +95,12 @@ test('counts in words have a string for one and one for many, and the client pic
         assert.ok(!/^\{\$a\} .*s$/.test(text) || key.endsWith('many') || key === 'onlinecount', `${key}: '${text}' needs a one/many pair`);
     }
 });
+
+test('the strings the block sends with every page (dock::STRING_KEYS) are exactly the client\'s STRING_KEYS', () => {
+    const php = readFileSync(join(root, 'moodle-block', 'classes', 'local', 'dock.php'), 'utf8');
+    const list = php.match(/public const STRING_KEYS = \[([\s\S]*?)\];/);
+    assert.ok(list, 'dock.php declares STRING_KEYS');
+    const keys = [...list[1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    assert.deepEqual(keys, STRING_KEYS, 'update dock::STRING_KEYS with amd/src/strings.js');
+    assert.match(php, /strings_for_js\(self::STRING_KEYS, 'block_dockchat'\)/);
+});

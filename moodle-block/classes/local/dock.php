@@ -34,6 +34,27 @@ class dock {
     private static ?\WeakMap $initialised = null;
 
     /**
+     * The strings the dock needs on every page (the client's STRING_KEYS in amd/src/strings.js; a
+     * unit test keeps the two lists equal). They come with the page through strings_for_js, so
+     * core/str finds them in M.str and the dock asks for none on a cold cache.
+     *
+     * @var string[]
+     */
+    public const STRING_KEYS = [
+        'charsleftmany', 'charsleftone', 'charsovermany', 'charsoverone', 'close', 'closechatwith',
+        'connected', 'connecting', 'connectionlost', 'disconnected', 'error:blocked', 'error:contacts_only',
+        'error:conversation_disabled', 'error:internal', 'error:messaging_disabled', 'error:no_permission',
+        'error:not_contactable', 'error:not_member', 'error:rate_limited', 'error:text_too_long',
+        'error:unknown', 'error:unknown_user', 'loadingolder', 'messagelist', 'messagesender', 'minimise',
+        'moreconversationsmany', 'moreconversationsone', 'newmessage', 'newmessagefrom', 'newmessagesmany',
+        'newmessagesone', 'nobodyonline', 'offline', 'offlinereconnecting', 'online', 'onlinecount',
+        'openchatwith', 'reconnectnow', 'restore', 'retry', 'seen', 'send', 'sending', 'sessionended',
+        'today', 'toolongtosend', 'typeamessage', 'typing', 'unreadcountmany', 'unreadcountone', 'yesterday',
+        'you', 'membercountmany', 'membercountone', 'newmessagein', 'seenbymany', 'seenbynames', 'seenbyone',
+        'typingothersmany', 'typingothersone', 'nobodyfound', 'searching',
+    ];
+
+    /**
      * Whether the current user may use the chat in a context.
      *
      * @param \context $context Where the check happens (block or page context).
@@ -169,6 +190,7 @@ class dock {
             return false;
         }
         self::$initialised[$page] = true;
+        $page->requires->strings_for_js(self::STRING_KEYS, 'block_dockchat');
         $page->requires->js_call_amd('block_dockchat/main', 'init', [self::js_config($blockregion)]);
         return true;
     }
