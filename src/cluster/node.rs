@@ -86,8 +86,10 @@ pub struct Cluster {
     convs: Arc<Conversations>,
     ledger: Arc<Ledger>,
     out: mpsc::Sender<Out>,
-    /// Subscribed, beating and publishing.
-    up: AtomicBool,
+    /// Subscribed (and this node's presence rewritten since).
+    subscribed: AtomicBool,
+    /// The last publication went through.
+    publishing: AtomicBool,
     /// Publications dropped (queue full, or Redis away).
     dropped: AtomicU64,
     /// Other nodes not in the set of beating nodes, since when (gone after [`DEAD_AFTER`]).
@@ -148,7 +150,8 @@ impl Cluster {
             convs,
             ledger,
             out: tx,
-            up: AtomicBool::new(false),
+            subscribed: AtomicBool::new(false),
+            publishing: AtomicBool::new(true),
             dropped: AtomicU64::new(0),
             missing: Mutex::new(HashMap::new()),
         });
@@ -170,7 +173,7 @@ impl Cluster {
     /// Whether Redis is reachable (cross-node delivery live); false: degraded, the database poll
     /// carries messages between nodes.
     pub fn is_up(&self) -> bool {
-        self.up.load(Ordering::Relaxed)
+        self.subscribed.load(Ordering::Relaxed) && self.publishing.load(Ordering::Relaxed)
     }
 
     /// Publications dropped so far.
@@ -178,8 +181,12 @@ impl Cluster {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    fn set_up(&self, up: bool) {
-        if self.up.swap(up, Ordering::Relaxed) != up {
+    /// Records one side's state and logs a change of the whole.
+    fn set(&self, flag: &AtomicBool, on: bool) {
+        let before = self.is_up();
+        flag.store(on, Ordering::Relaxed);
+        let up = self.is_up();
+        if before != up {
             if up {
                 tracing::info!("cluster: Redis reachable; cross-node delivery is live");
             } else {
@@ -244,7 +251,9 @@ impl Cluster {
                 tracing::warn!(error = %e, publications = count, "cluster: publishing failed; the database poll delivers their messages");
                 self.dropped.fetch_add(items, Ordering::Relaxed);
                 conn = None;
-                self.set_up(false);
+                self.set(&self.publishing, false);
+            } else {
+                self.set(&self.publishing, true);
             }
         }
     }
@@ -364,7 +373,7 @@ impl Cluster {
             if let Err(e) = self.subscription().await {
                 tracing::warn!(error = %e, "cluster: subscription lost; reconnecting");
             }
-            self.set_up(false);
+            self.set(&self.subscribed, false);
             if started.elapsed() > Duration::from_secs(10) {
                 pause = Duration::from_millis(100);
             }
@@ -380,27 +389,16 @@ impl Cluster {
         bounded(pubsub.subscribe(self.names.node_channel(&self.me))).await?;
         bounded(pubsub.subscribe(self.names.all_channel())).await?;
         let mut conn = self.connect().await?;
-        self.rewrite_snapshot(&mut conn).await?;
         self.beat(&mut conn).await?;
-        let hello = wire::encode(
-            &Header::Hello {
-                node: self.me.to_string(),
-            },
-            "",
-        );
-        bounded(
-            redis::cmd("PUBLISH")
-                .arg(self.names.all_channel())
-                .arg(hello)
-                .query_async::<()>(&mut conn),
-        )
-        .await?;
+        self.rejoin(&mut conn).await?;
         for node in self.live_nodes(&mut conn).await? {
             if node != self.me {
                 self.read_snapshot(&mut conn, &node).await?;
             }
         }
-        self.set_up(true);
+        // Redis answers again: the publisher's next failure (if any) says otherwise.
+        self.publishing.store(true, Ordering::Relaxed);
+        self.set(&self.subscribed, true);
         let mut messages = pubsub.on_message();
         while let Some(msg) = messages.next().await {
             self.hear(msg.get_payload_bytes(), &mut conn).await;
@@ -553,7 +551,12 @@ impl Cluster {
                 continue;
             };
             let result = async {
-                self.beat(c).await?;
+                if self.beat(c).await? && self.subscribed.load(Ordering::Relaxed) {
+                    // The others buried this node during a silence of its beats while its
+                    // subscription stayed up: they must read its snapshot again.
+                    tracing::warn!("cluster: this node had been taken for gone; rejoining");
+                    self.rejoin(c).await?;
+                }
                 self.bury_silent(c).await
             }
             .await;
@@ -570,19 +573,39 @@ impl Cluster {
         Ok(secs * 1000 + micros / 1000)
     }
 
-    async fn beat(&self, conn: &mut MultiplexedConnection) -> Result<()> {
+    /// Beats; returns whether this node was missing from the set of nodes (new, or buried by the
+    /// others after a silence).
+    async fn beat(&self, conn: &mut MultiplexedConnection) -> Result<bool> {
         let now = Self::redis_now(conn).await?;
         let mut pipe = redis::pipe();
         pipe.cmd("ZADD")
             .arg(self.names.nodes_key())
             .arg(now)
-            .arg(&*self.me)
-            .ignore();
+            .arg(&*self.me);
         pipe.cmd("PEXPIRE")
             .arg(self.names.presence_key(&self.me))
             .arg(SNAPSHOT_TTL.as_millis() as u64)
             .ignore();
-        bounded(pipe.query_async::<()>(conn)).await
+        let (added,): (u64,) = bounded(pipe.query_async(conn)).await?;
+        Ok(added > 0)
+    }
+
+    /// This node's snapshot rewritten and a hello, so the others read it again.
+    async fn rejoin(&self, conn: &mut MultiplexedConnection) -> Result<()> {
+        self.rewrite_snapshot(conn).await?;
+        let hello = wire::encode(
+            &Header::Hello {
+                node: self.me.to_string(),
+            },
+            "",
+        );
+        bounded(
+            redis::cmd("PUBLISH")
+                .arg(self.names.all_channel())
+                .arg(hello)
+                .query_async::<()>(conn),
+        )
+        .await
     }
 
     /// Nodes that beat within [`DEAD_AFTER`].
