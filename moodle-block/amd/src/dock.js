@@ -96,7 +96,8 @@ export const createTabChannel = (name, view) => {
  *
  * @param {object} deps
  * @param {object} deps.transport from createTransport
- * @param {object} deps.renderer from createRenderer (needs render, whenIdle, focusWindow, isShowingLatest)
+ * @param {object} deps.renderer from createRenderer (needs render, whenIdle, focusWindow, isShowingLatest; setFront,
+ *   focusPerson and announceArrival when it has them)
  * @param {number} [deps.userid]
  * @param {object} [deps.channel] tab channel (createTabChannel)
  * @param {function(): number} [deps.now]
@@ -453,7 +454,11 @@ export const createController = (deps) => {
             case 'open':
             case 'restore':
                 // Chosen from the list or the '+N' menu: the right-most place. A title click restores
-                // the window where it is.
+                // the window where it is. On a phone the user's choice is the one conversation shown
+                // full-screen (windows that open by themselves stay chat heads).
+                if (renderer.setFront) {
+                    renderer.setFront(peer);
+                }
                 setWindow(peer, 'open', intent.type === 'open');
                 if (intent.focus) {
                     renderer.whenIdle().then(() => renderer.focusWindow(peer));
