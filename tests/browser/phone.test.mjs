@@ -216,6 +216,11 @@ test('phone: a message from someone new adds a chat head with a badge and is ann
             null, {timeout: T});
         assert.ok(await launcher(page).locator('[data-region="launcher-unread"]').isVisible(), 'the launcher shows the count');
         await shot(page, 'phone-newcomer-head.png');
+        // Its head opens it full-screen (a minimised window, opened by the user's choice).
+        await head(page, newcomer).locator('button').tap();
+        await page.locator(`${winSel(newcomer)} [data-region="text"]`).filter({hasText: 'Quick question about the quiz'}).last()
+            .waitFor({timeout: T});
+        assert.ok(fullScreen(await page.locator(winSel(newcomer)).boundingBox()), 'the chosen head is full-screen');
         await closeAll(page);
         await online.close();
         assert.deepEqual(errors, []);

@@ -116,6 +116,8 @@ export const createRenderer = (options) => {
     // sheet is open, and whether the expanded list of every chat head is.
     let front = null;
     let frontSeen = false;
+    /** The state drawn when the user chose it: only a newer one (its own 'open') can say it is not open. */
+    let frontSince = null;
     let sheetOpen = false;
     let headsOpen = false;
     /** @type {Map<(number|string), {el: Element, sig: string}>} the chat heads, by window key */
@@ -1292,14 +1294,16 @@ export const createRenderer = (options) => {
     const layoutPhone = (state) => {
         const entries = state.windows.filter((entry) => windows.has(entry.peer));
         const frontEntry = front === null ? null : entries.find((entry) => entry.peer === front);
-        if (frontEntry) {
-            frontSeen = true;
-            if (frontEntry.state !== 'open') {
-                // Minimised (here or in another tab): it does not come back by itself.
+        if (state !== frontSince) {
+            if (frontEntry) {
+                frontSeen = true;
+                if (frontEntry.state !== 'open') {
+                    // Minimised (here or in another tab): it does not come back by itself.
+                    front = null;
+                }
+            } else if (front !== null && frontSeen) {
                 front = null;
             }
-        } else if (front !== null && frontSeen) {
-            front = null;
         }
         const shown = front !== null && frontEntry && frontEntry.state === 'open' ? front : null;
         entries.forEach((entry) => {
@@ -1635,6 +1639,7 @@ export const createRenderer = (options) => {
         setFront(peer) {
             front = peer;
             frontSeen = false;
+            frontSince = lastState;
             headsOpen = false;
             layout();
         },
