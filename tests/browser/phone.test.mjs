@@ -45,6 +45,10 @@ test('phone: windows left open come back as chat heads after a reload, nothing o
             await page.evaluate((id) => window.dockchat.onIntent({type: 'open', peer: id}), m.id);
             await page.locator(`${winSel(m)} [data-region="input"]`).waitFor({state: 'visible', timeout: T});
         }
+        // Kept by the server: a second tab's welcome lists them (then this one reloads).
+        const second = await openAs(ctx, env.base(), me, errors, {tab: null});
+        await second.waitForFunction(() => window.dockchat.state.windows.length === 2, null, {timeout: T});
+        await second.close();
         await page.reload({timeout: T});
         await page.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
         await head(page, a).waitFor({state: 'visible', timeout: T});

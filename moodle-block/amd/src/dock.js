@@ -96,8 +96,8 @@ export const createTabChannel = (name, view) => {
  *
  * @param {object} deps
  * @param {object} deps.transport from createTransport
- * @param {object} deps.renderer from createRenderer (needs render, whenIdle, focusWindow, isShowingLatest; setFront,
- *   focusPerson and announceArrival when it has them)
+ * @param {object} deps.renderer from createRenderer (needs render, whenIdle, focusWindow, isShowingLatest;
+ *   setFront, leaveFront, focusPerson and announceArrival when it has them)
  * @param {number} [deps.userid]
  * @param {object} [deps.channel] tab channel (createTabChannel)
  * @param {function(): number} [deps.now]
@@ -465,12 +465,18 @@ export const createController = (deps) => {
                 }
                 break;
             case 'minimise':
+                if (renderer.leaveFront) {
+                    renderer.leaveFront(peer);
+                }
                 setWindow(peer, 'minimised', false);
                 if (intent.focus) {
                     renderer.whenIdle().then(() => renderer.focusWindow(peer));
                 }
                 break;
             case 'close':
+                if (renderer.leaveFront) {
+                    renderer.leaveFront(peer);
+                }
                 setWindow(peer, 'closed', false);
                 if (renderer.focusPerson) {
                     renderer.whenIdle().then(() => renderer.focusPerson(peer));

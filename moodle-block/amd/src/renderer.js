@@ -111,13 +111,12 @@ export const createRenderer = (options) => {
     /** @type {Map<number, Element>} */
     const onlineEls = new Map();
     let overflowOpen = false;
-    // Phones (PHONE_QUERY): the conversation shown full-screen (a window key, only ever one the user chose:
-    // nothing takes the screen by itself), whether it has been seen in the state yet, whether the list's
-    // sheet is open, and whether the expanded list of every chat head is.
+    // Phones (PHONE_QUERY): the conversation shown full-screen (a window key, only ever one the user chose
+    // in this tab: nothing takes the screen by itself), whether the list's sheet is open, and whether the
+    // expanded list of every chat head is. The chosen one is let go only by the user's own minimise, close
+    // or back here: the server echoes every window frame to this tab too, so an older frame arriving after
+    // a newer choice must not undo it.
     let front = null;
-    let frontSeen = false;
-    /** The state drawn when the user chose it: only a newer one (its own 'open') can say it is not open. */
-    let frontSince = null;
     let sheetOpen = false;
     let headsOpen = false;
     /** @type {Map<(number|string), {el: Element, sig: string}>} the chat heads, by window key */
@@ -1166,7 +1165,9 @@ export const createRenderer = (options) => {
             const subject = windowSubject(state, entry.peer);
             const online = !subject.group && state.connection.state === 'connected'
                 && state.online.some((p) => p.id === entry.peer);
-            const name = str('openchatwith', subject.fullname);
+            // Named after the conversation (the list's rows say "Chat with…"): its place, among the
+            // minimised conversations, says what it is.
+            const name = subject.fullname;
             const sig = [subject.fullname, subject.avatar, c.unread, c.highlight, online].join('|');
             if (h.sig === sig) {
                 return;
@@ -1294,18 +1295,8 @@ export const createRenderer = (options) => {
     const layoutPhone = (state) => {
         const entries = state.windows.filter((entry) => windows.has(entry.peer));
         const frontEntry = front === null ? null : entries.find((entry) => entry.peer === front);
-        if (state !== frontSince) {
-            if (frontEntry) {
-                frontSeen = true;
-                if (frontEntry.state !== 'open') {
-                    // Minimised (here or in another tab): it does not come back by itself.
-                    front = null;
-                }
-            } else if (front !== null && frontSeen) {
-                front = null;
-            }
-        }
-        const shown = front !== null && frontEntry && frontEntry.state === 'open' ? front : null;
+        // Minimised or closed in another tab, it leaves the screen (and comes back only as it left).
+        const shown = frontEntry && frontEntry.state === 'open' ? front : null;
         entries.forEach((entry) => {
             const el = windows.get(entry.peer).el;
             setHidden(el, entry.peer !== shown);
@@ -1638,10 +1629,19 @@ export const createRenderer = (options) => {
          */
         setFront(peer) {
             front = peer;
-            frontSeen = false;
-            frontSince = lastState;
             headsOpen = false;
             layout();
+        },
+        /**
+         * The user minimised or closed a conversation in this tab: if it was the one on a phone's screen,
+         * it leaves it (it comes back only when chosen again).
+         *
+         * @param {number|string} peer a window key
+         */
+        leaveFront(peer) {
+            if (front === peer) {
+                front = null;
+            }
         },
         /** @returns {Promise} resolved when no render is in progress */
         whenIdle() {
