@@ -259,8 +259,12 @@ test('phone: at most 4 heads, then a "+N" head whose list closes any of them; De
         const victim = five[4];
         await menu.locator(`[data-action="close-head"][data-window="${victim.id}"]`).tap();
         await page.locator(winSel(victim)).waitFor({state: 'detached', timeout: T});
+        await page.waitForFunction(() => document.querySelector('[data-region="heads-menu"]').contains(document.activeElement),
+            null, {timeout: T});
+        assert.equal(await menu.locator('[data-action="raise"]').count(), 4, 'the list stays open, the focus in it');
         await page.keyboard.press('Escape');
         await menu.waitFor({state: 'hidden', timeout: T});
+        assert.equal(await activeIs(page, '[data-region="launcher"]'), true, 'then the focus goes to the launcher');
         await page.waitForFunction(() => document.querySelectorAll('[data-region="head"]:not([hidden])').length === 4, null, {timeout: T});
         assert.equal(await more.isVisible(), false, 'four heads fit: no "+N"');
         // From the keyboard: Delete on a focused head closes it.
@@ -280,8 +284,10 @@ test('phone: rotating to a wide screen and back keeps the windows and the conver
     const {me, mates} = await cast();
     const errors = [];
     const [a, b] = mates;
+    const others = await env.browser().newContext();
     const ctx = await env.browser().newContext(PHONE);
     try {
+        const online = await presence(others, env.base(), [a]);
         const page = await openAs(ctx, env.base(), me, errors);
         await closeAll(page);
         await page.evaluate((id) => window.dockchat.onIntent({type: 'minimise', peer: id}), b.id);
@@ -301,8 +307,10 @@ test('phone: rotating to a wide screen and back keeps the windows and the conver
         }, winSel(a), {timeout: T});
         assert.equal(await page.locator(winSel(b)).isVisible(), false);
         await closeAll(page);
+        await online.close();
         assert.deepEqual(errors, []);
     } finally {
         await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
     }
 });

@@ -1089,18 +1089,25 @@ export const createRenderer = (options) => {
      * @param {boolean} open
      */
     const toggleHeadsMenu = (open) => {
+        const menu = dock && region(dock, 'heads-menu');
+        if (!menu) {
+            return;
+        }
+        const hadFocus = menu.contains(doc.activeElement);
         headsOpen = open;
         layout();
-        const menu = dock && region(dock, 'heads-menu');
-        if (open && menu) {
+        if (open) {
             const first = menu.querySelector('button');
             if (first) {
                 first.focus();
             }
-        } else if (dock) {
+        } else if (hadFocus) {
+            // The list closes under the focus: back to the '+N' head, else the launcher.
             const more = dock.querySelector('[data-action="toggle-heads"]');
-            if (more && !more.hidden && dock.contains(doc.activeElement) && region(dock, 'heads-menu').hidden) {
+            if (more && !more.hidden && !region(dock, 'heads').hidden) {
                 more.focus();
+            } else {
+                focusLauncher();
             }
         }
     };
@@ -1212,6 +1219,10 @@ export const createRenderer = (options) => {
             timer = view.setTimeout(() => {
                 timer = null;
                 swallowClick = true;
+                // Only the click that ends this press (if any) is swallowed.
+                view.setTimeout(() => {
+                    swallowClick = false;
+                }, LONG_PRESS_MS);
                 toggleHeadsMenu(true);
             }, LONG_PRESS_MS);
         });
@@ -1538,7 +1549,9 @@ export const createRenderer = (options) => {
         }
         // A long press on a chat head, or a tap elsewhere, closes the heads' list.
         doc.addEventListener('click', (event) => {
-            if (headsOpen && !(event.target.closest && event.target.closest('[data-region="heads"]'))) {
+            // A target no longer on the page was in the list itself, redrawn by the click (a head closed).
+            if (headsOpen && event.target.isConnected
+                    && !(event.target.closest && event.target.closest('[data-region="heads"]'))) {
                 toggleHeadsMenu(false);
             }
         });
@@ -1700,8 +1713,14 @@ export const createRenderer = (options) => {
          */
         focusPerson(peer) {
             if (dock && isPhone() && !sheetOpen) {
-                // The conversation left the screen: back to the launcher, where it was opened from.
-                focusLauncher();
+                // Closed from the heads' list: the focus stays in it; from the screen: back to the launcher.
+                const menu = region(dock, 'heads-menu');
+                const next = headsOpen && !menu.hidden && menu.querySelector('button');
+                if (next) {
+                    next.focus();
+                } else {
+                    focusLauncher();
+                }
                 return;
             }
             if (panelView.focusPeer(peer)) {
