@@ -129,6 +129,14 @@ test('phone: the launcher opens the list full-screen; one conversation full-scre
         assert.equal(await scrollLocked(page), false);
         assert.equal(await page.locator('#demo-blockcontent [data-region="block_dockchat-online"]').count(), 1,
             'the list is back in the block');
+        // So does the phone's back button (the view holds one history entry), and the page stays.
+        const url = page.url();
+        await launcher(page).tap();
+        await sheet(page).waitFor({state: 'visible', timeout: T});
+        await page.evaluate(() => history.back());
+        await sheet(page).waitFor({state: 'hidden', timeout: T});
+        assert.equal(page.url(), url, 'back closed the list, not the page');
+        assert.equal(await activeIs(page, '[data-region="launcher"]'), true);
 
         // A conversation from the list: full-screen, composer at the bottom, back and minimise buttons.
         await launcher(page).tap();
@@ -174,6 +182,14 @@ test('phone: the launcher opens the list full-screen; one conversation full-scre
         await launcher(page).waitFor({state: 'visible', timeout: T});
         assert.equal(await activeIs(page, '[data-region="launcher"]'), true, 'the focus is back on the launcher');
         assert.ok(await head(page, b).isVisible(), 'the other conversation is still a head');
+        // The phone's back button takes a full-screen conversation off the screen: a chat head again.
+        await head(page, b).locator('button').tap();
+        await wb.locator('[data-region="input"]').waitFor({state: 'visible', timeout: T});
+        await page.evaluate(() => history.back());
+        await wb.waitFor({state: 'hidden', timeout: T});
+        await head(page, b).waitFor({state: 'visible', timeout: T});
+        assert.equal(page.url(), url, 'back closed the conversation, not the page');
+        assert.equal(await activeIs(page, `[data-region="head"][data-window="${b.id}"]`), true, 'the focus is on its head');
         await closeAll(page);
         await online.close();
         assert.deepEqual(errors, []);

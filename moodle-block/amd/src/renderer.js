@@ -126,6 +126,10 @@ export const createRenderer = (options) => {
     /** The list the dock made for the sheet on a page without the block. */
     let ownList = null;
     let headsMenuSig = '';
+    /** A history entry stands for the full-screen view (the phone's back button closes it). */
+    let historyHeld = false;
+    /** The next popstate is this client's own history.back() (a view closed from its own buttons). */
+    let ownPop = false;
     /** A long press just opened the heads' list: the click that ends it opens nothing. */
     let swallowClick = false;
     const phoneMedia = typeof view.matchMedia === 'function' ? view.matchMedia(PHONE_QUERY) : null;
@@ -1364,7 +1368,65 @@ export const createRenderer = (options) => {
         setHidden(region(dock, 'sheet'), !sheetOpen);
         // The page under a full-screen view does not scroll.
         toggleClass(doc.documentElement, 'block_dockchat-locked', covered);
+        holdHistory(covered);
         reserveRoom(false);
+    };
+
+    /**
+     * A full-screen view is a place the phone's back button leaves: one history entry while one is open
+     * (the list or a conversation), dropped again when it closes from its own buttons.
+     *
+     * @param {boolean} covered whether a full-screen view is open
+     */
+    const holdHistory = (covered) => {
+        const history = view.history;
+        if (!history || typeof history.pushState !== 'function') {
+            return;
+        }
+        try {
+            if (covered && !historyHeld) {
+                history.pushState(Object.assign({}, history.state, {blockDockchatView: true}), '');
+                historyHeld = true;
+            } else if (!covered && historyHeld) {
+                historyHeld = false;
+                // Only this client's own entry is taken back, never the page's.
+                if (history.state && history.state.blockDockchatView) {
+                    ownPop = true;
+                    history.back();
+                }
+            }
+        } catch (e) {
+            // No history here (a sandboxed frame): Escape and the view's buttons still close it.
+        }
+    };
+
+    /** The phone's back button: the full-screen view closes (the conversation stays, as a chat head). */
+    const onPopState = () => {
+        if (ownPop) {
+            ownPop = false;
+            return;
+        }
+        if (!historyHeld) {
+            return;
+        }
+        historyHeld = false;
+        const shownFront = front !== null && windows.has(front) && windows.get(front).el.classList.contains('is-front')
+            ? front : null;
+        front = null;
+        if (sheetOpen) {
+            closeSheet(true);
+        } else {
+            layout();
+            if (shownFront !== null) {
+                const head = heads.get(shownFront);
+                const button = head && head.el.querySelector('[data-action="raise"]');
+                if (button && !head.el.hidden) {
+                    button.focus();
+                } else {
+                    focusLauncher();
+                }
+            }
+        }
     };
 
     /** Back to the larger screens' layout (rotating a tablet): the phone's parts go; its choices stay. */
@@ -1378,6 +1440,7 @@ export const createRenderer = (options) => {
         setHidden(region(dock, 'sheet'), true);
         windows.forEach((w) => toggleClass(w.el, 'is-front', false));
         toggleClass(doc.documentElement, 'block_dockchat-locked', false);
+        holdHistory(false);
     };
 
     const layout = () => {
@@ -1523,6 +1586,7 @@ export const createRenderer = (options) => {
         bind(el);
         dock = el;
         view.addEventListener('resize', layout);
+        view.addEventListener('popstate', onPopState);
         if (phoneMedia) {
             // Rotating across the breakpoint: the same windows, chosen conversation and heads, laid out anew.
             const onChange = () => {
