@@ -116,6 +116,11 @@ test('phone: the launcher opens the list full-screen; one conversation full-scre
         assert.equal(await sheet(page).locator('[data-region="block_dockchat-online"]').count(), 1, 'the list is in the sheet');
         assert.equal(await activeIs(page, '[data-region="sheet"]'), true, 'the focus moves into the sheet');
         assert.equal(await scrollLocked(page), true, 'the page under it does not scroll');
+        assert.equal(await page.evaluate(() => !!document.querySelector('#page-content').closest('[inert]')), true,
+            'the page under it is out of the keyboard\'s reach');
+        await page.keyboard.press('Tab');
+        await page.keyboard.press('Tab');
+        assert.equal(await activeIs(page, '[data-region="sheet"]'), true, 'Tab stays in the sheet');
         const close = sheet(page).locator('[data-action="close-sheet"]');
         const cbox = await close.boundingBox();
         assert.ok(cbox.width >= 44 && cbox.height >= 44, `the close button is 44×44 (${cbox.width}×${cbox.height})`);
@@ -127,6 +132,7 @@ test('phone: the launcher opens the list full-screen; one conversation full-scre
         await sheet(page).waitFor({state: 'hidden', timeout: T});
         assert.equal(await activeIs(page, '[data-region="launcher"]'), true, 'the focus is back on the launcher');
         assert.equal(await scrollLocked(page), false);
+        assert.equal(await page.evaluate(() => !!document.querySelector('#page-content').closest('[inert]')), false);
         assert.equal(await page.locator('#demo-blockcontent [data-region="block_dockchat-online"]').count(), 1,
             'the list is back in the block');
         // So does the phone's back button (the view holds one history entry), and the page stays.

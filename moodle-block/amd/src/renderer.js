@@ -130,6 +130,8 @@ export const createRenderer = (options) => {
     let historyHeld = false;
     /** The next popstate is this client's own history.back() (a view closed from its own buttons). */
     let ownPop = false;
+    /** The page's parts made inert under a full-screen view (the keyboard stays in the view). */
+    let inerted = [];
     /** A long press just opened the heads' list: the click that ends it opens nothing. */
     let swallowClick = false;
     const phoneMedia = typeof view.matchMedia === 'function' ? view.matchMedia(PHONE_QUERY) : null;
@@ -1368,6 +1370,7 @@ export const createRenderer = (options) => {
         setHidden(region(dock, 'sheet'), !sheetOpen);
         // The page under a full-screen view does not scroll.
         toggleClass(doc.documentElement, 'block_dockchat-locked', covered);
+        holdPage(covered);
         holdHistory(covered);
         reserveRoom(false);
     };
@@ -1397,6 +1400,27 @@ export const createRenderer = (options) => {
             }
         } catch (e) {
             // No history here (a sandboxed frame): Escape and the view's buttons still close it.
+        }
+    };
+
+    /**
+     * Under a full-screen view the page is out of reach, as under a modal dialog: the keyboard and screen
+     * readers stay in the view (everything of the page body but the dock is inert meanwhile).
+     *
+     * @param {boolean} covered whether a full-screen view is open
+     */
+    const holdPage = (covered) => {
+        if (covered && !inerted.length) {
+            inerted = Array.from(doc.body.children).filter((el) => el !== dock && !el.inert
+                && el.tagName !== 'SCRIPT' && el.tagName !== 'TEMPLATE');
+            inerted.forEach((el) => {
+                el.inert = true;
+            });
+        } else if (!covered && inerted.length) {
+            inerted.forEach((el) => {
+                el.inert = false;
+            });
+            inerted = [];
         }
     };
 
@@ -1440,6 +1464,7 @@ export const createRenderer = (options) => {
         setHidden(region(dock, 'sheet'), true);
         windows.forEach((w) => toggleClass(w.el, 'is-front', false));
         toggleClass(doc.documentElement, 'block_dockchat-locked', false);
+        holdPage(false);
         holdHistory(false);
     };
 
