@@ -295,6 +295,16 @@ test('phone: at most 4 heads, then a "+N" head whose list closes any of them; De
         await page.keyboard.press('Delete');
         await page.locator(winSel(last)).waitFor({state: 'detached', timeout: T});
         assert.equal(await page.locator('[data-region="head"]:visible').count(), 3);
+        // A long press on a head opens the same list (with every head's close button); the press's own
+        // click opens nothing.
+        const pressed = head(page, five[1]).locator('button');
+        await pressed.dispatchEvent('pointerdown');
+        await menu.waitFor({state: 'visible', timeout: T});
+        await pressed.dispatchEvent('pointerup');
+        await pressed.dispatchEvent('click');
+        await page.waitForTimeout(300);
+        assert.equal(await shownWindows(page).count(), 0, 'the long press opened no conversation');
+        assert.equal(await menu.locator('[data-action="close-head"]').count(), 3);
         await closeAll(page);
         assert.deepEqual(errors, []);
     } finally {
