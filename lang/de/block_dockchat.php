@@ -24,11 +24,13 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['backtochats'] = 'Zurück zu den Chats';
 $string['cachedef_caps'] = 'Berechtigungsantworten des letzten Chat-Tokens jedes Nutzers, für das Token, das mit der nächsten Seite kommt';
 $string['charsleftmany'] = 'Noch {$a} Zeichen';
 $string['charsleftone'] = 'Noch {$a} Zeichen';
 $string['charsovermany'] = '{$a} Zeichen zu viel';
 $string['charsoverone'] = '{$a} Zeichen zu viel';
+$string['chatheads'] = 'Minimierte Unterhaltungen';
 $string['chats'] = 'Chats';
 $string['cli_queue_help'] = 'Dock-Chat-Warteschlange: was Moodles Sendeweg für die von dockchatd gespeicherten Nachrichten noch zu tun hat.
 
@@ -59,6 +61,7 @@ Beispiel:
 $ sudo -u www-data php blocks/dockchat/cli/worker.php --once --verbose';
 $string['cli_worker_upgradepending'] = 'Für Moodle steht eine Aktualisierung aus: der Dock-Chat-Worker wartet darauf.';
 $string['close'] = 'Schließen';
+$string['closechatlist'] = 'Chatliste schließen';
 $string['closechatwith'] = 'Chat mit {$a} schließen';
 $string['connected'] = 'Verbunden';
 $string['connecting'] = 'Verbindung wird hergestellt…';

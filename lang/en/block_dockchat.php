@@ -24,11 +24,13 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['backtochats'] = 'Back to chats';
 $string['cachedef_caps'] = 'Chat capability answers of each user\'s last token, for the token that comes with the next page';
 $string['charsleftmany'] = '{$a} characters left';
 $string['charsleftone'] = '{$a} character left';
 $string['charsovermany'] = '{$a} characters too many';
 $string['charsoverone'] = '{$a} character too many';
+$string['chatheads'] = 'Minimised conversations';
 $string['chats'] = 'Chats';
 $string['cli_queue_help'] = 'Dock chat queue: what Moodle\'s send path still has to do for the messages dockchatd stored.
 
@@ -58,6 +60,7 @@ Example:
 $ sudo -u www-data php blocks/dockchat/cli/worker.php --once --verbose';
 $string['cli_worker_upgradepending'] = 'Moodle has an upgrade pending: the dock chat worker waits for it.';
 $string['close'] = 'Close';
+$string['closechatlist'] = 'Close the chat list';
 $string['closechatwith'] = 'Close chat with {$a}';
 $string['connected'] = 'Connected';
 $string['connecting'] = 'Connecting…';

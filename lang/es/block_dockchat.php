@@ -24,11 +24,13 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['backtochats'] = 'Volver a los chats';
 $string['cachedef_caps'] = 'Respuestas de permisos del último token de chat de cada usuario, para el token que llega con la página siguiente';
 $string['charsleftmany'] = 'Quedan {$a} caracteres';
 $string['charsleftone'] = 'Queda {$a} carácter';
 $string['charsovermany'] = '{$a} caracteres de más';
 $string['charsoverone'] = '{$a} carácter de más';
+$string['chatheads'] = 'Conversaciones minimizadas';
 $string['chats'] = 'Chats';
 $string['cli_queue_help'] = 'Cola del chat acoplado: lo que la ruta de envío de Moodle aún debe hacer con los mensajes que dockchatd guardó.
 
@@ -58,6 +60,7 @@ Ejemplo:
 $ sudo -u www-data php blocks/dockchat/cli/worker.php --once --verbose';
 $string['cli_worker_upgradepending'] = 'Moodle tiene una actualización pendiente: el proceso del chat acoplado la espera.';
 $string['close'] = 'Cerrar';
+$string['closechatlist'] = 'Cerrar la lista de chats';
 $string['closechatwith'] = 'Cerrar el chat con {$a}';
 $string['connected'] = 'Conectado';
 $string['connecting'] = 'Conectando…';

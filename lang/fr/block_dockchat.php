@@ -24,11 +24,13 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['backtochats'] = 'Retour aux discussions';
 $string['cachedef_caps'] = 'Réponses de permissions du dernier jeton de chat de chaque utilisateur, pour le jeton fourni avec la page suivante';
 $string['charsleftmany'] = '{$a} caractères restants';
 $string['charsleftone'] = '{$a} caractère restant';
 $string['charsovermany'] = '{$a} caractères en trop';
 $string['charsoverone'] = '{$a} caractère en trop';
+$string['chatheads'] = 'Discussions réduites';
 $string['chats'] = 'Discussions';
 $string['cli_queue_help'] = 'File du chat ancré : ce que le chemin d\'envoi de Moodle doit encore faire pour les messages stockés par dockchatd.
 
@@ -58,6 +60,7 @@ Exemple :
 $ sudo -u www-data php blocks/dockchat/cli/worker.php --once --verbose';
 $string['cli_worker_upgradepending'] = 'Une mise à jour de Moodle est en attente : le processus du chat ancré l\'attend.';
 $string['close'] = 'Fermer';
+$string['closechatlist'] = 'Fermer la liste des discussions';
 $string['closechatwith'] = 'Fermer la discussion avec {$a}';
 $string['connected'] = 'Connecté';
 $string['connecting'] = 'Connexion…';

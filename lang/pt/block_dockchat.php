@@ -24,11 +24,13 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['backtochats'] = 'Voltar às conversas';
 $string['cachedef_caps'] = 'Respostas de permissões do último token de chat de cada utilizador, para o token que vem com a página seguinte';
 $string['charsleftmany'] = 'Restam {$a} caracteres';
 $string['charsleftone'] = 'Resta {$a} carácter';
 $string['charsovermany'] = '{$a} caracteres a mais';
 $string['charsoverone'] = '{$a} carácter a mais';
+$string['chatheads'] = 'Conversas minimizadas';
 $string['chats'] = 'Conversas';
 $string['cli_queue_help'] = 'Fila do chat acoplado: o que o caminho de envio do Moodle ainda tem de fazer com as mensagens que o dockchatd guardou.
 
@@ -58,6 +60,7 @@ Exemplo:
 $ sudo -u www-data php blocks/dockchat/cli/worker.php --once --verbose';
 $string['cli_worker_upgradepending'] = 'O Moodle tem uma atualização pendente: o processo do chat acoplado espera por ela.';
 $string['close'] = 'Fechar';
+$string['closechatlist'] = 'Fechar a lista de conversas';
 $string['closechatwith'] = 'Fechar a conversa com {$a}';
 $string['connected'] = 'Ligado';
 $string['connecting'] = 'A ligar…';

@@ -65,6 +65,12 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
             const last = rows(page).last();
             await last.locator('button').click();
             await page.locator('[data-region="window"] [data-region="input"]').first().waitFor({state: 'visible', timeout: T});
+            if (size === 'phone') {
+                // A phone shows the conversation full-screen (issue 14 item 6): its back button leads to the
+                // list, full-screen too, where no chat head covers a row.
+                await page.locator('[data-region="window"]:visible [data-action="back"]').click();
+                await page.locator('[data-region="sheet"]').waitFor({state: 'visible', timeout: T});
+            }
             await page.waitForTimeout(300);
             const count = await rows(page).count();
             for (let i = 0; i < count; i++) {
@@ -122,8 +128,19 @@ for (const [size, options, open] of [['desktop', DESKTOP, 3], ['phone', PHONE, 1
             for (const m of chosen) {
                 assert.ok(await page.locator(winSel(m)).isVisible(), `${size}: ${m.fullname}'s window stays visible`);
             }
-            // The newcomer waits behind the '+N' chip, whose badge counts its unread message.
             assert.equal(await page.locator(winSel(newcomer)).isVisible(), false, 'the newcomer does not take a place');
+            if (size === 'phone') {
+                // A phone shows one conversation, full-screen: the newcomer waits as a chat head with its
+                // unread count, under it (issue 14 item 6; tests/browser/phone.test.mjs).
+                const head = page.locator(`[data-region="head"][data-window="${newcomer.id}"]`);
+                await head.waitFor({state: 'attached', timeout: T});
+                assert.match(await head.locator('[data-region="head-unread"]').textContent(), /^[1-9]\d*$/);
+                await shot(page, `${size}-newcomer-as-head.png`);
+                await online.close();
+                assert.deepEqual(errors, []);
+                return;
+            }
+            // The newcomer waits behind the '+N' chip, whose badge counts its unread message.
             const chip = page.locator('[data-region="overflow"]');
             await chip.waitFor({state: 'visible', timeout: T});
             assert.match(await chip.locator('[data-region="overflow-unread"]').textContent(), /^[1-9]\d*$/);

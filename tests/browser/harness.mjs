@@ -154,8 +154,8 @@ export const openAs = async(context, base, user, errors, {tab = 'online'} = {}) 
 };
 
 /**
- * Choose a tab of the block ('chats' or 'online'), from the keyboard (on a phone a window restored by
- * the welcome may cover the block). Chosen even when it is shown already, so the block remembers it
+ * Choose a tab of the block ('chats' or 'online'), from the keyboard (on a phone the block is below the
+ * course, far off the screen). Chosen even when it is shown already, so the block remembers it
  * (a reload keeps it, when the default would have changed meanwhile).
  *
  * @param {object} page

@@ -98,7 +98,8 @@ export const createTabChannel = (name, view) => {
  *
  * @param {object} deps
  * @param {object} deps.transport from createTransport
- * @param {object} deps.renderer from createRenderer (needs render, whenIdle, focusWindow, isShowingLatest)
+ * @param {object} deps.renderer from createRenderer (needs render, whenIdle, focusWindow, isShowingLatest;
+ *   setFront, leaveFront, focusPerson and announceArrival when it has them)
  * @param {number} [deps.userid]
  * @param {object} [deps.channel] tab channel (createTabChannel)
  * @param {function(): number} [deps.now]
@@ -493,19 +494,29 @@ export const createController = (deps) => {
             case 'open':
             case 'restore':
                 // Chosen from the list or the '+N' menu: the right-most place. A title click restores
-                // the window where it is.
+                // the window where it is. On a phone the user's choice is the one conversation shown
+                // full-screen (windows that open by themselves stay chat heads).
+                if (renderer.setFront) {
+                    renderer.setFront(peer);
+                }
                 setWindow(peer, 'open', intent.type === 'open');
                 if (intent.focus) {
                     renderer.whenIdle().then(() => renderer.focusWindow(peer));
                 }
                 break;
             case 'minimise':
+                if (renderer.leaveFront) {
+                    renderer.leaveFront(peer);
+                }
                 setWindow(peer, 'minimised', false);
                 if (intent.focus) {
                     renderer.whenIdle().then(() => renderer.focusWindow(peer));
                 }
                 break;
             case 'close':
+                if (renderer.leaveFront) {
+                    renderer.leaveFront(peer);
+                }
                 setWindow(peer, 'closed', false);
                 if (renderer.focusPerson) {
                     renderer.whenIdle().then(() => renderer.focusPerson(peer));

@@ -35,6 +35,7 @@ import {cannotSendKey, conversationView, conv, groupInfo, isGroupKey, parseKey, 
 import {renderInto} from './linkify.js';
 import {countStr} from './strings.js';
 import {createPanelView} from './panelview.js';
+import {unreadTotal} from './panel.js';
 
 /**
  * The templates of the dock's first render (the lists, a window and its messages): an entry point may fetch
@@ -48,6 +49,12 @@ const CHIP_WIDTH = 64;
 /** Distance of the dock from the screen's edges. */
 const EDGE = 16;
 const MOBILE_MAX = 576;
+/** Phones: one conversation at a time full-screen, the others as chat heads, the list behind a launcher. */
+const PHONE_QUERY = '(max-width: ' + MOBILE_MAX + 'px)';
+/** Chat heads shown at most (the last place goes to a '+N' head when there are more). */
+const HEADS_SHOWN = 4;
+/** A press on a chat head this long offers to close it (touch screens without a context menu). */
+const LONG_PRESS_MS = 550;
 const GROUP_GAP_SECONDS = 300;
 const NEAR_EDGE_PX = 48;
 
@@ -110,6 +117,32 @@ export const createRenderer = (options) => {
     /** @type {Map<number, Element>} */
     const onlineEls = new Map();
     let overflowOpen = false;
+    // Phones (PHONE_QUERY): the conversation shown full-screen (a window key, only ever one the user chose
+    // in this tab: nothing takes the screen by itself), whether the list's sheet is open, and whether the
+    // expanded list of every chat head is. The chosen one is let go only by the user's own minimise, close
+    // or back here: the server echoes every window frame to this tab too, so an older frame arriving after
+    // a newer choice must not undo it.
+    let front = null;
+    let sheetOpen = false;
+    let headsOpen = false;
+    /** @type {Map<(number|string), {el: Element, sig: string}>} the chat heads, by window key */
+    const heads = new Map();
+    /** Where the block's list goes back to when the sheet closes. */
+    let listPlace = null;
+    /** The list the dock made for the sheet on a page without the block. */
+    let ownList = null;
+    let headsMenuSig = '';
+    /** A history entry stands for the full-screen view (the phone's back button closes it). */
+    let historyHeld = false;
+    /** The next popstate is this client's own history.back() (a view closed from its own buttons). */
+    let ownPop = false;
+    /** The page's parts made inert under a full-screen view (the keyboard stays in the view). */
+    let inerted = [];
+    /** A long press just opened the heads' list: the click that ends it opens nothing. */
+    let swallowClick = false;
+    const phoneMedia = typeof view.matchMedia === 'function' ? view.matchMedia(PHONE_QUERY) : null;
+    const isPhone = () => (phoneMedia ? phoneMedia.matches
+        : (view.innerWidth || doc.documentElement.clientWidth || 1024) <= MOBILE_MAX);
     /** @type {Map<number, number>} the newest message announced per peer */
     const announced = new Map();
     // The block's search, tabs and Chats list (./panelview.js).
@@ -175,6 +208,13 @@ export const createRenderer = (options) => {
         const action = actionEl.getAttribute('data-action');
         const peer = parseKey(actionEl.getAttribute('data-window')) || Number(actionEl.getAttribute('data-userid'))
             || peerOfEvent(actionEl);
+        if (swallowClick) {
+            swallowClick = false;
+            if (action === 'raise') {
+                event.preventDefault();
+                return;
+            }
+        }
         switch (action) {
             case 'open-chat':
                 event.preventDefault();
@@ -195,7 +235,35 @@ export const createRenderer = (options) => {
                 break;
             case 'minimise':
                 event.preventDefault();
-                onIntent({type: 'minimise', peer});
+                // On a phone the conversation leaves the screen: the focus goes to its chat head.
+                onIntent({type: 'minimise', peer, focus: isPhone()});
+                break;
+            case 'back':
+                // Phone: from the full-screen conversation back to the list; the conversation stays, as a
+                // chat head (the server's window state is not changed by looking at the list).
+                event.preventDefault();
+                front = null;
+                openSheet();
+                break;
+            case 'toggle-sheet':
+                event.preventDefault();
+                if (sheetOpen) {
+                    closeSheet(true);
+                } else {
+                    openSheet();
+                }
+                break;
+            case 'close-sheet':
+                event.preventDefault();
+                closeSheet(true);
+                break;
+            case 'toggle-heads':
+                event.preventDefault();
+                toggleHeadsMenu(!headsOpen);
+                break;
+            case 'close-head':
+                event.preventDefault();
+                onIntent({type: 'close', peer});
                 break;
             case 'close':
                 event.preventDefault();
@@ -225,6 +293,7 @@ export const createRenderer = (options) => {
             case 'raise':
                 event.preventDefault();
                 overflowOpen = false;
+                headsOpen = false;
                 onIntent({type: 'open', peer, focus: true});
                 break;
             default:
@@ -363,13 +432,30 @@ export const createRenderer = (options) => {
         const target = event.target;
         if (event.key === 'Escape') {
             const peer = peerOfEvent(target);
+            if (event.defaultPrevented) {
+                // Taken already (the search box clears what is typed first).
+                return;
+            }
             if (peer) {
                 event.preventDefault();
                 onIntent({type: 'minimise', peer, focus: true});
+            } else if (sheetOpen && target.closest && target.closest('[data-region="sheet"]')) {
+                event.preventDefault();
+                closeSheet(true);
+            } else if (headsOpen) {
+                event.preventDefault();
+                toggleHeadsMenu(false);
             } else if (overflowOpen) {
                 overflowOpen = false;
                 layout();
             }
+            return;
+        }
+        if ((event.key === 'Delete' || event.key === 'Backspace') && target.matches
+                && target.matches('.block_dockchat-head[data-action="raise"]')) {
+            // A chat head closes from the keyboard as a long press offers it on a touch screen.
+            event.preventDefault();
+            onIntent({type: 'close', peer: parseKey(target.getAttribute('data-window'))});
             return;
         }
         if (target.matches && target.matches('[data-region="input"]') && event.key === 'Enter'
@@ -427,13 +513,32 @@ export const createRenderer = (options) => {
         }
     };
 
+    /**
+     * A listener that handles each event once: the block's list is bound too, and on a phone it moves into
+     * the dock's sheet, where its events reach both.
+     *
+     * @param {function(Event)} fn
+     * @returns {function(Event)}
+     */
+    const once = (fn) => {
+        const seen = new WeakSet();
+        return (event) => {
+            if (!seen.has(event)) {
+                seen.add(event);
+                fn(event);
+            }
+        };
+    };
+    const listeners = {click: once(onClick), keydown: once(onKeydown), input: once(onInput), submit: once(onSubmit),
+        focusin: once(onFocusIn), scroll: once(onScroll)};
+
     const bind = (root) => {
-        root.addEventListener('click', onClick);
-        root.addEventListener('keydown', onKeydown);
-        root.addEventListener('input', onInput);
-        root.addEventListener('submit', onSubmit);
-        root.addEventListener('focusin', onFocusIn);
-        root.addEventListener('scroll', onScroll, true);
+        root.addEventListener('click', listeners.click);
+        root.addEventListener('keydown', listeners.keydown);
+        root.addEventListener('input', listeners.input);
+        root.addEventListener('submit', listeners.submit);
+        root.addEventListener('focusin', listeners.focusin);
+        root.addEventListener('scroll', listeners.scroll, true);
     };
 
     // ---- Block: online course-mates. ------------------------------------------------------------
@@ -911,12 +1016,11 @@ export const createRenderer = (options) => {
      * the page) the list keeps room below it as tall as the dock, so every row can be scrolled clear.
      *
      * @param {number} width the screen's width
-     * @param {boolean} mobile one full-width window
      * @returns {{right: number, left: number, reserve: boolean}} the dock's distance from the right and
      *   left edges, and whether the list needs room below it instead
      */
-    const keepOut = (width, mobile) => {
-        const band = {right: mobile ? 0 : EDGE, left: mobile ? 0 : EDGE};
+    const keepOut = (width) => {
+        const band = {right: EDGE, left: EDGE};
         const rect = blockRoot && blockRoot.isConnected && blockRoot.getClientRects().length
             ? blockRoot.getBoundingClientRect() : null;
         if (rect && rect.width > 0) {
@@ -925,7 +1029,7 @@ export const createRenderer = (options) => {
             const roomLeft = rect.left - WINDOW_GAP - EDGE;
             const roomRight = width - rect.right - WINDOW_GAP - EDGE;
             const onRight = rect.left + rect.width / 2 >= width / 2;
-            if (mobile || (roomLeft < WINDOW_WIDTH && roomRight < WINDOW_WIDTH)) {
+            if (roomLeft < WINDOW_WIDTH && roomRight < WINDOW_WIDTH) {
                 band.reserve = true;
             } else if (onScreen && onRight && roomLeft >= WINDOW_WIDTH) {
                 band.right = width - rect.left + WINDOW_GAP;
@@ -950,15 +1054,453 @@ export const createRenderer = (options) => {
         }
     };
 
+    // ---- Phones: a launcher, one conversation full-screen, the others as chat heads. -------------
+
+    /**
+     * Open the list full-screen (the launcher, a conversation's back button): the block's list moves into
+     * the sheet while it is open (or the dock's own list, on a page without the block).
+     */
+    const openSheet = () => {
+        if (!dock || !isPhone()) {
+            return;
+        }
+        const body = region(dock, 'sheet-body');
+        if (blockRoot && blockRoot.parentNode !== body) {
+            listPlace = doc.createComment('block_dockchat list');
+            blockRoot.parentNode.insertBefore(listPlace, blockRoot);
+            body.appendChild(blockRoot);
+        }
+        sheetOpen = true;
+        headsOpen = false;
+        layout();
+        const sheet = region(dock, 'sheet');
+        sheet.scrollTop = 0;
+        sheet.focus();
+    };
+
+    /**
+     * Close the list's sheet: the block's list goes back to its place on the page.
+     *
+     * @param {boolean} refocus give the focus back to the launcher
+     */
+    const closeSheet = (refocus) => {
+        if (!sheetOpen) {
+            return;
+        }
+        sheetOpen = false;
+        if (listPlace && blockRoot && listPlace.parentNode) {
+            listPlace.parentNode.insertBefore(blockRoot, listPlace);
+        }
+        if (listPlace) {
+            listPlace.remove();
+            listPlace = null;
+        }
+        layout();
+        if (refocus) {
+            focusLauncher();
+        }
+    };
+
+    const focusLauncher = () => {
+        const launcher = dock && region(dock, 'launcher');
+        if (launcher && !launcher.hidden) {
+            launcher.focus();
+        }
+    };
+
+    /**
+     * Show or hide the expanded list of every chat head (each with its close button).
+     *
+     * @param {boolean} open
+     */
+    const toggleHeadsMenu = (open) => {
+        const menu = dock && region(dock, 'heads-menu');
+        if (!menu) {
+            return;
+        }
+        const hadFocus = menu.contains(doc.activeElement);
+        headsOpen = open;
+        layout();
+        if (open) {
+            const first = menu.querySelector('button');
+            if (first) {
+                first.focus();
+            }
+        } else if (hadFocus) {
+            // The list closes under the focus: back to the '+N' head, else the launcher.
+            const more = dock.querySelector('[data-action="toggle-heads"]');
+            if (more && !more.hidden && !region(dock, 'heads').hidden) {
+                more.focus();
+            } else {
+                focusLauncher();
+            }
+        }
+    };
+
+    /**
+     * On a page without the block, the dock makes the list its sheet shows (the block's own template).
+     */
+    const ensureOwnList = async() => {
+        if (blockRoot || ownList || !isPhone()) {
+            return;
+        }
+        const el = toElement(await renderTemplate('block', {uniqid: 'dock', messageurl: ''}));
+        if (blockRoot) {
+            return;
+        }
+        region(dock, 'sheet-body').appendChild(el);
+        ownList = el;
+        blockRoot = el;
+        bind(el);
+    };
+
+    /**
+     * Create, drop and patch the chat heads: one per window (laid out by layoutPhone on a phone).
+     *
+     * @param {object} state
+     */
+    const renderHeads = async(state) => {
+        const list = region(dock, 'heads-list');
+        const missing = state.windows.filter((w) => !heads.has(w.peer));
+        const html = await Promise.all(missing.map((w) => {
+            const subject = windowSubject(state, w.peer);
+            return renderTemplate('head', {id: w.peer, fullname: subject.fullname, avatar: subject.avatar,
+                initial: initialOf(subject.fullname)});
+        }));
+        missing.forEach((w, i) => {
+            const el = toElement(html[i]);
+            const img = region(el, 'head-avatar');
+            if (img) {
+                // No picture to show: the initial stays.
+                img.addEventListener('error', () => el.classList.remove('has-picture'));
+                el.classList.add('has-picture');
+            }
+            bindLongPress(el.querySelector('[data-action="raise"]'));
+            heads.set(w.peer, {el, sig: ''});
+        });
+        const wanted = new Set(state.windows.map((w) => w.peer));
+        heads.forEach((h, peer) => {
+            if (!wanted.has(peer)) {
+                h.el.remove();
+                heads.delete(peer);
+            }
+        });
+        let cursor = list.firstElementChild;
+        state.windows.forEach((entry) => {
+            const h = heads.get(entry.peer);
+            if (h.el === cursor) {
+                cursor = cursor.nextElementSibling;
+            } else {
+                list.insertBefore(h.el, cursor);
+            }
+            const c = conv(state, entry.peer);
+            const subject = windowSubject(state, entry.peer);
+            const online = !subject.group && state.connection.state === 'connected'
+                && state.online.some((p) => p.id === entry.peer);
+            // Named after the conversation (the list's rows say "Chat with…"): its place, among the
+            // minimised conversations, says what it is.
+            const name = subject.fullname;
+            const sig = [subject.fullname, subject.avatar, c.unread, c.highlight, online].join('|');
+            if (h.sig === sig) {
+                return;
+            }
+            h.sig = sig;
+            const button = h.el.querySelector('[data-action="raise"]');
+            setAttr(button, 'aria-label', c.unread ? name + ', ' + countStr(str, 'unreadcount', c.unread) : name);
+            setAttr(button, 'title', subject.fullname);
+            setText(region(h.el, 'head-initial'), initialOf(subject.fullname));
+            const img = region(h.el, 'head-avatar');
+            if (img && subject.avatar && img.getAttribute('src') !== subject.avatar) {
+                img.setAttribute('src', subject.avatar);
+                h.el.classList.add('has-picture');
+            }
+            const badge = region(h.el, 'head-unread');
+            setHidden(badge, !c.unread);
+            setText(badge, c.unread ? String(c.unread) : '');
+            toggleClass(h.el, 'is-highlight', !!c.unread);
+            toggleClass(h.el, 'is-online', online);
+        });
+    };
+
+    /**
+     * A long press on a chat head opens the list of every head, where each can be closed (the context
+     * menu a long press brings on Android does the same).
+     *
+     * @param {Element|null} button
+     */
+    const bindLongPress = (button) => {
+        if (!button) {
+            return;
+        }
+        let timer = null;
+        const cancel = () => {
+            if (timer !== null) {
+                view.clearTimeout(timer);
+                timer = null;
+            }
+        };
+        button.addEventListener('pointerdown', () => {
+            cancel();
+            timer = view.setTimeout(() => {
+                timer = null;
+                swallowClick = true;
+                // Only the click that ends this press (if any) is swallowed.
+                view.setTimeout(() => {
+                    swallowClick = false;
+                }, LONG_PRESS_MS);
+                toggleHeadsMenu(true);
+            }, LONG_PRESS_MS);
+        });
+        ['pointerup', 'pointercancel', 'pointerleave'].forEach((type) => button.addEventListener(type, cancel));
+        button.addEventListener('contextmenu', (event) => {
+            event.preventDefault();
+            cancel();
+            if (!headsOpen) {
+                toggleHeadsMenu(true);
+            }
+        });
+    };
+
+    /**
+     * The expanded list of every chat head: open it, or close it with its own button.
+     *
+     * @param {object} state
+     * @param {object[]} entries the windows shown as heads
+     */
+    const fillHeadsMenu = (state, entries) => {
+        const menu = region(dock, 'heads-menu');
+        const sig = entries.map((e) => e.peer + ':' + windowSubject(state, e.peer).fullname + ':'
+            + conv(state, e.peer).unread).join('|');
+        if (sig === headsMenuSig && menu.firstChild) {
+            return;
+        }
+        headsMenuSig = sig;
+        const focused = menu.contains(doc.activeElement) ? doc.activeElement : null;
+        const refocus = focused ? [focused.getAttribute('data-action'), focused.getAttribute('data-window')] : null;
+        while (menu.firstChild) {
+            menu.removeChild(menu.firstChild);
+        }
+        entries.forEach((entry) => {
+            const subject = windowSubject(state, entry.peer);
+            const c = conv(state, entry.peer);
+            const li = doc.createElement('li');
+            li.className = 'block_dockchat-headmenu-item';
+            const open = doc.createElement('button');
+            open.type = 'button';
+            open.className = 'block_dockchat-headmenu-open';
+            open.setAttribute('data-action', 'raise');
+            open.setAttribute('data-window', String(entry.peer));
+            const name = doc.createElement('span');
+            name.dir = 'auto';
+            name.textContent = subject.fullname;
+            open.appendChild(name);
+            if (c.unread) {
+                const badge = doc.createElement('span');
+                badge.className = 'block_dockchat-badge';
+                badge.textContent = String(c.unread);
+                badge.setAttribute('aria-label', countStr(str, 'unreadcount', c.unread));
+                open.appendChild(badge);
+            }
+            const close = doc.createElement('button');
+            close.type = 'button';
+            close.className = 'block_dockchat-iconbtn block_dockchat-headmenu-close';
+            close.setAttribute('data-action', 'close-head');
+            close.setAttribute('data-window', String(entry.peer));
+            close.setAttribute('aria-label', str('closechatwith', subject.fullname));
+            close.setAttribute('title', str('close'));
+            close.textContent = '\u00d7';
+            li.appendChild(open);
+            li.appendChild(close);
+            menu.appendChild(li);
+        });
+        if (refocus) {
+            const again = menu.querySelector('[data-action="' + refocus[0] + '"][data-window="' + refocus[1] + '"]')
+                || menu.querySelector('button');
+            if (again) {
+                again.focus();
+            }
+        }
+    };
+
+    /**
+     * The phone's layout: the conversation chosen last full-screen (only one the user chose, never one that
+     * came by itself or was open on the last page), the others as chat heads above the launcher.
+     *
+     * @param {object} state
+     */
+    const layoutPhone = (state) => {
+        const entries = state.windows.filter((entry) => windows.has(entry.peer));
+        const frontEntry = front === null ? null : entries.find((entry) => entry.peer === front);
+        // Minimised or closed in another tab, it leaves the screen (and comes back only as it left).
+        const shown = frontEntry && frontEntry.state === 'open' ? front : null;
+        entries.forEach((entry) => {
+            const el = windows.get(entry.peer).el;
+            setHidden(el, entry.peer !== shown);
+            toggleClass(el, 'is-front', entry.peer === shown);
+        });
+        if (shown !== null && sheetOpen) {
+            // A conversation chosen from the list takes its place (its back button returns to it).
+            closeSheet(false);
+            return;
+        }
+        const overflow = region(dock, 'overflow');
+        setHidden(overflow, true);
+        overflowOpen = false;
+        // Heads: most recently used nearest the launcher; past the cap, a '+N' head.
+        const headEntries = entries.filter((entry) => entry.peer !== shown && heads.has(entry.peer));
+        const cut = headEntries.length > HEADS_SHOWN ? HEADS_SHOWN - 1 : headEntries.length;
+        headEntries.forEach((entry, i) => setHidden(heads.get(entry.peer).el, i >= cut));
+        if (shown !== null && heads.has(shown)) {
+            setHidden(heads.get(shown).el, true);
+        }
+        const rest = headEntries.slice(cut);
+        const more = dock.querySelector('[data-action="toggle-heads"]');
+        setHidden(more, rest.length === 0);
+        setText(region(more, 'heads-more'), '+' + rest.length);
+        setAttr(more, 'aria-label', countStr(str, 'moreconversations', rest.length));
+        setAttr(more, 'aria-expanded', headsOpen ? 'true' : 'false');
+        const restUnread = rest.reduce((sum, entry) => sum + conv(state, entry.peer).unread, 0);
+        const moreBadge = region(more, 'heads-more-unread');
+        setHidden(moreBadge, !restUnread);
+        setText(moreBadge, restUnread ? String(restUnread) : '');
+        toggleClass(more, 'is-highlight', restUnread > 0);
+        const covered = shown !== null || sheetOpen;
+        if (!headEntries.length) {
+            headsOpen = false;
+        }
+        setHidden(region(dock, 'heads'), covered || headEntries.length === 0);
+        const menu = region(dock, 'heads-menu');
+        setHidden(menu, !headsOpen || covered);
+        if (headsOpen && !covered) {
+            fillHeadsMenu(state, headEntries);
+        } else {
+            headsMenuSig = '';
+        }
+        // The launcher: always there (under a full-screen view), with every unread message of the user.
+        const launcher = region(dock, 'launcher');
+        setHidden(launcher, covered);
+        setAttr(launcher, 'aria-expanded', sheetOpen ? 'true' : 'false');
+        const total = state.panel && state.panel.loaded ? unreadTotal(state.panel)
+            : state.windows.reduce((sum, entry) => sum + conv(state, entry.peer).unread, 0);
+        const launcherBadge = region(launcher, 'launcher-unread');
+        setHidden(launcherBadge, !total);
+        setText(launcherBadge, total ? String(total) : '');
+        setAttr(launcher, 'aria-label', total ? str('chats') + ', ' + countStr(str, 'unreadcount', total) : str('chats'));
+        setHidden(region(dock, 'sheet'), !sheetOpen);
+        // The page under a full-screen view does not scroll.
+        toggleClass(doc.documentElement, 'block_dockchat-locked', covered);
+        holdPage(covered);
+        holdHistory(covered);
+        reserveRoom(false);
+    };
+
+    /**
+     * A full-screen view is a place the phone's back button leaves: one history entry while one is open
+     * (the list or a conversation), dropped again when it closes from its own buttons.
+     *
+     * @param {boolean} covered whether a full-screen view is open
+     */
+    const holdHistory = (covered) => {
+        const history = view.history;
+        if (!history || typeof history.pushState !== 'function') {
+            return;
+        }
+        try {
+            if (covered && !historyHeld) {
+                history.pushState(Object.assign({}, history.state, {blockDockchatView: true}), '');
+                historyHeld = true;
+            } else if (!covered && historyHeld) {
+                historyHeld = false;
+                // Only this client's own entry is taken back, never the page's.
+                if (history.state && history.state.blockDockchatView) {
+                    ownPop = true;
+                    history.back();
+                }
+            }
+        } catch (e) {
+            // No history here (a sandboxed frame): Escape and the view's buttons still close it.
+        }
+    };
+
+    /**
+     * Under a full-screen view the page is out of reach, as under a modal dialog: the keyboard and screen
+     * readers stay in the view (everything of the page body but the dock is inert meanwhile).
+     *
+     * @param {boolean} covered whether a full-screen view is open
+     */
+    const holdPage = (covered) => {
+        if (covered && !inerted.length) {
+            inerted = Array.from(doc.body.children).filter((el) => el !== dock && !el.inert
+                && el.tagName !== 'SCRIPT' && el.tagName !== 'TEMPLATE');
+            inerted.forEach((el) => {
+                el.inert = true;
+            });
+        } else if (!covered && inerted.length) {
+            inerted.forEach((el) => {
+                el.inert = false;
+            });
+            inerted = [];
+        }
+    };
+
+    /** The phone's back button: the full-screen view closes (the conversation stays, as a chat head). */
+    const onPopState = () => {
+        if (ownPop) {
+            ownPop = false;
+            return;
+        }
+        if (!historyHeld) {
+            return;
+        }
+        historyHeld = false;
+        const shownFront = front !== null && windows.has(front) && windows.get(front).el.classList.contains('is-front')
+            ? front : null;
+        front = null;
+        if (sheetOpen) {
+            closeSheet(true);
+        } else {
+            layout();
+            if (shownFront !== null) {
+                const head = heads.get(shownFront);
+                const button = head && head.el.querySelector('[data-action="raise"]');
+                if (button && !head.el.hidden) {
+                    button.focus();
+                } else {
+                    focusLauncher();
+                }
+            }
+        }
+    };
+
+    /** Back to the larger screens' layout (rotating a tablet): the phone's parts go; its choices stay. */
+    const leavePhone = () => {
+        if (sheetOpen) {
+            closeSheet(false);
+        }
+        headsOpen = false;
+        setHidden(region(dock, 'heads'), true);
+        setHidden(region(dock, 'launcher'), true);
+        setHidden(region(dock, 'sheet'), true);
+        windows.forEach((w) => toggleClass(w.el, 'is-front', false));
+        toggleClass(doc.documentElement, 'block_dockchat-locked', false);
+        holdPage(false);
+        holdHistory(false);
+    };
+
     const layout = () => {
         if (!dock || !lastState) {
             return;
         }
         const state = lastState;
         const width = view.innerWidth || doc.documentElement.clientWidth || 1024;
-        const mobile = width <= MOBILE_MAX;
-        toggleClass(dock, 'is-mobile', mobile);
-        const band = keepOut(width, mobile);
+        const phone = isPhone();
+        toggleClass(dock, 'is-mobile', phone);
+        if (phone) {
+            layoutPhone(state);
+            return;
+        }
+        leavePhone();
+        const band = keepOut(width);
         const right = band.right + 'px';
         const left = band.left + 'px';
         if (dock.style.getPropertyValue('--block-dockchat-right') !== right) {
@@ -994,10 +1536,10 @@ export const createRenderer = (options) => {
         const widthOf = (entry) => widths.get(entry.peer);
         const total = entries.reduce((sum, entry) => sum + widthOf(entry) + WINDOW_GAP, -WINDOW_GAP);
         const shown = new Set();
-        if (!mobile && total <= room) {
+        if (total <= room) {
             entries.forEach((entry) => shown.add(entry.peer));
         } else {
-            const budget = mobile ? 0 : room - CHIP_WIDTH;
+            const budget = room - CHIP_WIDTH;
             let used = -WINDOW_GAP;
             const take = (entry) => {
                 const cost = widthOf(entry) + WINDOW_GAP;
@@ -1007,17 +1549,7 @@ export const createRenderer = (options) => {
                 }
             };
             const ranked = entries.slice(0, 1).concat(entries.slice(1).filter(inUse), entries.slice(1));
-            if (mobile) {
-                // One window at a time: the one with the keyboard focus, else the one chosen last (a
-                // newcomer never comes first). A draft alone does not keep a window in front of the
-                // one just chosen: it waits, kept, in its own window.
-                const first = entries.find((entry) => windows.get(entry.peer).el.contains(doc.activeElement)) || entries[0];
-                if (first) {
-                    take(first);
-                }
-            } else {
-                ranked.forEach(take);
-            }
+            ranked.forEach(take);
         }
         const hidden = [];
         entries.forEach((entry) => {
@@ -1098,6 +1630,39 @@ export const createRenderer = (options) => {
         bind(el);
         dock = el;
         view.addEventListener('resize', layout);
+        view.addEventListener('popstate', onPopState);
+        if (phoneMedia) {
+            // Rotating across the breakpoint: the same windows, chosen conversation and heads, laid out anew.
+            const onChange = () => {
+                layout();
+                if (lastState) {
+                    // The list of a page without the block, once it turns into a phone.
+                    render(lastState, lastNow);
+                }
+            };
+            if (typeof phoneMedia.addEventListener === 'function') {
+                phoneMedia.addEventListener('change', onChange);
+            } else if (typeof phoneMedia.addListener === 'function') {
+                phoneMedia.addListener(onChange);
+            }
+        }
+        if (view.visualViewport) {
+            // The on-screen keyboard shrinks what can be seen: the full-screen conversation keeps its
+            // composer above it.
+            const fit = () => {
+                el.style.setProperty('--block-dockchat-vh', Math.round(view.visualViewport.height) + 'px');
+            };
+            view.visualViewport.addEventListener('resize', fit);
+            fit();
+        }
+        // A long press on a chat head, or a tap elsewhere, closes the heads' list.
+        doc.addEventListener('click', (event) => {
+            // A target no longer on the page was in the list itself, redrawn by the click (a head closed).
+            if (headsOpen && event.target.isConnected
+                    && !(event.target.closest && event.target.closest('[data-region="heads"]'))) {
+                toggleHeadsMenu(false);
+            }
+        });
         // The list moves with the page: the windows follow it (once per frame).
         let scrollQueued = false;
         view.addEventListener('scroll', () => {
@@ -1130,9 +1695,11 @@ export const createRenderer = (options) => {
         lastNow = nowMs;
         toggleClass(dock, 'is-connecting', restoring(state));
         setAttr(dock, 'aria-busy', restoring(state) ? 'true' : 'false');
+        await ensureOwnList();
         await renderBlock(state);
         renderBanner(state, nowMs);
         await renderWindows(state, nowMs);
+        await renderHeads(state);
         layout();
     };
 
@@ -1158,20 +1725,45 @@ export const createRenderer = (options) => {
         bind(blockRoot);
     }
 
+    /**
+     * Schedule a render of this state (coalesced with later ones).
+     *
+     * @param {object} state
+     * @param {number} nowMs
+     */
+    const render = (state, nowMs) => {
+        latest = {state, nowMs};
+        if (!running) {
+            idle = new Promise((resolve) => {
+                idleResolve = resolve;
+            });
+            loop();
+        }
+    };
+
     return {
+        render,
         /**
-         * Schedule a render of this state (coalesced with later ones).
+         * The user chose a conversation (from a list, a chat head, the '+N' menu): on a phone it is the one
+         * shown full-screen, in place of the list or of the one shown before (which stays, as a chat head).
+         * Only this ever puts a conversation full-screen.
          *
-         * @param {object} state
-         * @param {number} nowMs
+         * @param {number|string} peer a window key
          */
-        render(state, nowMs) {
-            latest = {state, nowMs};
-            if (!running) {
-                idle = new Promise((resolve) => {
-                    idleResolve = resolve;
-                });
-                loop();
+        setFront(peer) {
+            front = peer;
+            headsOpen = false;
+            layout();
+        },
+        /**
+         * The user minimised or closed a conversation in this tab: if it was the one on a phone's screen,
+         * it leaves it (it comes back only when chosen again).
+         *
+         * @param {number|string} peer a window key
+         */
+        leaveFront(peer) {
+            if (front === peer) {
+                front = null;
             }
         },
         /** @returns {Promise} resolved when no render is in progress */
@@ -1185,6 +1777,12 @@ export const createRenderer = (options) => {
          */
         setBlockRoot(el) {
             if (el && el !== blockRoot) {
+                if (ownList) {
+                    // The block came: its list replaces the one the dock made.
+                    closeSheet(false);
+                    ownList.remove();
+                    ownList = null;
+                }
                 blockRoot = el;
                 onlineEls.clear();
                 bind(el);
@@ -1200,6 +1798,17 @@ export const createRenderer = (options) => {
             if (!w) {
                 return;
             }
+            if (dock && isPhone() && !w.el.classList.contains('is-front')) {
+                // Not on the screen: its chat head (or the launcher, when it hides behind the '+N' head).
+                const head = heads.get(peer);
+                const button = head && !head.el.hidden && head.el.querySelector('[data-action="raise"]');
+                if (button && !region(dock, 'heads').hidden) {
+                    button.focus();
+                } else {
+                    focusLauncher();
+                }
+                return;
+            }
             const target = w.el.classList.contains('is-minimised')
                 ? w.el.querySelector('[data-action="toggle"]') : region(w.el, 'input');
             if (target) {
@@ -1213,6 +1822,17 @@ export const createRenderer = (options) => {
          * @param {number|string} peer a window key
          */
         focusPerson(peer) {
+            if (dock && isPhone() && !sheetOpen) {
+                // Closed from the heads' list: the focus stays in it; from the screen: back to the launcher.
+                const menu = region(dock, 'heads-menu');
+                const next = headsOpen && !menu.hidden && menu.querySelector('button');
+                if (next) {
+                    next.focus();
+                } else {
+                    focusLauncher();
+                }
+                return;
+            }
             if (panelView.focusPeer(peer)) {
                 return;
             }

@@ -36,6 +36,8 @@ export const STRING_KEYS = [
     'typingothersone',
     // The block's panel (./panelview.js).
     'nobodyfound', 'searching',
+    // Phones: the launcher's name.
+    'chats',
 ];
 
 /**

@@ -51,7 +51,7 @@ class dock {
         'openchatwith', 'reconnectnow', 'restore', 'retry', 'seen', 'send', 'sending', 'sessionended',
         'today', 'toolongtosend', 'typeamessage', 'typing', 'unreadcountmany', 'unreadcountone', 'yesterday',
         'you', 'membercountmany', 'membercountone', 'newmessagein', 'seenbymany', 'seenbynames', 'seenbyone',
-        'typingothersmany', 'typingothersone', 'nobodyfound', 'searching',
+        'typingothersmany', 'typingothersone', 'nobodyfound', 'searching', 'chats',
     ];
 
     /**
