@@ -36,6 +36,8 @@ export const STRING_KEYS = [
     'typingothersone',
     // The block's panel (./panelview.js).
     'nobodyfound', 'searching',
+    // Background alerts (./alerts.js, the panel's settings).
+    'desktopallow', 'desktopblocked', 'notificationin',
 ];
 
 /**

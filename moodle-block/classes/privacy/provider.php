@@ -41,7 +41,8 @@ use core_privacy\local\request\writer;
 class provider implements
         \core_privacy\local\metadata\provider,
         \core_privacy\local\request\plugin\provider,
-        \core_privacy\local\request\core_userlist_provider {
+        \core_privacy\local\request\core_userlist_provider,
+        \core_privacy\local\request\user_preference_provider {
 
     /** @var int Window state stored for a minimised window (0 = open). */
     private const WINDOW_MINIMISED = 1;
@@ -75,6 +76,10 @@ class provider implements
             'messageid' => 'privacy:metadata:block_dockchat_job:messageid',
             'timecreated' => 'privacy:metadata:block_dockchat_job:timecreated',
         ], 'privacy:metadata:block_dockchat_job');
+
+        foreach (\block_dockchat\local\dock::ALERT_PREFERENCES as $preference) {
+            $collection->add_user_preference($preference, 'privacy:metadata:preference:' . $preference);
+        }
 
         $collection->add_subsystem_link('core_message', [], 'privacy:metadata:core_message');
 
@@ -196,6 +201,22 @@ class provider implements
         if ($windows) {
             $writer->export_data([$root, get_string('privacy:path:windows', 'block_dockchat')],
                 (object) ['windows' => $windows]);
+        }
+    }
+
+    /**
+     * Exports the user's alert preferences (sound, desktop notifications) when they chose one.
+     *
+     * @param int $userid The user.
+     * @return void
+     */
+    public static function export_user_preferences(int $userid) {
+        foreach (\block_dockchat\local\dock::ALERT_PREFERENCES as $preference) {
+            $value = get_user_preferences($preference, null, $userid);
+            if ($value !== null) {
+                writer::export_user_preference('block_dockchat', $preference, $value ? get_string('yes') : get_string('no'),
+                    get_string('privacy:metadata:preference:' . $preference, 'block_dockchat'));
+            }
         }
     }
 
