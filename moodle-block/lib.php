@@ -22,6 +22,8 @@
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
 
+defined('MOODLE_INTERNAL') || die();
+
 /**
  * The user preferences of the dock, so that its JavaScript may set them through the web services
  * core_user_update_user_preferences and core_user_set_user_preferences: the alerts' sound and desktop

@@ -47,6 +47,12 @@ class provider implements
     /** @var int Window state stored for a minimised window (0 = open). */
     private const WINDOW_MINIMISED = 1;
 
+    /** @var string[] The alert preferences (lib.php block_dockchat_user_preferences) and what each is. */
+    private const PREFERENCES = [
+        'block_dockchat_sound' => 'privacy:metadata:preference:block_dockchat_sound',
+        'block_dockchat_desktop' => 'privacy:metadata:preference:block_dockchat_desktop',
+    ];
+
     /**
      * Describes the personal data stored and sent elsewhere.
      *
@@ -77,8 +83,8 @@ class provider implements
             'timecreated' => 'privacy:metadata:block_dockchat_job:timecreated',
         ], 'privacy:metadata:block_dockchat_job');
 
-        foreach (\block_dockchat\local\dock::ALERT_PREFERENCES as $preference) {
-            $collection->add_user_preference($preference, 'privacy:metadata:preference:' . $preference);
+        foreach (self::PREFERENCES as $preference => $description) {
+            $collection->add_user_preference($preference, $description);
         }
 
         $collection->add_subsystem_link('core_message', [], 'privacy:metadata:core_message');
@@ -211,11 +217,11 @@ class provider implements
      * @return void
      */
     public static function export_user_preferences(int $userid) {
-        foreach (\block_dockchat\local\dock::ALERT_PREFERENCES as $preference) {
+        foreach (self::PREFERENCES as $preference => $description) {
             $value = get_user_preferences($preference, null, $userid);
             if ($value !== null) {
                 writer::export_user_preference('block_dockchat', $preference, $value ? get_string('yes') : get_string('no'),
-                    get_string('privacy:metadata:preference:' . $preference, 'block_dockchat'));
+                    get_string($description, 'block_dockchat'));
             }
         }
     }
