@@ -89,6 +89,11 @@ const openSettings = async(page) => {
     await page.locator('[data-region="settings-menu"]').waitFor({state: 'visible', timeout: T});
 };
 const toggle = (page, name) => page.locator(`[data-action="alert-pref"][data-pref="${name}"]`);
+/** Click a toggle and wait until it shows the preference changed (the box follows the state, not the click). */
+const flip = async(page, name, on) => {
+    await toggle(page, name).click({timeout: T});
+    await page.waitForFunction(([n, v]) => document.querySelector(`[data-pref="${n}"]`).checked === v, [name, on], {timeout: T});
+};
 
 test('desktop: the title counts unread messages only while hidden, restored exactly; a muted conversation is left out', {timeout: 120000}, async() => {
     const users = await demoUsers(env.base());
@@ -121,9 +126,9 @@ test('desktop: the title counts unread messages only while hidden, restored exac
         assert.match(title, /dockchat demo/);
         // Both toggles on: a muted conversation must stay silent even so.
         await openSettings(page);
-        await toggle(page, 'sound').check({timeout: T});
+        await flip(page, 'sound', true);
         await ctx.grantPermissions(['notifications'], {origin: env.base()});
-        await toggle(page, 'desktop').check({timeout: T});
+        await flip(page, 'desktop', true);
         await page.keyboard.press('Escape');
 
         await mates.send(ana, me, 'while you are away');
@@ -219,7 +224,7 @@ test('desktop: the sound plays only when on, at most once in a few seconds; the 
         // Off again: silent.
         await setHidden(page, false);
         await openSettings(page);
-        await toggle(page, 'sound').uncheck({timeout: T});
+        await flip(page, 'sound', false);
         await setHidden(page, true);
         await mates.send(ana, me, 'off again');
         await waitMessage(page, 'off again');
@@ -372,7 +377,7 @@ test('fixture Moodle page: a toggle saves a Moodle user preference through core_
         await page.waitForFunction(() => window.require && document.querySelector('.block_dockchat-dock'), null, {timeout: T});
         await openSettings(page);
         assert.equal(await toggle(page, 'sound').isChecked(), false);
-        await toggle(page, 'sound').check({timeout: T});
+        await flip(page, 'sound', true);
         const deadline = Date.now() + T;
         while (!moodle.calls.length && Date.now() < deadline) {
             await page.waitForTimeout(100);
