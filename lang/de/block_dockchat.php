@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['alertdesktop'] = 'Desktop-Benachrichtigungen anzeigen';
+$string['alertsettings'] = 'Hinweiseinstellungen';
+$string['alertsound'] = 'Bei neuen Mitteilungen einen Ton abspielen';
+$string['alerttitlenote'] = 'Solange diese Seite im Hintergrund ist, zeigt ihr Titel die Zahl der ungelesenen Mitteilungen (stummgeschaltete Unterhaltungen zählen nicht und melden sich nie).';
 $string['backtochats'] = 'Zurück zu den Chats';
 $string['cachedef_caps'] = 'Berechtigungsantworten des letzten Chat-Tokens jedes Nutzers, für das Token, das mit der nächsten Seite kommt';
 $string['charsleftmany'] = 'Noch {$a} Zeichen';
@@ -67,6 +71,8 @@ $string['connected'] = 'Verbunden';
 $string['connecting'] = 'Verbindung wird hergestellt…';
 $string['connectionlost'] = 'Verbindung unterbrochen. Neuer Versuch in {$a} s…';
 $string['conversationlist'] = 'Ihre Unterhaltungen';
+$string['desktopallow'] = 'Schalten Sie dies erneut ein, um Benachrichtigungen in diesem Browser zu erlauben.';
+$string['desktopblocked'] = 'Dieser Browser blockiert Benachrichtigungen dieser Website: Erlauben Sie sie in den Website-Einstellungen.';
 $string['disconnected'] = 'Der Chat ist offline';
 $string['dismiss'] = 'Verwerfen';
 $string['dockchat:addinstance'] = 'Neuen Dock-Chat-Block hinzufügen';
@@ -108,6 +114,7 @@ $string['newmessagesone'] = '{$a} neue Mitteilung';
 $string['nobodyfound'] = 'Niemand gefunden';
 $string['nobodyonline'] = 'Gerade ist keines Ihrer Kursmitglieder online.';
 $string['noconversations'] = 'Noch keine Unterhaltungen. Suchen Sie oben nach jemandem, dem Sie schreiben möchten.';
+$string['notificationin'] = '{$a->name} in {$a->group}';
 $string['notifydelay'] = 'Benachrichtigungsverzögerung';
 $string['notifydelay_desc'] = 'Wie lange gewartet wird, bevor eine Dock-Chat-Nachricht per E-Mail oder mobil gemeldet wird. Wer sie in der Zwischenzeit liest, wird nicht benachrichtigt; wer nicht, erhält eine einzige Benachrichtigung mit allen Nachrichten, die der Absender in dieser Zeit geschickt hat. 0 meldet jede Nachricht sofort, wie Moodle es für seine eigenen Nachrichten tut.';
 $string['offline'] = 'Offline';
@@ -140,6 +147,8 @@ $string['privacy:metadata:dockchatd'] = 'Der Dock-Chat-Dienst (dockchatd) empfä
 $string['privacy:metadata:dockchatd:fullname'] = 'Der vollständige Name der Person, den Kursmitglieder sehen.';
 $string['privacy:metadata:dockchatd:message'] = 'Die Mitteilungen, die die Person sendet und empfängt.';
 $string['privacy:metadata:dockchatd:userid'] = 'Die ID der Person, um Mitteilungen zuzustellen.';
+$string['privacy:metadata:preference:block_dockchat_desktop'] = 'Ob eine Desktop-Benachrichtigung neue Mitteilungen zeigt, während die Seite im Hintergrund ist.';
+$string['privacy:metadata:preference:block_dockchat_sound'] = 'Ob bei neuen Mitteilungen ein Ton abgespielt wird.';
 $string['privacy:path:sent'] = 'Aus dem Dock gesendete Mitteilungen';
 $string['privacy:path:windows'] = 'Chatfenster';
 $string['privacy:window:minimised'] = 'Minimiert';

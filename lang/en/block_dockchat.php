@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['alertdesktop'] = 'Show desktop notifications';
+$string['alertsettings'] = 'Alert settings';
+$string['alertsound'] = 'Play a sound for new messages';
+$string['alerttitlenote'] = 'While this page is in the background, its title shows how many messages are unread (muted conversations are left out, and never alert).';
 $string['backtochats'] = 'Back to chats';
 $string['cachedef_caps'] = 'Chat capability answers of each user\'s last token, for the token that comes with the next page';
 $string['charsleftmany'] = '{$a} characters left';
@@ -66,6 +70,8 @@ $string['connected'] = 'Connected';
 $string['connecting'] = 'Connecting…';
 $string['connectionlost'] = 'Connection lost. Reconnecting in {$a} s…';
 $string['conversationlist'] = 'Your conversations';
+$string['desktopallow'] = 'Turn this on again to allow notifications in this browser.';
+$string['desktopblocked'] = 'This browser blocks notifications from this site: allow them in its site settings.';
 $string['disconnected'] = 'Chat is offline';
 $string['dismiss'] = 'Dismiss';
 $string['dockchat:addinstance'] = 'Add a new dock chat block';
@@ -107,6 +113,7 @@ $string['newmessagesone'] = '{$a} new message';
 $string['nobodyfound'] = 'No one found';
 $string['nobodyonline'] = 'None of your course-mates is online right now.';
 $string['noconversations'] = 'No conversations yet. Find someone to message with the search above.';
+$string['notificationin'] = '{$a->name} in {$a->group}';
 $string['notifydelay'] = 'Notification delay';
 $string['notifydelay_desc'] = 'How long to wait before a dock chat message is notified by email or on mobile. A recipient who reads it in the meantime is not notified; one who does not gets a single notification with every message the sender sent during that time. 0 notifies each message at once, as Moodle does for its own messages.';
 $string['offline'] = 'Offline';
@@ -139,6 +146,8 @@ $string['privacy:metadata:dockchatd'] = 'The dock chat service (dockchatd) recei
 $string['privacy:metadata:dockchatd:fullname'] = 'The full name of the user, shown to course-mates.';
 $string['privacy:metadata:dockchatd:message'] = 'The messages the user sends and receives.';
 $string['privacy:metadata:dockchatd:userid'] = 'The user id, to deliver messages.';
+$string['privacy:metadata:preference:block_dockchat_desktop'] = 'Whether a desktop notification shows new chat messages while the page is in the background.';
+$string['privacy:metadata:preference:block_dockchat_sound'] = 'Whether a sound plays for new chat messages.';
 $string['privacy:path:sent'] = 'Messages sent from the dock';
 $string['privacy:path:windows'] = 'Chat windows';
 $string['privacy:window:minimised'] = 'Minimised';

@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['alertdesktop'] = 'Mostrar notificaciones de escritorio';
+$string['alertsettings'] = 'Ajustes de avisos';
+$string['alertsound'] = 'Reproducir un sonido con los mensajes nuevos';
+$string['alerttitlenote'] = 'Mientras esta página está en segundo plano, su título muestra cuántos mensajes no se han leído (las conversaciones silenciadas no cuentan y nunca avisan).';
 $string['backtochats'] = 'Volver a los chats';
 $string['cachedef_caps'] = 'Respuestas de permisos del último token de chat de cada usuario, para el token que llega con la página siguiente';
 $string['charsleftmany'] = 'Quedan {$a} caracteres';
@@ -66,6 +70,8 @@ $string['connected'] = 'Conectado';
 $string['connecting'] = 'Conectando…';
 $string['connectionlost'] = 'Se perdió la conexión. Reconectando en {$a} s…';
 $string['conversationlist'] = 'Sus conversaciones';
+$string['desktopallow'] = 'Actívelo de nuevo para permitir las notificaciones en este navegador.';
+$string['desktopblocked'] = 'Este navegador bloquea las notificaciones de este sitio: permítalas en su configuración del sitio.';
 $string['disconnected'] = 'El chat está desconectado';
 $string['dismiss'] = 'Descartar';
 $string['dockchat:addinstance'] = 'Añadir un nuevo bloque Dock chat';
@@ -107,6 +113,7 @@ $string['newmessagesone'] = '{$a} mensaje nuevo';
 $string['nobodyfound'] = 'No se encontró a nadie';
 $string['nobodyonline'] = 'Ninguno de sus compañeros de curso está en línea ahora mismo.';
 $string['noconversations'] = 'Aún no hay conversaciones. Busque arriba a alguien a quien escribir.';
+$string['notificationin'] = '{$a->name} en {$a->group}';
 $string['notifydelay'] = 'Retraso de la notificación';
 $string['notifydelay_desc'] = 'Cuánto esperar antes de notificar un mensaje del chat acoplado por correo o en el móvil. Quien lo lea mientras tanto no recibe notificación; quien no, recibe una sola con todos los mensajes que el remitente envió en ese tiempo. 0 notifica cada mensaje al momento, como hace Moodle con sus propios mensajes.';
 $string['offline'] = 'Desconectado';
@@ -139,6 +146,8 @@ $string['privacy:metadata:dockchatd'] = 'El servicio de Dock chat (dockchatd) re
 $string['privacy:metadata:dockchatd:fullname'] = 'El nombre completo del usuario, que ven sus compañeros de curso.';
 $string['privacy:metadata:dockchatd:message'] = 'Los mensajes que el usuario envía y recibe.';
 $string['privacy:metadata:dockchatd:userid'] = 'El ID del usuario, para entregar los mensajes.';
+$string['privacy:metadata:preference:block_dockchat_desktop'] = 'Si una notificación de escritorio muestra los mensajes nuevos mientras la página está en segundo plano.';
+$string['privacy:metadata:preference:block_dockchat_sound'] = 'Si suena un sonido con los mensajes nuevos.';
 $string['privacy:path:sent'] = 'Mensajes enviados desde el dock';
 $string['privacy:path:windows'] = 'Ventanas de chat';
 $string['privacy:window:minimised'] = 'Minimizada';

@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['alertdesktop'] = 'Afficher les notifications de bureau';
+$string['alertsettings'] = 'Réglages des alertes';
+$string['alertsound'] = 'Jouer un son pour les nouveaux messages';
+$string['alerttitlenote'] = 'Quand cette page est en arrière-plan, son titre indique le nombre de messages non lus (les conversations en sourdine ne comptent pas et n\'alertent jamais).';
 $string['backtochats'] = 'Retour aux discussions';
 $string['cachedef_caps'] = 'Réponses de permissions du dernier jeton de chat de chaque utilisateur, pour le jeton fourni avec la page suivante';
 $string['charsleftmany'] = '{$a} caractères restants';
@@ -66,6 +70,8 @@ $string['connected'] = 'Connecté';
 $string['connecting'] = 'Connexion…';
 $string['connectionlost'] = 'Connexion perdue. Reconnexion dans {$a} s…';
 $string['conversationlist'] = 'Vos conversations';
+$string['desktopallow'] = 'Réactivez cette option pour autoriser les notifications dans ce navigateur.';
+$string['desktopblocked'] = 'Ce navigateur bloque les notifications de ce site : autorisez-les dans les paramètres du site.';
 $string['disconnected'] = 'Le chat est hors ligne';
 $string['dismiss'] = 'Retirer';
 $string['dockchat:addinstance'] = 'Ajouter un bloc Dock chat';
@@ -107,6 +113,7 @@ $string['newmessagesone'] = '{$a} nouveau message';
 $string['nobodyfound'] = 'Personne n’a été trouvé';
 $string['nobodyonline'] = 'Aucun participant de vos cours n\'est en ligne pour le moment.';
 $string['noconversations'] = 'Aucune conversation pour l’instant. Cherchez ci-dessus une personne à qui écrire.';
+$string['notificationin'] = '{$a->name} dans {$a->group}';
 $string['notifydelay'] = 'Délai de notification';
 $string['notifydelay_desc'] = 'Combien de temps attendre avant de notifier un message du chat ancré par courriel ou sur mobile. Qui le lit entre-temps n\'est pas notifié ; sinon, une seule notification regroupe tous les messages envoyés par l\'expéditeur pendant ce temps. 0 notifie chaque message tout de suite, comme Moodle le fait pour ses propres messages.';
 $string['offline'] = 'Hors ligne';
@@ -139,6 +146,8 @@ $string['privacy:metadata:dockchatd'] = 'Le service Dock chat (dockchatd) reçoi
 $string['privacy:metadata:dockchatd:fullname'] = 'Le nom complet de l\'utilisateur, affiché aux participants de ses cours.';
 $string['privacy:metadata:dockchatd:message'] = 'Les messages que l\'utilisateur envoie et reçoit.';
 $string['privacy:metadata:dockchatd:userid'] = 'L\'identifiant de l\'utilisateur, pour distribuer les messages.';
+$string['privacy:metadata:preference:block_dockchat_desktop'] = 'Si une notification de bureau affiche les nouveaux messages quand la page est en arrière-plan.';
+$string['privacy:metadata:preference:block_dockchat_sound'] = 'Si un son est joué pour les nouveaux messages.';
 $string['privacy:path:sent'] = 'Messages envoyés depuis le dock';
 $string['privacy:path:windows'] = 'Fenêtres de discussion';
 $string['privacy:window:minimised'] = 'Réduite';

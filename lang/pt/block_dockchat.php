@@ -24,6 +24,10 @@
 
 defined('MOODLE_INTERNAL') || die();
 
+$string['alertdesktop'] = 'Mostrar notificações no ambiente de trabalho';
+$string['alertsettings'] = 'Definições de alertas';
+$string['alertsound'] = 'Tocar um som para mensagens novas';
+$string['alerttitlenote'] = 'Enquanto esta página está em segundo plano, o título mostra quantas mensagens estão por ler (as conversas silenciadas não contam e nunca alertam).';
 $string['backtochats'] = 'Voltar às conversas';
 $string['cachedef_caps'] = 'Respostas de permissões do último token de chat de cada utilizador, para o token que vem com a página seguinte';
 $string['charsleftmany'] = 'Restam {$a} caracteres';
@@ -66,6 +70,8 @@ $string['connected'] = 'Ligado';
 $string['connecting'] = 'A ligar…';
 $string['connectionlost'] = 'Ligação perdida. Nova tentativa dentro de {$a} s…';
 $string['conversationlist'] = 'As suas conversas';
+$string['desktopallow'] = 'Ative de novo para permitir notificações neste navegador.';
+$string['desktopblocked'] = 'Este navegador bloqueia as notificações deste site: permita-as nas definições do site.';
 $string['disconnected'] = 'O chat está desligado';
 $string['dismiss'] = 'Descartar';
 $string['dockchat:addinstance'] = 'Adicionar um novo bloco Dock chat';
@@ -107,6 +113,7 @@ $string['newmessagesone'] = '{$a} mensagem nova';
 $string['nobodyfound'] = 'Ninguém encontrado';
 $string['nobodyonline'] = 'Nenhum dos seus colegas de disciplina está online neste momento.';
 $string['noconversations'] = 'Ainda não há conversas. Procure acima alguém a quem escrever.';
+$string['notificationin'] = '{$a->name} em {$a->group}';
 $string['notifydelay'] = 'Atraso da notificação';
 $string['notifydelay_desc'] = 'Quanto tempo esperar antes de notificar uma mensagem do chat acoplado por email ou no telemóvel. Quem a ler entretanto não é notificado; quem não a ler recebe uma única notificação com todas as mensagens que o remetente enviou nesse tempo. 0 notifica cada mensagem de imediato, como o Moodle faz com as suas próprias mensagens.';
 $string['offline'] = 'Offline';
@@ -139,6 +146,8 @@ $string['privacy:metadata:dockchatd'] = 'O serviço do Dock chat (dockchatd) rec
 $string['privacy:metadata:dockchatd:fullname'] = 'O nome completo do utilizador, mostrado aos colegas de disciplina.';
 $string['privacy:metadata:dockchatd:message'] = 'As mensagens que o utilizador envia e recebe.';
 $string['privacy:metadata:dockchatd:userid'] = 'O ID do utilizador, para entregar as mensagens.';
+$string['privacy:metadata:preference:block_dockchat_desktop'] = 'Se uma notificação no ambiente de trabalho mostra as mensagens novas enquanto a página está em segundo plano.';
+$string['privacy:metadata:preference:block_dockchat_sound'] = 'Se um som toca para as mensagens novas.';
 $string['privacy:path:sent'] = 'Mensagens enviadas a partir do dock';
 $string['privacy:path:windows'] = 'Janelas de conversa';
 $string['privacy:window:minimised'] = 'Minimizada';

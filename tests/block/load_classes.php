@@ -4,7 +4,7 @@
 // Loads every class of block_dockchat against stand-ins of the Moodle classes and interfaces it
 // extends or implements, declared with the signatures of Moodle 4.5/5.1 (read from Moodle's source:
 // public/blocks/moodleblock.class.php, public/privacy/classes/local/request/core_user_data_provider.php,
-// privacy/classes/local/request/core_userlist_provider.php, privacy/classes/local/metadata/provider.php,
+// privacy/classes/local/request/core_userlist_provider.php, user_preference_provider.php, privacy/classes/local/metadata/provider.php,
 // public/lib/external/classes/external_api.php, lib/classes/hook/output/before_footer_html_generation.php,
 // public/lib/classes/task/scheduled_task.php and task_base.php).
 // PHP checks method signature compatibility when a class is declared, which `php -l` does not:
@@ -76,6 +76,11 @@ namespace core_privacy\local\request {
         public static function delete_data_for_all_users_in_context(\context $context);
         /** @param approved_contextlist $contextlist */
         public static function delete_data_for_user(approved_contextlist $contextlist);
+    }
+    /** Stand-in. */
+    interface user_preference_provider extends core_data_provider {
+        /** @param int $userid */
+        public static function export_user_preferences(int $userid);
     }
     /** Stand-in. */
     interface core_userlist_provider {

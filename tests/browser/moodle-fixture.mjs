@@ -5,6 +5,9 @@
 // then `require(['block_dockchat/main'])`.
 // Moodle's own modules are stand-ins over the demo: core/ajax gets tokens from /demo/token, core/str and
 // core/templates read /lang and /templates and keep them in localStorage, as Moodle's do with its JS caches on.
+// Other web service calls (core_user_update_user_preferences) go to /moodle-fixture/service.php, which the
+// fixture answers as Moodle would: it stores the user preferences the block declares, and the next page's
+// init config carries them (dock::js_config 'prefs').
 //
 // Routing disables the browser's HTTP cache in that context (Playwright), so "warm" here means Moodle's
 // localStorage caches of strings and templates filled; `coldCaches(page)` empties them.
@@ -37,7 +40,14 @@ define('core/localstorage', [], function() {
 });
 define('core/ajax', [], function() {
     return {call: function(requests) {
-        return requests.map(function() {
+        return requests.map(function(request) {
+            if (request.methodname !== 'block_dockchat_get_token') {
+                return fetch('/moodle-fixture/service.php', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                    body: JSON.stringify(request)}).then(function(r) {
+                    if (!r.ok) { throw new Error('web service ' + request.methodname + ': HTTP ' + r.status); }
+                    return r.json();
+                });
+            }
             return fetch('/demo/token', {method: 'POST', headers: {'Content-Type': 'application/json'},
                 body: JSON.stringify({user: window.FIXTURE.user})}).then(function(r) { return r.json(); });
         });
@@ -89,9 +99,11 @@ define('core/notification', [], function() {
  * @param {object} ctx playwright BrowserContext (its HTTP cache is off from now on)
  * @param {string} base the demo's URL
  * @param {number} userid the user the page is for
+ * @param {object} [moodle] the user's Moodle side: `preferences` (name -> value, as set_user_preference stores
+ *   them: '1'/'0'), updated by the web service calls; `calls` collects those calls ({methodname, args})
  * @returns {Promise<string>} the fixture page's URL
  */
-export const installMoodleFixture = async(ctx, base, userid) => {
+export const installMoodleFixture = async(ctx, base, userid, moodle = {preferences: {}, calls: []}) => {
     const build = join(root, 'moodle-block', 'amd', 'build');
     const amd = readdirSync(build).filter((f) => f.endsWith('.min.js')).sort()
         .map((f) => readFileSync(join(build, f), 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, '')).join('\n');
@@ -106,6 +118,23 @@ export const installMoodleFixture = async(ctx, base, userid) => {
     const block = render(blockTemplate, {uniqid: 'fixture', messageurl: base + '/message/index.php'}, strings);
     await ctx.route('**/moodle-fixture/**', async(route) => {
         const url = new URL(route.request().url());
+        if (url.pathname === '/moodle-fixture/service.php') {
+            // As Moodle's core_user_update_user_preferences: only the preferences the block declares (lib.php).
+            const request = JSON.parse(route.request().postData() || '{}');
+            moodle.calls.push(request);
+            const declared = ['block_dockchat_sound', 'block_dockchat_desktop'];
+            const prefs = (request.args && request.args.preferences) || [];
+            if (request.methodname !== 'core_user_update_user_preferences'
+                    || !prefs.every((p) => declared.includes(p.type) && (p.value === '1' || p.value === '0'))) {
+                await route.fulfill({status: 400, contentType: 'application/json', body: '{"error": "not allowed"}'});
+                return;
+            }
+            prefs.forEach((p) => {
+                moodle.preferences[p.type] = p.value;
+            });
+            await route.fulfill({status: 200, contentType: 'application/json', body: '{"saved": [], "warnings": []}'});
+            return;
+        }
         if (url.pathname === '/moodle-fixture/requirejs.php') {
             await route.fulfill({status: 200, contentType: 'application/javascript',
                 headers: {'cache-control': 'public, max-age=31536000, immutable'}, body: renderer + '\n' + LOADER + '\n' + STANDINS + '\n' + amd});
@@ -114,8 +143,9 @@ export const installMoodleFixture = async(ctx, base, userid) => {
         // The course page, as PHP renders it: a fresh page token each time (issue 15 item 1).
         const answer = await (await fetch(base + '/demo/token', {method: 'POST', headers: {'Content-Type': 'application/json'},
             body: JSON.stringify({user: userid}), signal: AbortSignal.timeout(T)})).json();
+        const pref = (name) => moodle.preferences['block_dockchat_' + name] === '1';
         const config = {wsurl: answer.wsurl, userid, blockregion: 'side-pre', lang: 'en', token: answer.token,
-            tokenexp: answer.exp, now: Math.floor(Date.now() / 1000)};
+            tokenexp: answer.exp, now: Math.floor(Date.now() / 1000), prefs: {sound: pref('sound'), desktop: pref('desktop')}};
         const html = `<!DOCTYPE html>
 <html lang="en" dir="ltr"><head><meta charset="utf-8"><title>Course: Introduction to Psychology</title>
 <meta name="viewport" content="width=device-width, initial-scale=1.0">

@@ -36,6 +36,7 @@ import {createRenderer} from './renderer.js';
 import {initialState, reduce, conv, unreadUpto, peerOf, groupInfo, groupConv, isGroupKey, parseKey} from './state.js';
 import {createPanelController} from './panel.js';
 import {createSnapshotStore, takeSnapshot} from './snapshot.js';
+import {ALERT_PREFS, createAlerts} from './alerts.js';
 
 const HISTORY_PAGE = 30;
 const TYPING_THROTTLE_MS = 2000;
@@ -109,6 +110,12 @@ export const createTabChannel = (name, view) => {
  *   loads of this tab (sessionStorage)
  * @param {string} [deps.site] the site (the page's origin): with `session`, the dock is saved as it is shown
  *   (./snapshot.js) and the next page of this tab draws it at once, before the welcome
+ * @param {object} [deps.alerts] background alerts (./alerts.js createAlerts): told of every state and of
+ *   each new message from someone else
+ * @param {object} [deps.prefs] the alert preferences the page came with: {sound, desktop} (booleans)
+ * @param {function(string, boolean): Promise} [deps.savePref] stores a preference for the user ('sound',
+ *   'desktop'): Moodle's user preferences, the demo's localStorage
+ * @param {function(Error)} [deps.onError] a preference could not be saved
  * @returns {object}
  */
 export const createController = (deps) => {
@@ -129,6 +136,7 @@ export const createController = (deps) => {
     const outboxKey = 'block_dockchat_outbox_' + (deps.userid || 0);
     const orderKey = 'block_dockchat_order_' + (deps.userid || 0);
     const session = deps.session || null;
+    const alerts = deps.alerts || null;
     const draftsKey = 'block_dockchat_drafts_' + (deps.userid || 0);
     const groupsKey = 'block_dockchat_groups_' + (deps.userid || 0);
     // The previous page's dock (issue 15): drawn before the welcome, saved as it changes.
@@ -311,6 +319,9 @@ export const createController = (deps) => {
             }
         }
         renderer.render(state, now());
+        if (alerts) {
+            alerts.update(state);
+        }
         updateTicker();
         renderer.whenIdle().then(() => markRead());
         if (snapshots && state.welcomed) {
@@ -434,9 +445,13 @@ export const createController = (deps) => {
                 const known = conv(state, peer).messages;
                 dispatch({type: 'message', message: m, sender: frame.sender});
                 const theirs = m && (isGroupKey(peer) ? m.from !== state.me : m.from === peer);
-                if (theirs && conv(state, peer).messages !== known && renderer.announceArrival) {
+                const fresh = theirs && conv(state, peer).messages !== known;
+                if (fresh && renderer.announceArrival) {
                     // New to this page (not a resume's repeat): screen readers hear of it once.
                     renderer.whenIdle().then(() => renderer.announceArrival(peer, m.id));
+                }
+                if (fresh && alerts) {
+                    alerts.arrived(peer, m, frame.sender);
                 }
                 break;
             }
@@ -483,6 +498,54 @@ export const createController = (deps) => {
                 break;
         }
         panel.onFrame(frame);
+    };
+
+    /**
+     * Change an alert preference here, in the other tabs and for the user (a failed save puts it back).
+     *
+     * @param {string} name 'sound' or 'desktop'
+     * @param {boolean} value
+     */
+    const changePref = (name, value) => {
+        const before = state.alerts[name];
+        if (before === value) {
+            return;
+        }
+        dispatch({type: 'alertPrefs', [name]: value});
+        post({kind: 'alertPrefs', [name]: value});
+        if (!deps.savePref) {
+            return;
+        }
+        Promise.resolve().then(() => deps.savePref(name, value)).catch((e) => {
+            if (state.alerts[name] === value) {
+                dispatch({type: 'alertPrefs', [name]: before});
+                post({kind: 'alertPrefs', [name]: before});
+            }
+            if (deps.onError) {
+                deps.onError(e);
+            }
+        });
+    };
+
+    const onAlertPref = (name, value) => {
+        if (!ALERT_PREFS.includes(name)) {
+            return;
+        }
+        if (name === 'desktop' && value && alerts) {
+            // Asked for now, in the user's click: browsers ignore (or block) a request made later or on load.
+            alerts.requestPermission().then((permission) => {
+                dispatch({type: 'alertPrefs', permission});
+                if (permission === 'granted') {
+                    changePref('desktop', true);
+                }
+            });
+            return;
+        }
+        if (name === 'sound' && value && alerts) {
+            // The click lets the page's audio start (browsers keep it silent until a gesture).
+            alerts.unlockSound();
+        }
+        changePref(name, value);
     };
 
     const onIntent = (intent) => {
@@ -569,6 +632,9 @@ export const createController = (deps) => {
             case 'reconnect':
                 transport.reconnectNow();
                 break;
+            case 'alertPref':
+                onAlertPref(intent.name, !!intent.value);
+                break;
             default:
                 break;
         }
@@ -611,6 +677,9 @@ export const createController = (deps) => {
                 dispatch({type: 'discard', peer: data.peer, cid: data.cid});
             } else if (data.kind === 'sendfailed') {
                 dispatch({type: 'sendfailed', peer: data.peer, cid: data.cid, code: data.code, final: data.final});
+            } else if (data.kind === 'alertPrefs') {
+                // Changed in another tab (it saves it for the user).
+                dispatch({type: 'alertPrefs', sound: data.sound, desktop: data.desktop});
             } else if (data.kind === 'window') {
                 dispatch({type: 'window', peer: data.peer, state: data.state, person: data.person || undefined,
                     raise: !!data.raise, at: typeof data.at === 'number' ? data.at : undefined});
@@ -624,6 +693,9 @@ export const createController = (deps) => {
     return {
         onIntent,
         start() {
+            const prefs = deps.prefs || {};
+            dispatch({type: 'alertPrefs', sound: prefs.sound === true, desktop: prefs.desktop === true,
+                permission: alerts ? alerts.permission() : undefined});
             const snap = snapshots ? snapshots.load() : null;
             if (snap) {
                 restoredCursor = snap.cursor;
@@ -664,6 +736,12 @@ export const createController = (deps) => {
             return {type: 'welcome', v: Protocol.VERSION, user: state.user, online: state.online, windows,
                 cursor: transport.cursor, token_exp: 0, server_time: Math.floor(now() / 1000), limits: state.limits};
         },
+        /** Read this browser's notification permission again (it may change in the browser's settings). */
+        refreshPermission() {
+            if (alerts) {
+                dispatch({type: 'alertPrefs', permission: alerts.permission()});
+            }
+        },
         /** Save the snapshot now (the page is going away). */
         saveSnapshot() {
             if (snapshots) {
@@ -699,6 +777,8 @@ export const createController = (deps) => {
  * @param {string} [config.lang]
  * @param {Element|null} [config.blockRoot]
  * @param {function(Error)} [config.onError]
+ * @param {object} [config.prefs] the user's alert preferences: {sound, desktop} (booleans)
+ * @param {function(string, boolean): Promise} [config.savePref] stores an alert preference for the user
  * @returns {object} the controller
  */
 export const startDock = (config) => {
@@ -732,7 +812,10 @@ export const startDock = (config) => {
         session = null;
     }
     const site = view && view.location ? view.location.origin : '';
-    controller = createController({transport, renderer, userid: config.userid, channel, storage, session, site});
+    const alerts = view ? createAlerts({view, str: config.str, userid: config.userid, storage,
+        onOpen: (peer) => controller && controller.onIntent({type: 'open', peer, focus: true})}) : null;
+    controller = createController({transport, renderer, userid: config.userid, channel, storage, session, site,
+        alerts, prefs: config.prefs, savePref: config.savePref, onError: config.onError});
     controller.renderer = renderer;
     controller.transport = transport;
     if (transport.setWelcomeSource) {
@@ -744,6 +827,8 @@ export const startDock = (config) => {
         view.document.addEventListener('visibilitychange', () => {
             if (view.document.visibilityState === 'hidden') {
                 controller.saveSnapshot();
+            } else {
+                controller.refreshPermission();
             }
         });
     }

@@ -19,7 +19,8 @@
  * The only module that imports Moodle's AMD modules. It adapts them to the client's injected
  * interfaces: tokens from the page (the first one) and from the external function `block_dockchat_get_token`
  * (core/ajax: reconnects, refreshes), strings from
- * core/str, templates from core/templates; everything else is the shared client (./dock.js).
+ * core/str, templates from core/templates, the alert preferences saved as Moodle user preferences
+ * (core/ajax: core_user_update_user_preferences); everything else is the shared client (./dock.js).
  *
  * @module     block_dockchat/main
  * @copyright  2026 dockchat developers
@@ -69,6 +70,19 @@ const getToken = () => Promise.resolve(
 );
 
 /**
+ * Store an alert preference for the user, in Moodle's user preferences (declared by the block's lib.php
+ * block_dockchat_user_preferences): every device of the user gets it with its next page.
+ *
+ * @param {string} name 'sound' or 'desktop'
+ * @param {boolean} value
+ * @returns {Promise}
+ */
+const savePref = (name, value) => Promise.resolve(Ajax.call([{
+    methodname: 'core_user_update_user_preferences',
+    args: {preferences: [{type: COMPONENT + '_' + name, value: value ? '1' : '0'}]},
+}])[0]);
+
+/**
  * Render one of the block's templates to HTML.
  *
  * @param {string} name template name without component
@@ -81,8 +95,9 @@ const renderTemplate = (name, context) => Templates.renderForPromise(COMPONENT +
 /**
  * Start the dock (once per page; a second block instance only attaches its online list).
  *
- * @param {object} config {wsurl, userid, blockregion, lang, token?, tokenexp?, now?}: token, tokenexp and now
- *     (Unix seconds, the page's clock) are the first token, minted with the page
+ * @param {object} config {wsurl, userid, blockregion, lang, prefs, token?, tokenexp?, now?}: prefs the user's
+ *     alert preferences ({sound, desktop}); token, tokenexp and now (Unix seconds, the page's clock) are the
+ *     first token, minted with the page
  */
 export const init = (config) => {
     const cfg = config || {};
@@ -116,6 +131,8 @@ export const init = (config) => {
             // Looked up now, so a block rendered by a later init call on this page is found too.
             blockRoot: findBlock(),
             onError: Notification.exception,
+            prefs: cfg.prefs || {},
+            savePref,
         });
         return controller;
     }).catch(Notification.exception);

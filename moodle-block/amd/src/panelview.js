@@ -73,6 +73,10 @@ export const createPanelView = (options) => {
     let personEls = new Map();
     let shownResults = null;
     let timeTimer = null;
+    /** Whether the alerts' settings menu is open. */
+    let settingsOpen = false;
+    let documentBound = false;
+    let lastState = null;
 
     const region = (name) => root.querySelector('[data-region="' + name + '"]');
     const toElement = (html) => {
@@ -138,6 +142,45 @@ export const createPanelView = (options) => {
         } else if (action === 'load-more') {
             event.preventDefault();
             onIntent({type: 'loadmore'});
+        } else if (action === 'toggle-settings') {
+            event.preventDefault();
+            showSettings(!settingsOpen, !settingsOpen);
+        }
+    };
+
+    /**
+     * Open or close the alerts' settings menu.
+     *
+     * @param {boolean} open
+     * @param {boolean} [focusIn] move the focus to its first toggle (opened from the gear)
+     */
+    const showSettings = (open, focusIn) => {
+        settingsOpen = open;
+        renderSettings();
+        const menu = region('settings-menu');
+        if (open && focusIn && menu) {
+            const first = menu.querySelector('input');
+            if (first) {
+                first.focus();
+            }
+        }
+    };
+
+    const onChange = (event) => {
+        const input = event.target;
+        if (!input.matches || !input.matches('[data-action="alert-pref"]')) {
+            return;
+        }
+        // The box shows the preference as the state holds it: it changes when the state does (a
+        // notification permission the browser refuses leaves it off).
+        const wanted = input.checked;
+        input.checked = !wanted;
+        onIntent({type: 'alertPref', name: input.getAttribute('data-pref'), value: wanted});
+    };
+
+    const onDocumentClick = (event) => {
+        if (settingsOpen && root && !(event.target.closest && event.target.closest('[data-region="settings"]'))) {
+            showSettings(false);
         }
     };
 
@@ -172,6 +215,16 @@ export const createPanelView = (options) => {
                 event.preventDefault();
                 onIntent({type: 'panelTab', tab: all[next].getAttribute('data-tab')});
                 all[next].focus();
+            }
+            return;
+        }
+        if (event.key === 'Escape' && settingsOpen && target.closest('[data-region="settings"]')) {
+            event.preventDefault();
+            event.stopPropagation();
+            showSettings(false);
+            const gear = root.querySelector('[data-action="toggle-settings"]');
+            if (gear) {
+                gear.focus();
             }
             return;
         }
@@ -236,7 +289,13 @@ export const createPanelView = (options) => {
         el.addEventListener('click', onClick);
         el.addEventListener('keydown', onKeydown);
         el.addEventListener('input', onInput);
+        el.addEventListener('change', onChange);
         el.addEventListener('scroll', onScroll, true);
+        if (!documentBound) {
+            // A click elsewhere closes the settings menu.
+            documentBound = true;
+            doc.addEventListener('click', onDocumentClick);
+        }
         if (timeTimer === null) {
             timeTimer = view.setInterval(() => refreshTimes(Date.now()), TIME_REFRESH_MS);
         }
@@ -271,6 +330,42 @@ export const createPanelView = (options) => {
         // The Online tab says how many are online when that is known (the renderer writes the count).
         const count = region('count');
         setHidden(region('online-label'), !!(count && count.textContent.trim()));
+    };
+
+    /**
+     * The alerts' settings: the gear's state, the toggles as the preferences are, and why desktop
+     * notifications do not show in this browser (not allowed yet, or blocked).
+     */
+    const renderSettings = () => {
+        const gear = root && root.querySelector('[data-action="toggle-settings"]');
+        if (!gear) {
+            return;
+        }
+        setAttr(gear, 'aria-expanded', settingsOpen ? 'true' : 'false');
+        setHidden(region('settings-menu'), !settingsOpen);
+        const alerts = lastState && lastState.alerts;
+        if (!alerts) {
+            return;
+        }
+        const sound = root.querySelector('[data-action="alert-pref"][data-pref="sound"]');
+        const desktop = root.querySelector('[data-action="alert-pref"][data-pref="desktop"]');
+        if (sound && sound.checked !== alerts.sound) {
+            sound.checked = alerts.sound;
+        }
+        const notifying = alerts.desktop && alerts.permission === 'granted';
+        if (desktop && desktop.checked !== notifying) {
+            desktop.checked = notifying;
+        }
+        let hint = '';
+        if (alerts.permission === 'denied') {
+            hint = str('desktopblocked');
+        } else if (alerts.desktop && alerts.permission !== 'granted') {
+            // On for the user (chosen on another device), not allowed in this browser yet.
+            hint = str('desktopallow');
+        }
+        const hintEl = region('desktop-hint');
+        setText(hintEl, hint);
+        setHidden(hintEl, !hint);
     };
 
     const messageUrl = (conv) => {
@@ -400,7 +495,9 @@ export const createPanelView = (options) => {
             if (blockRoot !== root) {
                 attach(blockRoot);
             }
+            lastState = state;
             renderTabs(state);
+            renderSettings();
             await renderConversations(state, nowMs);
             await renderSearch(state);
         },

@@ -120,6 +120,9 @@ export const initialState = (me) => freeze({
     groups: freeze({}),
     // The block's panel: conversations list, people search, tab (./panel.js).
     panel: initialPanel(),
+    // The background alerts (./alerts.js): the user's preferences, and whether this browser lets the
+    // page notify ('granted', 'denied', 'default': not asked yet).
+    alerts: freeze({sound: false, desktop: false, permission: 'default'}),
 });
 
 const emptyConv = freeze({
@@ -668,6 +671,21 @@ const reduceChat = (state, action) => {
                 next = withGroups(next, [action.group]);
             }
             return setWindow(next, action.peer, action.state, !!action.raise, action.at);
+        }
+
+        case 'alertPrefs': {
+            // The preferences (from the page, a toggle, another tab) and this browser's permission.
+            const changes = {};
+            ['sound', 'desktop'].forEach((name) => {
+                if (typeof action[name] === 'boolean' && action[name] !== state.alerts[name]) {
+                    changes[name] = action[name];
+                }
+            });
+            if (typeof action.permission === 'string' && action.permission !== state.alerts.permission) {
+                changes.permission = action.permission;
+            }
+            return Object.keys(changes).length
+                ? freeze(Object.assign({}, state, {alerts: freeze(Object.assign({}, state.alerts, changes))})) : state;
         }
 
         case 'conversations': {

@@ -38,6 +38,8 @@ export const STRING_KEYS = [
     'nobodyfound', 'searching',
     // Phones: the launcher's name.
     'chats',
+    // Background alerts (./alerts.js, the panel's settings).
+    'desktopallow', 'desktopblocked', 'notificationin',
 ];
 
 /**

@@ -51,7 +51,14 @@ class dock {
         'openchatwith', 'reconnectnow', 'restore', 'retry', 'seen', 'send', 'sending', 'sessionended',
         'today', 'toolongtosend', 'typeamessage', 'typing', 'unreadcountmany', 'unreadcountone', 'yesterday',
         'you', 'membercountmany', 'membercountone', 'newmessagein', 'seenbymany', 'seenbynames', 'seenbyone',
-        'typingothersmany', 'typingothersone', 'nobodyfound', 'searching', 'chats',
+        'typingothersmany', 'typingothersone', 'nobodyfound', 'searching', 'chats', 'desktopallow',
+        'desktopblocked', 'notificationin',
+    ];
+
+    /** @var string[] The alert preferences of the dock (lib.php block_dockchat_user_preferences), by client name. */
+    public const ALERT_PREFERENCES = [
+        'sound' => 'block_dockchat_sound',
+        'desktop' => 'block_dockchat_desktop',
     ];
 
     /**
@@ -138,6 +145,7 @@ class dock {
             'userid' => (int) $USER->id,
             'blockregion' => $blockregion,
             'lang' => current_language(),
+            'prefs' => self::alert_preferences(),
         ];
         $now = time();
         $token = self::page_token($now);
@@ -150,6 +158,20 @@ class dock {
             $config['now'] = $now;
         }
         return $config;
+    }
+
+    /**
+     * The user's alert preferences for the client: the sound and the desktop notifications, off unless
+     * chosen. Read from $USER->preference, which Moodle loads with the user (no query on a page).
+     *
+     * @return array{sound: bool, desktop: bool}
+     */
+    public static function alert_preferences(): array {
+        $prefs = [];
+        foreach (self::ALERT_PREFERENCES as $name => $preference) {
+            $prefs[$name] = (bool) get_user_preferences($preference, false);
+        }
+        return $prefs;
     }
 
     /**

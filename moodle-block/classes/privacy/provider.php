@@ -41,10 +41,17 @@ use core_privacy\local\request\writer;
 class provider implements
         \core_privacy\local\metadata\provider,
         \core_privacy\local\request\plugin\provider,
-        \core_privacy\local\request\core_userlist_provider {
+        \core_privacy\local\request\core_userlist_provider,
+        \core_privacy\local\request\user_preference_provider {
 
     /** @var int Window state stored for a minimised window (0 = open). */
     private const WINDOW_MINIMISED = 1;
+
+    /** @var string[] The alert preferences (lib.php block_dockchat_user_preferences) and what each is. */
+    private const PREFERENCES = [
+        'block_dockchat_sound' => 'privacy:metadata:preference:block_dockchat_sound',
+        'block_dockchat_desktop' => 'privacy:metadata:preference:block_dockchat_desktop',
+    ];
 
     /**
      * Describes the personal data stored and sent elsewhere.
@@ -75,6 +82,10 @@ class provider implements
             'messageid' => 'privacy:metadata:block_dockchat_job:messageid',
             'timecreated' => 'privacy:metadata:block_dockchat_job:timecreated',
         ], 'privacy:metadata:block_dockchat_job');
+
+        foreach (self::PREFERENCES as $preference => $description) {
+            $collection->add_user_preference($preference, $description);
+        }
 
         $collection->add_subsystem_link('core_message', [], 'privacy:metadata:core_message');
 
@@ -196,6 +207,22 @@ class provider implements
         if ($windows) {
             $writer->export_data([$root, get_string('privacy:path:windows', 'block_dockchat')],
                 (object) ['windows' => $windows]);
+        }
+    }
+
+    /**
+     * Exports the user's alert preferences (sound, desktop notifications) when they chose one.
+     *
+     * @param int $userid The user.
+     * @return void
+     */
+    public static function export_user_preferences(int $userid) {
+        foreach (self::PREFERENCES as $preference => $description) {
+            $value = get_user_preferences($preference, null, $userid);
+            if ($value !== null) {
+                writer::export_user_preference('block_dockchat', $preference, $value ? get_string('yes') : get_string('no'),
+                    get_string($description, 'block_dockchat'));
+            }
         }
     }
 

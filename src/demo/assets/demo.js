@@ -3,7 +3,8 @@
 // the language chosen in the user menu).
 // Only the glue differs from Moodle: tokens come from POST /demo/token, templates are rendered by the
 // `mustache` package with core/templates' `{{#str}}` (./templates.js), and the visitor picks who they
-// are (kept per tab in sessionStorage; `?user=<id>` in the URL wins, for tests).
+// are (kept per tab in sessionStorage; `?user=<id>` in the URL wins, for tests). The alert preferences,
+// Moodle user preferences on a Moodle site, are kept in this browser's localStorage, per demo user.
 import {startDock} from '/client/dock.js';
 import {makeStr} from '/client/strings.js';
 import {FIRST_RENDER_TEMPLATES} from '/client/renderer.js';
@@ -155,6 +156,20 @@ const main = async() => {
         body: JSON.stringify({user: userid}),
     });
 
+    // As Moodle's user preferences: read with the page, saved when a toggle changes.
+    const prefsKey = `dockchat-demo-prefs-${userid}`;
+    const readPrefs = () => {
+        try {
+            const saved = JSON.parse(localStorage.getItem(prefsKey) || '{}');
+            return {sound: saved.sound === true, desktop: saved.desktop === true};
+        } catch (e) {
+            return {sound: false, desktop: false};
+        }
+    };
+    const savePref = async(name, value) => {
+        localStorage.setItem(prefsKey, JSON.stringify(Object.assign(readPrefs(), {[name]: value})));
+    };
+
     window.dockchat = startDock({
         getToken,
         renderTemplate,
@@ -163,6 +178,8 @@ const main = async() => {
         lang,
         blockRoot: content.querySelector('[data-region="block_dockchat-online"]'),
         onError: (e) => console.error(e),
+        prefs: readPrefs(),
+        savePref,
     });
 };
 
