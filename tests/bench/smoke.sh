@@ -61,6 +61,7 @@ PY
 
 check idle idle --db mariadb --per-worker 25
 check idle-cluster idle --db mariadb --per-worker 25 --nodes 3
+check idle-failover idle --db mariadb --per-worker 25 --nodes 3 --failover
 check pairs pairs --db mariadb
 check pairs-rate pairs --db mariadb --rate 200
 check typing typing --db mariadb

@@ -174,6 +174,13 @@ struct Cli {
     /// Internal (idle-worker): server address.
     #[arg(long, hide = true)]
     worker_addr: Option<std::net::SocketAddr>,
+    /// idle with --nodes 2 or more: connect everyone to the first node, kill it (SIGKILL) once all
+    /// are held, and report how long until every user was welcomed by another node.
+    #[arg(long)]
+    failover: bool,
+    /// Internal (idle-worker): where sockets reconnect when their server goes (repeatable).
+    #[arg(long, hide = true)]
+    worker_fallback: Vec<std::net::SocketAddr>,
     /// Internal (idle-worker): first user index.
     #[arg(long, hide = true, default_value_t = 0)]
     worker_first: usize,
@@ -242,6 +249,7 @@ async fn run_worker(cli: &Cli) -> Result<()> {
         target,
         secret: std::env::var("DOCKCHAT_BENCH_SECRET").ok(),
         first: cli.worker_first,
+        fallback: cli.worker_fallback.clone(),
         count,
         src_ips: cli.src_ips,
     })
@@ -381,7 +389,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
     let several = targets.len() > 1;
     let mut results: Vec<(Target, Vec<(String, Value)>)> = Vec::new();
     for target in targets {
-        let h = match target {
+        let mut h = match target {
             Target::Dockchatd => {
                 let h = Harness::dockchatd(&opts, &dataset).await?;
                 if let Some(p) = &h.prepared {
@@ -396,7 +404,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
             report.set("dockchatd_nodes", h.nodes());
         }
         let outcome = match scenario {
-            Scenario::Idle => idle::run(&h, n, cli.per_worker, cli.src_ips).await,
+            Scenario::Idle => idle::run(&mut h, n, cli.per_worker, cli.src_ips, cli.failover).await,
             Scenario::Pairs => pairs::run(&h, &pairs_params, pairs::Mode::Messages).await,
             Scenario::Typing => pairs::run(&h, &pairs_params, pairs::Mode::Typing).await,
             Scenario::Storm => storm::run(&h, n, cli.src_ips).await,

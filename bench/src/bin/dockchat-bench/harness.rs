@@ -197,7 +197,7 @@ impl Harness {
     pub fn finish(self, keep: bool) -> Result<()> {
         let dir = self.dir.clone();
         let mut server = self.server;
-        let mut crashed = !server.alive();
+        let mut crashed = !server.alive() && !server.killed;
         for mut other in self.others {
             crashed |= !other.alive();
             other.stop()?;

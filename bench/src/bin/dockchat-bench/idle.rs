@@ -6,6 +6,11 @@
 //! server's VmRSS before any connection and after all are held and settled, and reports RSS per held
 //! connection. Workers talk to the parent over stdin/stdout (one JSON line each way per step) and exit
 //! when their stdin closes, so they never outlive the run.
+//!
+//! With `--failover` (a cluster, `--nodes` 2 or more) every connection is opened on the first node and
+//! the workers know the others: once all are held the first node is killed with SIGKILL, each socket
+//! reconnects to another node after the delay a browser waits (0.5 to 1 s, as the client's first
+//! backoff step) and the run reports how long until every user was welcomed again.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -40,6 +45,9 @@ pub struct WorkerSpec {
     pub count: usize,
     /// Number of 127.0.0.x source addresses.
     pub src_ips: usize,
+    /// Where a socket reconnects when its server goes (user k to `fallback[k mod len]`); empty:
+    /// it does not.
+    pub fallback: Vec<SocketAddr>,
 }
 
 struct Worker {
@@ -58,6 +66,11 @@ impl Worker {
             .args(["--n", &spec.count.to_string()])
             .args(["--src-ips", &spec.src_ips.to_string()])
             .args(["--target", spec.target.name()])
+            .args(
+                spec.fallback
+                    .iter()
+                    .flat_map(|a| ["--worker-fallback".to_string(), a.to_string()]),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -114,11 +127,15 @@ impl Worker {
 
 /// Runs the scenario against `h` with `n` connections, at most `per_worker` per process.
 pub async fn run(
-    h: &Harness,
+    h: &mut Harness,
     n: usize,
     per_worker: usize,
     src_ips: usize,
+    failover: bool,
 ) -> Result<Vec<(String, Value)>> {
+    if failover && h.nodes() < 2 {
+        bail!("--failover needs a cluster: --nodes 2 or more");
+    }
     let per_worker = per_worker.clamp(1, 9000);
     let pids = h.pids();
     let nodes = pids.len();
@@ -137,13 +154,19 @@ pub async fn run(
     for w in 0..workers_n {
         let first = w * per_worker;
         let count = per_worker.min(n.saturating_sub(first));
+        let (addr, fallback) = if failover {
+            (h.addr(), (1..h.nodes()).map(|i| h.addr_for(i)).collect())
+        } else {
+            (h.addr_for(w), Vec::new())
+        };
         workers.push(Worker::spawn(&WorkerSpec {
-            addr: h.addr_for(w),
+            addr,
             target: h.target,
             secret: h.secret().map(str::to_owned),
             first,
             count,
             src_ips,
+            fallback,
         })?);
     }
     let mut held = 0u64;
@@ -168,7 +191,37 @@ pub async fn run(
         let v = w.ask("count", Duration::from_secs(30))?;
         let a = v["alive"].as_u64().unwrap_or(0);
         alive += a;
-        alive_per_node[i % nodes] += a;
+        // With --failover every worker started on the first node.
+        alive_per_node[if failover { 0 } else { i % nodes }] += a;
+    }
+    let mut failover_fields = Vec::new();
+    if failover {
+        // SIGKILL: no goodbye, the sockets just end, as when a host dies.
+        h.server.kill();
+        let killed = Instant::now();
+        let bound = Duration::from_secs(180);
+        let mut reconnected = 0u64;
+        while killed.elapsed() < bound {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            reconnected = 0;
+            for w in &mut workers {
+                let v = w.ask("count", Duration::from_secs(30))?;
+                reconnected += v["reconnected"].as_u64().unwrap_or(0);
+            }
+            if reconnected >= alive {
+                break;
+            }
+        }
+        let took = killed.elapsed().as_secs_f64();
+        failover_fields = vec![
+            ("failover_users".to_string(), alive.into()),
+            ("failover_reconnected".to_string(), reconnected.into()),
+            (
+                "failover_missing".to_string(),
+                alive.saturating_sub(reconnected).into(),
+            ),
+            ("failover_all_welcomed_s".to_string(), round(took, 2).into()),
+        ];
     }
     for w in workers {
         w.finish();
@@ -208,6 +261,7 @@ pub async fn run(
             .collect();
         out.push(("per_node".into(), Value::Array(per_node)));
     }
+    out.extend(failover_fields);
     if let Some(e) = first_error {
         out.push(("first_error".into(), e.into()));
     }
@@ -218,6 +272,8 @@ pub async fn run(
 pub async fn worker(spec: WorkerSpec) -> Result<()> {
     let minter = spec.secret.as_deref().map(Minter::new);
     let alive = Arc::new(AtomicU64::new(0));
+    let reconnected = Arc::new(AtomicU64::new(0));
+    let fallback = Arc::new(spec.fallback.clone());
     let failed = Arc::new(AtomicU64::new(0));
     let first_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let sem = Arc::new(Semaphore::new(128));
@@ -239,6 +295,8 @@ pub async fn worker(spec: WorkerSpec) -> Result<()> {
             first_error.clone(),
             ready_tx.clone(),
         );
+        let (reconnected, fallback, hello_again) =
+            (reconnected.clone(), fallback.clone(), hello.clone());
         let addr = spec.addr;
         handles.push(tokio::spawn(async move {
             let permit = sem.acquire_owned().await;
@@ -258,13 +316,30 @@ pub async fn worker(spec: WorkerSpec) -> Result<()> {
             alive.fetch_add(1, Ordering::Relaxed);
             let _ = ready.send(true);
             // Hold: read (presence, server pings answered by tungstenite) until the socket ends.
+            hold(&mut ws).await;
+            alive.fetch_sub(1, Ordering::Relaxed);
+            if fallback.is_empty() {
+                return;
+            }
+            // The server went: reconnect elsewhere as a browser would, after its first backoff
+            // step (0.5 to 1 s, spread by user), then again with a doubling delay.
+            let to = fallback[k % fallback.len()];
+            let mut delay = Duration::from_millis(500 + (k as u64 * 7919) % 500);
             loop {
-                match ws.next().await {
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                    Some(Ok(_)) => {}
+                tokio::time::sleep(delay).await;
+                match client::open(to, Some(src), hello_again.clone(), Duration::from_secs(60))
+                    .await
+                {
+                    Ok(mut ws) => {
+                        alive.fetch_add(1, Ordering::Relaxed);
+                        reconnected.fetch_add(1, Ordering::Relaxed);
+                        hold(&mut ws).await;
+                        alive.fetch_sub(1, Ordering::Relaxed);
+                        return;
+                    }
+                    Err(_) => delay = (delay * 2).min(Duration::from_secs(30)),
                 }
             }
-            alive.fetch_sub(1, Ordering::Relaxed);
         }));
     }
     drop(ready_tx);
@@ -298,13 +373,26 @@ pub async fn worker(spec: WorkerSpec) -> Result<()> {
     });
     while let Some(line) = line_rx.recv().await {
         if line.trim() == "count" {
-            println!("{}", json!({"alive": alive.load(Ordering::Relaxed)}));
+            println!(
+                "{}",
+                json!({"alive": alive.load(Ordering::Relaxed), "reconnected": reconnected.load(Ordering::Relaxed)})
+            );
         }
     }
     for h in handles {
         h.abort();
     }
     Ok(())
+}
+
+/// Reads a held socket until it ends.
+async fn hold(ws: &mut client::Ws) {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+            Some(Ok(_)) => {}
+        }
+    }
 }
 
 /// Checks the per-process socket budget before starting.

@@ -61,6 +61,8 @@ pub struct Server {
     pub pid: u32,
     /// Whether it was pinned to core 1.
     pub pinned: bool,
+    /// Killed on purpose by the scenario ([`Server::kill`]), not crashed.
+    pub killed: bool,
     label: &'static str,
 }
 
@@ -135,6 +137,7 @@ impl Server {
                             addr,
                             pid,
                             pinned,
+                            killed: false,
                             label,
                         });
                     }
@@ -155,6 +158,13 @@ impl Server {
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGKILL now (a host dying), and reaps it.
+    pub fn kill(&mut self) {
+        self.killed = true;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// SIGTERM, wait up to 15 s, then SIGKILL.
