@@ -279,6 +279,56 @@ async fn a_group_message_reaches_members_on_every_node_once(backend: Backend) {
 }
 db_test!(a_group_message_reaches_members_on_every_node_once);
 
+async fn a_node_restarted_under_its_name_keeps_its_users(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    let prefix = prefix("restart", backend);
+    // A grace longer than the restart: the others must not drop the node's users when it ends.
+    let start = |name: &'static str| {
+        let (db, prefix) = (&db, prefix.clone());
+        async move {
+            let mut cfg = config(db);
+            cfg.cluster.redis_url = REDIS.into();
+            cfg.cluster.prefix = prefix;
+            cfg.cluster.node_id = name.into();
+            cfg.presence.offline_grace_secs = 3;
+            let server = dockchat::app::start(cfg).await.expect("node starts");
+            let addr = server.local_addr();
+            Node {
+                server: Some(server),
+                addr,
+            }
+        }
+    };
+    let mut a = start("a").await;
+    let mut b = start("b").await;
+    until("both nodes joined", Duration::from_secs(10), || {
+        a.is_up() && b.is_up()
+    })
+    .await;
+    let mut alice = a.client(ALICE).await;
+    let bob = b.client(BOB).await;
+    presence_of(&mut alice, BOB, "online").await;
+
+    // Rolling restart of b: goodbye, the same name again, Bob back on it within the grace.
+    b.stop().await;
+    drop(bob);
+    let mut b = start("b").await;
+    until("b rejoined", Duration::from_secs(10), || b.is_up()).await;
+    let mut bob = b.client(BOB).await;
+    // Past the goodbye's grace: Bob was never offline, and frames only Redis carries reach him.
+    alice.expect_none("presence", Duration::from_secs(4)).await;
+    alice.send(json!({"type": "typing", "to": BOB})).await;
+    let t = bob.expect("typing").await;
+    assert_eq!(t["from"], ALICE, "{t}");
+
+    alice.close().await;
+    bob.close().await;
+    a.stop().await;
+    b.stop().await;
+    db.destroy().await;
+}
+db_test!(a_node_restarted_under_its_name_keeps_its_users);
+
 /// A `dockchatd serve` process of the cluster, killed when dropped.
 struct Process {
     child: Child,

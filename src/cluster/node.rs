@@ -75,6 +75,18 @@ enum Out {
         user: i64,
     },
     Reads(Vec<i64>),
+    /// This node's presence snapshot rewritten from the registry, then a hello: ordered with the
+    /// presence updates queued before and after it.
+    Rewrite,
+}
+
+impl Out {
+    fn is_presence(&self) -> bool {
+        matches!(
+            self,
+            Out::Online { .. } | Out::Offline { .. } | Out::Rewrite
+        )
+    }
 }
 
 /// The cluster as this node sees it (shared by the registry, as its [`Peers`], and the tasks).
@@ -92,6 +104,9 @@ pub struct Cluster {
     publishing: AtomicBool,
     /// Publications dropped (queue full, or Redis away).
     dropped: AtomicU64,
+    /// A presence update was lost: the snapshot must be rewritten (next beat).
+    presence_dirty: AtomicBool,
+
     /// Other nodes not in the set of beating nodes, since when (gone after [`DEAD_AFTER`]).
     missing: Mutex<HashMap<NodeId, Instant>>,
 }
@@ -153,6 +168,8 @@ impl Cluster {
             subscribed: AtomicBool::new(false),
             publishing: AtomicBool::new(true),
             dropped: AtomicU64::new(0),
+            presence_dirty: AtomicBool::new(false),
+
             missing: Mutex::new(HashMap::new()),
         });
         registry.set_peers(cluster.clone());
@@ -196,8 +213,12 @@ impl Cluster {
     }
 
     fn queue(&self, item: Out) {
+        let presence = item.is_presence();
         if self.out.try_send(item).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            if presence {
+                self.presence_dirty.store(true, Ordering::Relaxed);
+            }
         }
     }
 
@@ -230,6 +251,8 @@ impl Cluster {
             }
             let (pipe, count) = self.pipeline(&batch);
             let items = batch.len() as u64;
+            let presence = batch.iter().any(Out::is_presence);
+            let rewrite = batch.iter().any(|o| matches!(o, Out::Rewrite));
             batch.clear();
             if conn.is_none() && Instant::now() >= retry_at {
                 match self.connect().await {
@@ -242,6 +265,9 @@ impl Cluster {
             }
             let Some(c) = conn.as_mut() else {
                 self.dropped.fetch_add(items, Ordering::Relaxed);
+                if presence {
+                    self.presence_dirty.store(true, Ordering::Relaxed);
+                }
                 continue;
             };
             if count == 0 {
@@ -250,9 +276,15 @@ impl Cluster {
             if let Err(e) = bounded(pipe.query_async::<()>(c)).await {
                 tracing::warn!(error = %e, publications = count, "cluster: publishing failed; the database poll delivers their messages");
                 self.dropped.fetch_add(items, Ordering::Relaxed);
+                if presence {
+                    self.presence_dirty.store(true, Ordering::Relaxed);
+                }
                 conn = None;
                 self.set(&self.publishing, false);
             } else {
+                if rewrite {
+                    self.presence_dirty.store(false, Ordering::Relaxed);
+                }
                 self.set(&self.publishing, true);
             }
         }
@@ -349,6 +381,33 @@ impl Cluster {
                         .ignore();
                     count += 1;
                 }
+                Out::Rewrite => {
+                    let key = self.names.presence_key(&self.me);
+                    pipe.cmd("DEL").arg(&key).ignore();
+                    for (person, courses) in self.registry.local_users() {
+                        let snap = Snapshot {
+                            person: (*person).clone(),
+                            courses: courses.to_vec(),
+                        };
+                        pipe.cmd("HSET")
+                            .arg(&key)
+                            .arg(person.id)
+                            .arg(serde_json::to_string(&snap).unwrap_or_default())
+                            .ignore();
+                    }
+                    pipe.cmd("PEXPIRE")
+                        .arg(&key)
+                        .arg(SNAPSHOT_TTL.as_millis() as u64)
+                        .ignore();
+                    let hello = Header::Hello {
+                        node: self.me.to_string(),
+                    };
+                    pipe.cmd("PUBLISH")
+                        .arg(self.names.all_channel())
+                        .arg(wire::encode(&hello, ""))
+                        .ignore();
+                    count += 1;
+                }
                 Out::Reads(ids) => {
                     let h = Header::Reads { ids: ids.clone() };
                     pipe.cmd("PUBLISH")
@@ -390,7 +449,7 @@ impl Cluster {
         bounded(pubsub.subscribe(self.names.all_channel())).await?;
         let mut conn = self.connect().await?;
         self.beat(&mut conn).await?;
-        self.rejoin(&mut conn).await?;
+        self.queue(Out::Rewrite);
         for node in self.live_nodes(&mut conn).await? {
             if node != self.me {
                 self.read_snapshot(&mut conn, &node).await?;
@@ -404,30 +463,6 @@ impl Cluster {
             self.hear(msg.get_payload_bytes(), &mut conn).await;
         }
         Err(ClusterError::Closed)
-    }
-
-    /// This node's presence snapshot as the registry has it now (Redis may have restarted empty,
-    /// or the other nodes removed it while this node was away).
-    async fn rewrite_snapshot(&self, conn: &mut MultiplexedConnection) -> Result<()> {
-        let key = self.names.presence_key(&self.me);
-        let mut pipe = redis::pipe();
-        pipe.atomic().cmd("DEL").arg(&key).ignore();
-        for (person, courses) in self.registry.local_users() {
-            let snap = Snapshot {
-                person: (*person).clone(),
-                courses: courses.to_vec(),
-            };
-            pipe.cmd("HSET")
-                .arg(&key)
-                .arg(person.id)
-                .arg(serde_json::to_string(&snap).unwrap_or_default())
-                .ignore();
-        }
-        pipe.cmd("PEXPIRE")
-            .arg(&key)
-            .arg(SNAPSHOT_TTL.as_millis() as u64)
-            .ignore();
-        bounded(pipe.query_async::<()>(conn)).await
     }
 
     /// Replaces what this node knows of `node`'s users with its snapshot.
@@ -473,13 +508,15 @@ impl Cluster {
                 let item = match (close, id) {
                     (Some(code), _) => Outgoing::Close(code, wire::close_reason(code)),
                     (None, Some(id)) => {
-                        if !self.ledger.published(id) {
-                            return;
-                        }
-                        Outgoing::Message {
+                        let users = self.ledger.published(id, &to);
+                        let item = Outgoing::Message {
                             id,
                             frame: Utf8Bytes::from(body.to_string()),
+                        };
+                        for user in users {
+                            self.registry.send_local(user, &item);
                         }
+                        return;
                     }
                     (None, None) => Outgoing::Frame(Utf8Bytes::from(body.to_string())),
                 };
@@ -514,17 +551,16 @@ impl Cluster {
                     }
                 }
             }
+            Header::Gone { node } => {
+                if *node != *self.me {
+                    self.registry.remote_node_gone(&Arc::from(node.as_str()));
+                }
+            }
             Header::Bye { node } => {
                 if *node != *self.me {
-                    // Its users reconnect to other nodes within the grace period: only then,
-                    // those who did not are offline.
-                    let registry = self.registry.clone();
-                    let node: NodeId = Arc::from(node.as_str());
-                    let grace = registry.offline_grace();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(grace).await;
-                        registry.remote_node_gone(&node);
-                    });
+                    // Its users reconnect to other nodes (or to it, restarted) within the grace
+                    // period; only those who do not are offline then.
+                    self.registry.remote_departed(&Arc::from(node.as_str()));
                 }
             }
         }
@@ -551,11 +587,17 @@ impl Cluster {
                 continue;
             };
             let result = async {
-                if self.beat(c).await? && self.subscribed.load(Ordering::Relaxed) {
-                    // The others buried this node during a silence of its beats while its
-                    // subscription stayed up: they must read its snapshot again.
-                    tracing::warn!("cluster: this node had been taken for gone; rejoining");
-                    self.rejoin(c).await?;
+                let missing = self.beat(c).await?;
+                if self.subscribed.load(Ordering::Relaxed) {
+                    if missing {
+                        // The others buried this node during a silence of its beats while its
+                        // subscription stayed up: they must read its snapshot again.
+                        tracing::warn!("cluster: this node had been taken for gone; rejoining");
+                        self.queue(Out::Rewrite);
+                    } else if self.presence_dirty.swap(false, Ordering::Relaxed) {
+                        // A presence update was lost on the way: the snapshot says it all.
+                        self.queue(Out::Rewrite);
+                    }
                 }
                 self.bury_silent(c).await
             }
@@ -588,24 +630,6 @@ impl Cluster {
             .ignore();
         let (added,): (u64,) = bounded(pipe.query_async(conn)).await?;
         Ok(added > 0)
-    }
-
-    /// This node's snapshot rewritten and a hello, so the others read it again.
-    async fn rejoin(&self, conn: &mut MultiplexedConnection) -> Result<()> {
-        self.rewrite_snapshot(conn).await?;
-        let hello = wire::encode(
-            &Header::Hello {
-                node: self.me.to_string(),
-            },
-            "",
-        );
-        bounded(
-            redis::cmd("PUBLISH")
-                .arg(self.names.all_channel())
-                .arg(hello)
-                .query_async::<()>(conn),
-        )
-        .await
     }
 
     /// Nodes that beat within [`DEAD_AFTER`].
@@ -648,6 +672,13 @@ impl Cluster {
                 .arg(node)
                 .ignore();
             pipe.cmd("DEL").arg(self.names.presence_key(node)).ignore();
+            // The other nodes no longer see it among the silent ones: tell them now, or they
+            // would wait another DEAD_AFTER for it to count as missing.
+            let gone = Header::Gone { node: node.clone() };
+            pipe.cmd("PUBLISH")
+                .arg(self.names.all_channel())
+                .arg(wire::encode(&gone, ""))
+                .ignore();
             bounded(pipe.query_async::<()>(conn)).await?;
             self.registry.remote_node_gone(&Arc::from(node.as_str()));
         }
@@ -680,6 +711,11 @@ impl Cluster {
 
     /// Tells the other nodes this one is leaving and removes its traces.
     async fn leave(&self) {
+        // What the last sockets' departures and the writer's last batch queued goes first.
+        let drained = Instant::now() + Duration::from_secs(1);
+        while self.out.capacity() < self.out.max_capacity() && Instant::now() < drained {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let Ok(mut conn) = self.connect().await else {
             return;
         };

@@ -41,6 +41,9 @@ pub enum Header {
     /// `node` is shutting down cleanly.
     #[serde(rename = "bye")]
     Bye { node: String },
+    /// `node` stopped beating and was buried by the node that says so: its users are offline.
+    #[serde(rename = "gone")]
+    Gone { node: String },
 }
 
 /// One entry of a node's presence snapshot (a hash field per user).

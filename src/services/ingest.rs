@@ -103,7 +103,8 @@ impl Ingest {
     pub async fn poll(&mut self) -> crate::store::Result<()> {
         let now = Instant::now();
         loop {
-            let rows = self.store.messages_after(self.high, PAGE).await?;
+            let cluster = self.convs.ledger().is_some();
+            let rows = self.store.messages_after(self.high, PAGE, cluster).await?;
             // Ids the writer has delivered already: a foreign message below one of them is late.
             let newest_dock = rows.iter().filter(|r| r.dock).map(|r| r.id).max();
             for r in &rows {
@@ -123,7 +124,13 @@ impl Ingest {
         }
         if !self.gaps.is_empty() {
             let ids: Vec<i64> = self.gaps.keys().copied().take(PAGE).collect();
-            for r in self.store.messages_by_ids(&ids).await? {
+            // A cluster node needs the recipients of other nodes' messages too.
+            let found = if self.convs.ledger().is_some() {
+                self.store.dock_messages_by_ids(&ids).await?
+            } else {
+                self.store.messages_by_ids(&ids).await?
+            };
+            for r in found {
                 self.gaps.remove(&r.id);
                 if !r.dock {
                     self.late.push_back((r.id, now));
@@ -161,11 +168,14 @@ impl Ingest {
     /// out as a plain frame, not one the resume de-duplication may drop: it can be below ids a
     /// resumed socket has been sent (clients drop repeats by id).
     async fn deliver(&mut self, r: &PolledMessage) {
-        if let Some(ledger) = self.convs.ledger() {
+        if let Some(ledger) = self.convs.ledger().cloned() {
             if !r.dock {
                 ledger.found_foreign(r.id);
-            } else if ledger.found(r.id) == Found::Wait {
-                self.awaiting.push_back((r.id, Instant::now()));
+            } else {
+                let here = !self.recipients_here(r).await.is_empty();
+                if ledger.found(r.id, here) == Found::Wait {
+                    self.awaiting.push_back((r.id, Instant::now()));
+                }
             }
         }
         if r.dock {
@@ -188,35 +198,58 @@ impl Ingest {
                 break;
             }
             self.awaiting.pop_front();
-            if ledger.overdue(id) {
-                due.push(id);
-            }
+            due.push(id);
         }
         if due.is_empty() {
             return Ok(());
         }
-        tracing::info!(
-            count = due.len(),
-            "messages of other nodes delivered from the database (their publications did not arrive)"
-        );
+        let mut fell_back = 0usize;
         for r in self.store.dock_messages_by_ids(&due).await? {
-            self.deliver_foreign(&r).await;
+            let here = self.recipients_here(&r).await;
+            let left = ledger.overdue(r.id, &here);
+            if left.is_empty() {
+                continue;
+            }
+            fell_back += 1;
+            let frame = self.message_frame(&r).await;
+            for user in left {
+                self.registry.send_local(user, &frame);
+            }
+        }
+        if fell_back > 0 {
+            tracing::info!(
+                count = fell_back,
+                "messages of other nodes delivered from the database (their publications did not arrive)"
+            );
         }
         Ok(())
     }
 
-    /// Delivers a message this node's writer did not store, to this node's sockets.
-    async fn deliver_foreign(&self, r: &PolledMessage) {
-        if r.conv_type == CONVERSATION_GROUP {
-            return self.deliver_to_group(r).await;
-        }
-        if r.conv_type != CONVERSATION_INDIVIDUAL {
-            return;
-        }
-        let Some(to) = r.to else {
-            return;
+    /// The recipients of a message (sender included, for their other tabs) with a socket on this
+    /// node.
+    async fn recipients_here(&self, r: &PolledMessage) -> Vec<i64> {
+        let members: Vec<i64> = match r.conv_type {
+            CONVERSATION_INDIVIDUAL => std::iter::once(r.from).chain(r.to).collect(),
+            CONVERSATION_GROUP => match self.convs.conversation_info(r.conv).await {
+                Ok(info) => info.members.clone(),
+                Err(_) => Vec::new(),
+            },
+            _ => Vec::new(),
         };
+        members
+            .into_iter()
+            .filter(|u| self.registry.is_here(*u))
+            .collect()
+    }
+
+    /// The `message` frame of a polled message, as its node's writer built it (a group's is to 0).
+    async fn message_frame(&self, r: &PolledMessage) -> Outgoing {
         let sender = self.sender(r.from).await;
+        let to = if r.conv_type == CONVERSATION_GROUP {
+            0
+        } else {
+            r.to.unwrap_or(0)
+        };
         let message = Message {
             id: r.id,
             conv: r.conv,
@@ -226,16 +259,43 @@ impl Ingest {
             time: r.time,
             cid: r.cid.clone(),
         };
-        let frame = Outgoing::Frame(Utf8Bytes::from(
+        Outgoing::Frame(Utf8Bytes::from(
             ServerFrame::Message {
                 message: &message,
                 sender: &sender,
             }
             .to_json(),
-        ));
-        self.registry.send_local(r.from, &frame);
-        self.registry.send_local(to, &frame);
-        self.convs.incoming_window(to, &sender).await;
+        ))
+    }
+
+    /// Delivers a message no dockchat node stored (Moodle's drawer, app, web services) to this
+    /// node's sockets of its users; a 1:1 one opens a minimised window for its recipient.
+    async fn deliver_foreign(&self, r: &PolledMessage) {
+        match r.conv_type {
+            CONVERSATION_GROUP => {
+                let info = match self.convs.conversation_info(r.conv).await {
+                    Ok(info) => info,
+                    Err(e) => {
+                        // Still in history and in a resume.
+                        tracing::warn!(error = %e, conv = r.conv, "the members of a group message could not be read; not pushed live");
+                        return;
+                    }
+                };
+                let frame = self.message_frame(r).await;
+                info.push_local(&self.registry, &frame);
+            }
+            CONVERSATION_INDIVIDUAL => {
+                let Some(to) = r.to else {
+                    return;
+                };
+                let frame = self.message_frame(r).await;
+                self.registry.send_local(r.from, &frame);
+                self.registry.send_local(to, &frame);
+                let sender = self.sender(r.from).await;
+                self.convs.incoming_window(to, &sender).await;
+            }
+            _ => {}
+        }
     }
 
     async fn sender(&self, from: i64) -> Arc<Person> {
@@ -243,36 +303,6 @@ impl Ingest {
             Ok(p) => p,
             Err(_) => Arc::new(Person::id_only(from)),
         }
-    }
-
-    /// A message Moodle stored in a group conversation: one frame, to every socket of every member.
-    async fn deliver_to_group(&self, r: &PolledMessage) {
-        let info = match self.convs.conversation_info(r.conv).await {
-            Ok(info) => info,
-            Err(e) => {
-                // Still in history and in a resume.
-                tracing::warn!(error = %e, conv = r.conv, "the members of a group message could not be read; not pushed live");
-                return;
-            }
-        };
-        let sender = self.sender(r.from).await;
-        let message = Message {
-            id: r.id,
-            conv: r.conv,
-            from: r.from,
-            to: 0,
-            text: r.text.clone(),
-            time: r.time,
-            cid: r.cid.clone(),
-        };
-        let frame = Outgoing::Frame(Utf8Bytes::from(
-            ServerFrame::Message {
-                message: &message,
-                sender: &sender,
-            }
-            .to_json(),
-        ));
-        info.push_local(&self.registry, &frame);
     }
 
     /// Read rows Moodle (or the daemon) wrote: one `read` frame per reader and conversation, with

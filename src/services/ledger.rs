@@ -19,17 +19,28 @@ use std::time::{Duration, Instant};
 /// delivering it from the database itself: the fallback's added latency.
 pub const PUBLICATION_GRACE: Duration = Duration::from_millis(500);
 /// How long an id counts as recent for the resume floor: well above a publication's delay and the
-/// poll's fallback.
-pub const SETTLE: Duration = Duration::from_secs(5);
+/// poll's fallback, and above the time a browser takes to notice a dead node (its socket's ping
+/// timeout) and resume on another.
+pub const SETTLE: Duration = Duration::from_secs(60);
 /// An entry neither side matched in this long (a rolled-back id; a poll far behind) is forgotten.
 const FORGET: Duration = Duration::from_secs(120);
 
+/// Who a dock message was delivered to on this node before the poll found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Got {
+    /// This node's writer stored it and delivered it to every recipient's sockets here.
+    All,
+    /// Publications delivered it to these users (a fan-out may come in several publications, and
+    /// one may be lost).
+    Users(Vec<i64>),
+}
+
 #[derive(Debug, Default)]
 struct State {
-    /// Delivered by this node's writer or from a publication; not seen by the poll yet.
-    delivered: HashMap<i64, Instant>,
-    /// Delivered by the poll because no publication came within the grace.
-    polled: HashMap<i64, Instant>,
+    /// Delivered by this node's writer or from publications; not seen by the poll yet.
+    delivered: HashMap<i64, (Instant, Got)>,
+    /// The users the poll delivered to because no publication brought it to them in time.
+    polled: HashMap<i64, (Instant, Vec<i64>)>,
     /// Ids learnt lately, in arrival order, as a sliding-window minimum: each entry's id is above
     /// the one before it (an id that arrives below earlier ones replaces them), so the front is the
     /// lowest id of the window once expired entries are popped. O(1) per id, at any rate.
@@ -61,12 +72,13 @@ pub struct Ledger {
     state: Mutex<State>,
 }
 
-/// What the poll should do with a dock message it found.
+/// What the poll should do with a dock message it found whose recipients include users connected
+/// here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {
-    /// Delivered already (by the writer here or a publication): nothing to do.
+    /// This node's writer delivered it: nothing to do.
     Delivered,
-    /// Not yet: wait [`PUBLICATION_GRACE`] for its publication, then ask [`Ledger::overdue`].
+    /// Wait [`PUBLICATION_GRACE`] for its publications, then ask [`Ledger::overdue`] who is left.
     Wait,
 }
 
@@ -84,33 +96,52 @@ impl Ledger {
     pub fn stored_here(&self, id: i64) {
         let now = Instant::now();
         let mut s = self.state();
-        s.delivered.insert(id, now);
+        s.delivered.insert(id, (now, Got::All));
         s.learnt(id, now);
     }
 
-    /// Another node's publication of `id` arrived: whether to deliver it (false when the poll
-    /// delivered it already). A large fan-out may come in several publications, each for other
-    /// users: each of them is delivered.
-    pub fn published(&self, id: i64) -> bool {
+    /// A publication of `id` for `users` arrived: the users to deliver it to (those the poll has
+    /// not delivered it to already).
+    pub fn published(&self, id: i64, users: &[i64]) -> Vec<i64> {
         let now = Instant::now();
         let mut s = self.state();
-        if s.polled.contains_key(&id) {
-            return false;
+        s.learnt(id, now);
+        if let Some((_, done)) = s.polled.get(&id) {
+            return users
+                .iter()
+                .copied()
+                .filter(|u| !done.contains(u))
+                .collect();
         }
-        s.learnt(id, now);
-        s.delivered.insert(id, now);
-        true
+        match s.delivered.entry(id) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                if let Got::Users(got) = &mut e.get_mut().1 {
+                    got.extend_from_slice(users);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert((now, Got::Users(users.to_vec())));
+            }
+        }
+        users.to_vec()
     }
 
-    /// The poll found dock message `id`.
-    pub fn found(&self, id: i64) -> Found {
+    /// The poll found dock message `id` (`for_here`: whether any of its recipients is connected
+    /// to this node; if not, it is only learnt for the resume floor).
+    pub fn found(&self, id: i64, for_here: bool) -> Found {
         let now = Instant::now();
         let mut s = self.state();
         s.learnt(id, now);
-        if s.delivered.remove(&id).is_some() {
-            Found::Delivered
-        } else {
-            Found::Wait
+        if !for_here {
+            s.delivered.remove(&id);
+            return Found::Delivered;
+        }
+        match s.delivered.get(&id) {
+            Some((_, Got::All)) => {
+                s.delivered.remove(&id);
+                Found::Delivered
+            }
+            _ => Found::Wait,
         }
     }
 
@@ -120,16 +151,22 @@ impl Ledger {
         self.state().learnt(id, Instant::now());
     }
 
-    /// The grace of a dock message the poll found is over: whether the poll delivers it now (false
-    /// when its publication came meanwhile).
-    pub fn overdue(&self, id: i64) -> bool {
+    /// The grace of a dock message the poll found is over: of its recipients connected here
+    /// (`here`), those no publication brought it to, whom the poll delivers it to now.
+    pub fn overdue(&self, id: i64, here: &[i64]) -> Vec<i64> {
         let now = Instant::now();
         let mut s = self.state();
-        if s.delivered.remove(&id).is_some() {
-            return false;
+        let left: Vec<i64> = match s.delivered.remove(&id) {
+            Some((_, Got::All)) => Vec::new(),
+            Some((_, Got::Users(got))) => {
+                here.iter().copied().filter(|u| !got.contains(u)).collect()
+            }
+            None => here.to_vec(),
+        };
+        if !left.is_empty() {
+            s.polled.insert(id, (now, left.clone()));
         }
-        s.polled.insert(id, now);
-        true
+        left
     }
 
     /// The lowest id learnt within [`SETTLE`]: a resume from a cursor at or above it starts below
@@ -144,8 +181,10 @@ impl Ledger {
     pub fn prune(&self) {
         let now = Instant::now();
         let mut s = self.state();
-        s.delivered.retain(|_, at| now.duration_since(*at) < FORGET);
-        s.polled.retain(|_, at| now.duration_since(*at) < FORGET);
+        s.delivered
+            .retain(|_, (at, _)| now.duration_since(*at) < FORGET);
+        s.polled
+            .retain(|_, (at, _)| now.duration_since(*at) < FORGET);
         s.expire_recent(now);
     }
 
@@ -161,30 +200,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_first_of_publication_and_poll_delivers() {
+    fn each_recipient_gets_it_once_by_publication_or_by_poll() {
         let l = Ledger::new();
-        // Publication first: the poll finds it delivered.
-        assert!(l.published(10));
-        assert_eq!(l.found(10), Found::Delivered);
-        // A fan-out in two publications (other users in each): both delivered.
-        assert!(l.published(11));
-        assert!(l.published(11));
-        // Poll first, publication within the grace: the publication delivers.
-        assert_eq!(l.found(12), Found::Wait);
-        assert!(l.published(12));
-        assert!(!l.overdue(12));
-        // Poll first, no publication: the poll delivers, a late publication is dropped.
-        assert_eq!(l.found(13), Found::Wait);
-        assert!(l.overdue(13));
-        assert!(!l.published(13));
-        // The writer's own: the poll skips it.
-        l.stored_here(14);
-        assert_eq!(l.found(14), Found::Delivered);
-        // 11 waits for the poll; 13 stays marked as the poll's (another part of its fan-out
-        // would be dropped too) until it is forgotten.
-        assert_eq!(l.sizes(), (1, 1));
-        assert_eq!(l.found(11), Found::Delivered);
-        assert_eq!(l.sizes(), (0, 1));
+        // Publication first: the poll waits, then finds nobody left.
+        assert_eq!(l.published(10, &[1, 2]), vec![1, 2]);
+        assert_eq!(l.found(10, true), Found::Wait);
+        assert!(l.overdue(10, &[1, 2]).is_empty());
+        // A fan-out in two publications, the second lost: the poll delivers to the rest only.
+        assert_eq!(l.published(11, &[1]), vec![1]);
+        assert_eq!(l.found(11, true), Found::Wait);
+        assert_eq!(l.overdue(11, &[1, 3]), vec![3]);
+        // A late publication delivers only to whom the poll did not.
+        assert_eq!(l.published(11, &[3, 4]), vec![4]);
+        // Poll first, no publication: the poll delivers to everyone here.
+        assert_eq!(l.found(12, true), Found::Wait);
+        assert_eq!(l.overdue(12, &[5]), vec![5]);
+        // The writer's own: nothing for the poll.
+        l.stored_here(13);
+        assert_eq!(l.found(13, true), Found::Delivered);
+        // Nobody here: nothing is kept.
+        assert_eq!(l.published(14, &[6]), vec![6]);
+        assert_eq!(l.found(14, false), Found::Delivered);
+        assert_eq!(
+            l.sizes(),
+            (0, 2),
+            "what the poll delivered, for late publications"
+        );
         assert_eq!(l.floor(), Some(10));
     }
 
@@ -196,7 +237,7 @@ mod tests {
         }
         assert_eq!(l.floor(), Some(100));
         // Ascending ids keep one entry each; an id below them all leaves only itself.
-        l.published(50);
+        l.published(50, &[1]);
         assert_eq!(l.floor(), Some(50));
         assert_eq!(l.state().recent.len(), 1);
         l.found_foreign(70);

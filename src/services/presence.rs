@@ -92,6 +92,9 @@ struct UserEntry {
     leaving: Option<u64>,
     /// Other nodes holding sockets of the user (cluster only).
     remote: Vec<NodeId>,
+    /// Set when the user's last node said goodbye (a restart): still online for the grace period,
+    /// in which they reconnect somewhere (the value tells that departure from a later one).
+    remote_leaving: Option<u64>,
 }
 
 impl UserEntry {
@@ -102,6 +105,7 @@ impl UserEntry {
             conns: Vec::new(),
             leaving: None,
             remote: Vec::new(),
+            remote_leaving: None,
         }
     }
 
@@ -112,7 +116,7 @@ impl UserEntry {
 
     /// Whether the user is online anywhere in the cluster.
     fn online(&self) -> bool {
-        self.here() || !self.remote.is_empty()
+        self.here() || !self.remote.is_empty() || self.remote_leaving.is_some()
     }
 }
 
@@ -228,7 +232,8 @@ impl Registry {
             let returning = entry.conns.is_empty() && entry.leaving.take().is_some();
             let first_here = entry.conns.is_empty() && !returning;
             // Online on another node already: nobody is told, the courses are refreshed.
-            first = first_here && entry.remote.is_empty();
+            first = first_here && entry.remote.is_empty() && entry.remote_leaving.is_none();
+            entry.remote_leaving = None;
             if first {
                 entry.person = Arc::new(person);
                 entry.courses = Arc::from(courses);
@@ -369,6 +374,7 @@ impl Registry {
                 .entry(user)
                 .or_insert_with(|| UserEntry::new(person.clone()));
             let was_online = entry.online();
+            entry.remote_leaving = None;
             if !entry.remote.iter().any(|n| n == node) {
                 entry.remote.push(node.clone());
             }
@@ -406,6 +412,61 @@ impl Registry {
         let mut gone: Option<(Arc<Person>, Arc<[i64]>)> = None;
         let removed = self.users.remove_if_mut(&user, |_, e| {
             e.remote.retain(|n| n != node);
+            if e.online() {
+                return false;
+            }
+            for c in e.courses.iter() {
+                self.leave_course(*c, user);
+            }
+            gone = Some((e.person.clone(), e.courses.clone()));
+            true
+        });
+        if let Some((person, courses)) = gone.filter(|_| removed.is_some()) {
+            self.announce_offline(&person, &courses);
+        }
+    }
+
+    /// `node` is going away cleanly (a restart or a shutdown): its users stay online for the grace
+    /// period, in which they reconnect to some node; those who do not are offline then.
+    pub fn remote_departed(self: &Arc<Self>, node: &NodeId) {
+        if self.offline_grace.is_zero() {
+            return self.remote_node_gone(node);
+        }
+        let token = self.registrations.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut pending = Vec::new();
+        for user in self.users_on(node) {
+            if let Some(mut e) = self.users.get_mut(&user) {
+                e.remote.retain(|n| n != node);
+                if !e.online() {
+                    e.remote_leaving = Some(token);
+                    pending.push(user);
+                }
+            }
+        }
+        if pending.is_empty() {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let registry = Arc::clone(self);
+        let grace = self.offline_grace;
+        rt.spawn(async move {
+            tokio::time::sleep(grace).await;
+            for user in pending {
+                registry.expire_remote_leaving(user, token);
+            }
+        });
+    }
+
+    /// The end of [`Registry::remote_departed`]'s grace for `user`: offline unless they came back.
+    fn expire_remote_leaving(&self, user: i64, token: u64) {
+        let mut gone: Option<(Arc<Person>, Arc<[i64]>)> = None;
+        let removed = self.users.remove_if_mut(&user, |_, e| {
+            if e.remote_leaving != Some(token) {
+                return false;
+            }
+            e.remote_leaving = None;
             if e.online() {
                 return false;
             }
@@ -511,6 +572,11 @@ impl Registry {
         self.users.get(&user).map(|e| e.courses.clone())
     }
 
+    /// Whether `user` has a socket on this node.
+    pub fn is_here(&self, user: i64) -> bool {
+        self.users.get(&user).is_some_and(|e| !e.conns.is_empty())
+    }
+
     /// The person of an online user.
     pub fn person(&self, user: i64) -> Option<Arc<Person>> {
         self.users.get(&user).map(|e| e.person.clone())
@@ -540,9 +606,9 @@ impl Registry {
         }
     }
 
-    /// Asks every connection of `user` to close.
+    /// Asks every connection of `user` on this node to close (each node re-validates its own).
     pub fn close_user(&self, user: i64, code: u16, reason: &'static str) {
-        self.send_user(user, &Outgoing::Close(code, reason));
+        self.send_local(user, &Outgoing::Close(code, reason));
     }
 
     /// The registrations so far. A re-validation takes it before reading the sessions, and acts

@@ -57,6 +57,13 @@ const POLLED_FULL: &str = "m.id, COALESCE(s.id, 0), m.useridfrom, m.conversation
      (SELECT MIN(o.userid) FROM {p}message_conversation_members o \
        WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom), \
      COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, ''), m.timecreated, COALESCE(s.clientmsgid, '')";
+/// [`POLLED`] with the recipient for every row, the daemon's included: in a cluster a node needs
+/// to know whether a message another node stored is for someone connected to it.
+const POLLED_RECIPIENT: &str = "m.id, COALESCE(s.id, 0), m.useridfrom, m.conversationid, c.type, \
+     (SELECT MIN(o.userid) FROM {p}message_conversation_members o \
+       WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom), \
+     CASE WHEN s.id IS NULL THEN COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, '') ELSE '' END, \
+     m.timecreated, ''";
 const POLLED_FROM: &str = "FROM {p}messages m \
      LEFT JOIN {p}message_conversations c ON c.id = m.conversationid \
      LEFT JOIN {p}block_dockchat_sent s ON s.messageid = m.id";
@@ -64,6 +71,8 @@ const POLLED_FROM: &str = "FROM {p}messages m \
 #[derive(Debug)]
 pub(crate) struct IngestSql {
     after: String,
+    /// [`POLLED_RECIPIENT`] after an id (cluster nodes).
+    after_recipient: String,
     /// Indexed by [`size_class`]: point lookups of skipped ids, padded with -1.
     by_ids: Vec<String>,
     /// The same with [`POLLED_FULL`].
@@ -77,6 +86,9 @@ impl IngestSql {
         IngestSql {
             after: b.build(&format!(
                 "SELECT {POLLED} {POLLED_FROM} WHERE m.id > ? ORDER BY m.id LIMIT ?"
+            )),
+            after_recipient: b.build(&format!(
+                "SELECT {POLLED_RECIPIENT} {POLLED_FROM} WHERE m.id > ? ORDER BY m.id LIMIT ?"
             )),
             by_ids: (0..SIZE_CLASSES)
                 .map(|c| {
@@ -130,9 +142,19 @@ where
 }
 
 impl Store {
-    /// Up to `limit` messages with id > `after`, ascending.
-    pub async fn messages_after(&self, after: i64, limit: usize) -> Result<Vec<PolledMessage>> {
-        let sql = &self.sql.ingest.after;
+    /// Up to `limit` messages with id > `after`, ascending; with `recipient`, a dock message's
+    /// recipient too.
+    pub async fn messages_after(
+        &self,
+        after: i64,
+        limit: usize,
+        recipient: bool,
+    ) -> Result<Vec<PolledMessage>> {
+        let sql = if recipient {
+            &self.sql.ingest.after_recipient
+        } else {
+            &self.sql.ingest.after
+        };
         dispatch!(self, pool => {
             let rows = sqlx::query(sql).bind(after).bind(limit as i64).fetch_all(pool).await?;
             rows.iter().map(polled).collect()

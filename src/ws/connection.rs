@@ -357,9 +357,8 @@ async fn run<S>(
     // The handshake's state is large (welcome, resume, database futures): box it so that it is freed
     // once done, and the long-lived task only holds the read loop's small state.
     let end = match Box::pin(handshake(&mut ws, conn_id, &shared, &mut shutdown)).await {
-        Ok(Some((session, tx, rx, reg, skip_upto))) => {
-            let r =
-                authenticated(&mut ws, &shared, &mut shutdown, session, tx, rx, skip_upto).await;
+        Ok(Some((session, tx, rx, reg, replayed))) => {
+            let r = authenticated(&mut ws, &shared, &mut shutdown, session, tx, rx, replayed).await;
             drop(reg);
             r
         }
@@ -383,7 +382,7 @@ async fn run<S>(
     }
 }
 
-type Handshake = (Session, OutboxTx, OutboxRx, Registration, i64);
+type Handshake = (Session, OutboxTx, OutboxRx, Registration, Replayed);
 
 /// Waits for `hello`, authenticates, registers, sends `welcome` and `missed`.
 async fn handshake<S>(
@@ -546,7 +545,7 @@ where
 
     // 2. Everything after `since`, in chunks, bounded by resume_max. A `since` above the cursor
     // counts as the cursor: kept, it would drop every live message up to it.
-    let mut skip_upto = 0;
+    let mut replayed = Replayed::default();
     if let Some(since) = since.map(|s| s.min(cursor)) {
         // Moodle's own inserts can commit out of id order: start at the ingest's safe watermark
         // when `since` is above it (what the client has already, it drops by id).
@@ -563,6 +562,7 @@ where
                 }
             };
             sent += batch.len();
+            replayed.ids.extend(batch.iter().map(|m| m.id));
             if let Some(last) = batch.last() {
                 cur = last.id;
             }
@@ -592,7 +592,7 @@ where
                 break;
             }
         }
-        skip_upto = cur;
+        replayed.ids.sort_unstable();
     }
     let session = Session {
         person,
@@ -600,7 +600,7 @@ where
         exp: verified.exp,
         sid: verified.sid,
     };
-    Ok(Some((session, tx, rx, reg, skip_upto)))
+    Ok(Some((session, tx, rx, reg, replayed)))
 }
 
 impl Shared {
@@ -636,15 +636,38 @@ fn strike(abuse: &mut TokenBucket) -> Result<(), End> {
     }
 }
 
+/// The ids a resume sent in `missed` (ascending): a live `message` frame of one of them is not sent
+/// again. Only those ids: in a cluster a live message below the last replayed id can still be new
+/// (nodes commit concurrently). Dropped at the first live message above them all (from then on live
+/// frames are newer than the replay; a late repeat is one the client drops by id).
+#[derive(Debug, Default)]
+struct Replayed {
+    ids: Vec<i64>,
+}
+
+impl Replayed {
+    /// Whether live message `id` was replayed already.
+    fn has(&mut self, id: i64) -> bool {
+        match self.ids.last() {
+            None => false,
+            Some(last) if id > *last => {
+                self.ids = Vec::new();
+                false
+            }
+            Some(_) => self.ids.binary_search(&id).is_ok(),
+        }
+    }
+}
+
 /// Writes one outbox item; returns false if it was a close request (handled by the caller).
-async fn write_item<S>(ws: &mut Ws<S>, item: Outgoing, skip_upto: i64) -> Result<(), End>
+async fn write_item<S>(ws: &mut Ws<S>, item: Outgoing, replayed: &mut Replayed) -> Result<(), End>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     match item {
         Outgoing::Frame(f) => feed_text(ws, f).await,
         Outgoing::Message { id, frame } => {
-            if id <= skip_upto {
+            if replayed.has(id) {
                 return Ok(());
             }
             feed_text(ws, frame).await
@@ -661,7 +684,7 @@ async fn authenticated<S>(
     mut session: Session,
     tx: OutboxTx,
     mut rx: OutboxRx,
-    skip_upto: i64,
+    mut replayed: Replayed,
 ) -> End
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -688,7 +711,7 @@ where
                     if let Outgoing::Close(..) = item {
                         continue;
                     }
-                    if write_item(ws, item, skip_upto).await.is_err() {
+                    if write_item(ws, item, &mut replayed).await.is_err() {
                         return End::Gone;
                     }
                 }
@@ -702,10 +725,10 @@ where
                     }
                     return End::Gone;
                 };
-                if let Err(e) = write_item(ws, item, skip_upto).await { return e; }
+                if let Err(e) = write_item(ws, item, &mut replayed).await { return e; }
                 for _ in 1..WRITE_BATCH {
                     match rx.try_recv() {
-                        Some(item) => if let Err(e) = write_item(ws, item, skip_upto).await { return e; },
+                        Some(item) => if let Err(e) = write_item(ws, item, &mut replayed).await { return e; },
                         None => break,
                     }
                 }
@@ -931,6 +954,24 @@ fn log_service_error(e: &ServiceError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_replayed_ids_are_not_sent_again() {
+        let mut r = Replayed {
+            ids: vec![10, 12, 15],
+        };
+        assert!(r.has(12));
+        // Below the last replayed id but not replayed (another node committed it later): sent.
+        assert!(!r.has(11));
+        assert!(r.has(15));
+        // Above them all: sent, and the list is dropped.
+        assert!(!r.has(16));
+        assert!(r.ids.is_empty());
+        assert!(
+            !r.has(12),
+            "a late repeat now goes out (the client drops it by id)"
+        );
+    }
 
     #[test]
     fn a_stall_is_credited_not_charged() {
