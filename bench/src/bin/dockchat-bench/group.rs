@@ -5,8 +5,9 @@
 //! `(j / G) mod M`: the groups take turns and within a group the senders go round-robin. The due time
 //! is the latency origin (carried in the cid), so neither a late load generator nor a stalled server
 //! can hide a delay. Every other member must read the `message` frame exactly once (the sender's own
-//! copy is counted apart). Reported: p50/p99/p999 of send → LAST member's receipt per message and of
-//! send → receipt per frame, for the messages due in the measured window; `message` frames delivered
+//! copy is counted apart). Reported: p50/p99/p999 of send → LAST member's receipt per message (also
+//! from the moment the send was actually written) and of send → receipt per frame, for the messages
+//! due in the measured window; `message` frames delivered
 //! per second and the daemon's CPU µs per delivered frame over that window; and failures: missing
 //! deliveries, duplicates, frames at non-members, refused sends, acked sends not stored.
 
@@ -64,6 +65,8 @@ fn route(j: u64, groups: usize, members: usize) -> (usize, usize) {
 struct Track {
     /// Due time (ns on the bench clock): the latency origin.
     due_ns: u64,
+    /// When the load generator actually wrote the send (late when it was not scheduled in time).
+    written_ns: u64,
     /// Distinct other members that read it.
     receivers: u32,
     /// The latest of their receipts.
@@ -267,6 +270,7 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
     let tracks = shared.tracks.lock().map(|g| g.clone()).unwrap_or_default();
     let expect = (p.members - 1) as u64;
     let mut per_message = report::histogram();
+    let mut per_message_from_write = report::histogram();
     let (mut missing, mut incomplete, mut echo_missing, mut unacked, mut measured) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     for t in tracks.values() {
@@ -279,6 +283,8 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
         } else if window.holds(t.due_ns) {
             measured += 1;
             per_message.saturating_record((t.last_ns.saturating_sub(t.due_ns) / 1000).max(1));
+            per_message_from_write
+                .saturating_record((t.last_ns.saturating_sub(t.written_ns) / 1000).max(1));
         }
     }
 
@@ -316,6 +322,12 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
         ),
     ];
     out.extend(report::latency_fields("last_member_", &per_message));
+    // The same from the moment the send was written: without the load generator's own lateness
+    // before the send (its lateness in reading the receipts remains in both).
+    out.extend(report::latency_fields(
+        "last_member_from_write_",
+        &per_message_from_write,
+    ));
     out.extend(report::latency_fields(
         "per_frame_",
         &Shared::take(&shared.per_frame),
@@ -414,8 +426,11 @@ async fn writer(
             _ = stop.changed() => return Some(sink),
         }
         let due_ns = bench_ns(due);
+        let written_ns = client::now_ns();
         if let Ok(mut g) = shared.tracks.lock() {
-            g.entry(j).or_default().due_ns = due_ns;
+            let t = g.entry(j).or_default();
+            t.due_ns = due_ns;
+            t.written_ns = written_ns;
         }
         shared.outstanding.fetch_add(a.expect, Ordering::Relaxed);
         shared.sent.fetch_add(1, Ordering::Relaxed);
@@ -424,10 +439,7 @@ async fn writer(
             r#"{{"type":"send","conv":{},"cid":"{cid}","text":"{TEXT}"}}"#,
             a.conv
         );
-        Shared::record(
-            &shared.send_lag,
-            client::now_ns().saturating_sub(due_ns) / 1000,
-        );
+        Shared::record(&shared.send_lag, written_ns.saturating_sub(due_ns) / 1000);
         if sink.send(Message::text(frame)).await.is_err() {
             shared.error(format!("send of message {j} failed: socket gone"));
             return None;
