@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Bench smoke: runs every dockchat-bench scenario once with tiny sizes and a few seconds each against
-# the real MariaDB (and pairs and drawer against PostgreSQL too), and checks that each prints its JSON
-# line with no failed connections or protocol errors, every acked message stored in Moodle's `messages`
-# with its sent row, and every drawer message delivered exactly once. Benchmarks are not tests: nothing
+# the real MariaDB (and pairs, drawer and group against PostgreSQL too), and checks that each prints its
+# JSON line with no failed connections or protocol errors, every acked message stored in Moodle's
+# `messages` with its sent row, and every drawer and group message delivered exactly once (a group's to
+# every other member and the sender's own copy). Benchmarks are not tests: nothing
 # here looks at timings.
 #
 # Usage: bash tests/bench/smoke.sh            (builds the debug binaries)
@@ -71,6 +72,9 @@ check pairs-postgres pairs --db postgres --target dockchatd
 check pairs-cluster pairs --db mariadb --target dockchatd --nodes 2
 check drawer drawer --db mariadb
 check drawer-postgres drawer --db postgres
+check group group --db mariadb
+check group-postgres group --db postgres
+check group-cluster group --db mariadb --nodes 2
 
 echo "bench smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -4,8 +4,8 @@
 //!
 //! Each run prepares its own database (`--db-name`, dropped afterwards), writes a daemon config, starts
 //! the daemon pinned to core 1 while this process pins itself to core 0, runs one scenario and prints a
-//! table followed by one JSON line. Scenarios: `idle`, `pairs`, `typing`, `storm`, `course`, `drawer` (see
-//! docs/PERFORMANCE.md). Benchmarks measure; they assert nothing about timing.
+//! table followed by one JSON line. Scenarios: `idle`, `pairs`, `typing`, `storm`, `course`, `drawer`, `group`
+//! (see docs/PERFORMANCE.md). Benchmarks measure; they assert nothing about timing.
 
 #[path = "dockchat-bench/client.rs"]
 mod client;
@@ -13,6 +13,8 @@ mod client;
 mod course;
 #[path = "dockchat-bench/drawer.rs"]
 mod drawer;
+#[path = "dockchat-bench/group.rs"]
+mod group;
 #[path = "dockchat-bench/harness.rs"]
 mod harness;
 #[path = "dockchat-bench/idle.rs"]
@@ -55,6 +57,10 @@ enum Scenario {
     Course,
     /// P pairs online in the dock while messages are inserted as Moodle's drawer does; insert → dock latency.
     Drawer,
+    /// G groups of M online members, group messages at a fixed total rate; send → last member
+    /// latency. Defaults: issue 13's first case (1 group of 500, 20 msgs/s); the second case is
+    /// `--groups 100 --members 30 --rate 200`.
+    Group,
     /// Internal: one worker process of `idle`.
     #[value(hide = true)]
     IdleWorker,
@@ -69,6 +75,7 @@ impl Scenario {
             Scenario::Storm => "storm",
             Scenario::Course => "course",
             Scenario::Drawer => "drawer",
+            Scenario::Group => "group",
             Scenario::IdleWorker => "idle-worker",
         }
     }
@@ -101,15 +108,22 @@ struct Cli {
     /// Pairs of users (pairs, typing, drawer).
     #[arg(long)]
     pairs: Option<usize>,
-    /// Total sends per second (pairs; 0 = flat out) or messages inserted per second (drawer).
+    /// Total sends per second (pairs; 0 = flat out), messages inserted per second (drawer) or
+    /// group messages per second, all groups together (group; default 20).
     #[arg(long)]
     rate: Option<u64>,
-    /// Measured seconds (pairs, typing, drawer).
+    /// Measured seconds (pairs, typing, drawer, group).
     #[arg(long)]
     duration: Option<f64>,
-    /// Seconds to wait for deliveries after the last insert (drawer).
+    /// Seconds to wait for deliveries after the last insert (drawer) or send (group).
     #[arg(long)]
     drain: Option<f64>,
+    /// Groups, each with its group conversation (group; default 1).
+    #[arg(long)]
+    groups: Option<usize>,
+    /// Members per group, all online (group; default 500).
+    #[arg(long)]
+    members: Option<usize>,
     /// Database connections inserting messages, like PHP workers (drawer).
     #[arg(long)]
     writers: Option<u32>,
@@ -293,6 +307,9 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
     if scenario == Scenario::Course && sel != TargetSel::Dockchatd {
         bail!("course needs presence, which only dockchatd has: use --target dockchatd");
     }
+    if scenario == Scenario::Group && sel != TargetSel::Dockchatd {
+        bail!("group needs the daemon's group conversations: use --target dockchatd");
+    }
     if scenario == Scenario::Drawer && sel != TargetSel::Dockchatd {
         bail!("drawer needs the daemon's poll of Moodle's tables: use --target dockchatd");
     }
@@ -329,6 +346,15 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
         writers: pick(smoke, cli.writers, 8, 2),
         src_ips: cli.src_ips,
     };
+    let group_params = group::Params {
+        groups: pick(smoke, cli.groups, 1, 2),
+        members: pick(smoke, cli.members, 500, 5),
+        rate: pick(smoke, cli.rate, 20, 20),
+        warmup: if smoke { 0.5 } else { 2.0 },
+        duration: pick(smoke, cli.duration, 20.0, 2.0),
+        drain: pick(smoke, cli.drain, 3.0, 2.0),
+        src_ips: cli.src_ips,
+    };
     match scenario {
         Scenario::Idle | Scenario::Storm => {
             dataset = Dataset {
@@ -336,6 +362,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 course_size: cli.course_size,
                 cross: true,
                 big_course: 0,
+                group_members: 0,
             };
             params = vec![("n".into(), (n as u64).into())];
         }
@@ -345,6 +372,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 course_size: cli.course_size,
                 cross: true,
                 big_course: 0,
+                group_members: 0,
             };
             let mut p: Vec<(String, Value)> = vec![("pairs".into(), (pairs_n as u64).into())];
             if scenario == Scenario::Pairs {
@@ -362,6 +390,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 course_size: cli.course_size,
                 cross: false,
                 big_course: n + 1,
+                group_members: 0,
             };
             params = vec![
                 ("members".into(), (n as u64).into()),
@@ -374,12 +403,31 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 course_size: cli.course_size,
                 cross: true,
                 big_course: 0,
+                group_members: 0,
             };
             params = vec![
                 ("pairs".into(), (drawer_params.pairs as u64).into()),
                 ("rate".into(), drawer_params.rate.into()),
                 ("duration_s".into(), drawer_params.duration.into()),
                 ("drain_limit_s".into(), drawer_params.drain.into()),
+            ];
+        }
+        Scenario::Group => {
+            let gp = &group_params;
+            dataset = Dataset {
+                users: gp.groups * gp.members,
+                // One section course per group (members come in consecutive users).
+                course_size: gp.members,
+                cross: false,
+                big_course: 0,
+                group_members: gp.members,
+            };
+            params = vec![
+                ("groups".into(), (gp.groups as u64).into()),
+                ("members".into(), (gp.members as u64).into()),
+                ("rate".into(), gp.rate.into()),
+                ("duration_s".into(), gp.duration.into()),
+                ("drain_limit_s".into(), gp.drain.into()),
             ];
         }
         Scenario::IdleWorker => bail!("idle-worker is internal"),
@@ -410,6 +458,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
             Scenario::Storm => storm::run(&h, n, cli.src_ips).await,
             Scenario::Course => course::run(&h, n, iterations, cli.src_ips).await,
             Scenario::Drawer => drawer::run(&h, opts.db, &drawer_params).await,
+            Scenario::Group => group::run(&h, &group_params).await,
             Scenario::IdleWorker => unreachable!("handled in main"),
         };
         let finished = h.finish(cli.keep_logs);

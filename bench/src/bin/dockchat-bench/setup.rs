@@ -82,6 +82,16 @@ pub struct Dataset {
     /// When non-zero, the first `big_course` users are enrolled in ONE course only (the `course`
     /// scenario) instead of the section courses.
     pub big_course: usize,
+    /// When non-zero, users are also split into course groups of this many consecutive users (the
+    /// last group may be smaller), each with the group conversation Moodle creates for a group
+    /// with messaging enabled (see [`group_conversation_id`]).
+    pub group_members: usize,
+}
+
+/// Id of the group conversation of group `g` (0-based): the bench inserts them with explicit ids,
+/// 1, 2, … (the message_conversations table is otherwise empty at setup).
+pub fn group_conversation_id(g: usize) -> u64 {
+    1 + g as u64
 }
 
 /// A prepared database.
@@ -538,14 +548,73 @@ async fn insert_site(db: &mut Conn, data: &Dataset, secret: &str) -> Result<()> 
     }
     ins.flush().await?;
 
-    Ok(())
+    insert_groups(db, data, &lay, &course_ctx, now).await
+}
+
+/// The course groups' conversations as Moodle's `groups_create_group` makes them with
+/// `enablemessaging` on (`api::create_conversation` of type GROUP): type 2, the group's name,
+/// no convhash, `core_group`/`groups`/group id, the course context, enabled; one member row per
+/// group member, as `groups_add_member` adds them.
+async fn insert_groups(
+    db: &mut Conn,
+    data: &Dataset,
+    lay: &Layout,
+    course_ctx: &dyn Fn(u64) -> u64,
+    now: u64,
+) -> Result<()> {
+    let size = data.group_members;
+    if size == 0 || data.users == 0 {
+        return Ok(());
+    }
+    let groups = data.users.div_ceil(size);
+    let mut ins = Inserter::new(
+        db,
+        "message_conversations",
+        "id, type, name, convhash, component, itemtype, itemid, contextid, enabled, timecreated, \
+         timemodified",
+    );
+    for g in 0..groups {
+        let id = group_conversation_id(g);
+        // The group id is synthetic (no groups table in the subset schema); the context is the
+        // course of the group's first member.
+        let ctx = lay
+            .enrolments
+            .get(g * size)
+            .and_then(|e| e.first())
+            .map(|&c| course_ctx(c).to_string())
+            .unwrap_or_else(|| "NULL".into());
+        ins.row(format!(
+            "{id}, 2, 'Bench group {id}', NULL, 'core_group', 'groups', {id}, {ctx}, 1, {now}, {now}"
+        ))
+        .await?;
+    }
+    ins.flush().await?;
+    let mut ins = Inserter::new(
+        db,
+        "message_conversation_members",
+        "conversationid, userid, timecreated",
+    );
+    for k in 0..data.users {
+        let conv = group_conversation_id(k / size);
+        let uid = FIRST_USER + k as u64;
+        ins.row(format!("{conv}, {uid}, {now}")).await?;
+    }
+    ins.flush().await
 }
 
 /// Fresh statistics, so the planner sees the real table sizes; on PostgreSQL also moves the id
 /// sequences past the explicitly inserted ids.
 async fn analyze(db: &mut Conn, kind: DbKind) -> Result<()> {
     if kind == DbKind::Postgres {
-        for table in ["user", "course", "context", "enrol", "role"] {
+        // (setval with a NULL maximum, an empty table, changes nothing.)
+        for table in [
+            "user",
+            "course",
+            "context",
+            "enrol",
+            "role",
+            "message_conversations",
+        ] {
             db.exec(&format!(
                 "SELECT setval(pg_get_serial_sequence('mdl_{table}', 'id'), \
                  (SELECT MAX(id) FROM mdl_{table}))"
@@ -556,7 +625,7 @@ async fn analyze(db: &mut Conn, kind: DbKind) -> Result<()> {
     } else {
         db.exec(
             "ANALYZE TABLE mdl_user, mdl_user_enrolments, mdl_enrol, mdl_course, mdl_sessions, \
-             mdl_context",
+             mdl_context, mdl_message_conversations, mdl_message_conversation_members",
         )
         .await?;
     }
@@ -626,6 +695,7 @@ mod tests {
             course_size: 40,
             cross: true,
             big_course: 0,
+            group_members: 0,
         });
         for k in (0..100).step_by(2) {
             let a = &lay.enrolments[k];
@@ -642,6 +712,7 @@ mod tests {
             course_size: 40,
             cross: false,
             big_course: 1001,
+            group_members: 0,
         });
         assert_eq!(lay.courses, vec![2]);
         assert!(lay.enrolments.iter().all(|e| e == &vec![2]));
