@@ -614,6 +614,13 @@ pub enum ServerFrame<'a> {
         more: bool,
         read: ReadMarkers,
         can_send: CanSend,
+        /// A group's distinct senders of `messages`, ascending id (absent for an individual
+        /// conversation).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        people: Option<&'a [Person]>,
+        /// A group's member ids, ascending (absent for an individual conversation).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        members: Option<&'a [i64]>,
     },
     /// `with` in an individual conversation, `conv` in a group.
     Read {

@@ -2,8 +2,8 @@
 //! (`message_conversations.type = 2`, `component = 'core_group'`, `itemtype = 'groups'`), addressed
 //! by `conv` — send to every member's tabs once, history, read and typing in a group, Moodle's rules
 //! (membership, `caps.send`, `enabled`), membership changes within the refresh interval, resume
-//! across group and 1:1 messages, and messages Moodle stores in a group arriving live; against real
-//! MariaDB and PostgreSQL.
+//! across group and 1:1 messages, messages Moodle stores in a group arriving live, and group history
+//! naming its senders (online or not) and members; against real MariaDB and PostgreSQL.
 
 mod common;
 
@@ -595,3 +595,77 @@ async fn conv_of_an_individual_conversation_is_the_one_to_one_request(backend: B
     ctx.finish().await;
 }
 db_test!(conv_of_an_individual_conversation_is_the_one_to_one_request);
+
+async fn group_history_names_every_sender_and_the_members(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let db = &ctx.db;
+    let conv = group_conversation(
+        db,
+        41,
+        "Algebra group A",
+        1,
+        &[ALICE, BOB, CAROL, SUSPENDED],
+    )
+    .await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut bob = ctx.client(BOB).await;
+    // Carol never connects (offline); Samuel's account is suspended since he wrote. Both wrote
+    // from Moodle's drawer.
+    let from_carol = moodle_group_message(db, conv, CAROL, "carol offline").await;
+    moodle_group_message(db, conv, SUSPENDED, "samuel before suspension").await;
+    db.execp(&format!(
+        "UPDATE {{p}}user SET suspended = 1 WHERE id = {SUSPENDED}"
+    ))
+    .await;
+    send_conv(&mut alice, conv, "n-1", "alice online").await;
+
+    let h = history_conv(&mut bob, conv).await;
+    assert_eq!(h["type"], "history", "{h}");
+    assert_eq!(h["messages"].as_array().map(|a| a.len()), Some(3), "{h}");
+    assert_eq!(
+        h["people"],
+        json!([
+            {"id": ALICE, "fullname": "Alice Almeida",
+             "avatar": "http://moodle.test/pluginfile.php/104/user/icon/boost/f1?rev=912"},
+            {"id": CAROL, "fullname": "Carla Costa",
+             "avatar": "http://moodle.test/theme/image.php/boost/core/1/u/f1"},
+            {"id": SUSPENDED, "fullname": "Samuel Souza",
+             "avatar": "http://moodle.test/theme/image.php/boost/core/1/u/f1"},
+        ]),
+        "every sender of the page, online or not, by id"
+    );
+    assert_eq!(h["members"], json!([ALICE, BOB, CAROL, SUSPENDED]));
+
+    // A page names only its own senders: Carol's message alone, Carol alone.
+    bob.send(json!({"type": "history", "conv": conv, "before": from_carol + 1, "limit": 1}))
+        .await;
+    let h = bob.expect("history").await;
+    assert_eq!(h["messages"][0]["id"], from_carol, "{h}");
+    assert_eq!(
+        h["people"]
+            .as_array()
+            .map(|p| p.iter().map(|x| x["id"].as_i64()).collect::<Vec<_>>()),
+        Some(vec![Some(CAROL)]),
+        "{h}"
+    );
+    // An empty page names nobody.
+    bob.send(json!({"type": "history", "conv": conv, "before": 1}))
+        .await;
+    let h = bob.expect("history").await;
+    assert_eq!(h["people"], json!([]), "{h}");
+
+    // A 1:1 history carries neither field.
+    alice.send_message(BOB, "p-1", "just us").await;
+    bob.send(json!({"type": "history", "with": ALICE})).await;
+    let h = bob.expect("history").await;
+    assert_eq!(h["with"]["id"], ALICE, "{h}");
+    assert!(
+        h.get("people").is_none() && h.get("members").is_none(),
+        "{h}"
+    );
+    for c in [alice, bob] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(group_history_names_every_sender_and_the_members);

@@ -742,6 +742,7 @@ impl Conversations {
                     rows.reverse();
                     let (mine, theirs) = self.store.conv_read_markers(me, info.id).await?;
                     let messages: Vec<Message> = rows.into_iter().map(to_message).collect();
+                    let people = self.senders(&messages).await?;
                     // A member of an enabled group may write unless the site or their role says no.
                     let can_send = if !self.messaging.load(Ordering::Relaxed) {
                         CanSend::refused(ErrorCode::MessagingDisabled)
@@ -757,6 +758,8 @@ impl Conversations {
                         more,
                         read: ReadMarkers { mine, theirs },
                         can_send,
+                        people: Some(&people),
+                        members: Some(&info.members),
                     }
                     .to_json())
                 }
@@ -814,8 +817,34 @@ impl Conversations {
             more,
             read,
             can_send,
+            people: None,
+            members: None,
         }
         .to_json())
+    }
+
+    /// The distinct senders of a page of group history, ascending id, so a member sees who wrote
+    /// each message whether the writer is online or not: online ones from the registry, the others
+    /// (also suspended or deleted accounts, as Moodle names them) read in one query. The caller has
+    /// checked that the requester is a member: every message, hence every sender, is theirs to see.
+    async fn senders(&self, messages: &[Message]) -> Result<Vec<Person>> {
+        let mut ids: Vec<i64> = messages.iter().map(|m| m.from).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut people = Vec::with_capacity(ids.len());
+        let mut offline = Vec::new();
+        for id in ids {
+            match self.registry.person(id) {
+                Some(p) => people.push((*p).clone()),
+                None => offline.push(id),
+            }
+        }
+        if !offline.is_empty() {
+            let rows = self.store.accounts(&offline).await?;
+            people.extend(rows.values().map(|u| self.avatars.person(u)));
+            people.sort_unstable_by_key(|p| p.id);
+        }
+        Ok(people)
     }
 
     /// `with` as `visible_peer` shows them, and whether `me` may send to them now (the same

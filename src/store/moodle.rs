@@ -37,6 +37,7 @@ pub(crate) struct MoodleSql {
     enrolments: String,
     course_names: String,
     account: String,
+    accounts: String,
     search: String,
 }
 
@@ -94,6 +95,9 @@ impl MoodleSql {
                 "SELECT c.id, c.fullname FROM {{p}}course c WHERE c.id IN ({list})"
             )),
             account: b.build(&format!("SELECT {USER_COLS} {USER_FROM} WHERE u.id = ?")),
+            accounts: b.build(&format!(
+                "SELECT {USER_COLS} {USER_FROM} WHERE u.id IN ({list})"
+            )),
             // Candidates for a people search (the caller applies Moodle's messaging rules to each):
             // active accounts whose names hold every word, among the searcher's course-mates
             // (enrol_get_shared_courses' rule), contacts, everyone (a searcher who may message
@@ -343,5 +347,25 @@ impl Store {
                 None => Ok(None),
             }
         })
+    }
+
+    /// The accounts among `ids` whose rows exist, active or not (see [`Self::account`]): the
+    /// senders of a page of group history, in one query per batch of ids.
+    pub async fn accounts(&self, ids: &[i64]) -> Result<HashMap<i64, UserRow>> {
+        let sql = &self.sql.moodle.accounts;
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in batches(ids) {
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    let u = user_row(&r)?;
+                    out.insert(u.id, u);
+                }
+            });
+        }
+        Ok(out)
     }
 }
