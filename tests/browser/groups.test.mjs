@@ -3,7 +3,8 @@
 // Elena). One member opens it from the Chats list and writes; the others (raw sockets) receive it,
 // type, read and answer, and the window shows who: "… is typing", "Seen by 2" with the names, the
 // sender's name above their message. A message to the group while its window is closed opens it
-// minimised.
+// minimised. A member who wrote while the reader's page never saw them online is named by the history
+// (PROTOCOL §5 `history` `people`); the header counts the members and who of them is online, live.
 import {test, before, after} from 'node:test';
 import {setup, demoUsers, openAs, presence, shot, assert, T, DESKTOP} from './harness.mjs';
 
@@ -32,7 +33,8 @@ test('desktop: a three-member group window: send, receive with the sender\'s nam
         await win.waitFor({timeout: T});
         assert.equal(page.url().includes('/message/index.php'), false, 'the group opens in the dock');
         assert.equal((await win.locator('[data-region="name"]').textContent()).trim(), GROUP);
-        assert.equal((await win.locator('[data-region="presence-text"]').textContent()).trim(), '4 members');
+        // Its members, and how many of them are online: Amara, Lucas and Sofia.
+        await win.locator('[data-region="presence-text"]').filter({hasText: /^\s*4 members, 3 online\s*$/}).waitFor({timeout: T});
         await win.locator('[data-region="empty"]').waitFor({timeout: T});
 
         // Sent with `conv`: both other members receive it.
@@ -96,6 +98,70 @@ test('desktop: a three-member group window: send, receive with the sender\'s nam
         await win.waitFor({timeout: T});
         await win.locator('[data-region="name"]').filter({hasText: GROUP}).waitFor({timeout: T});
         await others.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close();
+    }
+});
+
+test('desktop: an offline member\'s message shows their name and picture; the header counts members and who is online, live', {timeout: 120000}, async() => {
+    const {byId} = await demoUsers(env.base());
+    const [amara, lucas, elena] = [byId(5), byId(6), byId(9)];
+    const errors = [];
+    const first = await env.browser().newContext(DESKTOP);
+    let conv = 0;
+    try {
+        // The group's conversation id, from Amara's Chats list.
+        const page = await openAs(first, env.base(), amara, errors, {tab: 'chats'});
+        const row = page.locator('[data-region="conversations"] [data-region="conversation"]').filter({hasText: GROUP});
+        await row.waitFor({timeout: T});
+        conv = Number(await row.getAttribute('data-conv'));
+    } finally {
+        await first.close();
+    }
+    // Elena writes to the group and leaves; Amara's next page never sees her online (the offline grace
+    // is 10 s), so only the history can name her.
+    const others = await env.browser().newContext();
+    try {
+        const elenaOnline = await presence(others, env.base(), [elena]);
+        await elenaOnline.sendConv(elena, conv, 'Notes are in the shared folder');
+        await elenaOnline.groupFrame(elena, (x) => x.type === 'message' && x.message.text === 'Notes are in the shared folder');
+        await elenaOnline.close();
+    } finally {
+        await others.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 11000));
+
+    const ctx = await env.browser().newContext(DESKTOP);
+    try {
+        const page = await openAs(ctx, env.base(), amara, errors, {tab: 'chats'});
+        const known = await page.evaluate(() => ({
+            online: window.dockchat.state.online.map((p) => p.id),
+            elena: !!window.dockchat.state.people[9],
+        }));
+        assert.deepEqual(known, {online: [], elena: false}, 'nobody else is online; Elena is unknown to the page');
+        const row = page.locator('[data-region="conversations"] [data-region="conversation"]').filter({hasText: GROUP});
+        await row.locator('[data-action="open-chat"]').click({timeout: T});
+        const win = page.locator(`[data-region="window"][data-peerid="c${conv}"]`);
+        const theirs = win.locator('.block_dockchat-msg-theirs').filter({hasText: 'Notes are in the shared folder'});
+        await theirs.waitFor({timeout: T});
+        await theirs.locator('[data-region="author-name"]').filter({hasText: 'Elena Petrova'}).waitFor({timeout: T});
+        const avatar = await theirs.locator('[data-region="author-avatar"]').getAttribute('src');
+        assert.ok(avatar && avatar.length > 0, 'her picture shows too');
+
+        // The header: 4 members, Amara alone online; Lucas comes online, then goes (after the grace).
+        const header = win.locator('[data-region="presence-text"]');
+        await header.filter({hasText: /^\s*4 members, 1 online\s*$/}).waitFor({timeout: T});
+        await shot(page, 'groups-offline-sender.png');
+        const lucasCtx = await env.browser().newContext();
+        try {
+            await presence(lucasCtx, env.base(), [lucas]);
+            await header.filter({hasText: /^\s*4 members, 2 online\s*$/}).waitFor({timeout: T});
+            await shot(page, 'groups-members-online.png');
+        } finally {
+            await lucasCtx.close();
+        }
+        await header.filter({hasText: /^\s*4 members, 1 online\s*$/}).waitFor({timeout: 15000});
         assert.deepEqual(errors, []);
     } finally {
         await ctx.close();

@@ -4,7 +4,7 @@ import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
     initialState, reduce, conv, conversationView, unreadUpto, typingText, groupKey, isGroupKey, groupConv, parseKey,
-    groupInfo, peerOf, TYPING_MS,
+    groupInfo, groupOnlineCount, peerOf, TYPING_MS,
 } from '../../moodle-block/amd/src/state.js';
 import * as Protocol from '../../moodle-block/amd/src/protocol.js';
 import {conversationModel, reducePanel, initialPanel} from '../../moodle-block/amd/src/panel.js';
@@ -124,6 +124,28 @@ test('group history: with null and conv; unread exact when all is loaded', () =>
     assert.equal(c.unread, 1, 'Bruno\'s 42 is after my read marker');
     assert.equal(c.readTheirs, 41);
     assert.equal(s.people[11].fullname, 'Carla Dias', 'senders the history names are known');
+});
+
+test('group members: from the history frame; online = members ∩ online course-mates (me too), live', () => {
+    let s = reduce(welcome(), listed);
+    assert.equal(groupOnlineCount(s, G), -1, 'members unknown before the history');
+    assert.equal(groupInfo(s, G).members, 4, 'the list\'s count meanwhile');
+    const frame = {type: 'history', with: null, conv: CONV, more: false, messages: [], read: {mine: 0, theirs: 0},
+        people: [], members: [7, ME, 11, 12, 13]};
+    s = reduce(s, {type: 'history', frame});
+    assert.equal(groupInfo(s, G).members, 5, 'the history\'s member list is fresher');
+    assert.equal(groupOnlineCount(s, G), -1, 'not connected: presence unknown');
+    s = reduce(s, {type: 'connection', status: {state: 'connected'}});
+    assert.equal(groupOnlineCount(s, G), 2, 'Ana and me (Bruno is online but not a member)');
+    s = reduce(s, {type: 'presence', user: carla, status: 'online'});
+    assert.equal(groupOnlineCount(s, G), 3);
+    s = reduce(s, {type: 'presence', user: ana, status: 'offline'});
+    assert.equal(groupOnlineCount(s, G), 2);
+    assert.equal(reduce(s, {type: 'history', frame}).groupMembers, s.groupMembers, 'the same list changes nothing');
+    const str = makeStr({membercountmany: '{$a} members', membersonline: '{$a->members}, {$a->online}',
+        onlinemembersmany: '{$a} online', onlinemembersone: '{$a} online'});
+    assert.equal(str('membersonline', {members: str('membercountmany', 5), online: str('onlinemembersmany', 2)}),
+        '5 members, 2 online');
 });
 
 test('Seen by N: distinct readers whose upto reaches my last message, only under my last message', () => {

@@ -31,7 +31,7 @@
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
 
-import {cannotSendKey, conversationView, conv, groupInfo, isGroupKey, parseKey, typingText} from './state.js';
+import {cannotSendKey, conversationView, conv, groupInfo, groupOnlineCount, isGroupKey, parseKey, typingText} from './state.js';
 import {renderInto} from './linkify.js';
 import {countStr} from './strings.js';
 import {createPanelView} from './panelview.js';
@@ -940,8 +940,11 @@ export const createRenderer = (options) => {
                 setText(region(el, 'name'), subject.fullname);
                 setText(region(el, 'initial'), initialOf(subject.fullname));
             }
-            // Instead of presence: how many members the group has.
-            setText(region(el, 'presence-text'), subject.members ? countStr(str, 'membercount', subject.members) : '');
+            // Instead of presence: how many members the group has, and how many of them are online.
+            const members = subject.members ? countStr(str, 'membercount', subject.members) : '';
+            const onlineCount = members ? groupOnlineCount(state, peer) : -1;
+            setText(region(el, 'presence-text'), onlineCount < 0 ? members
+                : str('membersonline', {members, online: countStr(str, 'onlinemembers', onlineCount)}));
         } else {
             if (person) {
                 setText(region(el, 'name'), person.fullname);

@@ -118,6 +118,8 @@ export const initialState = (me) => freeze({
     orderAt: 0,
     // Group conversations by key: {conv, name, members} (from the Chats list, or kept by the tab).
     groups: freeze({}),
+    // A group's member ids by key, as its newest history frame listed them (who of them is online).
+    groupMembers: freeze({}),
     // The block's panel: conversations list, people search, tab (./panel.js).
     panel: initialPanel(),
     // The background alerts (./alerts.js): the user's preferences, and whether this browser lets the
@@ -212,11 +214,41 @@ export const groupInfo = (state, key) => {
     const convid = groupConv(key);
     const known = state.groups[key];
     const listed = state.panel ? state.panel.items.find((c) => c.conv === convid && c.type === 'group') : null;
+    const ids = state.groupMembers[key];
     return {
         conv: convid,
         name: (listed && listed.name) || (known && known.name) || '',
-        members: (listed && listed.members) || (known && known.members) || 0,
+        // The member list of the newest history is fresher than the Chats list's count.
+        members: (ids && ids.length) || (listed && listed.members) || (known && known.members) || 0,
     };
+};
+
+/**
+ * How many of a group's members are online now (me included while connected), or -1 when unknown
+ * (its history has not listed the members yet, or the dock is not connected: presence is unknown).
+ *
+ * @param {object} state
+ * @param {string} key a group key
+ * @returns {number}
+ */
+export const groupOnlineCount = (state, key) => {
+    const ids = state.groupMembers[key];
+    if (!ids || state.connection.state !== 'connected') {
+        return -1;
+    }
+    const online = new Set(state.online.map((p) => p.id));
+    online.add(state.me);
+    return ids.filter((id) => online.has(id)).length;
+};
+
+const withGroupMembers = (state, key, ids) => {
+    const list = ids.filter((id) => typeof id === 'number' && id > 0);
+    const had = state.groupMembers[key];
+    if (had && had.length === list.length && had.every((id, i) => id === list[i])) {
+        return state;
+    }
+    const groupMembers = Object.assign({}, state.groupMembers, {[key]: freeze(list)});
+    return freeze(Object.assign({}, state, {groupMembers: freeze(groupMembers)}));
 };
 
 const withGroups = (state, list) => {
@@ -572,8 +604,11 @@ const reduceChat = (state, action) => {
             if (!peer) {
                 return state;
             }
-            // A group's history may name its senders (`people`, when the server sends them).
+            // A group's history names its senders (`people`, online or not) and lists its `members`.
             let next = withPeople(state, [f.with].concat(Array.isArray(f.people) ? f.people : []));
+            if (isGroupKey(peer) && Array.isArray(f.members)) {
+                next = withGroupMembers(next, peer, f.members);
+            }
             const c = conv(next, peer);
             if (action.reset) {
                 next = withConv(next, peer, {messages: freeze([]), loaded: false});

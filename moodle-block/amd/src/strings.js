@@ -32,7 +32,7 @@ export const STRING_KEYS = [
     'restore', 'retry', 'seen', 'send', 'sending', 'sessionended', 'today', 'toolongtosend', 'typeamessage', 'typing',
     'unreadcountmany', 'unreadcountone', 'yesterday', 'you',
     // Group conversations.
-    'membercountmany', 'membercountone', 'newmessagein', 'seenbymany', 'seenbynames', 'seenbyone', 'typingothersmany',
+    'membercountmany', 'membercountone', 'membersonline', 'newmessagein', 'onlinemembersmany', 'onlinemembersone', 'seenbymany', 'seenbynames', 'seenbyone', 'typingothersmany',
     'typingothersone',
     // The block's panel (./panelview.js).
     'nobodyfound', 'searching',

@@ -50,7 +50,8 @@ class dock {
         'newmessagesone', 'nobodyonline', 'offline', 'offlinereconnecting', 'online', 'onlinecount',
         'openchatwith', 'reconnectnow', 'restore', 'retry', 'seen', 'send', 'sending', 'sessionended',
         'today', 'toolongtosend', 'typeamessage', 'typing', 'unreadcountmany', 'unreadcountone', 'yesterday',
-        'you', 'membercountmany', 'membercountone', 'newmessagein', 'seenbymany', 'seenbynames', 'seenbyone',
+        'you', 'membercountmany', 'membercountone', 'membersonline', 'newmessagein', 'onlinemembersmany',
+        'onlinemembersone', 'seenbymany', 'seenbynames', 'seenbyone',
         'typingothersmany', 'typingothersone', 'nobodyfound', 'searching', 'chats', 'desktopallow',
         'desktopblocked', 'notificationin',
     ];
