@@ -1,6 +1,7 @@
 // The dock on a phone (issue 14 item 6), in headless Chromium against `dockchatd demo` at 390×844 with touch:
 // a launcher instead of a list buried below the course, one conversation full-screen with a back button,
-// the others as chat heads, and nothing that opens by itself on page load. Screenshots go to artifacts/.
+// the others as chat heads, and nothing that opens by itself on page load; a group conversation full-screen
+// with its name, member count and senders' names. Screenshots go to artifacts/.
 import {test, before, after} from 'node:test';
 import {setup, demoUsers, openAs, chooseTab, presence, closeAll, winSel, shot, assert, T, DESKTOP, PHONE} from './harness.mjs';
 
@@ -338,6 +339,61 @@ test('phone: rotating to a wide screen and back keeps the windows and the conver
             return r.width === 390 && r.height === 844;
         }, winSel(a), {timeout: T});
         assert.equal(await page.locator(winSel(b)).isVisible(), false);
+        await closeAll(page);
+        await online.close();
+        assert.deepEqual(errors, []);
+    } finally {
+        await ctx.close().catch(() => {});
+        await others.close().catch(() => {});
+    }
+});
+
+test('phone: a group conversation opens full-screen with its name, member count and the senders\' names', {timeout: 120000}, async() => {
+    const u = await demoUsers(env.base());
+    // Amara, Lucas and Sofia are members of the demo's "PSY101 Study group" (src/demo/mod.rs).
+    const [me, lucas, sofia] = [u.byId(5), u.byId(6), u.byId(7)];
+    const group = 'PSY101 Study group';
+    const errors = [];
+    const others = await env.browser().newContext();
+    const ctx = await env.browser().newContext(PHONE);
+    try {
+        const online = await presence(others, env.base(), [lucas, sofia]);
+        const page = await openAs(ctx, env.base(), me, errors, {tab: null});
+        await closeAll(page);
+        await launcher(page).tap();
+        await sheet(page).waitFor({state: 'visible', timeout: T});
+        await chooseTab(page, 'chats');
+        const grow = sheet(page).locator('[data-region="conversation"]').filter({hasText: group});
+        await grow.waitFor({timeout: T});
+        const conv = Number(await grow.getAttribute('data-conv'));
+        assert.ok(conv > 0);
+        await grow.locator('[data-action="open-chat"]').tap();
+        const win = page.locator(`[data-region="window"][data-peerid="c${conv}"]`);
+        await win.locator('[data-region="input"]').waitFor({state: 'visible', timeout: T});
+        await sheet(page).waitFor({state: 'hidden', timeout: T});
+        assert.ok(fullScreen(await win.boundingBox()), `the group is full-screen (${JSON.stringify(await win.boundingBox())})`);
+        assert.equal((await win.locator('[data-region="name"]').textContent()).trim(), group);
+        await win.locator('[data-region="presence-text"]').filter({hasText: /^\s*4 members, 3 online\s*$/}).waitFor({timeout: T});
+        for (const sel of ['[data-action="back"]', '[data-action="minimise"]', '[data-action="close"]']) {
+            const bb = await win.locator(sel).boundingBox();
+            assert.ok(bb && bb.width >= 44 && bb.height >= 44, `${sel} is 44×44`);
+        }
+        // Each member's message shows who wrote it.
+        await online.sendConv(lucas, conv, 'Phone check from Lucas');
+        await online.sendConv(sofia, conv, 'And from Sofia');
+        for (const [text, name] of [['Phone check from Lucas', 'Lucas Ferreira'], ['And from Sofia', 'Sofia Rossi']]) {
+            const msg = win.locator('.block_dockchat-msg-theirs').filter({hasText: text});
+            await msg.waitFor({timeout: T});
+            await msg.locator('[data-region="author-name"]').filter({hasText: name}).waitFor({timeout: T});
+            assert.ok(await msg.locator('[data-region="author"]').isVisible(), `${name} shows above the message`);
+        }
+        const composer = await win.locator('[data-region="composer"]').boundingBox();
+        assert.ok(composer.y + composer.height >= 844 - 4, 'the composer is at the bottom');
+        await shot(page, 'phone-group-fullscreen.png');
+        // Back: the group is kept as a chat head.
+        await win.locator('[data-action="back"]').tap();
+        await sheet(page).waitFor({state: 'visible', timeout: T});
+        assert.equal(await win.isVisible(), false);
         await closeAll(page);
         await online.close();
         assert.deepEqual(errors, []);
