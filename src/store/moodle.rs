@@ -152,7 +152,11 @@ impl Store {
 
     /// The active accounts among `ids`.
     pub async fn active_users(&self, ids: &[i64]) -> Result<HashMap<i64, UserRow>> {
-        let sql = &self.sql.moodle.active_users;
+        self.users_by_ids(&self.sql.moodle.active_users, ids).await
+    }
+
+    /// The users `sql` (an `IN` list of one batch of ids) finds among `ids`, by id.
+    async fn users_by_ids(&self, sql: &str, ids: &[i64]) -> Result<HashMap<i64, UserRow>> {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in batches(ids) {
             dispatch!(self, pool => {
@@ -352,20 +356,6 @@ impl Store {
     /// The accounts among `ids` whose rows exist, active or not (see [`Self::account`]): the
     /// senders of a page of group history, in one query per batch of ids.
     pub async fn accounts(&self, ids: &[i64]) -> Result<HashMap<i64, UserRow>> {
-        let sql = &self.sql.moodle.accounts;
-        let mut out = HashMap::with_capacity(ids.len());
-        for chunk in batches(ids) {
-            dispatch!(self, pool => {
-                let mut q = sqlx::query(sql);
-                for id in chunk {
-                    q = q.bind(id);
-                }
-                for r in q.fetch_all(pool).await? {
-                    let u = user_row(&r)?;
-                    out.insert(u.id, u);
-                }
-            });
-        }
-        Ok(out)
+        self.users_by_ids(&self.sql.moodle.accounts, ids).await
     }
 }
