@@ -27,6 +27,10 @@ command -v node >/dev/null || need+=(nodejs npm)
 # `dockchatd grants` output to them exactly as an administrator would.
 command -v mysql >/dev/null && command -v mysqladmin >/dev/null || need+=(mariadb-client)
 command -v psql >/dev/null && command -v pg_isready >/dev/null || need+=(postgresql-client)
+# Redis: the cluster tests use the one on 6379 and start one of their own (redis-server) on another
+# port to stop it; redis-cli pings it here. HAProxy: the deploy checks run the cluster snippet.
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null || need+=(redis-server redis-tools)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 if [ "${#need[@]}" -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -42,7 +46,7 @@ if [ -f package-lock.json ]; then
   fi
 fi
 
-# Database servers: start them if they are down (commands from the machine's documentation).
+# Database servers and Redis: start them if they are down (commands from the machine's documentation).
 if ! mysqladmin -h 127.0.0.1 -u root --connect-timeout=2 ping >/dev/null 2>&1; then
   log "starting MariaDB"
   as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
@@ -51,13 +55,20 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -t 2 >/dev/null 2>&1; then
   log "starting PostgreSQL"
   as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
 fi
+redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
+if ! redis_up; then
+  log "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+fi
 for _ in $(seq 1 60); do
   if mysqladmin -h 127.0.0.1 -u root --connect-timeout=2 ping >/dev/null 2>&1 \
-     && pg_isready -h 127.0.0.1 -p 5432 -t 2 >/dev/null 2>&1; then
-    log "MariaDB and PostgreSQL are up"
+     && pg_isready -h 127.0.0.1 -p 5432 -t 2 >/dev/null 2>&1 && redis_up; then
+    log "MariaDB, PostgreSQL and Redis are up"
     exit 0
   fi
   sleep 1
 done
-log "MariaDB or PostgreSQL did not come up"
+log "MariaDB, PostgreSQL or Redis did not come up"
 exit 1
