@@ -182,11 +182,6 @@ impl Cluster {
         Ok(ClusterTasks { cluster, tasks })
     }
 
-    /// This node's name.
-    pub fn node(&self) -> &str {
-        &self.me
-    }
-
     /// Whether Redis is reachable (cross-node delivery live); false: degraded, the database poll
     /// carries messages between nodes.
     pub fn is_up(&self) -> bool {

@@ -266,9 +266,16 @@ impl Registry {
                 self.send_local(m, &frame);
             }
         }
-        if let Some(courses) = refresh_courses {
+        if let Some(mut courses) = refresh_courses {
             // Enrolments may have changed while the user was away (or as the other node saw them).
-            self.update_courses(user, courses);
+            if tell_peers.is_some() {
+                // The other nodes hear the courses below, once.
+                courses.sort_unstable();
+                courses.dedup();
+                self.change_courses(user, courses);
+            } else {
+                self.update_courses(user, courses);
+            }
         }
         if let (Some((person, courses)), Some(peers)) = (tell_peers, self.peers.get()) {
             // The courses as they are now (the refresh above may have changed them).
