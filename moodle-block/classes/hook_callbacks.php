@@ -28,16 +28,22 @@ use core\hook\output\before_footer_html_generation;
  */
 class hook_callbacks {
     /**
-     * Puts the chat dock on every page when the admin setting followeverywhere is on.
+     * Puts the chat dock on every page when the admin setting followeverywhere is on, or when a launcher
+     * (block_dockchat/launcher) is there to open its list from.
      *
      * Runs before the footer's JavaScript is finalised, so js_call_amd still reaches the page.
-     * On pages that show the block, the block has already started the dock, and this does nothing.
+     * On pages that show the block (or the navbar launcher), the dock has already been started, and this
+     * does nothing.
      *
      * @param before_footer_html_generation $hook The hook.
      * @return void
      */
     public static function before_footer_html_generation(before_footer_html_generation $hook): void {
-        if (during_initial_install() || !get_config('block_dockchat', 'followeverywhere')) {
+        if (during_initial_install()) {
+            return;
+        }
+        $follow = (bool) get_config('block_dockchat', 'followeverywhere');
+        if (!$follow && dock::launcher_mode() === dock::LAUNCHER_OFF) {
             return;
         }
         // The page being rendered, as the renderer that dispatched the hook knows it.
@@ -46,6 +52,10 @@ class hook_callbacks {
             return;
         }
         if (!dock::can_use($page->context)) {
+            return;
+        }
+        if (!$follow && dock::launcher_for_user() === dock::LAUNCHER_OFF) {
+            // Only the launcher would have brought the dock, and this user gets none.
             return;
         }
         dock::init_js($page, false);
