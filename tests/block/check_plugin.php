@@ -319,7 +319,7 @@ foreach ($callbacks as $cb) {
 
 // 9. Settings use the plugin's config namespace.
 $settings = file_get_contents("$plugin/settings.php");
-foreach (['wsurl', 'secret', 'tokenlifetime', 'followeverywhere'] as $setting) {
+foreach (['wsurl', 'secret', 'tokenlifetime', 'followeverywhere', 'launcher'] as $setting) {
     check(str_contains($settings, "'block_dockchat/$setting'"), "settings.php defines block_dockchat/$setting");
 }
 
