@@ -43,6 +43,18 @@ namespace core\session {
 }
 
 namespace core\hook\output {
+    /** Stub of the header hook (the renderer that dispatched it). */
+    class before_http_headers {
+        /** @var object */
+        public $renderer;
+        /**
+         * @param object $renderer
+         */
+        public function __construct($renderer) {
+            $this->renderer = $renderer;
+        }
+    }
+
     /** Stub of the footer hook (the renderer that dispatched it). */
     class before_footer_html_generation {
         /** @var object */
@@ -265,6 +277,26 @@ namespace {
         'the navbar callback starts the dock with launcher navbar');
     \block_dockchat\hook_callbacks::before_footer_html_generation(new \core\hook\output\before_footer_html_generation($renderer));
     $check(count($page->requires->amd) === 1 && $page->requires->strings === 1, 'the footer hook then queues nothing more (one init per page)');
+
+    // The header hook queues it first, before what the page renders; the navbar and the footer add nothing.
+    $set(['config' => ['launcher' => 'navbar']]);
+    $page = new moodle_page();
+    $renderer = new renderer_base($page);
+    \block_dockchat\hook_callbacks::before_http_headers(new \core\hook\output\before_http_headers($renderer));
+    $check(count($page->requires->amd) === 1, 'the header hook queues the dock for a page with a launcher');
+    $check(str_contains(block_dockchat_render_navbar_output($renderer), 'block_dockchat-navlauncher'),
+        'the navbar icon still renders');
+    \block_dockchat\hook_callbacks::before_footer_html_generation(new \core\hook\output\before_footer_html_generation($renderer));
+    $check(count($page->requires->amd) === 1, 'one init for the page, queued by the header hook');
+    $set(['config' => ['launcher' => 'off', 'followeverywhere' => '0']]);
+    $page = new moodle_page();
+    \block_dockchat\hook_callbacks::before_http_headers(new \core\hook\output\before_http_headers(new renderer_base($page)));
+    $check(!$page->requires->amd, 'the header hook queues nothing when the dock is only where the block is');
+    $set(['config' => ['launcher' => 'off', 'followeverywhere' => '1']]);
+    $page = new moodle_page();
+    \block_dockchat\hook_callbacks::before_http_headers(new \core\hook\output\before_http_headers(new renderer_base($page)));
+    $check(count($page->requires->amd) === 1 && $page->requires->amd[0][2][0]['launcher'] === 'off',
+        'the header hook queues the dock with followeverywhere, launcher off');
 
     $set(['config' => ['launcher' => 'floating']]);
     $page = new moodle_page();

@@ -185,7 +185,8 @@ class dock {
     /**
      * The configuration given to block_dockchat/main init() (see CONTRACTS.md section 5).
      *
-     * @param bool $blockregion Whether this page shows the block (with its online list).
+     * @param bool $blockregion Whether the caller is the block (informational: the dock may be queued by the
+     *     header hook before the blocks are known; the client finds every block's list in the page itself).
      * @return array
      */
     public static function js_config(bool $blockregion): array {
