@@ -119,6 +119,10 @@ pub async fn start_inner(
         config.limits.text_max_chars,
         config.limits.history_max,
         Duration::from_secs(config.presence.enrolment_refresh_secs),
+        // The rest of the pool stays for everything else (hellos, history, reads).
+        config
+            .db_write_pipeline
+            .min((config.db_pool_size as usize / 2).max(1)),
         config
             .cluster
             .enabled()

@@ -35,6 +35,9 @@ pub struct Config {
     pub table_prefix: String,
     pub token_secret: Option<String>,
     pub db_pool_size: u32,
+    /// Group commits of the message writer in flight at once (1: one at a time). At most half
+    /// the pool is used for them.
+    pub db_write_pipeline: usize,
     pub shutdown_timeout_secs: u64,
     pub avatar_theme: String,
     pub auth: AuthConfig,
@@ -118,6 +121,7 @@ impl Default for Config {
             table_prefix: "mdl_".into(),
             token_secret: None,
             db_pool_size: 16,
+            db_write_pipeline: 4,
             shutdown_timeout_secs: 10,
             avatar_theme: "boost".into(),
             auth: AuthConfig::default(),
@@ -280,6 +284,9 @@ impl Config {
         }
         if self.db_pool_size == 0 {
             return bad("db_pool_size must be at least 1".into());
+        }
+        if !(1..=64).contains(&self.db_write_pipeline) {
+            return bad("db_write_pipeline must be between 1 and 64".into());
         }
         if self.avatar_theme.is_empty()
             || !self

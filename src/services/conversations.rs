@@ -287,6 +287,7 @@ impl Conversations {
         text_max_chars: usize,
         history_max: u32,
         enrolment_refresh: Duration,
+        write_pipeline: usize,
         ledger: Option<Arc<Ledger>>,
     ) -> (Arc<Conversations>, WriterTask) {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
@@ -330,7 +331,7 @@ impl Conversations {
             windows_known,
             ledger,
         };
-        let handle = tokio::spawn(writer_loop(store, writer, rx));
+        let handle = tokio::spawn(writer_loop(store, writer, rx, write_pipeline));
         (svc, WriterTask { handle })
     }
 

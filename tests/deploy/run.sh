@@ -191,7 +191,7 @@ config_keys_ok() {
 import re, sys, tomllib
 text = open(sys.argv[1], encoding="utf-8").read()
 expected = {
-    "": {"listen", "site_url", "database_url", "table_prefix", "token_secret", "db_pool_size",
+    "": {"listen", "site_url", "database_url", "table_prefix", "token_secret", "db_pool_size", "db_write_pipeline",
          "shutdown_timeout_secs", "avatar_theme"},
     "auth": {"audience", "check_sessions", "revalidate_interval_secs", "auth_timeout_secs",
              "token_leeway_secs"},

@@ -174,6 +174,9 @@ struct Cli {
     /// Daemon `db_pool_size` (default: the daemon's own default).
     #[arg(long)]
     pool: Option<u32>,
+    /// Daemon `db_write_pipeline`: group commits in flight (default: the daemon's own default).
+    #[arg(long)]
+    write_pipeline: Option<usize>,
     /// dockchatd nodes in one cluster over Redis (pairs: the two users of a pair on different
     /// nodes, so every message crosses nodes); 1 = a single node, no Redis.
     #[arg(long, default_value_t = 1)]
@@ -218,6 +221,8 @@ pub struct Opts {
     pub daemon_log: String,
     /// Pool size override.
     pub pool: Option<u32>,
+    /// Write pipeline override.
+    pub write_pipeline: Option<usize>,
     /// dockchatd nodes (a cluster over `redis_url` when more than one).
     pub nodes: usize,
     /// The cluster's Redis.
@@ -295,6 +300,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
         },
         daemon_log: cli.daemon_log.clone(),
         pool: cli.pool,
+        write_pipeline: cli.write_pipeline,
         pin: !cli.no_pin,
         nodes: cli.nodes.max(1),
         redis_url: cli.redis_url.clone(),

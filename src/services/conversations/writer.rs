@@ -3,7 +3,7 @@
 //! its `message` frame fanned out, in id order.
 //!
 //! Owns: batching (up to [`GROUP_MAX`] sends per transaction), the pipeline of batches in flight
-//! (up to [`PIPELINE_DEPTH`]: one batch is prepared — rows written, ids allocated — while the ones
+//! (up to `db_write_pipeline`, default 4, each holding a pooled connection: one batch is prepared — rows written, ids allocated — while the ones
 //! before it commit, so throughput follows the database's capacity rather than one commit's
 //! round trip), answering in id order, and what the writer does when the database fails (refuse,
 //! wait for it, settle an unanswered COMMIT).
@@ -33,11 +33,6 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-
-/// Most batches in flight at once (prepared and committing, the one being prepared included).
-/// Each holds a pooled connection while in flight. SQLite has one writer at a time: there the
-/// writer keeps one batch in flight.
-pub const PIPELINE_DEPTH: usize = 4;
 
 /// Who a queued send goes to.
 pub(super) enum Recipient {
@@ -103,13 +98,19 @@ type Flight = Pin<Box<dyn Future<Output = Landed> + Send>>;
 /// A batch being prepared; resolves to its open transaction (the batch waits beside it).
 type Preparing = Pin<Box<dyn Future<Output = Result<PreparedBatch, StoreError>> + Send>>;
 
-/// The single message writer: group commits, several in flight, then acks and fan-out in id
+/// The single message writer: group commits, up to `depth` in flight (each holds a pooled
+/// connection; SQLite has one writer at a time, so there it is one), then acks and fan-out in id
 /// order. It never blocks the queue on an unreachable database: past the first failed batch (at
 /// most [`crate::store::messaging::WRITE_TIMEOUT`]) every send is answered within a probe's time.
-pub(super) async fn writer_loop(store: Store, writer: Writer, mut rx: mpsc::Receiver<WriterCmd>) {
+pub(super) async fn writer_loop(
+    store: Store,
+    writer: Writer,
+    mut rx: mpsc::Receiver<WriterCmd>,
+    depth: usize,
+) {
     let depth = match store.dialect() {
         crate::store::Dialect::Sqlite => 1,
-        _ => PIPELINE_DEPTH,
+        _ => depth.max(1),
     };
     let mut state = WriterState::Up;
     let mut stopping = false;

@@ -44,7 +44,7 @@ impl Harness {
         let mut servers = Vec::with_capacity(opts.nodes);
         let cluster_prefix = format!("dockchat-bench-{}", client::now_ns());
         for i in 0..opts.nodes.max(1) {
-            let mut config = daemon_config(&prepared.url, opts.pool);
+            let mut config = daemon_config(&prepared.url, opts.pool, opts.write_pipeline);
             if opts.nodes > 1 {
                 config.push_str(&format!(
                     "\n[cluster]\nredis_url = \"{}\"\nprefix = \"{cluster_prefix}\"\nnode_id = \"bench-{i}\"\n",
@@ -253,7 +253,11 @@ fn scratch_dir(what: &str) -> Result<PathBuf> {
 
 /// The daemon config of a run. Per-socket rate limits are raised because one benchmark socket
 /// stands for many users' traffic; everything else keeps the documented defaults.
-pub fn daemon_config(database_url: &str, pool: Option<u32>) -> String {
+pub fn daemon_config(
+    database_url: &str,
+    pool: Option<u32>,
+    write_pipeline: Option<usize>,
+) -> String {
     let mut s = String::new();
     s.push_str("# written by dockchat-bench\n");
     s.push_str("listen = \"127.0.0.1:0\"\n");
@@ -262,6 +266,9 @@ pub fn daemon_config(database_url: &str, pool: Option<u32>) -> String {
     s.push_str("table_prefix = \"mdl_\"\n");
     if let Some(p) = pool {
         s.push_str(&format!("db_pool_size = {p}\n"));
+    }
+    if let Some(w) = write_pipeline {
+        s.push_str(&format!("db_write_pipeline = {w}\n"));
     }
     s.push_str("\n[limits]\n");
     s.push_str("rate_per_sec = 1000000\n");
