@@ -367,10 +367,7 @@ impl Writer {
                             while let Some(l) = flights.next().await {
                                 rest.push_back(l);
                             }
-                            if let Some(held) = held.take() {
-                                refuse_all(&held);
-                            }
-                            return match self.land_all(store, rest) {
+                            let state = match self.land_all(store, rest) {
                                 // The database refused a statement: one bad row must not fail
                                 // its neighbours (and a conflict with a batch that was in flight
                                 // is gone now): the batch is written again alone.
@@ -389,6 +386,16 @@ impl Writer {
                                     other
                                 }
                             };
+                            match state {
+                                // The sends taken meanwhile are written next, as usual.
+                                WriterState::Up => {}
+                                other => {
+                                    if let Some(held) = held.take() {
+                                        refuse_all(&held);
+                                    }
+                                    return other;
+                                }
+                            }
                         }
                     }
                 }
