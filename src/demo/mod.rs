@@ -463,7 +463,7 @@ impl Demo {
             "iat": iat,
             "exp": exp,
             "sid": crate::services::auth::token_sid(&demo_session_id(id)),
-            "caps": {"send": true, "readall": false, "anyuser": false, "anyusercourses": teaching},
+            "caps": {"send": true, "readall": false, "anyuser": false, "anyusercourses": teaching, "deleteown": true},
         });
         let token = encode(
             &Header::new(jsonwebtoken::Algorithm::HS256),
