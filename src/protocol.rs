@@ -984,6 +984,59 @@ mod tests {
     }
 
     #[test]
+    fn window_action_frames() {
+        assert_eq!(
+            decode(r#"{"type":"block","user":7,"block":true}"#).unwrap(),
+            ClientFrame::Block {
+                user: 7,
+                block: true
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"mute","conv":3,"mute":false}"#).unwrap(),
+            ClientFrame::Mute {
+                with: None,
+                conv: Some(3),
+                mute: false
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"delete_conversation","with":7}"#).unwrap(),
+            ClientFrame::DeleteConversation {
+                with: Some(7),
+                conv: None
+            }
+        );
+        for bad in [
+            r#"{"type":"block","user":0,"block":true}"#,
+            r#"{"type":"block","user":7}"#,
+            r#"{"type":"mute","with":7}"#,
+            r#"{"type":"mute","with":7,"conv":3,"mute":true}"#,
+            r#"{"type":"star"}"#,
+            r#"{"type":"delete","id":-1}"#,
+            r#"{"type":"delete_conversation","conv":0}"#,
+        ] {
+            assert_eq!(code_of(bad), ErrorCode::BadFrame, "{bad}");
+        }
+        let j: Value = serde_json::from_str(
+            &ServerFrame::Deleted {
+                conv: 3,
+                with: None,
+                ids: &[],
+                upto: 9,
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"type": "deleted", "conv": 3, "ids": [], "upto": 9})
+        );
+        let j: Value = serde_json::from_str(&ServerFrame::CanSend { with: 7 }.to_json()).unwrap();
+        assert_eq!(j, serde_json::json!({"type": "can_send", "with": 7}));
+    }
+
+    #[test]
     fn encodes_server_frames() {
         let p = Person {
             id: 7,
