@@ -115,7 +115,9 @@ export const createTabChannel = (name, view) => {
  * @param {object} [deps.prefs] the alert preferences the page came with: {sound, desktop} (booleans)
  * @param {function(string, boolean): Promise} [deps.savePref] stores a preference for the user ('sound',
  *   'desktop'): Moodle's user preferences, the demo's localStorage
- * @param {function(Error)} [deps.onError] a preference could not be saved
+ * @param {function(number, boolean): Promise} [deps.setStar] stars (true) or unstars a Moodle conversation
+ *     through Moodle's favourites web service (PROTOCOL §4.1); the server is then asked to relay it
+ * @param {function(Error)} [deps.onError] a preference or a star could not be saved
  * @returns {object}
  */
 export const createController = (deps) => {
@@ -406,6 +408,25 @@ export const createController = (deps) => {
         transport.sendMessage(peer, text, id);
     };
 
+    /** The window key of an action's answer: the other user of an individual conversation, else the group's. */
+    const actionPeer = (frame) => (typeof frame.with === 'number' ? frame.with
+        : (typeof frame.conv === 'number' ? parseKey('c' + frame.conv) : 0));
+
+    /** Star or unstar through Moodle, then ask the server to relay the favourite to every tab. */
+    const setStar = (peer, on) => {
+        const convId = isGroupKey(peer) ? groupConv(peer) : conv(state, peer).flags.conv;
+        if (!convId || !deps.setStar) {
+            return;
+        }
+        Promise.resolve().then(() => deps.setStar(convId, on)).then(() => {
+            transport.send(Protocol.star(peer));
+        }).catch((e) => {
+            if (deps.onError) {
+                deps.onError(e);
+            }
+        });
+    };
+
     const onFrame = (frame) => {
         switch (frame.type) {
             case 'welcome': {
@@ -482,6 +503,34 @@ export const createController = (deps) => {
                 }
                 break;
             }
+            case 'block':
+                // I blocked or unblocked someone (here or in another tab).
+                if (typeof frame.user === 'number') {
+                    dispatch({type: 'flags', peer: frame.user, changes: {blocked: !!frame.blocked}});
+                }
+                break;
+            case 'mute':
+            case 'star': {
+                const peer = actionPeer(frame);
+                const changes = frame.type === 'mute' ? {muted: !!frame.muted} : {starred: !!frame.starred};
+                if (peer) {
+                    dispatch({type: 'flags', peer, changes: Object.assign({conv: frame.conv}, changes)});
+                }
+                break;
+            }
+            case 'deleted': {
+                const peer = actionPeer(frame);
+                if (peer) {
+                    dispatch({type: 'deleted', peer, ids: Array.isArray(frame.ids) ? frame.ids : [], upto: frame.upto || 0});
+                }
+                break;
+            }
+            case 'can_send':
+                // Someone blocked or unblocked me: my window onto them asks again (its history says).
+                if (typeof frame.with === 'number' && state.windows.some((w) => w.peer === frame.with)) {
+                    requestHistory(frame.with, false, true);
+                }
+                break;
             case 'error':
                 if (frame.ref === 'history') {
                     historyRequested.clear();
@@ -634,6 +683,23 @@ export const createController = (deps) => {
                 break;
             case 'alertPref':
                 onAlertPref(intent.name, !!intent.value);
+                break;
+            case 'block':
+                if (!isGroupKey(peer)) {
+                    transport.send(Protocol.block(peer, intent.block));
+                }
+                break;
+            case 'mute':
+                transport.send(Protocol.mute(peer, intent.mute));
+                break;
+            case 'star':
+                setStar(peer, !!intent.star);
+                break;
+            case 'deletemessage':
+                transport.send(Protocol.deleteMessage(intent.id));
+                break;
+            case 'deleteconversation':
+                transport.send(Protocol.deleteConversation(peer));
                 break;
             default:
                 break;
@@ -815,7 +881,7 @@ export const startDock = (config) => {
     const alerts = view ? createAlerts({view, str: config.str, userid: config.userid, storage,
         onOpen: (peer) => controller && controller.onIntent({type: 'open', peer, focus: true})}) : null;
     controller = createController({transport, renderer, userid: config.userid, channel, storage, session, site,
-        alerts, prefs: config.prefs, savePref: config.savePref, onError: config.onError});
+        alerts, prefs: config.prefs, savePref: config.savePref, setStar: config.setStar, onError: config.onError});
     controller.renderer = renderer;
     controller.transport = transport;
     if (transport.setWelcomeSource) {

@@ -40,6 +40,10 @@ export const STRING_KEYS = [
     'chats',
     // Background alerts (./alerts.js, the panel's settings).
     'desktopallow', 'desktopblocked', 'notificationin',
+    // Window actions (the conversation actions menu, delete for me).
+    'addtofavourites', 'blockuser', 'blockuserconfirm', 'blockuserconfirmbutton', 'cancel', 'conversationactions', 'delete',
+    'deleteallconfirm', 'deleteconversation', 'deleteforme', 'muteconversation', 'removefromfavourites', 'unblockuser',
+    'unmuteconversation', 'youhaveblockeduser',
 ];
 
 /**
