@@ -579,7 +579,10 @@ impl Demo {
         let conv = v.get("conv").and_then(|c| c.as_i64()).filter(|c| *c > 0);
         let star = v.get("star").and_then(|s| s.as_bool());
         let (Some(user), Some(conv), Some(star)) = (user, conv, star) else {
-            return json_response(StatusCode::BAD_REQUEST, &json!({"error": "user, conv and star are needed"}));
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "user, conv and star are needed"}),
+            );
         };
         match self.store.demo_favourite(user.id, conv, star).await {
             Ok(true) => json_response(StatusCode::OK, &json!({})),
@@ -587,7 +590,10 @@ impl Demo {
             Ok(false) => json_response(StatusCode::BAD_REQUEST, &json!({"error": "not a member"})),
             Err(e) => {
                 tracing::error!(error = %e, "storing a demo favourite failed");
-                json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({"error": "internal"}))
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({"error": "internal"}),
+                )
             }
         }
     }
