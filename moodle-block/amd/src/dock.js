@@ -343,6 +343,9 @@ export const createController = (deps) => {
      *   drawn from the snapshot)
      * @param {boolean} [quiet] no loading line (the messages are shown already)
      */
+    /** Windows that asked for their history again after a `can_send` hint (PROTOCOL §4.1). */
+    const canSendAsked = new Set();
+
     const requestHistory = (peer, reset, quiet) => {
         if (historyRequested.has(peer)) {
             return;
@@ -483,6 +486,7 @@ export const createController = (deps) => {
             case 'history': {
                 const peer = frame.with && frame.with.id ? frame.with.id : parseKey('c' + frame.conv);
                 historyRequested.delete(peer);
+                canSendAsked.delete(peer);
                 const reset = resetRequested.delete(peer);
                 dispatch({type: 'history', frame, reset});
                 break;
@@ -528,11 +532,18 @@ export const createController = (deps) => {
             case 'can_send':
                 // Someone blocked or unblocked me: my window onto them asks again (its history says).
                 if (typeof frame.with === 'number' && state.windows.some((w) => w.peer === frame.with)) {
+                    canSendAsked.add(frame.with);
                     requestHistory(frame.with, false, true);
                 }
                 break;
             case 'error':
+                if (frame.ref === 'history' && frame.code === 'unknown_user') {
+                    // Asked again after a block without a conversation between us: they are a stranger to
+                    // me now (PROTOCOL §4.1), so the window cannot take messages.
+                    canSendAsked.forEach((peer) => dispatch({type: 'cannotSend', peer, code: 'unknown_user'}));
+                }
                 if (frame.ref === 'history') {
+                    canSendAsked.clear();
                     historyRequested.clear();
                     Object.keys(state.convs).forEach((k) => {
                         if (state.convs[k].loading) {

@@ -649,6 +649,10 @@ const reduceChat = (state, action) => {
             return next;
         }
 
+        case 'cannotSend':
+            // The server no longer lets me see this person (a block without a conversation between us).
+            return withConv(state, action.peer, {canSend: freeze({ok: false, code: action.code})});
+
         case 'flags':
             // An action's answer (block, mute, star) from the server, in every tab.
             return action.peer ? withFlags(state, action.peer, action.changes) : state;
