@@ -109,8 +109,14 @@ test('desktop: every window action, in both tabs of the user and for the other p
         await chooseFromMenu(tab1, peer, 'Star conversation');
         await tab2.locator(`${winSel(peer)}.is-starred`).waitFor({state: 'attached', timeout: T});
         assert.deepEqual(await menuLabels(tab2, peer), ['Block user', 'Unmute', 'Unstar conversation', 'Delete conversation']);
+        // The Chats list of the other tab follows: the star and the muted icon on the conversation.
+        const row = tab2.locator('[data-region="conversation"]').filter({hasText: peer.fullname});
+        await row.locator('.block_dockchat-conv-icon.is-muted').waitFor({timeout: T});
+        await row.locator('.block_dockchat-conv-icon.is-star').waitFor({timeout: T});
         await chooseFromMenu(tab2, peer, 'Unmute');
         await tab1.waitForFunction((sel) => !document.querySelector(sel).classList.contains('is-muted'), winSel(peer), {timeout: T});
+        await tab1.locator('[data-region="conversation"]').filter({hasText: peer.fullname})
+            .locator('.block_dockchat-conv-icon.is-muted').waitFor({state: 'detached', timeout: T});
 
         // Block: asked first; the blocker's composer says so; the blocked person's open window says so before typing.
         await chooseFromMenu(tab1, peer, 'Block user');
