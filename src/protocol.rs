@@ -151,6 +151,17 @@ pub enum WindowState {
     Closed,
 }
 
+/// A conversation's state for the window menu (`history` `flags`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Flags {
+    /// The conversation's id, 0 while a pair has none.
+    pub conv: i64,
+    pub muted: bool,
+    pub starred: bool,
+    /// Individual only: whether you have blocked the other user.
+    pub blocked: bool,
+}
+
 /// Frames sent by the browser.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -212,6 +223,37 @@ pub enum ClientFrame {
     People {
         query: String,
     },
+    /// Block (`block: true`) or unblock a user (§4.1).
+    Block {
+        user: i64,
+        block: bool,
+    },
+    /// Mute or unmute a conversation; exactly one of `with` and `conv`.
+    Mute {
+        #[serde(default)]
+        with: Option<i64>,
+        #[serde(default)]
+        conv: Option<i64>,
+        mute: bool,
+    },
+    /// Relay Moodle's star of a conversation; exactly one of `with` and `conv`.
+    Star {
+        #[serde(default)]
+        with: Option<i64>,
+        #[serde(default)]
+        conv: Option<i64>,
+    },
+    /// Delete one message for me.
+    Delete {
+        id: i64,
+    },
+    /// Delete a conversation for me; exactly one of `with` and `conv`.
+    DeleteConversation {
+        #[serde(default)]
+        with: Option<i64>,
+        #[serde(default)]
+        conv: Option<i64>,
+    },
     Ping {
         #[serde(default)]
         n: Option<Value>,
@@ -228,6 +270,11 @@ const CLIENT_TYPES: &[&str] = &[
     "window",
     "conversations",
     "people",
+    "block",
+    "mute",
+    "star",
+    "delete",
+    "delete_conversation",
     "ping",
 ];
 
@@ -255,6 +302,11 @@ impl ClientFrame {
             ClientFrame::Window { .. } => "window",
             ClientFrame::Conversations { .. } => "conversations",
             ClientFrame::People { .. } => "people",
+            ClientFrame::Block { .. } => "block",
+            ClientFrame::Mute { .. } => "mute",
+            ClientFrame::Star { .. } => "star",
+            ClientFrame::Delete { .. } => "delete",
+            ClientFrame::DeleteConversation { .. } => "delete_conversation",
             ClientFrame::Ping { .. } => "ping",
         }
     }
@@ -388,6 +440,11 @@ fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
                 )))
             }
         }
+        ClientFrame::Block { user, .. } => positive("user", *user),
+        ClientFrame::Mute { with, conv, .. }
+        | ClientFrame::Star { with, conv }
+        | ClientFrame::DeleteConversation { with, conv } => target("with", *with, *conv),
+        ClientFrame::Delete { id } => positive("id", *id),
         ClientFrame::Token { .. } | ClientFrame::Ping { .. } => Ok(()),
     }
 }
@@ -621,6 +678,9 @@ pub enum ServerFrame<'a> {
         /// A group's member ids, ascending (absent for an individual conversation).
         #[serde(skip_serializing_if = "Option::is_none")]
         members: Option<&'a [i64]>,
+        /// The window menu's state, on a first page only (§4.1).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        flags: Option<Flags>,
     },
     /// `with` in an individual conversation, `conv` in a group.
     Read {
@@ -650,6 +710,34 @@ pub enum ServerFrame<'a> {
         offset: u32,
         total: usize,
         more: bool,
+    },
+    /// You blocked or unblocked `user` (§4.1).
+    Block {
+        user: i64,
+        blocked: bool,
+    },
+    /// What you may send to `with` changed: ask `history` again.
+    CanSend {
+        with: i64,
+    },
+    Mute {
+        conv: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        with: Option<i64>,
+        muted: bool,
+    },
+    Star {
+        conv: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        with: Option<i64>,
+        starred: bool,
+    },
+    Deleted {
+        conv: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        with: Option<i64>,
+        ids: &'a [i64],
+        upto: i64,
     },
     TokenOk {
         exp: i64,
@@ -893,6 +981,59 @@ mod tests {
         assert_eq!(ok("a\u{0}b\u{7}c\u{7f}", 10), Ok("abc".to_string()));
         assert_eq!(ok("a\tb\r\nc", 10), Ok("a\tb\r\nc".to_string()));
         assert_eq!(ok("\u{0}\u{1} ", 10), Err(TextError::Empty));
+    }
+
+    #[test]
+    fn window_action_frames() {
+        assert_eq!(
+            decode(r#"{"type":"block","user":7,"block":true}"#).unwrap(),
+            ClientFrame::Block {
+                user: 7,
+                block: true
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"mute","conv":3,"mute":false}"#).unwrap(),
+            ClientFrame::Mute {
+                with: None,
+                conv: Some(3),
+                mute: false
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"delete_conversation","with":7}"#).unwrap(),
+            ClientFrame::DeleteConversation {
+                with: Some(7),
+                conv: None
+            }
+        );
+        for bad in [
+            r#"{"type":"block","user":0,"block":true}"#,
+            r#"{"type":"block","user":7}"#,
+            r#"{"type":"mute","with":7}"#,
+            r#"{"type":"mute","with":7,"conv":3,"mute":true}"#,
+            r#"{"type":"star"}"#,
+            r#"{"type":"delete","id":-1}"#,
+            r#"{"type":"delete_conversation","conv":0}"#,
+        ] {
+            assert_eq!(code_of(bad), ErrorCode::BadFrame, "{bad}");
+        }
+        let j: Value = serde_json::from_str(
+            &ServerFrame::Deleted {
+                conv: 3,
+                with: None,
+                ids: &[],
+                upto: 9,
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"type": "deleted", "conv": 3, "ids": [], "upto": 9})
+        );
+        let j: Value = serde_json::from_str(&ServerFrame::CanSend { with: 7 }.to_json()).unwrap();
+        assert_eq!(j, serde_json::json!({"type": "can_send", "with": 7}));
     }
 
     #[test]

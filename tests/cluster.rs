@@ -223,6 +223,61 @@ async fn users_on_different_nodes_chat_type_read_and_see_presence(backend: Backe
 }
 db_test!(users_on_different_nodes_chat_type_read_and_see_presence);
 
+/// Window actions across nodes (PROTOCOL §4.1): the answers reach the user's tab on another node, and a
+/// block drops the pair's cached facts on the blocked user's node before the `can_send` hint reaches
+/// them there, so their window says `blocked` at once (not within the 60 s pair cache).
+async fn a_block_on_one_node_is_known_at_once_on_the_others(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    let prefix = prefix("block", backend);
+    let mut nodes = Vec::new();
+    for name in ["a", "b"] {
+        nodes.push(Node::start(&db, REDIS, &prefix, name).await);
+    }
+    until("every node joined", Duration::from_secs(10), || {
+        nodes.iter().all(|n| n.is_up())
+    })
+    .await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let mut alice = a.client(ALICE).await;
+    let mut alice_b = b.client(ALICE).await;
+    let mut bob = b.client(BOB).await;
+    presence_of(&mut alice, BOB, "online").await;
+    let id = send(&mut bob, ALICE, "b1", "hi Alice").await["id"]
+        .as_i64()
+        .expect("id");
+    // Node b now holds Bob → Alice's facts (not blocked).
+    bob.send(json!({"type": "history", "with": ALICE})).await;
+    assert_eq!(bob.expect("history").await["can_send"], json!({"ok": true}));
+
+    alice
+        .send(json!({"type": "block", "user": BOB, "block": true}))
+        .await;
+    assert_eq!(alice.expect("block").await["blocked"], true);
+    assert_eq!(alice_b.expect("block").await["blocked"], true);
+    assert_eq!(bob.expect("can_send").await["with"].as_i64(), Some(ALICE));
+    bob.send(json!({"type": "history", "with": ALICE})).await;
+    assert_eq!(
+        bob.expect("history").await["can_send"],
+        json!({"ok": false, "code": "blocked"})
+    );
+    bob.send(json!({"type": "send", "to": ALICE, "cid": "b2", "text": "still there?"}))
+        .await;
+    bob.expect_error("blocked").await;
+
+    // Delete for me from node a: Alice's tab on node b drops it too.
+    alice.send(json!({"type": "delete", "id": id})).await;
+    assert_eq!(alice_b.expect("deleted").await["ids"], json!([id]));
+
+    for c in [alice, alice_b, bob] {
+        c.close().await;
+    }
+    for n in nodes.iter_mut() {
+        n.stop().await;
+    }
+    db.destroy().await;
+}
+db_test!(a_block_on_one_node_is_known_at_once_on_the_others);
+
 async fn a_group_message_reaches_members_on_every_node_once(backend: Backend) {
     let db = TestDb::standard(backend).await;
     let conv = db

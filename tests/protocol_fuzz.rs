@@ -100,6 +100,11 @@ fn mutated_frame() -> impl Strategy<Value = String> {
         r#"{"type":"window","with":7,"state":"minimised"}"#,
         r#"{"type":"conversations","offset":20,"limit":20}"#,
         r#"{"type":"people","query":"ana li"}"#,
+        r#"{"type":"block","user":7,"block":true}"#,
+        r#"{"type":"mute","conv":311,"mute":false}"#,
+        r#"{"type":"star","with":7}"#,
+        r#"{"type":"delete","id":1042}"#,
+        r#"{"type":"delete_conversation","conv":311}"#,
         r#"{"type":"ping","n":{"a":[1,2]}}"#,
         r#"{"type":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaé"}"#,
     ]);
@@ -186,6 +191,11 @@ fn check_decoded(frame: &ClientFrame) -> Result<(), TestCaseError> {
         ClientFrame::Conversations { limit, .. } => {
             prop_assert!(limit.is_none_or(|l| (1..=CONVERSATIONS_MAX).contains(&l)))
         }
+        ClientFrame::Block { user, .. } => prop_assert!(*user > 0),
+        ClientFrame::Mute { with, conv, .. }
+        | ClientFrame::Star { with, conv }
+        | ClientFrame::DeleteConversation { with, conv } => check_target(*with, *conv)?,
+        ClientFrame::Delete { id } => prop_assert!(*id > 0),
         ClientFrame::Token { .. } | ClientFrame::Ping { .. } => {}
     }
     Ok(())

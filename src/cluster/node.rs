@@ -75,6 +75,8 @@ enum Out {
         user: i64,
     },
     Reads(Vec<i64>),
+    /// Pairs whose cached facts every node drops (a block changed).
+    Pairs(Vec<(i64, i64)>),
     /// This node's presence snapshot rewritten from the registry, then a hello: ordered with the
     /// presence updates queued before and after it.
     Rewrite,
@@ -411,6 +413,16 @@ impl Cluster {
                         .ignore();
                     count += 1;
                 }
+                Out::Pairs(pairs) => {
+                    let h = Header::Pairs {
+                        pairs: pairs.clone(),
+                    };
+                    pipe.cmd("PUBLISH")
+                        .arg(self.names.all_channel())
+                        .arg(wire::encode(&h, ""))
+                        .ignore();
+                    count += 1;
+                }
             }
         }
         for done in open {
@@ -537,6 +549,7 @@ impl Cluster {
                 }
             }
             Header::Reads { ids } => self.convs.add_own_reads(&ids),
+            Header::Pairs { pairs } => self.convs.forget_pairs(&pairs),
             Header::Hello { node } => {
                 if *node != *self.me {
                     let node: NodeId = Arc::from(node.as_str());
@@ -778,5 +791,9 @@ impl Peers for Cluster {
 
     fn own_reads(&self, ids: &[i64]) {
         self.queue(Out::Reads(ids.to_vec()));
+    }
+
+    fn pairs_changed(&self, pairs: &[(i64, i64)]) {
+        self.queue(Out::Pairs(pairs.to_vec()));
     }
 }

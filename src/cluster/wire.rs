@@ -35,6 +35,9 @@ pub enum Header {
     /// Read rows a node wrote and announced itself.
     #[serde(rename = "reads")]
     Reads { ids: Vec<i64> },
+    /// A block between these users changed: drop the pairs' cached facts.
+    #[serde(rename = "pairs")]
+    Pairs { pairs: Vec<(i64, i64)> },
     /// `node` (re)joined and has rewritten its presence snapshot: read it again.
     #[serde(rename = "hello")]
     Hello { node: String },

@@ -463,7 +463,7 @@ impl Demo {
             "iat": iat,
             "exp": exp,
             "sid": crate::services::auth::token_sid(&demo_session_id(id)),
-            "caps": {"send": true, "readall": false, "anyuser": false, "anyusercourses": teaching},
+            "caps": {"send": true, "readall": false, "anyuser": false, "anyusercourses": teaching, "deleteown": true},
         });
         let token = encode(
             &Header::new(jsonwebtoken::Algorithm::HS256),
@@ -558,6 +558,46 @@ impl Demo {
         }
     }
 
+    /// `POST /demo/favourite {"user": id, "conv": id, "star": bool}`: the demo plays Moodle's
+    /// `core_message_set_favourite_conversations` / `core_message_unset_favourite_conversations`
+    /// (PROTOCOL §4.1: the client stars through Moodle, then tells the daemon).
+    async fn favourite(&self, req: Request<Incoming>) -> Response<Body> {
+        let body = match http_body_util::Limited::new(req.into_body(), 4096)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(_) => {
+                return json_response(StatusCode::BAD_REQUEST, &json!({"error": "body too large"}))
+            }
+        };
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let user = v
+            .get("user")
+            .and_then(|u| u.as_i64())
+            .and_then(|id| self.user(id));
+        let conv = v.get("conv").and_then(|c| c.as_i64()).filter(|c| *c > 0);
+        let star = v.get("star").and_then(|s| s.as_bool());
+        let (Some(user), Some(conv), Some(star)) = (user, conv, star) else {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({"error": "user, conv and star are needed"}),
+            );
+        };
+        match self.store.demo_favourite(user.id, conv, star).await {
+            Ok(true) => json_response(StatusCode::OK, &json!({})),
+            // As Moodle: "Conversation doesn't exist or user is not a member".
+            Ok(false) => json_response(StatusCode::BAD_REQUEST, &json!({"error": "not a member"})),
+            Err(e) => {
+                tracing::error!(error = %e, "storing a demo favourite failed");
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({"error": "internal"}),
+                )
+            }
+        }
+    }
+
     fn avatar(&self, path: &str) -> Response<Body> {
         // /pluginfile.php/<ctxid>/user/icon/<theme>/f1
         let ctx = path
@@ -606,6 +646,7 @@ impl Demo {
             (&Method::GET, "/demo/users") => json_response(StatusCode::OK, &self.users_json()),
             (&Method::POST, "/demo/token") => self.token(req).await,
             (&Method::POST, "/demo/drawer") => self.drawer(req).await,
+            (&Method::POST, "/demo/favourite") => self.favourite(req).await,
             (&Method::GET, "/styles.css") => serve_asset("styles.css"),
             (&Method::GET, p) if p.starts_with("/demo/") => serve_asset(&p[1..]),
             (&Method::GET, p) if p.starts_with("/client/") => serve_asset(&p[1..]),

@@ -643,7 +643,7 @@ async fn check_queue(
              (SELECT COUNT(*) FROM {sent} WHERE state IN (1, 2) AND timedue < {late}), \
              (SELECT COUNT(*) FROM {sent} WHERE state = 5), \
              (SELECT COUNT(*) FROM {sent} WHERE state = 6), \
-             (SELECT COUNT(*) FROM {prefix}block_dockchat_job WHERE state IN (0, 2) AND kind IN (1, 2) AND timecreated < {late}), \
+             (SELECT COUNT(*) FROM {prefix}block_dockchat_job WHERE state IN (0, 2) AND kind IN (1, 2, 4, 5) AND timecreated < {late}), \
              (SELECT COUNT(*) FROM {prefix}block_dockchat_job WHERE state = 6)"
         ))
         .await?;

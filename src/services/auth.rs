@@ -144,6 +144,8 @@ pub struct Caps {
     pub readall: bool,
     pub anyuser: bool,
     pub anyusercourses: Vec<i64>,
+    /// `moodle/site:deleteownmessage` (delete for me, PROTOCOL §4.1).
+    pub deleteown: bool,
 }
 
 #[derive(Debug, Deserialize)]

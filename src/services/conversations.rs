@@ -18,6 +18,8 @@
 //! group message is serialised once and pushed to every member's sockets without a query per member.
 //! Must not: read or write sockets (it pushes into outboxes through `presence`), or write SQL.
 
+mod actions;
+
 use crate::outbox::{OutboxTx, Outgoing};
 use crate::protocol::{
     CanSend, ConversationInfo, ConversationType, ErrorCode, Message, Person, ReadMarkers,
@@ -231,6 +233,8 @@ pub struct Conversations {
     own_reads: DashMap<i64, Instant>,
     /// Per user: when the current search window began, and the searches in it.
     searches: DashMap<i64, (Instant, u32)>,
+    /// Per user: when the current window-action budget began, and the actions in it (§4.1).
+    actions: DashMap<i64, (Instant, u32)>,
     /// In a cluster: which dock messages this node has delivered (see [`Ledger`]).
     ledger: Option<Arc<Ledger>>,
 }
@@ -323,6 +327,7 @@ impl Conversations {
             resolved_upto: std::sync::atomic::AtomicI64::new(i64::MAX),
             own_reads: DashMap::new(),
             searches: DashMap::new(),
+            actions: DashMap::new(),
             ledger: ledger.clone(),
         });
         let writer = Writer {
@@ -383,6 +388,8 @@ impl Conversations {
             .retain(|_, c| now.duration_since(c.at) < self.pair_ttl);
         self.windows_known
             .retain(|_, t| now.duration_since(*t) < WINDOW_KNOWN_TTL);
+        self.actions
+            .retain(|_, (t, _)| now.duration_since(*t) < actions::ACTION_WINDOW);
         Ok(())
     }
 
@@ -729,6 +736,10 @@ impl Conversations {
                     } else {
                         CanSend::YES
                     };
+                    let flags = match before {
+                        None => Some(self.flags(me, info.id, 0).await?),
+                        Some(_) => None,
+                    };
                     Ok(ServerFrame::History {
                         with: None,
                         conv: Some(info.id),
@@ -738,6 +749,7 @@ impl Conversations {
                         can_send,
                         people: Some(&people),
                         members: Some(&info.members),
+                        flags,
                     }
                     .to_json())
                 }
@@ -788,6 +800,10 @@ impl Conversations {
                 )
             }
         };
+        let flags = match before {
+            None => Some(self.flags(me, conv.unwrap_or(0), with).await?),
+            Some(_) => None,
+        };
         Ok(ServerFrame::History {
             with: Some(&peer),
             conv: None,
@@ -797,6 +813,7 @@ impl Conversations {
             can_send,
             people: None,
             members: None,
+            flags,
         }
         .to_json())
     }

@@ -81,6 +81,9 @@ pub trait Peers: Send + Sync {
     fn local_offline(&self, user: i64);
     /// Read rows the daemon wrote and announced itself (their polls must not announce them again).
     fn own_reads(&self, ids: &[i64]);
+    /// A block between these users changed: every node drops its cached facts of the pairs
+    /// (published ahead of the frames queued after it).
+    fn pairs_changed(&self, pairs: &[(i64, i64)]);
 }
 
 struct UserEntry {

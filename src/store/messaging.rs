@@ -2,12 +2,14 @@
 //! `message_conversation_members` and `message_user_actions`, written exactly as Moodle's own send
 //! path (`message_send`, `core_message\api`) fills them, beside the block's `block_dockchat_sent`
 //! (the sender's client message id of each dock message, and the queue of what Moodle's PHP still
-//! has to do for it: cache, event, processors) and `block_dockchat_job` (events for dock reads).
+//! has to do for it: cache, event, processors) and `block_dockchat_job` (events for dock reads and
+//! deletions).
 //! See docs/design/moodle-store.md for the Moodle source behind each column.
 //!
 //! Owns: the batched, idempotent message insert used by the single message writer (one transaction
 //! per batch, conversations found or created by `convhash`), settling an unanswered COMMIT, history,
-//! resume, read state and unread counts by Moodle's definitions.
+//! resume, read state, deletion for one user (`api::delete_message`, `delete_conversation_by_id`) and
+//! unread counts by Moodle's definitions.
 //! Must not: check permissions or push frames; callers do that before and after.
 
 use super::windows::{WINDOW_MINIMISED, WINDOW_OPEN};
@@ -28,6 +30,8 @@ pub const ACTION_READ: i64 = 1;
 pub const ACTION_DELETED: i64 = 2;
 /// `block_dockchat_job.kind` of a read row whose `\core\event\message_viewed` the block fires.
 pub const JOB_MESSAGE_VIEWED: i64 = 1;
+/// `block_dockchat_job.kind` of a deleted-for-me row whose `\core\event\message_deleted` the block fires.
+pub const JOB_MESSAGE_DELETED: i64 = 2;
 
 /// Moodle's strings in a message's `customdata` (`get_string('send', 'message')` and
 /// `get_string('writeamessage', 'message')` in English; the block's worker rebuilds customdata in
@@ -227,6 +231,12 @@ pub(crate) struct MessagingSql {
     conv_to_mark: String,
     read_insert_rows: Vec<String>,
     job_insert_rows: Vec<String>,
+    /// What `api::delete_message` / `delete_conversation_by_id` mark deleted: messages of one
+    /// conversation in an id range not deleted for the user yet.
+    to_delete: String,
+    delete_insert_rows: Vec<String>,
+    delete_job_rows: Vec<String>,
+    message_conv: String,
 }
 
 impl MessagingSql {
@@ -279,6 +289,34 @@ impl MessagingSql {
                  AND m.id <= ? AND m.useridfrom <> ? AND NOT EXISTS (SELECT 1 FROM {{p}}message_user_actions a \
                    WHERE a.messageid = m.id AND a.userid = ? AND a.action = 1) ORDER BY m.id"
             ))
+        };
+        // `message_user_actions` rows of one action, and the worker's jobs of one kind for them.
+        let action_rows = |action: i64| -> Vec<String> {
+            (0..SIZE_CLASSES)
+                .map(|c| {
+                    let rows = vec![format!("(?, ?, {action}, ?)"); 1 << c].join(", ");
+                    let s = b.insert_ignore(&format!(
+                        "INSERT INTO {{p}}message_user_actions (userid, messageid, action, timecreated) VALUES {rows}"
+                    ));
+                    if b.returning {
+                        format!("{s} RETURNING id, messageid")
+                    } else {
+                        // One row at a time (class 0 only), its id from last_insert_id.
+                        s.replacen("INSERT IGNORE INTO", "INSERT INTO", 1)
+                    }
+                })
+                .collect()
+        };
+        let job_rows = |kind: i64| -> Vec<String> {
+            (0..SIZE_CLASSES)
+                .map(|c| {
+                    let rows = vec![format!("({kind}, ?, ?, ?, ?, ?, 0, 0)"); 1 << c].join(", ");
+                    b.build(&format!(
+                        "INSERT INTO {{p}}block_dockchat_job (kind, userid, messageid, itemid, relateduserid, \
+                         timecreated, state, attempts) VALUES {rows}"
+                    ))
+                })
+                .collect()
         };
         MessagingSql {
             session_id: match b.dialect {
@@ -422,29 +460,16 @@ impl MessagingSql {
                    WHERE a.messageid = m.id AND a.userid = ? AND a.action IN (1, 2))"
             )),
             to_mark: to_mark(pair_convs),
-            read_insert_rows: (0..SIZE_CLASSES)
-                .map(|c| {
-                    let rows = vec!["(?, ?, 1, ?)"; 1 << c].join(", ");
-                    let s = b.insert_ignore(&format!(
-                        "INSERT INTO {{p}}message_user_actions (userid, messageid, action, timecreated) VALUES {rows}"
-                    ));
-                    if b.returning {
-                        format!("{s} RETURNING id, messageid")
-                    } else {
-                        // One row at a time (class 0 only), its id from last_insert_id.
-                        s.replacen("INSERT IGNORE INTO", "INSERT INTO", 1)
-                    }
-                })
-                .collect(),
-            job_insert_rows: (0..SIZE_CLASSES)
-                .map(|c| {
-                    let rows = vec!["(1, ?, ?, ?, ?, ?, 0, 0)"; 1 << c].join(", ");
-                    b.build(&format!(
-                        "INSERT INTO {{p}}block_dockchat_job (kind, userid, messageid, itemid, relateduserid, \
-                         timecreated, state, attempts) VALUES {rows}"
-                    ))
-                })
-                .collect(),
+            to_delete: b.build(
+                "SELECT m.id, m.useridfrom FROM {p}messages m WHERE m.conversationid = ? \
+                 AND m.id >= ? AND m.id <= ? AND NOT EXISTS (SELECT 1 FROM {p}message_user_actions a \
+                   WHERE a.messageid = m.id AND a.userid = ? AND a.action = 2) ORDER BY m.id",
+            ),
+            delete_insert_rows: action_rows(ACTION_DELETED),
+            delete_job_rows: job_rows(JOB_MESSAGE_DELETED),
+            message_conv: b.build("SELECT conversationid FROM {p}messages WHERE id = ?"),
+            read_insert_rows: action_rows(ACTION_READ),
+            job_insert_rows: job_rows(JOB_MESSAGE_VIEWED),
         }
     }
 }
@@ -1005,21 +1030,12 @@ macro_rules! store_batch_body {
 /// and queues one `message_viewed` event per new row for the block. Evaluates to the new read rows'
 /// ids.
 macro_rules! mark_read_body {
-    ($kind:ident, $begin:expr, $sql:expr, $to_mark:expr, $key:expr, $reader:expr, $upto:expr, $returning:expr) => {{
-        let sql: &MessagingSql = $sql;
+    ($kind:ident, $begin:expr, $rows_sql:expr, $jobs_sql:expr, $select:expr, $reader:expr, $returning:expr) => {{
+        let rows_sql: &[String] = $rows_sql;
+        let jobs_sql: &[String] = $jobs_sql;
         let t = now();
         let mut tx = $begin.await?;
-        let q = sqlx::query($to_mark);
-        let q = match $key {
-            ConvKey::Pair(hash) => q.bind(hash),
-            ConvKey::Conv(id) => q.bind(id),
-        };
-        let rows = q
-            .bind($upto)
-            .bind($reader)
-            .bind($reader)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = $select.fetch_all(&mut *tx).await?;
         let mut senders: HashMap<i64, i64> = HashMap::with_capacity(rows.len());
         let mut order: Vec<i64> = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -1034,7 +1050,7 @@ macro_rules! mark_read_body {
             for chunk in order.chunks(WRITE_BATCH_MAX) {
                 let mut at = 0;
                 for run in power_of_two_runs(chunk.len()) {
-                    let mut q = sqlx::query(&sql.read_insert_rows[size_class(run)]);
+                    let mut q = sqlx::query(&rows_sql[size_class(run)]);
                     for id in &chunk[at..at + run] {
                         q = q.bind($reader).bind(*id).bind(t);
                     }
@@ -1046,7 +1062,7 @@ macro_rules! mark_read_body {
             }
         } else {
             for id in &order {
-                let q = sqlx::query(&sql.read_insert_rows[0]).bind($reader).bind(*id).bind(t);
+                let q = sqlx::query(&rows_sql[0]).bind($reader).bind(*id).bind(t);
                 match q.execute(&mut *tx).await {
                     Ok(done) => marked.push((last_insert_id!($kind, done), *id)),
                     // InnoDB rolls back only the failed statement.
@@ -1058,7 +1074,7 @@ macro_rules! mark_read_body {
         for chunk in marked.chunks(WRITE_BATCH_MAX) {
             let mut at = 0;
             for run in power_of_two_runs(chunk.len()) {
-                let mut q = sqlx::query(&sql.job_insert_rows[size_class(run)]);
+                let mut q = sqlx::query(&jobs_sql[size_class(run)]);
                 for (mua, message) in &chunk[at..at + run] {
                     let from = senders.get(message).copied().unwrap_or(0);
                     q = q.bind($reader).bind(*message).bind(*mua).bind(from).bind(t);
@@ -1068,7 +1084,7 @@ macro_rules! mark_read_body {
             }
         }
         tx.commit().await?;
-        marked.into_iter().map(|(mua, _)| mua).collect::<Vec<i64>>()
+        marked
     }};
 }
 
@@ -1442,34 +1458,113 @@ impl Store {
         upto: i64,
     ) -> Result<Vec<i64>> {
         let sql = &self.sql.messaging;
-        let marked: Vec<i64> = match &self.db {
+        let (rows, jobs) = (&sql.read_insert_rows[..], &sql.job_insert_rows[..]);
+        macro_rules! select {
+            () => {
+                match key {
+                    ConvKey::Pair(hash) => sqlx::query(to_mark).bind(hash),
+                    ConvKey::Conv(id) => sqlx::query(to_mark).bind(id),
+                }
+                .bind(upto)
+                .bind(reader)
+                .bind(reader)
+            };
+        }
+        let marked: Vec<(i64, i64)> = match &self.db {
             super::Db::MySql(pool) => {
                 mark_read_body!(
                     MySql,
                     pool.begin(),
-                    sql,
-                    to_mark,
-                    key,
+                    rows,
+                    jobs,
+                    select!(),
                     reader,
-                    upto,
                     self.returning
                 )
             }
             super::Db::Postgres(pool) => {
-                mark_read_body!(Other, pool.begin(), sql, to_mark, key, reader, upto, true)
+                mark_read_body!(Other, pool.begin(), rows, jobs, select!(), reader, true)
             }
             super::Db::Sqlite(pool) => mark_read_body!(
                 Other,
                 pool.begin_with("BEGIN IMMEDIATE"),
-                sql,
-                to_mark,
-                key,
+                rows,
+                jobs,
+                select!(),
                 reader,
-                upto,
                 true
             ),
         };
-        Ok(marked)
+        Ok(marked.into_iter().map(|(mua, _)| mua).collect())
+    }
+
+    /// Deletes messages of conversation `conv` for `user`, as `api::delete_message` (`one`: that
+    /// message) or `api::delete_conversation_by_id` (`None`: every message up to `upto`) do: one
+    /// `message_user_actions` row with action 2 per message not deleted for the user yet, and a
+    /// `block_dockchat_job` (kind 2) per row for the worker's `message_deleted`. Returns the ids of
+    /// the messages deleted now.
+    pub async fn delete_messages(
+        &self,
+        user: i64,
+        conv: i64,
+        one: Option<i64>,
+        upto: i64,
+    ) -> Result<Vec<i64>> {
+        let sql = &self.sql.messaging;
+        let (rows, jobs) = (&sql.delete_insert_rows[..], &sql.delete_job_rows[..]);
+        // A message id, or the conversation's newest id as a bound: one statement for both.
+        let (first, last) = match one {
+            Some(id) => (id, id),
+            None => (0, upto),
+        };
+        macro_rules! select {
+            () => {
+                sqlx::query(&sql.to_delete)
+                    .bind(conv)
+                    .bind(first)
+                    .bind(last)
+                    .bind(user)
+            };
+        }
+        let marked: Vec<(i64, i64)> = match &self.db {
+            super::Db::MySql(pool) => {
+                mark_read_body!(
+                    MySql,
+                    pool.begin(),
+                    rows,
+                    jobs,
+                    select!(),
+                    user,
+                    self.returning
+                )
+            }
+            super::Db::Postgres(pool) => {
+                mark_read_body!(Other, pool.begin(), rows, jobs, select!(), user, true)
+            }
+            super::Db::Sqlite(pool) => mark_read_body!(
+                Other,
+                pool.begin_with("BEGIN IMMEDIATE"),
+                rows,
+                jobs,
+                select!(),
+                user,
+                true
+            ),
+        };
+        let mut ids: Vec<i64> = marked.into_iter().map(|(_, message)| message).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// The conversation of message `id`, if it exists.
+    pub async fn message_conversation(&self, id: i64) -> Result<Option<i64>> {
+        let sql = &self.sql.messaging.message_conv;
+        dispatch!(self, pool => {
+            Ok(match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
+                Some(r) => Some(r.try_get::<i64, _>(0)?),
+                None => None,
+            })
+        })
     }
 
     /// Up to `limit` messages of conversation `conv` older than message `before` (`None`: the

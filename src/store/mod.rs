@@ -5,10 +5,12 @@
 //! prefix; values are always bound), and decoding rows into plain Rust values.
 //! Must not: know about sockets, frames or permissions. Moodle's core tables are read only
 //! ([`moodle`]) except its messaging tables, written only through [`messaging`] as Moodle's own send
-//! path fills them; the block's tables are written only through [`messaging`] and [`windows`]. The Moodle schema subset and
+//! path fills them (and the drawer's blocks and mutes, [`actions`]); the block's tables are written
+//! only through [`messaging`], [`actions`] and [`windows`]. The Moodle schema subset and
 //! the XMLDB reader ([`moodle_schema`], [`xmldb`]) are shared with the tests and the demo.
 //! [`batch`] turns concurrent per-user lookups of the services into batched ones.
 
+pub mod actions;
 pub mod batch;
 pub mod groups;
 pub mod health;
@@ -127,6 +129,7 @@ pub(crate) struct Sql {
     pub ingest: ingest::IngestSql,
     pub listing: listing::ListingSql,
     pub groups: groups::GroupsSql,
+    pub actions: actions::ActionsSql,
 }
 
 /// Builds statements for one backend: applies the prefix to `{p}` and turns `?` into `$n` for
@@ -290,6 +293,7 @@ impl Store {
                 ingest: ingest::IngestSql::new(&b),
                 listing: listing::ListingSql::new(&b),
                 groups: groups::GroupsSql::new(&b),
+                actions: actions::ActionsSql::new(&b),
             }),
             prefix: prefix.to_string(),
             health,

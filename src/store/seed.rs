@@ -4,7 +4,8 @@
 //! live sessions and settings in Moodle's core tables, keeping the demo sessions alive (the demo
 //! plays the part of Moodle, which bumps `sessions.timemodified` on every request), and a message
 //! sent "from Moodle's drawer" (stored as Moodle's own send path stores it, so the demo shows one
-//! arriving in the dock live).
+//! arriving in the dock live), and a star set as Moodle's favourites web service sets it (the dock's
+//! client calls Moodle for it; in the demo, the demo is Moodle).
 //! Must not: run against a production site: the daemon never writes Moodle's core tables outside
 //! the demo.
 
@@ -287,6 +288,37 @@ impl Store {
             .build("SELECT MAX(id) FROM {p}messages WHERE conversationid = ? AND useridfrom = ?");
         let id: i64 = dispatch!(self, pool => sqlx::query_scalar(&last).bind(conv).bind(from).fetch_one(pool).await?);
         Ok(id)
+    }
+
+    /// Stars or unstars conversation `conv` for `userid` as Moodle's web service
+    /// `core_message_set_favourite_conversations` / `unset_...` does through core_favourites (the
+    /// user's context, `component` core_message, `itemtype` message_conversations); only for a
+    /// member, as `api::set_favourite_conversation` checks. Returns whether the user is a member.
+    pub async fn demo_favourite(&self, userid: i64, conv: i64, star: bool) -> Result<bool> {
+        let b = SqlBuilder::new(self.dialect, self.prefix());
+        let member = b.build(
+            "SELECT COUNT(*) FROM {p}message_conversation_members WHERE conversationid = ? AND userid = ?",
+        );
+        let n: i64 = dispatch!(self, pool => sqlx::query_scalar(&member).bind(conv).bind(userid).fetch_one(pool).await?);
+        if n == 0 {
+            return Ok(false);
+        }
+        self.exec(
+            "DELETE FROM {p}favourite WHERE component = 'core_message' AND itemtype = 'message_conversations' \
+             AND itemid = ? AND userid = ?",
+            vals![conv, userid],
+        )
+        .await?;
+        if star {
+            let t = now();
+            self.exec(
+                "INSERT INTO {p}favourite (component, itemtype, itemid, contextid, userid, ordering, timecreated, timemodified) \
+                 VALUES ('core_message', 'message_conversations', ?, ?, ?, NULL, ?, ?)",
+                vals![conv, super::seed::user_context(userid), userid, t, t],
+            )
+            .await?;
+        }
+        Ok(true)
     }
 
     /// Keeps a demo user's session live, as Moodle does on each request.

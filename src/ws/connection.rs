@@ -894,6 +894,54 @@ where
                 }
             }
         }
+        ClientFrame::Block { user, block } => {
+            let done = convs.bounded(convs.block(uid, &session.caps, user, block));
+            if let Err(e) = done.await {
+                log_service_error(&e);
+                send_error(ws, e.code(), "block").await?
+            }
+        }
+        ClientFrame::Mute { with, conv, mute } => {
+            let Some(target) = Target::of(with, conv) else {
+                return send_error(ws, ErrorCode::BadFrame, "mute")
+                    .await
+                    .map(|_| None);
+            };
+            if let Err(e) = convs.bounded(convs.mute(uid, target, mute)).await {
+                log_service_error(&e);
+                send_error(ws, e.code(), "mute").await?
+            }
+        }
+        ClientFrame::Star { with, conv } => {
+            let Some(target) = Target::of(with, conv) else {
+                return send_error(ws, ErrorCode::BadFrame, "star")
+                    .await
+                    .map(|_| None);
+            };
+            if let Err(e) = convs.bounded(convs.star(uid, target)).await {
+                log_service_error(&e);
+                send_error(ws, e.code(), "star").await?
+            }
+        }
+        ClientFrame::Delete { id } => {
+            let done = convs.bounded(convs.delete_message(uid, &session.caps, id));
+            if let Err(e) = done.await {
+                log_service_error(&e);
+                send_error(ws, e.code(), "delete").await?
+            }
+        }
+        ClientFrame::DeleteConversation { with, conv } => {
+            let Some(target) = Target::of(with, conv) else {
+                return send_error(ws, ErrorCode::BadFrame, "delete_conversation")
+                    .await
+                    .map(|_| None);
+            };
+            let done = convs.bounded(convs.delete_conversation(uid, &session.caps, target));
+            if let Err(e) = done.await {
+                log_service_error(&e);
+                send_error(ws, e.code(), "delete_conversation").await?
+            }
+        }
         ClientFrame::Read { with, conv, upto } => {
             let Some(target) = Target::of(with, conv) else {
                 return send_error(ws, ErrorCode::BadFrame, "read")

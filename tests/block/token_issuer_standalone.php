@@ -227,11 +227,13 @@ namespace {
     check($claims['sub'] === '42', 'sub is the user id as a decimal string');
     check($claims['iat'] === 1763772000 && $claims['exp'] === 1763772300, 'iat is now and exp is iat + lifetime');
     check($claims['sid'] === hash('sha256', 'abcdef0123456789'), 'sid is the sha256 hex of the session id');
-    check($claims['caps'] === ['send' => true, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [12, 3]],
+    check($claims['caps'] === ['send' => true, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [12, 3],
+        'deleteown' => false],
         'caps carries booleans and integer course ids');
     check(!array_key_exists('sid', $issuer->build_claims(42, 1, $caps, '')), 'sid is omitted without a session');
     $empty = $issuer->build_claims(7, 1, []);
-    check($empty['caps'] === ['send' => false, 'readall' => false, 'anyuser' => false, 'anyusercourses' => []],
+    check($empty['caps'] === ['send' => false, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [],
+        'deleteown' => false],
         'missing capability answers are false / []');
 
     // Lifetime bounds.
@@ -266,13 +268,14 @@ namespace {
 
     // Capabilities from the role engine (stubbed).
     $GLOBALS['stubcaps'][5] = [
-        'system' => ['moodle/site:sendmessage' => true],
+        'system' => ['moodle/site:sendmessage' => true, 'moodle/site:deleteownmessage' => true],
         'course7' => ['moodle/site:messageanyuser' => true],
         'course3' => ['moodle/site:messageanyuser' => true],
     ];
     $GLOBALS['stubcourses'][5] = [9, 7, 3];
     $c = token_issuer::capabilities(5);
-    check($c === ['send' => true, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [3, 7]],
+    check($c === ['send' => true, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [3, 7],
+        'deleteown' => true],
         'a teacher gets sorted anyusercourses of the courses where they have messageanyuser');
     $GLOBALS['stubcaps'][6] = ['system' => ['moodle/site:sendmessage' => true, 'moodle/site:readallmessages' => true,
         'moodle/site:messageanyuser' => true]];
@@ -282,7 +285,8 @@ namespace {
     check($c['anyuser'] && $c['readall'] && $c['anyusercourses'] === [] && $GLOBALS['enrolcalls'] === $before,
         'site-wide messageanyuser needs no per-course list');
     $c = token_issuer::capabilities(8);
-    check($c === ['send' => false, 'readall' => false, 'anyuser' => false, 'anyusercourses' => []],
+    check($c === ['send' => false, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [],
+        'deleteown' => false],
         'a user without sendmessage gets send = false');
 
     // End to end through the site config.

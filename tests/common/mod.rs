@@ -826,7 +826,7 @@ pub fn claims(user: i64) -> Value {
         "iat": now,
         "exp": now + 300,
         "sid": token_sid(&session_id(user)),
-        "caps": {"send": true, "readall": false, "anyuser": false, "anyusercourses": []},
+        "caps": {"send": true, "readall": false, "anyuser": false, "anyusercourses": [], "deleteown": true},
     })
 }
 

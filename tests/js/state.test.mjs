@@ -307,3 +307,29 @@ test('can_send: the window\'s notice is the code\'s error string, in every langu
         }
     }
 });
+
+test('window actions: history flags, the action frames and delete for me (PROTOCOL §4.1)', () => {
+    let s = welcome();
+    s = reduce(s, {type: 'history', frame: {type: 'history', with: ana, more: false, read: {mine: 0, theirs: 0},
+        messages: [msg(1, 7, ME), msg(2, ME, 7), msg(3, 7, ME), msg(4, ME, 7)], can_send: {ok: true},
+        flags: {conv: 31, muted: false, starred: true, blocked: false}}});
+    assert.deepEqual(conv(s, 7).flags, {conv: 31, muted: false, starred: true, blocked: false});
+    assert.equal(conv(s, 7).unread, 2);
+    const same = reduce(s, {type: 'flags', peer: 7, changes: {starred: true}});
+    assert.equal(same, s, 'an unchanged flag keeps the state');
+    s = reduce(s, {type: 'flags', peer: 7, changes: {muted: true}});
+    assert.equal(conv(s, 7).flags.muted, true);
+    assert.equal(cannotSendKey(s, 7), '');
+    s = reduce(s, {type: 'flags', peer: 7, changes: {blocked: true}});
+    assert.equal(cannotSendKey(s, 7), 'youhaveblockeduser', 'as the drawer: no messages to someone I blocked');
+    s = reduce(s, {type: 'flags', peer: 7, changes: {blocked: false}});
+    assert.equal(cannotSendKey(s, 7), '');
+    // Delete for me: one message, then everything up to an id; the unread count follows.
+    s = reduce(s, {type: 'deleted', peer: 7, ids: [3], upto: 0});
+    assert.deepEqual(conv(s, 7).messages.map((m) => m.id), [1, 2, 4]);
+    assert.equal(conv(s, 7).unread, 1);
+    assert.equal(reduce(s, {type: 'deleted', peer: 7, ids: [3], upto: 0}), s, 'deleting again changes nothing');
+    s = reduce(s, {type: 'deleted', peer: 7, ids: [], upto: 2});
+    assert.deepEqual(conv(s, 7).messages.map((m) => m.id), [4]);
+    assert.equal(conv(s, 7).unread, 0);
+});

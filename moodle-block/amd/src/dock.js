@@ -115,7 +115,9 @@ export const createTabChannel = (name, view) => {
  * @param {object} [deps.prefs] the alert preferences the page came with: {sound, desktop} (booleans)
  * @param {function(string, boolean): Promise} [deps.savePref] stores a preference for the user ('sound',
  *   'desktop'): Moodle's user preferences, the demo's localStorage
- * @param {function(Error)} [deps.onError] a preference could not be saved
+ * @param {function(number, boolean): Promise} [deps.setStar] stars (true) or unstars a Moodle conversation
+ *     through Moodle's favourites web service (PROTOCOL §4.1); the server is then asked to relay it
+ * @param {function(Error)} [deps.onError] a preference or a star could not be saved
  * @returns {object}
  */
 export const createController = (deps) => {
@@ -341,6 +343,9 @@ export const createController = (deps) => {
      *   drawn from the snapshot)
      * @param {boolean} [quiet] no loading line (the messages are shown already)
      */
+    /** Windows that asked for their history again after a `can_send` hint (PROTOCOL §4.1). */
+    const canSendAsked = new Set();
+
     const requestHistory = (peer, reset, quiet) => {
         if (historyRequested.has(peer)) {
             return;
@@ -406,6 +411,25 @@ export const createController = (deps) => {
         transport.sendMessage(peer, text, id);
     };
 
+    /** The window key of an action's answer: the other user of an individual conversation, else the group's. */
+    const actionPeer = (frame) => (typeof frame.with === 'number' ? frame.with
+        : (typeof frame.conv === 'number' ? parseKey('c' + frame.conv) : 0));
+
+    /** Star or unstar through Moodle, then ask the server to relay the favourite to every tab. */
+    const setStar = (peer, on) => {
+        const convId = isGroupKey(peer) ? groupConv(peer) : conv(state, peer).flags.conv;
+        if (!convId || !deps.setStar) {
+            return;
+        }
+        Promise.resolve().then(() => deps.setStar(convId, on)).then(() => {
+            transport.send(Protocol.star(peer));
+        }).catch((e) => {
+            if (deps.onError) {
+                deps.onError(e);
+            }
+        });
+    };
+
     const onFrame = (frame) => {
         switch (frame.type) {
             case 'welcome': {
@@ -462,6 +486,7 @@ export const createController = (deps) => {
             case 'history': {
                 const peer = frame.with && frame.with.id ? frame.with.id : parseKey('c' + frame.conv);
                 historyRequested.delete(peer);
+                canSendAsked.delete(peer);
                 const reset = resetRequested.delete(peer);
                 dispatch({type: 'history', frame, reset});
                 break;
@@ -482,8 +507,43 @@ export const createController = (deps) => {
                 }
                 break;
             }
+            case 'block':
+                // I blocked or unblocked someone (here or in another tab).
+                if (typeof frame.user === 'number') {
+                    dispatch({type: 'flags', peer: frame.user, changes: {blocked: !!frame.blocked}});
+                }
+                break;
+            case 'mute':
+            case 'star': {
+                const peer = actionPeer(frame);
+                const changes = frame.type === 'mute' ? {muted: !!frame.muted} : {starred: !!frame.starred};
+                if (peer) {
+                    dispatch({type: 'flags', peer, changes: Object.assign({conv: frame.conv}, changes)});
+                }
+                break;
+            }
+            case 'deleted': {
+                const peer = actionPeer(frame);
+                if (peer) {
+                    dispatch({type: 'deleted', peer, ids: Array.isArray(frame.ids) ? frame.ids : [], upto: frame.upto || 0});
+                }
+                break;
+            }
+            case 'can_send':
+                // Someone blocked or unblocked me: my window onto them asks again (its history says).
+                if (typeof frame.with === 'number' && state.windows.some((w) => w.peer === frame.with)) {
+                    canSendAsked.add(frame.with);
+                    requestHistory(frame.with, false, true);
+                }
+                break;
             case 'error':
+                if (frame.ref === 'history' && frame.code === 'unknown_user') {
+                    // Asked again after a block without a conversation between us: they are a stranger to
+                    // me now (PROTOCOL §4.1), so the window cannot take messages.
+                    canSendAsked.forEach((peer) => dispatch({type: 'cannotSend', peer, code: 'unknown_user'}));
+                }
                 if (frame.ref === 'history') {
+                    canSendAsked.clear();
                     historyRequested.clear();
                     Object.keys(state.convs).forEach((k) => {
                         if (state.convs[k].loading) {
@@ -634,6 +694,23 @@ export const createController = (deps) => {
                 break;
             case 'alertPref':
                 onAlertPref(intent.name, !!intent.value);
+                break;
+            case 'block':
+                if (!isGroupKey(peer)) {
+                    transport.send(Protocol.block(peer, intent.block));
+                }
+                break;
+            case 'mute':
+                transport.send(Protocol.mute(peer, intent.mute));
+                break;
+            case 'star':
+                setStar(peer, !!intent.star);
+                break;
+            case 'deletemessage':
+                transport.send(Protocol.deleteMessage(intent.id));
+                break;
+            case 'deleteconversation':
+                transport.send(Protocol.deleteConversation(peer));
                 break;
             default:
                 break;
@@ -819,7 +896,7 @@ export const startDock = (config) => {
     const alerts = view ? createAlerts({view, str: config.str, userid: config.userid, storage,
         onOpen: (peer) => controller && controller.onIntent({type: 'open', peer, focus: true})}) : null;
     controller = createController({transport, renderer, userid: config.userid, channel, storage, session, site,
-        alerts, prefs: config.prefs, savePref: config.savePref, onError: config.onError});
+        alerts, prefs: config.prefs, savePref: config.savePref, setStar: config.setStar, onError: config.onError});
     controller.renderer = renderer;
     controller.transport = transport;
     if (transport.setWelcomeSource) {

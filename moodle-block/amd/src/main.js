@@ -83,6 +83,19 @@ const savePref = (name, value) => Promise.resolve(Ajax.call([{
 }])[0]);
 
 /**
+ * Star or unstar a conversation through Moodle's own web service (core_favourites writes it; dockchatd
+ * only relays it, PROTOCOL §4.1).
+ *
+ * @param {number} conversationid Moodle's conversation id
+ * @param {boolean} on star (true) or unstar
+ * @returns {Promise}
+ */
+const setStar = (conversationid, on) => Promise.resolve(Ajax.call([{
+    methodname: on ? 'core_message_set_favourite_conversations' : 'core_message_unset_favourite_conversations',
+    args: {userid: 0, conversations: [conversationid]},
+}])[0]);
+
+/**
  * Render one of the block's templates to HTML.
  *
  * @param {string} name template name without component
@@ -142,6 +155,7 @@ export const init = (config) => {
             onError: Notification.exception,
             prefs: cfg.prefs || {},
             savePref,
+            setStar,
         });
         // A second block instance shows where the list is instead of a list that never connects.
         controller.renderer.attachLists(findLists());

@@ -539,6 +539,14 @@ export const createPanelController = (deps) => {
                         requestPage(0);
                     }
                     break;
+                case 'mute':
+                case 'star':
+                case 'deleted':
+                case 'block':
+                    // A window action (PROTOCOL §4.1) changed the list's items (star order, mute, last
+                    // message): the first page again.
+                    requestPage(0);
+                    break;
                 case 'error':
                     if (frame.ref === 'conversations') {
                         pageInFlight = -1;

@@ -141,6 +141,12 @@ export const read = (withId, upto) => Object.assign({type: 'read'}, address('wit
 export const typing = (to) => Object.assign({type: 'typing'}, address('to', to));
 export const windowState = (withId, state) => ({type: 'window', with: withId, state});
 export const ping = (n) => ({type: 'ping', n});
+/* Window actions (PROTOCOL §4.1). */
+export const block = (user, on) => ({type: 'block', user, block: !!on});
+export const mute = (key, on) => Object.assign({type: 'mute'}, address('with', key), {mute: !!on});
+export const star = (key) => Object.assign({type: 'star'}, address('with', key));
+export const deleteMessage = (id) => ({type: 'delete', id});
+export const deleteConversation = (key) => Object.assign({type: 'delete_conversation'}, address('with', key));
 export const conversations = (offset, limit) => ({type: 'conversations', offset, limit});
 export const people = (query) => ({type: 'people', query});
 

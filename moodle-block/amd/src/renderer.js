@@ -154,6 +154,10 @@ export const createRenderer = (options) => {
     let inerted = [];
     /** A long press just opened the heads' list: the click that ends it opens nothing. */
     let swallowClick = false;
+    /** The window whose actions menu is open (a window key), or null. */
+    let menuPeer = null;
+    /** The action a window asks to confirm: {peer, kind: 'block'|'delete'}, or null. */
+    let confirming = null;
     const phoneMedia = typeof view.matchMedia === 'function' ? view.matchMedia(PHONE_QUERY) : null;
     const isPhone = () => (phoneMedia ? phoneMedia.matches
         : (view.innerWidth || doc.documentElement.clientWidth || 1024) <= MOBILE_MAX);
@@ -212,6 +216,9 @@ export const createRenderer = (options) => {
 
     const onClick = (event) => {
         const actionEl = event.target.closest('[data-action]');
+        if (!actionEl && menuPeer !== null && !event.target.closest('[data-region="menu"]')) {
+            closeMenu(false);
+        }
         if (!actionEl) {
             if (overflowOpen && !event.target.closest('[data-region="overflow"]')) {
                 overflowOpen = false;
@@ -229,7 +236,50 @@ export const createRenderer = (options) => {
                 return;
             }
         }
+        if (menuPeer !== null && action !== 'toggle-menu' && !action.startsWith('menu-')) {
+            closeMenu(false);
+        }
         switch (action) {
+            case 'toggle-menu':
+                event.preventDefault();
+                if (menuPeer === peer) {
+                    closeMenu(true);
+                } else {
+                    openMenu(peer);
+                }
+                break;
+            case 'menu-block':
+            case 'menu-mute':
+            case 'menu-star':
+            case 'menu-delete':
+                event.preventDefault();
+                closeMenu(false);
+                menuAction(peer, action.slice('menu-'.length));
+                break;
+            case 'confirm-yes':
+                event.preventDefault();
+                if (confirming && confirming.peer === peer) {
+                    const kind = confirming.kind;
+                    confirming = null;
+                    onIntent(kind === 'block' ? {type: 'block', peer, block: true} : {type: 'deleteconversation', peer});
+                    patchConfirm(peer);
+                    focusMenuButton(peer);
+                }
+                break;
+            case 'confirm-no':
+                event.preventDefault();
+                confirming = null;
+                patchConfirm(peer);
+                focusMenuButton(peer);
+                break;
+            case 'delete-message': {
+                event.preventDefault();
+                const id = Number(actionEl.getAttribute('data-messageid'));
+                if (id > 0) {
+                    onIntent({type: 'deletemessage', peer, id});
+                }
+                break;
+            }
             case 'open-chat':
                 event.preventDefault();
                 onIntent({type: 'open', peer, focus: true});
@@ -437,6 +487,152 @@ export const createRenderer = (options) => {
         input.focus();
     };
 
+    // ---- The conversation actions menu (PROTOCOL §4.1). -------------------------------------
+
+    const menuItems = (peer) => {
+        const w = windows.get(peer);
+        const menu = w && region(w.el, 'menu');
+        return menu ? Array.from(menu.querySelectorAll('[role="menuitem"]')).filter((b) => !b.closest('[hidden]')) : [];
+    };
+
+    const focusMenuButton = (peer) => {
+        const w = windows.get(peer);
+        const button = w && w.el.querySelector('[data-action="toggle-menu"]');
+        if (button) {
+            button.focus();
+        }
+    };
+
+    const patchMenu = (peer) => {
+        const w = windows.get(peer);
+        if (!w) {
+            return;
+        }
+        const open = menuPeer === peer;
+        setHidden(region(w.el, 'menu'), !open);
+        setAttr(w.el.querySelector('[data-action="toggle-menu"]'), 'aria-expanded', open ? 'true' : 'false');
+    };
+
+    const openMenu = (peer) => {
+        const before = menuPeer;
+        menuPeer = peer;
+        if (before !== null && before !== peer) {
+            patchMenu(before);
+        }
+        patchMenu(peer);
+        const items = menuItems(peer);
+        if (items.length) {
+            items[0].focus();
+        }
+    };
+
+    const closeMenu = (refocus) => {
+        const peer = menuPeer;
+        menuPeer = null;
+        if (peer !== null) {
+            patchMenu(peer);
+            if (refocus) {
+                focusMenuButton(peer);
+            }
+        }
+    };
+
+    /** Arrow keys, Home/End, Escape and Tab inside an open menu; returns whether the key was taken. */
+    const menuKey = (event) => {
+        const items = menuItems(menuPeer);
+        const at = items.indexOf(event.target);
+        const move = (i) => {
+            event.preventDefault();
+            items[(i + items.length) % items.length].focus();
+            return true;
+        };
+        switch (event.key) {
+            case 'ArrowDown':
+                return move(at + 1);
+            case 'ArrowUp':
+                return move(at - 1);
+            case 'Home':
+                return move(0);
+            case 'End':
+                return move(items.length - 1);
+            case 'Escape':
+                event.preventDefault();
+                closeMenu(true);
+                return true;
+            case 'Tab':
+                closeMenu(false);
+                return false;
+            default:
+                return false;
+        }
+    };
+
+    const menuAction = (peer, what) => {
+        const f = conv(lastState || {convs: {}}, peer).flags;
+        switch (what) {
+            case 'block':
+                if (f.blocked) {
+                    onIntent({type: 'block', peer, block: false});
+                    focusMenuButton(peer);
+                } else {
+                    confirming = {peer, kind: 'block'};
+                    patchConfirm(peer);
+                }
+                break;
+            case 'mute':
+                onIntent({type: 'mute', peer, mute: !f.muted});
+                focusMenuButton(peer);
+                break;
+            case 'star':
+                onIntent({type: 'star', peer, star: !f.starred});
+                focusMenuButton(peer);
+                break;
+            case 'delete':
+                confirming = {peer, kind: 'delete'};
+                patchConfirm(peer);
+                break;
+            default:
+                break;
+        }
+    };
+
+    /** Shows (and focuses) or hides the window's question before a block or a deletion. */
+    const patchConfirm = (peer) => {
+        const w = windows.get(peer);
+        const box = w && region(w.el, 'confirm');
+        if (!box) {
+            return;
+        }
+        const asking = confirming && confirming.peer === peer ? confirming.kind : '';
+        const wasHidden = box.hidden;
+        setHidden(box, !asking);
+        if (!asking) {
+            return;
+        }
+        const name = lastState ? (windowSubject(lastState, peer) || {}).fullname || '' : '';
+        setText(region(box, 'confirm-text'), asking === 'block' ? str('blockuserconfirm', name) : str('deleteallconfirm'));
+        const yes = region(box, 'confirm-yes');
+        setText(yes, asking === 'block' ? str('blockuserconfirmbutton') : str('delete'));
+        if (wasHidden && yes) {
+            yes.focus();
+        }
+    };
+
+    /** The menu's labels follow the conversation's state (block/unblock, mute/unmute, star/unstar). */
+    const patchMenuLabels = (w, c) => {
+        const f = c.flags;
+        setText(w.el.querySelector('[data-action="menu-block"]'), str(f.blocked ? 'unblockuser' : 'blockuser'));
+        setText(w.el.querySelector('[data-action="menu-mute"]'), str(f.muted ? 'unmuteconversation' : 'muteconversation'));
+        setText(w.el.querySelector('[data-action="menu-star"]'), str(f.starred ? 'removefromfavourites' : 'addtofavourites'));
+        // Mute, star and delete need Moodle's conversation: none before the first message.
+        ['menu-mute', 'menu-star', 'menu-delete'].forEach((a) => {
+            const li = w.el.querySelector('[data-action="' + a + '"]');
+            setHidden(li && li.parentNode, !f.conv);
+        });
+        toggleClass(w.el, 'is-muted', f.muted);
+        toggleClass(w.el, 'is-starred', f.starred);
+    };
+
     const autoGrow = (input) => {
         input.style.height = 'auto';
         input.style.height = Math.min(input.scrollHeight, 120) + 'px';
@@ -444,6 +640,19 @@ export const createRenderer = (options) => {
 
     const onKeydown = (event) => {
         const target = event.target;
+        if (menuPeer !== null && target.closest && target.closest('[data-region="menu"]')) {
+            if (menuKey(event)) {
+                return;
+            }
+        }
+        if (event.key === 'Escape' && confirming && peerOfEvent(target) === confirming.peer) {
+            event.preventDefault();
+            const peer = confirming.peer;
+            confirming = null;
+            patchConfirm(peer);
+            focusMenuButton(peer);
+            return;
+        }
         if (event.key === 'Escape') {
             const peer = peerOfEvent(target);
             if (event.defaultPrevented) {
@@ -807,6 +1016,11 @@ export const createRenderer = (options) => {
         // Retrying can never help a final refusal: it can only be dismissed. A passing one can be sent again now.
         setHidden(el.querySelector('[data-action="retry"]'), !(item.failed && !item.final));
         setHidden(el.querySelector('[data-action="dismiss"]'), !(item.failed && item.final));
+        // Only a stored message can be deleted (for me).
+        const del = el.querySelector('[data-action="delete-message"]');
+        const stored = !item.pending && !item.failed && typeof item.id === 'number' && item.id > 0;
+        setHidden(del, !stored);
+        setAttr(del, 'data-messageid', stored ? String(item.id) : '');
     };
 
     const patchItems = async(w, state, peer, nowMs, force) => {
@@ -978,6 +1192,7 @@ export const createRenderer = (options) => {
         setAttr(min, 'title', minimised ? str('restore') : str('minimise'));
         setHidden(region(el, 'body'), minimised);
         patchCanSend(w, cannotSendKey(state, peer));
+        patchMenuLabels(w, c);
         const input = region(el, 'input');
         if (w.grow) {
             patchLimit(w);

@@ -147,6 +147,9 @@ const emptyConv = freeze({
     readers: freeze({}),
     // Whether a send would be accepted now (PROTOCOL CanSend): {ok: true} or {ok: false, code}.
     canSend: CAN_SEND_OK,
+    // The window menu's state (PROTOCOL §4.1, `history` flags and the action frames): Moodle's
+    // conversation id (0 while none), my mute and star of it, and whether I blocked the other user.
+    flags: freeze({conv: 0, muted: false, starred: false, blocked: false}),
 });
 
 /**
@@ -159,6 +162,15 @@ export const conv = (state, peer) => state.convs[peer] || emptyConv;
 const withConv = (state, peer, changes) => {
     const next = freeze(Object.assign({}, conv(state, peer), changes));
     return freeze(Object.assign({}, state, {convs: freeze(Object.assign({}, state.convs, {[peer]: next}))}));
+};
+
+const withFlags = (state, peer, changes) => {
+    const before = conv(state, peer).flags;
+    const flags = Object.assign({}, before, changes);
+    if (Object.keys(flags).every((k) => flags[k] === before[k])) {
+        return state;
+    }
+    return withConv(state, peer, {flags: freeze(flags)});
 };
 
 const withPeople = (state, persons) => {
@@ -630,7 +642,32 @@ const reduceChat = (state, action) => {
                 // Whether a send would be accepted now: the newest frame says (absent: yes).
                 canSend: sameCanSend(c2.canSend, parseCanSend(f.can_send)) ? c2.canSend : parseCanSend(f.can_send),
             });
+            if (f.flags && typeof f.flags === 'object') {
+                next = withFlags(next, peer, {conv: Number(f.flags.conv) || 0, muted: !!f.flags.muted,
+                    starred: !!f.flags.starred, blocked: !!f.flags.blocked});
+            }
             return next;
+        }
+
+        case 'cannotSend':
+            // The server no longer lets me see this person (a block without a conversation between us).
+            return withConv(state, action.peer, {canSend: freeze({ok: false, code: action.code})});
+
+        case 'flags':
+            // An action's answer (block, mute, star) from the server, in every tab.
+            return action.peer ? withFlags(state, action.peer, action.changes) : state;
+
+        case 'deleted': {
+            // Deleted for me (PROTOCOL §4.1): these messages, or every one up to `upto`, leave the window.
+            const c = conv(state, action.peer);
+            const ids = new Set(action.ids || []);
+            const upto = action.upto || 0;
+            const messages = c.messages.filter((m) => !ids.has(m.id) && !(upto && m.id <= upto));
+            if (messages.length === c.messages.length) {
+                return state;
+            }
+            const next = withConv(state, action.peer, {messages: freeze(messages)});
+            return withConv(next, action.peer, {unread: countUnread(next, conv(next, action.peer), action.peer)});
         }
 
         case 'read': {
@@ -814,7 +851,11 @@ export const conversationView = (state, peer, nowMs) => {
  */
 export const cannotSendKey = (state, peer) => {
     const c = conv(state, peer).canSend;
-    return c && c.ok === false ? 'error:' + (c.code || 'unknown') : '';
+    if (c && c.ok === false) {
+        return 'error:' + (c.code || 'unknown');
+    }
+    // As Moodle's drawer: a user I blocked gets no messages from me until I unblock them.
+    return conv(state, peer).flags.blocked ? 'youhaveblockeduser' : '';
 };
 
 /**

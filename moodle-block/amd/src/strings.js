@@ -42,6 +42,10 @@ export const STRING_KEYS = [
     'desktopallow', 'desktopblocked', 'notificationin',
     // A second block on the page points to the list (./renderer.js).
     'listelsewhere', 'showchatlist',
+    // Window actions (the conversation actions menu, delete for me).
+    'addtofavourites', 'blockuser', 'blockuserconfirm', 'blockuserconfirmbutton', 'cancel', 'conversationactions', 'delete',
+    'deleteallconfirm', 'deleteconversation', 'deleteforme', 'muteconversation', 'removefromfavourites', 'unblockuser',
+    'unmuteconversation', 'youhaveblockeduser',
 ];
 
 /**

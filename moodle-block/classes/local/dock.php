@@ -61,6 +61,10 @@ class dock {
         'onlinemembersone', 'seenbymany', 'seenbynames', 'seenbyone',
         'typingothersmany', 'typingothersone', 'nobodyfound', 'searching', 'chats', 'desktopallow',
         'desktopblocked', 'notificationin', 'listelsewhere', 'showchatlist',
+        'desktopblocked', 'notificationin', 'addtofavourites', 'blockuser', 'blockuserconfirm',
+        'blockuserconfirmbutton', 'cancel', 'conversationactions', 'delete', 'deleteallconfirm', 'deleteconversation',
+        'deleteforme', 'muteconversation', 'removefromfavourites', 'unblockuser', 'unmuteconversation',
+        'youhaveblockeduser',
     ];
 
     /** @var string[] The alert preferences of the dock (lib.php block_dockchat_user_preferences), by client name. */

@@ -120,7 +120,7 @@ class token_issuer {
      * Asks Moodle's role engine the questions dockchatd needs answered (PROTOCOL.md 2.1, caps).
      *
      * @param int $userid The user the token is for.
-     * @return array{send: bool, readall: bool, anyuser: bool, anyusercourses: int[]}
+     * @return array{send: bool, readall: bool, anyuser: bool, anyusercourses: int[], deleteown: bool}
      */
     public static function capabilities(int $userid): array {
         $system = \core\context\system::instance();
@@ -143,6 +143,8 @@ class token_issuer {
             'readall' => has_capability('moodle/site:readallmessages', $system, $userid),
             'anyuser' => $anyuser,
             'anyusercourses' => $courses,
+            // core_message\api::can_delete_message() and can_delete_conversation() for one's own messages.
+            'deleteown' => has_capability('moodle/site:deleteownmessage', $system, $userid),
         ];
     }
 
@@ -176,6 +178,7 @@ class token_issuer {
             'readall' => !empty($caps['readall']),
             'anyuser' => !empty($caps['anyuser']),
             'anyusercourses' => array_values(array_map('intval', $caps['anyusercourses'] ?? [])),
+            'deleteown' => !empty($caps['deleteown']),
         ];
         return $claims;
     }

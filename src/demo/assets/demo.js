@@ -187,6 +187,15 @@ const main = async() => {
         localStorage.setItem(prefsKey, JSON.stringify(Object.assign(readPrefs(), {[name]: value})));
     };
 
+    // As Moodle's core_message_set_favourite_conversations (the demo plays Moodle).
+    const setStar = async(conv, star) => {
+        await fetchJson('/demo/favourite', {
+            method: 'POST',
+            headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({user: userid, conv, star}),
+        });
+    };
+
     window.dockchat = startDock({
         getToken,
         renderTemplate,
@@ -199,6 +208,7 @@ const main = async() => {
         onError: (e) => console.error(e),
         prefs: readPrefs(),
         savePref,
+        setStar,
     });
 };
 

@@ -27,6 +27,10 @@ namespace block_dockchat\local\queue;
  * dequeue, external ones run after the commit, and every event fires exactly once. A batch that throws is
  * rolled back and its jobs are retried one by one; a job that throws alone is marked failed (state 6).
  *
+ * Kinds 4 and 5: a message_users_blocked row dockchatd inserted or deleted (PROTOCOL.md §4.1) →
+ * \core\event\message_user_blocked / message_user_unblocked, as \core_message\api::block_user() and
+ * unblock_user() fire them (itemid is the row's id, relateduserid the blocked user).
+ *
  * Kind 3 (merging duplicate conversations, design §2.3 step 6) is not implemented yet: such rows are left
  * untouched (state 0) and are counted by cli/queue.php --status.
  *
@@ -44,6 +48,10 @@ class job_runner {
     public const KIND_DELETED = 2;
     /** @var int Duplicate conversations of one hash to merge. */
     public const KIND_MERGE = 3;
+    /** @var int A user was blocked (message_user_blocked). */
+    public const KIND_BLOCKED = 4;
+    /** @var int A user was unblocked (message_user_unblocked). */
+    public const KIND_UNBLOCKED = 5;
 
     /** @var int Waiting. */
     public const STATE_NEW = 0;
@@ -73,13 +81,14 @@ class job_runner {
     }
 
     /**
-     * Claims waiting event jobs (kinds 1 and 2) with a fresh token.
+     * Claims waiting event jobs (kinds 1, 2, 4 and 5) with a fresh token.
      *
      * @return array [string token, \stdClass[] jobs by id]
      */
     public function claim(): array {
         global $DB;
-        [$kin, $kparams] = $DB->get_in_or_equal([self::KIND_VIEWED, self::KIND_DELETED], SQL_PARAMS_NAMED, 'k');
+        $kinds = [self::KIND_VIEWED, self::KIND_DELETED, self::KIND_BLOCKED, self::KIND_UNBLOCKED];
+        [$kin, $kparams] = $DB->get_in_or_equal($kinds, SQL_PARAMS_NAMED, 'k');
         $ids = array_keys($DB->get_records_select(self::TABLE, "state = :new AND kind $kin",
             ['new' => self::STATE_NEW] + $kparams, 'id', 'id', 0, self::BATCH));
         if (!$ids) {
@@ -150,7 +159,7 @@ class job_runner {
     /**
      * The event of a job, built as Moodle builds it.
      *
-     * @param \stdClass $job A kind 1 or 2 job.
+     * @param \stdClass $job A kind 1, 2, 4 or 5 job.
      * @return \core\event\base
      */
     public function event(\stdClass $job): \core\event\base {
@@ -172,6 +181,27 @@ class job_runner {
             // As api::delete_message() for a user's own deletion: that user is also the one deleting.
             return \core\event\message_deleted::create_from_ids((int) $job->userid, (int) $job->userid,
                 (int) $job->messageid, (int) $job->itemid);
+        }
+        if ((int) $job->kind === self::KIND_BLOCKED || (int) $job->kind === self::KIND_UNBLOCKED) {
+            // As api::block_user() / unblock_user(): the blocker's user context, the row as snapshot
+            // (an unblocked row is gone: its snapshot carries the job's time).
+            $row = (object) [
+                'id' => (int) $job->itemid,
+                'userid' => (int) $job->userid,
+                'blockeduserid' => (int) $job->relateduserid,
+                'timecreated' => (int) $job->timecreated,
+            ];
+            $params = [
+                'objectid' => $row->id,
+                'userid' => $row->userid,
+                'relateduserid' => $row->blockeduserid,
+                'context' => \context_user::instance($row->userid),
+            ];
+            $event = (int) $job->kind === self::KIND_BLOCKED
+                ? \core\event\message_user_blocked::create($params)
+                : \core\event\message_user_unblocked::create($params);
+            $event->add_record_snapshot('message_users_blocked', $row);
+            return $event;
         }
         throw new \coding_exception('Unknown dock chat job kind ' . $job->kind);
     }

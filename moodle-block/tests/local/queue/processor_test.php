@@ -400,6 +400,35 @@ final class processor_test extends \advanced_testcase {
     }
 
     /**
+     * Jobs of kinds 4 and 5: a block row dockchatd wrote fires message_user_blocked, one it deleted
+     * message_user_unblocked, as api::block_user() / unblock_user() do (PROTOCOL.md §4.1).
+     */
+    public function test_jobs_fire_blocked_and_unblocked_events(): void {
+        global $DB;
+        $t = time() - 5;
+        // As dockchatd writes them: the row and its job in one transaction.
+        $rowid = $DB->insert_record('message_users_blocked',
+            (object) ['userid' => $this->bob->id, 'blockeduserid' => $this->alice->id, 'timecreated' => $t]);
+        foreach ([job_runner::KIND_BLOCKED, job_runner::KIND_UNBLOCKED] as $kind) {
+            $DB->insert_record('block_dockchat_job', (object) ['kind' => $kind, 'userid' => $this->bob->id,
+                'itemid' => $rowid, 'relateduserid' => $this->alice->id, 'timecreated' => $t, 'state' => 0,
+                'attempts' => 0]);
+        }
+        $events = $this->redirectEvents();
+        $this->assertSame(2, (new job_runner())->run());
+        foreach ([\core\event\message_user_blocked::class, \core\event\message_user_unblocked::class] as $class) {
+            $fired = $this->only($events->get_events(), $class);
+            $this->assertCount(1, $fired);
+            $this->assertEquals($rowid, $fired[0]->objectid);
+            $this->assertEquals($this->bob->id, $fired[0]->userid);
+            $this->assertEquals($this->alice->id, $fired[0]->relateduserid);
+            $this->assertEquals(\context_user::instance($this->bob->id)->id, $fired[0]->contextid);
+            $this->assertEquals($this->alice->id, $fired[0]->get_record_snapshot('message_users_blocked', $rowid)->blockeduserid);
+        }
+        $this->assertSame(0, $DB->count_records('block_dockchat_job'));
+    }
+
+    /**
      * Jobs of kind 3 (merges) are left untouched for now.
      */
     public function test_merge_jobs_are_left_alone(): void {
