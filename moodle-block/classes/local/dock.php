@@ -61,7 +61,7 @@ class dock {
         'onlinemembersone', 'seenbymany', 'seenbynames', 'seenbyone',
         'typingothersmany', 'typingothersone', 'nobodyfound', 'searching', 'chats', 'desktopallow',
         'desktopblocked', 'notificationin', 'listelsewhere', 'showchatlist',
-        'desktopblocked', 'notificationin', 'addtofavourites', 'blockuser', 'blockuserconfirm',
+        'addtofavourites', 'blockuser', 'blockuserconfirm',
         'blockuserconfirmbutton', 'cancel', 'conversationactions', 'delete', 'deleteallconfirm', 'deleteconversation',
         'deleteforme', 'muteconversation', 'removefromfavourites', 'unblockuser', 'unmuteconversation',
         'youhaveblockeduser',
