@@ -59,6 +59,7 @@ const TYPES: &[&str] = &[
     "typing",
     "window",
     "conversations",
+    "activity",
     "ping",
 ];
 const FIELDS: &[&str] = &[
@@ -101,6 +102,7 @@ fn mutated_frame() -> impl Strategy<Value = String> {
         r#"{"type":"conversations","offset":20,"limit":20}"#,
         r#"{"type":"people","query":"ana li"}"#,
         r#"{"type":"ping","n":{"a":[1,2]}}"#,
+        r#"{"type":"activity","state":"hidden"}"#,
         r#"{"type":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaé"}"#,
     ]);
     let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 0..6);
@@ -186,7 +188,7 @@ fn check_decoded(frame: &ClientFrame) -> Result<(), TestCaseError> {
         ClientFrame::Conversations { limit, .. } => {
             prop_assert!(limit.is_none_or(|l| (1..=CONVERSATIONS_MAX).contains(&l)))
         }
-        ClientFrame::Token { .. } | ClientFrame::Ping { .. } => {}
+        ClientFrame::Token { .. } | ClientFrame::Ping { .. } | ClientFrame::Activity { .. } => {}
     }
     Ok(())
 }

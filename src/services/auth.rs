@@ -144,6 +144,9 @@ pub struct Caps {
     pub readall: bool,
     pub anyuser: bool,
     pub anyusercourses: Vec<i64>,
+    /// `moodle/user:viewhiddendetails` (system context): sees `last_seen` even when the site hides
+    /// `lastaccess`.
+    pub viewhidden: bool,
 }
 
 #[derive(Debug, Deserialize)]

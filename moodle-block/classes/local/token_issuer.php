@@ -120,7 +120,7 @@ class token_issuer {
      * Asks Moodle's role engine the questions dockchatd needs answered (PROTOCOL.md 2.1, caps).
      *
      * @param int $userid The user the token is for.
-     * @return array{send: bool, readall: bool, anyuser: bool, anyusercourses: int[]}
+     * @return array{send: bool, readall: bool, anyuser: bool, anyusercourses: int[], viewhidden: bool}
      */
     public static function capabilities(int $userid): array {
         $system = \core\context\system::instance();
@@ -143,6 +143,8 @@ class token_issuer {
             'readall' => has_capability('moodle/site:readallmessages', $system, $userid),
             'anyuser' => $anyuser,
             'anyusercourses' => $courses,
+            // May see last access even when $CFG->hiddenuserfields hides it (user_get_user_details()).
+            'viewhidden' => has_capability('moodle/user:viewhiddendetails', $system, $userid),
         ];
     }
 
@@ -176,6 +178,7 @@ class token_issuer {
             'readall' => !empty($caps['readall']),
             'anyuser' => !empty($caps['anyuser']),
             'anyusercourses' => array_values(array_map('intval', $caps['anyusercourses'] ?? [])),
+            'viewhidden' => !empty($caps['viewhidden']),
         ];
         return $claims;
     }
