@@ -227,12 +227,12 @@ namespace {
     check($claims['sub'] === '42', 'sub is the user id as a decimal string');
     check($claims['iat'] === 1763772000 && $claims['exp'] === 1763772300, 'iat is now and exp is iat + lifetime');
     check($claims['sid'] === hash('sha256', 'abcdef0123456789'), 'sid is the sha256 hex of the session id');
-    check($claims['caps'] === ['send' => true, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [12, 3]],
-        'caps carries booleans and integer course ids');
+    check($claims['caps'] === ['send' => true, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [12, 3],
+        'viewhidden' => false], 'caps carries booleans and integer course ids');
     check(!array_key_exists('sid', $issuer->build_claims(42, 1, $caps, '')), 'sid is omitted without a session');
     $empty = $issuer->build_claims(7, 1, []);
-    check($empty['caps'] === ['send' => false, 'readall' => false, 'anyuser' => false, 'anyusercourses' => []],
-        'missing capability answers are false / []');
+    check($empty['caps'] === ['send' => false, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [],
+        'viewhidden' => false], 'missing capability answers are false / []');
 
     // Lifetime bounds.
     check((new token_issuer($secret, 'x', 10))->get_lifetime() === 60, 'lifetime below 60 s is raised to 60 s');
@@ -272,8 +272,8 @@ namespace {
     ];
     $GLOBALS['stubcourses'][5] = [9, 7, 3];
     $c = token_issuer::capabilities(5);
-    check($c === ['send' => true, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [3, 7]],
-        'a teacher gets sorted anyusercourses of the courses where they have messageanyuser');
+    check($c === ['send' => true, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [3, 7],
+        'viewhidden' => false], 'a teacher gets sorted anyusercourses of the courses where they have messageanyuser');
     $GLOBALS['stubcaps'][6] = ['system' => ['moodle/site:sendmessage' => true, 'moodle/site:readallmessages' => true,
         'moodle/site:messageanyuser' => true]];
     $GLOBALS['stubcourses'][6] = [1, 2];
@@ -282,8 +282,12 @@ namespace {
     check($c['anyuser'] && $c['readall'] && $c['anyusercourses'] === [] && $GLOBALS['enrolcalls'] === $before,
         'site-wide messageanyuser needs no per-course list');
     $c = token_issuer::capabilities(8);
-    check($c === ['send' => false, 'readall' => false, 'anyuser' => false, 'anyusercourses' => []],
-        'a user without sendmessage gets send = false');
+    check($c === ['send' => false, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [],
+        'viewhidden' => false], 'a user without sendmessage gets send = false');
+    $GLOBALS['stubcaps'][10] = ['system' => ['moodle/user:viewhiddendetails' => true]];
+    $GLOBALS['stubcourses'][10] = [];
+    check(token_issuer::capabilities(10)['viewhidden'] === true,
+        'viewhiddendetails in the system context gives viewhidden (last seen on a site that hides lastaccess)');
 
     // End to end through the site config.
     $GLOBALS['stubconfig'] = ['secret' => $secret, 'tokenlifetime' => '120'];
