@@ -1011,6 +1011,44 @@ mod tests {
         assert!(r.online_mates(1).is_empty());
     }
 
+    fn statuses(rx: &mut crate::outbox::OutboxRx) -> Vec<String> {
+        drain(rx)
+            .iter()
+            .filter_map(|f| serde_json::from_str::<serde_json::Value>(f).ok())
+            .filter_map(|v| v["status"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn away_needs_every_socket_here_and_on_other_nodes_idle() {
+        let r = Arc::new(Registry::new(4));
+        let (ta, mut ra) = outbox(16);
+        let (tb, _rb) = outbox(16);
+        r.register(person(1, "Ana"), vec![10], 1, None, ta).unwrap();
+        r.register(person(2, "Bo"), vec![10], 2, None, tb).unwrap();
+        assert_eq!(statuses(&mut ra), vec!["online"]);
+        // Bo also holds an active socket on node b: idle here is not away.
+        let b: NodeId = Arc::from("b");
+        r.remote_online(&b, person(2, "Bo"), vec![10], false);
+        r.set_activity(2, 2, false);
+        assert!(statuses(&mut ra).is_empty());
+        assert_eq!(r.status(2), Status::Online);
+        // Node b says its sockets of Bo went idle too: away.
+        r.remote_online(&b, person(2, "Bo"), vec![10], true);
+        assert_eq!(statuses(&mut ra), vec!["away"]);
+        assert_eq!(r.online_mates(1)[0].1, Status::Away);
+        // Node b loses its socket: still away (the one here is idle); activity here: online.
+        r.remote_offline(&b, 2, Some(5));
+        assert!(statuses(&mut ra).is_empty());
+        r.set_activity(2, 2, true);
+        assert_eq!(statuses(&mut ra), vec!["online"]);
+        // Gone everywhere: offline, and the registry remembers when.
+        assert!(r.unregister(2, 2));
+        assert_eq!(statuses(&mut ra), vec!["offline"]);
+        assert!(r.left_at(2).is_some_and(|t| t > 0));
+        assert_eq!(r.status(2), Status::Offline);
+    }
+
     #[test]
     fn per_user_cap() {
         let r = Arc::new(Registry::new(1));
