@@ -43,3 +43,29 @@ function block_dockchat_user_preferences(): array {
         'block_dockchat_desktop' => $definition,
     ];
 }
+
+/**
+ * The dock's launcher in the navbar, beside Moodle's messages and notifications (setting
+ * block_dockchat/launcher = navbar): an icon button that opens the chat list on every page, for users who
+ * may chat, so nobody has to find the block in the drawer. Its unread badge is filled by the dock's
+ * JavaScript (from the previous page's snapshot, then the socket), so the page costs no query for it.
+ *
+ * Moodle 5.1 still calls this legacy callback from core_renderer::navbar_plugin_output(): it has no hook
+ * for the navbar's icons (the primary_extend hook adds navigation nodes, not buttons with a badge).
+ *
+ * @param renderer_base $renderer The renderer of the page's navbar.
+ * @return string HTML.
+ */
+function block_dockchat_render_navbar_output(renderer_base $renderer): string {
+    if (during_initial_install() || \block_dockchat\local\dock::launcher_mode() !== \block_dockchat\local\dock::LAUNCHER_NAVBAR) {
+        return '';
+    }
+    $page = $renderer->get_page();
+    if (!\block_dockchat\local\dock::page_allows_dock($page)
+            || \block_dockchat\local\dock::launcher_for_user() !== \block_dockchat\local\dock::LAUNCHER_NAVBAR) {
+        return '';
+    }
+    // The button needs the dock on this page (a no-op when the block has queued it already).
+    \block_dockchat\local\dock::init_js($page, false);
+    return $renderer->render_from_template('block_dockchat/navlauncher', []);
+}

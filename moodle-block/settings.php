@@ -68,4 +68,18 @@ if ($ADMIN->fulltree) {
         new lang_string('followeverywhere_desc', 'block_dockchat'),
         1
     ));
+
+    // Where the dock's list opens from on every page, without the block (issue 12 item 7). Saved through
+    // Moodle's admin settings, so every change is in the config log.
+    $settings->add(new admin_setting_configselect(
+        'block_dockchat/launcher',
+        new lang_string('launcher', 'block_dockchat'),
+        new lang_string('launcher_desc', 'block_dockchat'),
+        \block_dockchat\local\dock::LAUNCHER_NAVBAR,
+        [
+            \block_dockchat\local\dock::LAUNCHER_NAVBAR => new lang_string('launchernavbar', 'block_dockchat'),
+            \block_dockchat\local\dock::LAUNCHER_FLOATING => new lang_string('launcherfloating', 'block_dockchat'),
+            \block_dockchat\local\dock::LAUNCHER_OFF => new lang_string('launcheroff', 'block_dockchat'),
+        ]
+    ));
 }

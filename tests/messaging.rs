@@ -945,3 +945,102 @@ async fn pipelined_burst_is_stored_once_in_order(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(pipelined_burst_is_stored_once_in_order);
+
+async fn batches_in_flight_answer_in_id_order_with_one_conversation_per_pair(backend: Backend) {
+    // Four course-mates write to each other at once, pipelined: the writer keeps
+    // several group commits in flight, the pairs' conversations are created among them, and every
+    // socket must still see the ids of its acks and messages in increasing order (what a resume
+    // from its cursor relies on), each pair must get ONE Moodle conversation, and nothing may be
+    // lost or stored twice.
+    let ctx = Ctx::start_with(backend, |c| {
+        c.limits.rate_per_sec = 100_000;
+        c.limits.rate_burst = 100_000;
+    })
+    .await;
+    const USERS: [i64; 4] = [TEACHER, ALICE, BOB, LEO];
+    const ROUNDS: usize = 6;
+    const PER_PEER: usize = 5; // per round
+    let per_user = ROUNDS * PER_PEER * (USERS.len() - 1);
+    let mut tasks = Vec::new();
+    for me in USERS {
+        let mut c = ctx.client(me).await;
+        tasks.push(tokio::spawn(async move {
+            // Every id-bearing frame in arrival order: (id, what).
+            let mut ids: Vec<(i64, String)> = Vec::new();
+            let mut received = 0;
+            let mut acks = 0;
+            for round in 0..ROUNDS {
+                for peer in USERS.iter().filter(|&&p| p != me) {
+                    for k in 0..PER_PEER {
+                        let cid = format!("{me}-{peer}-{round}-{k}");
+                        c.send(json!({"type": "send", "to": peer, "cid": cid, "text": cid}))
+                            .await;
+                    }
+                }
+                let want = (round + 1) * PER_PEER * (USERS.len() - 1);
+                while acks < want {
+                    match c.next().await {
+                        Frame::Json(v) if v["type"] == "ack" => {
+                            assert_eq!(v["dup"], false, "no retries were sent: {v}");
+                            ids.push((v["id"].as_i64().expect("ack id"), format!("ack {v}")));
+                            acks += 1;
+                        }
+                        Frame::Json(v) if v["type"] == "message" => {
+                            let id = v["message"]["id"].as_i64().expect("message id");
+                            // The sender's own messages come back to its socket too.
+                            if v["message"]["from"] != me {
+                                received += 1;
+                            }
+                            ids.push((id, format!("message {v}")));
+                        }
+                        Frame::Json(v) if v["type"] == "error" => panic!("send refused: {v}"),
+                        Frame::Json(_) => {}
+                        Frame::Close(code, r) => panic!("closed ({code} {r})"),
+                    }
+                }
+            }
+            while received < per_user {
+                if let Frame::Json(v) = c.next().await {
+                    if v["type"] == "message" && v["message"]["from"] != me {
+                        received += 1;
+                        let id = v["message"]["id"].as_i64().expect("message id");
+                        ids.push((id, format!("message {v}")));
+                    }
+                }
+            }
+            c.close().await;
+            ids
+        }));
+    }
+    for t in tasks {
+        let ids = t.await.expect("user task");
+        // A message frame and its ack name the same id on the sender's socket; otherwise strictly
+        // increasing.
+        for w in ids.windows(2) {
+            assert!(
+                w[0].0 <= w[1].0,
+                "ids out of order on one socket: {} then {}",
+                w[0].1,
+                w[1].1
+            );
+        }
+    }
+    let total = (USERS.len() * per_user) as i64;
+    assert_eq!(ctx.db.count("messages").await, total);
+    assert_eq!(ctx.db.count("block_dockchat_sent").await, total);
+    // One Moodle conversation per pair, whether it existed before or a batch created it.
+    for (i, a) in USERS.iter().enumerate() {
+        for b in &USERS[i + 1..] {
+            let hash = dockchat::store::messaging::conversation_hash(*a, *b);
+            assert_eq!(
+                ctx.db
+                    .count(&format!("message_conversations WHERE convhash = '{hash}'"))
+                    .await,
+                1,
+                "one conversation of {a} and {b}"
+            );
+        }
+    }
+    ctx.finish().await;
+}
+db_test!(batches_in_flight_answer_in_id_order_with_one_conversation_per_pair);

@@ -26,6 +26,12 @@ defined('MOODLE_INTERNAL') || die();
 
 $callbacks = [
     [
+        // On pages that get the dock anyway (followeverywhere, or a launcher), its init is queued before the
+        // page's other output, so it comes first among Moodle's queued AMD inits (issue 15 item 2).
+        'hook' => \core\hook\output\before_http_headers::class,
+        'callback' => \block_dockchat\hook_callbacks::class . '::before_http_headers',
+    ],
+    [
         // The docked chat windows follow the user on every page (admin setting followeverywhere).
         'hook' => \core\hook\output\before_footer_html_generation::class,
         'callback' => \block_dockchat\hook_callbacks::class . '::before_footer_html_generation',

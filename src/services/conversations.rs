@@ -4,11 +4,9 @@
 //! Owns: validating and authorising each request with Moodle's messaging rules
 //! (`core_message\api::can_send_message`, cached per pair for at most [`PAIR_TTL`] and never longer than
 //! the enrolment refresh interval), the site's messaging
-//! switches, the typing throttle, and the single message writer: one task drains queued sends, stores
-//! up to [`GROUP_MAX`] of them in ONE transaction, and only after the commit acks each sender and fans
-//! one shared, pre-serialised `message` frame out to every connection of both users. Because one
-//! writer commits in order, the daemon's own message ids become visible in increasing order (Moodle's
-//! own inserts may not: see `ingest`).
+//! switches, the typing throttle, and queueing sends for the message writer ([`writer`]: group
+//! commits, several in flight, each send acked and its one shared, pre-serialised `message` frame
+//! fanned out to every connection of both users only after its commit, in id order).
 //! The `welcome`'s windows of concurrent hellos are read together
 //! ([`crate::store::batch`]), one query per 100 users.
 //! Lookups (`history`, `window`, the `welcome`'s windows) answer only for a peer one may message or
@@ -22,16 +20,16 @@
 
 use crate::outbox::{OutboxTx, Outgoing};
 use crate::protocol::{
-    error_json, CanSend, ConversationInfo, ConversationType, ErrorCode, Message, Person,
-    ReadMarkers, ServerFrame, Status, Target, WindowInfo, WindowState,
+    CanSend, ConversationInfo, ConversationType, ErrorCode, Message, Person, ReadMarkers,
+    ServerFrame, Status, Target, WindowInfo, WindowState,
 };
 use crate::services::auth::Caps;
 use crate::services::ledger::Ledger;
 use crate::services::presence::{Avatars, Registry};
 use crate::store::batch::Batcher;
 use crate::store::messaging::{
-    GroupTarget, MsgRow, NewMessage, PendingCommit, Stored, WelcomeRows, CONVERSATION_GROUP,
-    CONVERSATION_INDIVIDUAL, CONVERSATION_SELF,
+    GroupTarget, MsgRow, NewMessage, WelcomeRows, CONVERSATION_GROUP, CONVERSATION_INDIVIDUAL,
+    CONVERSATION_SELF,
 };
 use crate::store::windows::{WINDOWS_MAX, WINDOW_MINIMISED, WINDOW_OPEN};
 use crate::store::{Store, StoreError};
@@ -42,6 +40,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+use writer::{writer_loop, Recipient, WriteReq, Writer, WriterCmd};
+
+mod writer;
 
 /// The longest a pair's permission facts are trusted (shorter when enrolments refresh faster).
 pub const PAIR_TTL: Duration = Duration::from_secs(60);
@@ -199,30 +200,6 @@ enum Resolved {
     Pair(i64),
     /// A group conversation.
     Group(Arc<ConvInfo>),
-}
-
-/// Who a queued send goes to.
-enum Recipient {
-    User(Arc<Person>),
-    Group(Arc<ConvInfo>),
-}
-
-struct WriteReq {
-    msg: NewMessage,
-    sender: Arc<Person>,
-    recipient: Recipient,
-    ack_to: OutboxTx,
-    /// When it was queued: a send older than [`QUEUE_DEADLINE`] when the writer reaches it is
-    /// answered `internal` unwritten.
-    queued: Instant,
-    /// The text's bytes of [`WRITER_QUEUE_BYTES`], given back when the send is dropped, however
-    /// it ends (answered, refused, or never queued).
-    _bytes: tokio::sync::OwnedSemaphorePermit,
-}
-
-enum WriterCmd {
-    Send(Box<WriteReq>),
-    Stop,
 }
 
 /// The conversation service.
@@ -1441,405 +1418,6 @@ fn to_message(m: MsgRow) -> Message {
         text: m.text,
         time: m.time,
         cid: m.cid,
-    }
-}
-
-use crate::store::health::{PROBE_EVERY, PROBE_TIMEOUT};
-
-/// What the writer knows of the database. (Sends stay in the boxes they were queued in.)
-#[allow(clippy::vec_box)]
-enum WriterState {
-    /// Batches are written.
-    Up,
-    /// The last batch failed for want of a database: sends are answered `internal` at once until
-    /// the store's probe finds it again ([`crate::store::health`]).
-    Down,
-    /// A batch's COMMIT was not answered. Until the database says whether it was stored, nothing
-    /// newer is written (message ids must become visible in order) and sends are answered
-    /// `internal`; then the batch is delivered exactly as if the COMMIT had been answered, or its
-    /// senders are told nothing was stored.
-    Unsettled(Vec<Box<WriteReq>>, Box<PendingCommit>, u32),
-}
-
-/// The single message writer: group commit, then acks and fan-out in id order. It never blocks the
-/// queue on an unreachable database: past the first failed batch (at most
-/// [`crate::store::messaging::WRITE_TIMEOUT`]) every send is answered within a probe's time.
-async fn writer_loop(store: Store, writer: Writer, mut rx: mpsc::Receiver<WriterCmd>) {
-    let mut state = WriterState::Up;
-    let mut stopping = false;
-    loop {
-        state = match state {
-            WriterState::Up => {
-                if stopping {
-                    break;
-                }
-                let Some(batch) = next_batch(&mut rx, &mut stopping).await else {
-                    break;
-                };
-                writer.write(&store, batch).await
-            }
-            WriterState::Down => {
-                match refuse_while(&mut rx, &mut stopping, store.wait_up(PROBE_EVERY)).await {
-                    true => {
-                        tracing::info!("writing resumes");
-                        WriterState::Up
-                    }
-                    false if stopping => break,
-                    false => WriterState::Down,
-                }
-            }
-            WriterState::Unsettled(batch, pending, refusals) => {
-                let settle = async {
-                    match tokio::time::timeout(PROBE_TIMEOUT, store.commit_outcome(&pending)).await
-                    {
-                        Ok(r) => r,
-                        Err(_) => Err(StoreError::Timeout("settling an unanswered commit")),
-                    }
-                };
-                let settled = refuse_while(&mut rx, &mut stopping, settle).await;
-                let refusals = match &settled {
-                    Err(e) if e.is_refusal() => refusals + 1,
-                    _ => refusals,
-                };
-                let settled = match settled {
-                    Ok(stored) => {
-                        store.mark_up();
-                        Some(stored)
-                    }
-                    Err(e) if refusals >= SETTLE_REFUSALS_MAX => {
-                        // Not an outage: the database answers, and keeps failing the lookup.
-                        // Waiting would refuse every send of the site; the senders are told
-                        // `internal`, and a retry finds the message if it was stored after all.
-                        tracing::error!(error = %e, count = batch.len(), "an unanswered commit could not be settled; its senders are told internal");
-                        Some(false)
-                    }
-                    Err(e) => {
-                        tracing::debug!(error = %e, "an unanswered commit is not settled yet");
-                        None
-                    }
-                };
-                match settled {
-                    Some(true) => {
-                        tracing::warn!(
-                            count = batch.len(),
-                            "an unanswered commit was stored; delivering it now"
-                        );
-                        let stored = pending.stored.into_iter().map(Ok).collect();
-                        writer.answer(&batch, stored);
-                        WriterState::Up
-                    }
-                    Some(false) => {
-                        tracing::warn!(count = batch.len(), "an unanswered commit was not stored");
-                        refuse_all(&batch);
-                        WriterState::Up
-                    }
-                    // Still unknown at shutdown: the senders get no answer and retry with the same
-                    // cids after reconnecting; the next start finds whatever was stored.
-                    None if stopping => break,
-                    None => {
-                        refuse_while(&mut rx, &mut stopping, tokio::time::sleep(PROBE_EVERY)).await;
-                        WriterState::Unsettled(batch, pending, refusals)
-                    }
-                }
-            }
-        };
-    }
-    tracing::debug!("message writer stopped");
-}
-
-/// Waits for the next send, then takes what else is queued, up to [`GROUP_MAX`]. `None` when the
-/// writer should stop and nothing is left.
-async fn next_batch(
-    rx: &mut mpsc::Receiver<WriterCmd>,
-    stopping: &mut bool,
-) -> Option<Vec<Box<WriteReq>>> {
-    let mut batch: Vec<Box<WriteReq>> = Vec::new();
-    match rx.recv().await {
-        Some(WriterCmd::Send(r)) => batch.push(r),
-        Some(WriterCmd::Stop) | None => return None,
-    }
-    while batch.len() < GROUP_MAX {
-        match rx.try_recv() {
-            Ok(WriterCmd::Send(r)) => batch.push(r),
-            Ok(WriterCmd::Stop) => {
-                *stopping = true;
-                break;
-            }
-            Err(_) => break,
-        }
-    }
-    Some(batch)
-}
-
-/// Runs `work` while answering every send that arrives meanwhile with `internal` (nothing of it is
-/// stored), so senders are never left waiting on a database that does not answer.
-async fn refuse_while<F: std::future::Future>(
-    rx: &mut mpsc::Receiver<WriterCmd>,
-    stopping: &mut bool,
-    work: F,
-) -> F::Output {
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            out = &mut work => return out,
-            cmd = rx.recv(), if !*stopping => match cmd {
-                Some(WriterCmd::Send(r)) => refuse_all(std::slice::from_ref(&r)),
-                Some(WriterCmd::Stop) | None => *stopping = true,
-            },
-        }
-    }
-}
-
-/// Tells each sender that nothing of its send was stored.
-fn refuse_all(batch: &[Box<WriteReq>]) {
-    for req in batch {
-        let f = error_json(ErrorCode::Internal, &req.msg.cid);
-        req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
-    }
-}
-
-/// The writer's view of the rest of the daemon: who to push frames to, and which windows exist.
-struct Writer {
-    store: Store,
-    registry: Arc<Registry>,
-    windows_known: Arc<WindowCache>,
-    ledger: Option<Arc<Ledger>>,
-}
-
-impl Writer {
-    /// Stores one batch and answers it; returns the state the database was found in.
-    #[allow(clippy::vec_box)]
-    async fn write(&self, store: &Store, batch: Vec<Box<WriteReq>>) -> WriterState {
-        // Sends that waited too long behind slow batches: their senders have been kept waiting
-        // enough, and nothing of them is stored yet.
-        let (batch, stale): (Vec<_>, Vec<_>) = batch
-            .into_iter()
-            .partition(|r| r.queued.elapsed() < QUEUE_DEADLINE);
-        if !stale.is_empty() {
-            tracing::warn!(
-                count = stale.len(),
-                "sends waited past the queue deadline; answered internal"
-            );
-            refuse_all(&stale);
-        }
-        if batch.is_empty() {
-            return WriterState::Up;
-        }
-        let msgs: Vec<NewMessage> = batch
-            .iter()
-            .map(|r| {
-                let mut m = r.msg.clone();
-                m.windows_known = [
-                    window_known(&self.windows_known, m.from, m.to),
-                    window_known(&self.windows_known, m.to, m.from),
-                ];
-                m
-            })
-            .collect();
-        match store.store_batch(&msgs).await {
-            Ok(stored) => {
-                self.answer(&batch, stored.into_iter().map(Ok).collect());
-                WriterState::Up
-            }
-            Err(StoreError::CommitUnknown(pending)) => {
-                tracing::error!(
-                    count = batch.len(),
-                    "a commit was not answered; asking the database what it stored"
-                );
-                store.suspect();
-                WriterState::Unsettled(batch, pending, 0)
-            }
-            // The database refused one of the statements: one bad row must not fail its
-            // neighbours, so store them one by one.
-            Err(e) if e.is_refusal() && batch.len() > 1 => {
-                tracing::warn!(error = %e, count = batch.len(), "group commit failed; retrying each send alone");
-                let mut each = Vec::with_capacity(batch.len());
-                for (i, m) in msgs.iter().enumerate() {
-                    match store.store_batch(std::slice::from_ref(m)).await {
-                        Ok(mut v) => each.push(
-                            v.pop()
-                                .ok_or(StoreError::Schema("a stored send had no answer".into())),
-                        ),
-                        Err(StoreError::CommitUnknown(pending)) => {
-                            store.suspect();
-                            // Settle this one before anything after it is written.
-                            let mut rest = batch;
-                            let tail = rest.split_off(i + 1);
-                            let this = rest.pop();
-                            self.answer(&rest, each);
-                            refuse_all(&tail);
-                            return match this {
-                                Some(req) => WriterState::Unsettled(vec![req], pending, 0),
-                                None => WriterState::Up,
-                            };
-                        }
-                        Err(e) if e.is_refusal() => each.push(Err(e)),
-                        Err(e) => {
-                            // The database went away in the middle: answer the rest at once.
-                            tracing::error!(error = %e, "storing messages failed; the database is unreachable");
-                            store.report(&e);
-                            let tail = batch.get(i..).unwrap_or_default();
-                            refuse_all(tail);
-                            let head = batch.get(..i).unwrap_or_default();
-                            self.answer(head, each);
-                            return WriterState::Down;
-                        }
-                    }
-                }
-                self.answer(&batch, each);
-                WriterState::Up
-            }
-            Err(e) => {
-                tracing::error!(error = %e, count = batch.len(), "storing messages failed; nothing of the batch was stored");
-                refuse_all(&batch);
-                store.report(&e);
-                if e.is_refusal() {
-                    WriterState::Up
-                } else {
-                    WriterState::Down
-                }
-            }
-        }
-    }
-
-    /// Acks each send of a stored batch (or says it failed), then fans the new messages out in
-    /// batch order (= id order).
-    fn answer(
-        &self,
-        batch: &[Box<WriteReq>],
-        stored: Vec<std::result::Result<Stored, StoreError>>,
-    ) {
-        let registry = &self.registry;
-        crate::ops::metrics::MESSAGES.add(
-            stored
-                .iter()
-                .flatten()
-                .filter(|s| !s.dup && !s.disabled)
-                .count() as u64,
-        );
-        let mut window_owners: Vec<i64> = Vec::new();
-        for (req, s) in batch.iter().zip(stored) {
-            let s = match s {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "storing a message failed; nothing was stored");
-                    refuse_all(std::slice::from_ref(req));
-                    continue;
-                }
-            };
-            let m = &s.message;
-            if s.disabled {
-                let f = error_json(ErrorCode::ConversationDisabled, &m.cid);
-                req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(f)));
-                continue;
-            }
-            if !s.dup && matches!(req.recipient, Recipient::User(_)) {
-                let now = Instant::now();
-                self.windows_known.insert((m.from, m.to), now);
-                self.windows_known.insert((m.to, m.from), now);
-            }
-            let ack = ServerFrame::Ack {
-                cid: &m.cid,
-                id: m.id,
-                conv: m.conv,
-                time: m.time,
-                to: m.to,
-                dup: s.dup,
-            }
-            .to_json();
-            req.ack_to.push(Outgoing::Frame(Utf8Bytes::from(ack)));
-            if s.dup {
-                continue;
-            }
-            if let Some(ledger) = &self.ledger {
-                ledger.stored_here(m.id);
-            }
-            let recipient = match &req.recipient {
-                Recipient::User(p) => p,
-                Recipient::Group(info) => {
-                    // Serialised once, pushed to every member's sockets (the sender's too).
-                    let message = to_message(s.message.clone());
-                    let frame = Utf8Bytes::from(
-                        ServerFrame::Message {
-                            message: &message,
-                            sender: &req.sender,
-                        }
-                        .to_json(),
-                    );
-                    info.push(registry, &Outgoing::Message { id: m.id, frame }, None);
-                    continue;
-                }
-            };
-            if s.opened_sender_window {
-                window_owners.push(m.from);
-                let f = ServerFrame::Window {
-                    with: recipient,
-                    state: WindowState::Open,
-                }
-                .to_json();
-                registry.send_user(m.from, &Outgoing::Frame(Utf8Bytes::from(f)));
-            }
-            if s.opened_recipient_window {
-                window_owners.push(m.to);
-                let f = ServerFrame::Window {
-                    with: &req.sender,
-                    state: WindowState::Minimised,
-                }
-                .to_json();
-                registry.send_user(m.to, &Outgoing::Frame(Utf8Bytes::from(f)));
-            }
-            let message = to_message(s.message.clone());
-            let frame = Utf8Bytes::from(
-                ServerFrame::Message {
-                    message: &message,
-                    sender: &req.sender,
-                }
-                .to_json(),
-            );
-            let item = Outgoing::Message { id: m.id, frame };
-            registry.send_user(m.from, &item);
-            registry.send_user(m.to, &item);
-        }
-        self.trim_windows_later(window_owners);
-    }
-
-    /// Windows a send opened count against [`WINDOWS_MAX`] like any other: the owners' oldest
-    /// beyond it are closed, and their tabs told, in a task of its own (off the writer's path; a
-    /// pair's first message is the only send that opens windows).
-    fn trim_windows_later(&self, mut owners: Vec<i64>) {
-        if owners.is_empty() {
-            return;
-        }
-        owners.sort_unstable();
-        owners.dedup();
-        let store = self.store.clone();
-        let registry = self.registry.clone();
-        let known = self.windows_known.clone();
-        tokio::spawn(async move {
-            for owner in owners {
-                let closed = match store.trim_windows(owner).await {
-                    Ok(closed) => closed,
-                    Err(e) => {
-                        // The next window opened trims again.
-                        tracing::warn!(error = %e, "trimming a user's windows failed");
-                        continue;
-                    }
-                };
-                for peer in closed {
-                    known.remove(&(owner, peer));
-                    // A closing window needs only the id; the name only if it is at hand.
-                    let person = registry
-                        .person(peer)
-                        .unwrap_or_else(|| Arc::new(Person::id_only(peer)));
-                    let f = ServerFrame::Window {
-                        with: &person,
-                        state: WindowState::Closed,
-                    }
-                    .to_json();
-                    registry.send_user(owner, &Outgoing::Frame(Utf8Bytes::from(f)));
-                }
-            }
-        });
     }
 }
 

@@ -721,7 +721,7 @@ macro_rules! insert_messages {
 /// without RETURNING (MySQL) also a duplicate check before, and one INSERT per message. Only a
 /// pair's first message, a window's first use or a retried cid add statements.
 macro_rules! store_batch_body {
-    ($kind:ident, $begin:expr, $sql:expr, $wsql:expr, $batch:expr, $returning:expr) => {{
+    ($kind:ident, $open:path, $begin:expr, $sql:expr, $wsql:expr, $batch:expr, $returning:expr) => {{
         let sql: &MessagingSql = $sql;
         let batch: &[NewMessage] = $batch;
         let plan = BatchPlan::new(batch);
@@ -732,6 +732,8 @@ macro_rules! store_batch_body {
         // back, so a timeout here always means nothing was stored.
         let prepared = tokio::time::timeout(WRITE_TIMEOUT, async {
         let mut tx = $begin.await?;
+        let t_begin = started.elapsed();
+        let mut created_conversations = false;
         // Which server session holds the transaction: if its COMMIT goes unanswered, that session
         // is ended before the outcome is read (see `Store::commit_outcome`). Read with the
         // conversations below, or on its own when the batch has no pair to look up.
@@ -805,6 +807,7 @@ macro_rules! store_batch_body {
                 .execute(&mut *tx)
                 .await?;
             convs.insert(hash.clone(), (id, true));
+            created_conversations = true;
         }
 
         // The messages, except into disabled conversations.
@@ -980,32 +983,20 @@ macro_rules! store_batch_body {
                 opened_recipient_window: opened[i][1],
             });
         }
-        Ok::<_, super::StoreError>((tx, session, out, fresh.len(), t_dups, t_convs, t_insert, t_windows))
+        let phases = PreparePhases { begin: t_begin, dups: t_dups, convs: t_convs, insert: t_insert, windows: t_windows };
+        Ok::<_, super::StoreError>(PreparedBatch {
+            tx: $open(tx),
+            session,
+            out,
+            fresh: fresh.len(),
+            created_conversations,
+            started,
+            phases,
+        })
         })
         .await
         .map_err(|_| super::StoreError::Timeout("the batch did not reach its commit in time"))??;
-        let (tx, session, out, fresh, t_dups, t_convs, t_insert, t_windows) = prepared;
-        match tokio::time::timeout(COMMIT_TIMEOUT, tx.commit()).await {
-            Ok(Ok(())) => {}
-            // The server answered the COMMIT with an error: it rolled back.
-            Ok(Err(sqlx::Error::Database(e))) => return Err(sqlx::Error::Database(e).into()),
-            // The connection failed or went quiet after the COMMIT left: it may have committed.
-            Ok(Err(_)) | Err(_) => {
-                return Err(super::StoreError::CommitUnknown(Box::new(PendingCommit::new(out, session))))
-            }
-        }
-        tracing::debug!(
-            sends = batch.len(),
-            fresh,
-            dups_us = t_dups.as_micros() as u64,
-            convs_us = (t_convs - t_dups).as_micros() as u64,
-            insert_us = (t_insert - t_convs).as_micros() as u64,
-            windows_us = (t_windows - t_insert).as_micros() as u64,
-            commit_us = (started.elapsed() - t_windows).as_micros() as u64,
-            "group commit"
-        );
-
-        Ok(out)
+        Ok(prepared)
     }};
 }
 
@@ -1081,21 +1072,139 @@ macro_rules! mark_read_body {
     }};
 }
 
+/// A group commit slower than this is logged at `warn` with its phases (pool wait, each
+/// statement group, the COMMIT itself), so a stall names where it was spent.
+pub const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// An open write transaction of one of the backends.
+enum OpenTx {
+    MySql(sqlx::Transaction<'static, sqlx::MySql>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+/// When each phase of a batch before its COMMIT ended, from the batch's start.
+#[derive(Clone, Copy, Debug)]
+struct PreparePhases {
+    begin: std::time::Duration,
+    dups: std::time::Duration,
+    convs: std::time::Duration,
+    insert: std::time::Duration,
+    windows: std::time::Duration,
+}
+
+/// A batch whose rows are written in an open transaction, not committed: its message ids are
+/// allocated (each above every id of a batch prepared before it on this store, since ids come
+/// from one sequence in insert order) and nothing of it is visible to anyone yet. Dropping it
+/// rolls the batch back.
+pub struct PreparedBatch {
+    tx: OpenTx,
+    session: Option<i64>,
+    out: Vec<Stored>,
+    fresh: usize,
+    /// Whether it created a conversation: a batch prepared before this one commits would not see
+    /// the new row and create the pair's conversation a second time.
+    pub created_conversations: bool,
+    started: std::time::Instant,
+    phases: PreparePhases,
+}
+
+impl std::fmt::Debug for PreparedBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedBatch")
+            .field("sends", &self.out.len())
+            .field("fresh", &self.fresh)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedBatch {
+    /// Commits the batch; evaluates to its answer, in batch order. A COMMIT the server refused
+    /// rolled everything back (an error); one that went unanswered is
+    /// [`super::StoreError::CommitUnknown`], holding the answer to give if it was stored.
+    pub async fn commit(self) -> Result<Vec<Stored>> {
+        let PreparedBatch {
+            tx,
+            session,
+            out,
+            fresh,
+            started,
+            phases,
+            ..
+        } = self;
+        let committed = match tx {
+            OpenTx::MySql(tx) => tokio::time::timeout(COMMIT_TIMEOUT, tx.commit()).await,
+            OpenTx::Postgres(tx) => tokio::time::timeout(COMMIT_TIMEOUT, tx.commit()).await,
+            OpenTx::Sqlite(tx) => tokio::time::timeout(COMMIT_TIMEOUT, tx.commit()).await,
+        };
+        match committed {
+            Ok(Ok(())) => {}
+            // The server answered the COMMIT with an error: it rolled back.
+            Ok(Err(sqlx::Error::Database(e))) => return Err(sqlx::Error::Database(e).into()),
+            // The connection failed or went quiet after the COMMIT left: it may have committed.
+            Ok(Err(_)) | Err(_) => {
+                return Err(super::StoreError::CommitUnknown(Box::new(
+                    PendingCommit::new(out, session),
+                )))
+            }
+        }
+        let total = started.elapsed();
+        let us = |d: std::time::Duration| d.as_micros() as u64;
+        let p = phases;
+        macro_rules! phases_event {
+            ($level:ident, $what:literal) => {
+                tracing::$level!(
+                    sends = out.len(),
+                    fresh,
+                    pool_wait_us = us(p.begin),
+                    dups_us = us(p.dups - p.begin),
+                    convs_us = us(p.convs - p.dups),
+                    insert_us = us(p.insert - p.convs),
+                    windows_us = us(p.windows - p.insert),
+                    commit_us = us(total - p.windows),
+                    total_us = us(total),
+                    $what
+                )
+            };
+        }
+        if total >= SLOW_COMMIT {
+            phases_event!(warn, "slow group commit");
+        } else {
+            phases_event!(debug, "group commit");
+        }
+        Ok(out)
+    }
+}
+
 impl Store {
-    /// Stores a batch of sends in ONE transaction, in order. A `(from, cid)` seen before returns the
-    /// stored message with `dup = true`. Finds or creates the pair's Moodle conversation, and the
-    /// sender's (open) and recipient's (minimised) windows when they had none. A send into a
-    /// conversation Moodle disabled stores nothing (`disabled`). Nothing is visible to anyone before
-    /// the commit; an error means nothing of the batch was stored.
-    pub async fn store_batch(&self, batch: &[NewMessage]) -> Result<Vec<Stored>> {
+    /// Writes a batch of sends in ONE open transaction, in order, up to its COMMIT (see
+    /// [`Store::store_batch`] for what is written); the caller commits it with
+    /// [`PreparedBatch::commit`]. An error means nothing of the batch was stored.
+    pub async fn prepare_batch(&self, batch: &[NewMessage]) -> Result<PreparedBatch> {
         let sql = &self.sql.messaging;
         let wsql = &self.sql.windows;
         match &self.db {
             super::Db::MySql(pool) => {
-                store_batch_body!(MySql, pool.begin(), sql, wsql, batch, self.returning)
+                store_batch_body!(
+                    MySql,
+                    OpenTx::MySql,
+                    pool.begin(),
+                    sql,
+                    wsql,
+                    batch,
+                    self.returning
+                )
             }
             super::Db::Postgres(pool) => {
-                store_batch_body!(Other, pool.begin(), sql, wsql, batch, true)
+                store_batch_body!(
+                    Other,
+                    OpenTx::Postgres,
+                    pool.begin(),
+                    sql,
+                    wsql,
+                    batch,
+                    true
+                )
             }
             // Take SQLite's write lock up front: a deferred transaction that reads first and writes
             // later fails at once with SQLITE_BUSY(_SNAPSHOT) when another connection wrote in
@@ -1103,6 +1212,7 @@ impl Store {
             super::Db::Sqlite(pool) => {
                 store_batch_body!(
                     Other,
+                    OpenTx::Sqlite,
                     pool.begin_with("BEGIN IMMEDIATE"),
                     sql,
                     wsql,
@@ -1111,6 +1221,15 @@ impl Store {
                 )
             }
         }
+    }
+
+    /// Stores a batch of sends in ONE transaction, in order. A `(from, cid)` seen before returns the
+    /// stored message with `dup = true`. Finds or creates the pair's Moodle conversation, and the
+    /// sender's (open) and recipient's (minimised) windows when they had none. A send into a
+    /// conversation Moodle disabled stores nothing (`disabled`). Nothing is visible to anyone before
+    /// the commit; an error means nothing of the batch was stored.
+    pub async fn store_batch(&self, batch: &[NewMessage]) -> Result<Vec<Stored>> {
+        self.prepare_batch(batch).await?.commit().await
     }
 
     /// Whether the batch behind an unanswered COMMIT was committed. Its new rows are looked up by

@@ -308,7 +308,8 @@ $callbacks = (function (string $f) {
 check(count($callbacks) > 0, 'db/hooks.php registers callbacks');
 foreach ($callbacks as $cb) {
     $hook = ltrim((string) ($cb['hook'] ?? ''), '\\');
-    check($hook === 'core\\hook\\output\\before_footer_html_generation', "hook $hook is the footer hook");
+    check(in_array($hook, ['core\\hook\\output\\before_footer_html_generation', 'core\\hook\\output\\before_http_headers'], true),
+        "hook $hook is the footer or the header hook");
     $callback = $cb['callback'] ?? null;
     [$class, $method] = is_array($callback) ? $callback : explode('::', (string) $callback);
     $class = ltrim($class, '\\');
@@ -319,7 +320,7 @@ foreach ($callbacks as $cb) {
 
 // 9. Settings use the plugin's config namespace.
 $settings = file_get_contents("$plugin/settings.php");
-foreach (['wsurl', 'secret', 'tokenlifetime', 'followeverywhere'] as $setting) {
+foreach (['wsurl', 'secret', 'tokenlifetime', 'followeverywhere', 'launcher'] as $setting) {
     check(str_contains($settings, "'block_dockchat/$setting'"), "settings.php defines block_dockchat/$setting");
 }
 

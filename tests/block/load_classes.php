@@ -158,6 +158,12 @@ namespace core\hook\output {
         public function __construct(public readonly \renderer_base $renderer) {
         }
     }
+    /** Stand-in (as in Moodle: lib/classes/hook/output/before_http_headers.php). */
+    class before_http_headers {
+        /** @param \renderer_base $renderer */
+        public function __construct(public readonly \renderer_base $renderer) {
+        }
+    }
 }
 
 namespace {
@@ -289,6 +295,11 @@ namespace {
     $type = $m->getParameters()[0]->getType();
     $ok = $m->isStatic() && $m->isPublic() && $type && $type->getName() === 'core\\hook\\output\\before_footer_html_generation';
     echo ($ok ? 'ok' : 'not ok') . " - hook callback takes the before_footer_html_generation hook\n";
+    $failed += $ok ? 0 : 1;
+    $m = new ReflectionMethod('block_dockchat\\hook_callbacks', 'before_http_headers');
+    $type = $m->getParameters()[0]->getType();
+    $ok = $m->isStatic() && $m->isPublic() && $type && $type->getName() === 'core\\hook\\output\\before_http_headers';
+    echo ($ok ? 'ok' : 'not ok') . " - hook callback takes the before_http_headers hook\n";
     $failed += $ok ? 0 : 1;
     exit($failed ? 1 : 0);
 }

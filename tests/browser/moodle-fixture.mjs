@@ -9,6 +9,12 @@
 // fixture answers as Moodle would: it stores the user preferences the block declares, and the next page's
 // init config carries them (dock::js_config 'prefs').
 //
+// The page's layout comes from its query: `blocks=0|1|2` (block instances on the page: 0 a page without the
+// block, 2 a course block beside the site-wide one; 1 by default), `launcher=navbar|floating|off` (the setting
+// block_dockchat/launcher; with navbar the navbar gets block_dockchat/navlauncher as
+// block_dockchat_render_navbar_output renders it; absent: no launcher in the config, as before the setting) and
+// `inits=2` (main.init called twice on the page, as by two callers).
+//
 // Routing disables the browser's HTTP cache in that context (Playwright), so "warm" here means Moodle's
 // localStorage caches of strings and templates filled; `coldCaches(page)` empties them.
 import {readFileSync, readdirSync} from 'node:fs';
@@ -115,7 +121,10 @@ export const installMoodleFixture = async(ctx, base, userid, moodle = {preferenc
     const renderer = `${mustache}\n(function(Mustache) {\n${templatesJs}\nwindow.fixtureTemplates = {render: render};\n})(window.Mustache);`;
     const strings = await (await fetch(base + '/lang/en.json', {signal: AbortSignal.timeout(T)})).json();
     const blockTemplate = await (await fetch(base + '/templates/block.mustache', {signal: AbortSignal.timeout(T)})).text();
-    const block = render(blockTemplate, {uniqid: 'fixture', messageurl: base + '/message/index.php'}, strings);
+    const navTemplate = await (await fetch(base + '/templates/navlauncher.mustache', {signal: AbortSignal.timeout(T)})).text();
+    const blockHtml = (uniqid) => render(blockTemplate, {uniqid, messageurl: base + '/message/index.php'}, strings);
+    const blockSection = (uniqid) => `<section class="block block_dockchat card"><div class="card-body"><h5 class="card-title">Dock chat</h5>
+<div class="card-text content">${blockHtml(uniqid)}</div></div></section>`;
     await ctx.route('**/moodle-fixture/**', async(route) => {
         const url = new URL(route.request().url());
         if (url.pathname === '/moodle-fixture/service.php') {
@@ -144,28 +153,39 @@ export const installMoodleFixture = async(ctx, base, userid, moodle = {preferenc
         const answer = await (await fetch(base + '/demo/token', {method: 'POST', headers: {'Content-Type': 'application/json'},
             body: JSON.stringify({user: userid}), signal: AbortSignal.timeout(T)})).json();
         const pref = (name) => moodle.preferences['block_dockchat_' + name] === '1';
-        const config = {wsurl: answer.wsurl, userid, blockregion: 'side-pre', lang: 'en', token: answer.token,
+        const blocks = url.searchParams.has('blocks') ? Number(url.searchParams.get('blocks')) : 1;
+        const launcher = url.searchParams.get('launcher');
+        const inits = Number(url.searchParams.get('inits')) || 1;
+        const config = {wsurl: answer.wsurl, userid, blockregion: blocks > 0, lang: 'en', token: answer.token,
             tokenexp: answer.exp, now: Math.floor(Date.now() / 1000), prefs: {sound: pref('sound'), desktop: pref('desktop')}};
+        if (launcher) {
+            config.launcher = launcher;
+        }
+        const navbar = launcher === 'navbar' ? `<div class="navbar-user">${render(navTemplate, {}, strings)}</div>` : '';
+        // The site-wide instance in the drawer, a course instance in the page's content region.
+        const drawerBlock = blocks > 0 ? blockSection('fixture') : '';
+        const contentBlock = blocks > 1 ? `<section class="block-region" data-blockregion="content">${blockSection('fixture2')}</section>` : '';
+        const initCalls = Array.from({length: inits}, () => `amd.init(${JSON.stringify(config)});`).join(' ');
         const html = `<!DOCTYPE html>
 <html lang="en" dir="ltr"><head><meta charset="utf-8"><title>Course: Introduction to Psychology</title>
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="/demo/demo.css"><link rel="stylesheet" href="/styles.css"></head>
 <body id="page-course-view-topics" class="format-topics path-course chrome dir-ltr lang-en">
-<nav class="navbar"><a class="navbar-brand" href="#">Mount Orange University</a></nav>
+<nav class="navbar"><a class="navbar-brand" href="#">Mount Orange University</a>${navbar}</nav>
 <div id="page" class="page"><div id="page-content" class="main"><div id="region-main">
 <h1>Introduction to Psychology</h1>
+${contentBlock}
 ${'<section class="course-section"><h2>Week</h2><ul class="activities"><li>Forum</li><li>Page</li><li>Quiz</li></ul></section>'.repeat(6)}
 </div></div>
 <aside id="block-region-side-pre" class="drawer block-region" data-blockregion="side-pre">
-<section class="block block_dockchat card"><div class="card-body"><h5 class="card-title">Dock chat</h5>
-<div class="card-text content">${block}</div></div></section></aside></div>
+${drawerBlock}</aside></div>
 <script>window.FIXTURE = ${JSON.stringify({user: userid})};</script>
 <script>
 (function() {
     // As RequireJS loads Moodle's modules: an injected script, which does not hold back DOMContentLoaded.
     var s = document.createElement('script');
     s.src = '/moodle-fixture/requirejs.php';
-    s.onload = function() { require(['block_dockchat/main'], function(amd) { amd.init(${JSON.stringify(config)}); }); };
+    s.onload = function() { require(['block_dockchat/main'], function(amd) { ${initCalls} }); };
     document.body.appendChild(s);
 })();
 </script>

@@ -9,6 +9,8 @@
 
 #[path = "dockchat-bench/client.rs"]
 mod client;
+#[path = "dockchat-bench/commits.rs"]
+mod commits;
 #[path = "dockchat-bench/course.rs"]
 mod course;
 #[path = "dockchat-bench/drawer.rs"]

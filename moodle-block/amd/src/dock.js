@@ -777,6 +777,8 @@ export const createController = (deps) => {
  * @param {string} [config.wsurl]
  * @param {string} [config.lang]
  * @param {Element|null} [config.blockRoot]
+ * @param {string} [config.launcher] where the list opens from without the block: 'navbar', 'floating' or 'off'
+ * @param {Element|null} [config.navLauncher] the navbar's launcher button, with launcher 'navbar'
  * @param {function(Error)} [config.onError]
  * @param {object} [config.prefs] the user's alert preferences: {sound, desktop} (booleans)
  * @param {function(string, boolean): Promise} [config.savePref] stores an alert preference for the user
@@ -795,6 +797,8 @@ export const startDock = (config) => {
         str: config.str,
         lang: config.lang,
         blockRoot: config.blockRoot || null,
+        launcher: config.launcher,
+        navLauncher: config.navLauncher || null,
         onError: config.onError,
         onIntent: (intent) => controller && controller.onIntent(intent),
         loadDraft: (peer) => (controller ? controller.draft(peer) : ''),

@@ -93,19 +93,23 @@ const renderTemplate = (name, context) => Templates.renderForPromise(COMPONENT +
     .then(({html}) => html);
 
 /**
- * Start the dock (once per page; a second block instance only attaches its online list).
+ * Start the dock (once per page: a module-level guard; a second call or a second block instance opens no
+ * second socket and no second dock).
  *
- * @param {object} config {wsurl, userid, blockregion, lang, prefs, token?, tokenexp?, now?}: prefs the user's
- *     alert preferences ({sound, desktop}); token, tokenexp and now (Unix seconds, the page's clock) are the
- *     first token, minted with the page
+ * @param {object} config {wsurl, userid, blockregion, lang, prefs, launcher, token?, tokenexp?, now?}: prefs the
+ *     user's alert preferences ({sound, desktop}); launcher where the list opens from without the block
+ *     ('navbar', 'floating', 'off'); token, tokenexp and now (Unix seconds, the page's clock) are the first
+ *     token, minted with the page
  */
 export const init = (config) => {
     const cfg = config || {};
-    const findBlock = () => document.querySelector('[data-region="block_dockchat-online"]');
+    // Every block instance's list on the page (a course block beside the site-wide one gives two).
+    const findLists = () => Array.from(document.querySelectorAll('[data-region="block_dockchat-online"]'));
     if (controller) {
-        // Called again (the block and the every-page hook): only attach the block's list.
-        if (cfg.blockregion && controller.renderer && findBlock()) {
-            controller.renderer.setBlockRoot(findBlock());
+        // Called again on this page: one dock, one socket; a block rendered since is attached (or points
+        // to the list, when it is a second one).
+        if (controller.renderer && findLists().length) {
+            controller.renderer.attachLists(findLists());
         }
         return;
     }
@@ -114,7 +118,10 @@ export const init = (config) => {
     // now, together with the strings (core/templates batches them), not one by one as the render meets them.
     if (typeof Templates.prefetchTemplates === 'function') {
         try {
-            Templates.prefetchTemplates(FIRST_RENDER_TEMPLATES.map((name) => COMPONENT + '/' + name));
+            // Without the block, the launcher's panel shows the dock's own list (the block's template).
+            const names = findLists().length || (cfg.launcher || 'off') === 'off' ? FIRST_RENDER_TEMPLATES
+                : FIRST_RENDER_TEMPLATES.concat(['block']);
+            Templates.prefetchTemplates(names.map((name) => COMPONENT + '/' + name));
         } catch (e) {
             // Only an optimisation: the render fetches what it lacks.
         }
@@ -129,11 +136,15 @@ export const init = (config) => {
             wsurl: cfg.wsurl,
             lang: cfg.lang || document.documentElement.lang || 'en',
             // Looked up now, so a block rendered by a later init call on this page is found too.
-            blockRoot: findBlock(),
+            blockRoot: findLists()[0] || null,
+            launcher: cfg.launcher || 'off',
+            navLauncher: document.querySelector('[data-region="block_dockchat-navlauncher"]'),
             onError: Notification.exception,
             prefs: cfg.prefs || {},
             savePref,
         });
+        // A second block instance shows where the list is instead of a list that never connects.
+        controller.renderer.attachLists(findLists());
         return controller;
     }).catch(Notification.exception);
 };

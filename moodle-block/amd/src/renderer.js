@@ -47,6 +47,10 @@ export const FIRST_RENDER_TEMPLATES = Object.freeze(['dock', 'window', 'message'
 const WINDOW_WIDTH = 300;
 const WINDOW_GAP = 10;
 const CHIP_WIDTH = 64;
+/** The round launcher at the bottom right (phones, and larger screens with the floating launcher). */
+const LAUNCHER_SIZE = 56;
+/** Where the list opens from on larger screens without the block (the block's setting launcher). */
+const LAUNCHER_MODES = Object.freeze(['navbar', 'floating', 'off']);
 /** Distance of the dock from the screen's edges. */
 const EDGE = 16;
 const MOBILE_MAX = 576;
@@ -79,6 +83,10 @@ const dayKey = (seconds) => {
  * @param {function(string, *=): string} options.str lang string getter
  * @param {function(object)} options.onIntent receives {type, peer, ...} user intents (peer: a window key)
  * @param {Element|null} [options.blockRoot] the block's `[data-region="block_dockchat-online"]`
+ * @param {string} [options.launcher] where the list opens from on larger screens: 'navbar' (the page's
+ *   `[data-region="block_dockchat-navlauncher"]` button; the round button when the page has none), 'floating'
+ *   (the round button at the bottom right) or 'off' (the block's list only; the default)
+ * @param {Element|null} [options.navLauncher] the navbar's launcher button (block_dockchat/navlauncher)
  * @param {Document} [options.doc]
  * @param {string} [options.lang] BCP 47 language for times and dates
  * @param {function(Error)} [options.onError]
@@ -93,6 +101,10 @@ export const createRenderer = (options) => {
     const onError = options.onError || ((e) => view.console && view.console.error(e));
     const lang = (options.lang || 'en').replace('_', '-');
     let blockRoot = options.blockRoot || null;
+    const launcherMode = LAUNCHER_MODES.includes(options.launcher) ? options.launcher : 'off';
+    const navLauncher = launcherMode === 'navbar' ? options.navLauncher || null : null;
+    /** Larger screens: the round launcher shows (chosen, or the navbar's stand-in on a theme without one). */
+    const floatingLauncher = () => launcherMode === 'floating' || (launcherMode === 'navbar' && !navLauncher);
 
     let timeFormat;
     let dateFormat;
@@ -132,6 +144,8 @@ export const createRenderer = (options) => {
     let listPlace = null;
     /** The list the dock made for the sheet on a page without the block. */
     let ownList = null;
+    /** A launcher outside the dock was pressed before the dock's first render. */
+    let openPending = false;
     let headsMenuSig = '';
     /** A history entry stands for the full-screen view (the phone's back button closes it). */
     let historyHeld = false;
@@ -1032,7 +1046,8 @@ export const createRenderer = (options) => {
      */
     const keepOut = (width) => {
         const band = {right: EDGE, left: EDGE};
-        const rect = blockRoot && blockRoot.isConnected && blockRoot.getClientRects().length
+        // The list in the launcher's panel (moved there while it is open) is not on the page: no room kept for it.
+        const rect = blockRoot && blockRoot.isConnected && blockRoot.getClientRects().length && !(dock && dock.contains(blockRoot))
             ? blockRoot.getBoundingClientRect() : null;
         if (rect && rect.width > 0) {
             const height = view.innerHeight || doc.documentElement.clientHeight || 768;
@@ -1069,10 +1084,11 @@ export const createRenderer = (options) => {
 
     /**
      * Open the list full-screen (the launcher, a conversation's back button): the block's list moves into
-     * the sheet while it is open (or the dock's own list, on a page without the block).
+     * the sheet while it is open (or the dock's own list, on a page without the block). On larger screens
+     * the same sheet is a panel beside the launcher that opened it (the navbar's, or the round one).
      */
     const openSheet = () => {
-        if (!dock || !isPhone()) {
+        if (!dock) {
             return;
         }
         const body = region(dock, 'sheet-body');
@@ -1116,7 +1132,81 @@ export const createRenderer = (options) => {
         const launcher = dock && region(dock, 'launcher');
         if (launcher && !launcher.hidden) {
             launcher.focus();
+        } else if (navLauncher && navLauncher.isConnected) {
+            navLauncher.focus();
         }
+    };
+
+    /**
+     * The user's unread count for the launchers: the Chats list's once it is known (the previous page's
+     * snapshot, then the server's), else the windows'.
+     *
+     * @param {object} state
+     * @returns {number}
+     */
+    const launcherUnread = (state) => (state.panel && state.panel.loaded ? unreadTotal(state.panel)
+        : state.windows.reduce((sum, entry) => sum + conv(state, entry.peer).unread, 0));
+
+    /**
+     * A launcher's badge, name (with the unread count, for screen readers) and state.
+     *
+     * @param {Element|null} button
+     * @param {string} badgeRegion
+     * @param {number} total
+     */
+    const paintLauncher = (button, badgeRegion, total) => {
+        if (!button) {
+            return;
+        }
+        const badge = region(button, badgeRegion);
+        setHidden(badge, !total);
+        setText(badge, total ? String(total) : '');
+        setAttr(button, 'aria-expanded', sheetOpen ? 'true' : 'false');
+        setAttr(button, 'aria-label', total ? str('chats') + ', ' + countStr(str, 'unreadcount', total) : str('chats'));
+        toggleClass(button, 'has-unread', total > 0);
+    };
+
+    /**
+     * Larger screens: the round launcher (when chosen) and the list's panel, opened from it or from the
+     * navbar's launcher; the panel is not modal (the page stays in reach).
+     *
+     * @param {object} state
+     */
+    const layoutLaunchers = (state) => {
+        const launcher = region(dock, 'launcher');
+        const floating = floatingLauncher();
+        setHidden(launcher, !floating);
+        toggleClass(dock, 'has-launcher', floating);
+        paintLauncher(floating ? launcher : null, 'launcher-unread', launcherUnread(state));
+        const sheet = region(dock, 'sheet');
+        setHidden(sheet, !sheetOpen);
+        setAttr(sheet, 'aria-modal', 'false');
+        // Opened from the navbar: the panel hangs below its button.
+        const fromNav = sheetOpen && !floating && navLauncher && navLauncher.isConnected;
+        toggleClass(dock, 'is-panel-top', !!fromNav);
+        if (fromNav) {
+            const rect = navLauncher.getBoundingClientRect();
+            const top = Math.max(EDGE, Math.round(rect.bottom + 8)) + 'px';
+            if (dock.style.getPropertyValue('--block-dockchat-panel-top') !== top) {
+                dock.style.setProperty('--block-dockchat-panel-top', top);
+            }
+        }
+    };
+
+    /** A press outside the larger screens' panel (and its launchers) closes it, as a menu does. */
+    const onPressOutside = (event) => {
+        if (!sheetOpen || isPhone() || !dock) {
+            return;
+        }
+        const target = event.target;
+        const sheet = region(dock, 'sheet');
+        const launcher = region(dock, 'launcher');
+        if ((sheet && sheet.contains(target)) || (launcher && launcher.contains(target))
+                || (navLauncher && navLauncher.contains(target))
+                || (target.closest && target.closest('[data-action="show-list"]'))) {
+            return;
+        }
+        closeSheet(false);
     };
 
     /**
@@ -1149,10 +1239,11 @@ export const createRenderer = (options) => {
     };
 
     /**
-     * On a page without the block, the dock makes the list its sheet shows (the block's own template).
+     * On a page without the block, the dock makes the list its sheet shows (the block's own template): on a
+     * phone, and on larger screens with a launcher.
      */
     const ensureOwnList = async() => {
-        if (blockRoot || ownList || !isPhone()) {
+        if (blockRoot || ownList || (!isPhone() && launcherMode === 'off')) {
             return;
         }
         const el = toElement(await renderTemplate('block', {uniqid: 'dock', messageurl: ''}));
@@ -1392,14 +1483,11 @@ export const createRenderer = (options) => {
         // The launcher: always there (under a full-screen view), with every unread message of the user.
         const launcher = region(dock, 'launcher');
         setHidden(launcher, covered);
-        setAttr(launcher, 'aria-expanded', sheetOpen ? 'true' : 'false');
-        const total = state.panel && state.panel.loaded ? unreadTotal(state.panel)
-            : state.windows.reduce((sum, entry) => sum + conv(state, entry.peer).unread, 0);
-        const launcherBadge = region(launcher, 'launcher-unread');
-        setHidden(launcherBadge, !total);
-        setText(launcherBadge, total ? String(total) : '');
-        setAttr(launcher, 'aria-label', total ? str('chats') + ', ' + countStr(str, 'unreadcount', total) : str('chats'));
+        toggleClass(dock, 'has-launcher', false);
+        toggleClass(dock, 'is-panel-top', false);
+        paintLauncher(launcher, 'launcher-unread', launcherUnread(state));
         setHidden(region(dock, 'sheet'), !sheetOpen);
+        setAttr(region(dock, 'sheet'), 'aria-modal', 'true');
         // The page under a full-screen view does not scroll.
         toggleClass(doc.documentElement, 'block_dockchat-locked', covered);
         holdPage(covered);
@@ -1485,15 +1573,17 @@ export const createRenderer = (options) => {
         }
     };
 
-    /** Back to the larger screens' layout (rotating a tablet): the phone's parts go; its choices stay. */
-    const leavePhone = () => {
-        if (sheetOpen) {
+    /**
+     * Back to the larger screens' layout (rotating a tablet): the phone's parts go; its choices stay.
+     *
+     * @param {boolean} wasPhone whether the last layout was the phone's (its full-screen list closes)
+     */
+    const leavePhone = (wasPhone) => {
+        if (sheetOpen && wasPhone) {
             closeSheet(false);
         }
         headsOpen = false;
         setHidden(region(dock, 'heads'), true);
-        setHidden(region(dock, 'launcher'), true);
-        setHidden(region(dock, 'sheet'), true);
         windows.forEach((w) => toggleClass(w.el, 'is-front', false));
         toggleClass(doc.documentElement, 'block_dockchat-locked', false);
         holdPage(false);
@@ -1507,13 +1597,20 @@ export const createRenderer = (options) => {
         const state = lastState;
         const width = view.innerWidth || doc.documentElement.clientWidth || 1024;
         const phone = isPhone();
+        const wasPhone = dock.classList.contains('is-mobile');
         toggleClass(dock, 'is-mobile', phone);
+        paintLauncher(navLauncher, 'navlauncher-unread', launcherUnread(state));
         if (phone) {
             layoutPhone(state);
             return;
         }
-        leavePhone();
+        leavePhone(wasPhone);
+        layoutLaunchers(state);
         const band = keepOut(width);
+        if (floatingLauncher() && band.right < EDGE + LAUNCHER_SIZE + WINDOW_GAP) {
+            // The windows keep clear of the round launcher in the corner.
+            band.right = EDGE + LAUNCHER_SIZE + WINDOW_GAP;
+        }
         const right = band.right + 'px';
         const left = band.left + 'px';
         if (dock.style.getPropertyValue('--block-dockchat-right') !== right) {
@@ -1644,6 +1741,7 @@ export const createRenderer = (options) => {
         dock = el;
         view.addEventListener('resize', layout);
         view.addEventListener('popstate', onPopState);
+        doc.addEventListener('pointerdown', onPressOutside, true);
         if (phoneMedia) {
             // Rotating across the breakpoint: the same windows, chosen conversation and heads, laid out anew.
             const onChange = () => {
@@ -1714,6 +1812,10 @@ export const createRenderer = (options) => {
         await renderWindows(state, nowMs);
         await renderHeads(state);
         layout();
+        if (openPending) {
+            openPending = false;
+            openSheet();
+        }
     };
 
     const loop = async() => {
@@ -1737,6 +1839,61 @@ export const createRenderer = (options) => {
     if (blockRoot) {
         bind(blockRoot);
     }
+
+    /**
+     * Open the list from a launcher outside the dock (the navbar's, a second block's pointer); pressed before
+     * the dock's first render, it opens with that render.
+     */
+    const openFromOutside = () => {
+        if (dock && lastState) {
+            openSheet();
+        } else {
+            openPending = true;
+        }
+    };
+    const toggleFromOutside = (event) => {
+        event.preventDefault();
+        if (sheetOpen) {
+            closeSheet(true);
+        } else {
+            openFromOutside();
+        }
+    };
+    if (navLauncher) {
+        navLauncher.addEventListener('click', toggleFromOutside);
+        navLauncher.addEventListener('keydown', (event) => {
+            if (event.key === 'Escape' && sheetOpen) {
+                event.preventDefault();
+                closeSheet(true);
+            }
+        });
+    }
+
+    /**
+     * A second block's region: a line that says the list is elsewhere and a button that opens it.
+     *
+     * @param {Element} el
+     */
+    const pointTo = (el) => {
+        el.setAttribute('data-region', 'block_dockchat-pointer');
+        const note = doc.createElement('p');
+        note.className = 'block_dockchat-pointer';
+        note.textContent = str('listelsewhere') + ' ';
+        const button = doc.createElement('button');
+        button.type = 'button';
+        button.className = 'btn btn-link p-0 block_dockchat-pointer-action';
+        button.setAttribute('data-action', 'show-list');
+        button.setAttribute('aria-haspopup', 'dialog');
+        button.textContent = str('showchatlist');
+        button.addEventListener('click', (event) => {
+            event.preventDefault();
+            if (!sheetOpen) {
+                openFromOutside();
+            }
+        });
+        note.appendChild(button);
+        el.replaceChildren(note);
+    };
 
     /**
      * Schedule a render of this state (coalesced with later ones).
@@ -1766,6 +1923,10 @@ export const createRenderer = (options) => {
         setFront(peer) {
             front = peer;
             headsOpen = false;
+            if (sheetOpen && dock && !isPhone()) {
+                // Larger screens: the chosen conversation opens in its window, the list's panel gives way.
+                closeSheet(false);
+            }
             layout();
         },
         /**
@@ -1800,6 +1961,20 @@ export const createRenderer = (options) => {
                 onlineEls.clear();
                 bind(el);
             }
+        },
+        /**
+         * The blocks' lists on the page: one is the dock's list (the one attached, else the first), every other
+         * (a second block instance: a course block beside the site-wide one) shows where the list is and a
+         * button that opens it, instead of a second list that would never connect.
+         *
+         * @param {Element[]} els `[data-region="block_dockchat-online"]` elements
+         */
+        attachLists(els) {
+            const list = blockRoot && blockRoot !== ownList ? blockRoot : els[0];
+            if (list) {
+                this.setBlockRoot(list);
+            }
+            els.filter((el) => el !== list && el.isConnected).forEach(pointTo);
         },
         /**
          * Move keyboard focus into a window (its input when open, its title button when minimised).

@@ -40,6 +40,8 @@ export const STRING_KEYS = [
     'chats',
     // Background alerts (./alerts.js, the panel's settings).
     'desktopallow', 'desktopblocked', 'notificationin',
+    // A second block on the page points to the list (./renderer.js).
+    'listelsewhere', 'showchatlist',
     // Presence: away, and when an offline person was last seen.
     'away', 'lastseendaysmany', 'lastseendaysone', 'lastseenhoursmany', 'lastseenhoursone', 'lastseenjustnow',
     'lastseenminutesmany', 'lastseenminutesone',

@@ -30,6 +30,13 @@ class dock {
     /** @var string[] Page layouts that never get the dock: bare, transient or pre-login pages. */
     private const EXCLUDED_LAYOUTS = ['embedded', 'popup', 'print', 'redirect', 'maintenance', 'secure', 'login'];
 
+    /** @var string Launcher setting: an icon in the navbar (block_dockchat_render_navbar_output). */
+    public const LAUNCHER_NAVBAR = 'navbar';
+    /** @var string Launcher setting: a round button at the bottom right of the page (the dock's own). */
+    public const LAUNCHER_FLOATING = 'floating';
+    /** @var string Launcher setting: none, the block only. */
+    public const LAUNCHER_OFF = 'off';
+
     /** @var \WeakMap|null Pages on which init has been queued. */
     private static ?\WeakMap $initialised = null;
 
@@ -53,8 +60,9 @@ class dock {
         'you', 'membercountmany', 'membercountone', 'membersonline', 'newmessagein', 'onlinemembersmany',
         'onlinemembersone', 'seenbymany', 'seenbynames', 'seenbyone',
         'typingothersmany', 'typingothersone', 'nobodyfound', 'searching', 'chats', 'desktopallow',
-        'desktopblocked', 'notificationin', 'away', 'lastseendaysmany', 'lastseendaysone', 'lastseenhoursmany',
-        'lastseenhoursone', 'lastseenjustnow', 'lastseenminutesmany', 'lastseenminutesone',
+        'desktopblocked', 'notificationin', 'listelsewhere', 'showchatlist', 'away', 'lastseendaysmany',
+        'lastseendaysone', 'lastseenhoursmany', 'lastseenhoursone', 'lastseenjustnow', 'lastseenminutesmany',
+        'lastseenminutesone',
     ];
 
     /** @var string[] The alert preferences of the dock (lib.php block_dockchat_user_preferences), by client name. */
@@ -74,6 +82,48 @@ class dock {
             return false;
         }
         return has_capability('block/dockchat:use', $context);
+    }
+
+    /**
+     * Whether the current user gets the dock's launcher: may chat (can_use in the system context), the
+     * site has messaging on and the user may send messages. All answered from what Moodle has loaded for
+     * the page ($CFG, the access data cached in the session): no database query.
+     *
+     * @return bool
+     */
+    public static function may_launch(): bool {
+        global $CFG;
+        if (empty($CFG->messaging)) {
+            return false;
+        }
+        $system = \core\context\system::instance();
+        return self::can_use($system) && has_capability('moodle/site:sendmessage', $system);
+    }
+
+    /**
+     * The launcher chosen by the administrator (setting block_dockchat/launcher; the navbar icon when unset,
+     * as on a site upgraded before the setting existed).
+     *
+     * @return string One of the LAUNCHER_* constants.
+     */
+    public static function launcher_mode(): string {
+        $mode = (string) get_config('block_dockchat', 'launcher');
+        $known = [self::LAUNCHER_NAVBAR, self::LAUNCHER_FLOATING, self::LAUNCHER_OFF];
+        return in_array($mode, $known, true) ? $mode : self::LAUNCHER_NAVBAR;
+    }
+
+    /**
+     * The launcher this user gets on this page: the administrator's choice, or none when the user may not
+     * chat (see may_launch()).
+     *
+     * @return string One of the LAUNCHER_* constants.
+     */
+    public static function launcher_for_user(): string {
+        $mode = self::launcher_mode();
+        if ($mode === self::LAUNCHER_OFF || !self::may_launch()) {
+            return self::LAUNCHER_OFF;
+        }
+        return $mode;
     }
 
     /**
@@ -137,7 +187,8 @@ class dock {
     /**
      * The configuration given to block_dockchat/main init() (see CONTRACTS.md section 5).
      *
-     * @param bool $blockregion Whether this page shows the block (with its online list).
+     * @param bool $blockregion Whether the caller is the block (informational: the dock may be queued by the
+     *     header hook before the blocks are known; the client finds every block's list in the page itself).
      * @return array
      */
     public static function js_config(bool $blockregion): array {
@@ -148,6 +199,8 @@ class dock {
             'blockregion' => $blockregion,
             'lang' => current_language(),
             'prefs' => self::alert_preferences(),
+            // Where the list opens from on pages without the block (the navbar icon, a round button, none).
+            'launcher' => self::launcher_for_user(),
         ];
         $now = time();
         $token = self::page_token($now);

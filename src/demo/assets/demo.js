@@ -144,11 +144,28 @@ const main = async() => {
 
     const renderTemplate = async(name, context) => render(await loadTemplate(name), context, strings);
 
+    // As the site's settings would have it: `?launcher=navbar|floating|off` (block_dockchat/launcher, the navbar
+    // icon by default) and `?block=0` for a page without the block (the launcher is then the way to the list).
+    const params = new URL(location.href).searchParams;
+    const launcher = ['navbar', 'floating', 'off'].includes(params.get('launcher')) ? params.get('launcher') : 'navbar';
+    const withBlock = params.get('block') !== '0';
+    const fragment = async(name, context) => {
+        const tpl = document.createElement('template');
+        tpl.innerHTML = await renderTemplate(name, context);
+        return tpl.content;
+    };
+    if (launcher === 'navbar') {
+        // As block_dockchat_render_navbar_output puts it beside Moodle's messages and notifications.
+        byId('demo-usermenu').prepend(await fragment('navlauncher', {}));
+    }
+
     // The block's content, as Moodle renders it, then the shared client.
     const content = byId('demo-blockcontent');
-    const tpl = document.createElement('template');
-    tpl.innerHTML = await renderTemplate('block', {uniqid: 'demo'});
-    content.replaceChildren(tpl.content);
+    if (withBlock) {
+        content.replaceChildren(await fragment('block', {uniqid: 'demo'}));
+    } else {
+        byId('demo-block').remove();
+    }
 
     const getToken = () => fetchJson('/demo/token', {
         method: 'POST',
@@ -176,7 +193,9 @@ const main = async() => {
         str: makeStr(strings),
         userid,
         lang,
-        blockRoot: content.querySelector('[data-region="block_dockchat-online"]'),
+        blockRoot: withBlock ? content.querySelector('[data-region="block_dockchat-online"]') : null,
+        launcher,
+        navLauncher: document.querySelector('[data-region="block_dockchat-navlauncher"]'),
         onError: (e) => console.error(e),
         prefs: readPrefs(),
         savePref,

@@ -128,6 +128,21 @@ impl Harness {
         }
     }
 
+    /// Every node's address.
+    pub fn node_addrs(&self) -> Vec<SocketAddr> {
+        std::iter::once(self.server.addr)
+            .chain(self.others.iter().map(|s| s.addr))
+            .collect()
+    }
+
+    /// The first node's log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join(match self.target {
+            Target::Dockchatd => "dockchatd.log",
+            Target::Forwarder => "forwarder.log",
+        })
+    }
+
     /// Number of server processes.
     pub fn nodes(&self) -> usize {
         1 + self.others.len()

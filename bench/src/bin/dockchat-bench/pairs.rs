@@ -176,6 +176,7 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
     // Warm up, then measure.
     tokio::time::sleep_until(start + Duration::from_secs_f64(p.warmup)).await;
     let db0 = h.db_counters().await;
+    let commits0 = crate::commits::scrape(&h.node_addrs()).await;
     let cpu0 = CpuMark::now(&h.pids(), h.db_kind());
     let d0 = shared.delivered.load(Ordering::Relaxed);
     let a0 = shared.acked.load(Ordering::Relaxed);
@@ -189,6 +190,7 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
     let a1 = shared.acked.load(Ordering::Relaxed);
     let p1 = shared.processed.load(Ordering::Relaxed);
     let cpu1 = CpuMark::now(&h.pids(), h.db_kind());
+    let commits1 = crate::commits::scrape(&h.node_addrs()).await;
     let db1 = h.db_counters().await;
     let _ = stop_tx.send(true);
 
@@ -274,6 +276,16 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
                     "messages_without_sent_row".into(),
                     messages.abs_diff(sent).into(),
                 ));
+            }
+            // CPU per delivered message, of the server (every node) and of the database.
+            let delivered = (d1 - d0).max(1) as f64;
+            let per_msg = |pct: f64| round(pct / 100.0 * secs * 1e6 / delivered, 1);
+            out.push(("server_cpu_us_per_msg".into(), per_msg(srv_cpu).into()));
+            if h.db_kind().is_some() {
+                out.push(("db_cpu_us_per_msg".into(), per_msg(db_cpu).into()));
+            }
+            if let (Some(before), Some(after)) = (&commits0, &commits1) {
+                out.extend(crate::commits::fields(before, after, &h.log_path()));
             }
             // Database work per delivered message over the measured window.
             if let (Some(before), Some(after)) = (db0, db1) {
