@@ -71,3 +71,38 @@ test('desktop: a hidden page shows away to the others, input brings online, an o
         await theirs.close();
     }
 });
+
+test('desktop: with two tabs sharing one socket, the user is away only when both are hidden', {timeout: 120000}, async() => {
+    const {byId, mates} = await demoUsers(env.base());
+    const viewer = byId(5);
+    const peer = mates(viewer)[0];
+    const errors = [];
+    const mine = await env.browser().newContext(DESKTOP);
+    const theirs = await env.browser().newContext(DESKTOP);
+    try {
+        const page = await openAs(mine, env.base(), viewer, errors);
+        const first = await openAs(theirs, env.base(), peer, errors);
+        const second = await openAs(theirs, env.base(), peer, errors);
+        const roles = await Promise.all([first, second].map((p) => p.evaluate(() => window.dockchat.transport.role)));
+        assert.deepEqual(roles.slice().sort(), ['follower', 'leader'], 'one socket for both tabs');
+        const sel = `[data-region="online-user"][data-userid="${peer.id}"]`;
+        await page.locator(sel).waitFor({timeout: T});
+        const away = () => page.evaluate((s) => document.querySelector(s).classList.contains('is-away'), sel);
+        // The follower tab hidden: the leader's is still visible and used, so online.
+        const follower = roles[0] === 'follower' ? first : second;
+        const leader = follower === first ? second : first;
+        await setVisibility(follower, 'hidden');
+        await page.waitForTimeout(2500);
+        assert.equal(await away(), false, 'one tab visible: online');
+        // Both hidden: away.
+        await setVisibility(leader, 'hidden');
+        await page.waitForFunction((s) => document.querySelector(s).classList.contains('is-away'), sel, {timeout: T});
+        // The follower comes back: its activity goes through the leader's socket, online again.
+        await setVisibility(follower, 'visible');
+        await page.waitForFunction((s) => !document.querySelector(s).classList.contains('is-away'), sel, {timeout: T});
+        assert.deepEqual(errors, []);
+    } finally {
+        await mine.close();
+        await theirs.close();
+    }
+});
