@@ -162,6 +162,44 @@ pub struct Flags {
     pub blocked: bool,
 }
 
+/// What a socket reports of its browser's tabs (docs/PROTOCOL.md §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activity {
+    /// A tab is visible and had input within 5 minutes.
+    #[default]
+    Active,
+    /// No input in any tab for 5 minutes.
+    Idle,
+    /// Every tab hidden.
+    Hidden,
+}
+
+impl Activity {
+    pub fn is_active(self) -> bool {
+        self == Activity::Active
+    }
+}
+
+/// A user's presence as course-mates see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Online,
+    Away,
+    Offline,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Online => "online",
+            Status::Away => "away",
+            Status::Offline => "offline",
+        }
+    }
+}
+
 /// Frames sent by the browser.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -171,6 +209,9 @@ pub enum ClientFrame {
         token: String,
         #[serde(default)]
         since: Option<i64>,
+        /// The socket's first activity state (absent: active).
+        #[serde(default)]
+        state: Option<Activity>,
     },
     Token {
         token: String,
@@ -254,6 +295,9 @@ pub enum ClientFrame {
         #[serde(default)]
         conv: Option<i64>,
     },
+    Activity {
+        state: Activity,
+    },
     Ping {
         #[serde(default)]
         n: Option<Value>,
@@ -275,6 +319,7 @@ const CLIENT_TYPES: &[&str] = &[
     "star",
     "delete",
     "delete_conversation",
+    "activity",
     "ping",
 ];
 
@@ -307,6 +352,7 @@ impl ClientFrame {
             ClientFrame::Star { .. } => "star",
             ClientFrame::Delete { .. } => "delete",
             ClientFrame::DeleteConversation { .. } => "delete_conversation",
+            ClientFrame::Activity { .. } => "activity",
             ClientFrame::Ping { .. } => "ping",
         }
     }
@@ -445,7 +491,9 @@ fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
         | ClientFrame::Star { with, conv }
         | ClientFrame::DeleteConversation { with, conv } => target("with", *with, *conv),
         ClientFrame::Delete { id } => positive("id", *id),
-        ClientFrame::Token { .. } | ClientFrame::Ping { .. } => Ok(()),
+        ClientFrame::Token { .. } | ClientFrame::Ping { .. } | ClientFrame::Activity { .. } => {
+            Ok(())
+        }
     }
 }
 
@@ -525,7 +573,7 @@ impl Person {
 pub struct OnlinePerson<'a> {
     #[serde(flatten)]
     pub person: &'a Person,
-    pub status: &'static str,
+    pub status: Status,
 }
 
 /// A stored chat message.
@@ -557,6 +605,10 @@ pub struct WindowInfo {
     pub read: ReadMarkers,
     pub last: i64,
     pub can_send: CanSend,
+    /// The other user's presence, and when an offline one was last seen (if known and visible).
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<i64>,
 }
 
 /// Whether a `send` to a conversation would be accepted now, with the code it would get if not.
@@ -587,6 +639,9 @@ pub struct FoundPerson<'a> {
     #[serde(flatten)]
     pub person: &'a Person,
     pub online: bool,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<i64>,
 }
 
 /// Kinds of Moodle conversation, as `message_conversations.type` numbers them (1, 2, 3).
@@ -614,6 +669,11 @@ pub struct ConversationInfo {
     pub favourite: bool,
     pub muted: bool,
     pub online: bool,
+    /// Individual: the other user's presence, and when an offline one was last seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<i64>,
 }
 
 /// Limits announced in `welcome`.
@@ -647,7 +707,10 @@ pub enum ServerFrame<'a> {
     },
     Presence {
         user: &'a Person,
-        status: &'static str,
+        status: Status,
+        /// Only with `offline`, when known and visible to the recipient.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        last_seen: Option<i64>,
     },
     Message {
         message: &'a Message,
@@ -789,15 +852,37 @@ mod tests {
             ClientFrame::Hello {
                 v: 1,
                 token: "abc".into(),
-                since: Some(5)
+                since: Some(5),
+                state: None
             }
         );
+        assert_eq!(
+            decode(r#"{"type":"hello","v":1,"token":"abc","state":"hidden"}"#).unwrap(),
+            ClientFrame::Hello {
+                v: 1,
+                token: "abc".into(),
+                since: None,
+                state: Some(Activity::Hidden)
+            }
+        );
+        assert_eq!(
+            decode(r#"{"type":"activity","state":"idle"}"#).unwrap(),
+            ClientFrame::Activity {
+                state: Activity::Idle
+            }
+        );
+        assert_eq!(
+            code_of(r#"{"type":"activity","state":"asleep"}"#),
+            ErrorCode::BadFrame
+        );
+        assert_eq!(code_of(r#"{"type":"activity"}"#), ErrorCode::BadFrame);
         assert_eq!(
             decode(r#"{"type":"hello","v":1,"token":"abc"}"#).unwrap(),
             ClientFrame::Hello {
                 v: 1,
                 token: "abc".into(),
-                since: None
+                since: None,
+                state: None
             }
         );
         assert_eq!(
@@ -1069,11 +1154,22 @@ mod tests {
         assert_eq!(e["ref"], "c1");
         let o = OnlinePerson {
             person: &p,
-            status: "online",
+            status: Status::Away,
         };
         let j: Value = serde_json::to_value(&o).unwrap();
-        assert_eq!(j["status"], "online");
+        assert_eq!(j["status"], "away");
         assert_eq!(j["id"], 7);
+        let off: Value = serde_json::from_str(
+            &ServerFrame::Presence {
+                user: &p,
+                status: Status::Offline,
+                last_seen: Some(99),
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(off["status"], "offline");
+        assert_eq!(off["last_seen"], 99);
         let t: Value = serde_json::from_str(&ServerFrame::TokenOk { exp: 5 }.to_json()).unwrap();
         assert_eq!(t["type"], "token_ok");
         let ms: Value = serde_json::from_str(

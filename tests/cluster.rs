@@ -223,6 +223,67 @@ async fn users_on_different_nodes_chat_type_read_and_see_presence(backend: Backe
 }
 db_test!(users_on_different_nodes_chat_type_read_and_see_presence);
 
+/// Away across nodes (PROTOCOL §5.2): a user with an active tab on one node and an idle one on
+/// another is online; away when both are idle or hidden; online again on input; every node agrees,
+/// a welcome on a third node included.
+async fn away_replicates_across_nodes(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    let prefix = prefix("away", backend);
+    let mut nodes = Vec::new();
+    for name in ["a", "b", "c"] {
+        nodes.push(Node::start(&db, REDIS, &prefix, name).await);
+    }
+    until("every node joined", Duration::from_secs(10), || {
+        nodes.iter().all(|n| n.is_up())
+    })
+    .await;
+    let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
+    let mut alice = a.client(ALICE).await;
+    let mut bob_b = b.client(BOB).await;
+    presence_of(&mut alice, BOB, "online").await;
+    let mut bob_c = c.client(BOB).await;
+    // Idle on b, active on c: online.
+    bob_b
+        .send(json!({"type": "activity", "state": "idle"}))
+        .await;
+    alice
+        .expect_none("presence", Duration::from_millis(800))
+        .await;
+    // Hidden on c too: away, on every node.
+    bob_c
+        .send(json!({"type": "activity", "state": "hidden"}))
+        .await;
+    presence_within(&mut alice, BOB, "away", Duration::from_secs(5)).await;
+    let carol_b = b.client(CAROL).await;
+    let listed = |c: &Client| {
+        c.welcome["online"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["id"] == BOB)
+            .map(|p| p["status"].clone())
+    };
+    assert_eq!(listed(&carol_b), Some(json!("away")), "{}", carol_b.welcome);
+    // Input on b: online everywhere.
+    bob_b
+        .send(json!({"type": "activity", "state": "active"}))
+        .await;
+    presence_within(&mut alice, BOB, "online", Duration::from_secs(5)).await;
+    // The active tab goes: the hidden one on c is left, away.
+    bob_b.close().await;
+    presence_within(&mut alice, BOB, "away", Duration::from_secs(5)).await;
+    bob_c.close().await;
+    presence_within(&mut alice, BOB, "offline", Duration::from_secs(5)).await;
+    for cl in [alice, carol_b] {
+        cl.close().await;
+    }
+    for n in nodes.iter_mut() {
+        n.stop().await;
+    }
+    db.destroy().await;
+}
+db_test!(away_replicates_across_nodes);
+
 /// Window actions across nodes (PROTOCOL §4.1): the answers reach the user's tab on another node, and a
 /// block drops the pair's cached facts on the blocked user's node before the `can_send` hint reaches
 /// them there, so their window says `blocked` at once (not within the 60 s pair cache).

@@ -323,3 +323,205 @@ async fn a_page_navigation_never_shows_the_user_offline(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(a_page_navigation_never_shows_the_user_offline);
+
+/// The next `presence` frame about `user`, whatever came before it; asserts its status.
+async fn presence_about(c: &mut Client, user: i64, status: &str) -> serde_json::Value {
+    loop {
+        let p = c.expect("presence").await;
+        if p["user"]["id"] == user {
+            assert_eq!(p["status"], status, "{p}");
+            return p;
+        }
+    }
+}
+
+async fn activity(c: &mut Client, state: &str) {
+    c.send(serde_json::json!({"type": "activity", "state": state}))
+        .await;
+}
+
+/// Away (PROTOCOL §5.2): away only when every socket is idle or hidden, online again as soon as one
+/// is active; welcome says so; a socket may start hidden; a second active socket keeps the user online.
+async fn away_when_every_socket_is_idle_or_hidden(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let mut bob = ctx.client(BOB).await;
+    let mut tab1 = ctx.client(ALICE).await;
+    presence_about(&mut bob, ALICE, "online").await;
+    let mut tab2 = ctx.client(ALICE).await;
+    // One tab idle, the other active: still online, nothing said.
+    activity(&mut tab1, "idle").await;
+    bob.expect_none("presence", QUIET).await;
+    // Both idle or hidden: away, once.
+    activity(&mut tab2, "hidden").await;
+    presence_about(&mut bob, ALICE, "away").await;
+    bob.expect_none("presence", QUIET).await;
+    let carol = ctx.client(CAROL).await;
+    let listed: Vec<_> = carol.welcome["online"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["id"] == ALICE)
+        .map(|p| p["status"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(listed, vec!["away"], "{}", carol.welcome);
+    // Input in one tab: online again.
+    activity(&mut tab1, "active").await;
+    presence_about(&mut bob, ALICE, "online").await;
+    // The active tab goes: the one left is hidden, so away.
+    tab1.close().await;
+    presence_about(&mut bob, ALICE, "away").await;
+    // A new socket that starts hidden changes nothing; one that starts active brings her online.
+    let mut tab3 = Client::connect(&ctx.ws_url()).await;
+    tab3.send(
+        serde_json::json!({"type": "hello", "v": 1, "token": token(ALICE), "state": "hidden"}),
+    )
+    .await;
+    tab3.expect("welcome").await;
+    bob.expect_none("presence", QUIET).await;
+    let tab4 = ctx.client(ALICE).await;
+    presence_about(&mut bob, ALICE, "online").await;
+    // Activity is not a heartbeat: past 10 in 10 s the socket is told to slow down.
+    for _ in 0..10 {
+        activity(&mut tab2, "hidden").await;
+    }
+    activity(&mut tab2, "active").await;
+    let e = tab2.expect_error("rate_limited").await;
+    assert_eq!(e["ref"], "activity", "{e}");
+    // Everyone gone: offline.
+    for c in [tab2, tab3, tab4] {
+        c.close().await;
+    }
+    presence_about(&mut bob, ALICE, "offline").await;
+    bob.close().await;
+    carol.close().await;
+    ctx.finish().await;
+}
+db_test!(away_when_every_socket_is_idle_or_hidden);
+
+/// One person found by a `people` search.
+async fn found(c: &mut Client, query: &str, user: i64) -> serde_json::Value {
+    c.send(serde_json::json!({"type": "people", "query": query}))
+        .await;
+    let r = c.expect("people").await;
+    r["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["id"] == user)
+        .cloned()
+        .unwrap_or_else(|| panic!("{user} not found by {query:?}: {r}"))
+}
+
+/// Last seen (PROTOCOL §5.2): from Moodle's `lastaccess` for someone the daemon never saw, from the
+/// daemon's own record once their last socket left; none when Moodle never saw them either.
+async fn last_seen_from_lastaccess_then_from_the_daemon(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let before = now() - 3600;
+    ctx.db
+        .execp(&format!(
+            "UPDATE {{p}}user SET lastaccess = {before} WHERE id = {BOB}"
+        ))
+        .await;
+    ctx.db
+        .execp(&format!(
+            "UPDATE {{p}}user SET lastaccess = 0 WHERE id = {CAROL}"
+        ))
+        .await;
+    let mut alice = ctx.client(ALICE).await;
+    let bob = found(&mut alice, "Bruno", BOB).await;
+    assert_eq!(
+        (
+            bob["status"].as_str(),
+            bob["online"].as_bool(),
+            bob["last_seen"].as_i64()
+        ),
+        (Some("offline"), Some(false), Some(before)),
+        "{bob}"
+    );
+    let carol = found(&mut alice, "Carla", CAROL).await;
+    assert_eq!(carol["status"], "offline", "{carol}");
+    assert!(carol.get("last_seen").is_none(), "never seen: {carol}");
+    // A window onto Bob: the next welcome says when he was last seen.
+    alice
+        .send(serde_json::json!({"type": "window", "with": BOB, "state": "open"}))
+        .await;
+    alice.expect("window").await;
+    let again = ctx.client(ALICE).await;
+    let w = again.welcome["windows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|w| w["with"]["id"] == BOB)
+        .cloned()
+        .unwrap_or_else(|| panic!("no window onto Bob: {}", again.welcome));
+    assert_eq!(
+        (w["status"].as_str(), w["last_seen"].as_i64()),
+        (Some("offline"), Some(before)),
+        "{w}"
+    );
+    // Bob comes and goes: online or away entries carry no last_seen; the offline one says now.
+    let start = now();
+    let b = ctx.client(BOB).await;
+    presence_about(&mut alice, BOB, "online").await;
+    let online = found(&mut alice, "Bruno", BOB).await;
+    assert_eq!(online["status"], "online", "{online}");
+    assert!(online.get("last_seen").is_none(), "{online}");
+    b.close().await;
+    let p = presence_about(&mut alice, BOB, "offline").await;
+    let seen = p["last_seen"].as_i64().unwrap_or(0);
+    assert!(seen >= start, "{p}");
+    let later = found(&mut alice, "Bruno", BOB).await;
+    assert_eq!(later["last_seen"].as_i64(), Some(seen), "{later}");
+    alice.close().await;
+    again.close().await;
+    ctx.finish().await;
+}
+db_test!(last_seen_from_lastaccess_then_from_the_daemon);
+
+/// A site that hides `lastaccess` (`hiddenuserfields`) shows nobody's last seen, from Moodle or the
+/// daemon, except to a viewer with `moodle/user:viewhiddendetails` (`caps.viewhidden`).
+async fn hidden_lastaccess_is_not_leaked(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    db.execp(
+        "INSERT INTO {p}config (name, value) VALUES ('hiddenuserfields', 'description,lastaccess,lastip')",
+    )
+    .await;
+    let ctx = Ctx::start_on(db, |_| {}).await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut viewer_claims = claims(TEACHER);
+    viewer_claims["caps"]["viewhidden"] = serde_json::json!(true);
+    let mut teacher = ctx
+        .client_with_token(&sign(&viewer_claims, SECRET), None)
+        .await;
+    let bob = found(&mut alice, "Bruno", BOB).await;
+    assert_eq!(bob["status"], "offline", "{bob}");
+    assert!(bob.get("last_seen").is_none(), "hidden: {bob}");
+    let seen = found(&mut teacher, "Bruno", BOB).await;
+    assert!(seen["last_seen"].as_i64().is_some(), "{seen}");
+    alice
+        .send(serde_json::json!({"type": "window", "with": BOB, "state": "open"}))
+        .await;
+    alice.expect("window").await;
+    let again = ctx.client(ALICE).await;
+    assert!(
+        !again.welcome.to_string().contains("last_seen"),
+        "{}",
+        again.welcome
+    );
+    // The daemon's own record is hidden the same way.
+    let b = ctx.client(BOB).await;
+    presence_about(&mut alice, BOB, "online").await;
+    b.close().await;
+    let p = presence_about(&mut alice, BOB, "offline").await;
+    assert!(p.get("last_seen").is_none(), "hidden: {p}");
+    presence_about(&mut teacher, BOB, "online").await;
+    let p = presence_about(&mut teacher, BOB, "offline").await;
+    assert!(p["last_seen"].as_i64().is_some(), "{p}");
+    let bob = found(&mut alice, "Bruno", BOB).await;
+    assert!(bob.get("last_seen").is_none(), "hidden: {bob}");
+    for c in [alice, teacher, again] {
+        c.close().await;
+    }
+    ctx.finish().await;
+}
+db_test!(hidden_lastaccess_is_not_leaked);

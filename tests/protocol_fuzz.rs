@@ -59,6 +59,7 @@ const TYPES: &[&str] = &[
     "typing",
     "window",
     "conversations",
+    "activity",
     "ping",
 ];
 const FIELDS: &[&str] = &[
@@ -106,6 +107,7 @@ fn mutated_frame() -> impl Strategy<Value = String> {
         r#"{"type":"delete","id":1042}"#,
         r#"{"type":"delete_conversation","conv":311}"#,
         r#"{"type":"ping","n":{"a":[1,2]}}"#,
+        r#"{"type":"activity","state":"hidden"}"#,
         r#"{"type":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaé"}"#,
     ]);
     let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 0..6);
@@ -196,7 +198,7 @@ fn check_decoded(frame: &ClientFrame) -> Result<(), TestCaseError> {
         | ClientFrame::Star { with, conv }
         | ClientFrame::DeleteConversation { with, conv } => check_target(*with, *conv)?,
         ClientFrame::Delete { id } => prop_assert!(*id > 0),
-        ClientFrame::Token { .. } | ClientFrame::Ping { .. } => {}
+        ClientFrame::Token { .. } | ClientFrame::Ping { .. } | ClientFrame::Activity { .. } => {}
     }
     Ok(())
 }

@@ -81,6 +81,8 @@ final class token_issuer_test extends \advanced_testcase {
         $this->assertFalse($claims->caps->readall);
         $this->assertFalse($claims->caps->anyuser);
         $this->assertSame([], $claims->caps->anyusercourses);
+        // A student may not see hidden user fields (last access, when the site hides it).
+        $this->assertFalse($claims->caps->viewhidden);
     }
 
     /**

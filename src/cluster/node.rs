@@ -70,9 +70,11 @@ enum Out {
     Online {
         person: Arc<Person>,
         courses: Arc<[i64]>,
+        away: bool,
     },
     Offline {
         user: i64,
+        at: i64,
     },
     Reads(Vec<i64>),
     /// Pairs whose cached facts every node drops (a block changed).
@@ -342,10 +344,15 @@ impl Cluster {
                         None => open.push((node.clone(), item, vec![*user])),
                     }
                 }
-                Out::Online { person, courses } => {
+                Out::Online {
+                    person,
+                    courses,
+                    away,
+                } => {
                     let snap = Snapshot {
                         person: (**person).clone(),
                         courses: courses.to_vec(),
+                        away: *away,
                     };
                     pipe.cmd("HSET")
                         .arg(self.names.presence_key(&self.me))
@@ -356,6 +363,7 @@ impl Cluster {
                         node: self.me.to_string(),
                         person: snap.person,
                         courses: snap.courses,
+                        away: snap.away,
                     };
                     pipe.cmd("PUBLISH")
                         .arg(self.names.all_channel())
@@ -363,7 +371,7 @@ impl Cluster {
                         .ignore();
                     count += 1;
                 }
-                Out::Offline { user } => {
+                Out::Offline { user, at } => {
                     pipe.cmd("HDEL")
                         .arg(self.names.presence_key(&self.me))
                         .arg(*user)
@@ -371,6 +379,7 @@ impl Cluster {
                     let h = Header::Offline {
                         node: self.me.to_string(),
                         user: *user,
+                        at: Some(*at),
                     };
                     pipe.cmd("PUBLISH")
                         .arg(self.names.all_channel())
@@ -381,10 +390,11 @@ impl Cluster {
                 Out::Rewrite => {
                     let key = self.names.presence_key(&self.me);
                     pipe.cmd("DEL").arg(&key).ignore();
-                    for (person, courses) in self.registry.local_users() {
+                    for (person, courses, away) in self.registry.local_users() {
                         let snap = Snapshot {
                             person: (*person).clone(),
                             courses: courses.to_vec(),
+                            away,
                         };
                         pipe.cmd("HSET")
                             .arg(&key)
@@ -485,7 +495,8 @@ impl Cluster {
             match serde_json::from_str::<Snapshot>(&json) {
                 Ok(s) if s.person.id == user => {
                     listed.push(user);
-                    self.registry.remote_online(node, s.person, s.courses);
+                    self.registry
+                        .remote_online(node, s.person, s.courses, s.away);
                 }
                 _ => {
                     tracing::warn!(node = %node, user, "cluster: unreadable presence entry ignored")
@@ -495,7 +506,7 @@ impl Cluster {
         listed.sort_unstable();
         for user in self.registry.users_on(node) {
             if listed.binary_search(&user).is_err() {
-                self.registry.remote_offline(node, user);
+                self.registry.remote_offline(node, user, None);
             }
         }
         Ok(())
@@ -535,17 +546,18 @@ impl Cluster {
                 node,
                 person,
                 courses,
+                away,
             } => {
                 if *node != *self.me {
                     self.forget_missing(&node);
                     self.registry
-                        .remote_online(&Arc::from(node.as_str()), person, courses);
+                        .remote_online(&Arc::from(node.as_str()), person, courses, away);
                 }
             }
-            Header::Offline { node, user } => {
+            Header::Offline { node, user, at } => {
                 if *node != *self.me {
                     self.registry
-                        .remote_offline(&Arc::from(node.as_str()), user);
+                        .remote_offline(&Arc::from(node.as_str()), user, at);
                 }
             }
             Header::Reads { ids } => self.convs.add_own_reads(&ids),
@@ -778,15 +790,16 @@ impl Peers for Cluster {
         }
     }
 
-    fn local_online(&self, person: &Arc<Person>, courses: &Arc<[i64]>) {
+    fn local_online(&self, person: &Arc<Person>, courses: &Arc<[i64]>, away: bool) {
         self.queue(Out::Online {
             person: person.clone(),
             courses: courses.clone(),
+            away,
         });
     }
 
-    fn local_offline(&self, user: i64) {
-        self.queue(Out::Offline { user });
+    fn local_offline(&self, user: i64, left_at: i64) {
+        self.queue(Out::Offline { user, at: left_at });
     }
 
     fn own_reads(&self, ids: &[i64]) {

@@ -22,16 +22,26 @@ pub enum Header {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         close: Option<u16>,
     },
-    /// `node` holds sockets of `person` (first socket, or new courses).
+    /// `node` holds sockets of `person` (first socket, new courses, or a change of `away`: all
+    /// of them idle or hidden). `away` is left out when false, so a node without it reads the
+    /// header as before (and a header without it is an active user).
     #[serde(rename = "online")]
     Online {
         node: String,
         person: Person,
         courses: Vec<i64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        away: bool,
     },
-    /// `node` holds no socket of `user` any more.
+    /// `node` holds no socket of `user` any more; the last left at `at` (Unix seconds; absent
+    /// from older nodes).
     #[serde(rename = "offline")]
-    Offline { node: String, user: i64 },
+    Offline {
+        node: String,
+        user: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<i64>,
+    },
     /// Read rows a node wrote and announced itself.
     #[serde(rename = "reads")]
     Reads { ids: Vec<i64> },
@@ -54,6 +64,13 @@ pub enum Header {
 pub struct Snapshot {
     pub person: Person,
     pub courses: Vec<i64>,
+    /// All of the node's sockets of the user are idle or hidden (absent: false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub away: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Why a publication could not be read.
@@ -165,11 +182,36 @@ mod tests {
                 avatar: "https://m.example/u/f1".into(),
             },
             courses: vec![2, 5],
+            away: false,
         };
         let bytes = encode(&h, "");
         let (back, body) = decode(&bytes).unwrap();
         assert_eq!(back, h);
         assert_eq!(body, "");
+        // An older node's header (no away) is an active user; an active user's header is the
+        // older form exactly, and an away one still reads on a node that ignores the field.
+        assert!(!std::str::from_utf8(&bytes).unwrap().contains("away"));
+        let away = encode(
+            &Header::Online {
+                node: "a:1".into(),
+                person: Person::id_only(7),
+                courses: vec![],
+                away: true,
+            },
+            "",
+        );
+        assert!(std::str::from_utf8(&away)
+            .unwrap()
+            .contains(r#""away":true"#));
+        let (old, _) = decode(b"{\"k\":\"offline\",\"node\":\"a:1\",\"user\":7}\n").unwrap();
+        assert_eq!(
+            old,
+            Header::Offline {
+                node: "a:1".into(),
+                user: 7,
+                at: None
+            }
+        );
         assert!(decode(b"{\"k\":\"nope\"}\n").is_err());
         assert!(decode(b"{\"k\":\"frame\",\"to\":[1]}\n\xff").is_err());
     }

@@ -146,6 +146,9 @@ pub struct Caps {
     pub anyusercourses: Vec<i64>,
     /// `moodle/site:deleteownmessage` (delete for me, PROTOCOL §4.1).
     pub deleteown: bool,
+    /// `moodle/user:viewhiddendetails` (system context): sees `last_seen` even when the site hides
+    /// `lastaccess`.
+    pub viewhidden: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,7 +23,7 @@ mod actions;
 use crate::outbox::{OutboxTx, Outgoing};
 use crate::protocol::{
     CanSend, ConversationInfo, ConversationType, ErrorCode, Message, Person, ReadMarkers,
-    ServerFrame, Target, WindowInfo, WindowState,
+    ServerFrame, Status, Target, WindowInfo, WindowState,
 };
 use crate::services::auth::Caps;
 use crate::services::ledger::Ledger;
@@ -36,6 +36,7 @@ use crate::store::messaging::{
 use crate::store::windows::{WINDOWS_MAX, WINDOW_MINIMISED, WINDOW_OPEN};
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -369,7 +370,8 @@ impl Conversations {
         let _ = self.writer.send(WriterCmd::Stop).await;
     }
 
-    /// Re-reads `messaging` and `messagingallusers` from Moodle's config; forgets stale caches.
+    /// Re-reads `messaging`, `messagingallusers` and `hiddenuserfields` from Moodle's config;
+    /// forgets stale caches.
     pub async fn refresh_site_settings(&self) -> std::result::Result<(), StoreError> {
         let on = |v: Option<String>, default: bool| {
             v.map(|s| s.trim() != "0" && !s.trim().is_empty())
@@ -377,6 +379,14 @@ impl Conversations {
         };
         let m = on(self.store.config_value("messaging").await?, true);
         let all = on(self.store.config_value("messagingallusers").await?, false);
+        // Moodle's profile and message drawer hide `lastaccess` when this list names it.
+        let hidden = self.store.config_value("hiddenuserfields").await?;
+        let lastaccess_hidden = hidden
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .any(|f| f.trim() == "lastaccess");
+        self.registry.set_lastaccess_hidden(lastaccess_hidden);
         self.messaging.store(m, Ordering::Relaxed);
         self.messagingallusers.store(all, Ordering::Relaxed);
         let now = Instant::now();
@@ -1092,6 +1102,8 @@ impl Conversations {
     pub async fn welcome_state(&self, me: i64, caps: &Caps) -> Result<(Vec<WindowInfo>, i64)> {
         let mut out = Vec::new();
         let WelcomeRows { windows } = self.welcomes.get(me).await?;
+        let peers: Vec<i64> = windows.iter().map(|(peer, _)| *peer).collect();
+        let presence = self.presence_of(&peers, caps.viewhidden).await?;
         let cursor = self.store.newest_message().await?;
         // Rows beyond the cap (stored by sends, or before it existed) are not listed.
         let older = windows.len().saturating_sub(WINDOWS_MAX);
@@ -1125,14 +1137,55 @@ impl Conversations {
                 read,
                 last,
                 can_send,
+                status: presence.get(&peer).map_or(Status::Offline, |p| p.0),
+                last_seen: presence.get(&peer).and_then(|p| p.1),
             });
         }
         Ok((out, cursor))
     }
 
+    /// The presence of each of `ids` and, for those offline, when they were last seen as a viewer
+    /// with (or without) `caps.viewhidden` may know it (PROTOCOL §5.2): the later of the daemon's
+    /// record and Moodle's `lastaccess` (one query for the lot).
+    pub async fn presence_of(
+        &self,
+        ids: &[i64],
+        viewhidden: bool,
+    ) -> Result<HashMap<i64, (Status, Option<i64>)>> {
+        let mut out: HashMap<i64, (Status, Option<i64>)> = ids
+            .iter()
+            .map(|id| (*id, (self.registry.status(*id), None)))
+            .collect();
+        if !self.registry.may_see_last_seen(viewhidden) {
+            return Ok(out);
+        }
+        let offline: Vec<i64> = out
+            .iter()
+            .filter(|(_, p)| p.0 == Status::Offline)
+            .map(|(id, _)| *id)
+            .collect();
+        if offline.is_empty() {
+            return Ok(out);
+        }
+        let moodle = self.store.last_access(&offline).await?;
+        for id in offline {
+            let seen = self.registry.left_at(id).max(moodle.get(&id).copied());
+            if let Some(p) = out.get_mut(&id) {
+                p.1 = seen;
+            }
+        }
+        Ok(out)
+    }
+
     /// A page of `me`'s Moodle conversations, as a ready `conversations` frame: starred first, then
     /// by newest activity (conversations without messages last), as Moodle's drawer lists them.
-    pub async fn conversations(&self, me: &Arc<Person>, offset: u32, limit: u32) -> Result<String> {
+    pub async fn conversations(
+        &self,
+        me: &Arc<Person>,
+        viewhidden: bool,
+        offset: u32,
+        limit: u32,
+    ) -> Result<String> {
         self.store.check_up()?;
         let mut all = self.store.conversation_list(me.id).await?;
         all.sort_by(|a, b| {
@@ -1159,6 +1212,15 @@ impl Conversations {
             .store
             .conversation_page(me.id, &convs, &last_ids)
             .await?;
+        let others: Vec<i64> = page
+            .iter()
+            .filter(|c| c.kind != CONVERSATION_GROUP && c.kind != CONVERSATION_SELF)
+            .filter_map(|c| {
+                let members = details.members.get(&c.conv)?;
+                members.iter().copied().find(|m| *m != me.id)
+            })
+            .collect();
+        let presence = self.presence_of(&others, viewhidden).await?;
         let mut items = Vec::with_capacity(page.len());
         for c in page {
             let members = details.members.get(&c.conv).cloned().unwrap_or_default();
@@ -1202,8 +1264,11 @@ impl Conversations {
                 (_, Some(p)) => p.fullname.clone(),
                 (_, None) => String::new(),
             };
-            let online = kind == ConversationType::Individual
-                && other.is_some_and(|o| self.registry.person(o).is_some());
+            let seen = match kind {
+                ConversationType::Individual => other.and_then(|o| presence.get(&o)).copied(),
+                _ => None,
+            };
+            let online = seen.is_some_and(|s| s.0 != Status::Offline);
             items.push(ConversationInfo {
                 conv: c.conv,
                 kind,
@@ -1215,6 +1280,8 @@ impl Conversations {
                 favourite: c.favourite,
                 muted: c.muted,
                 online,
+                status: seen.map(|s| s.0),
+                last_seen: seen.and_then(|s| s.1),
             });
         }
         Ok(ServerFrame::Conversations {
@@ -1267,11 +1334,21 @@ impl Conversations {
                 }
             }
         }
+        let ids: Vec<i64> = found.iter().map(|p| p.id).collect();
+        let presence = self.presence_of(&ids, caps.viewhidden).await?;
         let items = found
             .iter()
-            .map(|p| crate::protocol::FoundPerson {
-                person: p,
-                online: self.registry.person(p.id).is_some(),
+            .map(|p| {
+                let (status, last_seen) = presence
+                    .get(&p.id)
+                    .copied()
+                    .unwrap_or((Status::Offline, None));
+                crate::protocol::FoundPerson {
+                    person: p,
+                    online: status != Status::Offline,
+                    status,
+                    last_seen,
+                }
             })
             .collect();
         Ok(ServerFrame::People { query, items }.to_json())

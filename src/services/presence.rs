@@ -9,7 +9,13 @@
 //! user has stayed away for the offline grace period (a page navigation closes the socket and opens
 //! a new one within it, so others see no flicker), and an enrolment change that makes or breaks a
 //! course-mate pair tells both sides. Each event frame is
-//! serialised once and shared by every recipient.
+//! serialised once and shared by every recipient (an offline frame twice at most: with and without
+//! `last_seen`, which the site may hide from some viewers).
+//! Away: every socket reports its browser's activity; a user whose sockets (on every node) are all
+//! idle or hidden is `away`, `online` again as soon as one is active; course-mates are told each
+//! change the same way as online/offline, and each node publishes its own sockets' verdict.
+//! Last seen: when a user goes offline the time their last socket left is kept (in memory), for
+//! `last_seen` (the rest, Moodle's `lastaccess`, is the services' to read).
 //! In a cluster, the users online on other nodes are here too (with their courses and the nodes
 //! holding their sockets, as [`Peers`] reports them): presence is computed on each node from this
 //! replicated state and told to its own sockets only, and [`Registry::send_user`] hands what is
@@ -18,12 +24,12 @@
 //! `users` shard → `courses` shard, never the reverse.
 
 use crate::outbox::{OutboxTx, Outgoing};
-use crate::protocol::{Person, ServerFrame};
+use crate::protocol::{Person, ServerFrame, Status};
 use crate::services::auth::SessionHash;
 use crate::store::moodle::UserRow;
 use dashmap::DashMap;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -75,10 +81,11 @@ pub type NodeId = Arc<str>;
 pub trait Peers: Send + Sync {
     /// Hands `item`, for `user`'s sockets, to the `nodes` holding some.
     fn forward(&self, nodes: &[NodeId], user: i64, item: &Outgoing);
-    /// `user` now has a socket on this node, or their courses changed: tell the other nodes.
-    fn local_online(&self, person: &Arc<Person>, courses: &Arc<[i64]>);
-    /// `user`'s last socket on this node went (after the grace period).
-    fn local_offline(&self, user: i64);
+    /// `user` now has a socket on this node, or their courses changed, or whether all their
+    /// sockets here are idle or hidden (`away`) changed: tell the other nodes.
+    fn local_online(&self, person: &Arc<Person>, courses: &Arc<[i64]>, away: bool);
+    /// `user`'s last socket on this node went (after the grace period); it left at `left_at`.
+    fn local_offline(&self, user: i64, left_at: i64);
     /// Read rows the daemon wrote and announced itself (their polls must not announce them again).
     fn own_reads(&self, ids: &[i64]);
     /// A block between these users changed: every node drops its cached facts of the pairs
@@ -98,6 +105,16 @@ struct UserEntry {
     /// Set when the user's last node said goodbye (a restart): still online for the grace period,
     /// in which they reconnect somewhere (the value tells that departure from a later one).
     remote_leaving: Option<u64>,
+    /// Nodes of `remote` whose sockets of the user are all idle or hidden.
+    remote_away: Vec<NodeId>,
+    /// What course-mates were last told: `Online` or `Away`.
+    shown: Status,
+    /// What the other nodes were last told of this node's sockets (all idle or hidden).
+    published_away: bool,
+    /// When the user last lost their last socket (here or, as told, elsewhere), Unix seconds.
+    left_at: i64,
+    /// The user may see `last_seen` even when the site hides `lastaccess` (as a viewer).
+    viewhidden: bool,
 }
 
 impl UserEntry {
@@ -109,6 +126,29 @@ impl UserEntry {
             leaving: None,
             remote: Vec::new(),
             remote_leaving: None,
+            remote_away: Vec::new(),
+            shown: Status::Online,
+            published_away: false,
+            left_at: 0,
+            viewhidden: false,
+        }
+    }
+
+    /// This node holds sockets of the user and every one is idle or hidden.
+    fn local_away(&self) -> bool {
+        !self.conns.is_empty() && !self.conns.iter().any(|c| c.active)
+    }
+
+    /// Online when a socket anywhere is active, away when every socket is idle or hidden; with no
+    /// socket at all (a grace period) what course-mates were told.
+    fn status(&self) -> Status {
+        let remote_active = self.remote.iter().any(|n| !self.remote_away.contains(n));
+        if self.conns.iter().any(|c| c.active) || remote_active {
+            Status::Online
+        } else if self.conns.is_empty() && self.remote.is_empty() {
+            self.shown
+        } else {
+            Status::Away
         }
     }
 
@@ -131,7 +171,24 @@ struct Conn {
     session: Option<SessionHash>,
     /// [`Registry::mark`] when it was registered.
     registered: u64,
+    /// Its browser reports a visible tab with recent input.
+    active: bool,
 }
+
+/// A socket to register (see [`Registry::register_conn`]).
+pub struct NewConn {
+    pub id: u64,
+    /// The Moodle session it is bound to (its token's `sid`).
+    pub session: Option<SessionHash>,
+    /// Its first activity state (`hello`'s `state`).
+    pub active: bool,
+    /// Its token's `caps.viewhidden`.
+    pub viewhidden: bool,
+    pub tx: OutboxTx,
+}
+
+/// A user gone offline: who, their courses, and when they left.
+type Gone = (Arc<Person>, Arc<[i64]>, i64);
 
 /// Why a connection cannot be registered.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -151,6 +208,10 @@ pub struct Registry {
     offline_grace: Duration,
     /// The other nodes, when this one is part of a cluster.
     peers: OnceLock<Arc<dyn Peers>>,
+    /// When each user who went offline left (Unix seconds): the daemon's own `last_seen`.
+    seen: DashMap<i64, i64>,
+    /// The site hides `lastaccess` (`hiddenuserfields`): `last_seen` only for `viewhidden` viewers.
+    lastaccess_hidden: AtomicBool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -161,11 +222,12 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-fn presence_frame(p: &Person, online: bool) -> Utf8Bytes {
+fn presence_frame(p: &Person, status: Status, last_seen: Option<i64>) -> Utf8Bytes {
     Utf8Bytes::from(
         ServerFrame::Presence {
             user: p,
-            status: if online { "online" } else { "offline" },
+            status,
+            last_seen,
         }
         .to_json(),
     )
@@ -181,6 +243,31 @@ impl Registry {
             registrations: AtomicU64::new(0),
             offline_grace: Duration::ZERO,
             peers: OnceLock::new(),
+            seen: DashMap::new(),
+            lastaccess_hidden: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the site hides `lastaccess` (Moodle's `hiddenuserfields`).
+    pub fn set_lastaccess_hidden(&self, hidden: bool) {
+        self.lastaccess_hidden.store(hidden, Ordering::Relaxed);
+    }
+
+    /// Whether a viewer with (or without) `caps.viewhidden` may see `last_seen`.
+    pub fn may_see_last_seen(&self, viewhidden: bool) -> bool {
+        viewhidden || !self.lastaccess_hidden.load(Ordering::Relaxed)
+    }
+
+    /// When `user` last left, as this node saw it (only for users who went offline).
+    pub fn left_at(&self, user: i64) -> Option<i64> {
+        self.seen.get(&user).map(|t| *t)
+    }
+
+    /// `user`'s presence as course-mates see it.
+    pub fn status(&self, user: i64) -> Status {
+        match self.users.get(&user) {
+            Some(e) if e.online() => e.shown,
+            _ => Status::Offline,
         }
     }
 
@@ -207,9 +294,8 @@ impl Registry {
         self
     }
 
-    /// Registers a connection bound to the Moodle session `session`. The user's first connection
-    /// adds them to their courses and tells their online course-mates. Returns whether this was the
-    /// first connection.
+    /// Registers an active connection bound to the Moodle session `session` (see
+    /// [`Registry::register_conn`]).
     pub fn register(
         &self,
         person: Person,
@@ -217,6 +303,25 @@ impl Registry {
         conn_id: u64,
         session: Option<SessionHash>,
         tx: OutboxTx,
+    ) -> Result<bool, PresenceError> {
+        let conn = NewConn {
+            id: conn_id,
+            session,
+            active: true,
+            viewhidden: false,
+            tx,
+        };
+        self.register_conn(person, courses, conn)
+    }
+
+    /// Registers a connection. The user's first connection adds them to their courses and tells
+    /// their online course-mates (online or away, by its activity). Returns whether this was the
+    /// first connection.
+    pub fn register_conn(
+        &self,
+        person: Person,
+        courses: Vec<i64>,
+        conn: NewConn,
     ) -> Result<bool, PresenceError> {
         let user = person.id;
         let first;
@@ -252,19 +357,29 @@ impl Registry {
                 }
             }
             let registered = self.registrations.fetch_add(1, Ordering::SeqCst) + 1;
+            entry.viewhidden = conn.viewhidden;
             entry.conns.push(Conn {
-                id: conn_id,
-                tx,
-                session,
+                id: conn.id,
+                tx: conn.tx,
+                session: conn.session,
                 registered,
+                active: conn.active,
             });
-            announce = first.then(|| entry.person.clone());
+            if first {
+                entry.shown = entry.status();
+            }
+            announce = first.then(|| (entry.person.clone(), entry.shown));
             if first_here {
-                tell_peers = Some((entry.person.clone(), entry.courses.clone()));
+                entry.published_away = entry.local_away();
+                tell_peers = Some((
+                    entry.person.clone(),
+                    entry.courses.clone(),
+                    entry.published_away,
+                ));
             }
         }
-        if let Some(p) = announce {
-            let frame = Outgoing::Frame(presence_frame(&p, true));
+        if let Some((p, status)) = announce {
+            let frame = Outgoing::Frame(presence_frame(&p, status, None));
             for m in self.mates(user) {
                 self.send_local(m, &frame);
             }
@@ -280,12 +395,64 @@ impl Registry {
                 self.update_courses(user, courses);
             }
         }
-        if let (Some((person, courses)), Some(peers)) = (tell_peers, self.peers.get()) {
+        if let (Some((person, courses, away)), Some(peers)) = (tell_peers, self.peers.get()) {
             // The courses as they are now (the refresh above may have changed them).
             let courses = self.courses_of(user).unwrap_or(courses);
-            peers.local_online(&person, &courses);
+            peers.local_online(&person, &courses, away);
+        }
+        if !first {
+            // An active socket of a user who was away (or an idle one back from a navigation).
+            self.settle(user);
         }
         Ok(first)
+    }
+
+    /// The socket `conn_id` of `user` reports its browser's activity.
+    pub fn set_activity(&self, user: i64, conn_id: u64, active: bool) {
+        {
+            let Some(mut e) = self.users.get_mut(&user) else {
+                return;
+            };
+            match e.conns.iter_mut().find(|c| c.id == conn_id) {
+                Some(c) if c.active != active => c.active = active,
+                _ => return,
+            }
+        }
+        self.settle(user);
+    }
+
+    /// After a change of `user`'s sockets (here or on other nodes): tells course-mates on this
+    /// node when their status (online/away) changed, and the other nodes when this node's
+    /// verdict (all its sockets idle or hidden) changed.
+    fn settle(&self, user: i64) {
+        let mut tell_mates = None;
+        let mut tell_peers = None;
+        {
+            let Some(mut e) = self.users.get_mut(&user) else {
+                return;
+            };
+            if e.online() {
+                let status = e.status();
+                if status != e.shown {
+                    e.shown = status;
+                    tell_mates = Some((e.person.clone(), status));
+                }
+            }
+            let away = e.local_away();
+            if !e.conns.is_empty() && away != e.published_away {
+                e.published_away = away;
+                tell_peers = Some((e.person.clone(), e.courses.clone(), away));
+            }
+        }
+        if let Some((person, status)) = tell_mates {
+            let frame = Outgoing::Frame(presence_frame(&person, status, None));
+            for m in self.mates(user) {
+                self.send_local(m, &frame);
+            }
+        }
+        if let (Some((person, courses, away)), Some(peers)) = (tell_peers, self.peers.get()) {
+            peers.local_online(&person, &courses, away);
+        }
     }
 
     /// Removes a connection. When it was the user's last, their course-mates are told `offline`
@@ -293,7 +460,14 @@ impl Registry {
     /// it was the last.
     pub fn unregister(self: &Arc<Self>, user: i64, conn_id: u64) -> bool {
         if self.offline_grace.is_zero() {
-            return self.remove_if_idle(user, conn_id, None);
+            if let Some(mut e) = self.users.get_mut(&user) {
+                e.left_at = crate::store::now();
+            }
+            let gone = self.remove_if_idle(user, conn_id, None);
+            if !gone {
+                self.settle(user);
+            }
+            return gone;
         }
         let departure = self.registrations.fetch_add(1, Ordering::SeqCst) + 1;
         let last = match self.users.get_mut(&user) {
@@ -301,6 +475,7 @@ impl Registry {
                 e.conns.retain(|c| c.id != conn_id);
                 if e.conns.is_empty() && e.leaving.is_none() {
                     e.leaving = Some(departure);
+                    e.left_at = crate::store::now();
                     true
                 } else {
                     false
@@ -308,6 +483,8 @@ impl Registry {
             }
             None => false,
         };
+        // The sockets left may all be idle (away), or the other nodes' now decide.
+        self.settle(user);
         if !last {
             return false;
         }
@@ -332,47 +509,70 @@ impl Registry {
     /// not come back since), the user: leaves their courses and tells the course-mates. Returns
     /// whether the user went offline.
     fn remove_if_idle(&self, user: i64, conn_id: u64, departure: Option<u64>) -> bool {
-        let mut gone: Option<(Arc<Person>, Arc<[i64]>)> = None;
-        let mut left_here = false;
+        let mut gone: Option<Gone> = None;
+        let mut left_here = None;
         let removed = self.users.remove_if_mut(&user, |_, e| {
             e.conns.retain(|c| c.id != conn_id);
             if !e.conns.is_empty() || (departure.is_some() && e.leaving != departure) {
                 return false;
             }
             e.leaving = None;
-            left_here = true;
+            left_here = Some(e.left_at);
             if !e.remote.is_empty() {
                 // Still online on another node: the entry stays, nobody is told.
                 return false;
             }
-            for c in e.courses.iter() {
-                self.leave_course(*c, user);
-            }
-            gone = Some((e.person.clone(), e.courses.clone()));
+            gone = Some(self.forget(user, e));
             true
         });
-        if left_here {
-            if let Some(peers) = self.peers.get() {
-                peers.local_offline(user);
-            }
+        if let (Some(left_at), Some(peers)) = (left_here, self.peers.get()) {
+            peers.local_offline(user, left_at);
         }
-        let Some((person, courses)) = gone.filter(|_| removed.is_some()) else {
+        let Some(gone) = gone.filter(|_| removed.is_some()) else {
             return false;
         };
-        self.announce_offline(&person, &courses);
+        self.announce_offline(&gone);
         true
     }
 
-    /// Tells `person`'s online course-mates on this node that they went offline.
-    fn announce_offline(&self, person: &Person, courses: &[i64]) {
-        let frame = Outgoing::Frame(presence_frame(person, false));
+    /// The user of `e` is offline everywhere: leaves their courses and keeps when they left.
+    fn forget(&self, user: i64, e: &UserEntry) -> Gone {
+        for c in e.courses.iter() {
+            self.leave_course(*c, user);
+        }
+        let left_at = if e.left_at > 0 {
+            e.left_at
+        } else {
+            crate::store::now()
+        };
+        self.seen.insert(user, left_at);
+        (e.person.clone(), e.courses.clone(), left_at)
+    }
+
+    /// Tells `person`'s online course-mates on this node that they went offline (with when, to
+    /// those who may see it).
+    fn announce_offline(&self, (person, courses, left_at): &Gone) {
+        let with = Outgoing::Frame(presence_frame(person, Status::Offline, Some(*left_at)));
+        let hidden = self.lastaccess_hidden.load(Ordering::Relaxed);
+        let without =
+            hidden.then(|| Outgoing::Frame(presence_frame(person, Status::Offline, None)));
         for m in self.online_in(courses, person.id) {
-            self.send_local(m, &frame);
+            let Some(e) = self.users.get(&m) else {
+                continue;
+            };
+            let frame = match &without {
+                Some(f) if !e.viewhidden => f,
+                _ => &with,
+            };
+            for c in &e.conns {
+                c.tx.push(frame.clone());
+            }
         }
     }
 
-    /// `node` holds sockets of `person` (again), in these courses.
-    pub fn remote_online(&self, node: &NodeId, person: Person, mut courses: Vec<i64>) {
+    /// `node` holds sockets of `person` (again), in these courses; `away`: every one of them is
+    /// idle or hidden.
+    pub fn remote_online(&self, node: &NodeId, person: Person, mut courses: Vec<i64>, away: bool) {
         courses.sort_unstable();
         courses.dedup();
         let user = person.id;
@@ -388,13 +588,22 @@ impl Registry {
             if !entry.remote.iter().any(|n| n == node) {
                 entry.remote.push(node.clone());
             }
+            let listed = entry.remote_away.iter().position(|n| n == node);
+            match (away, listed) {
+                (true, None) => entry.remote_away.push(node.clone()),
+                (false, Some(at)) => {
+                    entry.remote_away.swap_remove(at);
+                }
+                _ => {}
+            }
             if !was_online {
                 entry.person = Arc::new(person);
                 entry.courses = Arc::from(courses);
                 for c in entry.courses.iter() {
                     self.courses.entry(*c).or_default().insert(user);
                 }
-                announce = Some(entry.person.clone());
+                entry.shown = entry.status();
+                announce = Some((entry.person.clone(), entry.shown));
             } else {
                 announce = None;
                 if *entry.person != person {
@@ -406,33 +615,37 @@ impl Registry {
                 }
             }
         }
-        if let Some(p) = announce {
-            let frame = Outgoing::Frame(presence_frame(&p, true));
-            for m in self.mates(user) {
-                self.send_local(m, &frame);
+        match announce {
+            Some((p, status)) => {
+                let frame = Outgoing::Frame(presence_frame(&p, status, None));
+                for m in self.mates(user) {
+                    self.send_local(m, &frame);
+                }
             }
+            None => self.settle(user),
         }
         if let Some(courses) = refresh {
             self.change_courses(user, courses);
         }
     }
 
-    /// `node` holds no socket of `user` any more.
-    pub fn remote_offline(&self, node: &NodeId, user: i64) {
-        let mut gone: Option<(Arc<Person>, Arc<[i64]>)> = None;
+    /// `node` holds no socket of `user` any more; the last left at `left_at` (if it said).
+    pub fn remote_offline(&self, node: &NodeId, user: i64, left_at: Option<i64>) {
+        let mut gone: Option<Gone> = None;
         let removed = self.users.remove_if_mut(&user, |_, e| {
             e.remote.retain(|n| n != node);
+            e.remote_away.retain(|n| n != node);
             if e.online() {
                 return false;
             }
-            for c in e.courses.iter() {
-                self.leave_course(*c, user);
-            }
-            gone = Some((e.person.clone(), e.courses.clone()));
+            e.left_at = left_at.unwrap_or_else(crate::store::now);
+            gone = Some(self.forget(user, e));
             true
         });
-        if let Some((person, courses)) = gone.filter(|_| removed.is_some()) {
-            self.announce_offline(&person, &courses);
+        match gone.filter(|_| removed.is_some()) {
+            Some(gone) => self.announce_offline(&gone),
+            // Still online elsewhere: perhaps away now.
+            None => self.settle(user),
         }
     }
 
@@ -444,13 +657,23 @@ impl Registry {
         }
         let token = self.registrations.fetch_add(1, Ordering::SeqCst) + 1;
         let mut pending = Vec::new();
+        let now = crate::store::now();
         for user in self.users_on(node) {
-            if let Some(mut e) = self.users.get_mut(&user) {
-                e.remote.retain(|n| n != node);
-                if !e.online() {
-                    e.remote_leaving = Some(token);
-                    pending.push(user);
+            let still_online = match self.users.get_mut(&user) {
+                Some(mut e) => {
+                    e.remote.retain(|n| n != node);
+                    e.remote_away.retain(|n| n != node);
+                    if !e.online() {
+                        e.remote_leaving = Some(token);
+                        e.left_at = now;
+                        pending.push(user);
+                    }
+                    e.online()
                 }
+                None => false,
+            };
+            if still_online {
+                self.settle(user);
             }
         }
         if pending.is_empty() {
@@ -471,7 +694,7 @@ impl Registry {
 
     /// The end of [`Registry::remote_departed`]'s grace for `user`: offline unless they came back.
     fn expire_remote_leaving(&self, user: i64, token: u64) {
-        let mut gone: Option<(Arc<Person>, Arc<[i64]>)> = None;
+        let mut gone: Option<Gone> = None;
         let removed = self.users.remove_if_mut(&user, |_, e| {
             if e.remote_leaving != Some(token) {
                 return false;
@@ -480,14 +703,11 @@ impl Registry {
             if e.online() {
                 return false;
             }
-            for c in e.courses.iter() {
-                self.leave_course(*c, user);
-            }
-            gone = Some((e.person.clone(), e.courses.clone()));
+            gone = Some(self.forget(user, e));
             true
         });
-        if let Some((person, courses)) = gone.filter(|_| removed.is_some()) {
-            self.announce_offline(&person, &courses);
+        if let Some(gone) = gone.filter(|_| removed.is_some()) {
+            self.announce_offline(&gone);
         }
     }
 
@@ -517,16 +737,17 @@ impl Registry {
     /// or this one holds a socket of theirs.
     pub fn remote_node_gone(&self, node: &NodeId) {
         for user in self.users_on(node) {
-            self.remote_offline(node, user);
+            self.remote_offline(node, user, None);
         }
     }
 
-    /// The users with a socket on this node (or in its grace period), with their courses.
-    pub fn local_users(&self) -> Vec<(Arc<Person>, Arc<[i64]>)> {
+    /// The users with a socket on this node (or in its grace period), with their courses and
+    /// whether all their sockets here are idle or hidden.
+    pub fn local_users(&self) -> Vec<(Arc<Person>, Arc<[i64]>, bool)> {
         self.users
             .iter()
             .filter(|e| e.here())
-            .map(|e| (e.person.clone(), e.courses.clone()))
+            .map(|e| (e.person.clone(), e.courses.clone(), e.published_away))
             .collect()
     }
 
@@ -557,15 +778,15 @@ impl Registry {
         self.online_in(&courses, user)
     }
 
-    /// `user`'s online course-mates, sorted by full name.
-    pub fn online_mates(&self, user: i64) -> Vec<Arc<Person>> {
-        let mut out: Vec<Arc<Person>> = self
+    /// `user`'s online course-mates with their status (online or away), sorted by full name.
+    pub fn online_mates(&self, user: i64) -> Vec<(Arc<Person>, Status)> {
+        let mut out: Vec<(Arc<Person>, Status)> = self
             .mates(user)
             .into_iter()
-            .filter_map(|m| self.person(m))
+            .filter_map(|m| self.users.get(&m).map(|e| (e.person.clone(), e.shown)))
             .collect();
         // Lower-case each name once, not on every comparison (a storm sorts thousands of lists).
-        out.sort_by_cached_key(|p| (p.fullname.to_lowercase(), p.id));
+        out.sort_by_cached_key(|(p, _)| (p.fullname.to_lowercase(), p.id));
         out
     }
 
@@ -677,7 +898,8 @@ impl Registry {
         courses.dedup();
         if let Some((person, courses)) = self.change_courses(user, courses) {
             if let Some(peers) = self.peers.get() {
-                peers.local_online(&person, &courses);
+                let away = self.users.get(&user).is_some_and(|e| e.published_away);
+                peers.local_online(&person, &courses, away);
             }
         }
     }
@@ -709,18 +931,20 @@ impl Registry {
             new_courses = e.courses.clone();
         }
         let after: HashSet<i64> = self.mates(user).into_iter().collect();
-        let me_on = Outgoing::Frame(presence_frame(&person, true));
-        let me_off = Outgoing::Frame(presence_frame(&person, false));
+        let me_on = Outgoing::Frame(presence_frame(&person, self.status(user), None));
+        let me_off = Outgoing::Frame(presence_frame(&person, Status::Offline, None));
         for m in after.difference(&before) {
             self.send_local(*m, &me_on);
             if let Some(p) = self.person(*m) {
-                self.send_local(user, &Outgoing::Frame(presence_frame(&p, true)));
+                let status = self.status(*m);
+                self.send_local(user, &Outgoing::Frame(presence_frame(&p, status, None)));
             }
         }
         for m in before.difference(&after) {
             self.send_local(*m, &me_off);
             if let Some(p) = self.person(*m) {
-                self.send_local(user, &Outgoing::Frame(presence_frame(&p, false)));
+                let frame = presence_frame(&p, Status::Offline, None);
+                self.send_local(user, &Outgoing::Frame(frame));
             }
         }
         Some((person, new_courses))
@@ -772,7 +996,10 @@ mod tests {
         assert!(drain(&mut rc).is_empty());
         assert!(drain(&mut rb1).is_empty());
         assert_eq!(
-            r.online_mates(1).iter().map(|p| p.id).collect::<Vec<_>>(),
+            r.online_mates(1)
+                .iter()
+                .map(|(p, _)| p.id)
+                .collect::<Vec<_>>(),
             vec![2]
         );
         assert!(r.are_mates(1, 2));
@@ -785,6 +1012,44 @@ mod tests {
         assert_eq!(a.len(), 1);
         assert!(a[0].contains("offline"));
         assert!(r.online_mates(1).is_empty());
+    }
+
+    fn statuses(rx: &mut crate::outbox::OutboxRx) -> Vec<String> {
+        drain(rx)
+            .iter()
+            .filter_map(|f| serde_json::from_str::<serde_json::Value>(f).ok())
+            .filter_map(|v| v["status"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn away_needs_every_socket_here_and_on_other_nodes_idle() {
+        let r = Arc::new(Registry::new(4));
+        let (ta, mut ra) = outbox(16);
+        let (tb, _rb) = outbox(16);
+        r.register(person(1, "Ana"), vec![10], 1, None, ta).unwrap();
+        r.register(person(2, "Bo"), vec![10], 2, None, tb).unwrap();
+        assert_eq!(statuses(&mut ra), vec!["online"]);
+        // Bo also holds an active socket on node b: idle here is not away.
+        let b: NodeId = Arc::from("b");
+        r.remote_online(&b, person(2, "Bo"), vec![10], false);
+        r.set_activity(2, 2, false);
+        assert!(statuses(&mut ra).is_empty());
+        assert_eq!(r.status(2), Status::Online);
+        // Node b says its sockets of Bo went idle too: away.
+        r.remote_online(&b, person(2, "Bo"), vec![10], true);
+        assert_eq!(statuses(&mut ra), vec!["away"]);
+        assert_eq!(r.online_mates(1)[0].1, Status::Away);
+        // Node b loses its socket: still away (the one here is idle); activity here: online.
+        r.remote_offline(&b, 2, Some(5));
+        assert!(statuses(&mut ra).is_empty());
+        r.set_activity(2, 2, true);
+        assert_eq!(statuses(&mut ra), vec!["online"]);
+        // Gone everywhere: offline, and the registry remembers when.
+        assert!(r.unregister(2, 2));
+        assert_eq!(statuses(&mut ra), vec!["offline"]);
+        assert!(r.left_at(2).is_some_and(|t| t > 0));
+        assert_eq!(r.status(2), Status::Offline);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Read-only queries on Moodle's core tables: accounts, sessions, site settings, preferences,
 //! enrolments, contacts and blocks, and the candidates of a people search.
 //!
-//! Owns: the SQL that reads `user`, `sessions`, `config`, `config_plugins`, `user_preferences`,
+//! Owns: the SQL that reads `user` (accounts, and `lastaccess` for last seen), `sessions`, `config`, `config_plugins`, `user_preferences`,
 //! `course`, `enrol`, `user_enrolments`, `context`, `message_contacts` and `message_users_blocked`.
 //! Must not: write any of these tables (they belong to Moodle), or decide permissions (that is
 //! `conversations`). Smallint columns (deleted, suspended, status, visible...) are only filtered in
@@ -39,6 +39,7 @@ pub(crate) struct MoodleSql {
     account: String,
     accounts: String,
     search: String,
+    last_access: String,
 }
 
 const USER_COLS: &str = "u.id, u.firstname, u.lastname, u.picture, COALESCE(x.id, 0) AS ctxid";
@@ -97,6 +98,9 @@ impl MoodleSql {
             account: b.build(&format!("SELECT {USER_COLS} {USER_FROM} WHERE u.id = ?")),
             accounts: b.build(&format!(
                 "SELECT {USER_COLS} {USER_FROM} WHERE u.id IN ({list})"
+            )),
+            last_access: b.build(&format!(
+                "SELECT u.id, u.lastaccess FROM {{p}}user u WHERE u.id IN ({list}) AND u.lastaccess > 0"
             )),
             // Candidates for a people search (the caller applies Moodle's messaging rules to each):
             // active accounts whose names hold every word, among the searcher's course-mates
@@ -357,5 +361,23 @@ impl Store {
     /// senders of a page of group history, in one query per batch of ids.
     pub async fn accounts(&self, ids: &[i64]) -> Result<HashMap<i64, UserRow>> {
         self.users_by_ids(&self.sql.moodle.accounts, ids).await
+    }
+
+    /// Moodle's `user.lastaccess` of the users among `ids` who ever accessed the site.
+    pub async fn last_access(&self, ids: &[i64]) -> Result<HashMap<i64, i64>> {
+        let sql = &self.sql.moodle.last_access;
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in batches(ids) {
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    out.insert(r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?);
+                }
+            });
+        }
+        Ok(out)
     }
 }

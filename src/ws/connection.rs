@@ -20,7 +20,7 @@ use crate::protocol::{
 };
 use crate::services::auth::{AuthError, Authenticator, Caps, SessionHash};
 use crate::services::conversations::{Conversations, ServiceError};
-use crate::services::presence::{Avatars, Registry};
+use crate::services::presence::{Avatars, NewConn, Registry};
 use crate::store::{now, Store, StoreError};
 use crate::ws::coalesce::Refusal;
 use futures_util::stream::FusedStream;
@@ -142,6 +142,10 @@ impl TokenBucket {
         self.tokens = (self.tokens + stalled.as_secs_f64() * self.rate).min(cap);
     }
 }
+
+/// `activity` frames a socket may send: 10 per 10 s (a client sends one per state change).
+const ACTIVITY_PER_SEC: f64 = 1.0;
+const ACTIVITY_BURST: f64 = 10.0;
 
 /// Most stalled time a rate bucket credits: a request's own deadline plus a margin.
 const MAX_CREDIT: Duration = Duration::from_secs(10);
@@ -330,6 +334,9 @@ struct Session {
     exp: i64,
     /// The Moodle session the socket is bound to (a refresh must keep it).
     sid: Option<SessionHash>,
+    conn_id: u64,
+    /// `activity` frames: 10 per 10 s (PROTOCOL §4).
+    activity: TokenBucket,
 }
 
 /// Removes the connection from the registry however the task ends.
@@ -405,7 +412,7 @@ where
     if shutting_down(shutdown) {
         return Err(End::Close(close::RESTART, "service restart"));
     }
-    let (token, since) = loop {
+    let (token, since, activity) = loop {
         let msg = tokio::select! {
             _ = &mut deadline => return Err(End::Close(close::AUTH_TIMEOUT, "no hello in time")),
             _ = shutdown.changed() => return Err(End::Close(close::RESTART, "service restart")),
@@ -440,13 +447,18 @@ where
             continue;
         }
         match decode(&text) {
-            Ok(ClientFrame::Hello { v, token, since }) => {
+            Ok(ClientFrame::Hello {
+                v,
+                token,
+                since,
+                state,
+            }) => {
                 if v != PROTOCOL_VERSION {
                     strike(&mut abuse)?;
                     send_error(ws, ErrorCode::BadFrame, "hello").await?;
                     continue;
                 }
-                break (token, since);
+                break (token, since, state.unwrap_or_default());
             }
             Ok(other) => {
                 strike(&mut abuse)?;
@@ -483,9 +495,16 @@ where
     let person = shared.avatars.person(&user);
     let (tx, rx) = outbox(shared.limits.outbox_frames);
     // 1. Register for live pushes first, so nothing committed from now on is missed.
+    let conn = NewConn {
+        id: conn_id,
+        session: verified.sid,
+        active: activity.is_active(),
+        viewhidden: verified.caps.viewhidden,
+        tx: tx.clone(),
+    };
     if shared
         .registry
-        .register(person.clone(), courses, conn_id, verified.sid, tx.clone())
+        .register_conn(person.clone(), courses, conn)
         .is_err()
     {
         return Err(End::Close(close::TOO_MANY, "too many connections"));
@@ -525,9 +544,9 @@ where
         user: &person,
         online: mates
             .iter()
-            .map(|p| OnlinePerson {
+            .map(|(p, status)| OnlinePerson {
                 person: p,
-                status: "online",
+                status: *status,
             })
             .collect(),
         windows: &windows,
@@ -599,6 +618,8 @@ where
         caps: verified.caps,
         exp: verified.exp,
         sid: verified.sid,
+        conn_id,
+        activity: TokenBucket::new(ACTIVITY_PER_SEC, ACTIVITY_BURST),
     };
     Ok(Some((session, tx, rx, reg, replayed)))
 }
@@ -872,7 +893,12 @@ where
         ClientFrame::Conversations { offset, limit } => {
             let limit = limit.unwrap_or(crate::protocol::CONVERSATIONS_DEFAULT);
             match convs
-                .bounded(convs.conversations(&session.person, offset.unwrap_or(0), limit))
+                .bounded(convs.conversations(
+                    &session.person,
+                    session.caps.viewhidden,
+                    offset.unwrap_or(0),
+                    limit,
+                ))
                 .await
             {
                 Ok(json) => send_text(ws, json).await?,
@@ -978,6 +1004,15 @@ where
             {
                 log_service_error(&e);
                 send_error(ws, e.code(), "window").await?;
+            }
+        }
+        ClientFrame::Activity { state } => {
+            if session.activity.take() {
+                shared
+                    .registry
+                    .set_activity(uid, session.conn_id, state.is_active());
+            } else {
+                send_error(ws, ErrorCode::RateLimited, "activity").await?;
             }
         }
         ClientFrame::Ping { n } => {

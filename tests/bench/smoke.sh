@@ -38,12 +38,12 @@ import json, sys
 r = json.loads(sys.argv[1])
 bad = [k for k, v in r.items()
        if (k.endswith("failed") or k.endswith("errors") or k.endswith("closed_by_server")
-           or k.endswith("incomplete_joins") or k.endswith("incomplete_leaves")
+           or k.endswith("incomplete_joins") or k.endswith("incomplete_leaves") or k.endswith("incomplete_aways")
            or k.endswith(("acked_not_stored", "messages_without_sent_row", "duplicates", "missing",
                           "misrouted", "unknown_received")))
        and isinstance(v, (int, float)) and v != 0]
 counts = [k for k in r if k.endswith(("delivered_per_s", "typing_processed_per_s", "held", "welcomed",
-                                        "join_fanout_samples"))]
+                                        "join_fanout_samples", "away_fanout_samples"))]
 zero = [k for k in counts if not r[k]]
 if bad or zero:
     print("  nonzero failure counters:", bad, " empty results:", zero)

@@ -228,12 +228,12 @@ namespace {
     check($claims['iat'] === 1763772000 && $claims['exp'] === 1763772300, 'iat is now and exp is iat + lifetime');
     check($claims['sid'] === hash('sha256', 'abcdef0123456789'), 'sid is the sha256 hex of the session id');
     check($claims['caps'] === ['send' => true, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [12, 3],
-        'deleteown' => false],
+        'deleteown' => false, 'viewhidden' => false],
         'caps carries booleans and integer course ids');
     check(!array_key_exists('sid', $issuer->build_claims(42, 1, $caps, '')), 'sid is omitted without a session');
     $empty = $issuer->build_claims(7, 1, []);
     check($empty['caps'] === ['send' => false, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [],
-        'deleteown' => false],
+        'deleteown' => false, 'viewhidden' => false],
         'missing capability answers are false / []');
 
     // Lifetime bounds.
@@ -275,7 +275,7 @@ namespace {
     $GLOBALS['stubcourses'][5] = [9, 7, 3];
     $c = token_issuer::capabilities(5);
     check($c === ['send' => true, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [3, 7],
-        'deleteown' => true],
+        'deleteown' => true, 'viewhidden' => false],
         'a teacher gets sorted anyusercourses of the courses where they have messageanyuser');
     $GLOBALS['stubcaps'][6] = ['system' => ['moodle/site:sendmessage' => true, 'moodle/site:readallmessages' => true,
         'moodle/site:messageanyuser' => true]];
@@ -286,8 +286,12 @@ namespace {
         'site-wide messageanyuser needs no per-course list');
     $c = token_issuer::capabilities(8);
     check($c === ['send' => false, 'readall' => false, 'anyuser' => false, 'anyusercourses' => [],
-        'deleteown' => false],
+        'deleteown' => false, 'viewhidden' => false],
         'a user without sendmessage gets send = false');
+    $GLOBALS['stubcaps'][10] = ['system' => ['moodle/user:viewhiddendetails' => true]];
+    $GLOBALS['stubcourses'][10] = [];
+    check(token_issuer::capabilities(10)['viewhidden'] === true,
+        'viewhiddendetails in the system context gives viewhidden (last seen on a site that hides lastaccess)');
 
     // End to end through the site config.
     $GLOBALS['stubconfig'] = ['secret' => $secret, 'tokenlifetime' => '120'];

@@ -124,7 +124,7 @@ test('people answers: only the answer for what is typed now is shown; a shorter 
     const old = reduce(s, {type: 'people', frame: {type: 'people', query: 'an', items: [ana, bruno]}});
     assert.equal(old.panel.results, null, 'an answer to an older text is dropped');
     s = reduce(s, {type: 'people', frame: {type: 'people', query: 'ana', items: [Object.assign({online: true}, ana)]}});
-    assert.deepEqual(s.panel.results, [{id: 7, fullname: 'Ana Lima', avatar: 'a', online: true}]);
+    assert.deepEqual(s.panel.results, [{id: 7, fullname: 'Ana Lima', avatar: 'a', online: true, status: 'online'}]);
     assert.equal(s.people[7].fullname, 'Ana Lima');
     s = reduce(s, {type: 'searchLimited'});
     assert.equal(s.panel.results.length, 1, 'rate limited: the last results stay');

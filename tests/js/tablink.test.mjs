@@ -100,6 +100,10 @@ const fakeSockets = () => {
                 t.messages.push({to, text, cid});
                 return cid;
             },
+            activities: [],
+            setActivity(state) {
+                t.activities.push(state);
+            },
             /** The server's welcome on this socket. */
             welcome(cursor) {
                 t.connected = true;
@@ -238,4 +242,39 @@ test('a message sent again by a page that loads (kept in localStorage by another
     assert.ok(!g.frames.some((fr) => fr.type === 'ack'));
     assert.deepEqual(g.t.pending, [], 'the other tab knows it is stored from the message itself');
     assert.deepEqual(f.t.pending, []);
+});
+
+test('presence: the leader reports the browser\'s activity, active while one tab is, away only when all are idle or hidden', async() => {
+    const b = browser();
+    const sockets = fakeSockets();
+    const a = tab(b, sockets, 'a', {type: 'welcome', cursor: 5, online: [], windows: []});
+    await settle();
+    sockets.made[0].welcome(5);
+    const f = tab(b, sockets, 'f');
+    const g = tab(b, sockets, 'g');
+    await settle();
+    const socket = sockets.made[0];
+    const last = () => socket.activities[socket.activities.length - 1];
+    assert.equal(last(), 'active', 'every tab starts active');
+    a.t.setActivity('hidden');
+    f.t.setActivity('hidden');
+    await settle();
+    assert.equal(last(), 'active', 'g is still active');
+    g.t.setActivity('idle');
+    await settle();
+    assert.equal(last(), 'idle', 'no tab active: idle (away)');
+    g.t.setActivity('hidden');
+    await settle();
+    assert.equal(last(), 'hidden');
+    f.t.setActivity('active');
+    await settle();
+    assert.equal(last(), 'active', 'input in a follower tab brings the user back');
+    // The leader goes: the new one hears every tab again and reports what they say.
+    f.t.setActivity('hidden');
+    await settle();
+    a.t.stop();
+    await settle();
+    const next = sockets.made[sockets.made.length - 1];
+    assert.notEqual(next, socket, 'a new leader has its socket');
+    assert.equal(next.activities[next.activities.length - 1], 'hidden', 'f and g are hidden');
 });

@@ -563,3 +563,33 @@ test('any later connection fetches, even while the page token would still be val
     ws2.open();
     assert.equal(helloToken(ws2), 'tok1');
 });
+
+test('activity: in every hello, then sent when it changes, at most once a second', async() => {
+    const env = setup();
+    env.t.setActivity('hidden');
+    env.t.start();
+    await flush();
+    const ws = env.sockets[0];
+    ws.open();
+    assert.equal(ws.sent[0].state, 'hidden', 'the hello says the tab is hidden');
+    ws.receive(welcomeFrame(1));
+    assert.deepEqual(ws.frames('activity'), [], 'nothing new to say');
+    env.t.setActivity('active');
+    assert.deepEqual(ws.frames('activity'), [{type: 'activity', state: 'active'}]);
+    env.t.setActivity('hidden');
+    env.t.setActivity('idle');
+    assert.equal(ws.frames('activity').length, 1, 'not twice within a second');
+    await env.clock.advance(1000);
+    assert.deepEqual(ws.frames('activity').map((f) => f.state), ['active', 'idle'], 'the latest state, once');
+    env.t.setActivity('active');
+    env.t.setActivity('idle');
+    await env.clock.advance(2000);
+    assert.equal(ws.frames('activity').length, 2, 'back to what the server knows: nothing sent');
+    // A reconnect says the state in its hello.
+    ws.serverClose(1006);
+    await env.clock.advance(env.clock.nextDelay());
+    await flush();
+    const ws2 = env.sockets[1];
+    ws2.open();
+    assert.equal(ws2.sent[0].state, 'idle');
+});

@@ -32,6 +32,7 @@
 import * as Protocol from './protocol.js';
 import {createTransport} from './transport.js';
 import {canShareSocket, createSharedTransport} from './tablink.js';
+import {createActivityMonitor} from './activity.js';
 import {createRenderer} from './renderer.js';
 import {initialState, reduce, conv, unreadUpto, peerOf, groupInfo, groupConv, isGroupKey, parseKey} from './state.js';
 import {createPanelController} from './panel.js';
@@ -458,7 +459,7 @@ export const createController = (deps) => {
                 }
                 break;
             case 'presence':
-                dispatch({type: 'presence', user: frame.user, status: frame.status});
+                dispatch({type: 'presence', user: frame.user, status: frame.status, lastSeen: frame.last_seen});
                 break;
             case 'message': {
                 if (frame.message && frame.message.cid && frame.message.from === state.me) {
@@ -901,6 +902,14 @@ export const startDock = (config) => {
     controller.transport = transport;
     if (transport.setWelcomeSource) {
         transport.setWelcomeSource(() => controller.welcomeFrame());
+    }
+    if (view && view.document && transport.setActivity) {
+        // Presence: this tab's activity, known before the first hello (PROTOCOL §5.2).
+        const monitor = createActivityMonitor({view, onChange: (state) => transport.setActivity(state)});
+        transport.setActivity(monitor.state);
+        controller.activity = monitor;
+        // A tab that goes no longer keeps its browser active.
+        view.addEventListener('pagehide', () => transport.setActivity(Protocol.ACTIVITY.HIDDEN));
     }
     if (view) {
         // The next page of this tab draws the dock from what this one showed last.

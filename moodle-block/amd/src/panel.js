@@ -121,6 +121,8 @@ const fromServer = (c) => {
         favourite: !!c.favourite,
         muted: !!c.muted,
         online: !!c.online,
+        // Individual: 'online', 'away' or 'offline' (PROTOCOL §5.2; an older server sends only `online`).
+        status: c.status || (c.online ? 'online' : 'offline'),
     });
 };
 
@@ -180,8 +182,9 @@ const applyMessage = (panel, message, me, sender) => {
         last: freeze(Object.assign({}, message)),
         unread: mine ? item.unread : item.unread + 1,
     };
-    if (item.type === 'individual' && !mine && sender && sender.id === message.from) {
+    if (item.type === 'individual' && !mine && sender && sender.id === message.from && !item.online) {
         changes.online = true;
+        changes.status = 'online';
     }
     const next = freeze(Object.assign({}, item, changes));
     return withPanel(panel, {items: sorted(panel.items.map((c) => (c === item ? next : c)))});
@@ -291,16 +294,21 @@ export const reducePanel = (panel, action, state) => {
             if (!user || !user.id) {
                 return p;
             }
-            const online = action.status === 'online';
+            const status = action.status === 'away' || action.status === 'online' ? action.status : 'offline';
+            const online = status !== 'offline';
             let changed = false;
             const items = p.items.map((c) => {
-                if (c.type !== 'individual' || !c.with || c.with.id !== user.id || c.online === online) {
+                if (c.type !== 'individual' || !c.with || c.with.id !== user.id || c.status === status) {
                     return c;
                 }
                 changed = true;
-                return freeze(Object.assign({}, c, {online}));
+                return freeze(Object.assign({}, c, {online, status}));
             });
-            return changed ? withPanel(p, {items: freeze(items)}) : p;
+            const listed = p.results && p.results.some((x) => x.id === user.id && x.status !== status);
+            const results = listed
+                ? freeze(p.results.map((x) => (x.id === user.id ? freeze(Object.assign({}, x, {online, status})) : x)))
+                : p.results;
+            return changed || listed ? withPanel(p, changed ? {items: freeze(items), results} : {results}) : p;
         }
 
         case 'search': {
@@ -327,6 +335,7 @@ export const reducePanel = (panel, action, state) => {
             }
             const results = freeze((f.items || []).filter((x) => x && x.id).map((x) => freeze({
                 id: x.id, fullname: String(x.fullname || ''), avatar: String(x.avatar || ''), online: !!x.online,
+                status: x.status || (x.online ? 'online' : 'offline'),
             })));
             return withPanel(p, {results, resultsFor: f.query, searching: false, rateLimited: false});
         }
@@ -427,6 +436,7 @@ export const conversationModel = (c, me) => {
         favourite: c.favourite,
         muted: c.muted,
         online: individual && c.online,
+        away: individual && c.status === 'away',
     };
 };
 

@@ -28,7 +28,8 @@
  */
 
 import {selectedTab, unreadTotal, conversationModel, timeAgo, TAB_CHATS, TAB_ONLINE} from './panel.js';
-import {countStr} from './strings.js';
+import {countStr, presenceText} from './strings.js';
+import {presenceOf} from './state.js';
 
 /** Distance from the end of the list at which the next page is asked for. */
 const NEAR_END_PX = 48;
@@ -378,7 +379,10 @@ export const createPanelView = (options) => {
         const list = region('conversations');
         const models = panel.items.map((c) => {
             const m = conversationModel(c, state.me);
+            const presence = m.individual ? presenceOf(state, m.peer) : null;
             return Object.assign(m, {
+                // The list's own status (it follows presence frames), with when an offline person was last seen.
+                presencetext: presence ? presenceText(str, {status: c.status || 'offline', lastSeen: presence.lastSeen}, nowMs) : '',
                 url: messageUrl(m.conv),
                 timetext: m.time ? timeText(m.time, nowMs) : '',
                 timetitle: m.time ? formats.full.format(new Date(m.time * 1000)) : '',
@@ -438,7 +442,15 @@ export const createPanelView = (options) => {
         const people = panel.query && panel.results ? panel.results : [];
         if (people !== shownResults) {
             const list = region('search-list');
-            const html = await Promise.all(people.map((p) => renderTemplate('person_result', p)));
+            const html = await Promise.all(people.map((p) => {
+                const seen = presenceOf(state, p.id).lastSeen;
+                const presencetext = presenceText(str, {status: p.status, lastSeen: seen}, Date.now());
+                return renderTemplate('person_result', Object.assign({}, p, {
+                    away: p.status === 'away',
+                    presencetext,
+                    lastseen: p.status === 'offline' && seen ? presencetext : '',
+                }));
+            }));
             const active = doc.activeElement;
             const focusedId = active && list.contains(active) ? Number(active.getAttribute('data-userid')) : 0;
             const next = new Map();

@@ -100,18 +100,27 @@ export const newCid = (random = Math.random, now = Date.now) => {
     return `c-${now().toString(36)}-${cidCounter.toString(36)}-${rnd}`;
 };
 
+/** A browser's activity as an `activity` frame reports it (PROTOCOL §5.2). */
+export const ACTIVITY = Object.freeze({ACTIVE: 'active', IDLE: 'idle', HIDDEN: 'hidden'});
+export const activity = (state) => ({type: 'activity', state});
+
 /**
  * @param {string} token
  * @param {number} [since] highest message id already received (given on every reconnect, even 0)
+ * @param {string} [state] the browser's activity (PROTOCOL §5.2), sent unless 'active' (the default)
  * @returns {object}
  */
-export const hello = (token, since) => {
+export const hello = (token, since, state) => {
     const frame = {type: 'hello', v: VERSION, token};
     if (typeof since === 'number' && since >= 0) {
         frame.since = since;
     }
+    if (state && state !== ACTIVITY.ACTIVE) {
+        frame.state = state;
+    }
     return frame;
 };
+
 
 export const refreshToken = (token) => ({type: 'token', token});
 

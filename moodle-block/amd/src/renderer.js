@@ -31,9 +31,10 @@
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
 
-import {cannotSendKey, conversationView, conv, groupInfo, groupOnlineCount, isGroupKey, parseKey, typingText} from './state.js';
+import {cannotSendKey, conversationView, conv, groupInfo, groupOnlineCount, isGroupKey, parseKey, presenceOf, typingText}
+    from './state.js';
 import {renderInto} from './linkify.js';
-import {countStr} from './strings.js';
+import {countStr, presenceText} from './strings.js';
 import {createPanelView} from './panelview.js';
 import {unreadTotal} from './panel.js';
 
@@ -800,9 +801,13 @@ export const createRenderer = (options) => {
                 if (badge) {
                     setAttr(badge, 'aria-label', countStr(str, 'unreadcount', c.unread));
                 }
+                // Away is a colour and words: the dot's tooltip, and the button's name.
+                const away = p.status === 'away';
+                toggleClass(el, 'is-away', away);
+                setAttr(el.querySelector('.block_dockchat-presence'), 'title', str(away ? 'away' : 'online'));
                 // The button's name is its aria-label, not its content: the count goes into it.
                 const button = el.querySelector('[data-action="open-chat"]');
-                const name = str('openchatwith', p.fullname);
+                const name = str('openchatwith', p.fullname) + (away ? ', ' + str('away') : '');
                 setAttr(button, 'aria-label', c.unread ? name + ', ' + countStr(str, 'unreadcount', c.unread) : name);
             });
         }
@@ -1155,10 +1160,12 @@ export const createRenderer = (options) => {
         const minimised = entry.state !== 'open';
         // Presence is only known while connected (a group has none).
         const group = isGroupKey(peer);
-        const online = !group && state.connection.state === 'connected' && state.online.some((p) => p.id === peer);
+        const presence = !group && state.connection.state === 'connected' ? presenceOf(state, peer) : null;
+        const online = !!presence && presence.status !== 'offline';
         toggleClass(el, 'is-minimised', minimised);
         toggleClass(el, 'is-highlight', minimised && c.highlight);
         toggleClass(el, 'is-online', online);
+        toggleClass(el, 'is-away', !!presence && presence.status === 'away');
         const toggle = el.querySelector('[data-action="toggle"]');
         setAttr(toggle, 'aria-expanded', minimised ? 'false' : 'true');
         const person = state.people[peer];
@@ -1181,7 +1188,8 @@ export const createRenderer = (options) => {
                     img.setAttribute('src', person.avatar);
                 }
             }
-            setText(region(el, 'presence-text'), online ? str('online') : str(restoring(state) ? 'connecting' : 'offline'));
+            setText(region(el, 'presence-text'), presence ? presenceText(str, presence, nowMs)
+                : str(restoring(state) ? 'connecting' : 'offline'));
         }
         const badge = region(el, 'unread');
         setHidden(badge, !c.unread);
@@ -1504,12 +1512,13 @@ export const createRenderer = (options) => {
             }
             const c = conv(state, entry.peer);
             const subject = windowSubject(state, entry.peer);
-            const online = !subject.group && state.connection.state === 'connected'
-                && state.online.some((p) => p.id === entry.peer);
+            const presence = !subject.group && state.connection.state === 'connected' ? presenceOf(state, entry.peer) : null;
+            const online = !!presence && presence.status !== 'offline';
+            const away = !!presence && presence.status === 'away';
             // Named after the conversation (the list's rows say "Chat with…"): its place, among the
             // minimised conversations, says what it is.
-            const name = subject.fullname;
-            const sig = [subject.fullname, subject.avatar, c.unread, c.highlight, online].join('|');
+            const name = subject.fullname + (away ? ', ' + str('away') : '');
+            const sig = [subject.fullname, subject.avatar, c.unread, c.highlight, online, away].join('|');
             if (h.sig === sig) {
                 return;
             }
@@ -1528,6 +1537,7 @@ export const createRenderer = (options) => {
             setText(badge, c.unread ? String(c.unread) : '');
             toggleClass(h.el, 'is-highlight', !!c.unread);
             toggleClass(h.el, 'is-online', online);
+            toggleClass(h.el, 'is-away', away);
         });
     };
 

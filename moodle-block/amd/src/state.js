@@ -185,6 +185,65 @@ const withPeople = (state, persons) => {
     return freeze(Object.assign({}, state, {people: freeze(people)}));
 };
 
+/**
+ * Remember when offline people were last seen (PROTOCOL §5.2): `people[id].lastSeen`, Unix seconds.
+ *
+ * @param {object} state
+ * @param {Array<[number, number]>} pairs [user id, last_seen]
+ * @returns {object}
+ */
+const withLastSeen = (state, pairs) => {
+    const list = pairs.filter(([id, t]) => id && typeof t === 'number' && t > 0
+        && !(state.people[id] && state.people[id].lastSeen === t));
+    if (!list.length) {
+        return state;
+    }
+    const people = Object.assign({}, state.people);
+    list.forEach(([id, t]) => {
+        people[id] = freeze(Object.assign({id}, people[id] || {}, {lastSeen: t}));
+    });
+    return freeze(Object.assign({}, state, {people: freeze(people)}));
+};
+
+/**
+ * The `last_seen` values an action carries.
+ *
+ * @param {object} action
+ * @returns {Array<[number, number]>}
+ */
+const lastSeenIn = (action) => {
+    const f = action.frame || {};
+    switch (action.type) {
+        case 'presence':
+            return action.user && action.status === 'offline' ? [[action.user.id, action.lastSeen]] : [];
+        case 'welcome':
+            return (f.windows || []).filter((w) => w && w.with).map((w) => [w.with.id, w.last_seen]);
+        case 'conversations':
+            return (f.items || []).filter((c) => c && c.type === 'individual' && c.with).map((c) => [c.with.id, c.last_seen]);
+        case 'people':
+            return (f.items || []).filter((x) => x && x.id).map((x) => [x.id, x.last_seen]);
+        default:
+            return [];
+    }
+};
+
+/**
+ * A person's presence as the dock shows it: 'online' or 'away' (an online course-mate), else 'offline' with when
+ * they were last seen (0: unknown).
+ *
+ * @param {object} state
+ * @param {number} id
+ * @returns {{status: string, lastSeen: number}}
+ */
+export const presenceOf = (state, id) => {
+    const on = state.online.find((p) => p.id === id);
+    if (on) {
+        return {status: on.status === 'away' ? 'away' : 'online', lastSeen: 0};
+    }
+    const p = state.people[id];
+    return {status: 'offline', lastSeen: p && p.lastSeen ? p.lastSeen : 0};
+};
+
 const byName = (a, b) => {
     const c = String(a.fullname || '').localeCompare(String(b.fullname || ''), undefined, {sensitivity: 'base'});
     return c !== 0 ? c : a.id - b.id;
@@ -486,7 +545,7 @@ const reduceChat = (state, action) => {
             }
             let next = freeze(Object.assign({}, state, {
                 user: snap.self ? freeze(Object.assign({}, snap.self)) : state.user,
-                online: freeze(snap.online.map((p) => freeze(Object.assign({}, p, {status: 'online'}))).sort(byName)),
+                online: freeze(snap.online.map((p) => freeze(Object.assign({}, p, {status: p.status || 'online'}))).sort(byName)),
                 limits: freeze(Object.assign({}, state.limits, snap.limits)),
                 orderAt: Math.max(state.orderAt, snap.orderAt || 0),
                 restored: true,
@@ -541,8 +600,9 @@ const reduceChat = (state, action) => {
                 return state;
             }
             const others = state.online.filter((p) => p.id !== user.id);
-            const online = action.status === 'online'
-                ? others.concat([freeze(Object.assign({}, user, {status: 'online'}))]).sort(byName)
+            const here = action.status === 'online' || action.status === 'away';
+            const online = here
+                ? others.concat([freeze(Object.assign({}, user, {status: action.status}))]).sort(byName)
                 : others;
             return withPeople(freeze(Object.assign({}, state, {online: freeze(online)})), [user]);
         }
@@ -786,7 +846,7 @@ export const reduce = (state, action) => {
     if (panel !== next.panel) {
         next = withPeople(freeze(Object.assign({}, next, {panel})), panelPeople(action));
     }
-    return next;
+    return withLastSeen(next, lastSeenIn(action));
 };
 
 /**

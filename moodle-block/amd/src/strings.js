@@ -46,6 +46,9 @@ export const STRING_KEYS = [
     'addtofavourites', 'blockuser', 'blockuserconfirm', 'blockuserconfirmbutton', 'cancel', 'conversationactions', 'delete',
     'deleteallconfirm', 'deleteconversation', 'deleteforme', 'muteconversation', 'removefromfavourites', 'unblockuser',
     'unmuteconversation', 'youhaveblockeduser',
+    // Presence: away, and when an offline person was last seen.
+    'away', 'lastseendaysmany', 'lastseendaysone', 'lastseenhoursmany', 'lastseenhoursone', 'lastseenjustnow',
+    'lastseenminutesmany', 'lastseenminutesone',
 ];
 
 /**
@@ -77,3 +80,41 @@ export const makeStr = (map) => (key, a) => {
  * @returns {string}
  */
 export const countStr = (str, key, n) => str(key + (n === 1 ? 'one' : 'many'), n);
+
+/**
+ * "Last seen 5 minutes ago" for someone offline (PROTOCOL §5.2 `last_seen`): minutes under an hour, hours under
+ * a day, then days.
+ *
+ * @param {function(string, *=): string} str the string getter
+ * @param {number} lastSeen Unix seconds
+ * @param {number} nowMs the clock, ms
+ * @returns {string}
+ */
+export const lastSeenText = (str, lastSeen, nowMs) => {
+    const secs = Math.floor(nowMs / 1000) - lastSeen;
+    if (secs < 60) {
+        return str('lastseenjustnow');
+    }
+    if (secs < 3600) {
+        return countStr(str, 'lastseenminutes', Math.floor(secs / 60));
+    }
+    if (secs < 86400) {
+        return countStr(str, 'lastseenhours', Math.floor(secs / 3600));
+    }
+    return countStr(str, 'lastseendays', Math.floor(secs / 86400));
+};
+
+/**
+ * A person's presence in words: "Online", "Away", "Last seen …", or "Offline" when that is not known.
+ *
+ * @param {function(string, *=): string} str the string getter
+ * @param {{status: string, lastSeen: number}} presence as state.js presenceOf gives it
+ * @param {number} nowMs the clock, ms
+ * @returns {string}
+ */
+export const presenceText = (str, presence, nowMs) => {
+    if (presence.status === 'online' || presence.status === 'away') {
+        return str(presence.status);
+    }
+    return presence.lastSeen ? lastSeenText(str, presence.lastSeen, nowMs) : str('offline');
+};

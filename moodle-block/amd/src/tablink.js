@@ -30,6 +30,9 @@
  * - When the leader's tab goes (closed, navigated away), the lock passes to a waiting tab, which opens the
  *   socket and resumes from the cursor it had (PROTOCOL §5.1): nothing is lost, and what comes twice is
  *   dropped by id.
+ * - Each tab tells the leader its activity (./activity.js); the leader reports the browser's, combined (active
+ *   if one tab is), on its socket (PROTOCOL §5.2). A tab that goes says so; after a change of leader every tab
+ *   tells the new one again.
  * - Without BroadcastChannel or Web Locks (`canShareSocket`), or if the lock cannot be asked for, each tab has
  *   its own socket, as before.
  *
@@ -39,6 +42,8 @@
  */
 
 import {createTransport, STATES} from './transport.js';
+import {combineActivity} from './activity.js';
+import {ACTIVITY} from './protocol.js';
 
 /** The roles a tab can have. */
 export const ROLES = Object.freeze({JOINING: 'joining', LEADER: 'leader', FOLLOWER: 'follower', SOLO: 'solo'});
@@ -96,6 +101,15 @@ export const createSharedTransport = (options) => {
     // The leader's: which tab sent each message not acknowledged yet.
     /** @type {Map<string, string>} */
     const owners = new Map();
+    // This tab's activity, and (the leader's) every other tab's.
+    let myActivity = ACTIVITY.ACTIVE;
+    /** @type {Map<string, string>} */
+    const activities = new Map();
+    const reportActivity = () => {
+        if (real && real.setActivity) {
+            real.setActivity(combineActivity([myActivity].concat(Array.from(activities.values()))));
+        }
+    };
 
     const emit = (type, payload) => {
         (listeners[type] || []).slice().forEach((fn) => fn(payload));
@@ -193,6 +207,9 @@ export const createSharedTransport = (options) => {
         outbox.clear();
         controls.forEach((frame, key) => real.send(frame, key));
         controls.clear();
+        // The other tabs tell this one their activity again when they hear it leads.
+        activities.clear();
+        reportActivity();
         post({kind: 'leader'});
         real.start();
     };
@@ -216,6 +233,14 @@ export const createSharedTransport = (options) => {
                 break;
             case 'reconnect':
                 real.reconnectNow();
+                break;
+            case 'activity':
+                if (msg.state) {
+                    activities.set(msg.from, msg.state);
+                } else {
+                    activities.delete(msg.from);
+                }
+                reportActivity();
                 break;
             default:
                 break;
@@ -266,6 +291,7 @@ export const createSharedTransport = (options) => {
             case 'leader':
                 // The tab that had the socket went; the new leader's welcome follows.
                 connected = false;
+                post({kind: 'activity', state: myActivity});
                 break;
             case 'event':
                 if (msg.type === 'status') {
@@ -305,6 +331,7 @@ export const createSharedTransport = (options) => {
         role = ROLES.FOLLOWER;
         setStatus({state: STATES.CONNECTING});
         post({kind: 'join'});
+        post({kind: 'activity', state: myActivity});
     };
 
     const holdLock = () => new Promise((resolve) => {
@@ -366,6 +393,10 @@ export const createSharedTransport = (options) => {
             });
         },
         stop() {
+            if (!real) {
+                // This tab no longer counts for the browser's activity.
+                post({kind: 'activity', state: null});
+            }
             stopped = true;
             if (real) {
                 real.stop();
@@ -432,6 +463,19 @@ export const createSharedTransport = (options) => {
                 controls.set(key, frame);
             }
             return false;
+        },
+        /**
+         * Report this tab's activity (PROTOCOL §5.2); the leader sends the browser's, combined.
+         *
+         * @param {string} state 'active', 'idle' or 'hidden'
+         */
+        setActivity(state) {
+            myActivity = state;
+            if (real) {
+                reportActivity();
+            } else if (role === ROLES.FOLLOWER) {
+                post({kind: 'activity', state});
+            }
         },
         /** @returns {string} this tab's role: 'joining', 'leader', 'follower' or 'solo' */
         get role() {

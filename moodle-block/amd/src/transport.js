@@ -53,6 +53,8 @@ const DEFAULTS = {
     backoffBaseMs: 1000,
     backoffMaxMs: 30000,
     welcomeTimeoutMs: 15000,
+    // Least time between two `activity` frames.
+    activityGapMs: 1000,
     pingIntervalMs: 25000,
     tokenRetryMs: 10000,
     sendRetryMs: 2000,
@@ -150,7 +152,11 @@ export const createTransport = (options) => {
     let cursor = resumeFrom || 0;
     let serverOffsetMs = 0;
     let status = {state: STATES.IDLE};
-    const timer = {retry: null, welcome: null, refresh: null, ping: null};
+    const timer = {retry: null, welcome: null, refresh: null, ping: null, activity: null};
+    // The browser's activity (PROTOCOL §5.2): what this page says, and what the server was last told.
+    let activity = Protocol.ACTIVITY.ACTIVE;
+    let toldActivity = Protocol.ACTIVITY.ACTIVE;
+    let lastActivityAt = -Infinity;
     let lastRx = 0;
     /** @type {Map<string, {to: number, text: string, cid: string, inflight: boolean, retryTimer: *}>} */
     const outbox = new Map();
@@ -179,6 +185,24 @@ export const createTransport = (options) => {
             return true;
         } catch (e) {
             return false;
+        }
+    };
+    /** Tell the server the activity if it changed, at most once a second (a tab switch flickers). */
+    const flushActivity = () => {
+        if (timer.activity !== null || activity === toldActivity || !authed) {
+            return;
+        }
+        const wait = lastActivityAt + opts.activityGapMs - now();
+        if (wait > 0) {
+            timer.activity = timers.setTimeout(() => {
+                timer.activity = null;
+                flushActivity();
+            }, wait);
+            return;
+        }
+        if (raw(Protocol.activity(activity))) {
+            toldActivity = activity;
+            lastActivityAt = now();
         }
     };
 
@@ -267,6 +291,7 @@ export const createTransport = (options) => {
                 controls.forEach((control) => raw(control));
                 controls.clear();
                 outbox.forEach((entry) => transmit(entry));
+                flushActivity();
                 return;
             }
             case 'missed':
@@ -407,7 +432,8 @@ export const createTransport = (options) => {
                     return;
                 }
                 lastRx = now();
-                socket.send(JSON.stringify(Protocol.hello(answer.token, resumed ? cursor : undefined)));
+                socket.send(JSON.stringify(Protocol.hello(answer.token, resumed ? cursor : undefined, activity)));
+                toldActivity = activity;
                 timer.welcome = timers.setTimeout(() => {
                     timer.welcome = null;
                     if (gen === generation) {
@@ -559,6 +585,16 @@ export const createTransport = (options) => {
                 controls.set(key, frame);
             }
             return false;
+        },
+        /**
+         * Report the browser's activity ('active', 'idle' or 'hidden', PROTOCOL §5.2): sent when it changes, at
+         * most once a second, and in every hello.
+         *
+         * @param {string} state
+         */
+        setActivity(state) {
+            activity = state;
+            flushActivity();
         },
         /** @returns {number} the highest message id received */
         get cursor() {

@@ -65,6 +65,9 @@ class dock {
         'blockuserconfirmbutton', 'cancel', 'conversationactions', 'delete', 'deleteallconfirm', 'deleteconversation',
         'deleteforme', 'muteconversation', 'removefromfavourites', 'unblockuser', 'unmuteconversation',
         'youhaveblockeduser',
+        'away', 'lastseendaysmany',
+        'lastseendaysone', 'lastseenhoursmany', 'lastseenhoursone', 'lastseenjustnow', 'lastseenminutesmany',
+        'lastseenminutesone',
     ];
 
     /** @var string[] The alert preferences of the dock (lib.php block_dockchat_user_preferences), by client name. */

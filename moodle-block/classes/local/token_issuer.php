@@ -120,7 +120,7 @@ class token_issuer {
      * Asks Moodle's role engine the questions dockchatd needs answered (PROTOCOL.md 2.1, caps).
      *
      * @param int $userid The user the token is for.
-     * @return array{send: bool, readall: bool, anyuser: bool, anyusercourses: int[], deleteown: bool}
+     * @return array{send: bool, readall: bool, anyuser: bool, anyusercourses: int[], deleteown: bool, viewhidden: bool}
      */
     public static function capabilities(int $userid): array {
         $system = \core\context\system::instance();
@@ -145,6 +145,8 @@ class token_issuer {
             'anyusercourses' => $courses,
             // core_message\api::can_delete_message() and can_delete_conversation() for one's own messages.
             'deleteown' => has_capability('moodle/site:deleteownmessage', $system, $userid),
+            // May see last access even when $CFG->hiddenuserfields hides it (user_get_user_details()).
+            'viewhidden' => has_capability('moodle/user:viewhiddendetails', $system, $userid),
         ];
     }
 
@@ -179,6 +181,7 @@ class token_issuer {
             'anyuser' => !empty($caps['anyuser']),
             'anyusercourses' => array_values(array_map('intval', $caps['anyusercourses'] ?? [])),
             'deleteown' => !empty($caps['deleteown']),
+            'viewhidden' => !empty($caps['viewhidden']),
         ];
         return $claims;
     }

@@ -2,6 +2,8 @@
 //! (connects and says `hello`) and later leaves (closes the socket), repeatedly; every online member
 //! must receive the `presence` change. Reports the fan-out time: from the joiner's `hello` (or close)
 //! until the LAST member has read the presence frame, measured on the load generator's clock.
+//! Between the two, the joiner's tab goes hidden (`activity`) and comes back: the `away` fan-out and
+//! the `online` one after it are timed the same way (from the `activity` frame), PROTOCOL §5.2.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -30,6 +32,8 @@ struct Probe {
     online_last_ns: AtomicU64,
     offline_first_ns: AtomicU64,
     offline_last_ns: AtomicU64,
+    away: AtomicU64,
+    away_last_ns: AtomicU64,
     presence_total: AtomicU64,
 }
 
@@ -47,8 +51,21 @@ impl Probe {
         last.store(now, Ordering::Release);
     }
 
+    fn arrive_away(&self) {
+        self.away.fetch_add(1, Ordering::AcqRel);
+        self.away_last_ns.store(client::now_ns(), Ordering::Release);
+    }
+
+    /// Forgets the online arrivals (before the joiner comes back from away).
+    fn reset_online(&self) {
+        self.online.store(0, Ordering::Release);
+        self.online_last_ns.store(0, Ordering::Release);
+    }
+
     fn reset(&self) {
         for a in [
+            &self.away,
+            &self.away_last_ns,
             &self.online,
             &self.offline,
             &self.online_first_ns,
@@ -118,6 +135,7 @@ pub async fn run(
                                 match client::str_field(&t, "status") {
                                     Some("online") => probe.arrive(true),
                                     Some("offline") => probe.arrive(false),
+                                    Some("away") => probe.arrive_away(),
                                     _ => {}
                                 }
                             }
@@ -155,6 +173,9 @@ pub async fn run(
     let mut join_hist = report::histogram();
     let mut join_first = report::histogram();
     let mut leave_hist = report::histogram();
+    let mut away_hist = report::histogram();
+    let mut back_hist = report::histogram();
+    let mut incomplete_away = 0u64;
     let mut incomplete_join = 0u64;
     let mut incomplete_leave = 0u64;
     let addr = h.addr();
@@ -173,7 +194,27 @@ pub async fn run(
         } else {
             incomplete_join += 1;
         }
-        // Drain whatever the joiner received, then leave.
+        // Drain whatever the joiner received; its tab goes hidden (away), then comes back (online).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let activity =
+            |state: &str| Message::text(format!(r#"{{"type":"activity","state":"{state}"}}"#));
+        let t_away = client::now_ns();
+        ws.send(activity("hidden")).await?;
+        if wait_for(&probe.away, online_members, Duration::from_secs(10)).await {
+            let last = probe.away_last_ns.load(Ordering::Acquire);
+            away_hist.saturating_record((last.saturating_sub(t_away) / 1000).max(1));
+        } else {
+            incomplete_away += 1;
+        }
+        probe.reset_online();
+        let t_back = client::now_ns();
+        ws.send(activity("active")).await?;
+        if wait_for(&probe.online, online_members, Duration::from_secs(10)).await {
+            let last = probe.online_last_ns.load(Ordering::Acquire);
+            back_hist.saturating_record((last.saturating_sub(t_back) / 1000).max(1));
+        } else {
+            incomplete_away += 1;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
         let t_leave = client::now_ns();
         let _ = ws.send(Message::Close(None)).await;
@@ -205,7 +246,10 @@ pub async fn run(
             .filter(|(k, _)| k.ends_with("p50_ms")),
     );
     out.extend(report::latency_fields("leave_fanout_", &leave_hist));
+    out.extend(report::latency_fields("away_fanout_", &away_hist));
+    out.extend(report::latency_fields("back_fanout_", &back_hist));
     out.push(("incomplete_joins".into(), incomplete_join.into()));
+    out.push(("incomplete_aways".into(), incomplete_away.into()));
     out.push(("incomplete_leaves".into(), incomplete_leave.into()));
     out.push(("server_cpu_pct".into(), round(srv_cpu, 1).into()));
     out.push(("loadgen_cpu_pct".into(), round(gen_cpu, 1).into()));
