@@ -116,13 +116,15 @@ pub async fn start_inner(
         store.clone(),
         registry.clone(),
         avatars.clone(),
-        config.limits.text_max_chars,
-        config.limits.history_max,
-        Duration::from_secs(config.presence.enrolment_refresh_secs),
-        // The rest of the pool stays for everything else (hellos, history, reads).
-        config
-            .db_write_pipeline
-            .min((config.db_pool_size as usize / 2).max(1)),
+        crate::services::conversations::Settings {
+            text_max_chars: config.limits.text_max_chars,
+            history_max: config.limits.history_max,
+            enrolment_refresh: Duration::from_secs(config.presence.enrolment_refresh_secs),
+            // The rest of the pool stays for everything else (hellos, history, reads).
+            write_pipeline: config
+                .db_write_pipeline
+                .min((config.db_pool_size as usize / 2).max(1)),
+        },
         config
             .cluster
             .enabled()

@@ -283,18 +283,35 @@ impl WriterTask {
     }
 }
 
+/// The service's settings, from the daemon's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Longest message text, in characters (`limits.text_max_chars`).
+    pub text_max_chars: usize,
+    /// Most messages a `history` page holds (`limits.history_max`).
+    pub history_max: u32,
+    /// How often enrolments are read again (`presence.enrolment_refresh_secs`): no permission
+    /// fact is trusted longer.
+    pub enrolment_refresh: Duration,
+    /// Group commits in flight at once (`db_write_pipeline`, within half the pool).
+    pub write_pipeline: usize,
+}
+
 impl Conversations {
     /// Builds the service and spawns its message writer.
     pub fn start(
         store: Store,
         registry: Arc<Registry>,
         avatars: Avatars,
-        text_max_chars: usize,
-        history_max: u32,
-        enrolment_refresh: Duration,
-        write_pipeline: usize,
+        settings: Settings,
         ledger: Option<Arc<Ledger>>,
     ) -> (Arc<Conversations>, WriterTask) {
+        let Settings {
+            text_max_chars,
+            history_max,
+            enrolment_refresh,
+            write_pipeline,
+        } = settings;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let windows_known = Arc::new(WindowCache::new());
         let svc = Arc::new(Conversations {
