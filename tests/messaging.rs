@@ -961,9 +961,13 @@ async fn batches_in_flight_answer_in_id_order_with_one_conversation_per_pair(bac
     const ROUNDS: usize = 6;
     const PER_PEER: usize = 5; // per round
     let per_user = ROUNDS * PER_PEER * (USERS.len() - 1);
-    let mut tasks = Vec::new();
+    // Everyone is online before anyone sends (messages are pushed live only to open sockets).
+    let mut clients = Vec::new();
     for me in USERS {
-        let mut c = ctx.client(me).await;
+        clients.push((me, ctx.client(me).await));
+    }
+    let mut tasks = Vec::new();
+    for (me, mut c) in clients {
         tasks.push(tokio::spawn(async move {
             // Every id-bearing frame in arrival order: (id, what).
             let mut ids: Vec<(i64, String)> = Vec::new();

@@ -746,7 +746,8 @@ macro_rules! insert_messages {
 /// without RETURNING (MySQL) also a duplicate check before, and one INSERT per message. Only a
 /// pair's first message, a window's first use or a retried cid add statements.
 macro_rules! store_batch_body {
-    ($kind:ident, $open:path, $begin:expr, $sql:expr, $wsql:expr, $batch:expr, $returning:expr) => {{
+    ($kind:ident, $open:path, $begin:expr, $sql:expr, $wsql:expr, $batch:expr, $returning:expr, $turn:expr) => {{
+        let mut turn: IdTurn = $turn;
         let sql: &MessagingSql = $sql;
         let batch: &[NewMessage] = $batch;
         let plan = BatchPlan::new(batch);
@@ -863,7 +864,16 @@ macro_rules! store_batch_body {
             written.push(i);
         }
         let t_convs = started.elapsed();
+        // Ids are allocated by this INSERT: it waits for the batch before it to have run its own,
+        // so the ids of batches in flight follow the order they were started in.
+        if let Some(before) = turn.after.take() {
+            // A batch that failed before its INSERT lets the next one go (the sender dropped).
+            let _ = before.await;
+        }
         let ids = insert_messages!($kind, sql, tx, rows, t, $returning);
+        if let Some(next) = turn.then.take() {
+            let _ = next.send(());
+        }
 
         // Their cids. A cid stored by an earlier batch is not inserted again: its new messages
         // row goes (it was never visible to anyone) and the earlier message is the answer.
@@ -1109,10 +1119,18 @@ struct PreparePhases {
     windows: std::time::Duration,
 }
 
+/// Where a batch's id allocation (its `messages` INSERT) comes among batches prepared at the same
+/// time: after `after` fires (the batch before it has allocated its ids, or failed), and then it
+/// fires `then` for the next one. Default: no turn to wait for (nothing else in flight).
+#[derive(Debug, Default)]
+pub struct IdTurn {
+    pub after: Option<tokio::sync::oneshot::Receiver<()>>,
+    pub then: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
 /// A batch whose rows are written in an open transaction, not committed: its message ids are
-/// allocated (each above every id of a batch prepared before it on this store, since ids come
-/// from one sequence in insert order) and nothing of it is visible to anyone yet. Dropping it
-/// rolls the batch back.
+/// allocated (above every id of the batches whose turn came before, see [`IdTurn`]) and nothing of
+/// it is visible to anyone yet. Dropping it rolls the batch back.
 pub struct PreparedBatch {
     tx: OpenTx,
     session: Option<i64>,
@@ -1196,7 +1214,7 @@ impl Store {
     /// Writes a batch of sends in ONE open transaction, in order, up to its COMMIT (see
     /// [`Store::store_batch`] for what is written); the caller commits it with
     /// [`PreparedBatch::commit`]. An error means nothing of the batch was stored.
-    pub async fn prepare_batch(&self, batch: &[NewMessage]) -> Result<PreparedBatch> {
+    pub async fn prepare_batch(&self, batch: &[NewMessage], turn: IdTurn) -> Result<PreparedBatch> {
         let sql = &self.sql.messaging;
         let wsql = &self.sql.windows;
         match &self.db {
@@ -1208,7 +1226,8 @@ impl Store {
                     sql,
                     wsql,
                     batch,
-                    self.returning
+                    self.returning,
+                    turn
                 )
             }
             super::Db::Postgres(pool) => {
@@ -1219,7 +1238,8 @@ impl Store {
                     sql,
                     wsql,
                     batch,
-                    true
+                    true,
+                    turn
                 )
             }
             // Take SQLite's write lock up front: a deferred transaction that reads first and writes
@@ -1233,7 +1253,8 @@ impl Store {
                     sql,
                     wsql,
                     batch,
-                    true
+                    true,
+                    turn
                 )
             }
         }
@@ -1245,7 +1266,10 @@ impl Store {
     /// conversation Moodle disabled stores nothing (`disabled`). Nothing is visible to anyone before
     /// the commit; an error means nothing of the batch was stored.
     pub async fn store_batch(&self, batch: &[NewMessage]) -> Result<Vec<Stored>> {
-        self.prepare_batch(batch).await?.commit().await
+        self.prepare_batch(batch, IdTurn::default())
+            .await?
+            .commit()
+            .await
     }
 
     /// Whether the batch behind an unanswered COMMIT was committed. Its new rows are looked up by

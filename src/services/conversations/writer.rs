@@ -2,16 +2,17 @@
 //! in group commits ([`crate::store::messaging`]), and only after its commit each send is acked and
 //! its `message` frame fanned out, in id order.
 //!
-//! Owns: batching (up to [`GROUP_MAX`] sends per transaction), the pipeline of batches in flight
-//! (up to `db_write_pipeline`, default 4, each holding a pooled connection: one batch is prepared — rows written, ids allocated — while the ones
-//! before it commit, so throughput follows the database's capacity rather than one commit's
-//! round trip), answering in id order, and what the writer does when the database fails (refuse,
-//! wait for it, settle an unanswered COMMIT).
-//! Ids stay in order because batches are prepared one after another (each batch's inserts run
-//! after the previous batch's have returned, and ids come from one sequence), and answers go out
-//! in the order batches were prepared, whatever order their commits finish in: a client never
-//! holds an id while a lower one of the dock's own is still uncommitted, so a resume from its
-//! cursor misses nothing (PROTOCOL §5.1).
+//! Owns: batching (up to [`GROUP_MAX`] sends per transaction); batches in flight at once (up to
+//! `db_write_pipeline`, default 4, each on a pooled connection of its own, so throughput follows the
+//! database's capacity rather than one transaction's round trips); the order of answers; and what
+//! the writer does when the database fails (refuse, wait for it, settle an unanswered COMMIT).
+//! Order: batches run concurrently except for their id allocation — each batch's `messages`
+//! INSERT waits for the one started before it ([`IdTurn`]) — and their answers go out in the order
+//! they were started, whatever order their commits finish in ([`Reorder`]). So ids follow the
+//! order of sends, one sender's acks and messages come in the order they were sent, and a client
+//! never holds an id while a lower one of the dock's is still uncommitted (a resume from its
+//! cursor misses nothing, PROTOCOL §5.1). A batch with a pair not known to have a conversation runs
+//! alone (two would each create it); a retried cid waits for its first send's commit.
 //! Must not: check permissions (the service did, before queueing) or write SQL.
 
 use super::{
@@ -23,15 +24,15 @@ use crate::protocol::{error_json, ErrorCode, Person, ServerFrame, WindowState};
 use crate::services::ledger::Ledger;
 use crate::services::presence::Registry;
 use crate::store::health::{PROBE_EVERY, PROBE_TIMEOUT};
-use crate::store::messaging::{NewMessage, PendingCommit, PreparedBatch, Stored, SLOW_COMMIT};
+use crate::store::messaging::{IdTurn, NewMessage, PendingCommit, Stored, SLOW_COMMIT};
 use crate::store::{Store, StoreError};
-use futures_util::stream::{FuturesOrdered, StreamExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Who a queued send goes to.
@@ -73,30 +74,103 @@ enum WriterState {
     Unsettled(Unsettled),
 }
 
-/// A batch behind an unanswered COMMIT, and what came after it.
+/// A batch behind an unanswered COMMIT, and the others that went unanswered with it.
 #[allow(clippy::vec_box)]
 struct Unsettled {
+    /// Its place in the [`Reorder`] (its ids stay unresolved there until it is settled).
+    seq: u64,
     batch: Vec<Box<WriteReq>>,
     pending: Box<PendingCommit>,
     /// Lookups of the outcome the database answered with an error.
     refusals: u32,
-    /// The batches that were in flight behind it, with their commits' outcomes, in order.
-    followers: VecDeque<Landed>,
+    /// More batches whose COMMIT went unanswered at the same time, to settle after it.
+    rest: VecDeque<(u64, Vec<Box<WriteReq>>, Box<PendingCommit>)>,
 }
 
-/// A batch whose commit has returned, with its outcome.
+/// A send's answer, waiting for its turn.
+type Answer = (Box<WriteReq>, Stored);
+
+/// Puts the answers of batches that prepare and commit concurrently back into the order the
+/// batches were started in, which is also their ids' order (each batch allocates its ids after the
+/// one before it, [`IdTurn`]): a batch's answers go out once every batch started before it has
+/// landed or failed. So a socket's cursor never passes an id of the dock's that is still to come
+/// (PROTOCOL §5.1), and one sender's acks and messages come in the order they were sent.
+struct Reorder<T = Answer> {
+    /// The last batch number given.
+    next_seq: u64,
+    /// Batches in flight.
+    in_flight: std::collections::BTreeSet<u64>,
+    /// Answers of landed batches, by (batch, position).
+    ready: std::collections::BTreeMap<(u64, usize), T>,
+}
+
+impl<T> Default for Reorder<T> {
+    fn default() -> Self {
+        Reorder {
+            next_seq: 0,
+            in_flight: std::collections::BTreeSet::new(),
+            ready: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> Reorder<T> {
+    /// A batch starts; returns its number.
+    fn start(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.in_flight.insert(self.next_seq);
+        self.next_seq
+    }
+
+    /// Batch `seq` holds nothing (any more): it failed, or it landed.
+    fn resolve(&mut self, seq: u64) {
+        self.in_flight.remove(&seq);
+    }
+
+    /// Batch `seq` committed with these answers, in batch order.
+    fn landed_all(&mut self, seq: u64, answers: impl IntoIterator<Item = T>) {
+        self.resolve(seq);
+        for (i, answer) in answers.into_iter().enumerate() {
+            self.ready.insert((seq, i), answer);
+        }
+    }
+
+    /// The answers whose turn has come, in order.
+    fn take(&mut self) -> Vec<T> {
+        let below = self.in_flight.first().copied().unwrap_or(u64::MAX);
+        let later = self.ready.split_off(&(below, 0));
+        std::mem::replace(&mut self.ready, later)
+            .into_values()
+            .collect()
+    }
+
+    fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+}
+
+impl Reorder<Answer> {
+    /// Batch `seq` committed with these answers.
+    #[allow(clippy::vec_box)]
+    fn landed(&mut self, seq: u64, batch: Vec<Box<WriteReq>>, stored: Vec<Stored>) {
+        self.landed_all(seq, batch.into_iter().zip(stored));
+    }
+}
+
+/// What a batch in flight came to.
 #[allow(clippy::vec_box)]
-struct Landed {
-    batch: Vec<Box<WriteReq>>,
-    outcome: Result<Vec<Stored>, StoreError>,
-    /// It created conversations (see [`PreparedBatch::created_conversations`]).
-    barrier: bool,
+enum Event {
+    /// Preparing failed: nothing of it was stored.
+    NotPrepared(u64, Vec<Box<WriteReq>>, StoreError),
+    /// Its COMMIT returned (or went unanswered).
+    Landed(u64, Vec<Box<WriteReq>>, Result<Vec<Stored>, StoreError>),
 }
 
-/// A batch's commit on its way; resolves to the batch with its outcome.
-type Flight = Pin<Box<dyn Future<Output = Landed> + Send>>;
-/// A batch being prepared; resolves to its open transaction (the batch waits beside it).
-type Preparing = Pin<Box<dyn Future<Output = Result<PreparedBatch, StoreError>> + Send>>;
+/// A batch in flight, from its first statement to its COMMIT's answer.
+type Flight = Pin<Box<dyn Future<Output = Event> + Send>>;
+
+/// Most pairs remembered to have a conversation (see [`Writer::pipeline`]); then it starts over.
+const KNOWN_PAIRS_MAX: usize = 200_000;
 
 /// The single message writer: group commits, up to `depth` in flight (each holds a pooled
 /// connection; SQLite has one writer at a time, so there it is one), then acks and fan-out in id
@@ -114,13 +188,24 @@ pub(super) async fn writer_loop(
     };
     let mut state = WriterState::Up;
     let mut stopping = false;
+    let mut reorder = Reorder::default();
+    let mut known_pairs = std::collections::HashSet::new();
     loop {
         state = match state {
             WriterState::Up => {
                 if stopping {
                     break;
                 }
-                writer.pipeline(&store, &mut rx, &mut stopping, depth).await
+                writer
+                    .pipeline(
+                        &store,
+                        &mut rx,
+                        &mut stopping,
+                        depth,
+                        &mut reorder,
+                        &mut known_pairs,
+                    )
+                    .await
             }
             WriterState::Down => {
                 match refuse_while(&mut rx, &mut stopping, store.wait_up(PROBE_EVERY)).await {
@@ -168,17 +253,26 @@ pub(super) async fn writer_loop(
                             count = u.batch.len(),
                             "an unanswered commit was stored; delivering it now"
                         );
-                        let stored = u.pending.stored.into_iter().map(Ok).collect();
-                        writer.answer(&u.batch, stored);
-                        writer.land_all(&store, u.followers)
+                        let Unsettled {
+                            seq,
+                            batch,
+                            pending,
+                            rest,
+                            ..
+                        } = u;
+                        reorder.landed(seq, batch, pending.stored);
+                        writer.deliver(reorder.take());
+                        next_unsettled(rest)
                     }
                     Some(false) => {
                         tracing::warn!(
                             count = u.batch.len(),
                             "an unanswered commit was not stored"
                         );
+                        reorder.resolve(u.seq);
                         refuse_all(&u.batch);
-                        writer.land_all(&store, u.followers)
+                        writer.deliver(reorder.take());
+                        next_unsettled(u.rest)
                     }
                     // Still unknown at shutdown: the senders get no answer and retry with the same
                     // cids after reconnecting; the next start finds whatever was stored.
@@ -201,6 +295,42 @@ fn observe_commit(sends: usize, since: Instant) {
     metrics::COMMIT_SECONDS.observe(took.as_secs_f64());
     if took >= SLOW_COMMIT {
         metrics::SLOW_COMMITS.inc();
+    }
+}
+
+/// The next batch to settle, if another COMMIT went unanswered with the last one.
+#[allow(clippy::type_complexity, clippy::vec_box)]
+fn next_unsettled(
+    mut rest: VecDeque<(u64, Vec<Box<WriteReq>>, Box<PendingCommit>)>,
+) -> WriterState {
+    match rest.pop_front() {
+        Some((seq, batch, pending)) => WriterState::Unsettled(Unsettled {
+            seq,
+            batch,
+            pending,
+            refusals: 0,
+            rest,
+        }),
+        None => WriterState::Up,
+    }
+}
+
+/// A pair of users, smaller id first.
+fn pair(a: i64, b: i64) -> (i64, i64) {
+    (a.min(b), a.max(b))
+}
+
+/// Forgets the `(sender, cid)` keys of a batch that is no longer in flight.
+#[allow(clippy::vec_box)]
+fn release_keys(in_flight: &mut HashMap<(i64, String), u32>, batch: &[Box<WriteReq>]) {
+    for (from, cid) in keys(batch) {
+        let key = (from, cid.to_string());
+        if let Some(n) = in_flight.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                in_flight.remove(&key);
+            }
+        }
     }
 }
 
@@ -268,134 +398,153 @@ pub(super) struct Writer {
     pub(super) ledger: Option<Arc<Ledger>>,
 }
 
-/// Awaits `f` if there is one; never resolves otherwise (a `select!` branch guard keeps it off).
-async fn poll_opt<F: Future + Unpin>(f: &mut Option<F>) -> F::Output {
-    match f {
-        Some(f) => f.await,
-        None => std::future::pending().await,
-    }
-}
-
 impl Writer {
-    /// Writes batches, up to `depth` in flight, until the database fails or the writer stops;
-    /// returns the state the database was found in. A batch is prepared only after the one
-    /// before it (so its ids are higher), and answered only after every batch before it.
+    /// Writes batches, up to `depth` in flight at once (each prepares and commits on its own
+    /// connection, concurrently), answering in id order ([`Reorder`]), until the database fails or
+    /// the writer stops; returns the state the database was found in.
+    ///
+    /// Two kinds of batch wait for others: one holding a `(sender, cid)` that is in flight (a later
+    /// transaction cannot see the first row before its commit), and one holding a pair not known
+    /// to have a conversation yet, which runs alone (two batches would each miss the other's
+    /// uncommitted conversation and create the pair's conversation twice).
     async fn pipeline(
         &self,
         store: &Store,
         rx: &mut mpsc::Receiver<WriterCmd>,
         stopping: &mut bool,
         depth: usize,
+        reorder: &mut Reorder,
+        known_pairs: &mut std::collections::HashSet<(i64, i64)>,
     ) -> WriterState {
-        let mut flights: FuturesOrdered<Flight> = FuturesOrdered::new();
-        // The `(sender, cid)` of every send in flight: a retried cid waits for its first send's
-        // commit, since a later transaction cannot see the first row before then.
+        let mut flights: FuturesUnordered<Flight> = FuturesUnordered::new();
         let mut in_flight: HashMap<(i64, String), u32> = HashMap::new();
-        // Batches in flight that created conversations: until they commit, a later batch would
-        // not find those conversations and create them again.
-        let mut barriers = 0usize;
-        let mut preparing: Option<Preparing> = None;
-        let mut preparing_batch: Vec<Box<WriteReq>> = Vec::new();
-        let mut preparing_since = Instant::now();
+        // A batch with a new pair is in flight: nothing starts beside it.
+        let mut alone = false;
         let mut held: Option<Vec<Box<WriteReq>>> = None;
+        // The turn of the last batch started: the next one allocates its ids after it.
+        let mut last_turn: Option<oneshot::Receiver<()>> = None;
+        // A batch that failed to prepare, and an unanswered COMMIT: nothing new starts until what
+        // is in flight has landed; then they are dealt with.
+        let mut not_prepared: Vec<(Vec<Box<WriteReq>>, StoreError)> = Vec::new();
+        let mut unanswered: VecDeque<(u64, Vec<Box<WriteReq>>, Box<PendingCommit>)> =
+            VecDeque::new();
         loop {
-            if preparing.is_none() && barriers == 0 {
+            let draining = !not_prepared.is_empty() || !unanswered.is_empty();
+            if !draining && !alone {
                 if let Some(batch) = held.take() {
-                    if keys(&batch).any(|(f, c)| in_flight.contains_key(&(f, c.to_string()))) {
+                    let new_pair = batch.iter().any(|r| match r.recipient {
+                        Recipient::User(_) => !known_pairs.contains(&pair(r.msg.from, r.msg.to)),
+                        Recipient::Group(_) => false,
+                    });
+                    let conflict =
+                        keys(&batch).any(|(f, c)| in_flight.contains_key(&(f, c.to_string())));
+                    if conflict || (new_pair && !flights.is_empty()) {
                         held = Some(batch);
                     } else {
-                        preparing = Some(self.prepare(store, &batch));
-                        preparing_since = Instant::now();
+                        alone = new_pair;
+                        for (from, cid) in keys(&batch) {
+                            *in_flight.entry((from, cid.to_string())).or_default() += 1;
+                        }
+                        let seq = reorder.start();
                         metrics::COMMITS_IN_FLIGHT.observe((flights.len() + 1) as f64);
-                        preparing_batch = batch;
+                        let (then, next) = oneshot::channel();
+                        let turn = IdTurn {
+                            after: last_turn.replace(next),
+                            then: Some(then),
+                        };
+                        flights.push(self.flight(store, seq, batch, turn));
                     }
                 }
             }
-            let busy = flights.len() + usize::from(preparing.is_some());
-            if *stopping && busy == 0 && held.is_none() {
-                return WriterState::Up;
-            }
-            let can_take = !*stopping && held.is_none() && busy < depth && barriers == 0;
-            tokio::select! {
-                landed = flights.next(), if !flights.is_empty() => {
-                    let Some(landed) = landed else { continue };
-                    for (from, cid) in keys(&landed.batch) {
-                        let key = (from, cid.to_string());
-                        if let Some(n) = in_flight.get_mut(&key) {
-                            *n -= 1;
-                            if *n == 0 {
-                                in_flight.remove(&key);
-                            }
-                        }
+            if flights.is_empty() {
+                if let Some((seq, batch, pending)) = unanswered.pop_front() {
+                    for (batch, _) in not_prepared.drain(..) {
+                        refuse_all(&batch);
                     }
-                    barriers -= usize::from(landed.barrier);
-                    if let WriterState::Unsettled(mut u) = self.land_all(store, VecDeque::from([landed])) {
-                        // Nothing newer is written until it is settled: what was not in flight
-                        // yet stored nothing and is refused; what was is answered after it.
-                        if preparing.take().is_some() {
-                            refuse_all(&preparing_batch);
-                        }
-                        if let Some(batch) = held.take() {
+                    if let Some(batch) = held.take() {
+                        refuse_all(&batch);
+                    }
+                    // What landed below it has gone out; the rest waits for its settling.
+                    self.deliver(reorder.take());
+                    return WriterState::Unsettled(Unsettled {
+                        seq,
+                        batch,
+                        pending,
+                        refusals: 0,
+                        rest: unanswered,
+                    });
+                }
+                if !not_prepared.is_empty() {
+                    self.deliver(reorder.take());
+                    for (batch, e) in std::mem::take(&mut not_prepared) {
+                        // The database refused a statement: one bad row must not fail its
+                        // neighbours (and a conflict with a batch in flight is gone now): the
+                        // batch is written again, alone.
+                        let state = if e.is_refusal() {
+                            tracing::warn!(error = %e, count = batch.len(), "preparing a group commit failed; writing it again alone");
+                            self.write(store, batch).await
+                        } else {
+                            tracing::error!(error = %e, count = batch.len(), "storing messages failed; nothing of the batch was stored");
                             refuse_all(&batch);
+                            store.report(&e);
+                            WriterState::Down
+                        };
+                        if !matches!(state, WriterState::Up) {
+                            if let Some(batch) = held.take() {
+                                refuse_all(&batch);
+                            }
+                            return state;
                         }
-                        while let Some(l) = flights.next().await {
-                            u.followers.push_back(l);
-                        }
-                        return WriterState::Unsettled(u);
                     }
+                    continue;
                 }
-                prepared = poll_opt(&mut preparing), if preparing.is_some() => {
-                    preparing = None;
-                    let batch = std::mem::take(&mut preparing_batch);
-                    match prepared {
-                        Ok(p) => {
-                            let barrier = p.created_conversations;
-                            barriers += usize::from(barrier);
-                            for (from, cid) in keys(&batch) {
-                                *in_flight.entry((from, cid.to_string())).or_default() += 1;
-                            }
-                            let since = preparing_since;
-                            flights.push_back(Box::pin(async move {
-                                let outcome = p.commit().await;
-                                observe_commit(batch.len(), since);
-                                Landed { batch, outcome, barrier }
-                            }));
+                if *stopping && held.is_none() {
+                    return WriterState::Up;
+                }
+            }
+            let can_take =
+                !*stopping && !draining && !alone && held.is_none() && reorder.in_flight() < depth;
+            tokio::select! {
+                event = flights.next(), if !flights.is_empty() => {
+                    let Some(event) = event else { continue };
+                    match &event {
+                        Event::NotPrepared(_, batch, _) | Event::Landed(_, batch, _) => {
+                            release_keys(&mut in_flight, batch);
                         }
-                        Err(e) => {
-                            // Nothing of it was stored. What is in flight is answered first.
-                            let mut rest = VecDeque::new();
-                            while let Some(l) = flights.next().await {
-                                rest.push_back(l);
+                    }
+                    // A batch that ran alone was the only one in flight.
+                    alone = false;
+                    match event {
+                        Event::NotPrepared(seq, batch, e) => {
+                            reorder.resolve(seq);
+                            not_prepared.push((batch, e));
+                        }
+                        Event::Landed(seq, batch, Ok(stored)) => {
+                            if known_pairs.len() > KNOWN_PAIRS_MAX {
+                                known_pairs.clear();
                             }
-                            let state = match self.land_all(store, rest) {
-                                // The database refused a statement: one bad row must not fail
-                                // its neighbours (and a conflict with a batch that was in flight
-                                // is gone now): the batch is written again alone.
-                                WriterState::Up if e.is_refusal() => {
-                                    tracing::warn!(error = %e, count = batch.len(), "preparing a group commit failed; writing it again alone");
-                                    self.write(store, batch).await
-                                }
-                                WriterState::Up => {
-                                    tracing::error!(error = %e, count = batch.len(), "storing messages failed; nothing of the batch was stored");
-                                    refuse_all(&batch);
-                                    store.report(&e);
-                                    WriterState::Down
-                                }
-                                other => {
-                                    refuse_all(&batch);
-                                    other
-                                }
-                            };
-                            match state {
-                                // The sends taken meanwhile are written next, as usual.
-                                WriterState::Up => {}
-                                other => {
-                                    if let Some(held) = held.take() {
-                                        refuse_all(&held);
-                                    }
-                                    return other;
-                                }
+                            for s in stored.iter().filter(|s| s.message.conv > 0) {
+                                known_pairs.insert(pair(s.message.from, s.message.to));
                             }
+                            reorder.landed(seq, batch, stored);
+                            self.deliver(reorder.take());
+                        }
+                        Event::Landed(seq, batch, Err(StoreError::CommitUnknown(pending))) => {
+                            tracing::error!(
+                                count = batch.len(),
+                                "a commit was not answered; asking the database what it stored"
+                            );
+                            store.suspect();
+                            // Its ids stay unresolved: nothing above them goes out until it is
+                            // settled, and nothing new starts.
+                            unanswered.push_back((seq, batch, pending));
+                        }
+                        // The server answered the COMMIT with an error: it rolled back.
+                        Event::Landed(seq, batch, Err(e)) => {
+                            tracing::error!(error = %e, count = batch.len(), "a group commit was refused; nothing of the batch was stored");
+                            reorder.resolve(seq);
+                            refuse_all(&batch);
+                            self.deliver(reorder.take());
                         }
                     }
                 }
@@ -408,12 +557,30 @@ impl Writer {
         }
     }
 
-    /// Starts preparing `batch` (rows written, ids allocated, not committed).
+    /// Prepares and commits `batch` on a connection of its own.
     #[allow(clippy::vec_box)]
-    fn prepare(&self, store: &Store, batch: &[Box<WriteReq>]) -> Preparing {
-        let msgs = self.messages(batch);
+    fn flight(&self, store: &Store, seq: u64, batch: Vec<Box<WriteReq>>, turn: IdTurn) -> Flight {
+        let msgs = self.messages(&batch);
         let store = store.clone();
-        Box::pin(async move { store.prepare_batch(&msgs).await })
+        Box::pin(async move {
+            let since = Instant::now();
+            let prepared = match store.prepare_batch(&msgs, turn).await {
+                Ok(p) => p,
+                Err(e) => return Event::NotPrepared(seq, batch, e),
+            };
+            let outcome = prepared.commit().await;
+            observe_commit(batch.len(), since);
+            Event::Landed(seq, batch, outcome)
+        })
+    }
+
+    /// Answers sends whose turn has come (in the order given).
+    fn deliver(&self, answers: Vec<Answer>) {
+        if answers.is_empty() {
+            return;
+        }
+        let (reqs, stored): (Vec<_>, Vec<_>) = answers.into_iter().unzip();
+        self.answer(&reqs, stored.into_iter().map(Ok).collect());
     }
 
     /// The batch's messages as the store takes them, with the windows this node knows exist.
@@ -449,35 +616,6 @@ impl Writer {
         (!batch.is_empty()).then_some(batch)
     }
 
-    /// Answers landed batches in order, up to the first whose COMMIT went unanswered: that one,
-    /// with the rest behind it, is to be settled first.
-    fn land_all(&self, store: &Store, mut landed: VecDeque<Landed>) -> WriterState {
-        while let Some(l) = landed.pop_front() {
-            match l.outcome {
-                Ok(stored) => self.answer(&l.batch, stored.into_iter().map(Ok).collect()),
-                Err(StoreError::CommitUnknown(pending)) => {
-                    tracing::error!(
-                        count = l.batch.len(),
-                        "a commit was not answered; asking the database what it stored"
-                    );
-                    store.suspect();
-                    return WriterState::Unsettled(Unsettled {
-                        batch: l.batch,
-                        pending,
-                        refusals: 0,
-                        followers: landed,
-                    });
-                }
-                // The server answered the COMMIT with an error: it rolled back.
-                Err(e) => {
-                    tracing::error!(error = %e, count = l.batch.len(), "a group commit was refused; nothing of the batch was stored");
-                    refuse_all(&l.batch);
-                }
-            }
-        }
-        WriterState::Up
-    }
-
     /// Stores one batch on its own (prepare and commit, nothing else in flight) and answers it;
     /// returns the state the database was found in.
     #[allow(clippy::vec_box)]
@@ -501,7 +639,8 @@ impl Writer {
                     batch,
                     pending,
                     refusals: 0,
-                    followers: VecDeque::new(),
+                    seq: 0,
+                    rest: VecDeque::new(),
                 })
             }
             // The database refused one of the statements: one bad row must not fail its
@@ -528,7 +667,8 @@ impl Writer {
                                     batch: vec![req],
                                     pending,
                                     refusals: 0,
-                                    followers: VecDeque::new(),
+                                    seq: 0,
+                                    rest: VecDeque::new(),
                                 }),
                                 None => WriterState::Up,
                             };
@@ -700,5 +840,30 @@ impl Writer {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reorder;
+
+    #[test]
+    fn answers_go_out_in_the_order_batches_started_whatever_order_they_land_in() {
+        let mut r: Reorder<&str> = Reorder::default();
+        let a = r.start();
+        let b = r.start();
+        // B committed first: it waits for A.
+        r.landed_all(b, ["b1", "b2"]);
+        assert!(r.take().is_empty());
+        let c = r.start();
+        r.landed_all(a, ["a1"]);
+        assert_eq!(r.take(), ["a1", "b1", "b2"]);
+        // C is still in flight; D after it waits, until C fails (it holds nothing).
+        let d = r.start();
+        r.landed_all(d, ["d1"]);
+        assert!(r.take().is_empty());
+        r.resolve(c);
+        assert_eq!(r.take(), ["d1"]);
+        assert_eq!(r.in_flight(), 0);
     }
 }
