@@ -58,6 +58,7 @@ pub enum ErrorCode {
     TokenMismatch,
     ConversationDisabled,
     NotMember,
+    UnknownCourse,
     Internal,
 }
 
@@ -87,6 +88,7 @@ impl ErrorCode {
             ErrorCode::TokenMismatch => "token_mismatch",
             ErrorCode::ConversationDisabled => "conversation_disabled",
             ErrorCode::NotMember => "not_member",
+            ErrorCode::UnknownCourse => "unknown_course",
             ErrorCode::Internal => "internal",
         }
     }
@@ -116,6 +118,7 @@ impl ErrorCode {
             ErrorCode::TokenMismatch => "the token is for another user",
             ErrorCode::ConversationDisabled => "this conversation is disabled in Moodle",
             ErrorCode::NotMember => "no such conversation, or you are not a member of it",
+            ErrorCode::UnknownCourse => "no such course, or not one of your courses",
             ErrorCode::Internal => "internal error, nothing was stored; retry",
         }
     }
@@ -212,6 +215,14 @@ pub enum ClientFrame {
     People {
         query: String,
     },
+    Roster {},
+    CourseMembers {
+        course: i64,
+        #[serde(default)]
+        offset: Option<u32>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
     Ping {
         #[serde(default)]
         n: Option<Value>,
@@ -228,6 +239,8 @@ const CLIENT_TYPES: &[&str] = &[
     "window",
     "conversations",
     "people",
+    "roster",
+    "course_members",
     "ping",
 ];
 
@@ -237,6 +250,10 @@ pub const PEOPLE_QUERY_MAX: usize = 100;
 pub const PEOPLE_WORDS_MAX: usize = 3;
 /// Most people a search returns.
 pub const PEOPLE_MAX: usize = 20;
+
+/// Most members in one `course_members` page, and the default.
+pub const COURSE_MEMBERS_MAX: u32 = 100;
+pub const COURSE_MEMBERS_DEFAULT: u32 = 50;
 
 /// Most conversations in one `conversations` page, and the default.
 pub const CONVERSATIONS_MAX: u32 = 50;
@@ -255,6 +272,8 @@ impl ClientFrame {
             ClientFrame::Window { .. } => "window",
             ClientFrame::Conversations { .. } => "conversations",
             ClientFrame::People { .. } => "people",
+            ClientFrame::Roster { .. } => "roster",
+            ClientFrame::CourseMembers { .. } => "course_members",
             ClientFrame::Ping { .. } => "ping",
         }
     }
@@ -388,7 +407,16 @@ fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
                 )))
             }
         }
-        ClientFrame::Token { .. } | ClientFrame::Ping { .. } => Ok(()),
+        ClientFrame::CourseMembers { course, limit, .. } => {
+            positive("course", *course)?;
+            match limit {
+                Some(l) if *l == 0 || *l > COURSE_MEMBERS_MAX => Err(ProtocolError::BadFrame(
+                    format!("limit must be 1-{COURSE_MEMBERS_MAX}"),
+                )),
+                _ => Ok(()),
+            }
+        }
+        ClientFrame::Token { .. } | ClientFrame::Ping { .. } | ClientFrame::Roster { .. } => Ok(()),
     }
 }
 
@@ -532,6 +560,42 @@ pub struct FoundPerson<'a> {
     pub online: bool,
 }
 
+/// A course contact's role as the roster shows it (PROTOCOL §5 Member).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleBadge {
+    /// The course's rename of the role, else `role.name`, else empty (the client then shows the
+    /// localised default of `shortname`, as Moodle's `role_get_name` does).
+    pub name: String,
+    pub shortname: String,
+}
+
+/// One person of a `course_members` page.
+#[derive(Debug, Clone, Serialize)]
+pub struct CourseMember<'a> {
+    #[serde(flatten)]
+    pub person: &'a Person,
+    pub online: bool,
+    pub role: Option<&'a RoleBadge>,
+}
+
+/// A group conversation of a roster course.
+#[derive(Debug, Clone, Serialize)]
+pub struct RosterGroup {
+    pub conv: i64,
+    pub name: String,
+    pub image: String,
+    pub members: usize,
+    pub online: usize,
+}
+
+/// A course of the `roster` frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct RosterCourse {
+    pub id: i64,
+    pub name: String,
+    pub groups: Vec<RosterGroup>,
+}
+
 /// Kinds of Moodle conversation, as `message_conversations.type` numbers them (1, 2, 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -557,6 +621,9 @@ pub struct ConversationInfo {
     pub favourite: bool,
     pub muted: bool,
     pub online: bool,
+    /// A group's picture (absent for other conversations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// Limits announced in `welcome`.
@@ -621,6 +688,9 @@ pub enum ServerFrame<'a> {
         /// A group's member ids, ascending (absent for an individual conversation).
         #[serde(skip_serializing_if = "Option::is_none")]
         members: Option<&'a [i64]>,
+        /// A group's picture (absent for an individual conversation).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        image: Option<&'a str>,
     },
     /// `with` in an individual conversation, `conv` in a group.
     Read {
@@ -650,6 +720,20 @@ pub enum ServerFrame<'a> {
         offset: u32,
         total: usize,
         more: bool,
+    },
+    Roster {
+        courses: &'a [RosterCourse],
+    },
+    CourseMembers {
+        course: i64,
+        items: Vec<CourseMember<'a>>,
+        offset: u32,
+        total: usize,
+        more: bool,
+    },
+    Members {
+        conv: i64,
+        members: &'a [i64],
     },
     TokenOk {
         exp: i64,

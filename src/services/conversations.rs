@@ -42,6 +42,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+mod roster;
+
 /// The longest a pair's permission facts are trusted (shorter when enrolments refresh faster).
 pub const PAIR_TTL: Duration = Duration::from_secs(60);
 /// At most one `typing` per pair is forwarded in this interval.
@@ -256,6 +258,8 @@ pub struct Conversations {
     searches: DashMap<i64, (Instant, u32)>,
     /// In a cluster: which dock messages this node has delivered (see [`Ledger`]).
     ledger: Option<Arc<Ledger>>,
+    /// Course rosters by course id (see [`roster`]).
+    rosters: DashMap<i64, Arc<roster::CourseRoster>>,
 }
 
 /// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
@@ -346,6 +350,7 @@ impl Conversations {
             own_reads: DashMap::new(),
             searches: DashMap::new(),
             ledger: ledger.clone(),
+            rosters: DashMap::new(),
         });
         let writer = Writer {
             store: store.clone(),
@@ -405,6 +410,7 @@ impl Conversations {
             .retain(|_, c| now.duration_since(c.at) < self.pair_ttl);
         self.windows_known
             .retain(|_, t| now.duration_since(*t) < WINDOW_KNOWN_TTL);
+        self.expire_rosters();
         Ok(())
     }
 
@@ -519,7 +525,8 @@ impl Conversations {
                 kind: r.kind,
                 enabled: r.enabled,
                 icon: if r.course_group {
-                    self.avatars.group_image()
+                    self.avatars
+                        .group_picture(r.picture, r.groupid, r.course_context)
                 } else {
                     String::new()
                 },
@@ -760,6 +767,7 @@ impl Conversations {
                         can_send,
                         people: Some(&people),
                         members: Some(&info.members),
+                        image: Some(&info.icon),
                     }
                     .to_json())
                 }
@@ -819,6 +827,7 @@ impl Conversations {
             can_send,
             people: None,
             members: None,
+            image: None,
         }
         .to_json())
     }
@@ -1209,7 +1218,12 @@ impl Conversations {
             };
             let online = kind == ConversationType::Individual
                 && other.is_some_and(|o| self.registry.person(o).is_some());
+            let image = match kind {
+                ConversationType::Group => Some(self.conversation_info(c.conv).await?.icon.clone()),
+                _ => None,
+            };
             items.push(ConversationInfo {
+                image,
                 conv: c.conv,
                 kind,
                 with: with.map(|p| (*p).clone()),

@@ -17,6 +17,7 @@ pub mod listing;
 pub mod messaging;
 pub mod moodle;
 pub mod moodle_schema;
+pub mod roster;
 pub mod seed;
 pub mod windows;
 pub mod xmldb;
@@ -127,6 +128,7 @@ pub(crate) struct Sql {
     pub ingest: ingest::IngestSql,
     pub listing: listing::ListingSql,
     pub groups: groups::GroupsSql,
+    pub roster: roster::RosterSql,
 }
 
 /// Builds statements for one backend: applies the prefix to `{p}` and turns `?` into `$n` for
@@ -290,6 +292,7 @@ impl Store {
                 ingest: ingest::IngestSql::new(&b),
                 listing: listing::ListingSql::new(&b),
                 groups: groups::GroupsSql::new(&b),
+                roster: roster::RosterSql::new(&b),
             }),
             prefix: prefix.to_string(),
             health,
