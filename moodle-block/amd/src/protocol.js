@@ -143,6 +143,8 @@ export const windowState = (withId, state) => ({type: 'window', with: withId, st
 export const ping = (n) => ({type: 'ping', n});
 export const conversations = (offset, limit) => ({type: 'conversations', offset, limit});
 export const people = (query) => ({type: 'people', query});
+export const roster = () => ({type: 'roster'});
+export const courseMembers = (course, offset, limit) => ({type: 'course_members', course, offset, limit});
 
 /**
  * Parse a server frame; null when it is not a JSON object with a string `type`.

@@ -723,6 +723,22 @@ const reduceChat = (state, action) => {
                 ? freeze(Object.assign({}, state, {alerts: freeze(Object.assign({}, state.alerts, changes))})) : state;
         }
 
+        case 'groupMembers':
+            // A group's members changed in Moodle (`members`): its window's count follows at once.
+            return withGroupMembers(state, groupKey(action.conv), action.members);
+
+        case 'roster': {
+            // The People tab names the user's groups too (a group opened from there shows its name).
+            const courses = (action.frame && action.frame.courses) || [];
+            const groups = [];
+            courses.forEach((c) => (c && c.groups || []).forEach((g) => {
+                if (g && typeof g.conv === 'number' && g.name) {
+                    groups.push({conv: g.conv, name: g.name, members: g.members});
+                }
+            }));
+            return withGroups(state, groups);
+        }
+
         case 'conversations': {
             // The Chats list names the groups (their windows show the name and member count).
             const items = (action.frame && action.frame.items) || [];

@@ -40,6 +40,9 @@ export const STRING_KEYS = [
     'chats',
     // Background alerts (./alerts.js, the panel's settings).
     'desktopallow', 'desktopblocked', 'notificationin',
+    // The People tab: Moodle's default names of the standard roles.
+    'role:coursecreator', 'role:editingteacher', 'role:frontpage', 'role:guest', 'role:manager', 'role:student', 'role:teacher',
+    'role:user',
 ];
 
 /**

@@ -53,7 +53,8 @@ class dock {
         'you', 'membercountmany', 'membercountone', 'membersonline', 'newmessagein', 'onlinemembersmany',
         'onlinemembersone', 'seenbymany', 'seenbynames', 'seenbyone',
         'typingothersmany', 'typingothersone', 'nobodyfound', 'searching', 'chats', 'desktopallow',
-        'desktopblocked', 'notificationin',
+        'desktopblocked', 'notificationin', 'role:coursecreator', 'role:editingteacher', 'role:frontpage',
+        'role:guest', 'role:manager', 'role:student', 'role:teacher', 'role:user',
     ];
 
     /** @var string[] The alert preferences of the dock (lib.php block_dockchat_user_preferences), by client name. */
