@@ -1,7 +1,7 @@
 // The block's People tab in a real browser against `dockchatd demo` (harness.mjs): the user's courses as
 // foldable sections (src/demo/mod.rs: Amara takes "Applied Statistics" and "Introduction to
 // Psychology"), each course's group conversation with its own picture and "N members, M online"
-// (opening the group's window), and its people the user may message: the teacher first with Moodle's
+// (opening the group's window, whose header shows that picture), and its people the user may message: the teacher first with Moodle's
 // role name, then who is online, then who is offline; a window opens onto anyone listed, online or not.
 import {test, before, after} from 'node:test';
 import {setup, demoUsers, openAs, presence, shot, assert, T, DESKTOP} from './harness.mjs';
@@ -53,6 +53,11 @@ test('desktop: courses with their groups and people, teachers first, online then
         const win = page.locator(`[data-region="window"][data-peerid="c${conv}"]`);
         await win.waitFor({timeout: T});
         assert.equal((await win.locator('[data-region="name"]').textContent()).trim(), 'PSY101 Study group');
+        // Its header shows the group's own picture.
+        await page.waitForFunction((sel) => {
+            const el = document.querySelector(sel);
+            return el && el.classList.contains('has-picture') && /\/group\/icon\/1\/f1\?rev=1/.test(el.style.backgroundImage);
+        }, `[data-region="window"][data-peerid="c${conv}"] [data-region="initial"]`, {timeout: T});
 
         // Lucas goes offline: his entry follows (presence), without a refetch.
         await others.close();

@@ -97,8 +97,9 @@ const mergeMembers = (panel, f) => {
             ? freeze({name: String(x.role.name || ''), shortname: String(x.role.shortname || '')}) : null,
     }));
     const had = panel.members[f.course];
-    const kept = (Number(f.offset) || 0) === 0 || !had ? [] : had.items.filter((p) => !page.some((x) => x.id === p.id));
-    const entry = freeze({items: freeze(kept.concat(page)), total: Number(f.total) || 0, more: !!f.more, loading: false});
+    const first = (Number(f.offset) || 0) === 0 || !had;
+    const items = first ? page : had.items.concat(page.filter((x) => !had.items.some((p) => p.id === x.id)));
+    const entry = freeze({items: freeze(items), total: Number(f.total) || 0, more: !!f.more, loading: false});
     return freeze(Object.assign({}, panel, {members: freeze(Object.assign({}, panel.members, {[f.course]: entry}))}));
 };
 
