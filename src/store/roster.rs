@@ -5,14 +5,13 @@
 //!
 //! Owns: the SQL that reads `user_enrolments`/`enrol`/`course`/`user` for a course, `role_assignments`
 //! with `role` and `role_names`, `message_users_blocked` and `message_contacts` of one user,
-//! `user_preferences` (`message_blocknoncontacts`) of many, and `message_conversation_members` with
+//! `user_preferences` (`message_blocknoncontacts`) of a course's people, and `message_conversation_members` with
 //! `message_conversations` and `groups`.
 //! Must not: decide who may be listed (the conversations service applies Moodle's rules), or cache.
 
 use super::moodle::UserRow;
-use super::{batches, dispatch, Result, SqlBuilder, Store};
+use super::{dispatch, Result, SqlBuilder, Store};
 use sqlx::Row;
-use std::collections::HashMap;
 
 /// A role assignment in a course's context, with what `role_get_name` needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,23 +43,25 @@ pub(crate) struct RosterSql {
     roles: String,
     blockers: String,
     contacts: String,
-    prefs: String,
     groups: String,
 }
 
 impl RosterSql {
     pub fn new(b: &SqlBuilder) -> Self {
-        let list = SqlBuilder::batch_list();
         RosterSql {
             // Course-mates by the rule presence uses (`active_courses`): an active enrolment within
             // its dates, in an enabled instance of a visible course; active accounts only.
+            // With each one's `message_blocknoncontacts` (unique per user and name), so a course is
+            // one query, not one per batch of ids.
             people: b.build(
-                "SELECT DISTINCT u.id, u.firstname, u.lastname, u.picture, COALESCE(x.id, 0) AS ctxid \
+                "SELECT DISTINCT u.id, u.firstname, u.lastname, u.picture, COALESCE(x.id, 0) AS ctxid, \
+                 up.value AS pref \
                  FROM {p}user_enrolments ue \
                  JOIN {p}enrol e ON e.id = ue.enrolid \
                  JOIN {p}course c ON c.id = e.courseid \
                  JOIN {p}user u ON u.id = ue.userid \
                  LEFT JOIN {p}context x ON x.contextlevel = 30 AND x.instanceid = u.id \
+                 LEFT JOIN {p}user_preferences up ON up.userid = u.id AND up.name = 'message_blocknoncontacts' \
                  WHERE e.courseid = ? AND ue.status = 0 AND e.status = 0 AND c.visible = 1 AND c.id <> 1 \
                  AND ue.timestart <= ? AND (ue.timeend = 0 OR ue.timeend > ?) \
                  AND u.deleted = 0 AND u.suspended = 0 AND u.confirmed = 1 AND u.auth <> 'nologin' \
@@ -85,10 +86,6 @@ impl RosterSql {
                 "SELECT contactid FROM {p}message_contacts WHERE userid = ? \
                  UNION SELECT userid FROM {p}message_contacts WHERE contactid = ?",
             ),
-            prefs: b.build(&format!(
-                "SELECT userid, value FROM {{p}}user_preferences \
-                 WHERE name = 'message_blocknoncontacts' AND userid IN ({list})"
-            )),
             groups: b.build(
                 "SELECT c.id, g.id AS groupid, g.courseid, COALESCE(c.name, '') AS name \
                  FROM {p}message_conversation_members m \
@@ -103,12 +100,19 @@ impl RosterSql {
 
 impl Store {
     /// The active accounts with an active enrolment in `course` at `now` (none if the course is
-    /// hidden), in no particular order.
-    pub async fn course_people(&self, course: i64, now: i64) -> Result<Vec<UserRow>> {
+    /// hidden), in no particular order, each with their stored `message_blocknoncontacts` (None:
+    /// never set).
+    pub async fn course_people(
+        &self,
+        course: i64,
+        now: i64,
+    ) -> Result<Vec<(UserRow, Option<String>)>> {
         let sql = &self.sql.roster.people;
         dispatch!(self, pool => {
             let rows = sqlx::query(sql).bind(course).bind(now).bind(now).fetch_all(pool).await?;
-            rows.iter().map(super::moodle::user_row).collect()
+            rows.iter()
+                .map(|r| Ok((super::moodle::user_row(r)?, r.try_get::<Option<String>, _>("pref")?)))
+                .collect()
         })
     }
 
@@ -149,25 +153,6 @@ impl Store {
             let rows = sqlx::query(sql).bind(user).bind(user).fetch_all(pool).await?;
             rows.iter().map(|r| Ok(r.try_get::<i64, _>(0)?)).collect()
         })
-    }
-
-    /// The stored `message_blocknoncontacts` of those among `ids` who have one.
-    pub async fn noncontact_prefs(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
-        let sql = &self.sql.roster.prefs;
-        let mut out = HashMap::new();
-        for chunk in batches(ids) {
-            dispatch!(self, pool => {
-                let mut q = sqlx::query(sql);
-                for id in chunk {
-                    q = q.bind(id);
-                }
-                for r in q.fetch_all(pool).await? {
-                    let v: Option<String> = r.try_get(1)?;
-                    out.insert(r.try_get::<i64, _>(0)?, v.unwrap_or_default());
-                }
-            });
-        }
-        Ok(out)
     }
 
     /// The enabled course-group conversations `user` is a member of, each once.

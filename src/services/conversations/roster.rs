@@ -147,23 +147,24 @@ impl Conversations {
             }
         }
         let now = crate::store::now();
-        let people = self.store.course_people(course, now).await?;
-        let roles = self.store.course_roles(course).await?;
-        let setting = self.store.config_value("coursecontact").await?;
+        // Three independent reads, on three pool connections at once.
+        let (people, roles, setting) = tokio::try_join!(
+            self.store.course_people(course, now),
+            self.store.course_roles(course),
+            self.store.config_value("coursecontact"),
+        )?;
         let contacts = contact_roles(setting.as_deref(), &roles);
         // Ordered by role sort order: the first contact role of a user is the one shown.
         let mut role_of: HashMap<i64, RoleBadge> = HashMap::new();
         for r in roles.iter().filter(|r| contacts.contains(&r.roleid)) {
             role_of.entry(r.userid).or_insert_with(|| badge(r));
         }
-        let ids: Vec<i64> = people.iter().map(|u| u.id).collect();
-        let mut prefs = self.store.noncontact_prefs(&ids).await?;
         let entries = people
             .into_iter()
-            .map(|u| Entry {
+            .map(|(u, pref)| Entry {
                 person: Arc::new(self.avatars.person(&u)),
                 role: role_of.remove(&u.id),
-                pref: prefs.remove(&u.id),
+                pref,
                 lastname: u.lastname,
                 firstname: u.firstname,
             })
