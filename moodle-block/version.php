@@ -25,7 +25,7 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'block_dockchat';
-$plugin->version   = 2026120111;        // YYYYMMDDXX.
+$plugin->version   = 2026120112;        // YYYYMMDDXX.
 $plugin->requires  = 2024100700;        // Moodle 4.5 LTS.
 $plugin->supported = [405, 501];        // Moodle 4.5 to 5.1.
 // Beta until the chat is stored in Moodle's own messaging tables (docs/DEPLOY.md, Maturity).

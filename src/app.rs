@@ -207,6 +207,7 @@ pub async fn start_inner(
         tokio::spawn(enrolment_loop(
             store.clone(),
             registry.clone(),
+            convs.clone(),
             Duration::from_secs(config.presence.enrolment_refresh_secs),
         )),
         tokio::spawn(ingest_loop(store.clone(), registry.clone(), convs.clone())),
@@ -303,8 +304,14 @@ async fn revalidation_loop(
     }
 }
 
-/// Refreshes the cached enrolments of every online user in batches.
-async fn enrolment_loop(store: Store, registry: Arc<Registry>, every: Duration) {
+/// Refreshes the cached enrolments of every online user in batches, then the members of the group
+/// conversations this node holds (pushing `members` where they changed).
+async fn enrolment_loop(
+    store: Store,
+    registry: Arc<Registry>,
+    convs: Arc<Conversations>,
+    every: Duration,
+) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -320,6 +327,9 @@ async fn enrolment_loop(store: Store, registry: Arc<Registry>, every: Duration) 
                 }
             }
             Err(e) => tracing::warn!(error = %e, "enrolment refresh failed; will retry"),
+        }
+        if let Err(e) = convs.refresh_groups().await {
+            tracing::warn!(error = %e, "group members refresh failed; will retry");
         }
     }
 }

@@ -58,6 +58,7 @@ pub enum ErrorCode {
     TokenMismatch,
     ConversationDisabled,
     NotMember,
+    UnknownCourse,
     Internal,
 }
 
@@ -87,6 +88,7 @@ impl ErrorCode {
             ErrorCode::TokenMismatch => "token_mismatch",
             ErrorCode::ConversationDisabled => "conversation_disabled",
             ErrorCode::NotMember => "not_member",
+            ErrorCode::UnknownCourse => "unknown_course",
             ErrorCode::Internal => "internal",
         }
     }
@@ -116,6 +118,7 @@ impl ErrorCode {
             ErrorCode::TokenMismatch => "the token is for another user",
             ErrorCode::ConversationDisabled => "this conversation is disabled in Moodle",
             ErrorCode::NotMember => "no such conversation, or you are not a member of it",
+            ErrorCode::UnknownCourse => "no such course, or not one of your courses",
             ErrorCode::Internal => "internal error, nothing was stored; retry",
         }
     }
@@ -298,6 +301,14 @@ pub enum ClientFrame {
     Activity {
         state: Activity,
     },
+    Roster {},
+    CourseMembers {
+        course: i64,
+        #[serde(default)]
+        offset: Option<u32>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
     Ping {
         #[serde(default)]
         n: Option<Value>,
@@ -320,6 +331,8 @@ const CLIENT_TYPES: &[&str] = &[
     "delete",
     "delete_conversation",
     "activity",
+    "roster",
+    "course_members",
     "ping",
 ];
 
@@ -329,6 +342,10 @@ pub const PEOPLE_QUERY_MAX: usize = 100;
 pub const PEOPLE_WORDS_MAX: usize = 3;
 /// Most people a search returns.
 pub const PEOPLE_MAX: usize = 20;
+
+/// Most members in one `course_members` page, and the default.
+pub const COURSE_MEMBERS_MAX: u32 = 100;
+pub const COURSE_MEMBERS_DEFAULT: u32 = 50;
 
 /// Most conversations in one `conversations` page, and the default.
 pub const CONVERSATIONS_MAX: u32 = 50;
@@ -353,6 +370,8 @@ impl ClientFrame {
             ClientFrame::Delete { .. } => "delete",
             ClientFrame::DeleteConversation { .. } => "delete_conversation",
             ClientFrame::Activity { .. } => "activity",
+            ClientFrame::Roster { .. } => "roster",
+            ClientFrame::CourseMembers { .. } => "course_members",
             ClientFrame::Ping { .. } => "ping",
         }
     }
@@ -491,9 +510,19 @@ fn validate(frame: &ClientFrame) -> Result<(), ProtocolError> {
         | ClientFrame::Star { with, conv }
         | ClientFrame::DeleteConversation { with, conv } => target("with", *with, *conv),
         ClientFrame::Delete { id } => positive("id", *id),
-        ClientFrame::Token { .. } | ClientFrame::Ping { .. } | ClientFrame::Activity { .. } => {
-            Ok(())
+        ClientFrame::CourseMembers { course, limit, .. } => {
+            positive("course", *course)?;
+            match limit {
+                Some(l) if *l == 0 || *l > COURSE_MEMBERS_MAX => Err(ProtocolError::BadFrame(
+                    format!("limit must be 1-{COURSE_MEMBERS_MAX}"),
+                )),
+                _ => Ok(()),
+            }
         }
+        ClientFrame::Token { .. }
+        | ClientFrame::Ping { .. }
+        | ClientFrame::Activity { .. }
+        | ClientFrame::Roster { .. } => Ok(()),
     }
 }
 
@@ -644,6 +673,42 @@ pub struct FoundPerson<'a> {
     pub last_seen: Option<i64>,
 }
 
+/// A course contact's role as the roster shows it (PROTOCOL §5 Member).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleBadge {
+    /// The course's rename of the role, else `role.name`, else empty (the client then shows the
+    /// localised default of `shortname`, as Moodle's `role_get_name` does).
+    pub name: String,
+    pub shortname: String,
+}
+
+/// One person of a `course_members` page.
+#[derive(Debug, Clone, Serialize)]
+pub struct CourseMember<'a> {
+    #[serde(flatten)]
+    pub person: &'a Person,
+    pub online: bool,
+    pub role: Option<&'a RoleBadge>,
+}
+
+/// A group conversation of a roster course.
+#[derive(Debug, Clone, Serialize)]
+pub struct RosterGroup {
+    pub conv: i64,
+    pub name: String,
+    pub image: String,
+    pub members: usize,
+    pub online: usize,
+}
+
+/// A course of the `roster` frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct RosterCourse {
+    pub id: i64,
+    pub name: String,
+    pub groups: Vec<RosterGroup>,
+}
+
 /// Kinds of Moodle conversation, as `message_conversations.type` numbers them (1, 2, 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -674,6 +739,9 @@ pub struct ConversationInfo {
     pub status: Option<Status>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<i64>,
+    /// A group's picture (absent for other conversations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// Limits announced in `welcome`.
@@ -744,6 +812,9 @@ pub enum ServerFrame<'a> {
         /// The window menu's state, on a first page only (§4.1).
         #[serde(skip_serializing_if = "Option::is_none")]
         flags: Option<Flags>,
+        /// A group's picture (absent for an individual conversation).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        image: Option<&'a str>,
     },
     /// `with` in an individual conversation, `conv` in a group.
     Read {
@@ -801,6 +872,20 @@ pub enum ServerFrame<'a> {
         with: Option<i64>,
         ids: &'a [i64],
         upto: i64,
+    },
+    Roster {
+        courses: &'a [RosterCourse],
+    },
+    CourseMembers {
+        course: i64,
+        items: Vec<CourseMember<'a>>,
+        offset: u32,
+        total: usize,
+        more: bool,
+    },
+    Members {
+        conv: i64,
+        members: &'a [i64],
     },
     TokenOk {
         exp: i64,

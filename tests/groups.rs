@@ -669,3 +669,93 @@ async fn group_history_names_every_sender_and_the_members(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(group_history_names_every_sender_and_the_members);
+
+/// A Moodle course group (`groups`) with `picture` (0: none).
+async fn course_group(db: &TestDb, id: i64, course: i64, name: &str, picture: i64) {
+    db.execp(&format!(
+        "INSERT INTO {{p}}groups (id, courseid, idnumber, name, picture, timecreated, timemodified) \
+         VALUES ({id}, {course}, '', '{name}', {picture}, {t}, {t})",
+        t = now()
+    ))
+    .await;
+}
+
+async fn roster_lists_the_users_group_conversations_with_their_pictures(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let algebra_ctx = 10 + courses::ALGEBRA;
+    course_group(&ctx.db, 40, courses::ALGEBRA, "Team A", 1764590000).await;
+    course_group(&ctx.db, 41, courses::ALGEBRA, "Quiet", 0).await;
+    course_group(&ctx.db, 42, courses::ALGEBRA, "Off", 0).await;
+    course_group(&ctx.db, 43, courses::ALGEBRA, "Others", 0).await;
+    course_group(&ctx.db, 44, courses::HIDDEN, "Hidden team", 0).await;
+    let team = group_conversation(&ctx.db, 40, "Team A", 1, &[ALICE, BOB, CAROL]).await;
+    let quiet = group_conversation(&ctx.db, 41, "Quiet", 1, &[ALICE]).await;
+    // Messaging switched off, Alice not a member, a hidden course: never listed.
+    group_conversation(&ctx.db, 42, "Off", 0, &[ALICE, BOB]).await;
+    group_conversation(&ctx.db, 43, "Others", 1, &[BOB, CAROL]).await;
+    group_conversation(&ctx.db, 44, "Hidden team", 1, &[ALICE, HEIDI]).await;
+    let _bob = ctx.client(BOB).await;
+    let mut alice = ctx.client(ALICE).await;
+
+    alice.send(json!({"type": "roster"})).await;
+    let r = alice.expect("roster").await;
+    let picture =
+        format!("{SITE_URL}/pluginfile.php/{algebra_ctx}/group/icon/40/f1?rev=1764590000");
+    let default = format!("{SITE_URL}/theme/image.php/boost/core/1/g/g1");
+    assert_eq!(
+        r["courses"],
+        json!([{"id": courses::ALGEBRA, "name": "Algebra I", "groups": [
+            {"conv": quiet, "name": "Quiet", "image": default, "members": 1, "online": 1},
+            {"conv": team, "name": "Team A", "image": picture, "members": 3, "online": 2},
+        ]}]),
+        "{r}"
+    );
+    // The window of the group shows the same picture, and so does the Chats list.
+    let h = history_conv(&mut alice, team).await;
+    assert_eq!(h["image"], picture, "{h}");
+    alice.send(json!({"type": "conversations"})).await;
+    let list = alice.expect("conversations").await;
+    let item = list["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|c| c["conv"] == team))
+        .cloned()
+        .expect("team listed");
+    assert_eq!(item["image"], picture, "{list}");
+    alice.close().await;
+    ctx.finish().await;
+}
+db_test!(roster_lists_the_users_group_conversations_with_their_pictures);
+
+async fn members_are_pushed_live_when_moodle_changes_them(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    course_group(&ctx.db, 40, courses::ALGEBRA, "Team A", 0).await;
+    let team = group_conversation(&ctx.db, 40, "Team A", 1, &[ALICE, BOB]).await;
+    let mut alice = ctx.client(ALICE).await;
+    let mut bob = ctx.client(BOB).await;
+    let h = history_conv(&mut alice, team).await;
+    assert_eq!(h["members"], json!([ALICE, BOB]), "{h}");
+
+    // Carol added in Moodle: every member's tabs get the new members, without a history.
+    add_member(&ctx.db, team, CAROL).await;
+    let m = alice.expect("members").await;
+    assert_eq!(
+        m,
+        json!({"type": "members", "conv": team, "members": [ALICE, BOB, CAROL]})
+    );
+    assert_eq!(
+        bob.expect("members").await["members"],
+        json!([ALICE, BOB, CAROL])
+    );
+
+    // Bob removed: Alice is told; Bob learns nothing more about the group.
+    remove_member(&ctx.db, team, BOB).await;
+    let m = alice.expect("members").await;
+    assert_eq!(m["members"], json!([ALICE, CAROL]), "{m}");
+    bob.expect_none("members", QUIET * 4).await;
+    // Unchanged members push nothing.
+    alice.expect_none("members", QUIET * 4).await;
+    alice.close().await;
+    bob.close().await;
+    ctx.finish().await;
+}
+db_test!(members_are_pushed_live_when_moodle_changes_them);

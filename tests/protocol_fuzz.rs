@@ -8,7 +8,7 @@
 
 use dockchat::protocol::{
     clip, decode, normalise_text, valid_cid, ClientFrame, ErrorCode, TextError, CID_MAX_LEN,
-    CONVERSATIONS_MAX, PEOPLE_QUERY_MAX, PEOPLE_QUERY_MIN, REF_MAX_BYTES,
+    CONVERSATIONS_MAX, COURSE_MEMBERS_MAX, PEOPLE_QUERY_MAX, PEOPLE_QUERY_MIN, REF_MAX_BYTES,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -198,7 +198,14 @@ fn check_decoded(frame: &ClientFrame) -> Result<(), TestCaseError> {
         | ClientFrame::Star { with, conv }
         | ClientFrame::DeleteConversation { with, conv } => check_target(*with, *conv)?,
         ClientFrame::Delete { id } => prop_assert!(*id > 0),
-        ClientFrame::Token { .. } | ClientFrame::Ping { .. } | ClientFrame::Activity { .. } => {}
+        ClientFrame::CourseMembers { course, limit, .. } => {
+            prop_assert!(*course > 0);
+            prop_assert!(limit.is_none_or(|l| (1..=COURSE_MEMBERS_MAX).contains(&l)))
+        }
+        ClientFrame::Token { .. }
+        | ClientFrame::Ping { .. }
+        | ClientFrame::Activity { .. }
+        | ClientFrame::Roster {} => {}
     }
     Ok(())
 }

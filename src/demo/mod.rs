@@ -109,6 +109,8 @@ fn groups() -> Vec<SeedGroup> {
         name: "PSY101 Study group",
         // Amara, Lucas, Sofia and Elena: students of Introduction to Psychology.
         members: &[5, 6, 7, 9],
+        // A picture of its own (served by `avatar`, as Moodle's pluginfile.php would).
+        picture: 1,
     }]
 }
 
@@ -599,6 +601,15 @@ impl Demo {
     }
 
     fn avatar(&self, path: &str) -> Response<Body> {
+        // A group's picture: /pluginfile.php/<course ctxid>/group/icon/<group id>/f1
+        if let Some(rest) = path.split("/group/icon/").nth(1) {
+            let group = rest.split('/').next().and_then(|g| g.parse::<i64>().ok());
+            let svg = match groups().into_iter().find(|g| Some(g.id) == group) {
+                Some(g) => avatar_svg(&g.name.chars().take(2).collect::<String>(), 100 + g.id),
+                None => avatar_svg("?", 0),
+            };
+            return respond(StatusCode::OK, "image/svg+xml", svg);
+        }
         // /pluginfile.php/<ctxid>/user/icon/<theme>/f1
         let ctx = path
             .strip_prefix("/pluginfile.php/")

@@ -46,6 +46,8 @@ use writer::{writer_loop, Recipient, WriteReq, Writer, WriterCmd};
 
 mod writer;
 
+mod roster;
+
 /// The longest a pair's permission facts are trusted (shorter when enrolments refresh faster).
 pub const PAIR_TTL: Duration = Duration::from_secs(60);
 /// At most one `typing` per pair is forwarded in this interval.
@@ -238,6 +240,8 @@ pub struct Conversations {
     actions: DashMap<i64, (Instant, u32)>,
     /// In a cluster: which dock messages this node has delivered (see [`Ledger`]).
     ledger: Option<Arc<Ledger>>,
+    /// Course rosters by course id (see [`roster`]).
+    rosters: DashMap<i64, Arc<roster::CourseRoster>>,
 }
 
 /// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
@@ -347,6 +351,7 @@ impl Conversations {
             searches: DashMap::new(),
             actions: DashMap::new(),
             ledger: ledger.clone(),
+            rosters: DashMap::new(),
         });
         let writer = Writer {
             store: store.clone(),
@@ -417,6 +422,7 @@ impl Conversations {
             .retain(|_, t| now.duration_since(*t) < WINDOW_KNOWN_TTL);
         self.actions
             .retain(|_, (t, _)| now.duration_since(*t) < actions::ACTION_WINDOW);
+        self.expire_rosters();
         Ok(())
     }
 
@@ -531,7 +537,8 @@ impl Conversations {
                 kind: r.kind,
                 enabled: r.enabled,
                 icon: if r.course_group {
-                    self.avatars.group_image()
+                    self.avatars
+                        .group_picture(r.picture, r.groupid, r.course_context)
                 } else {
                     String::new()
                 },
@@ -777,6 +784,7 @@ impl Conversations {
                         people: Some(&people),
                         members: Some(&info.members),
                         flags,
+                        image: Some(&info.icon),
                     }
                     .to_json())
                 }
@@ -841,6 +849,7 @@ impl Conversations {
             people: None,
             members: None,
             flags,
+            image: None,
         }
         .to_json())
     }
@@ -1286,7 +1295,12 @@ impl Conversations {
                 _ => None,
             };
             let online = seen.is_some_and(|s| s.0 != Status::Offline);
+            let image = match kind {
+                ConversationType::Group => Some(self.conversation_info(c.conv).await?.icon.clone()),
+                _ => None,
+            };
             items.push(ConversationInfo {
+                image,
                 conv: c.conv,
                 kind,
                 with: with.map(|p| (*p).clone()),

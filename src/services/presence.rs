@@ -55,6 +55,20 @@ impl Avatars {
         format!("{}/theme/image.php/{}/core/1/g/g1", self.site, self.theme)
     }
 
+    /// A course group's picture: Moodle's `get_group_picture_url($group, $courseid, true)` (the
+    /// messaging drawer's size, f1) when the group has one (`groups.picture` ≠ 0), else
+    /// [`Self::group_image`].
+    pub fn group_picture(&self, picture: i64, groupid: i64, course_context: i64) -> String {
+        if picture != 0 && groupid > 0 && course_context > 0 {
+            format!(
+                "{}/pluginfile.php/{}/group/icon/{}/f1?rev={}",
+                self.site, course_context, groupid, picture
+            )
+        } else {
+            self.group_image()
+        }
+    }
+
     /// `fullname` = firstname + " " + lastname; avatar = the user's f1 icon, or the theme's default.
     pub fn person(&self, u: &UserRow) -> Person {
         let avatar = if u.picture > 0 && u.contextid > 0 {

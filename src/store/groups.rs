@@ -1,9 +1,10 @@
 //! A Moodle conversation by id as the conversation-addressed requests need it
 //! (docs/PROTOCOL.md §4): its type, `enabled`, name, whether it is a course group's
-//! (`component = 'core_group'`, `itemtype = 'groups'`), and its members
-//! (`message_conversation_members`).
+//! (`component = 'core_group'`, `itemtype = 'groups'`) with its group's picture (`groups`), and its
+//! members (`message_conversation_members`).
 //!
-//! Owns: those two reads (one row by primary key, the members by the conversation index).
+//! Owns: those two reads (one row by primary key with its group and course context, the members by
+//! the conversation index).
 //! Must not: decide who may do what with a conversation (the conversations service does), or cache.
 
 use super::{dispatch, Result, SqlBuilder, Store};
@@ -22,6 +23,11 @@ pub struct ConversationRow {
     pub course_group: bool,
     /// Member user ids, ascending, each once.
     pub members: Vec<i64>,
+    /// The course group's `groups.picture` (0: none), its id and its course's context id (0 when
+    /// not a course group, or the group or context row is gone).
+    pub picture: i64,
+    pub groupid: i64,
+    pub course_context: i64,
 }
 
 #[derive(Debug)]
@@ -35,10 +41,16 @@ impl GroupsSql {
         GroupsSql {
             // `+ 0 * id` and `THEN id`: BIGINTs on every backend (enabled is a SMALLINT on
             // PostgreSQL, a bare CASE of literals an INTEGER).
+            // The group's picture as get_group_picture_url() needs it: groups.picture, the group id
+            // and the context of the group's course.
             conversation: b.build(
-                "SELECT type + 0 * id, enabled + 0 * id, COALESCE(name, ''), \
-                 CASE WHEN component = 'core_group' AND itemtype = 'groups' THEN id ELSE 0 END \
-                 FROM {p}message_conversations WHERE id = ?",
+                "SELECT c.type + 0 * c.id, c.enabled + 0 * c.id, COALESCE(c.name, ''), \
+                 CASE WHEN c.component = 'core_group' AND c.itemtype = 'groups' THEN c.id ELSE 0 END, \
+                 COALESCE(g.picture, 0), COALESCE(g.id, 0), COALESCE(x.id, 0) \
+                 FROM {p}message_conversations c \
+                 LEFT JOIN {p}groups g ON c.component = 'core_group' AND c.itemtype = 'groups' AND g.id = c.itemid \
+                 LEFT JOIN {p}context x ON x.contextlevel = 50 AND x.instanceid = g.courseid \
+                 WHERE c.id = ?",
             ),
             members: b.build(
                 "SELECT userid FROM {p}message_conversation_members WHERE conversationid = ? ORDER BY userid",
@@ -68,6 +80,9 @@ impl Store {
                 name: r.try_get(2)?,
                 course_group: r.try_get::<i64, _>(3)? != 0,
                 members,
+                picture: r.try_get(4)?,
+                groupid: r.try_get(5)?,
+                course_context: r.try_get(6)?,
             }))
         })
     }

@@ -19,6 +19,7 @@ pub mod listing;
 pub mod messaging;
 pub mod moodle;
 pub mod moodle_schema;
+pub mod roster;
 pub mod seed;
 pub mod windows;
 pub mod xmldb;
@@ -130,6 +131,7 @@ pub(crate) struct Sql {
     pub listing: listing::ListingSql,
     pub groups: groups::GroupsSql,
     pub actions: actions::ActionsSql,
+    pub roster: roster::RosterSql,
 }
 
 /// Builds statements for one backend: applies the prefix to `{p}` and turns `?` into `$n` for
@@ -294,6 +296,7 @@ impl Store {
                 listing: listing::ListingSql::new(&b),
                 groups: groups::GroupsSql::new(&b),
                 actions: actions::ActionsSql::new(&b),
+                roster: roster::RosterSql::new(&b),
             }),
             prefix: prefix.to_string(),
             health,

@@ -127,7 +127,7 @@ impl MoodleSql {
     }
 }
 
-fn user_row<R: Row>(r: &R) -> Result<UserRow>
+pub(crate) fn user_row<R: Row>(r: &R) -> Result<UserRow>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,

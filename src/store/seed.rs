@@ -1,6 +1,7 @@
 //! Seeding a Moodle-shaped demo site (used only by `dockchatd demo`).
 //!
 //! Owns: the INSERTs that create the demo's users, courses, contexts, enrolments, role assignments,
+//! course groups (name, picture) with their conversations,
 //! live sessions and settings in Moodle's core tables, keeping the demo sessions alive (the demo
 //! plays the part of Moodle, which bumps `sessions.timemodified` on every request), and a message
 //! sent "from Moodle's drawer" (stored as Moodle's own send path stores it, so the demo shows one
@@ -45,6 +46,8 @@ pub struct SeedGroup {
     pub courseid: i64,
     pub name: &'static str,
     pub members: &'static [i64],
+    /// `groups.picture` (0: none; Moodle stores the upload's revision there).
+    pub picture: i64,
 }
 
 /// Context id of a course in the demo site.
@@ -227,6 +230,11 @@ impl Store {
             .await?;
         }
         for g in groups {
+            self.exec(
+                "INSERT INTO {p}groups (id, courseid, idnumber, name, picture, timecreated, timemodified) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                vals![g.id, g.courseid, "", g.name, g.picture, t, t],
+            )
+            .await?;
             // As `groups_create_group` does with messaging on (`\core_message\api::create_conversation`):
             // no hash, enabled, named after the group.
             self.exec(

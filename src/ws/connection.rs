@@ -968,6 +968,29 @@ where
                 send_error(ws, e.code(), "delete_conversation").await?
             }
         }
+        ClientFrame::Roster {} => match convs.bounded(convs.roster(uid)).await {
+            Ok(json) => send_text(ws, json).await?,
+            Err(e) => {
+                log_service_error(&e);
+                send_error(ws, e.code(), "roster").await?
+            }
+        },
+        ClientFrame::CourseMembers {
+            course,
+            offset,
+            limit,
+        } => {
+            match convs
+                .bounded(convs.course_members(uid, &session.caps, course, offset, limit))
+                .await
+            {
+                Ok(json) => send_text(ws, json).await?,
+                Err(e) => {
+                    log_service_error(&e);
+                    send_error(ws, e.code(), "course_members").await?
+                }
+            }
+        }
         ClientFrame::Read { with, conv, upto } => {
             let Some(target) = Target::of(with, conv) else {
                 return send_error(ws, ErrorCode::BadFrame, "read")

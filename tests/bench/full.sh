@@ -21,6 +21,7 @@ variants=(
     "course"
     "idle --target both"
     "drawer"
+    "roster"
 )
 for i in $(seq 1 "$runs"); do
     for v in "${variants[@]}"; do

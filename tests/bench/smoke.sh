@@ -75,6 +75,8 @@ check drawer-postgres drawer --db postgres
 check group group --db mariadb
 check group-postgres group --db postgres
 check group-cluster group --db mariadb --nodes 2
+check roster roster --db mariadb
+check roster-postgres roster --db postgres
 
 echo "bench smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -249,14 +249,30 @@ for (const [size, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
             assert.equal(await onlineTab.evaluate((el) => el === document.activeElement), true, 'focus moves with the selection');
             assert.equal(await page.locator('[data-region="online-panel"]').isVisible(), true);
             assert.equal(await page.locator('[data-region="chats-panel"]').isHidden(), true);
+            // The selection is drawn by the next render (the People tab's first one fetches its template).
+            const selected = (tab) => tab.evaluate((el) => new Promise((resolve, reject) => {
+                const t0 = Date.now();
+                const poll = () => (el.getAttribute('aria-selected') === 'true' ? resolve()
+                    : Date.now() - t0 > 5000 ? reject(new Error('not selected: ' + el.getAttribute('data-tab'))) : setTimeout(poll, 20));
+                poll();
+            }));
             await page.keyboard.press('Home');
-            assert.equal(await chats.getAttribute('aria-selected'), 'true');
+            await selected(chats);
+            // Three tabs: Chats, Online, People.
+            const peopleTab = page.locator('[role="tab"][data-tab="people"]');
             await page.keyboard.press('End');
-            assert.equal(await onlineTab.getAttribute('aria-selected'), 'true');
+            await selected(peopleTab);
+            assert.equal(await page.locator('[data-region="people-panel"]').isVisible(), true);
             await page.keyboard.press('ArrowLeft');
-            assert.equal(await chats.getAttribute('aria-selected'), 'true');
+            await selected(onlineTab);
             await page.keyboard.press('ArrowLeft');
-            assert.equal(await onlineTab.getAttribute('aria-selected'), 'true', 'wraps around');
+            await selected(chats);
+            await page.keyboard.press('ArrowLeft');
+            await selected(peopleTab);
+            await page.keyboard.press('ArrowRight');
+            await selected(chats);
+            await page.keyboard.press('ArrowRight');
+            await selected(onlineTab);
             // Tab leaves the tablist for the panel's content.
             await page.keyboard.press('Tab');
             assert.notEqual(await page.evaluate(() => document.activeElement.getAttribute('role')), 'tab');

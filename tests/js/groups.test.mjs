@@ -59,7 +59,7 @@ test('frames name a group by conv and a user as before', () => {
 
 test('a group window opens beside 1:1 windows with the name and member count of the list', () => {
     let s = reduce(welcome(), listed);
-    assert.deepEqual(groupInfo(s, G), {conv: CONV, name: 'PSY101 Study group', members: 4});
+    assert.deepEqual(groupInfo(s, G), {conv: CONV, image: '', name: 'PSY101 Study group', members: 4});
     s = reduce(s, {type: 'window', peer: G, state: 'open', raise: true, at: 1});
     assert.deepEqual(s.windows.map((w) => w.peer), [G, 11]);
     s = reduce(s, {type: 'window', peer: 11, state: 'minimised'});
@@ -223,4 +223,20 @@ test('makeStr fills {$a->name} from an object, as get_string does', () => {
     const str = makeStr({k: '{$a->name} and {$a->count}', one: 'Seen by {$a}'});
     assert.equal(str('k', {name: 'Ana', count: 2}), 'Ana and 2');
     assert.equal(str('one', 3), 'Seen by 3');
+});
+
+test('a group\'s picture and live members: from the roster and history; `members` changes the count without a history', () => {
+    const PIC = 'https://m.example/pluginfile.php/12/group/icon/4/f1?rev=7';
+    let s = welcome();
+    s = reduce(s, {type: 'roster', frame: {type: 'roster', courses: [{id: 2, name: 'Psychology', groups: [
+        {conv: CONV, name: 'PSY101 Study group', image: PIC, members: 4, online: 2},
+    ]}]}});
+    assert.deepEqual(groupInfo(s, G), {conv: CONV, image: PIC, name: 'PSY101 Study group', members: 4});
+    s = reduce(s, {type: 'history', frame: {type: 'history', with: null, conv: CONV, messages: [], more: false,
+        read: {mine: 0, theirs: 0}, people: [], members: [ME, 7, 8, 11], image: PIC + '0'}});
+    assert.equal(groupInfo(s, G).image, PIC + '0', 'the newest picture wins');
+    // Moodle removed Bruno: the count follows at once.
+    s = reduce(s, {type: 'groupMembers', conv: CONV, members: [ME, 7, 11]});
+    assert.equal(groupInfo(s, G).members, 3);
+    assert.deepEqual(s.groupMembers[G], [ME, 7, 11]);
 });

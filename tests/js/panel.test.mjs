@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import {initialState, reduce} from '../../moodle-block/amd/src/state.js';
 import {
     createPanelController, searchTerm, selectedTab, unreadTotal, previewText, timeAgo, conversationModel,
-    needsRefetch, SEARCH_DEBOUNCE_MS, SEARCH_RETRY_MS, PAGE_SIZE,
+    needsRefetch, roleName, SEARCH_DEBOUNCE_MS, SEARCH_RETRY_MS, PAGE_SIZE, MEMBERS_PAGE, TAB_PEOPLE,
 } from '../../moodle-block/amd/src/panel.js';
 
 const ME = 9;
@@ -196,7 +196,14 @@ const harness = () => {
     };
     const panel = createPanelController({transport, dispatch, getState: () => state, userid: ME, storage, timers: fakeTimers});
     const frame = (f) => {
-        dispatch(f.type === 'message' ? {type: 'message', message: f.message, sender: f.sender} : {type: f.type, frame: f});
+        if (f.type === 'message') {
+            dispatch({type: 'message', message: f.message, sender: f.sender});
+        } else if (f.type === 'presence') {
+            // As the dock controller dispatches it.
+            dispatch({type: 'presence', user: f.user, status: f.status});
+        } else {
+            dispatch({type: f.type, frame: f});
+        }
         panel.onFrame(f);
     };
     return {panel, sent, advance, frame, storage, get state() {
@@ -255,4 +262,53 @@ test('controller: the chosen tab is remembered and restored at the next welcome'
     next.storage.setItem('block_dockchat_tab_' + ME, 'online');
     next.frame({type: 'welcome', user: {id: ME}});
     assert.equal(selectedTab(next.state.panel), 'online');
+});
+
+test('People tab: the roster when the tab is shown, each unfolded course\'s first page, More, folding, presence', () => {
+    const h = harness();
+    h.frame({type: 'welcome', user: {id: ME}});
+    assert.equal(h.sent.some((f) => f.type === 'roster'), false, 'not asked for while the tab is not shown');
+    h.panel.onIntent({type: 'panelTab', tab: TAB_PEOPLE});
+    assert.equal(selectedTab(h.state.panel), TAB_PEOPLE);
+    assert.deepEqual(h.sent.at(-1), {type: 'roster'});
+    h.frame({type: 'roster', courses: [{id: 2, name: 'Algebra', groups: []}, {id: 3, name: 'Biology', groups: []}]});
+    assert.deepEqual(h.sent.slice(-2), [
+        {type: 'course_members', course: 2, offset: 0, limit: MEMBERS_PAGE},
+        {type: 'course_members', course: 3, offset: 0, limit: MEMBERS_PAGE},
+    ]);
+    const teacher = {id: 3, fullname: 'Tereza Silva', avatar: 't', online: false, role: {name: '', shortname: 'editingteacher'}};
+    h.frame({type: 'course_members', course: 2, offset: 0, total: 3, more: true,
+        items: [teacher, Object.assign({online: true, role: null}, ana)]});
+    const m = h.state.panel.members[2];
+    assert.deepEqual(m.items.map((p) => p.id), [3, 7]);
+    assert.equal(m.more, true);
+    assert.equal(h.state.people[3].fullname, 'Tereza Silva', 'the people listed are known to the windows');
+    // More: the next offset, once.
+    h.panel.onIntent({type: 'moreMembers', course: 2});
+    h.panel.onIntent({type: 'moreMembers', course: 2});
+    assert.deepEqual(h.sent.filter((f) => f.type === 'course_members' && f.offset === 2),
+        [{type: 'course_members', course: 2, offset: 2, limit: MEMBERS_PAGE}]);
+    // A later page appends, without the people already listed.
+    h.frame({type: 'course_members', course: 2, offset: 2, total: 3, more: false,
+        items: [Object.assign({online: false, role: null}, bruno), Object.assign({online: true, role: null}, ana)]});
+    assert.deepEqual(h.state.panel.members[2].items.map((p) => p.id), [3, 7, 8]);
+    // Presence changes a listed person in place.
+    h.frame({type: 'presence', user: ana, status: 'offline'});
+    assert.equal(h.state.panel.members[2].items.find((p) => p.id === 7).online, false);
+    // Folding keeps the people; unfolding a course never loaded asks for it.
+    h.panel.onIntent({type: 'courseFold', course: 2});
+    assert.equal(h.state.panel.folded[2], true);
+    assert.equal(h.state.panel.members[2].items.length, 3);
+    const before = h.sent.length;
+    h.panel.onIntent({type: 'courseFold', course: 2});
+    assert.equal(h.sent.length, before, 'loaded already');
+});
+
+test('role names as Moodle shows them: the course\'s or the role\'s name, else the standard default, else the shortname', () => {
+    const str = (k) => ({'role:editingteacher': 'Teacher', 'role:teacher': 'Non-editing teacher'}[k] || '[[' + k + ']]');
+    assert.equal(roleName(null, str), '');
+    assert.equal(roleName({name: 'Professora', shortname: 'editingteacher'}, str), 'Professora');
+    assert.equal(roleName({name: '', shortname: 'editingteacher'}, str), 'Teacher');
+    assert.equal(roleName({name: ' ', shortname: 'teacher'}, str), 'Non-editing teacher');
+    assert.equal(roleName({name: '', shortname: 'tutor'}, str), 'tutor');
 });

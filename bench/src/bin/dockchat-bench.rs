@@ -27,6 +27,8 @@ mod pairs;
 mod procs;
 #[path = "dockchat-bench/report.rs"]
 mod report;
+#[path = "dockchat-bench/roster.rs"]
+mod roster;
 #[path = "dockchat-bench/setup.rs"]
 mod setup;
 #[path = "dockchat-bench/storm.rs"]
@@ -63,6 +65,9 @@ enum Scenario {
     /// latency. Defaults: issue 13's first case (1 group of 500, 20 msgs/s); the second case is
     /// `--groups 100 --members 30 --rate 200`.
     Group,
+    /// One course of N members (500), N/10 online: `course_members` first pages (cold: the course
+    /// read from the database; warm: from the daemon's cache) and `roster`; round-trip latency.
+    Roster,
     /// Internal: one worker process of `idle`.
     #[value(hide = true)]
     IdleWorker,
@@ -78,6 +83,7 @@ impl Scenario {
             Scenario::Course => "course",
             Scenario::Drawer => "drawer",
             Scenario::Group => "group",
+            Scenario::Roster => "roster",
             Scenario::IdleWorker => "idle-worker",
         }
     }
@@ -229,6 +235,8 @@ pub struct Opts {
     pub redis_url: String,
     /// Whether to pin the server to core 1.
     pub pin: bool,
+    /// `presence.enrolment_refresh_secs` of the daemon, when a scenario needs it short.
+    pub enrolment_refresh_secs: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -304,6 +312,8 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
         pin: !cli.no_pin,
         nodes: cli.nodes.max(1),
         redis_url: cli.redis_url.clone(),
+        // The roster scenario lets the course cache expire between bursts.
+        enrolment_refresh_secs: (cli.scenario == Scenario::Roster).then_some(1),
     };
     let smoke = cli.smoke;
     let scenario = cli.scenario;
@@ -317,6 +327,9 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
     }
     if scenario == Scenario::Group && sel != TargetSel::Dockchatd {
         bail!("group needs the daemon's group conversations: use --target dockchatd");
+    }
+    if scenario == Scenario::Roster && sel != TargetSel::Dockchatd {
+        bail!("roster needs the daemon's courses: use --target dockchatd");
     }
     if scenario == Scenario::Drawer && sel != TargetSel::Dockchatd {
         bail!("drawer needs the daemon's poll of Moodle's tables: use --target dockchatd");
@@ -438,6 +451,19 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 ("drain_limit_s".into(), gp.drain.into()),
             ];
         }
+        Scenario::Roster => {
+            dataset = Dataset {
+                users: n,
+                course_size: cli.course_size,
+                cross: false,
+                big_course: n,
+                group_members: 0,
+            };
+            params = vec![
+                ("members".into(), (n as u64).into()),
+                ("iterations".into(), (iterations as u64).into()),
+            ];
+        }
         Scenario::IdleWorker => bail!("idle-worker is internal"),
     }
     report.extend(params);
@@ -467,6 +493,15 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
             Scenario::Course => course::run(&h, n, iterations, cli.src_ips).await,
             Scenario::Drawer => drawer::run(&h, opts.db, &drawer_params).await,
             Scenario::Group => group::run(&h, &group_params).await,
+            Scenario::Roster => {
+                let p = roster::Params {
+                    members: n,
+                    bursts: iterations,
+                    burst: 10,
+                    src_ips: cli.src_ips,
+                };
+                roster::run(&h, &p).await
+            }
             Scenario::IdleWorker => unreachable!("handled in main"),
         };
         let finished = h.finish(cli.keep_logs);
@@ -522,6 +557,7 @@ fn default_n(s: Scenario) -> usize {
         Scenario::Idle => 19_000,
         Scenario::Storm => 10_000,
         Scenario::Course => 1_000,
+        Scenario::Roster => 500,
         _ => 0,
     }
 }
@@ -531,6 +567,7 @@ fn tiny_n(s: Scenario) -> usize {
         Scenario::Idle => 60,
         Scenario::Storm => 50,
         Scenario::Course => 30,
+        Scenario::Roster => 30,
         _ => 0,
     }
 }

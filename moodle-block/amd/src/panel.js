@@ -15,7 +15,8 @@
 
 /**
  * The block's panel: the "Chats" list (the user's Moodle conversations, PROTOCOL §5 `conversations`), the
- * people search (`people`) and which tab is shown.
+ * people search (`people`), the "People" tab (the user's courses with their groups and people, `roster`
+ * and `course_members`) and which tab is shown.
  *
  * Two parts, no DOM: `reducePanel`, the pure state of the panel (kept in the chat state as `state.panel`
  * by ./state.js), with the selectors the view needs; and `createPanelController`, which turns the user's
@@ -44,6 +45,11 @@ export const QUERY_WORDS = 3;
 /** The panel's tabs. */
 export const TAB_CHATS = 'chats';
 export const TAB_ONLINE = 'online';
+export const TAB_PEOPLE = 'people';
+/** People asked for per page of a course. */
+export const MEMBERS_PAGE = 50;
+
+const TABS = [TAB_CHATS, TAB_ONLINE, TAB_PEOPLE];
 
 const freeze = (o) => Object.freeze(o);
 
@@ -66,7 +72,62 @@ export const initialPanel = () => freeze({
     resultsFor: '',
     searching: false,
     rateLimited: false,
+    // The People tab: the courses (null until the first `roster`), each course's people by course id
+    // ({items, total, more, loading}), and the courses the user folded.
+    courses: null,
+    members: freeze({}),
+    folded: freeze({}),
 });
+
+/**
+ * A page of a course's people merged into what is shown: the first page replaces, later pages are
+ * appended without the people already listed (presence moved them between pages).
+ *
+ * @param {object} panel
+ * @param {object} f `course_members`
+ * @returns {object}
+ */
+const mergeMembers = (panel, f) => {
+    if (typeof f.course !== 'number') {
+        return panel;
+    }
+    const page = (f.items || []).filter((x) => x && x.id).map((x) => freeze({
+        id: x.id, fullname: String(x.fullname || ''), avatar: String(x.avatar || ''), online: !!x.online,
+        role: x.role && typeof x.role === 'object'
+            ? freeze({name: String(x.role.name || ''), shortname: String(x.role.shortname || '')}) : null,
+    }));
+    const had = panel.members[f.course];
+    const first = (Number(f.offset) || 0) === 0 || !had;
+    const items = first ? page : had.items.concat(page.filter((x) => !had.items.some((p) => p.id === x.id)));
+    const entry = freeze({items: freeze(items), total: Number(f.total) || 0, more: !!f.more, loading: false});
+    return freeze(Object.assign({}, panel, {members: freeze(Object.assign({}, panel.members, {[f.course]: entry}))}));
+};
+
+/**
+ * People of the People tab in the order the server gives (teachers, online, offline), after a
+ * presence change: an online state changes, the order stays until the next page.
+ *
+ * @param {object} panel
+ * @param {number} user
+ * @param {boolean} online
+ * @returns {object}
+ */
+const memberPresence = (panel, user, online) => {
+    let changed = false;
+    const members = {};
+    Object.keys(panel.members).forEach((k) => {
+        const m = panel.members[k];
+        if (!m.items.some((p) => p.id === user && p.online !== online)) {
+            members[k] = m;
+            return;
+        }
+        changed = true;
+        members[k] = freeze(Object.assign({}, m, {
+            items: freeze(m.items.map((p) => (p.id === user ? freeze(Object.assign({}, p, {online})) : p))),
+        }));
+    });
+    return changed ? freeze(Object.assign({}, panel, {members: freeze(members)})) : panel;
+};
 
 /**
  * What is sent for a search box text: trimmed, runs of white space as one space, at most 3 words and
@@ -213,7 +274,7 @@ export const panelPeople = (action) => {
     if (action.type === 'conversations') {
         return (f.items || []).map((c) => c && c.type === 'individual' && c.with).filter((x) => x && x.id);
     }
-    if (action.type === 'people') {
+    if (action.type === 'people' || action.type === 'courseMembers') {
         return (f.items || []).filter((x) => x && x.id);
     }
     return [];
@@ -232,7 +293,7 @@ export const reducePanel = (panel, action, state) => {
     const p = panel || initialPanel();
     switch (action.type) {
         case 'panelTab':
-            return action.tab === TAB_CHATS || action.tab === TAB_ONLINE ? (p.tab === action.tab ? p : withPanel(p, {tab: action.tab})) : p;
+            return TABS.includes(action.tab) ? (p.tab === action.tab ? p : withPanel(p, {tab: action.tab})) : p;
 
         case 'restore': {
             // The previous page's list (./snapshot.js), shown until the welcome's first page replaces it.
@@ -242,7 +303,7 @@ export const reducePanel = (panel, action, state) => {
             }
             const items = saved.items.map(fromServer).filter(Boolean);
             return withPanel(p, {
-                tab: saved.tab === TAB_CHATS || saved.tab === TAB_ONLINE ? saved.tab : p.tab,
+                tab: TABS.includes(saved.tab) ? saved.tab : p.tab,
                 items: sorted(items),
                 loaded: !!saved.loaded,
                 total: Math.max(Number(saved.total) || 0, items.length),
@@ -289,6 +350,38 @@ export const reducePanel = (panel, action, state) => {
             return changed ? withPanel(p, {items: freeze(items)}) : p;
         }
 
+        case 'roster': {
+            const courses = ((action.frame && action.frame.courses) || []).filter((c) => c && typeof c.id === 'number')
+                .map((c) => freeze({
+                    id: c.id,
+                    name: String(c.name || ''),
+                    groups: freeze((c.groups || []).filter((g) => g && typeof g.conv === 'number').map((g) => freeze({
+                        conv: g.conv, name: String(g.name || ''), image: String(g.image || ''),
+                        members: Number(g.members) || 0, online: Number(g.online) || 0,
+                    }))),
+                }));
+            return withPanel(p, {courses: freeze(courses)});
+        }
+
+        case 'courseMembersLoading': {
+            const had = p.members[action.course];
+            const entry = freeze(Object.assign({items: freeze([]), total: 0, more: false}, had || {}, {loading: true}));
+            return withPanel(p, {members: freeze(Object.assign({}, p.members, {[action.course]: entry}))});
+        }
+
+        case 'courseMembers':
+            return mergeMembers(p, action.frame || {});
+
+        case 'courseFold': {
+            const folded = Object.assign({}, p.folded);
+            if (folded[action.course]) {
+                delete folded[action.course];
+            } else {
+                folded[action.course] = true;
+            }
+            return withPanel(p, {folded: freeze(folded)});
+        }
+
         case 'presence': {
             const user = action.user;
             if (!user || !user.id) {
@@ -296,19 +389,20 @@ export const reducePanel = (panel, action, state) => {
             }
             const status = action.status === 'away' || action.status === 'online' ? action.status : 'offline';
             const online = status !== 'offline';
+            const base = memberPresence(p, user.id, online);
             let changed = false;
-            const items = p.items.map((c) => {
+            const items = base.items.map((c) => {
                 if (c.type !== 'individual' || !c.with || c.with.id !== user.id || c.status === status) {
                     return c;
                 }
                 changed = true;
                 return freeze(Object.assign({}, c, {online, status}));
             });
-            const listed = p.results && p.results.some((x) => x.id === user.id && x.status !== status);
+            const listed = base.results && base.results.some((x) => x.id === user.id && x.status !== status);
             const results = listed
-                ? freeze(p.results.map((x) => (x.id === user.id ? freeze(Object.assign({}, x, {online, status})) : x)))
-                : p.results;
-            return changed || listed ? withPanel(p, changed ? {items: freeze(items), results} : {results}) : p;
+                ? freeze(base.results.map((x) => (x.id === user.id ? freeze(Object.assign({}, x, {online, status})) : x)))
+                : base.results;
+            return changed || listed ? withPanel(base, changed ? {items: freeze(items), results} : {results}) : base;
         }
 
         case 'search': {
@@ -353,6 +447,31 @@ export const reducePanel = (panel, action, state) => {
  * @returns {string} TAB_CHATS or TAB_ONLINE
  */
 export const selectedTab = (panel) => panel.tab || TAB_CHATS;
+
+/**
+ * A course contact's role as Moodle names it (`role_get_name`): the name the server sends (the course's
+ * rename, else the role's name), else the localised default of a standard role, else its shortname.
+ *
+ * @param {object|null} role {name, shortname}
+ * @param {function(string, *=): string} str
+ * @returns {string} '' for someone without a role
+ */
+export const roleName = (role, str) => {
+    if (!role) {
+        return '';
+    }
+    if (role.name.trim()) {
+        return role.name.trim();
+    }
+    const key = ROLE_STRINGS[role.shortname];
+    return key ? str(key) : role.shortname;
+};
+
+/** Moodle's standard roles, whose empty names are shown as Moodle's localised defaults (their string keys). */
+const ROLE_STRINGS = Object.freeze({
+    manager: 'role:manager', coursecreator: 'role:coursecreator', editingteacher: 'role:editingteacher',
+    teacher: 'role:teacher', student: 'role:student', guest: 'role:guest', user: 'role:user', frontpage: 'role:frontpage',
+});
 
 /**
  * Unread messages over the conversations listed.
@@ -502,10 +621,30 @@ export const createPanelController = (deps) => {
         searchTimer = timers.setTimeout(sendSearch, ms);
     };
 
+    /** Courses whose next page was asked for and not answered yet. */
+    const membersInFlight = new Set();
+
+    const requestMembers = (course, offset) => {
+        if (membersInFlight.has(course)) {
+            return;
+        }
+        if (transport.send(Protocol.courseMembers(course, offset, MEMBERS_PAGE))) {
+            membersInFlight.add(course);
+            dispatch({type: 'courseMembersLoading', course});
+        }
+    };
+
+    /** The People tab is shown: its courses (again: enrolments and groups change), then their people. */
+    const requestRoster = () => {
+        if (selectedTab(panel()) === TAB_PEOPLE) {
+            transport.send(Protocol.roster());
+        }
+    };
+
     const restoreTab = () => {
         try {
             const tab = storage && storage.getItem(tabKey);
-            if (tab === TAB_CHATS || tab === TAB_ONLINE) {
+            if (TABS.includes(tab)) {
                 dispatch({type: 'panelTab', tab});
             }
         } catch (e) {
@@ -526,7 +665,9 @@ export const createPanelController = (deps) => {
                     pageInFlight = -1;
                     refetchAgain = false;
                     restoreTab();
+                    membersInFlight.clear();
                     requestPage(0);
+                    requestRoster();
                     if (panel().query && panel().resultsFor !== panel().query) {
                         scheduleSearch(0);
                     }
@@ -544,6 +685,25 @@ export const createPanelController = (deps) => {
                 case 'people':
                     dispatch({type: 'people', frame});
                     break;
+                case 'roster':
+                    dispatch({type: 'roster', frame});
+                    // Every unfolded course's first page (the order of its people is the server's).
+                    (panel().courses || []).forEach((c) => {
+                        if (!panel().folded[c.id]) {
+                            requestMembers(c.id, 0);
+                        }
+                    });
+                    break;
+                case 'course_members':
+                    membersInFlight.delete(frame.course);
+                    dispatch({type: 'courseMembers', frame});
+                    break;
+                case 'members':
+                    // A group's members changed in Moodle: its window's count follows.
+                    if (typeof frame.conv === 'number' && Array.isArray(frame.members)) {
+                        dispatch({type: 'groupMembers', conv: frame.conv, members: frame.members});
+                    }
+                    break;
                 case 'message':
                     if (needsRefetch(panel(), frame.message)) {
                         requestPage(0);
@@ -558,6 +718,10 @@ export const createPanelController = (deps) => {
                     requestPage(0);
                     break;
                 case 'error':
+                    if (frame.ref === 'course_members') {
+                        // unknown_course (no longer one of the user's) or internal: the next roster decides.
+                        membersInFlight.clear();
+                    }
                     if (frame.ref === 'conversations') {
                         pageInFlight = -1;
                         dispatch({type: 'conversationsFailed'});
@@ -599,7 +763,23 @@ export const createPanelController = (deps) => {
                     } catch (e) {
                         // Privacy mode: the choice lasts as long as the page.
                     }
+                    requestRoster();
                     return true;
+                case 'courseFold': {
+                    dispatch({type: 'courseFold', course: intent.course});
+                    const m = panel().members[intent.course];
+                    if (!panel().folded[intent.course] && !m) {
+                        requestMembers(intent.course, 0);
+                    }
+                    return true;
+                }
+                case 'moreMembers': {
+                    const m = panel().members[intent.course];
+                    if (m && m.more && !m.loading) {
+                        requestMembers(intent.course, m.items.length);
+                    }
+                    return true;
+                }
                 case 'search': {
                     const before = panel().query;
                     dispatch({type: 'search', text: intent.text});

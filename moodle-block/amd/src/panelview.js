@@ -15,7 +15,8 @@
 
 /**
  * The DOM of the block's panel (part of the renderer, ./renderer.js, which calls it on every render):
- * the people search, the tabs and the Chats list of template block_dockchat/block.
+ * the people search, the tabs, the Chats list and the People tab (courses from template
+ * block_dockchat/roster_course) of template block_dockchat/block.
  *
  * Items come from templates block_dockchat/conversation and block_dockchat/person_result (user data
  * escaped by Mustache) and are replaced only when what they show changed, so focus and scroll stay.
@@ -27,7 +28,7 @@
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
 
-import {selectedTab, unreadTotal, conversationModel, timeAgo, TAB_CHATS, TAB_ONLINE} from './panel.js';
+import {selectedTab, unreadTotal, conversationModel, timeAgo, roleName, TAB_CHATS, TAB_ONLINE, TAB_PEOPLE} from './panel.js';
 import {countStr, presenceText} from './strings.js';
 import {presenceOf} from './state.js';
 
@@ -72,6 +73,8 @@ export const createPanelView = (options) => {
     const convEls = new Map();
     /** @type {Map<number, Element>} person id -> result */
     let personEls = new Map();
+    /** @type {Map<number, {el: Element, sig: string}>} course id -> section */
+    const courseEls = new Map();
     let shownResults = null;
     let timeTimer = null;
     /** Whether the alerts' settings menu is open. */
@@ -140,6 +143,12 @@ export const createPanelView = (options) => {
         if (action === 'panel-tab') {
             event.preventDefault();
             onIntent({type: 'panelTab', tab: el.getAttribute('data-tab')});
+        } else if (action === 'toggle-course') {
+            event.preventDefault();
+            onIntent({type: 'courseFold', course: Number(el.getAttribute('data-course'))});
+        } else if (action === 'more-members') {
+            event.preventDefault();
+            onIntent({type: 'moreMembers', course: Number(el.getAttribute('data-course'))});
         } else if (action === 'load-more') {
             event.preventDefault();
             onIntent({type: 'loadmore'});
@@ -285,6 +294,7 @@ export const createPanelView = (options) => {
     const attach = (el) => {
         root = el;
         convEls.clear();
+        courseEls.clear();
         personEls = new Map();
         shownResults = null;
         el.addEventListener('click', onClick);
@@ -323,6 +333,7 @@ export const createPanelView = (options) => {
         });
         setHidden(region('chats-panel'), selected !== TAB_CHATS);
         setHidden(region('online-panel'), selected !== TAB_ONLINE);
+        setHidden(region('people-panel'), selected !== TAB_PEOPLE);
         const unread = unreadTotal(panel);
         const badge = region('chats-unread');
         setHidden(badge, !unread);
@@ -429,6 +440,89 @@ export const createPanelView = (options) => {
         setHidden(root.querySelector('[data-action="load-more"]'), !(panel.loaded && panel.more));
     };
 
+    /**
+     * The People tab: one section per course (folded or not), its groups and its people, each
+     * section redrawn only when what it shows changed.
+     *
+     * @param {object} state
+     */
+    const renderPeople = async(state) => {
+        const panel = state.panel;
+        const list = region('roster');
+        if (!list) {
+            return;
+        }
+        const models = (panel.courses || []).map((c) => {
+            const m = panel.members[c.id];
+            const expanded = !panel.folded[c.id];
+            return {
+                id: c.id,
+                name: c.name,
+                expanded,
+                hasgroups: c.groups.length > 0,
+                groups: c.groups.map((g) => ({
+                    conv: g.conv,
+                    name: g.name,
+                    image: g.image,
+                    memberstext: str('membersonline', {
+                        members: countStr(str, 'membercount', g.members),
+                        online: countStr(str, 'onlinemembers', g.online),
+                    }),
+                })),
+                people: m ? m.items.map((p) => ({
+                    id: p.id, fullname: p.fullname, avatar: p.avatar, onlineclass: p.online ? ' is-online' : '',
+                    statustext: str(p.online ? 'online' : 'offline'), rolename: roleName(p.role, str),
+                })) : [],
+                loading: expanded && (!m || (m.loading && m.items.length === 0)),
+                more: expanded && !!m && m.more && !m.loading,
+                empty: expanded && !!m && !m.loading && m.items.length === 0 && c.groups.length === 0,
+            };
+        });
+        const sigs = models.map((m) => JSON.stringify(m));
+        const stale = models.filter((m, i) => !courseEls.has(m.id) || courseEls.get(m.id).sig !== sigs[i]);
+        const html = await Promise.all(stale.map((m) => renderTemplate('roster_course', m)));
+        const active = doc.activeElement;
+        stale.forEach((m, i) => {
+            const el = toElement(html[i]);
+            const old = courseEls.get(m.id);
+            // The focused control comes back in the new section (a fold, a page, a presence change).
+            let refocus = null;
+            if (old && active && old.el.contains(active)) {
+                refocus = [active.getAttribute('data-action'), active.getAttribute('data-userid'), active.getAttribute('data-window')];
+            }
+            if (old) {
+                old.el.replaceWith(el);
+            }
+            courseEls.set(m.id, {el, sig: JSON.stringify(m)});
+            if (refocus) {
+                const sel = '[data-action="' + refocus[0] + '"]' + (refocus[1] ? '[data-userid="' + refocus[1] + '"]' : '')
+                    + (refocus[2] ? '[data-window="' + refocus[2] + '"]' : '');
+                const again = el.querySelector(sel) || el.querySelector('[data-action="toggle-course"]');
+                if (again) {
+                    again.focus();
+                }
+            }
+        });
+        const wanted = new Set(models.map((m) => m.id));
+        courseEls.forEach((entry, id) => {
+            if (!wanted.has(id)) {
+                entry.el.remove();
+                courseEls.delete(id);
+            }
+        });
+        let cursor = list.firstElementChild;
+        models.forEach((m) => {
+            const el = courseEls.get(m.id).el;
+            if (el === cursor) {
+                cursor = cursor.nextElementSibling;
+            } else {
+                list.insertBefore(el, cursor);
+            }
+        });
+        setHidden(region('people-loading'), panel.courses !== null || !state.welcomed);
+        setHidden(region('people-empty'), panel.courses === null || panel.courses.length > 0);
+    };
+
     const renderSearch = async(state) => {
         const panel = state.panel;
         const input = region('search-input');
@@ -511,6 +605,7 @@ export const createPanelView = (options) => {
             renderTabs(state);
             renderSettings();
             await renderConversations(state, nowMs);
+            await renderPeople(state);
             await renderSearch(state);
         },
     };

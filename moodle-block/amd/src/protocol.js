@@ -158,6 +158,8 @@ export const deleteMessage = (id) => ({type: 'delete', id});
 export const deleteConversation = (key) => Object.assign({type: 'delete_conversation'}, address('with', key));
 export const conversations = (offset, limit) => ({type: 'conversations', offset, limit});
 export const people = (query) => ({type: 'people', query});
+export const roster = () => ({type: 'roster'});
+export const courseMembers = (course, offset, limit) => ({type: 'course_members', course, offset, limit});
 
 /**
  * Parse a server frame; null when it is not a JSON object with a string `type`.

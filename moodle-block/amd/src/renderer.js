@@ -908,7 +908,7 @@ export const createRenderer = (options) => {
     // ---- Windows. -------------------------------------------------------------------------------
 
     /**
-     * Who or what a window is onto: the peer, or the group (its name, no picture).
+     * Who or what a window is onto: the peer, or the group (its name and, when known, its picture).
      *
      * @param {object} state
      * @param {number|string} peer a window key
@@ -917,7 +917,7 @@ export const createRenderer = (options) => {
     const windowSubject = (state, peer) => {
         if (isGroupKey(peer)) {
             const g = groupInfo(state, peer);
-            return {fullname: g.name, avatar: '', group: true, members: g.members};
+            return {fullname: g.name, avatar: g.image, group: true, members: g.members};
         }
         const person = state.people[peer] || {fullname: '', avatar: ''};
         return {fullname: person.fullname || '', avatar: person.avatar || '', group: false, members: 0};
@@ -1171,9 +1171,18 @@ export const createRenderer = (options) => {
         const person = state.people[peer];
         if (group) {
             const subject = windowSubject(state, peer);
+            const initial = region(el, 'initial');
+            if (subject.avatar && initial) {
+                // The group's picture over its initial (set as a style: no markup from the URL).
+                const bg = 'url(' + JSON.stringify(subject.avatar) + ')';
+                if (initial.style.backgroundImage !== bg) {
+                    initial.style.backgroundImage = bg;
+                }
+                toggleClass(initial, 'has-picture', true);
+            }
             if (subject.fullname) {
                 setText(region(el, 'name'), subject.fullname);
-                setText(region(el, 'initial'), initialOf(subject.fullname));
+                setText(initial, subject.avatar ? '' : initialOf(subject.fullname));
             }
             // Instead of presence: how many members the group has, and how many of them are online.
             const members = subject.members ? countStr(str, 'membercount', subject.members) : '';

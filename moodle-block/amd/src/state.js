@@ -279,7 +279,7 @@ const isTheirs = (state, key, m) => (isGroupKey(key) ? m.from !== state.me : m.f
  *
  * @param {object} state
  * @param {string} key a group key
- * @returns {{conv: number, name: string, members: number}}
+ * @returns {{conv: number, image: string, name: string, members: number}}
  */
 export const groupInfo = (state, key) => {
     const convid = groupConv(key);
@@ -288,6 +288,8 @@ export const groupInfo = (state, key) => {
     const ids = state.groupMembers[key];
     return {
         conv: convid,
+        // The group's own picture (Moodle's group icon, or the theme's default), '' while unknown.
+        image: (known && known.image) || '',
         name: (listed && listed.name) || (known && known.name) || '',
         // The member list of the newest history is fresher than the Chats list's count.
         members: (ids && ids.length) || (listed && listed.members) || (known && known.members) || 0,
@@ -325,14 +327,16 @@ const withGroupMembers = (state, key, ids) => {
 const withGroups = (state, list) => {
     const changed = list.filter((g) => {
         const had = state.groups[groupKey(g.conv)];
-        return !had || had.name !== g.name || had.members !== g.members;
+        return !had || had.name !== g.name || had.members !== g.members || (!!g.image && had.image !== g.image);
     });
     if (!changed.length) {
         return state;
     }
     const groups = Object.assign({}, state.groups);
     changed.forEach((g) => {
-        groups[groupKey(g.conv)] = freeze({conv: g.conv, name: String(g.name || ''), members: Number(g.members) || 0});
+        const had = state.groups[groupKey(g.conv)];
+        groups[groupKey(g.conv)] = freeze({conv: g.conv, name: String(g.name || ''), members: Number(g.members) || 0,
+            image: String(g.image || (had && had.image) || '')});
     });
     return freeze(Object.assign({}, state, {groups: freeze(groups)}));
 };
@@ -681,6 +685,10 @@ const reduceChat = (state, action) => {
             if (isGroupKey(peer) && Array.isArray(f.members)) {
                 next = withGroupMembers(next, peer, f.members);
             }
+            if (isGroupKey(peer) && typeof f.image === 'string' && f.image) {
+                const g = groupInfo(next, peer);
+                next = withGroups(next, [{conv: f.conv, name: g.name, members: g.members, image: f.image}]);
+            }
             const c = conv(next, peer);
             if (action.reset) {
                 next = withConv(next, peer, {messages: freeze([]), loaded: false});
@@ -820,11 +828,27 @@ const reduceChat = (state, action) => {
                 ? freeze(Object.assign({}, state, {alerts: freeze(Object.assign({}, state.alerts, changes))})) : state;
         }
 
+        case 'groupMembers':
+            // A group's members changed in Moodle (`members`): its window's count follows at once.
+            return withGroupMembers(state, groupKey(action.conv), action.members);
+
+        case 'roster': {
+            // The People tab names the user's groups too (a group opened from there shows its name).
+            const courses = (action.frame && action.frame.courses) || [];
+            const groups = [];
+            courses.forEach((c) => (c && c.groups || []).forEach((g) => {
+                if (g && typeof g.conv === 'number' && g.name) {
+                    groups.push({conv: g.conv, name: g.name, members: g.members, image: g.image});
+                }
+            }));
+            return withGroups(state, groups);
+        }
+
         case 'conversations': {
             // The Chats list names the groups (their windows show the name and member count).
             const items = (action.frame && action.frame.items) || [];
             return withGroups(state, items.filter((c) => c && c.type === 'group' && typeof c.conv === 'number')
-                .map((c) => ({conv: c.conv, name: c.name, members: c.members})));
+                .map((c) => ({conv: c.conv, name: c.name, members: c.members, image: c.image})));
         }
 
         default:

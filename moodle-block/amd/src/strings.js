@@ -49,6 +49,9 @@ export const STRING_KEYS = [
     // Presence: away, and when an offline person was last seen.
     'away', 'lastseendaysmany', 'lastseendaysone', 'lastseenhoursmany', 'lastseenhoursone', 'lastseenjustnow',
     'lastseenminutesmany', 'lastseenminutesone',
+    // The People tab: Moodle's default names of the standard roles.
+    'role:coursecreator', 'role:editingteacher', 'role:frontpage', 'role:guest', 'role:manager', 'role:student', 'role:teacher',
+    'role:user',
 ];
 
 /**

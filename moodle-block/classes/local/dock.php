@@ -68,6 +68,8 @@ class dock {
         'away', 'lastseendaysmany',
         'lastseendaysone', 'lastseenhoursmany', 'lastseenhoursone', 'lastseenjustnow', 'lastseenminutesmany',
         'lastseenminutesone',
+        'role:coursecreator', 'role:editingteacher', 'role:frontpage',
+        'role:guest', 'role:manager', 'role:student', 'role:teacher', 'role:user',
     ];
 
     /** @var string[] The alert preferences of the dock (lib.php block_dockchat_user_preferences), by client name. */

@@ -367,3 +367,32 @@ CREATE TABLE `mdl_favourite` (
   KEY `mdl_favo_con_ix` (`contextid`),
   KEY `mdl_favo_use_ix` (`userid`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='Stores the relationship between an arbitrary item (itemtype,';
+
+CREATE TABLE `mdl_groups` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `courseid` bigint(10) NOT NULL,
+  `idnumber` varchar(100) NOT NULL DEFAULT '',
+  `name` varchar(254) NOT NULL DEFAULT '',
+  `description` longtext DEFAULT NULL,
+  `descriptionformat` tinyint(2) NOT NULL DEFAULT 0,
+  `enrolmentkey` varchar(50) DEFAULT NULL,
+  `picture` bigint(10) NOT NULL DEFAULT 0,
+  `visibility` tinyint(1) NOT NULL DEFAULT 0,
+  `participation` tinyint(1) NOT NULL DEFAULT 1,
+  `timecreated` bigint(10) NOT NULL DEFAULT 0,
+  `timemodified` bigint(10) NOT NULL DEFAULT 0,
+  PRIMARY KEY (`id`),
+  KEY `mdl_grou_idn_ix` (`idnumber`),
+  KEY `mdl_grou_cou_ix` (`courseid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='Each record represents a group.';
+
+CREATE TABLE `mdl_role_names` (
+  `id` bigint(10) NOT NULL AUTO_INCREMENT,
+  `roleid` bigint(10) NOT NULL DEFAULT 0,
+  `contextid` bigint(10) NOT NULL DEFAULT 0,
+  `name` varchar(255) NOT NULL DEFAULT '',
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `mdl_rolename_rolcon_uix` (`roleid`,`contextid`),
+  KEY `mdl_rolename_rol_ix` (`roleid`),
+  KEY `mdl_rolename_con_ix` (`contextid`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci ROW_FORMAT=COMPRESSED COMMENT='role names in native strings';

@@ -5,7 +5,8 @@
 //! (MariaDB and PostgreSQL) need the same tables, so they are embedded here exactly as a Moodle 5.1
 //! install creates them (copied from the real dumps: columns, types, defaults, indexes): `user`,
 //! `sessions`, `config`, `config_plugins`, `user_preferences`, `course`, `enrol`, `user_enrolments`,
-//! `context`, `role`, `role_assignments`, `message_contacts`, `message_users_blocked`, and the messaging
+//! `context`, `role`, `role_assignments`, `role_names` (course-level role renames), `groups` (a course
+//! group's name and picture), `message_contacts`, `message_users_blocked`, and the messaging
 //! tables dockchatd writes (`messages`, `message_conversations`, `message_conversation_members`,
 //! `message_conversation_actions`, `message_user_actions`), and `favourite` (Moodle's stars), all with
 //! the default prefix `mdl_`. The SQLite file is a faithful translation (same columns, defaults, index names).
@@ -46,6 +47,8 @@ pub const TABLES: &[&str] = &[
     "message_conversation_actions",
     "message_user_actions",
     "favourite",
+    "groups",
+    "role_names",
 ];
 
 /// The embedded SQL script for `dialect`.

@@ -732,3 +732,67 @@ CREATE UNIQUE INDEX mdl_favo_comiteiteconuse_uix ON mdl_favourite USING btree (c
 CREATE INDEX mdl_favo_con_ix ON mdl_favourite USING btree (contextid);
 
 CREATE INDEX mdl_favo_use_ix ON mdl_favourite USING btree (userid);
+
+CREATE TABLE mdl_groups (
+    id bigint NOT NULL,
+    courseid bigint NOT NULL,
+    idnumber character varying(100) DEFAULT ''::character varying NOT NULL,
+    name character varying(254) DEFAULT ''::character varying NOT NULL,
+    description text,
+    descriptionformat smallint DEFAULT 0 NOT NULL,
+    enrolmentkey character varying(50),
+    picture bigint DEFAULT 0 NOT NULL,
+    visibility smallint DEFAULT 0 NOT NULL,
+    participation smallint DEFAULT 1 NOT NULL,
+    timecreated bigint DEFAULT 0 NOT NULL,
+    timemodified bigint DEFAULT 0 NOT NULL
+);
+
+COMMENT ON TABLE mdl_groups IS 'Each record represents a group.';
+
+CREATE SEQUENCE mdl_groups_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE mdl_groups_id_seq OWNED BY mdl_groups.id;
+
+ALTER TABLE ONLY mdl_groups ALTER COLUMN id SET DEFAULT nextval('mdl_groups_id_seq'::regclass);
+
+ALTER TABLE ONLY mdl_groups
+    ADD CONSTRAINT mdl_grou_id_pk PRIMARY KEY (id);
+
+CREATE INDEX mdl_grou_cou_ix ON mdl_groups USING btree (courseid);
+
+CREATE INDEX mdl_grou_idn_ix ON mdl_groups USING btree (idnumber);
+
+CREATE TABLE mdl_role_names (
+    id bigint NOT NULL,
+    roleid bigint DEFAULT 0 NOT NULL,
+    contextid bigint DEFAULT 0 NOT NULL,
+    name character varying(255) DEFAULT ''::character varying NOT NULL
+);
+
+COMMENT ON TABLE mdl_role_names IS 'role names in native strings';
+
+CREATE SEQUENCE mdl_role_names_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE mdl_role_names_id_seq OWNED BY mdl_role_names.id;
+
+ALTER TABLE ONLY mdl_role_names ALTER COLUMN id SET DEFAULT nextval('mdl_role_names_id_seq'::regclass);
+
+ALTER TABLE ONLY mdl_role_names
+    ADD CONSTRAINT mdl_rolename_id_pk PRIMARY KEY (id);
+
+CREATE INDEX mdl_rolename_con_ix ON mdl_role_names USING btree (contextid);
+
+CREATE INDEX mdl_rolename_rol_ix ON mdl_role_names USING btree (roleid);
+
+CREATE UNIQUE INDEX mdl_rolename_rolcon_uix ON mdl_role_names USING btree (roleid, contextid);

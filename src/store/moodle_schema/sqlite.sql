@@ -356,3 +356,30 @@ CREATE TABLE mdl_favourite (
 CREATE UNIQUE INDEX mdl_favo_comiteiteconuse_uix ON mdl_favourite (component,itemtype,itemid,contextid,userid);
 CREATE INDEX mdl_favo_con_ix ON mdl_favourite (contextid);
 CREATE INDEX mdl_favo_use_ix ON mdl_favourite (userid);
+
+CREATE TABLE mdl_groups (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  courseid INTEGER NOT NULL,
+  idnumber VARCHAR(100) NOT NULL DEFAULT '',
+  name VARCHAR(254) NOT NULL DEFAULT '',
+  description TEXT DEFAULT NULL,
+  descriptionformat INTEGER NOT NULL DEFAULT 0,
+  enrolmentkey VARCHAR(50) DEFAULT NULL,
+  picture INTEGER NOT NULL DEFAULT 0,
+  visibility INTEGER NOT NULL DEFAULT 0,
+  participation INTEGER NOT NULL DEFAULT 1,
+  timecreated INTEGER NOT NULL DEFAULT 0,
+  timemodified INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX mdl_grou_idn_ix ON mdl_groups (idnumber);
+CREATE INDEX mdl_grou_cou_ix ON mdl_groups (courseid);
+
+CREATE TABLE mdl_role_names (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  roleid INTEGER NOT NULL DEFAULT 0,
+  contextid INTEGER NOT NULL DEFAULT 0,
+  name VARCHAR(255) NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX mdl_rolename_rolcon_uix ON mdl_role_names (roleid,contextid);
+CREATE INDEX mdl_rolename_rol_ix ON mdl_role_names (roleid);
+CREATE INDEX mdl_rolename_con_ix ON mdl_role_names (contextid);

@@ -45,6 +45,9 @@ impl Harness {
         let cluster_prefix = format!("dockchat-bench-{}", client::now_ns());
         for i in 0..opts.nodes.max(1) {
             let mut config = daemon_config(&prepared.url, opts.pool, opts.write_pipeline);
+            if let Some(secs) = opts.enrolment_refresh_secs {
+                config.push_str(&format!("\n[presence]\nenrolment_refresh_secs = {secs}\n"));
+            }
             if opts.nodes > 1 {
                 config.push_str(&format!(
                     "\n[cluster]\nredis_url = \"{}\"\nprefix = \"{cluster_prefix}\"\nnode_id = \"bench-{i}\"\n",

@@ -13,7 +13,7 @@ use sqlx::{Connection, MySqlConnection, PgConnection};
 /// Id of the first generated user; user `k` (0-based) has id `FIRST_USER + k`.
 pub const FIRST_USER: u64 = 1001;
 /// Id of the first generated course (course 1 is Moodle's front page).
-const FIRST_COURSE: u64 = 2;
+pub const FIRST_COURSE: u64 = 2;
 /// Moodle's default student role id.
 const STUDENT_ROLE: u64 = 5;
 /// Rows per multi-row INSERT.
