@@ -516,6 +516,8 @@ impl Writer {
                     alone = false;
                     match event {
                         Event::NotPrepared(seq, batch, e) => {
+                            // It holds no ids; written again once the others have landed, its
+                            // sends get ids (and answers) after theirs.
                             reorder.resolve(seq);
                             not_prepared.push((batch, e));
                         }
@@ -523,7 +525,8 @@ impl Writer {
                             if known_pairs.len() > KNOWN_PAIRS_MAX {
                                 known_pairs.clear();
                             }
-                            for s in stored.iter().filter(|s| s.message.conv > 0) {
+                            // Pairs only (a group message's `to` is 0).
+                            for s in stored.iter().filter(|s| s.message.conv > 0 && s.message.to > 0) {
                                 known_pairs.insert(pair(s.message.from, s.message.to));
                             }
                             reorder.landed(seq, batch, stored);
