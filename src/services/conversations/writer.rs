@@ -169,6 +169,11 @@ enum Event {
 /// A batch in flight, from its first statement to its COMMIT's answer.
 type Flight = Pin<Box<dyn Future<Output = Event> + Send>>;
 
+/// Sends queued before a batch starts beside batches already in flight (see [`Writer::pipeline`]).
+const PIPELINE_MIN_BATCH: usize = 64;
+/// How soon a writer with batches in flight looks at its queue again.
+const RECHECK: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Most pairs remembered to have a conversation (see [`Writer::pipeline`]); then it starts over.
 const KNOWN_PAIRS_MAX: usize = 200_000;
 
@@ -502,8 +507,15 @@ impl Writer {
                     return WriterState::Up;
                 }
             }
-            let can_take =
+            // A batch beside others only when enough is queued: under moderate load one batch at
+            // a time collects what arrives during its commit (fewer, fuller commits cost the
+            // database less per message); a backlog is what concurrency is for.
+            let free =
                 !*stopping && !draining && !alone && held.is_none() && reorder.in_flight() < depth;
+            let worth = flights.is_empty() || rx.len() >= PIPELINE_MIN_BATCH;
+            let can_take = free && worth;
+            // The backlog is not watched by the channel: look again shortly.
+            let recheck = free && !worth && !rx.is_empty();
             tokio::select! {
                 event = flights.next(), if !flights.is_empty() => {
                     let Some(event) = event else { continue };
@@ -555,6 +567,7 @@ impl Writer {
                     Some(batch) => held = self.fresh_only(batch),
                     None => *stopping = true,
                 },
+                _ = tokio::time::sleep(RECHECK), if recheck => {}
                 else => return WriterState::Up,
             }
         }
