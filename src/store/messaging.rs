@@ -759,7 +759,6 @@ macro_rules! store_batch_body {
         let prepared = tokio::time::timeout(WRITE_TIMEOUT, async {
         let mut tx = $begin.await?;
         let t_begin = started.elapsed();
-        let mut created_conversations = false;
         // Which server session holds the transaction: if its COMMIT goes unanswered, that session
         // is ended before the outcome is read (see `Store::commit_outcome`). Read with the
         // conversations below, or on its own when the batch has no pair to look up.
@@ -833,7 +832,6 @@ macro_rules! store_batch_body {
                 .execute(&mut *tx)
                 .await?;
             convs.insert(hash.clone(), (id, true));
-            created_conversations = true;
         }
 
         // The messages, except into disabled conversations.
@@ -1024,7 +1022,6 @@ macro_rules! store_batch_body {
             session,
             out,
             fresh: fresh.len(),
-            created_conversations,
             started,
             phases,
         })
@@ -1136,9 +1133,6 @@ pub struct PreparedBatch {
     session: Option<i64>,
     out: Vec<Stored>,
     fresh: usize,
-    /// Whether it created a conversation: a batch prepared before this one commits would not see
-    /// the new row and create the pair's conversation a second time.
-    pub created_conversations: bool,
     started: std::time::Instant,
     phases: PreparePhases,
 }

@@ -327,9 +327,8 @@ fn pair(a: i64, b: i64) -> (i64, i64) {
 
 /// Forgets the `(sender, cid)` keys of a batch that is no longer in flight.
 #[allow(clippy::vec_box)]
-fn release_keys(in_flight: &mut HashMap<(i64, String), u32>, batch: &[Box<WriteReq>]) {
-    for (from, cid) in keys(batch) {
-        let key = (from, cid.to_string());
+fn release_keys(in_flight: &mut HashMap<(i64, u64), u32>, batch: &[Box<WriteReq>]) {
+    for key in keys(batch) {
         if let Some(n) = in_flight.get_mut(&key) {
             *n -= 1;
             if *n == 0 {
@@ -339,9 +338,15 @@ fn release_keys(in_flight: &mut HashMap<(i64, String), u32>, batch: &[Box<WriteR
     }
 }
 
-/// The `(sender, cid)` keys of a batch.
-fn keys(batch: &[Box<WriteReq>]) -> impl Iterator<Item = (i64, &str)> {
-    batch.iter().map(|r| (r.msg.from, r.msg.cid.as_str()))
+/// The `(sender, cid)` keys of a batch, the cid hashed (no allocation per send; a collision only
+/// makes a send wait for another's commit).
+fn keys(batch: &[Box<WriteReq>]) -> impl Iterator<Item = (i64, u64)> + '_ {
+    batch.iter().map(|r| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        r.msg.cid.hash(&mut h);
+        (r.msg.from, h.finish())
+    })
 }
 
 /// Waits for the next send, then takes what else is queued, up to [`GROUP_MAX`]. `None` when the
@@ -422,7 +427,7 @@ impl Writer {
         known_pairs: &mut std::collections::HashSet<(i64, i64)>,
     ) -> WriterState {
         let mut flights: FuturesUnordered<Flight> = FuturesUnordered::new();
-        let mut in_flight: HashMap<(i64, String), u32> = HashMap::new();
+        let mut in_flight: HashMap<(i64, u64), u32> = HashMap::new();
         // A batch with a new pair is in flight: nothing starts beside it.
         let mut alone = false;
         let mut held: Option<Vec<Box<WriteReq>>> = None;
@@ -441,14 +446,13 @@ impl Writer {
                         Recipient::User(_) => !known_pairs.contains(&pair(r.msg.from, r.msg.to)),
                         Recipient::Group(_) => false,
                     });
-                    let conflict =
-                        keys(&batch).any(|(f, c)| in_flight.contains_key(&(f, c.to_string())));
+                    let conflict = keys(&batch).any(|k| in_flight.contains_key(&k));
                     if conflict || (new_pair && !flights.is_empty()) {
                         held = Some(batch);
                     } else {
                         alone = new_pair;
-                        for (from, cid) in keys(&batch) {
-                            *in_flight.entry((from, cid.to_string())).or_default() += 1;
+                        for key in keys(&batch) {
+                            *in_flight.entry(key).or_default() += 1;
                         }
                         let seq = reorder.start();
                         metrics::COMMITS_IN_FLIGHT.observe((flights.len() + 1) as f64);
