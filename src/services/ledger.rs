@@ -7,7 +7,9 @@
 //! several nodes arrive out of id order: a resume starts below them (PROTOCOL §5.1; clients drop
 //! repeats by id).
 //! Owns: the ids delivered here and not yet seen by the poll, the ids the poll delivered, the recent
-//! ids. Both maps are emptied as the poll catches up, so they hold what is in flight, not history.
+//! ids. Both maps are emptied as the poll catches up, so they hold what is in flight, not history;
+//! what neither side matches (a rolled-back id, a poll that keeps failing) is forgotten after
+//! [`FORGET`] by whichever call comes next, so they are bounded by time, not by traffic.
 //! Must not: deliver anything itself, or be used on a single node (where the writer alone delivers
 //! dock messages, in id order).
 
@@ -24,6 +26,9 @@ pub const PUBLICATION_GRACE: Duration = Duration::from_millis(500);
 pub const SETTLE: Duration = Duration::from_secs(60);
 /// An entry neither side matched in this long (a rolled-back id; a poll far behind) is forgotten.
 const FORGET: Duration = Duration::from_secs(120);
+/// The ledger forgets old entries by itself at most this often, whichever call comes (so the maps
+/// stay bounded by time even while this node's poll fails and never asks it to).
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// Who a dock message was delivered to on this node before the poll found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +50,8 @@ struct State {
     /// the one before it (an id that arrives below earlier ones replaces them), so the front is the
     /// lowest id of the window once expired entries are popped. O(1) per id, at any rate.
     recent: VecDeque<(i64, Instant)>,
+    /// When old entries were last forgotten.
+    pruned_at: Option<Instant>,
 }
 
 impl State {
@@ -55,11 +62,28 @@ impl State {
         self.recent.push_back((id, now));
     }
 
+    /// Forgets entries neither side matched in [`FORGET`] and ids older than [`SETTLE`], at most
+    /// once per [`PRUNE_EVERY`] (each pass walks both maps).
+    fn prune(&mut self, now: Instant) {
+        if self
+            .pruned_at
+            .is_some_and(|at| now.saturating_duration_since(at) < PRUNE_EVERY)
+        {
+            return;
+        }
+        self.pruned_at = Some(now);
+        self.delivered
+            .retain(|_, (at, _)| now.saturating_duration_since(*at) < FORGET);
+        self.polled
+            .retain(|_, (at, _)| now.saturating_duration_since(*at) < FORGET);
+        self.expire_recent(now);
+    }
+
     fn expire_recent(&mut self, now: Instant) {
         while self
             .recent
             .front()
-            .is_some_and(|(_, at)| now.duration_since(*at) >= SETTLE)
+            .is_some_and(|(_, at)| now.saturating_duration_since(*at) >= SETTLE)
         {
             self.recent.pop_front();
         }
@@ -70,6 +94,9 @@ impl State {
 #[derive(Debug, Default)]
 pub struct Ledger {
     state: Mutex<State>,
+    /// Tests move the ledger's clock forward instead of sleeping.
+    #[cfg(test)]
+    skew: Mutex<Duration>,
 }
 
 /// What the poll should do with a dock message it found whose recipients include users connected
@@ -92,10 +119,23 @@ impl Ledger {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The ledger's clock.
+    fn now(&self) -> Instant {
+        #[cfg(test)]
+        {
+            Instant::now() + *self.skew.lock().unwrap_or_else(|e| e.into_inner())
+        }
+        #[cfg(not(test))]
+        {
+            Instant::now()
+        }
+    }
+
     /// This node's writer committed `id` and delivers it now.
     pub fn stored_here(&self, id: i64) {
-        let now = Instant::now();
+        let now = self.now();
         let mut s = self.state();
+        s.prune(now);
         s.delivered.insert(id, (now, Got::All));
         s.learnt(id, now);
     }
@@ -103,8 +143,9 @@ impl Ledger {
     /// A publication of `id` for `users` arrived: the users to deliver it to (those the poll has
     /// not delivered it to already).
     pub fn published(&self, id: i64, users: &[i64]) -> Vec<i64> {
-        let now = Instant::now();
+        let now = self.now();
         let mut s = self.state();
+        s.prune(now);
         s.learnt(id, now);
         if let Some((_, done)) = s.polled.get(&id) {
             return users
@@ -129,8 +170,9 @@ impl Ledger {
     /// The poll found dock message `id` (`for_here`: whether any of its recipients is connected
     /// to this node; if not, it is only learnt for the resume floor).
     pub fn found(&self, id: i64, for_here: bool) -> Found {
-        let now = Instant::now();
+        let now = self.now();
         let mut s = self.state();
+        s.prune(now);
         s.learnt(id, now);
         if !for_here {
             s.delivered.remove(&id);
@@ -148,14 +190,18 @@ impl Ledger {
     /// The poll found a message that did not come through any dockchat node (only for the resume
     /// floor).
     pub fn found_foreign(&self, id: i64) {
-        self.state().learnt(id, Instant::now());
+        let now = self.now();
+        let mut s = self.state();
+        s.prune(now);
+        s.learnt(id, now);
     }
 
     /// The grace of a dock message the poll found is over: of its recipients connected here
     /// (`here`), those no publication brought it to, whom the poll delivers it to now.
     pub fn overdue(&self, id: i64, here: &[i64]) -> Vec<i64> {
-        let now = Instant::now();
+        let now = self.now();
         let mut s = self.state();
+        s.prune(now);
         let left: Vec<i64> = match s.delivered.remove(&id) {
             Some((_, Got::All)) => Vec::new(),
             Some((_, Got::Users(got))) => {
@@ -172,20 +218,17 @@ impl Ledger {
     /// The lowest id learnt within [`SETTLE`]: a resume from a cursor at or above it starts below
     /// it. Also forgets what is older.
     pub fn floor(&self) -> Option<i64> {
+        let now = self.now();
         let mut s = self.state();
-        s.expire_recent(Instant::now());
+        s.expire_recent(now);
         s.recent.front().map(|(id, _)| *id)
     }
 
-    /// Forgets entries neither side matched in [`FORGET`].
+    /// Forgets entries neither side matched in [`FORGET`] (at most once per [`PRUNE_EVERY`]; every
+    /// other call does so too, so this is only needed when nothing else comes).
     pub fn prune(&self) {
-        let now = Instant::now();
-        let mut s = self.state();
-        s.delivered
-            .retain(|_, (at, _)| now.duration_since(*at) < FORGET);
-        s.polled
-            .retain(|_, (at, _)| now.duration_since(*at) < FORGET);
-        s.expire_recent(now);
+        let now = self.now();
+        self.state().prune(now);
     }
 
     /// Entries held (delivered-not-polled, polled), for tests and metrics.
@@ -242,5 +285,88 @@ mod tests {
         assert_eq!(l.state().recent.len(), 1);
         l.found_foreign(70);
         assert_eq!(l.floor(), Some(50));
+    }
+
+    impl Ledger {
+        /// Moves this ledger's clock forward.
+        fn advance(&self, by: Duration) {
+            *self.skew.lock().unwrap() += by;
+        }
+    }
+
+    #[test]
+    fn unmatched_entries_are_forgotten_after_their_time() {
+        let l = Ledger::new();
+        // Delivered here (by the writer, by a publication) but never found by the poll (rolled
+        // back, deleted before the poll came, a poll that failed).
+        l.stored_here(1);
+        l.published(2, &[7]);
+        // Found by the poll and delivered from the database; its publication never comes.
+        assert_eq!(l.found(3, true), Found::Wait);
+        assert_eq!(l.overdue(3, &[7]), vec![7]);
+        assert_eq!(l.sizes(), (2, 1));
+        // Just short of FORGET: still held (a late publication is still recognised).
+        l.advance(FORGET - Duration::from_millis(10));
+        l.prune();
+        assert_eq!(l.sizes(), (2, 1));
+        assert!(l.published(3, &[7]).is_empty(), "no second delivery");
+        // Past it (and a pass later than the last): gone, whichever call comes next (here a poll
+        // of an unrelated id).
+        l.advance(PRUNE_EVERY);
+        assert_eq!(l.found(4, false), Found::Delivered);
+        assert_eq!(l.sizes(), (0, 0));
+        // The ids learnt for the resume floor go after SETTLE (3 was learnt again by its late
+        // publication a second ago, 4 just now).
+        assert_eq!(l.floor(), Some(3));
+        l.advance(SETTLE);
+        assert_eq!(l.floor(), None);
+    }
+
+    #[test]
+    fn the_maps_stay_bounded_under_a_stream_the_poll_never_matches() {
+        let l = Ledger::new();
+        // Ten minutes at 100 ids a second (a tick of 10 ms): half of them delivered here and never
+        // found by the poll (its rounds fail), half found and delivered from the database with
+        // their publications lost. Nothing calls prune(): the ledger's own calls keep it bounded.
+        let tick = Duration::from_millis(10);
+        let per_sec = 100;
+        let bound = per_sec * (FORGET + PRUNE_EVERY + tick).as_secs() as usize;
+        let mut most = (0, 0);
+        let mut recent_most = 0;
+        for id in 0..(per_sec as i64 * 600) {
+            if id % 2 == 0 {
+                l.published(id, &[1, 2]);
+            } else {
+                assert_eq!(l.found(id, true), Found::Wait);
+                assert_eq!(l.overdue(id, &[3]), vec![3]);
+            }
+            let (d, p) = l.sizes();
+            most = (most.0.max(d), most.1.max(p));
+            recent_most = recent_most.max(l.state().recent.len());
+            l.advance(tick);
+        }
+        assert!(
+            most.0 <= bound / 2 + 1,
+            "delivered held {} > {bound}/2",
+            most.0
+        );
+        assert!(
+            most.1 <= bound / 2 + 1,
+            "polled held {} > {bound}/2",
+            most.1
+        );
+        // The resume floor's ids (ascending: one entry each) are held for SETTLE only.
+        let recent_bound = per_sec * (SETTLE + PRUNE_EVERY + tick).as_secs() as usize;
+        assert!(
+            recent_most <= recent_bound,
+            "recent held {recent_most} > {recent_bound}"
+        );
+        // Held is what came in the last FORGET, not what came in ten minutes.
+        let (d, p) = l.sizes();
+        assert!(d >= per_sec / 2 * 119 && p >= per_sec / 2 * 119, "{d} {p}");
+        // The stream stops: after FORGET everything is gone.
+        l.advance(FORGET + PRUNE_EVERY);
+        l.prune();
+        assert_eq!(l.sizes(), (0, 0));
     }
 }
