@@ -606,14 +606,7 @@ fn free_port() -> u16 {
 }
 
 async fn healthz(addr: SocketAddr) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.expect("read");
-    out
+    http_get(addr, "/healthz").await
 }
 
 async fn a_redis_outage_falls_back_to_the_database_and_recovers(backend: Backend) {
@@ -730,3 +723,211 @@ async fn check_reports_redis(_backend: Backend) {
 async fn check_reports_redis_reachability() {
     common::bounded(check_reports_redis(Backend::MariaDb)).await
 }
+
+/// A GET of `path` on a node's HTTP port: the whole response, head and body.
+async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read");
+    out
+}
+
+/// The value of an unlabelled metric in a `/metrics` answer.
+fn metric(body: &str, name: &str) -> Option<u64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Frames of `c` until the `message` of `id` (within `bound`), that message included.
+async fn frames_until_message(c: &mut Client, id: &Value, bound: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + bound;
+    let mut got = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match c.next_within(left).await {
+            Some(Frame::Json(f)) => {
+                let done = f["type"] == "message" && f["message"]["id"] == *id;
+                got.push(f);
+                if done {
+                    return got;
+                }
+            }
+            other => panic!("no message {id} within {bound:?} (had {got:?}): {other:?}"),
+        }
+    }
+}
+
+/// A subscription that silently stops delivering (a partition without a reset: its connection
+/// stays open, nothing comes) while the node still reaches Redis otherwise: the node's probe does
+/// not come back, so within seconds it says degraded, rebuilds the subscription (retrying while the
+/// partition lasts) and is up again once it heals. Messages cross meanwhile through the database,
+/// and nothing is lost or doubled across it. Then the whole route to Redis freezes: the same.
+async fn a_silent_subscription_is_noticed_and_rebuilt(backend: Backend) {
+    use common::proxy::{Fault, Proxy};
+    let db = TestDb::standard(backend).await;
+    let prefix = prefix("silent", backend);
+    let proxy = Proxy::start("127.0.0.1:6379".parse().expect("redis address")).await;
+    let through = format!("redis://{}", proxy.addr);
+    let mut a = Node::start(&db, &through, &prefix, "a").await;
+    let mut b = Node::start(&db, REDIS, &prefix, "b").await;
+    until("both nodes joined", Duration::from_secs(10), || {
+        a.is_up() && b.is_up()
+    })
+    .await;
+    let mut alice = a.client(ALICE).await;
+    let mut bob = b.client(BOB).await;
+    presence_of(&mut alice, BOB, "online").await;
+    let ack = send(&mut bob, ALICE, "s0", "before the partition").await;
+    message_within(&mut alice, &ack["id"], Duration::from_secs(5)).await;
+
+    for (round, fault) in [Fault::FreezeSubscriptions, Fault::Freeze]
+        .into_iter()
+        .enumerate()
+    {
+        let silent_before = metric(
+            &http_get(a.addr, "/metrics").await,
+            "dockchat_cluster_silent_total",
+        )
+        .expect("dockchat_cluster_silent_total");
+        proxy.set(fault);
+        let frozen = Instant::now();
+        until("node a notices", Duration::from_secs(15), || !a.is_up()).await;
+        // Printed, not asserted: probes every 1 s, overdue after 3 s (a loaded machine is no
+        // failure).
+        eprintln!(
+            "cluster: {fault:?}: node a said degraded after {:?}",
+            frozen.elapsed()
+        );
+        let health = http_get(a.addr, "/healthz").await;
+        assert!(health.contains("degraded"), "{health}");
+        let metrics = http_get(a.addr, "/metrics").await;
+        assert_eq!(
+            metric(&metrics, "dockchat_cluster_up"),
+            Some(0),
+            "{metrics}"
+        );
+        if fault == Fault::FreezeSubscriptions {
+            // Everything but the subscription still works: only the probe can tell.
+            assert!(
+                metric(&metrics, "dockchat_cluster_silent_total") > Some(silent_before),
+                "{metrics}"
+            );
+        }
+        // Both ways, once each (to Alice through node a's poll of the database).
+        let ack = send(
+            &mut bob,
+            ALICE,
+            &format!("p{round}"),
+            "during the partition",
+        )
+        .await;
+        let m = message_within(&mut alice, &ack["id"], Duration::from_secs(5)).await;
+        assert_eq!(m["text"], "during the partition", "{m}");
+        let ack = send(&mut alice, BOB, &format!("q{round}"), "reply during it").await;
+        message_within(&mut bob, &ack["id"], Duration::from_secs(5)).await;
+        // Alice's own copy (her node's writer).
+        message_within(&mut alice, &ack["id"], Duration::from_secs(5)).await;
+        alice.expect_none("message", NO_DUPLICATE).await;
+        bob.expect_none("message", NO_DUPLICATE).await;
+
+        proxy.set(Fault::None);
+        let healed = Instant::now();
+        until("node a back up", Duration::from_secs(15), || a.is_up()).await;
+        eprintln!(
+            "cluster: {fault:?}: node a up again {:?} after the partition healed",
+            healed.elapsed()
+        );
+        assert!(
+            http_get(a.addr, "/healthz").await.contains("ok"),
+            "healthz ok again"
+        );
+        // Live again: typing (which only Redis carries) reaches Alice, and a message once.
+        bob.send(json!({"type": "typing", "to": ALICE})).await;
+        let t = alice.expect("typing").await;
+        assert_eq!(t["from"], BOB, "{t}");
+        let ack = send(&mut bob, ALICE, &format!("r{round}"), "after the partition").await;
+        message_within(&mut alice, &ack["id"], Duration::from_secs(5)).await;
+        alice.expect_none("message", NO_DUPLICATE).await;
+    }
+
+    for c in [alice, bob] {
+        c.close().await;
+    }
+    a.stop().await;
+    b.stop().await;
+    db.destroy().await;
+}
+db_test!(a_silent_subscription_is_noticed_and_rebuilt);
+
+/// A window closed through a socket on one node is forgotten on every node: the sender, on
+/// another node, sends again, and the recipient's window opens again (minimised) and is announced,
+/// as on a single node (PROTOCOL §4), instead of the other node trusting its cache of windows.
+async fn a_window_closed_on_one_node_reopens_for_a_send_from_another(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    let prefix = prefix("windows", backend);
+    let mut a = Node::start(&db, REDIS, &prefix, "a").await;
+    let mut b = Node::start(&db, REDIS, &prefix, "b").await;
+    until("both nodes joined", Duration::from_secs(10), || {
+        a.is_up() && b.is_up()
+    })
+    .await;
+    let mut alice = a.client(ALICE).await;
+    let mut bob = b.client(BOB).await;
+    presence_of(&mut alice, BOB, "online").await;
+    let is_window = |f: &Value, state: &str| {
+        f["type"] == "window" && f["with"]["id"] == BOB && f["state"] == state
+    };
+
+    // Bob's first message opens Alice's window (minimised); node b now knows it exists.
+    let ack = send(&mut bob, ALICE, "w1", "first").await;
+    let got = frames_until_message(&mut alice, &ack["id"], Duration::from_secs(5)).await;
+    assert!(got.iter().any(|f| is_window(f, "minimised")), "{got:?}");
+    let ack = send(&mut bob, ALICE, "w2", "second").await;
+    let got = frames_until_message(&mut alice, &ack["id"], Duration::from_secs(5)).await;
+    assert!(!got.iter().any(|f| f["type"] == "window"), "{got:?}");
+
+    // Alice closes it on node a.
+    alice
+        .send(json!({"type": "window", "with": BOB, "state": "closed"}))
+        .await;
+    let w = alice.expect("window").await;
+    assert!(is_window(&w, "closed"), "{w}");
+    // Node a publishes the close before this typing: node b has heard it once Bob has the typing.
+    alice.send(json!({"type": "typing", "to": BOB})).await;
+    assert_eq!(bob.expect("typing").await["from"], ALICE);
+
+    let ack = send(&mut bob, ALICE, "w3", "are you there?").await;
+    let got = frames_until_message(&mut alice, &ack["id"], Duration::from_secs(5)).await;
+    let at = got.iter().position(|f| is_window(f, "minimised"));
+    assert!(
+        at.is_some_and(|i| i + 1 < got.len()),
+        "the window is announced before the message: {got:?}"
+    );
+    alice
+        .expect_none("window", Duration::from_millis(500))
+        .await;
+    // And it is there on the next page, on either node.
+    for node in [&a, &b] {
+        let fresh = node.client(ALICE).await;
+        let listed = fresh.welcome["windows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|w| w["with"]["id"] == BOB)
+            .map(|w| w["state"].clone());
+        assert_eq!(listed, Some(json!("minimised")), "{}", fresh.welcome);
+        fresh.close().await;
+    }
+
+    for c in [alice, bob] {
+        c.close().await;
+    }
+    a.stop().await;
+    b.stop().await;
+    db.destroy().await;
+}
+db_test!(a_window_closed_on_one_node_reopens_for_a_send_from_another);

@@ -6,7 +6,11 @@
 //! subscriber (this node's channel and the cluster-wide one; on every (re)connect it rewrites this
 //! node's presence snapshot, says hello and re-reads the other nodes' snapshots), the heartbeat
 //! (a sorted set of nodes scored by Redis's clock; a node silent for [`DEAD_AFTER`] is gone and its
-//! users offline everywhere) and the up/degraded state `/healthz` and `/metrics` report.
+//! users offline everywhere), the subscription's probe (every [`PROBE_EVERY`] the node publishes a
+//! probe on its own channel; one Redis took but the subscription did not deliver within
+//! [`PROBE_TIMEOUT`] means the subscription is dead though its connection looks up, e.g. a
+//! partition without a reset: it is dropped and rebuilt) and the up/degraded state `/healthz` and
+//! `/metrics` report.
 //! Must not: hold up a socket or the writer (a full queue drops publications: the database poll
 //! delivers what they carried), or decide presence itself (the registry does, on every node).
 
@@ -39,6 +43,13 @@ const QUEUE: usize = 100_000;
 const BATCH: usize = 2048;
 /// Presence snapshots expire unless their node keeps beating.
 const SNAPSHOT_TTL: Duration = Duration::from_secs(60);
+/// How often a node probes its own subscription.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// A probe Redis took that the subscription has not delivered in this long: the subscription is
+/// dead (however alive its connection looks) and is rebuilt.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the subscriber looks at its probes.
+const PROBE_CHECK: Duration = Duration::from_millis(250);
 
 /// Why a Redis step failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +60,8 @@ pub enum ClusterError {
     Timeout(Duration),
     #[error("the subscription ended")]
     Closed,
+    #[error("the subscription did not deliver this node's probe within {0:?}")]
+    Silent(Duration),
 }
 
 type Result<T> = std::result::Result<T, ClusterError>;
@@ -79,6 +92,10 @@ enum Out {
     Reads(Vec<i64>),
     /// Pairs whose cached facts every node drops (a block changed).
     Pairs(Vec<(i64, i64)>),
+    /// Windows (owner, peer) closed here, which every node forgets it knew.
+    Windows(Vec<(i64, i64)>),
+    /// Every node forgets every window it knew (an earlier [`Out::Windows`] was lost).
+    AllWindows,
     /// This node's presence snapshot rewritten from the registry, then a hello: ordered with the
     /// presence updates queued before and after it.
     Rewrite,
@@ -91,7 +108,15 @@ impl Out {
             Out::Online { .. } | Out::Offline { .. } | Out::Rewrite
         )
     }
+
+    fn is_windows(&self) -> bool {
+        matches!(self, Out::Windows(_) | Out::AllWindows)
+    }
 }
+
+/// Why the subscription was last lost (what `/healthz` says while it is down).
+const LOST_UNREACHABLE: u8 = 0;
+const LOST_SILENT: u8 = 1;
 
 /// The cluster as this node sees it (shared by the registry, as its [`Peers`], and the tasks).
 pub struct Cluster {
@@ -110,6 +135,15 @@ pub struct Cluster {
     dropped: AtomicU64,
     /// A presence update was lost: the snapshot must be rewritten (next beat).
     presence_dirty: AtomicBool,
+    /// An announcement of closed windows was lost: every node must forget every window (next
+    /// beat).
+    windows_dirty: AtomicBool,
+    /// The last probe's number (unique across this node's subscriptions).
+    probe_seq: AtomicU64,
+    /// Subscriptions dropped because they did not deliver a probe in time.
+    silent: AtomicU64,
+    /// Why the subscription was last lost ([`LOST_UNREACHABLE`], [`LOST_SILENT`]).
+    lost: std::sync::atomic::AtomicU8,
 
     /// Other nodes not in the set of beating nodes, since when (gone after [`DEAD_AFTER`]).
     missing: Mutex<HashMap<NodeId, Instant>>,
@@ -173,6 +207,10 @@ impl Cluster {
             publishing: AtomicBool::new(true),
             dropped: AtomicU64::new(0),
             presence_dirty: AtomicBool::new(false),
+            windows_dirty: AtomicBool::new(false),
+            probe_seq: AtomicU64::new(0),
+            silent: AtomicU64::new(0),
+            lost: std::sync::atomic::AtomicU8::new(LOST_UNREACHABLE),
 
             missing: Mutex::new(HashMap::new()),
         });
@@ -197,6 +235,25 @@ impl Cluster {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Subscriptions dropped and rebuilt so far because they stopped delivering (a probe not heard
+    /// back within [`PROBE_TIMEOUT`]).
+    pub fn silent_subscriptions(&self) -> u64 {
+        self.silent.load(Ordering::Relaxed)
+    }
+
+    /// While degraded, why (`None` while up).
+    pub fn degraded_reason(&self) -> Option<&'static str> {
+        if self.is_up() {
+            None
+        } else if !self.subscribed.load(Ordering::Relaxed)
+            && self.lost.load(Ordering::Relaxed) == LOST_SILENT
+        {
+            Some("Redis subscription stopped delivering; resubscribing")
+        } else {
+            Some("Redis unreachable")
+        }
+    }
+
     /// Records one side's state and logs a change of the whole.
     fn set(&self, flag: &AtomicBool, on: bool) {
         let before = self.is_up();
@@ -212,12 +269,21 @@ impl Cluster {
     }
 
     fn queue(&self, item: Out) {
-        let presence = item.is_presence();
+        let (presence, windows) = (item.is_presence(), item.is_windows());
         if self.out.try_send(item).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            if presence {
-                self.presence_dirty.store(true, Ordering::Relaxed);
-            }
+            self.lost(1, presence, windows);
+        }
+    }
+
+    /// `items` publications were dropped: what they carried that the database poll does not
+    /// (presence, closed windows) is made good on the next beat.
+    fn lost(&self, items: u64, presence: bool, windows: bool) {
+        self.dropped.fetch_add(items, Ordering::Relaxed);
+        if presence {
+            self.presence_dirty.store(true, Ordering::Relaxed);
+        }
+        if windows {
+            self.windows_dirty.store(true, Ordering::Relaxed);
         }
     }
 
@@ -251,6 +317,7 @@ impl Cluster {
             let (pipe, count) = self.pipeline(&batch);
             let items = batch.len() as u64;
             let presence = batch.iter().any(Out::is_presence);
+            let windows = batch.iter().any(Out::is_windows);
             let rewrite = batch.iter().any(|o| matches!(o, Out::Rewrite));
             batch.clear();
             if conn.is_none() && Instant::now() >= retry_at {
@@ -263,10 +330,7 @@ impl Cluster {
                 }
             }
             let Some(c) = conn.as_mut() else {
-                self.dropped.fetch_add(items, Ordering::Relaxed);
-                if presence {
-                    self.presence_dirty.store(true, Ordering::Relaxed);
-                }
+                self.lost(items, presence, windows);
                 continue;
             };
             if count == 0 {
@@ -274,10 +338,7 @@ impl Cluster {
             }
             if let Err(e) = bounded(pipe.query_async::<()>(c)).await {
                 tracing::warn!(error = %e, publications = count, "cluster: publishing failed; the database poll delivers their messages");
-                self.dropped.fetch_add(items, Ordering::Relaxed);
-                if presence {
-                    self.presence_dirty.store(true, Ordering::Relaxed);
-                }
+                self.lost(items, presence, windows);
                 conn = None;
                 self.set(&self.publishing, false);
             } else {
@@ -433,6 +494,23 @@ impl Cluster {
                         .ignore();
                     count += 1;
                 }
+                Out::Windows(_) | Out::AllWindows => {
+                    let h = match item {
+                        Out::Windows(closed) => Header::Windows {
+                            closed: closed.clone(),
+                            all: false,
+                        },
+                        _ => Header::Windows {
+                            closed: Vec::new(),
+                            all: true,
+                        },
+                    };
+                    pipe.cmd("PUBLISH")
+                        .arg(self.names.all_channel())
+                        .arg(wire::encode(&h, ""))
+                        .ignore();
+                    count += 1;
+                }
             }
         }
         for done in open {
@@ -446,9 +524,27 @@ impl Cluster {
         let mut pause = Duration::from_millis(100);
         loop {
             let started = Instant::now();
-            if let Err(e) = self.subscription().await {
+            let e = match self.subscription().await {
+                Ok(never) => match never {},
+                Err(e) => e,
+            };
+            let silent = matches!(e, ClusterError::Silent(_));
+            if silent {
+                self.silent.fetch_add(1, Ordering::Relaxed);
+                // Told apart from an unreachable Redis: the connection looked up, and the other
+                // nodes and the publisher may still reach Redis.
+                tracing::warn!(error = %e, "cluster: subscription stopped delivering; degraded, resubscribing");
+            } else {
                 tracing::warn!(error = %e, "cluster: subscription lost; reconnecting");
             }
+            self.lost.store(
+                if silent {
+                    LOST_SILENT
+                } else {
+                    LOST_UNREACHABLE
+                },
+                Ordering::Relaxed,
+            );
             self.set(&self.subscribed, false);
             if started.elapsed() > Duration::from_secs(10) {
                 pause = Duration::from_millis(100);
@@ -459,8 +555,10 @@ impl Cluster {
     }
 
     /// One subscription: subscribe first (nothing published from now on is missed), then rewrite
-    /// this node's snapshot, beat, say hello and read the other nodes' snapshots; then hear.
-    async fn subscription(&self) -> Result<()> {
+    /// this node's snapshot, beat, say hello and read the other nodes' snapshots; then hear, and
+    /// probe: returns (an error) when the subscription ends, or a probe Redis took is not heard
+    /// back within [`PROBE_TIMEOUT`], or Redis does not take one.
+    async fn subscription(&self) -> Result<std::convert::Infallible> {
         let mut pubsub = bounded(self.client.get_async_pubsub()).await?;
         bounded(pubsub.subscribe(self.names.node_channel(&self.me))).await?;
         bounded(pubsub.subscribe(self.names.all_channel())).await?;
@@ -472,14 +570,77 @@ impl Cluster {
                 self.read_snapshot(&mut conn, &node).await?;
             }
         }
+        // Closes announced while this node was not subscribed were missed.
+        self.convs.forget_all_windows();
         // Redis answers again: the publisher's next failure (if any) says otherwise.
         self.publishing.store(true, Ordering::Relaxed);
         self.set(&self.subscribed, true);
         let mut messages = pubsub.on_message();
-        while let Some(msg) = messages.next().await {
-            self.hear(msg.get_payload_bytes(), &mut conn).await;
+        let mut check = tokio::time::interval(PROBE_CHECK);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Probes Redis took (or failed to take), as their publishing tasks report them.
+        let (took_tx, mut took_rx) = mpsc::channel::<(u64, Result<Instant>)>(8);
+        // The highest probe heard on this subscription.
+        let mut heard = 0;
+        // The oldest probe Redis took that this subscription has not delivered yet.
+        let mut waiting: Option<Instant> = None;
+        let mut waiting_for = 0;
+        let mut last_probe: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                // Publications first: a probe queued behind them is not overdue.
+                biased;
+                msg = messages.next() => {
+                    let Some(msg) = msg else {
+                        return Err(ClusterError::Closed);
+                    };
+                    match wire::decode(msg.get_payload_bytes()) {
+                        Ok((Header::Probe { n }, _)) => {
+                            heard = heard.max(n);
+                            if waiting_for <= heard {
+                                waiting = None;
+                            }
+                        }
+                        Ok((header, body)) => self.hear(header, body, &mut conn).await,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cluster: unreadable publication ignored")
+                        }
+                    }
+                }
+                Some((n, took)) = took_rx.recv() => {
+                    let at = took?;
+                    if n > heard && waiting.is_none() {
+                        waiting = Some(at);
+                        waiting_for = n;
+                    }
+                }
+                _ = check.tick() => {
+                    if waiting.is_some_and(|at| at.elapsed() >= PROBE_TIMEOUT) {
+                        return Err(ClusterError::Silent(PROBE_TIMEOUT));
+                    }
+                    if last_probe.is_none_or(|at| at.elapsed() >= PROBE_EVERY) {
+                        last_probe = Some(Instant::now());
+                        self.probe(conn.clone(), took_tx.clone());
+                    }
+                }
+            }
         }
-        Err(ClusterError::Closed)
+    }
+
+    /// Publishes the next probe on this node's own channel (off the subscriber's path) and reports
+    /// when Redis took it.
+    fn probe(&self, mut conn: MultiplexedConnection, took: mpsc::Sender<(u64, Result<Instant>)>) {
+        let n = self.probe_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(self.names.node_channel(&self.me))
+            .arg(wire::encode(&Header::Probe { n }, ""));
+        tokio::spawn(async move {
+            let result = bounded(cmd.query_async::<u64>(&mut conn))
+                .await
+                .map(|_| Instant::now());
+            // The subscription that asked may be gone already.
+            let _ = took.try_send((n, result));
+        });
     }
 
     /// Replaces what this node knows of `node`'s users with its snapshot.
@@ -513,14 +674,7 @@ impl Cluster {
     }
 
     /// Acts on one publication.
-    async fn hear(&self, payload: &[u8], conn: &mut MultiplexedConnection) {
-        let (header, body) = match wire::decode(payload) {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!(error = %e, "cluster: unreadable publication ignored");
-                return;
-            }
-        };
+    async fn hear(&self, header: Header, body: &str, conn: &mut MultiplexedConnection) {
         match header {
             Header::Frame { to, id, close } => {
                 let item = match (close, id) {
@@ -562,6 +716,15 @@ impl Cluster {
             }
             Header::Reads { ids } => self.convs.add_own_reads(&ids),
             Header::Pairs { pairs } => self.convs.forget_pairs(&pairs),
+            Header::Windows { closed, all } => {
+                if all {
+                    self.convs.forget_all_windows();
+                } else {
+                    self.convs.forget_windows(&closed);
+                }
+            }
+            // Another subscription's probe (this one's are taken in `subscription`).
+            Header::Probe { .. } => {}
             Header::Hello { node } => {
                 if *node != *self.me {
                     let node: NodeId = Arc::from(node.as_str());
@@ -617,6 +780,10 @@ impl Cluster {
                     } else if self.presence_dirty.swap(false, Ordering::Relaxed) {
                         // A presence update was lost on the way: the snapshot says it all.
                         self.queue(Out::Rewrite);
+                    }
+                    if self.windows_dirty.swap(false, Ordering::Relaxed) {
+                        // Closes were not announced: the others forget every window they knew.
+                        self.queue(Out::AllWindows);
                     }
                 }
                 self.bury_silent(c).await
@@ -808,5 +975,9 @@ impl Peers for Cluster {
 
     fn pairs_changed(&self, pairs: &[(i64, i64)]) {
         self.queue(Out::Pairs(pairs.to_vec()));
+    }
+
+    fn windows_closed(&self, windows: &[(i64, i64)]) {
+        self.queue(Out::Windows(windows.to_vec()));
     }
 }

@@ -48,6 +48,20 @@ pub enum Header {
     /// A block between these users changed: drop the pairs' cached facts.
     #[serde(rename = "pairs")]
     Pairs { pairs: Vec<(i64, i64)> },
+    /// Dock windows (owner, peer) a node closed (their rows are gone): forget they exist, so the
+    /// next send between the two opens them again; `all`: forget every window known (a node's
+    /// earlier announcement of closes was lost).
+    #[serde(rename = "windows")]
+    Windows {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        closed: Vec<(i64, i64)>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        all: bool,
+    },
+    /// A node's probe of its own subscription, on its own channel: heard back, the subscription
+    /// delivers; not heard within a bound, it is rebuilt.
+    #[serde(rename = "probe")]
+    Probe { n: u64 },
     /// `node` (re)joined and has rewritten its presence snapshot: read it again.
     #[serde(rename = "hello")]
     Hello { node: String },
@@ -211,6 +225,28 @@ mod tests {
                 user: 7,
                 at: None
             }
+        );
+        let w = Header::Windows {
+            closed: vec![(7, 9)],
+            all: false,
+        };
+        let bytes = encode(&w, "");
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            "{\"k\":\"windows\",\"closed\":[[7,9]]}\n"
+        );
+        assert_eq!(decode(&bytes).unwrap().0, w);
+        assert_eq!(
+            decode(b"{\"k\":\"windows\",\"all\":true}\n").unwrap().0,
+            Header::Windows {
+                closed: vec![],
+                all: true
+            }
+        );
+        let probe = encode(&Header::Probe { n: 3 }, "");
+        assert_eq!(
+            std::str::from_utf8(&probe).unwrap(),
+            "{\"k\":\"probe\",\"n\":3}\n"
         );
         assert!(decode(b"{\"k\":\"nope\"}\n").is_err());
         assert!(decode(b"{\"k\":\"frame\",\"to\":[1]}\n\xff").is_err());

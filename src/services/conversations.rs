@@ -246,8 +246,23 @@ pub struct Conversations {
 
 /// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
 /// expire (rows may also be deleted outside the daemon, e.g. by the privacy API) and are dropped when
-/// the owner closes the window.
+/// the owner closes the window (or a trim closes it), on every node of a cluster
+/// ([`forget_windows`]).
 type WindowCache = DashMap<(i64, i64), Instant>;
+
+/// Windows (owner, peer) were closed here: this node and, in a cluster, every other one forget they
+/// knew them to exist (the next send between the two recreates them and tells the owner).
+fn forget_windows(cache: &WindowCache, registry: &Registry, closed: &[(i64, i64)]) {
+    if closed.is_empty() {
+        return;
+    }
+    for key in closed {
+        cache.remove(key);
+    }
+    if let Some(peers) = registry.peers() {
+        peers.windows_closed(closed);
+    }
+}
 
 /// A user may search for people at most [`SEARCHES_PER_WINDOW`] times per [`SEARCH_WINDOW`].
 const SEARCH_WINDOW: Duration = Duration::from_secs(5);
@@ -1046,9 +1061,13 @@ impl Conversations {
         // Forget before writing: a send racing with this close must not trust a stale entry.
         self.windows_known.remove(&(me, with));
         let write = self.store.set_window(me, with, stored).await?;
-        for closed in &write.closed {
-            self.windows_known.remove(&(me, *closed));
+        // The rows are gone: the other nodes forget them too (after the write, so a send there
+        // that hears of it recreates the window).
+        let mut gone: Vec<(i64, i64)> = write.closed.iter().map(|c| (me, *c)).collect();
+        if stored.is_none() && write.changed {
+            gone.push((me, with));
         }
+        forget_windows(&self.windows_known, &self.registry, &gone);
         if stored.is_some() {
             self.windows_known.insert((me, with), Instant::now());
         }
@@ -1086,8 +1105,9 @@ impl Conversations {
                 self.push_window(owner, peer, WindowState::Minimised);
                 match self.store.trim_windows(owner).await {
                     Ok(closed) => {
+                        let gone: Vec<(i64, i64)> = closed.iter().map(|id| (owner, *id)).collect();
+                        forget_windows(&self.windows_known, &self.registry, &gone);
                         for id in closed {
-                            self.windows_known.remove(&(owner, id));
                             self.push_window(owner, &Person::id_only(id), WindowState::Closed);
                         }
                     }
@@ -1423,6 +1443,19 @@ impl Conversations {
     /// Whether the daemon wrote (and announced) read row `id` itself; forgets it.
     pub fn take_own_read(&self, id: i64) -> bool {
         self.own_reads.remove(&id).is_some()
+    }
+
+    /// Another node of the cluster closed these windows (owner, peer): forget they exist here.
+    pub fn forget_windows(&self, closed: &[(i64, i64)]) {
+        for key in closed {
+            self.windows_known.remove(key);
+        }
+    }
+
+    /// Forgets every window this node knew to exist: it may have missed another node's closes
+    /// (its subscription was down, or a node's announcement of them was lost).
+    pub fn forget_all_windows(&self) {
+        self.windows_known.clear();
     }
 
     /// Forgets own read rows older than [`OWN_READ_TTL`] that no poll asked about.

@@ -105,6 +105,9 @@ pub trait Peers: Send + Sync {
     /// A block between these users changed: every node drops its cached facts of the pairs
     /// (published ahead of the frames queued after it).
     fn pairs_changed(&self, pairs: &[(i64, i64)]);
+    /// These dock windows (owner, peer) were closed (their rows deleted): every node forgets it
+    /// knew them to exist, so its next send between the two opens them again.
+    fn windows_closed(&self, windows: &[(i64, i64)]);
 }
 
 struct UserEntry {

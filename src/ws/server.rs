@@ -322,7 +322,14 @@ async fn route(mut req: Request<Incoming>, conn: Conn) -> Response<Body> {
             Ok(()) if state.cluster.as_ref().is_some_and(|c| !c.is_up()) => respond(
                 StatusCode::OK,
                 "text/plain; charset=utf-8",
-                "degraded: Redis unreachable; messages between nodes go through the database\n",
+                format!(
+                    "degraded: {}; messages between nodes go through the database\n",
+                    state
+                        .cluster
+                        .as_ref()
+                        .and_then(|c| c.degraded_reason())
+                        .unwrap_or("Redis unreachable")
+                ),
             ),
             Ok(()) => respond(StatusCode::OK, "text/plain; charset=utf-8", "ok\n"),
             Err(e) => {
@@ -342,9 +349,10 @@ async fn route(mut req: Request<Incoming>, conn: Conn) -> Response<Body> {
             ));
             if let Some(c) = &state.cluster {
                 body.push_str(&format!(
-                    "# HELP dockchat_cluster_up 1 while Redis is reachable, 0 when degraded (messages between nodes go through the database)\n# TYPE dockchat_cluster_up gauge\ndockchat_cluster_up {}\n# HELP dockchat_cluster_dropped_total Publications to other nodes dropped (Redis away or queue full)\n# TYPE dockchat_cluster_dropped_total counter\ndockchat_cluster_dropped_total {}\n",
+                    "# HELP dockchat_cluster_up 1 while Redis is reachable, 0 when degraded (messages between nodes go through the database)\n# TYPE dockchat_cluster_up gauge\ndockchat_cluster_up {}\n# HELP dockchat_cluster_dropped_total Publications to other nodes dropped (Redis away or queue full)\n# TYPE dockchat_cluster_dropped_total counter\ndockchat_cluster_dropped_total {}\n# HELP dockchat_cluster_silent_total Subscriptions rebuilt because they stopped delivering (the node's own probe did not come back in time)\n# TYPE dockchat_cluster_silent_total counter\ndockchat_cluster_silent_total {}\n",
                     u8::from(c.is_up()),
-                    c.dropped()
+                    c.dropped(),
+                    c.silent_subscriptions()
                 ));
             }
             respond(StatusCode::OK, "text/plain; version=0.0.4", body)

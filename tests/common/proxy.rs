@@ -4,7 +4,8 @@
 //! The proxy forwards bytes as they come. Its [`Fault`] applies to connections open at the time and
 //! to new ones; [`Proxy::set`] changes it. Detection of a COMMIT is by its text in the client's bytes
 //! (sqlx sends `COMMIT` as a plain query on both MySQL and PostgreSQL), so tests must not send
-//! message texts containing "COMMIT".
+//! message texts containing "COMMIT". In front of Redis, a subscriber's connection is told by the
+//! `SUBSCRIBE` its client sends (so texts must not contain "SUBSCRIBE" either).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,10 @@ pub enum Fault {
     Cut,
     /// Keep connections open but forward nothing either way (a frozen server or a partition).
     Freeze,
+    /// [`Fault::Freeze`] for the connections whose client has sent a Redis `SUBSCRIBE` (from the
+    /// next chunk on), everything else forwarded: a subscription that silently stops delivering
+    /// while its node still reaches Redis otherwise.
+    FreezeSubscriptions,
     /// Forward the next COMMIT, wait for the server's answer, then drop both sides without passing
     /// the answer on; then back to [`Fault::None`]. The transaction is committed, but its client
     /// cannot know.
@@ -168,11 +173,14 @@ async fn pipe(
     // Set once a COMMIT went up under LoseCommitAnswer: the next answer from the server is dropped
     // together with the connection.
     let mut swallow_answer = false;
+    // The client has sent a Redis SUBSCRIBE on this connection.
+    let mut subscriber = false;
     loop {
         let current = *fault.borrow();
         match current {
             Fault::Cut => return,
-            Fault::Freeze => {
+            Fault::FreezeSubscriptions if !subscriber => {}
+            Fault::Freeze | Fault::FreezeSubscriptions => {
                 // Hold both sockets, forward nothing, until the fault changes.
                 if fault.changed().await.is_err() {
                     return;
@@ -193,6 +201,7 @@ async fn pipe(
                     return;
                 }
                 let chunk = &up[..n];
+                subscriber |= contains(chunk, b"SUBSCRIBE");
                 if contains(chunk, b"COMMIT") {
                     // Copied out: a borrow held across `send_replace` would deadlock the watch.
                     let now = *fault.borrow();

@@ -845,8 +845,9 @@ impl Writer {
                         continue;
                     }
                 };
+                let gone: Vec<(i64, i64)> = closed.iter().map(|peer| (owner, *peer)).collect();
+                super::forget_windows(&known, &registry, &gone);
                 for peer in closed {
-                    known.remove(&(owner, peer));
                     // A closing window needs only the id; the name only if it is at hand.
                     let person = registry
                         .person(peer)
