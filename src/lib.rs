@@ -11,7 +11,8 @@
 //!     └ coalesce      the socket's stream: writes gathered until a flush, the write deadline, the
 //!                     inbound frame budget
 //!  └ cluster/         several nodes as one over Redis (optional): publications of frames for
-//!                     other nodes' sockets, replicated presence, node heartbeats
+//!                     other nodes' sockets, replicated presence, node heartbeats, probes of
+//!                     the node's own subscription
 //!        ├ protocol   wire types and error/close codes (no I/O)
 //!        └ services/
 //!           ├ auth           token verification + account and session checks in Moodle's tables
