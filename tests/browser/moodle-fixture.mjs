@@ -3,8 +3,12 @@
 // built AMD modules (moodle-block/amd/build) the way Moodle does: the block's content rendered on the
 // server, the page token in the init config, the modules loaded by an injected script (as RequireJS does),
 // then `require(['block_dockchat/main'])`.
-// Moodle's own modules are stand-ins over the demo: core/ajax gets tokens from /demo/token, core/str and
-// core/templates read /lang and /templates and keep them in localStorage, as Moodle's do with its JS caches on.
+// Moodle's own modules are stand-ins over the demo: core/ajax gets tokens from /demo/token, core/str takes the
+// strings the page sent (M.str: dock::STRING_KEYS and the carried templates' strings, as strings_for_js puts them
+// in a Moodle page) and reads any other from /lang, core/templates reads /templates, both keeping what they fetch
+// in localStorage, as Moodle's do with its JS caches on; core/mustache is the mustache package. The page carries
+// the first-render templates as dock::templates_html writes them (`pagetemplates=0`: not, as before issue 15
+// item 2).
 // Other web service calls (core_user_update_user_preferences) go to /moodle-fixture/service.php, which the
 // fixture answers as Moodle would: it stores the user preferences the block declares, and the next page's
 // init config carries them (dock::js_config 'prefs').
@@ -21,6 +25,14 @@ import {readFileSync, readdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {root, T} from './harness.mjs';
 import {render} from '../../src/demo/assets/templates.js';
+import {STRING_KEYS} from '../../moodle-block/amd/src/strings.js';
+import {FIRST_RENDER_TEMPLATES} from '../../moodle-block/amd/src/renderer.js';
+
+/** A template's source as Moodle's loader sends it (mustache_template_source_loader: comments stripped). */
+const stripComments = (source) => source.replace(/\{\{![\s\S]*?\}\}/g, '');
+
+/** The keys of a template's {{#str}} and {{#cleanstr}} (the strings dock::templates_html adds to M.str). */
+const templateStringKeys = (source) => [...source.matchAll(/\{\{#(?:str|cleanstr)\}\}\s*([\w:.-]+)/g)].map((m) => m[1]);
 
 /** A minimal AMD loader: define() keeps factories, require() runs them with their dependencies. */
 const LOADER = `(function() {
@@ -70,9 +82,29 @@ define('core/str', ['core/localstorage'], function(store) {
         return all;
     };
     window.fixtureStrings = strings;
-    return {get_strings: function(requests) {
-        return strings().then(function(map) { return requests.map(function(r) { return map[r.key]; }); });
-    }};
+    // As M.util.get_string: {$a}, or {$a->name} from an object.
+    var substitute = function(text, a) {
+        if (a === undefined || a === null || a === '') { return text; }
+        return String(text).replace(/\\{\\$a(?:->(\\w+))?\\}/g, function(whole, name) {
+            if (name) { return typeof a === 'object' && name in a ? String(a[name]) : whole; }
+            return typeof a === 'object' ? whole : String(a);
+        });
+    };
+    // As Moodle's core/str: the strings the page sent (M.str, from strings_for_js) without a request; the others
+    // from its cache, else fetched (one request for all of them).
+    var inPage = function(r) { return window.M && M.str[r.component || 'core'] && r.key in M.str[r.component || 'core']; };
+    var getStrings = function(requests) {
+        if (requests.every(inPage)) {
+            return Promise.resolve(requests.map(function(r) { return substitute(M.str[r.component || 'core'][r.key], r.param); }));
+        }
+        return strings().then(function(map) { return requests.map(function(r) {
+            return substitute(inPage(r) ? M.str[r.component || 'core'][r.key] : map[r.key], r.param);
+        }); });
+    };
+    return {getStrings: getStrings, get_strings: getStrings};
+});
+define('core/mustache', [], function() {
+    return window.Mustache;
 });
 define('core/templates', ['core/localstorage'], function(store) {
     var renderer = Promise.resolve(window.fixtureTemplates);
@@ -122,6 +154,10 @@ export const installMoodleFixture = async(ctx, base, userid, moodle = {preferenc
     const strings = await (await fetch(base + '/lang/en.json', {signal: AbortSignal.timeout(T)})).json();
     const blockTemplate = await (await fetch(base + '/templates/block.mustache', {signal: AbortSignal.timeout(T)})).text();
     const navTemplate = await (await fetch(base + '/templates/navlauncher.mustache', {signal: AbortSignal.timeout(T)})).text();
+    const templateSources = {};
+    for (const name of [...FIRST_RENDER_TEMPLATES, 'block']) {
+        templateSources[name] = stripComments(await (await fetch(`${base}/templates/${name}.mustache`, {signal: AbortSignal.timeout(T)})).text());
+    }
     const blockHtml = (uniqid) => render(blockTemplate, {uniqid, messageurl: base + '/message/index.php'}, strings);
     const blockSection = (uniqid) => `<section class="block block_dockchat card"><div class="card-body"><h5 class="card-title">Dock chat</h5>
 <div class="card-text content">${blockHtml(uniqid)}</div></div></section>`;
@@ -166,6 +202,16 @@ export const installMoodleFixture = async(ctx, base, userid, moodle = {preferenc
         const drawerBlock = blocks > 0 ? blockSection('fixture') : '';
         const contentBlock = blocks > 1 ? `<section class="block-region" data-blockregion="content">${blockSection('fixture2')}</section>` : '';
         const initCalls = Array.from({length: inits}, () => `amd.init(${JSON.stringify(config)});`).join(' ');
+        // As dock::templates_html: the first-render templates in a JSON data element (the block's own too when a
+        // launcher shows the list on a page without the block), their strings added to M.str; `pagetemplates=0`
+        // gives the page as before issue 15 item 2 (no element: the client asks core/templates for them).
+        const carried = url.searchParams.get('pagetemplates') === '0' ? []
+            : FIRST_RENDER_TEMPLATES.concat(blocks === 0 && launcher && launcher !== 'off' ? ['block'] : []);
+        const templatesElement = carried.length ? `<script type="application/json" data-region="block_dockchat-templates">${
+            JSON.stringify({templates: Object.fromEntries(carried.map((n) => [`block_dockchat/${n}`, templateSources[n]]))})
+                .replace(/</g, '\\u003C').replace(/>/g, '\\u003E').replace(/&/g, '\\u0026')}</script>` : '';
+        const pageKeys = new Set([...STRING_KEYS, ...carried.flatMap((n) => templateStringKeys(templateSources[n]))]);
+        const mstr = {block_dockchat: Object.fromEntries([...pageKeys].filter((k) => k in strings).map((k) => [k, strings[k]]))};
         const html = `<!DOCTYPE html>
 <html lang="en" dir="ltr"><head><meta charset="utf-8"><title>Course: Introduction to Psychology</title>
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
@@ -179,7 +225,8 @@ ${'<section class="course-section"><h2>Week</h2><ul class="activities"><li>Forum
 </div></div>
 <aside id="block-region-side-pre" class="drawer block-region" data-blockregion="side-pre">
 ${drawerBlock}</aside></div>
-<script>window.FIXTURE = ${JSON.stringify({user: userid})};</script>
+${templatesElement}
+<script>window.FIXTURE = ${JSON.stringify({user: userid})}; window.M = {str: ${JSON.stringify(mstr).replace(/</g, '\\u003C')}};</script>
 <script>
 (function() {
     // As RequireJS loads Moodle's modules: an injected script, which does not hold back DOMContentLoaded.
