@@ -46,6 +46,7 @@ const PAGE_TEMPLATES: &[&str] = &[
     "day",
     "online_user",
     "conversation",
+    "head",
 ];
 
 /// Where `index.html` takes the page's templates.

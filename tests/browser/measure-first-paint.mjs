@@ -17,6 +17,8 @@
 // templates the block sends with the page, Moodle's JS caches of strings and templates in localStorage; "cold"
 // empties those).
 // Each run also counts the requests made before the history was drawn (Resource Timing), templates apart.
+// Then the fixture with 8 other AMD inits of 17 ms queued after the dock's (as the header hook queues it) and
+// before it (as when the block or the footer hook queues it).
 // Then: presence frames a course-mate's socket receives about the user during 10 navigations (and the offline
 // grace after them), and the WebSockets 5 tabs of one user open.
 import {chromium} from 'playwright-core';
@@ -125,6 +127,8 @@ try {
         const requests = [];
         const templateRequests = [];
         let lastUrls = [];
+        // The fixture page: when the dock's init was called.
+        const inits = [];
         for (let i = 0; i < NAVIGATIONS; i++) {
             if (before) {
                 await before();
@@ -138,7 +142,8 @@ try {
                 const early = performance.getEntriesByType('resource').filter((e) => e.startTime < window.dockchatFirst.history)
                     .map((e) => new URL(e.name).pathname);
                 return {dcl, list: window.dockchatFirst.list - dcl, history: window.dockchatFirst.history - dcl,
-                    welcomed: window.dockchatFirst.welcomed - dcl, early};
+                    welcomed: window.dockchatFirst.welcomed - dcl, early,
+                    init: window.fixtureDockInit === undefined ? null : window.fixtureDockInit - dcl};
             });
             list.push(t.list);
             history.push(t.history);
@@ -146,6 +151,9 @@ try {
             requests.push(t.early.length);
             templateRequests.push(t.early.filter((p) => p.startsWith('/templates/')).length);
             lastUrls = t.early;
+            if (t.init !== null) {
+                inits.push(t.init);
+            }
             await target.waitForTimeout(300);
         }
         console.log(`${name} (${NAVIGATIONS} navigations), after DOMContentLoaded:`);
@@ -155,6 +163,9 @@ try {
         console.log(`  requests before the history was drawn: median ${median(requests)} (min ${Math.min(...requests)}, max ${
             Math.max(...requests)}), of them templates: median ${median(templateRequests)} (max ${Math.max(...templateRequests)})`);
         console.log(`    last navigation: ${lastUrls.join(' ')}`);
+        if (inits.length) {
+            console.log(`  dock's init called ${fmt(inits)}`);
+        }
         return {list, history, welcomed};
     };
 
@@ -186,6 +197,12 @@ try {
     await run('fixture Moodle page, cold (those caches emptied)', () => coldCaches(moodle), moodle, fixtureUrl);
     await run('fixture Moodle page, cold, templates not in the page (before issue 15 item 2)', () => coldCaches(moodle), moodle,
         fixtureUrl + '&pagetemplates=0');
+    // Moodle's other queued inits (8 of 17 ms each, about the 136 ms the issue measured): the dock's init queued
+    // first (the header hook) or after them (the block or the footer hook).
+    await run('fixture Moodle page, warm, 8 other inits queued after the dock\'s (header hook)', null, moodle,
+        fixtureUrl + '&others=8&busy=17');
+    await run('fixture Moodle page, warm, 8 other inits queued before the dock\'s (block or footer hook)', null, moodle,
+        fixtureUrl + '&others=8&busy=17&dock=last');
     await moodle.evaluate(() => localStorage.setItem('dockchat-measure-nosnapshot', '1'));
     await run('fixture Moodle page, no snapshot, warm', null, moodle, fixtureUrl);
     await fixtureBrowser.close();

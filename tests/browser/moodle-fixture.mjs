@@ -17,7 +17,8 @@
 // block, 2 a course block beside the site-wide one; 1 by default), `launcher=navbar|floating|off` (the setting
 // block_dockchat/launcher; with navbar the navbar gets block_dockchat/navlauncher as
 // block_dockchat_render_navbar_output renders it; absent: no launcher in the config, as before the setting) and
-// `inits=2` (main.init called twice on the page, as by two callers).
+// `inits=2` (main.init called twice on the page, as by two callers), `others=N` (N other AMD inits queued, each
+// `busy` ms of synchronous work, default 17) with `dock=last` (the dock's init queued after them).
 //
 // Routing disables the browser's HTTP cache in that context (Playwright), so "warm" here means Moodle's
 // localStorage caches of strings and templates filled; `coldCaches(page)` empties them.
@@ -48,7 +49,12 @@ const LOADER = `(function() {
         return done[name];
     };
     window.define = function(name, deps, factory) { defs[name] = {deps: deps, factory: factory}; };
-    window.require = function(names, cb) { Promise.resolve().then(function() { cb.apply(null, names.map(load)); }); };
+    // RequireJS runs each require's callback in a task of its own (its nextTick: setTimeout 4 ms); FIXTURE_TICK
+    // (pages with other inits) does the same, otherwise the callbacks run as microtasks.
+    window.require = function(names, cb) {
+        var run = function() { cb.apply(null, names.map(load)); };
+        if (window.FIXTURE_TICK) { setTimeout(run, 4); } else { Promise.resolve().then(run); }
+    };
 })();`;
 
 /** Moodle's modules the block uses, over the demo. */
@@ -105,6 +111,10 @@ define('core/str', ['core/localstorage'], function(store) {
 });
 define('core/mustache', [], function() {
     return window.Mustache;
+});
+define('fixture/other', [], function() {
+    // Another plugin's or core's AMD init on the page: synchronous work of the given length.
+    return {init: function(ms) { var end = performance.now() + ms; while (performance.now() < end) { /* busy */ } }};
 });
 define('core/templates', ['core/localstorage'], function(store) {
     var renderer = Promise.resolve(window.fixtureTemplates);
@@ -202,6 +212,14 @@ export const installMoodleFixture = async(ctx, base, userid, moodle = {preferenc
         const drawerBlock = blocks > 0 ? blockSection('fixture') : '';
         const contentBlock = blocks > 1 ? `<section class="block-region" data-blockregion="content">${blockSection('fixture2')}</section>` : '';
         const initCalls = Array.from({length: inits}, () => `amd.init(${JSON.stringify(config)});`).join(' ');
+        // Moodle's other queued AMD inits (`others=N`, each `busy` ms of work), after the dock's as the header hook
+        // queues it, or before it (`dock=last`: as when the block or the footer hook queues it).
+        const others = Number(url.searchParams.get('others')) || 0;
+        const busy = Number(url.searchParams.get('busy')) || 17;
+        const dockRequire = `require(['block_dockchat/main'], function(amd) { window.fixtureDockInit = performance.now(); ${initCalls} });`;
+        const otherRequires = Array.from({length: others}, () => `require(['fixture/other'], function(o) { o.init(${busy}); });`);
+        const requires = (url.searchParams.get('dock') === 'last' ? [...otherRequires, dockRequire] : [dockRequire, ...otherRequires])
+            .join('\n        ');
         // As dock::templates_html: the first-render templates in a JSON data element (the block's own too when a
         // launcher shows the list on a page without the block), their strings added to M.str; `pagetemplates=0`
         // gives the page as before issue 15 item 2 (no element: the client asks core/templates for them).
@@ -226,13 +244,15 @@ ${'<section class="course-section"><h2>Week</h2><ul class="activities"><li>Forum
 <aside id="block-region-side-pre" class="drawer block-region" data-blockregion="side-pre">
 ${drawerBlock}</aside></div>
 ${templatesElement}
-<script>window.FIXTURE = ${JSON.stringify({user: userid})}; window.M = {str: ${JSON.stringify(mstr).replace(/</g, '\\u003C')}};</script>
+<script>window.FIXTURE = ${JSON.stringify({user: userid})}; window.FIXTURE_TICK = ${others > 0}; window.M = {str: ${JSON.stringify(mstr).replace(/</g, '\\u003C')}};</script>
 <script>
 (function() {
     // As RequireJS loads Moodle's modules: an injected script, which does not hold back DOMContentLoaded.
     var s = document.createElement('script');
     s.src = '/moodle-fixture/requirejs.php';
-    s.onload = function() { require(['block_dockchat/main'], function(amd) { ${initCalls} }); };
+    s.onload = function() {
+        ${requires}
+    };
     document.body.appendChild(s);
 })();
 </script>

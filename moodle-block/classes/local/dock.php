@@ -53,7 +53,7 @@ class dock {
      *
      * @var string[]
      */
-    public const FIRST_RENDER_TEMPLATES = ['dock', 'window', 'message', 'day', 'online_user', 'conversation'];
+    public const FIRST_RENDER_TEMPLATES = ['dock', 'window', 'message', 'day', 'online_user', 'conversation', 'head'];
 
     /** @var string The data-region of the element that carries the templates (read by amd/src/pagetemplates.js). */
     public const TEMPLATES_REGION = 'block_dockchat-templates';
