@@ -771,7 +771,10 @@ mod tests {
             )
             .and_then(|e| e.strip_suffix("</script>"))
             .expect("one data element");
-        assert!(!body.contains('<') && !body.contains('>'), "no tag can close it");
+        assert!(
+            !body.contains('<') && !body.contains('>'),
+            "no tag can close it"
+        );
         let parsed: serde_json::Value = serde_json::from_str(body).expect("JSON");
         for name in PAGE_TEMPLATES {
             let source = parsed["templates"][format!("block_dockchat/{name}")]

@@ -340,7 +340,10 @@ class dock {
      * @return array{templates: array<string, string>, strings: array<string, string[]>} Sources by
      *     "component/name"; string keys by component.
      */
-    public static function page_templates(\moodle_page $page, ?\core\output\mustache_template_source_loader $loader = null): array {
+    public static function page_templates(
+        \moodle_page $page,
+        ?\core\output\mustache_template_source_loader $loader = null
+    ): array {
         $loader = $loader ?? new \core\output\mustache_template_source_loader();
         $theme = $page->theme->name;
         $templates = [];
@@ -386,7 +389,10 @@ class dock {
      * @param \core\output\mustache_template_source_loader|null $loader Moodle's loader (a stand-in in tests).
      * @return string HTML, empty when the dock is not on the page or the element was written already.
      */
-    public static function templates_html(\moodle_page $page, ?\core\output\mustache_template_source_loader $loader = null): string {
+    public static function templates_html(
+        \moodle_page $page,
+        ?\core\output\mustache_template_source_loader $loader = null
+    ): string {
         if (!isset(self::$initialised[$page])) {
             return '';
         }
