@@ -48,12 +48,19 @@ class hook_callbacks {
      * Runs before the footer's JavaScript is finalised, so js_call_amd still reaches the page. Usually the
      * header hook (or the block) has queued the dock already, and this does nothing.
      *
+     * Then, on every page the dock was started on (by whichever caller), adds the element that carries the
+     * dock's first-render templates (dock::templates_html), so a cold cache makes no template request before
+     * the dock is drawn (issue 15 item 2). Here all of the page's blocks are known, and the strings those
+     * templates use can still join the page's M.str.
+     *
      * @param before_footer_html_generation $hook The hook.
      * @return void
      */
     public static function before_footer_html_generation(before_footer_html_generation $hook): void {
         // The page being rendered, as the renderer that dispatched the hook knows it.
-        self::start_on_every_page($hook->renderer->get_page());
+        $page = $hook->renderer->get_page();
+        self::start_on_every_page($page);
+        $hook->add_html(dock::templates_html($page));
     }
 
     /**

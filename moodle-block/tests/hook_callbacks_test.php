@@ -105,4 +105,43 @@ final class hook_callbacks_test extends \advanced_testcase {
         $this->assertStringContainsString('"blockregion":true', $js);
         $this->assertStringNotContainsString('"blockregion":false', $js);
     }
+
+    /**
+     * The footer hook writes the dock's first-render templates into the page once, in a JSON data element no
+     * template text can end, and their strings join the page's M.str (issue 15 item 2).
+     */
+    public function test_first_render_templates_come_with_the_page(): void {
+        global $PAGE;
+        $this->resetAfterTest();
+        set_config('followeverywhere', 1, 'block_dockchat');
+        set_config('launcher', 'off', 'block_dockchat');
+        $this->setUser($this->getDataGenerator()->create_user());
+        dock::reset();
+        $PAGE = new \moodle_page();
+        $PAGE->set_context(\core\context\system::instance());
+        $PAGE->set_url(new \moodle_url('/my/index.php'));
+        $PAGE->set_pagelayout('mydashboard');
+        $hook = new before_footer_html_generation($PAGE->get_renderer('core'));
+        hook_callbacks::before_footer_html_generation($hook);
+        $html = $hook->get_output();
+
+        $this->assertSame(1, preg_match('#^<(\w+) type="application/json" data-region="block_dockchat-templates">(.*)</\1>$#s',
+            $html, $m));
+        $this->assertSame('script', $m[1]);
+        $this->assertStringNotContainsString('<', $m[2]);
+        $data = json_decode($m[2], true);
+        $expected = array_map(fn($name) => 'block_dockchat/' . $name, dock::FIRST_RENDER_TEMPLATES);
+        $this->assertSame($expected, array_keys($data['templates']));
+        $loader = new \core\output\mustache_template_source_loader();
+        $this->assertSame($loader->load('block_dockchat', 'window', $PAGE->theme->name),
+            $data['templates']['block_dockchat/window']);
+
+        $js = $PAGE->requires->get_end_code();
+        $this->assertStringContainsString('"dockregion"', $js, 'a string of the dock template joins M.str');
+        $this->assertStringContainsString('"backtochats"', $js, 'a string of the window template joins M.str');
+
+        $again = new before_footer_html_generation($PAGE->get_renderer('core'));
+        hook_callbacks::before_footer_html_generation($again);
+        $this->assertSame('', $again->get_output(), 'once per page');
+    }
 }

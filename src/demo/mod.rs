@@ -33,6 +33,25 @@ const STUDENT: i64 = 5;
 /// Lifetime of demo tokens, like the block's default.
 const TOKEN_LIFETIME: i64 = 300;
 
+/// The templates the demo page carries (issue 15 item 2), as the block sends its first-render templates with a
+/// Moodle page (`dock::templates_html`): the client's `FIRST_RENDER_TEMPLATES` (a JS test keeps them in this
+/// list), and the block's own and the navbar launcher's, which the demo page renders itself where Moodle renders
+/// them on the server.
+const PAGE_TEMPLATES: &[&str] = &[
+    "block",
+    "navlauncher",
+    "dock",
+    "window",
+    "message",
+    "day",
+    "online_user",
+    "conversation",
+    "head",
+];
+
+/// Where `index.html` takes the page's templates.
+const PAGE_TEMPLATES_MARK: &str = "<!--dockchat:page-templates-->";
+
 fn users() -> Vec<SeedUser> {
     let u = |id, username, firstname, lastname, lang| SeedUser {
         id,
@@ -271,6 +290,67 @@ fn serve_asset(path: &str) -> Response<Body> {
         }
         None => not_found(),
     }
+}
+
+/// A template's source without its `{{! … }}` comments, as Moodle's template loader sends it to the browser.
+fn strip_template_comments(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("{{!") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("}}") {
+            Some(end) => rest = &rest[start + end + 2..],
+            None => {
+                rest = &rest[start..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The data element that carries the page's templates: `{"templates": {"block_dockchat/<name>": source}}`
+/// in a `<script type="application/json">`, with `<`, `>` and `&` written as JSON escapes (as PHP's
+/// `JSON_HEX_TAG | JSON_HEX_AMP`), so no `</script>` in a template can end the element.
+fn page_templates_element() -> String {
+    let mut templates = serde_json::Map::new();
+    for name in PAGE_TEMPLATES {
+        if let Some(bytes) = asset(&format!("templates/{name}.mustache")) {
+            let source = strip_template_comments(&String::from_utf8_lossy(bytes));
+            templates.insert(
+                format!("block_dockchat/{name}"),
+                serde_json::Value::String(source),
+            );
+        }
+    }
+    let json = json!({ "templates": templates })
+        .to_string()
+        .replace('<', "\\u003C")
+        .replace('>', "\\u003E")
+        .replace('&', "\\u0026");
+    format!("<script type=\"application/json\" data-region=\"block_dockchat-templates\">{json}</script>")
+}
+
+/// The demo page, with its templates unless the address says `pagetemplates=0` (the page as before issue 15
+/// item 2, for measurements: the client then fetches each template).
+fn demo_page(query: Option<&str>) -> Response<Body> {
+    let Some(bytes) = asset("demo/index.html") else {
+        return not_found();
+    };
+    let without = query.is_some_and(|q| q.split('&').any(|kv| kv == "pagetemplates=0"));
+    let element = if without {
+        String::new()
+    } else {
+        page_templates_element()
+    };
+    let html = String::from_utf8_lossy(bytes).replacen(PAGE_TEMPLATES_MARK, &element, 1);
+    let mut r = respond(StatusCode::OK, "text/html; charset=utf-8", html);
+    r.headers_mut().insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
+    r
 }
 
 fn not_found() -> Response<Body> {
@@ -653,7 +733,7 @@ impl Demo {
             return not_found();
         }
         match (req.method(), path.as_str()) {
-            (&Method::GET, "/") | (&Method::GET, "/index.html") => serve_asset("demo/index.html"),
+            (&Method::GET, "/") | (&Method::GET, "/index.html") => demo_page(req.uri().query()),
             (&Method::GET, "/demo/users") => json_response(StatusCode::OK, &self.users_json()),
             (&Method::POST, "/demo/token") => self.token(req).await,
             (&Method::POST, "/demo/drawer") => self.drawer(req).await,
@@ -677,6 +757,35 @@ impl Demo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_carries_its_templates_escaped() {
+        assert_eq!(
+            strip_template_comments("a{{! one }}b{{!\n two\n}}c{{x}}"),
+            "abc{{x}}"
+        );
+        let element = page_templates_element();
+        let body = element
+            .strip_prefix(
+                "<script type=\"application/json\" data-region=\"block_dockchat-templates\">",
+            )
+            .and_then(|e| e.strip_suffix("</script>"))
+            .expect("one data element");
+        assert!(
+            !body.contains('<') && !body.contains('>'),
+            "no tag can close it"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(body).expect("JSON");
+        for name in PAGE_TEMPLATES {
+            let source = parsed["templates"][format!("block_dockchat/{name}")]
+                .as_str()
+                .unwrap_or_default();
+            assert!(source.trim_start().starts_with('<'), "{name}: {source:.40}");
+            assert!(!source.contains("{{!"), "{name}: comments stripped");
+        }
+        let page = demo_page(None);
+        assert_eq!(page.status(), StatusCode::OK);
+    }
 
     #[test]
     fn parses_moodle_lang_files() {

@@ -55,6 +55,9 @@ timeout 60 php tests/block/token_issuer_standalone.php >>"$OUT" 2>&1 || true
 # 4b. The launcher's server side outside Moodle: who gets it, one init per page, no database call.
 timeout 60 php tests/block/launcher_standalone.php >>"$OUT" 2>&1 || true
 
+# 4c. The page's templates element outside Moodle: once per page with the dock, escaping, strings, no database call.
+timeout 60 php tests/block/page_templates_standalone.php >>"$OUT" 2>&1 || true
+
 # 5. PHPUnit tests exist for the token issuer, the privacy provider and the external function.
 for t in moodle-block/tests/token_issuer_test.php moodle-block/tests/privacy/provider_test.php \
          moodle-block/tests/external/get_token_test.php; do

@@ -55,15 +55,23 @@ namespace core\hook\output {
         }
     }
 
-    /** Stub of the footer hook (the renderer that dispatched it). */
+    /** Stub of the footer hook (the renderer that dispatched it, the HTML added). */
     class before_footer_html_generation {
         /** @var object */
         public $renderer;
+        /** @var string */
+        public $html = '';
         /**
          * @param object $renderer
          */
         public function __construct($renderer) {
             $this->renderer = $renderer;
+        }
+        /**
+         * @param string|null $html
+         */
+        public function add_html($html) {
+            $this->html .= (string) $html;
         }
     }
 }
@@ -83,6 +91,23 @@ namespace {
 
     /** Stub. */
     class moodle_exception extends \Exception {
+    }
+
+    /** Stub of Moodle's html_writer (tag: attributes escaped, content as given). */
+    class html_writer {
+        /**
+         * @param string $name
+         * @param string $content
+         * @param array $attributes
+         * @return string
+         */
+        public static function tag($name, $content, $attributes = []) {
+            $attrs = '';
+            foreach ($attributes as $k => $v) {
+                $attrs .= ' ' . $k . '="' . htmlspecialchars((string) $v, ENT_QUOTES) . '"';
+            }
+            return "<$name$attrs>$content</$name>";
+        }
     }
 
     /** The database: any call is a query the page render must not make. */
@@ -131,10 +156,13 @@ namespace {
         public $requires;
         /** @var \core\context\system */
         public $context;
+        /** @var object */
+        public $theme;
         /** Constructor. */
         public function __construct() {
             $this->requires = new dockchat_requires_spy();
             $this->context = \core\context\system::instance();
+            $this->theme = (object) ['name' => 'boost'];
         }
     }
 
@@ -211,6 +239,15 @@ namespace {
     function current_language() {
         return 'en';
     }
+    /**
+     * Stub: Moodle's template loader is not here, so the footer's templates element is left out (dock::templates_html).
+     *
+     * @param string $message
+     * @param int $level
+     */
+    function debugging($message, $level = 0) {
+    }
+    define('DEBUG_DEVELOPER', 32767);
 
     $root = dirname(__DIR__, 2) . '/moodle-block';
     require_once("$root/classes/local/dock.php");

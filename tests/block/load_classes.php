@@ -157,6 +157,9 @@ namespace core\hook\output {
         /** @param \renderer_base $renderer */
         public function __construct(public readonly \renderer_base $renderer) {
         }
+        /** @param string|null $output */
+        public function add_html(?string $output): void {
+        }
     }
     /** Stand-in (as in Moodle: lib/classes/hook/output/before_http_headers.php). */
     class before_http_headers {

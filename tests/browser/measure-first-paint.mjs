@@ -11,8 +11,14 @@
 // - cold:      the browser's cache and code caches emptied before each navigation (CDP);
 // - no snapshot: warm, but the previous page's snapshot removed before each navigation: the dock waits for
 //              the welcome and the history, as before issue 15 item 3.
-// The same three on a fixture Moodle page (./moodle-fixture.mjs: the block's AMD build, a page token, Moodle's
-// JS caches of strings and templates in localStorage; "cold" empties those).
+// - cold, templates not in the page: cold, with `pagetemplates=0` (the page without the first-render templates,
+//              as before issue 15 item 2: the client fetches them).
+// The same on a fixture Moodle page (./moodle-fixture.mjs: the block's AMD build, a page token, the strings and
+// templates the block sends with the page, Moodle's JS caches of strings and templates in localStorage; "cold"
+// empties those).
+// Each run also counts the requests made before the history was drawn (Resource Timing), templates apart.
+// Then the fixture with 8 other AMD inits of 17 ms queued after the dock's (as the header hook queues it) and
+// before it (as when the block or the footer hook queues it).
 // Then: presence frames a course-mate's socket receives about the user during 10 navigations (and the offline
 // grace after them), and the WebSockets 5 tabs of one user open.
 import {chromium} from 'playwright-core';
@@ -116,6 +122,13 @@ try {
         const list = [];
         const history = [];
         const welcomed = [];
+        // Requests the page made before the window's history was drawn (Resource Timing: fetches, scripts,
+        // styles; the page itself and the socket not counted), and which of them asked for templates.
+        const requests = [];
+        const templateRequests = [];
+        let lastUrls = [];
+        // The fixture page: when the dock's init was called.
+        const inits = [];
         for (let i = 0; i < NAVIGATIONS; i++) {
             if (before) {
                 await before();
@@ -126,18 +139,33 @@ try {
             const t = await target.evaluate(() => {
                 const nav = performance.getEntriesByType('navigation')[0];
                 const dcl = nav.domContentLoadedEventStart;
+                const early = performance.getEntriesByType('resource').filter((e) => e.startTime < window.dockchatFirst.history)
+                    .map((e) => new URL(e.name).pathname);
                 return {dcl, list: window.dockchatFirst.list - dcl, history: window.dockchatFirst.history - dcl,
-                    welcomed: window.dockchatFirst.welcomed - dcl};
+                    welcomed: window.dockchatFirst.welcomed - dcl, early,
+                    init: window.fixtureDockInit === undefined ? null : window.fixtureDockInit - dcl};
             });
             list.push(t.list);
             history.push(t.history);
             welcomed.push(t.welcomed);
+            requests.push(t.early.length);
+            templateRequests.push(t.early.filter((p) => p.startsWith('/templates/')).length);
+            lastUrls = t.early;
+            if (t.init !== null) {
+                inits.push(t.init);
+            }
             await target.waitForTimeout(300);
         }
         console.log(`${name} (${NAVIGATIONS} navigations), after DOMContentLoaded:`);
         console.log(`  list drawn     ${fmt(list)}`);
         console.log(`  history drawn  ${fmt(history)}`);
         console.log(`  welcome        ${fmt(welcomed)}`);
+        console.log(`  requests before the history was drawn: median ${median(requests)} (min ${Math.min(...requests)}, max ${
+            Math.max(...requests)}), of them templates: median ${median(templateRequests)} (max ${Math.max(...templateRequests)})`);
+        console.log(`    last navigation: ${lastUrls.join(' ')}`);
+        if (inits.length) {
+            console.log(`  dock's init called ${fmt(inits)}`);
+        }
         return {list, history, welcomed};
     };
 
@@ -145,6 +173,10 @@ try {
     await run('cold', async() => {
         await cdp.send('Network.clearBrowserCache');
     });
+    // The same page without the templates in it (as before issue 15 item 2: the client fetches them).
+    await run('cold, templates not in the page (before issue 15 item 2)', async() => {
+        await cdp.send('Network.clearBrowserCache');
+    }, page, url + '&pagetemplates=0');
     await page.evaluate(() => localStorage.setItem('dockchat-measure-nosnapshot', '1'));
     await run('no snapshot (as before issue 15 item 3), warm');
     await page.evaluate(() => localStorage.removeItem('dockchat-measure-nosnapshot'));
@@ -163,6 +195,14 @@ try {
     await moodle.waitForTimeout(1000);
     await run('fixture Moodle page, warm (strings and templates in localStorage)', null, moodle, fixtureUrl);
     await run('fixture Moodle page, cold (those caches emptied)', () => coldCaches(moodle), moodle, fixtureUrl);
+    await run('fixture Moodle page, cold, templates not in the page (before issue 15 item 2)', () => coldCaches(moodle), moodle,
+        fixtureUrl + '&pagetemplates=0');
+    // Moodle's other queued inits (8 of 17 ms each, about the 136 ms the issue measured): the dock's init queued
+    // first (the header hook) or after them (the block or the footer hook).
+    await run('fixture Moodle page, warm, 8 other inits queued after the dock\'s (header hook)', null, moodle,
+        fixtureUrl + '&others=8&busy=17');
+    await run('fixture Moodle page, warm, 8 other inits queued before the dock\'s (block or footer hook)', null, moodle,
+        fixtureUrl + '&others=8&busy=17&dock=last');
     await moodle.evaluate(() => localStorage.setItem('dockchat-measure-nosnapshot', '1'));
     await run('fixture Moodle page, no snapshot, warm', null, moodle, fixtureUrl);
     await fixtureBrowser.close();

@@ -3,8 +3,12 @@
 // built AMD modules (moodle-block/amd/build) the way Moodle does: the block's content rendered on the
 // server, the page token in the init config, the modules loaded by an injected script (as RequireJS does),
 // then `require(['block_dockchat/main'])`.
-// Moodle's own modules are stand-ins over the demo: core/ajax gets tokens from /demo/token, core/str and
-// core/templates read /lang and /templates and keep them in localStorage, as Moodle's do with its JS caches on.
+// Moodle's own modules are stand-ins over the demo: core/ajax gets tokens from /demo/token, core/str takes the
+// strings the page sent (M.str: dock::STRING_KEYS and the carried templates' strings, as strings_for_js puts them
+// in a Moodle page) and reads any other from /lang, core/templates reads /templates, both keeping what they fetch
+// in localStorage, as Moodle's do with its JS caches on; core/mustache is the mustache package. The page carries
+// the first-render templates as dock::templates_html writes them (`pagetemplates=0`: not, as before issue 15
+// item 2).
 // Other web service calls (core_user_update_user_preferences) go to /moodle-fixture/service.php, which the
 // fixture answers as Moodle would: it stores the user preferences the block declares, and the next page's
 // init config carries them (dock::js_config 'prefs').
@@ -13,7 +17,8 @@
 // block, 2 a course block beside the site-wide one; 1 by default), `launcher=navbar|floating|off` (the setting
 // block_dockchat/launcher; with navbar the navbar gets block_dockchat/navlauncher as
 // block_dockchat_render_navbar_output renders it; absent: no launcher in the config, as before the setting) and
-// `inits=2` (main.init called twice on the page, as by two callers).
+// `inits=2` (main.init called twice on the page, as by two callers), `others=N` (N other AMD inits queued, each
+// `busy` ms of synchronous work, default 17) with `dock=last` (the dock's init queued after them).
 //
 // Routing disables the browser's HTTP cache in that context (Playwright), so "warm" here means Moodle's
 // localStorage caches of strings and templates filled; `coldCaches(page)` empties them.
@@ -21,6 +26,14 @@ import {readFileSync, readdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {root, T} from './harness.mjs';
 import {render} from '../../src/demo/assets/templates.js';
+import {STRING_KEYS} from '../../moodle-block/amd/src/strings.js';
+import {FIRST_RENDER_TEMPLATES} from '../../moodle-block/amd/src/renderer.js';
+
+/** A template's source as Moodle's loader sends it (mustache_template_source_loader: comments stripped). */
+const stripComments = (source) => source.replace(/\{\{![\s\S]*?\}\}/g, '');
+
+/** The keys of a template's {{#str}} and {{#cleanstr}} (the strings dock::templates_html adds to M.str). */
+const templateStringKeys = (source) => [...source.matchAll(/\{\{#(?:str|cleanstr)\}\}\s*([\w:.-]+)/g)].map((m) => m[1]);
 
 /** A minimal AMD loader: define() keeps factories, require() runs them with their dependencies. */
 const LOADER = `(function() {
@@ -36,7 +49,12 @@ const LOADER = `(function() {
         return done[name];
     };
     window.define = function(name, deps, factory) { defs[name] = {deps: deps, factory: factory}; };
-    window.require = function(names, cb) { Promise.resolve().then(function() { cb.apply(null, names.map(load)); }); };
+    // RequireJS runs each require's callback in a task of its own (its nextTick: setTimeout 4 ms); FIXTURE_TICK
+    // (pages with other inits) does the same, otherwise the callbacks run as microtasks.
+    window.require = function(names, cb) {
+        var run = function() { cb.apply(null, names.map(load)); };
+        if (window.FIXTURE_TICK) { setTimeout(run, 4); } else { Promise.resolve().then(run); }
+    };
 })();`;
 
 /** Moodle's modules the block uses, over the demo. */
@@ -70,9 +88,33 @@ define('core/str', ['core/localstorage'], function(store) {
         return all;
     };
     window.fixtureStrings = strings;
-    return {get_strings: function(requests) {
-        return strings().then(function(map) { return requests.map(function(r) { return map[r.key]; }); });
-    }};
+    // As M.util.get_string: {$a}, or {$a->name} from an object.
+    var substitute = function(text, a) {
+        if (a === undefined || a === null || a === '') { return text; }
+        return String(text).replace(/\\{\\$a(?:->(\\w+))?\\}/g, function(whole, name) {
+            if (name) { return typeof a === 'object' && name in a ? String(a[name]) : whole; }
+            return typeof a === 'object' ? whole : String(a);
+        });
+    };
+    // As Moodle's core/str: the strings the page sent (M.str, from strings_for_js) without a request; the others
+    // from its cache, else fetched (one request for all of them).
+    var inPage = function(r) { return window.M && M.str[r.component || 'core'] && r.key in M.str[r.component || 'core']; };
+    var getStrings = function(requests) {
+        if (requests.every(inPage)) {
+            return Promise.resolve(requests.map(function(r) { return substitute(M.str[r.component || 'core'][r.key], r.param); }));
+        }
+        return strings().then(function(map) { return requests.map(function(r) {
+            return substitute(inPage(r) ? M.str[r.component || 'core'][r.key] : map[r.key], r.param);
+        }); });
+    };
+    return {getStrings: getStrings, get_strings: getStrings};
+});
+define('core/mustache', [], function() {
+    return window.Mustache;
+});
+define('fixture/other', [], function() {
+    // Another plugin's or core's AMD init on the page: synchronous work of the given length.
+    return {init: function(ms) { var end = performance.now() + ms; while (performance.now() < end) { /* busy */ } }};
 });
 define('core/templates', ['core/localstorage'], function(store) {
     var renderer = Promise.resolve(window.fixtureTemplates);
@@ -122,6 +164,10 @@ export const installMoodleFixture = async(ctx, base, userid, moodle = {preferenc
     const strings = await (await fetch(base + '/lang/en.json', {signal: AbortSignal.timeout(T)})).json();
     const blockTemplate = await (await fetch(base + '/templates/block.mustache', {signal: AbortSignal.timeout(T)})).text();
     const navTemplate = await (await fetch(base + '/templates/navlauncher.mustache', {signal: AbortSignal.timeout(T)})).text();
+    const templateSources = {};
+    for (const name of [...FIRST_RENDER_TEMPLATES, 'block']) {
+        templateSources[name] = stripComments(await (await fetch(`${base}/templates/${name}.mustache`, {signal: AbortSignal.timeout(T)})).text());
+    }
     const blockHtml = (uniqid) => render(blockTemplate, {uniqid, messageurl: base + '/message/index.php'}, strings);
     const blockSection = (uniqid) => `<section class="block block_dockchat card"><div class="card-body"><h5 class="card-title">Dock chat</h5>
 <div class="card-text content">${blockHtml(uniqid)}</div></div></section>`;
@@ -166,6 +212,24 @@ export const installMoodleFixture = async(ctx, base, userid, moodle = {preferenc
         const drawerBlock = blocks > 0 ? blockSection('fixture') : '';
         const contentBlock = blocks > 1 ? `<section class="block-region" data-blockregion="content">${blockSection('fixture2')}</section>` : '';
         const initCalls = Array.from({length: inits}, () => `amd.init(${JSON.stringify(config)});`).join(' ');
+        // Moodle's other queued AMD inits (`others=N`, each `busy` ms of work), after the dock's as the header hook
+        // queues it, or before it (`dock=last`: as when the block or the footer hook queues it).
+        const others = Number(url.searchParams.get('others')) || 0;
+        const busy = Number(url.searchParams.get('busy')) || 17;
+        const dockRequire = `require(['block_dockchat/main'], function(amd) { window.fixtureDockInit = performance.now(); ${initCalls} });`;
+        const otherRequires = Array.from({length: others}, () => `require(['fixture/other'], function(o) { o.init(${busy}); });`);
+        const requires = (url.searchParams.get('dock') === 'last' ? [...otherRequires, dockRequire] : [dockRequire, ...otherRequires])
+            .join('\n        ');
+        // As dock::templates_html: the first-render templates in a JSON data element (the block's own too when a
+        // launcher shows the list on a page without the block), their strings added to M.str; `pagetemplates=0`
+        // gives the page as before issue 15 item 2 (no element: the client asks core/templates for them).
+        const carried = url.searchParams.get('pagetemplates') === '0' ? []
+            : FIRST_RENDER_TEMPLATES.concat(blocks === 0 && launcher && launcher !== 'off' ? ['block'] : []);
+        const templatesElement = carried.length ? `<script type="application/json" data-region="block_dockchat-templates">${
+            JSON.stringify({templates: Object.fromEntries(carried.map((n) => [`block_dockchat/${n}`, templateSources[n]]))})
+                .replace(/</g, '\\u003C').replace(/>/g, '\\u003E').replace(/&/g, '\\u0026')}</script>` : '';
+        const pageKeys = new Set([...STRING_KEYS, ...carried.flatMap((n) => templateStringKeys(templateSources[n]))]);
+        const mstr = {block_dockchat: Object.fromEntries([...pageKeys].filter((k) => k in strings).map((k) => [k, strings[k]]))};
         const html = `<!DOCTYPE html>
 <html lang="en" dir="ltr"><head><meta charset="utf-8"><title>Course: Introduction to Psychology</title>
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
@@ -179,13 +243,16 @@ ${'<section class="course-section"><h2>Week</h2><ul class="activities"><li>Forum
 </div></div>
 <aside id="block-region-side-pre" class="drawer block-region" data-blockregion="side-pre">
 ${drawerBlock}</aside></div>
-<script>window.FIXTURE = ${JSON.stringify({user: userid})};</script>
+${templatesElement}
+<script>window.FIXTURE = ${JSON.stringify({user: userid})}; window.FIXTURE_TICK = ${others > 0}; window.M = {str: ${JSON.stringify(mstr).replace(/</g, '\\u003C')}};</script>
 <script>
 (function() {
     // As RequireJS loads Moodle's modules: an injected script, which does not hold back DOMContentLoaded.
     var s = document.createElement('script');
     s.src = '/moodle-fixture/requirejs.php';
-    s.onload = function() { require(['block_dockchat/main'], function(amd) { ${initCalls} }); };
+    s.onload = function() {
+        ${requires}
+    };
     document.body.appendChild(s);
 })();
 </script>

@@ -48,6 +48,7 @@ test('the built modules are named AMD modules that load and work through a defin
         }},
         'core/str': {__esModule: true, getStrings: (reqs) => Promise.resolve(reqs.map((r) => r.key))},
         'core/templates': {__esModule: true, default: {renderForPromise: () => Promise.resolve({html: '<div></div>', js: ''})}},
+        'core/mustache': {render: () => '<div></div>', escape: (t) => t},
         'core/notification': {exception: () => {}},
     };
     const cache = new Map();

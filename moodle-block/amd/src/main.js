@@ -19,7 +19,7 @@
  * The only module that imports Moodle's AMD modules. It adapts them to the client's injected
  * interfaces: tokens from the page (the first one) and from the external function `block_dockchat_get_token`
  * (core/ajax: reconnects, refreshes), strings from
- * core/str, templates from core/templates, the alert preferences saved as Moodle user preferences
+ * core/str, templates from the page (./pagetemplates.js) or core/templates, the alert preferences saved as Moodle user preferences
  * (core/ajax: core_user_update_user_preferences); everything else is the shared client (./dock.js).
  *
  * @module     block_dockchat/main
@@ -30,14 +30,25 @@
 import Ajax from 'core/ajax';
 import * as Str from 'core/str';
 import Templates from 'core/templates';
+import Mustache from 'core/mustache';
 import Notification from 'core/notification';
 import {startDock} from './dock.js';
 import {withPageToken} from './transport.js';
 import {STRING_KEYS, makeStr} from './strings.js';
 import {FIRST_RENDER_TEMPLATES} from './renderer.js';
+import {readPageTemplates, makePageRenderer} from './pagetemplates.js';
 
 const COMPONENT = 'block_dockchat';
 let controller = null;
+
+/**
+ * Strings from core/str (from the page's M.str when they came with it).
+ *
+ * @param {Array<{key: string, component: string, param: *}>} requests
+ * @returns {Promise<string[]>}
+ */
+const getStrings = (requests) => Promise.resolve(typeof Str.getStrings === 'function' ? Str.getStrings(requests)
+    : Str.get_strings(requests));
 
 /**
  * Load the client's strings in one request.
@@ -46,8 +57,7 @@ let controller = null;
  */
 const loadStrings = () => {
     const requests = STRING_KEYS.map((key) => ({key, component: COMPONENT}));
-    const load = typeof Str.getStrings === 'function' ? Str.getStrings(requests) : Str.get_strings(requests);
-    return Promise.resolve(load).then((values) => {
+    return getStrings(requests).then((values) => {
         const map = {};
         STRING_KEYS.forEach((key, i) => {
             map[key] = values[i];
@@ -96,14 +106,13 @@ const setStar = (conversationid, on) => Promise.resolve(Ajax.call([{
 }])[0]);
 
 /**
- * Render one of the block's templates to HTML.
+ * Render a template through core/templates.
  *
- * @param {string} name template name without component
+ * @param {string} fullname component/name
  * @param {object} context
  * @returns {Promise<string>}
  */
-const renderTemplate = (name, context) => Templates.renderForPromise(COMPONENT + '/' + name, context)
-    .then(({html}) => html);
+const renderWithCore = (fullname, context) => Templates.renderForPromise(fullname, context).then(({html}) => html);
 
 /**
  * Start the dock (once per page: a module-level guard; a second call or a second block instance opens no
@@ -127,14 +136,21 @@ export const init = (config) => {
         return;
     }
     controller = {};
-    // The first render may draw the previous page's dock at once (issue 15): its templates are asked for
-    // now, together with the strings (core/templates batches them), not one by one as the render meets them.
+    // The first render may draw the previous page's dock at once (issue 15): its templates came with the page
+    // (dock::templates_html) and are rendered here from there; any not in the page is asked for now from
+    // core/templates, all together (it batches them), not one by one as the render meets them.
+    const sources = readPageTemplates(document);
+    const render = makePageRenderer({mustache: Mustache, getStrings, sources, fallback: renderWithCore});
+    const renderTemplate = (name, context) => render(COMPONENT + '/' + name, context);
     if (typeof Templates.prefetchTemplates === 'function') {
         try {
             // Without the block, the launcher's panel shows the dock's own list (the block's template).
             const names = findLists().length || (cfg.launcher || 'off') === 'off' ? FIRST_RENDER_TEMPLATES
                 : FIRST_RENDER_TEMPLATES.concat(['block']);
-            Templates.prefetchTemplates(names.map((name) => COMPONENT + '/' + name));
+            const missing = names.map((name) => COMPONENT + '/' + name).filter((name) => !sources.has(name));
+            if (missing.length) {
+                Templates.prefetchTemplates(missing);
+            }
         } catch (e) {
             // Only an optimisation: the render fetches what it lacks.
         }

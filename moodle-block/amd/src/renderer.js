@@ -39,10 +39,11 @@ import {createPanelView} from './panelview.js';
 import {unreadTotal} from './panel.js';
 
 /**
- * The templates of the dock's first render (the lists, a window and its messages): an entry point may fetch
- * them all at once before the dock starts, instead of one after the other as the render meets them.
+ * The templates of the dock's first render (the lists, a window, its messages and its chat head, which every
+ * render lays out): they come with the page (./pagetemplates.js), or an entry point may fetch them all at once
+ * before the dock starts, instead of one after the other as the render meets them.
  */
-export const FIRST_RENDER_TEMPLATES = Object.freeze(['dock', 'window', 'message', 'day', 'online_user', 'conversation']);
+export const FIRST_RENDER_TEMPLATES = Object.freeze(['dock', 'window', 'message', 'day', 'online_user', 'conversation', 'head']);
 
 const WINDOW_WIDTH = 300;
 const WINDOW_GAP = 10;

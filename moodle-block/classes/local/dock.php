@@ -40,6 +40,24 @@ class dock {
     /** @var \WeakMap|null Pages on which init has been queued. */
     private static ?\WeakMap $initialised = null;
 
+    /** @var \WeakMap|null Pages that show the block (its list is in the page's HTML). */
+    private static ?\WeakMap $blockshown = null;
+
+    /** @var \WeakMap|null Pages whose first-render templates have been written into the page. */
+    private static ?\WeakMap $templatessent = null;
+
+    /**
+     * The templates of the dock's first render (the client's FIRST_RENDER_TEMPLATES in amd/src/renderer.js; a
+     * unit test keeps the two lists equal). They come with the page (templates_html), so a cold cache asks
+     * core/templates for none of them before the dock is drawn (issue 15 item 2).
+     *
+     * @var string[]
+     */
+    public const FIRST_RENDER_TEMPLATES = ['dock', 'window', 'message', 'day', 'online_user', 'conversation', 'head'];
+
+    /** @var string The data-region of the element that carries the templates (read by amd/src/pagetemplates.js). */
+    public const TEMPLATES_REGION = 'block_dockchat-templates';
+
     /**
      * The strings the dock needs on every page (the client's STRING_KEYS in amd/src/strings.js; a
      * unit test keeps the two lists equal). They come with the page through strings_for_js, so
@@ -270,6 +288,10 @@ class dock {
         if (self::$initialised === null) {
             self::$initialised = new \WeakMap();
         }
+        if ($blockregion) {
+            // Even when the header hook queued the dock already: the page's list is then the block's.
+            self::note_block($page);
+        }
         if (isset(self::$initialised[$page])) {
             return false;
         }
@@ -280,11 +302,133 @@ class dock {
     }
 
     /**
+     * Records that a page shows the block, so its list need not be drawn by the client (templates_html).
+     *
+     * @param \moodle_page $page The page.
+     * @return void
+     */
+    public static function note_block(\moodle_page $page): void {
+        if (self::$blockshown === null) {
+            self::$blockshown = new \WeakMap();
+        }
+        self::$blockshown[$page] = true;
+    }
+
+    /**
+     * The names of the templates the client draws first on this page: FIRST_RENDER_TEMPLATES, and the block's
+     * own when the page has no block and a launcher opens the list (the client then renders the list itself).
+     *
+     * @param \moodle_page $page The page.
+     * @return string[] Template names in block_dockchat.
+     */
+    public static function first_render_templates(\moodle_page $page): array {
+        $names = self::FIRST_RENDER_TEMPLATES;
+        if (!isset(self::$blockshown[$page]) && self::launcher_for_user() !== self::LAUNCHER_OFF) {
+            $names[] = 'block';
+        }
+        return $names;
+    }
+
+    /**
+     * The first-render templates of a page, read by Moodle's own loader (the theme's overrides included,
+     * comments stripped, as core/templates would receive them), and the strings they use.
+     *
+     * Reads files and the string cache only: no database query.
+     *
+     * @param \moodle_page $page The page.
+     * @param \core\output\mustache_template_source_loader|null $loader Moodle's loader (a stand-in in tests).
+     * @return array{templates: array<string, string>, strings: array<string, string[]>} Sources by
+     *     "component/name"; string keys by component.
+     */
+    public static function page_templates(
+        \moodle_page $page,
+        ?\core\output\mustache_template_source_loader $loader = null
+    ): array {
+        $loader = $loader ?? new \core\output\mustache_template_source_loader();
+        $theme = $page->theme->name;
+        $templates = [];
+        $strings = [];
+        foreach (self::first_render_templates($page) as $name) {
+            $loaded = $loader->load_with_dependencies('block_dockchat', $name, $theme);
+            foreach ($loaded['templates'] as $component => $sources) {
+                foreach ($sources as $id => $source) {
+                    $templates[$component . '/' . $id] = $source;
+                }
+            }
+            foreach ($loaded['strings'] as $component => $values) {
+                foreach (array_keys($values) as $key) {
+                    $strings[$component][$key] = true;
+                }
+            }
+        }
+        // The loader lists the strings of {{#str}} only; {{#cleanstr}} takes its string the same way.
+        foreach ($templates as $source) {
+            preg_match_all('/{{#cleanstr}}\s*([\w:.-]+)\s*(?:,\s*(\w+))?/', $source, $matches, PREG_SET_ORDER);
+            foreach ($matches as $match) {
+                $component = !empty($match[2]) ? $match[2] : 'core';
+                $strings[$component][$match[1]] = true;
+            }
+        }
+        return [
+            'templates' => $templates,
+            'strings' => array_map('array_keys', $strings),
+        ];
+    }
+
+    /**
+     * The element that carries the first-render templates to the client, once per page on which the dock was
+     * started; their strings are queued with the page's (M.str), so the templates render without a request.
+     *
+     * A script element of type application/json: data, not code: JSON_HEX_TAG writes every `<` and `>` as
+     * `\u003C` / `\u003E`, so no `</script>` or `<!--` in a template can end or change the element; amd/src/
+     * pagetemplates.js reads it with JSON.parse.
+     *
+     * Called before the footer's JavaScript is written (hook_callbacks::before_footer_html_generation).
+     *
+     * @param \moodle_page $page The page.
+     * @param \core\output\mustache_template_source_loader|null $loader Moodle's loader (a stand-in in tests).
+     * @return string HTML, empty when the dock is not on the page or the element was written already.
+     */
+    public static function templates_html(
+        \moodle_page $page,
+        ?\core\output\mustache_template_source_loader $loader = null
+    ): string {
+        if (!isset(self::$initialised[$page])) {
+            return '';
+        }
+        if (self::$templatessent === null) {
+            self::$templatessent = new \WeakMap();
+        }
+        if (isset(self::$templatessent[$page])) {
+            return '';
+        }
+        self::$templatessent[$page] = true;
+        try {
+            $loaded = self::page_templates($page, $loader);
+        } catch (\Throwable $e) {
+            // Only an optimisation: without the element the client asks core/templates, as before.
+            debugging('block_dockchat: first-render templates not sent with the page: ' . $e->getMessage(), DEBUG_DEVELOPER);
+            return '';
+        }
+        foreach ($loaded['strings'] as $component => $keys) {
+            $page->requires->strings_for_js($keys, $component);
+        }
+        $json = json_encode(['templates' => $loaded['templates']],
+            JSON_HEX_TAG | JSON_HEX_AMP | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
+        if ($json === false) {
+            return '';
+        }
+        return \html_writer::tag('script', $json, ['type' => 'application/json', 'data-region' => self::TEMPLATES_REGION]);
+    }
+
+    /**
      * Forgets which pages were initialised (for unit tests).
      *
      * @return void
      */
     public static function reset(): void {
         self::$initialised = null;
+        self::$blockshown = null;
+        self::$templatessent = null;
     }
 }

@@ -8,6 +8,7 @@
 import {startDock} from '/client/dock.js';
 import {makeStr} from '/client/strings.js';
 import {FIRST_RENDER_TEMPLATES} from '/client/renderer.js';
+import {readPageTemplates} from '/client/pagetemplates.js';
 import {render} from './templates.js';
 
 const STORAGE_KEY = 'dockchat-demo-user';
@@ -22,8 +23,14 @@ const fetchJson = async(url, init) => {
     return response.json();
 };
 
+// The templates the page carries (the daemon writes them into it, as the block does on a Moodle page: issue 15
+// item 2), so a cold cache fetches none of them; any other is fetched when first asked for.
+const pageTemplates = readPageTemplates(document);
 const templates = new Map();
 const loadTemplate = (name) => {
+    if (!templates.has(name) && pageTemplates.has(`block_dockchat/${name}`)) {
+        templates.set(name, Promise.resolve(pageTemplates.get(`block_dockchat/${name}`)));
+    }
     if (!templates.has(name)) {
         templates.set(name, fetch(`/templates/${encodeURIComponent(name)}.mustache`).then((r) => {
             if (!r.ok) {
@@ -35,7 +42,8 @@ const loadTemplate = (name) => {
     return templates.get(name);
 };
 // What the dock's first render needs (it may draw the previous page's dock at once: issue 15), asked for now
-// and all at once instead of one template after the other as the render meets them.
+// and all at once instead of one template after the other as the render meets them (none when the page
+// carries them).
 ['block'].concat(FIRST_RENDER_TEMPLATES).forEach((name) => loadTemplate(name).catch(() => {}));
 
 const chosenUser = (users) => {
