@@ -213,6 +213,11 @@ pub(crate) struct MessagingSql {
     msg_insert_rows: Vec<String>,
     msg_delete: String,
     sent_insert_rows: Vec<String>,
+    /// One statement for any number of rows, where the server reads a JSON array and returns
+    /// ids (PostgreSQL, MariaDB): the rows' values travel as one parameter, so a batch of any
+    /// size is one round trip per table, not one per power-of-two run ([`JsonRows`]).
+    msg_insert_json: Option<String>,
+    sent_insert_json: Option<String>,
     history_latest: String,
     history_bound: String,
     history_before: String,
@@ -397,6 +402,8 @@ impl MessagingSql {
                     }
                 })
                 .collect(),
+            msg_insert_json: json_rows(b, MSG_JSON_INSERT),
+            sent_insert_json: json_rows(b, SENT_JSON_INSERT),
             msg_delete: b.build("DELETE FROM {p}messages WHERE id = ?"),
             sent_insert_rows: (0..SIZE_CLASSES)
                 .map(|c| {
@@ -472,6 +479,96 @@ impl MessagingSql {
             job_insert_rows: job_rows(JOB_MESSAGE_VIEWED),
         }
     }
+}
+
+/// The new `messages` rows from a JSON array of `[useridfrom, conversationid, text, customdata]`,
+/// inserted in array order (the ordinality), filled as `message_send` fills them (see
+/// `msg_insert_rows`). Parameters: `timecreated`, then the array.
+const MSG_JSON_INSERT: (&str, &[JsonCol]) = (
+    "INSERT INTO {p}messages (useridfrom, conversationid, subject, fullmessage, \
+     fullmessageformat, fullmessagehtml, smallmessage, timecreated, fullmessagetrust, customdata) \
+     SELECT r.a, r.b, NULL, r.t, 0, '', r.t, {time}, 0, r.d FROM {rows} ORDER BY r.o RETURNING id",
+    &[("a", false), ("b", false), ("t", true), ("d", true)],
+);
+/// The batch's `block_dockchat_sent` rows from `[messageid, conversationid, useridfrom, cid]`;
+/// a cid stored before is skipped (and not returned). Parameters: timecreated, timedue, the array.
+const SENT_JSON_INSERT: (&str, &[JsonCol]) = (
+    "INSERT {ignore}INTO {p}block_dockchat_sent (messageid, conversationid, \
+     useridfrom, clientmsgid, timecreated, state, timedue, attempts) \
+     SELECT r.a, r.b, r.c, r.t, {time}, 0, {time}, 0 FROM {rows} ORDER BY r.o {conflict}RETURNING messageid",
+    &[("a", false), ("b", false), ("c", false), ("t", true)],
+);
+/// A column of a JSON row: its name and whether it is text (else a BIGINT), by array position.
+type JsonCol = (&'static str, bool);
+
+/// [`MSG_JSON_INSERT`] or [`SENT_JSON_INSERT`] for the builder's server; `None` where there is no
+/// RETURNING (MySQL) or the batch size does not cost round trips (SQLite, in process).
+fn json_rows(b: &SqlBuilder, (template, cols): (&str, &[JsonCol])) -> Option<String> {
+    let (rows, time, ignore, conflict) = match b.dialect {
+        // ERROR ON ERROR: a value that does not fit fails the batch, never becomes a NULL.
+        Dialect::MySql if b.returning => {
+            let cols: Vec<String> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, (name, text))| {
+                    let ty = if *text {
+                        "LONGTEXT CHARACTER SET utf8mb4"
+                    } else {
+                        "BIGINT"
+                    };
+                    format!("{name} {ty} PATH '$[{i}]' ERROR ON EMPTY ERROR ON ERROR")
+                })
+                .collect();
+            (
+                format!(
+                    "JSON_TABLE(?, '$[*]' COLUMNS (o FOR ORDINALITY, {})) AS r",
+                    cols.join(", ")
+                ),
+                "?",
+                "IGNORE ",
+                "",
+            )
+        }
+        Dialect::Postgres => {
+            let cols: Vec<String> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, (name, text))| {
+                    if *text {
+                        format!("e->>{i} AS {name}")
+                    } else {
+                        format!("CAST(e->>{i} AS BIGINT) AS {name}")
+                    }
+                })
+                .collect();
+            (
+                format!(
+                    "(SELECT {}, o FROM json_array_elements(CAST(? AS JSON)) WITH ORDINALITY AS x(e, o)) r",
+                    cols.join(", ")
+                ),
+                "CAST(? AS BIGINT)",
+                "",
+                "ON CONFLICT DO NOTHING ",
+            )
+        }
+        _ => return None,
+    };
+    // Placeholders are bound in text order: the time(s) come before the array.
+    Some(
+        b.build(
+            &template
+                .replace("{ignore}", ignore)
+                .replace("{conflict}", conflict)
+                .replace("{time}", time)
+                .replace("{rows}", &rows),
+        ),
+    )
+}
+
+/// A batch's rows as the JSON array [`json_rows`] statements read.
+fn json_array<T: serde::Serialize>(rows: &[T]) -> Result<String> {
+    serde_json::to_string(rows)
+        .map_err(|e| super::StoreError::Schema(format!("a batch's rows could not be encoded: {e}")))
 }
 
 fn pair(a: i64, b: i64) -> (i64, i64) {
@@ -696,7 +793,22 @@ macro_rules! fetch_convs {
 macro_rules! insert_messages {
     ($kind:ident, $sql:expr, $conn:expr, $rows:expr, $t:expr, $returning:expr) => {{
         let mut ids: Vec<i64> = Vec::with_capacity($rows.len());
-        if $returning {
+        if let (true, Some(stmt)) = ($returning && !$rows.is_empty(), &$sql.msg_insert_json) {
+            let array: Vec<(i64, i64, &str, &str)> = $rows
+                .iter()
+                .map(|(conv, m, customdata)| (m.from, *conv, m.text.as_str(), customdata.as_str()))
+                .collect();
+            let mut got = sqlx::query(stmt)
+                .bind($t)
+                .bind(json_array(&array)?)
+                .fetch_all(&mut *$conn)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>(0))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            got.sort_unstable();
+            ids.extend(got);
+        } else if $returning {
             let mut at = 0;
             for run in power_of_two_runs($rows.len()) {
                 let mut q = sqlx::query(&$sql.msg_insert_rows[size_class(run)]);
@@ -877,7 +989,19 @@ macro_rules! store_batch_body {
         // row goes (it was never visible to anyone) and the earlier message is the answer.
         let mut kept: std::collections::HashSet<i64> = std::collections::HashSet::with_capacity(ids.len());
         let mut at = 0;
-        for run in power_of_two_runs(rows.len()) {
+        if let (true, Some(stmt)) = ($returning && !rows.is_empty(), &sql.sent_insert_json) {
+            let array: Vec<(i64, i64, i64, &str)> = rows
+                .iter()
+                .zip(&ids)
+                .map(|((conv, m, _), id)| (*id, *conv, m.from, m.cid.as_str()))
+                .collect();
+            let q = sqlx::query(stmt).bind(t).bind(t).bind(json_array(&array)?);
+            for r in q.fetch_all(&mut *tx).await? {
+                kept.insert(r.try_get::<i64, _>(0)?);
+            }
+            at = rows.len();
+        }
+        for run in power_of_two_runs(rows.len() - at) {
             let mut q = sqlx::query(&sql.sent_insert_rows[size_class(run)]);
             for ((conv, m, _), id) in rows[at..at + run].iter().zip(&ids[at..at + run]) {
                 q = q.bind(*id).bind(*conv).bind(m.from).bind(&m.cid).bind(t).bind(t);
