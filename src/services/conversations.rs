@@ -1247,6 +1247,7 @@ impl Conversations {
             })
             .collect();
         let presence = self.presence_of(&others, viewhidden).await?;
+        let people = self.listed_people(&others).await?;
         let mut items = Vec::with_capacity(page.len());
         for c in page {
             let members = details.members.get(&c.conv).cloned().unwrap_or_default();
@@ -1260,7 +1261,10 @@ impl Conversations {
                 ConversationType::Group => None,
                 ConversationType::SelfConversation => Some(me.clone()),
                 ConversationType::Individual => match other {
-                    Some(o) => Some(self.listed_person(o).await?),
+                    Some(o) => Some(match people.get(&o) {
+                        Some(p) => p.clone(),
+                        None => Arc::new(Person::id_only(o)),
+                    }),
                     // The other member's row is gone (deleted by Moodle's privacy API): Moodle's
                     // drawer leaves such a conversation out too.
                     None => continue,
@@ -1385,17 +1389,27 @@ impl Conversations {
         Ok(ServerFrame::People { query, items }.to_json())
     }
 
-    /// A member of one of the user's conversations, as the list shows them: Moodle shows the other
-    /// member of a conversation whatever their account's state, so does the list (id only if the
-    /// account row is gone).
-    async fn listed_person(&self, id: i64) -> Result<Arc<Person>> {
-        if let Some(p) = self.registry.person(id) {
-            return Ok(p);
+    /// Members of the user's conversations, as the list shows them: Moodle shows the other member
+    /// of a conversation whatever their account's state, so does the list (the caller names by id
+    /// only someone whose account row is gone). Those online come from the registry, the others
+    /// from one read of their accounts.
+    async fn listed_people(&self, ids: &[i64]) -> Result<HashMap<i64, Arc<Person>>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for &id in ids {
+            match self.registry.person(id) {
+                Some(p) => {
+                    out.insert(id, p);
+                }
+                None => missing.push(id),
+            }
         }
-        Ok(match self.store.account(id).await? {
-            Some(u) => Arc::new(self.avatars.person(&u)),
-            None => Arc::new(Person::id_only(id)),
-        })
+        if !missing.is_empty() {
+            for (id, u) in self.store.accounts(&missing).await? {
+                out.insert(id, Arc::new(self.avatars.person(&u)));
+            }
+        }
+        Ok(out)
     }
 
     /// Records the ingest's safe watermark (see `resolved_upto`).
