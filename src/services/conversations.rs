@@ -501,6 +501,42 @@ impl Conversations {
         Ok(f)
     }
 
+    /// [`Self::facts`] for `sender` and many recipients: the cached ones as they are, the others
+    /// read in one batch (and cached).
+    async fn facts_many(
+        &self,
+        sender: i64,
+        recipients: &[i64],
+    ) -> Result<HashMap<i64, PairFacts>> {
+        let mut out = HashMap::with_capacity(recipients.len());
+        let mut missing = Vec::new();
+        for &r in recipients {
+            match self.pairs.get(&(sender, r)) {
+                Some(f) if f.at.elapsed() < self.pair_ttl => {
+                    out.insert(r, f.clone());
+                }
+                _ => missing.push(r),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let allusers = self.messagingallusers.load(Ordering::Relaxed);
+        let now = Instant::now();
+        for (r, raw) in self.store.pair_facts_many(sender, &missing).await? {
+            let f = PairFacts {
+                blocked: raw.blocked,
+                pref: effective_pref(raw.pref.as_deref(), allusers),
+                contact: raw.contact,
+                shared: raw.shared,
+                at: now,
+            };
+            self.pairs.insert((sender, r), f.clone());
+            out.insert(r, f);
+        }
+        Ok(out)
+    }
+
     /// May `me` (with `caps`) message `to`? Returns the recipient's Person.
     pub async fn authorise(&self, me: i64, caps: &Caps, to: i64) -> Result<Arc<Person>> {
         if !self.messaging.load(Ordering::Relaxed) {
@@ -1358,12 +1394,29 @@ impl Conversations {
                 .store
                 .search_people(me, &words, everyone, site_wide, SEARCH_CANDIDATES)
                 .await?;
+            // The same judgement as a send's ([`Self::authorise`]): the candidates are active
+            // accounts other than `me` already; their messaging facts are read in one batch.
+            let ids: Vec<i64> = candidates.iter().map(|u| u.id).collect();
+            let facts = if everyone {
+                HashMap::new()
+            } else {
+                self.facts_many(me, &ids).await?
+            };
             for u in candidates {
-                match self.authorise(me, caps, u.id).await {
-                    Ok(p) => found.push(p),
-                    Err(ServiceError::Refused(_)) => continue,
-                    Err(e) => return Err(e),
+                if u.id == me {
+                    continue;
                 }
+                if !everyone {
+                    match facts.get(&u.id) {
+                        Some(f) if decide(caps, f).is_ok() => {}
+                        _ => continue,
+                    }
+                }
+                let p = match self.registry.person(u.id) {
+                    Some(p) => p,
+                    None => Arc::new(self.avatars.person(&u)),
+                };
+                found.push(p);
                 if found.len() == crate::protocol::PEOPLE_MAX {
                     break;
                 }
