@@ -503,11 +503,7 @@ impl Conversations {
 
     /// [`Self::facts`] for `sender` and many recipients: the cached ones as they are, the others
     /// read in one batch (and cached).
-    async fn facts_many(
-        &self,
-        sender: i64,
-        recipients: &[i64],
-    ) -> Result<HashMap<i64, PairFacts>> {
+    async fn facts_many(&self, sender: i64, recipients: &[i64]) -> Result<HashMap<i64, PairFacts>> {
         let mut out = HashMap::with_capacity(recipients.len());
         let mut missing = Vec::new();
         for &r in recipients {

@@ -359,7 +359,10 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
         bail!("roster needs the daemon's courses: use --target dockchatd");
     }
     if matches!(scenario, Scenario::Convlist | Scenario::Search) && sel != TargetSel::Dockchatd {
-        bail!("{} needs the daemon's Moodle tables: use --target dockchatd", scenario.name());
+        bail!(
+            "{} needs the daemon's Moodle tables: use --target dockchatd",
+            scenario.name()
+        );
     }
     if scenario == Scenario::Drawer && sel != TargetSel::Dockchatd {
         bail!("drawer needs the daemon's poll of Moodle's tables: use --target dockchatd");

@@ -142,7 +142,7 @@ const TEXTS: [&str; 12] = [
 impl Model {
     /// The deterministic history of `spec`.
     pub fn new(spec: &Spec) -> Model {
-        let mut rng = Rng::new(0x00c0_ffee_11);
+        let mut rng = Rng::new(0x0000_c0ff_ee11);
         let peers = spec.peers();
         let mut convs: Vec<Conv> = Vec::new();
         convs.push(Conv {
@@ -524,7 +524,11 @@ pub async fn seed(db: &mut Conn, spec: &Spec, lay: &Layout) -> Result<()> {
     );
     for &ci in &model.favourites {
         let c = &model.convs[ci];
-        let ctx = if c.kind == GROUP { course_ctx } else { user_ctx };
+        let ctx = if c.kind == GROUP {
+            course_ctx
+        } else {
+            user_ctx
+        };
         ins.row(format!(
             "'core_message', 'message_conversations', {}, {ctx}, {}, NULL, {}, {}",
             c.id,
@@ -659,7 +663,7 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
     let first_request_us = first.0;
 
     let pages = want.len().div_ceil(PAGE);
-    let mut rng = Rng::new(0x5eed_c0);
+    let mut rng = Rng::new(0x005e_edc0);
     let mut h_first = report::histogram();
     let mut h_second = report::histogram();
     let mut h_deep = report::histogram();

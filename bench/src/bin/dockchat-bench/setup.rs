@@ -536,7 +536,11 @@ async fn insert_site(db: &mut Conn, data: &Dataset, secret: &str) -> Result<()> 
             Extra::Site(_) => {
                 let (f, l) = crate::search::name(k);
                 // Everyone came by within the last 30 days.
-                (f.to_string(), l.to_string(), now - (k as u64 * 7919) % (30 * 86_400))
+                (
+                    f.to_string(),
+                    l.to_string(),
+                    now - (k as u64 * 7919) % (30 * 86_400),
+                )
             }
             _ => (
                 FIRST_NAMES[k % 16].to_string(),
