@@ -516,6 +516,38 @@ impl Conversations {
         Ok(f)
     }
 
+    /// [`Self::facts`] for `sender` and many recipients: the cached ones as they are, the others
+    /// read in one batch (and cached).
+    async fn facts_many(&self, sender: i64, recipients: &[i64]) -> Result<HashMap<i64, PairFacts>> {
+        let mut out = HashMap::with_capacity(recipients.len());
+        let mut missing = Vec::new();
+        for &r in recipients {
+            match self.pairs.get(&(sender, r)) {
+                Some(f) if f.at.elapsed() < self.pair_ttl => {
+                    out.insert(r, f.clone());
+                }
+                _ => missing.push(r),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let allusers = self.messagingallusers.load(Ordering::Relaxed);
+        let now = Instant::now();
+        for (r, raw) in self.store.pair_facts_many(sender, &missing).await? {
+            let f = PairFacts {
+                blocked: raw.blocked,
+                pref: effective_pref(raw.pref.as_deref(), allusers),
+                contact: raw.contact,
+                shared: raw.shared,
+                at: now,
+            };
+            self.pairs.insert((sender, r), f.clone());
+            out.insert(r, f);
+        }
+        Ok(out)
+    }
+
     /// May `me` (with `caps`) message `to`? Returns the recipient's Person.
     pub async fn authorise(&self, me: i64, caps: &Caps, to: i64) -> Result<Arc<Person>> {
         if !self.messaging.load(Ordering::Relaxed) {
@@ -1267,6 +1299,7 @@ impl Conversations {
             })
             .collect();
         let presence = self.presence_of(&others, viewhidden).await?;
+        let people = self.listed_people(&others).await?;
         let mut items = Vec::with_capacity(page.len());
         for c in page {
             let members = details.members.get(&c.conv).cloned().unwrap_or_default();
@@ -1280,7 +1313,10 @@ impl Conversations {
                 ConversationType::Group => None,
                 ConversationType::SelfConversation => Some(me.clone()),
                 ConversationType::Individual => match other {
-                    Some(o) => Some(self.listed_person(o).await?),
+                    Some(o) => Some(match people.get(&o) {
+                        Some(p) => p.clone(),
+                        None => Arc::new(Person::id_only(o)),
+                    }),
                     // The other member's row is gone (deleted by Moodle's privacy API): Moodle's
                     // drawer leaves such a conversation out too.
                     None => continue,
@@ -1374,12 +1410,29 @@ impl Conversations {
                 .store
                 .search_people(me, &words, everyone, site_wide, SEARCH_CANDIDATES)
                 .await?;
+            // The same judgement as a send's ([`Self::authorise`]): the candidates are active
+            // accounts other than `me` already; their messaging facts are read in one batch.
+            let ids: Vec<i64> = candidates.iter().map(|u| u.id).collect();
+            let facts = if everyone {
+                HashMap::new()
+            } else {
+                self.facts_many(me, &ids).await?
+            };
             for u in candidates {
-                match self.authorise(me, caps, u.id).await {
-                    Ok(p) => found.push(p),
-                    Err(ServiceError::Refused(_)) => continue,
-                    Err(e) => return Err(e),
+                if u.id == me {
+                    continue;
                 }
+                if !everyone {
+                    match facts.get(&u.id) {
+                        Some(f) if decide(caps, f).is_ok() => {}
+                        _ => continue,
+                    }
+                }
+                let p = match self.registry.person(u.id) {
+                    Some(p) => p,
+                    None => Arc::new(self.avatars.person(&u)),
+                };
+                found.push(p);
                 if found.len() == crate::protocol::PEOPLE_MAX {
                     break;
                 }
@@ -1405,17 +1458,27 @@ impl Conversations {
         Ok(ServerFrame::People { query, items }.to_json())
     }
 
-    /// A member of one of the user's conversations, as the list shows them: Moodle shows the other
-    /// member of a conversation whatever their account's state, so does the list (id only if the
-    /// account row is gone).
-    async fn listed_person(&self, id: i64) -> Result<Arc<Person>> {
-        if let Some(p) = self.registry.person(id) {
-            return Ok(p);
+    /// Members of the user's conversations, as the list shows them: Moodle shows the other member
+    /// of a conversation whatever their account's state, so does the list (the caller names by id
+    /// only someone whose account row is gone). Those online come from the registry, the others
+    /// from one read of their accounts.
+    async fn listed_people(&self, ids: &[i64]) -> Result<HashMap<i64, Arc<Person>>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for &id in ids {
+            match self.registry.person(id) {
+                Some(p) => {
+                    out.insert(id, p);
+                }
+                None => missing.push(id),
+            }
         }
-        Ok(match self.store.account(id).await? {
-            Some(u) => Arc::new(self.avatars.person(&u)),
-            None => Arc::new(Person::id_only(id)),
-        })
+        if !missing.is_empty() {
+            for (id, u) in self.store.accounts(&missing).await? {
+                out.insert(id, Arc::new(self.avatars.person(&u)));
+            }
+        }
+        Ok(out)
     }
 
     /// Records the ingest's safe watermark (see `resolved_upto`).

@@ -25,7 +25,7 @@ pub mod windows;
 pub mod xmldb;
 
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
@@ -238,11 +238,15 @@ impl Store {
                         .await?,
                 )
             }
+            // No JIT for the daemon's sessions: its reads are short index walks, and PostgreSQL
+            // compiles any statement whose estimated cost passes `jit_above_cost` (100,000 by
+            // default; the conversation list of a user with some thousands of conversations
+            // does), which costs hundreds of milliseconds to save a few.
             Dialect::Postgres => Db::Postgres(
                 PgPoolOptions::new()
                     .max_connections(pool_size)
                     .acquire_timeout(acquire)
-                    .connect(url)
+                    .connect_with(PgConnectOptions::from_str(url)?.options([("jit", "off")]))
                     .await?,
             ),
             Dialect::Sqlite => {

@@ -22,6 +22,18 @@ pub struct UserRow {
     pub contextid: i64,
 }
 
+/// What `can_send_message` looks at for one sender and one recipient, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawPairFacts {
+    /// The recipient blocked the sender.
+    pub blocked: bool,
+    /// The recipient's `message_blocknoncontacts`, if set.
+    pub pref: Option<String>,
+    pub contact: bool,
+    /// Courses the two share (enrol_get_shared_courses), ascending.
+    pub shared: Vec<i64>,
+}
+
 #[derive(Debug)]
 pub(crate) struct MoodleSql {
     active_user: String,
@@ -39,6 +51,11 @@ pub(crate) struct MoodleSql {
     account: String,
     accounts: String,
     search: String,
+    search_mates: String,
+    blocked_by_many: String,
+    privacy_many: String,
+    contacts_many: String,
+    shared_many: String,
     last_access: String,
 }
 
@@ -121,6 +138,52 @@ impl MoodleSql {
                    OR u.id IN (SELECT userid FROM {{p}}message_contacts WHERE contactid = ?) \
                    OR (? = 1 AND u.id IN (SELECT userid FROM {{p}}user_preferences \
                      WHERE name = 'message_blocknoncontacts' AND value = '2'))) \
+                 ORDER BY u.lastname, u.firstname, u.id LIMIT ?"
+            )),
+            // The facts of `can_send_message` for one sender and a batch of recipients: who of
+            // them blocked the sender, their privacy preference, who is a contact (stored once
+            // per pair, either way), and the courses shared by enrol_get_shared_courses' rule.
+            blocked_by_many: b.build(&format!(
+                "SELECT userid FROM {{p}}message_users_blocked WHERE blockeduserid = ? AND userid IN ({list})"
+            )),
+            privacy_many: b.build(&format!(
+                "SELECT userid, value FROM {{p}}user_preferences \
+                 WHERE name = 'message_blocknoncontacts' AND userid IN ({list})"
+            )),
+            contacts_many: b.build(&format!(
+                "SELECT contactid FROM {{p}}message_contacts WHERE userid = ? AND contactid IN ({list}) \
+                 UNION SELECT userid FROM {{p}}message_contacts WHERE contactid = ? AND userid IN ({list})"
+            )),
+            shared_many: b.build(&format!(
+                "SELECT DISTINCT ue2.userid, e1.courseid FROM {{p}}user_enrolments ue1 \
+                 JOIN {{p}}enrol e1 ON e1.id = ue1.enrolid \
+                 JOIN {{p}}course c ON c.id = e1.courseid \
+                 JOIN {{p}}enrol e2 ON e2.courseid = e1.courseid \
+                 JOIN {{p}}user_enrolments ue2 ON ue2.enrolid = e2.id \
+                 WHERE ue1.userid = ? AND ue2.userid IN ({list}) AND ue1.status = 0 AND e1.status = 0 \
+                 AND ue2.status = 0 AND e2.status = 0 AND c.visible = 1 AND c.id <> 1"
+            )),
+            // The same candidates when only course-mates and contacts can be messaged (the common
+            // case): read from the searcher's side (their enrolments, the enrolments of those
+            // courses, their contacts), then each candidate's account by primary key, so the cost
+            // follows the searcher's courses rather than the site's users (the query above reads
+            // and lower-cases every account of the site, which on a site of 50,000 was most of a
+            // search's time).
+            search_mates: b.build(&format!(
+                "SELECT {USER_COLS} FROM ( \
+                   SELECT ue2.userid AS id FROM {{p}}user_enrolments ue1 \
+                   JOIN {{p}}enrol e1 ON e1.id = ue1.enrolid JOIN {{p}}course c ON c.id = e1.courseid \
+                   JOIN {{p}}enrol e2 ON e2.courseid = e1.courseid JOIN {{p}}user_enrolments ue2 ON ue2.enrolid = e2.id \
+                   WHERE ue1.userid = ? AND ue1.status = 0 AND e1.status = 0 AND ue2.status = 0 AND e2.status = 0 \
+                   AND c.visible = 1 AND c.id <> 1 \
+                   UNION SELECT contactid AS id FROM {{p}}message_contacts WHERE userid = ? \
+                   UNION SELECT userid AS id FROM {{p}}message_contacts WHERE contactid = ? \
+                 ) cand JOIN {{p}}user u ON u.id = cand.id \
+                 LEFT JOIN {{p}}context x ON x.contextlevel = 30 AND x.instanceid = u.id \
+                 WHERE {USER_ACTIVE} AND u.username <> 'guest' AND u.id <> ? \
+                 AND (LOWER(u.firstname) LIKE ? ESCAPE '!' OR LOWER(u.lastname) LIKE ? ESCAPE '!') \
+                 AND (LOWER(u.firstname) LIKE ? ESCAPE '!' OR LOWER(u.lastname) LIKE ? ESCAPE '!') \
+                 AND (LOWER(u.firstname) LIKE ? ESCAPE '!' OR LOWER(u.lastname) LIKE ? ESCAPE '!') \
                  ORDER BY u.lastname, u.firstname, u.id LIMIT ?"
             )),
         }
@@ -284,6 +347,70 @@ impl Store {
         Ok(out)
     }
 
+    /// For `sender` and each of `recipients`: the facts [`Self::is_blocked`] (recipient blocked
+    /// sender), [`Self::preference`] (`message_blocknoncontacts`), [`Self::is_contact`] and
+    /// [`Self::shared_courses`] give one by one, in four queries per batch of recipients.
+    pub async fn pair_facts_many(
+        &self,
+        sender: i64,
+        recipients: &[i64],
+    ) -> Result<HashMap<i64, RawPairFacts>> {
+        let sql = &self.sql.moodle;
+        let mut out: HashMap<i64, RawPairFacts> = recipients
+            .iter()
+            .map(|id| (*id, RawPairFacts::default()))
+            .collect();
+        for chunk in batches(recipients) {
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(&sql.blocked_by_many).bind(sender);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    if let Some(f) = out.get_mut(&r.try_get::<i64, _>(0)?) {
+                        f.blocked = true;
+                    }
+                }
+                let mut q = sqlx::query(&sql.privacy_many);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    if let Some(f) = out.get_mut(&r.try_get::<i64, _>(0)?) {
+                        f.pref = r.try_get::<Option<String>, _>(1)?;
+                    }
+                }
+                let mut q = sqlx::query(&sql.contacts_many).bind(sender);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q = q.bind(sender);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    if let Some(f) = out.get_mut(&r.try_get::<i64, _>(0)?) {
+                        f.contact = true;
+                    }
+                }
+                let mut q = sqlx::query(&sql.shared_many).bind(sender);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    if let Some(f) = out.get_mut(&r.try_get::<i64, _>(0)?) {
+                        f.shared.push(r.try_get::<i64, _>(1)?);
+                    }
+                }
+            });
+        }
+        for f in out.values_mut() {
+            f.shared.sort_unstable();
+            f.shared.dedup();
+        }
+        Ok(out)
+    }
+
     /// Full names of courses (demo).
     /// Up to `limit` candidates of a people search by `searcher` for `words` (1–3 lower-case words,
     /// each found anywhere in the first or the last name), see
@@ -308,6 +435,21 @@ impl Store {
                 None => "%".to_string(),
             })
             .collect();
+        if !everyone && !site_wide {
+            let sql = &self.sql.moodle.search_mates;
+            return dispatch!(self, pool => {
+                let mut q = sqlx::query(sql)
+                    .bind(searcher)
+                    .bind(searcher)
+                    .bind(searcher)
+                    .bind(searcher);
+                for p in &patterns {
+                    q = q.bind(p).bind(p);
+                }
+                let rows = q.bind(limit as i64).fetch_all(pool).await?;
+                rows.iter().map(user_row).collect()
+            });
+        }
         dispatch!(self, pool => {
             let mut q = sqlx::query(sql).bind(searcher);
             for p in &patterns {

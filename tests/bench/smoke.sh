@@ -3,7 +3,9 @@
 # the real MariaDB (and pairs, drawer and group against PostgreSQL too), and checks that each prints its
 # JSON line with no failed connections or protocol errors, every acked message stored in Moodle's
 # `messages` with its sent row, and every drawer and group message delivered exactly once (a group's to
-# every other member and the sender's own copy). Benchmarks are not tests: nothing
+# every other member and the sender's own copy); every conversations page as seeded, and no people
+# search result someone the viewer may not message (nor an answer other than the model's, nor a
+# `rate_limited` one). Benchmarks are not tests: nothing
 # here looks at timings.
 #
 # Usage: bash tests/bench/smoke.sh            (builds the debug binaries)
@@ -40,10 +42,11 @@ bad = [k for k, v in r.items()
        if (k.endswith("failed") or k.endswith("errors") or k.endswith("closed_by_server")
            or k.endswith("incomplete_joins") or k.endswith("incomplete_leaves") or k.endswith("incomplete_aways")
            or k.endswith(("acked_not_stored", "messages_without_sent_row", "duplicates", "missing",
-                          "misrouted", "unknown_received")))
+                          "misrouted", "unknown_received", "violations", "mismatches", "rate_limited")))
        and isinstance(v, (int, float)) and v != 0]
 counts = [k for k in r if k.endswith(("delivered_per_s", "typing_processed_per_s", "held", "welcomed",
-                                        "join_fanout_samples", "away_fanout_samples"))]
+                                        "join_fanout_samples", "away_fanout_samples",
+                                        "page_first_samples", "search_samples"))]
 zero = [k for k in counts if not r[k]]
 if bad or zero:
     print("  nonzero failure counters:", bad, " empty results:", zero)
@@ -77,6 +80,10 @@ check group-postgres group --db postgres
 check group-cluster group --db mariadb --nodes 2
 check roster roster --db mariadb
 check roster-postgres roster --db postgres
+check convlist convlist --db mariadb
+check convlist-postgres convlist --db postgres
+check search search --db mariadb
+check search-postgres search --db postgres
 
 echo "bench smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

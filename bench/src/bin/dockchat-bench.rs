@@ -4,13 +4,15 @@
 //!
 //! Each run prepares its own database (`--db-name`, dropped afterwards), writes a daemon config, starts
 //! the daemon pinned to core 1 while this process pins itself to core 0, runs one scenario and prints a
-//! table followed by one JSON line. Scenarios: `idle`, `pairs`, `typing`, `storm`, `course`, `drawer`, `group`
-//! (see docs/PERFORMANCE.md). Benchmarks measure; they assert nothing about timing.
+//! table followed by one JSON line. Scenarios: `idle`, `pairs`, `typing`, `storm`, `course`, `drawer`, `group`,
+//! `roster`, `convlist`, `search` (see docs/PERFORMANCE.md). Benchmarks measure; they assert nothing about timing.
 
 #[path = "dockchat-bench/client.rs"]
 mod client;
 #[path = "dockchat-bench/commits.rs"]
 mod commits;
+#[path = "dockchat-bench/convlist.rs"]
+mod convlist;
 #[path = "dockchat-bench/course.rs"]
 mod course;
 #[path = "dockchat-bench/drawer.rs"]
@@ -29,6 +31,8 @@ mod procs;
 mod report;
 #[path = "dockchat-bench/roster.rs"]
 mod roster;
+#[path = "dockchat-bench/search.rs"]
+mod search;
 #[path = "dockchat-bench/setup.rs"]
 mod setup;
 #[path = "dockchat-bench/storm.rs"]
@@ -44,7 +48,7 @@ use serde_json::Value;
 use client::Target;
 use harness::Harness;
 use report::{round, Report};
-use setup::{Dataset, DbKind};
+use setup::{Dataset, DbKind, Extra};
 
 /// Which scenario to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -68,6 +72,14 @@ enum Scenario {
     /// One course of N members (500), N/10 online: `course_members` first pages (cold: the course
     /// read from the database; warm: from the daemon's cache) and `roster`; round-trip latency.
     Roster,
+    /// One user with C conversations (2,000: individual, a few groups, the self one; messages,
+    /// unread, stars, mutes in Moodle's tables): `conversations` pages as the dock asks for them
+    /// (first, second, a deeper one); round-trip latency per page kind, each page checked.
+    Convlist,
+    /// A site of U users (50,000) and K courses (2,000): `people` searches by V viewers, paced
+    /// under the daemon's search limit; latency, results, and every result checked against
+    /// Moodle's messaging rules (violations must be 0).
+    Search,
     /// Internal: one worker process of `idle`.
     #[value(hide = true)]
     IdleWorker,
@@ -84,6 +96,8 @@ impl Scenario {
             Scenario::Drawer => "drawer",
             Scenario::Group => "group",
             Scenario::Roster => "roster",
+            Scenario::Convlist => "convlist",
+            Scenario::Search => "search",
             Scenario::IdleWorker => "idle-worker",
         }
     }
@@ -147,9 +161,22 @@ struct Cli {
     /// Typing frames per ping-terminated batch.
     #[arg(long, default_value_t = 32)]
     batch: usize,
-    /// Join/leave cycles (course).
+    /// Join/leave cycles (course), bursts (roster), rounds of three pages (convlist; default
+    /// 200) or searches in all (search; default 1500).
     #[arg(long)]
     iterations: Option<usize>,
+    /// Conversations of the listing user (convlist; default 2000).
+    #[arg(long)]
+    conversations: Option<usize>,
+    /// Users of the site (search; default 50000).
+    #[arg(long)]
+    users: Option<usize>,
+    /// Courses of the site (search; default 2000).
+    #[arg(long)]
+    courses: Option<usize>,
+    /// Users who search, one socket each (search; default 10).
+    #[arg(long)]
+    viewers: Option<usize>,
     /// Sockets per idle worker process (each process may open at most 20,000 descriptors).
     #[arg(long, default_value_t = 6400)]
     per_worker: usize,
@@ -331,6 +358,12 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
     if scenario == Scenario::Roster && sel != TargetSel::Dockchatd {
         bail!("roster needs the daemon's courses: use --target dockchatd");
     }
+    if matches!(scenario, Scenario::Convlist | Scenario::Search) && sel != TargetSel::Dockchatd {
+        bail!(
+            "{} needs the daemon's Moodle tables: use --target dockchatd",
+            scenario.name()
+        );
+    }
     if scenario == Scenario::Drawer && sel != TargetSel::Dockchatd {
         bail!("drawer needs the daemon's poll of Moodle's tables: use --target dockchatd");
     }
@@ -367,6 +400,19 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
         writers: pick(smoke, cli.writers, 8, 2),
         src_ips: cli.src_ips,
     };
+    let conv_spec = convlist::Spec {
+        conversations: pick(smoke, cli.conversations, 2000, 150).max(4),
+        groups: if smoke { 3 } else { 8 },
+        background_per_user: 2,
+        favourites: if smoke { 4 } else { 8 },
+        muted: if smoke { 3 } else { 12 },
+    };
+    let search_spec = search::Spec {
+        users: pick(smoke, cli.users, 50_000, 3000).max(50),
+        courses: pick(smoke, cli.courses, 2000, 120).max(1),
+        viewers: pick(smoke, cli.viewers, 10, 2).max(1),
+        viewer_courses: 5,
+    };
     let group_params = group::Params {
         groups: pick(smoke, cli.groups, 1, 2),
         members: pick(smoke, cli.members, 500, 5),
@@ -384,6 +430,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 cross: true,
                 big_course: 0,
                 group_members: 0,
+                extra: Extra::None,
             };
             params = vec![("n".into(), (n as u64).into())];
         }
@@ -394,6 +441,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 cross: true,
                 big_course: 0,
                 group_members: 0,
+                extra: Extra::None,
             };
             let mut p: Vec<(String, Value)> = vec![("pairs".into(), (pairs_n as u64).into())];
             if scenario == Scenario::Pairs {
@@ -412,6 +460,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 cross: false,
                 big_course: n + 1,
                 group_members: 0,
+                extra: Extra::None,
             };
             params = vec![
                 ("members".into(), (n as u64).into()),
@@ -425,6 +474,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 cross: true,
                 big_course: 0,
                 group_members: 0,
+                extra: Extra::None,
             };
             params = vec![
                 ("pairs".into(), (drawer_params.pairs as u64).into()),
@@ -442,6 +492,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 cross: false,
                 big_course: 0,
                 group_members: gp.members,
+                extra: Extra::None,
             };
             params = vec![
                 ("groups".into(), (gp.groups as u64).into()),
@@ -458,11 +509,40 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 cross: false,
                 big_course: n,
                 group_members: 0,
+                extra: Extra::None,
             };
             params = vec![
                 ("members".into(), (n as u64).into()),
                 ("iterations".into(), (iterations as u64).into()),
             ];
+        }
+        Scenario::Convlist => {
+            dataset = Dataset {
+                users: conv_spec.users(),
+                course_size: cli.course_size,
+                cross: true,
+                big_course: 0,
+                group_members: 0,
+                extra: Extra::Conversations(conv_spec.clone()),
+            };
+            params = vec![
+                (
+                    "conversations_asked".into(),
+                    (conv_spec.conversations as u64).into(),
+                ),
+                ("page_size".into(), (convlist::PAGE as u64).into()),
+            ];
+        }
+        Scenario::Search => {
+            dataset = Dataset {
+                users: search_spec.users,
+                course_size: cli.course_size,
+                cross: false,
+                big_course: 0,
+                group_members: 0,
+                extra: Extra::Site(search_spec.clone()),
+            };
+            params = vec![("search_gap_ms".into(), 260u64.into())];
         }
         Scenario::IdleWorker => bail!("idle-worker is internal"),
     }
@@ -501,6 +581,24 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                     src_ips: cli.src_ips,
                 };
                 roster::run(&h, &p).await
+            }
+            Scenario::Convlist => {
+                let p = convlist::Params {
+                    spec: conv_spec.clone(),
+                    rounds: pick(smoke, cli.iterations, 200, 5),
+                    online: if smoke { 5 } else { 100 },
+                    src_ips: cli.src_ips,
+                };
+                convlist::run(&h, &p).await
+            }
+            Scenario::Search => {
+                let p = search::Params {
+                    spec: search_spec.clone(),
+                    searches: pick(smoke, cli.iterations, 1500, 24),
+                    gap: std::time::Duration::from_millis(260),
+                    src_ips: cli.src_ips,
+                };
+                search::run(&h, &p).await
             }
             Scenario::IdleWorker => unreachable!("handled in main"),
         };

@@ -136,6 +136,30 @@ pub async fn open(
         .map_err(|_| anyhow!("connect + hello took longer than {timeout:?}"))?
 }
 
+/// Sends `frame` and waits (up to 10 s) for the first frame whose type is `answer` or `error`
+/// (other frames, such as presence, are skipped); returns the round trip in microseconds, whether
+/// the answer was an `error`, and the answer's text.
+pub async fn ask(ws: &mut Ws, frame: &str, answer: &str) -> Result<(u64, bool, String)> {
+    let t0 = tokio::time::Instant::now();
+    ws.send(Message::text(frame.to_string())).await?;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .map_err(|_| anyhow!("no {answer} within 10 s"))?;
+        match next {
+            Some(Ok(Message::Text(t))) => match frame_type(&t) {
+                Some(ty) if ty == answer || ty == "error" => {
+                    let us = (t0.elapsed().as_micros() as u64).max(1);
+                    return Ok((us, ty == "error", t.as_str().to_owned()));
+                }
+                _ => continue,
+            },
+            Some(Ok(_)) => continue,
+            other => bail!("socket ended while waiting for {answer}: {other:?}"),
+        }
+    }
+}
+
 /// Position just after `"key":` (optional whitespace after the colon skipped).
 fn value_start(text: &str, key: &str) -> Option<usize> {
     let mut from = 0;

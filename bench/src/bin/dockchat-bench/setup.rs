@@ -1,6 +1,8 @@
 //! Database preparation for a benchmark run: a fresh database holding the Moodle subset schema (Moodle
 //! 5.1's own tables, which hold every message since issue 10) and the block tables, a generated site (users, courses, contexts, enrolments, live sessions, config and the
 //! block secret) inserted in batched multi-row statements, and HS256 token minting (PROTOCOL §2.1).
+//! Two scenarios add their own rows on top ([`Extra`]): `convlist` one user's conversations,
+//! `search` a large site with its own enrolments and names.
 
 use std::fmt::Write as _;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -68,6 +70,19 @@ impl DbKind {
     }
 }
 
+/// What a scenario adds to the generated site.
+#[derive(Clone, Debug, Default)]
+pub enum Extra {
+    /// Nothing: the section (and cross) courses of [`layout`].
+    #[default]
+    None,
+    /// User 0's conversations with the others (see [`crate::convlist`]).
+    Conversations(crate::convlist::Spec),
+    /// A large site: its own courses, enrolments, names and privacy settings replace the section
+    /// courses (see [`crate::search`]).
+    Site(crate::search::Spec),
+}
+
 /// The shape of the generated site.
 #[derive(Clone, Debug)]
 pub struct Dataset {
@@ -86,6 +101,8 @@ pub struct Dataset {
     /// last group may be smaller), each with the group conversation Moodle creates for a group
     /// with messaging enabled (see [`group_conversation_id`]).
     pub group_members: usize,
+    /// Rows a scenario adds.
+    pub extra: Extra,
 }
 
 /// Id of the group conversation of group `g` (0-based): the bench inserts them with explicit ids,
@@ -105,7 +122,8 @@ pub struct Prepared {
     pub setup_secs: f64,
 }
 
-enum Conn {
+/// One connection to the benchmark database, either kind.
+pub enum Conn {
     My(MySqlConnection),
     Pg(PgConnection),
 }
@@ -126,7 +144,16 @@ impl Conn {
         })
     }
 
-    async fn exec(&mut self, sql: &str) -> Result<()> {
+    /// Which database this is.
+    pub fn kind(&self) -> DbKind {
+        match self {
+            Conn::My(_) => DbKind::Mariadb,
+            Conn::Pg(_) => DbKind::Postgres,
+        }
+    }
+
+    /// Runs one or more statements.
+    pub async fn exec(&mut self, sql: &str) -> Result<()> {
         let shown: String = sql.chars().take(160).collect();
         match self {
             Conn::My(c) => sqlx::raw_sql(sql).execute(c).await.map(|_| ()),
@@ -283,14 +310,15 @@ pub async fn stored_counts(kind: DbKind, url: &str) -> Result<(u64, u64)> {
 }
 
 /// Accumulates rows and flushes them as multi-row INSERTs of `BATCH` rows.
-struct Inserter<'a> {
+pub struct Inserter<'a> {
     db: &'a mut Conn,
     head: String,
     rows: Vec<String>,
 }
 
 impl<'a> Inserter<'a> {
-    fn new(db: &'a mut Conn, table: &str, columns: &str) -> Self {
+    /// An inserter into `mdl_<table>` (`columns` comma-separated, as each row's values are).
+    pub fn new(db: &'a mut Conn, table: &str, columns: &str) -> Self {
         Inserter {
             db,
             head: format!("INSERT INTO mdl_{table} ({columns}) VALUES "),
@@ -298,7 +326,8 @@ impl<'a> Inserter<'a> {
         }
     }
 
-    async fn row(&mut self, values: String) -> Result<()> {
+    /// Adds one row (its values, comma-separated SQL literals).
+    pub async fn row(&mut self, values: String) -> Result<()> {
         self.rows.push(values);
         if self.rows.len() >= BATCH {
             self.flush().await?;
@@ -306,7 +335,8 @@ impl<'a> Inserter<'a> {
         Ok(())
     }
 
-    async fn flush(&mut self) -> Result<()> {
+    /// Inserts the rows still held.
+    pub async fn flush(&mut self) -> Result<()> {
         if self.rows.is_empty() {
             return Ok(());
         }
@@ -342,8 +372,71 @@ pub struct Layout {
     pub enrolments: Vec<Vec<u64>>,
 }
 
+impl Layout {
+    /// The context id of generated user `k` (level 30; they follow the course contexts).
+    pub fn user_context(&self, k: usize) -> u64 {
+        100 + self.courses.iter().copied().max().unwrap_or(1) + 1 + k as u64
+    }
+}
+
+/// The context id of course `c` (level 50).
+pub fn course_context(c: u64) -> u64 {
+    100 + c
+}
+
+/// A small deterministic generator (SplitMix64): the same dataset and the same requests on every
+/// run and both databases.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi.saturating_sub(lo) + 1)
+    }
+
+    /// True with probability `pct` percent.
+    pub fn pct(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+
+    /// Shuffles `v` in place (Fisher–Yates).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
 /// Computes which courses exist and who is enrolled where.
 pub fn layout(data: &Dataset) -> Layout {
+    if let Extra::Site(spec) = &data.extra {
+        return crate::search::layout(spec);
+    }
     // Even, so that the pair (2i, 2i + 1) always shares its section course.
     let size = data.course_size.max(2).next_multiple_of(2);
     let big = data.big_course.min(data.users);
@@ -427,22 +520,36 @@ async fn insert_site(db: &mut Conn, data: &Dataset, secret: &str) -> Result<()> 
     // Users: guest (1), admin (2), then the generated ones.
     let cols =
         "id, auth, confirmed, deleted, suspended, mnethostid, username, password, firstname, \
-                lastname, email, lang, timezone, picture, timecreated, timemodified";
+                lastname, email, lang, timezone, picture, timecreated, timemodified, lastaccess";
     let mut ins = Inserter::new(db, "user", cols);
     ins.row(format!(
-        "1, 'manual', 1, 0, 0, 1, 'guest', '', 'Guest user', ' ', 'root@localhost', 'en', '99', 0, {now}, {now}"
+        "1, 'manual', 1, 0, 0, 1, 'guest', '', 'Guest user', ' ', 'root@localhost', 'en', '99', 0, {now}, {now}, 0"
     ))
     .await?;
     ins.row(format!(
-        "2, 'manual', 1, 0, 0, 1, 'admin', '', 'Admin', 'User', 'admin@bench.invalid', 'en', '99', 0, {now}, {now}"
+        "2, 'manual', 1, 0, 0, 1, 'admin', '', 'Admin', 'User', 'admin@bench.invalid', 'en', '99', 0, {now}, {now}, 0"
     ))
     .await?;
     for k in 0..data.users {
         let id = FIRST_USER + k as u64;
-        let first = FIRST_NAMES[k % 16];
-        let last = LAST_NAMES[(k / 16) % 16];
+        let (first, last, lastaccess) = match &data.extra {
+            Extra::Site(_) => {
+                let (f, l) = crate::search::name(k);
+                // Everyone came by within the last 30 days.
+                (
+                    f.to_string(),
+                    l.to_string(),
+                    now - (k as u64 * 7919) % (30 * 86_400),
+                )
+            }
+            _ => (
+                FIRST_NAMES[k % 16].to_string(),
+                format!("{} {id}", LAST_NAMES[(k / 16) % 16]),
+                0,
+            ),
+        };
         ins.row(format!(
-            "{id}, 'manual', 1, 0, 0, 1, 'u{id}', '', '{first}', '{last} {id}', 'u{id}@bench.invalid', 'en', '99', 0, {now}, {now}"
+            "{id}, 'manual', 1, 0, 0, 1, 'u{id}', '', '{first}', '{last}', 'u{id}@bench.invalid', 'en', '99', 0, {now}, {now}, {lastaccess}"
         ))
         .await?;
     }
@@ -467,8 +574,7 @@ async fn insert_site(db: &mut Conn, data: &Dataset, secret: &str) -> Result<()> 
     ins.flush().await?;
 
     // Contexts: system (1), courses (100 + course id), users (after the courses).
-    let course_ctx = |c: u64| 100 + c;
-    let user_ctx_base = 100 + lay.courses.iter().copied().max().unwrap_or(1) + 1;
+    let course_ctx = course_context;
     let mut ins = Inserter::new(
         db,
         "context",
@@ -480,7 +586,7 @@ async fn insert_site(db: &mut Conn, data: &Dataset, secret: &str) -> Result<()> 
         ins.row(format!("{ctx}, 50, {c}, '/1/{ctx}', 2, 0")).await?;
     }
     for k in 0..data.users {
-        let ctx = user_ctx_base + k as u64;
+        let ctx = lay.user_context(k);
         let id = FIRST_USER + k as u64;
         ins.row(format!("{ctx}, 30, {id}, '/1/{ctx}', 2, 0"))
             .await?;
@@ -532,13 +638,17 @@ async fn insert_site(db: &mut Conn, data: &Dataset, secret: &str) -> Result<()> 
     }
     ins.flush().await?;
 
-    // One live web session per user.
+    // One live web session per user (on the large site: per user who connects).
     let mut ins = Inserter::new(
         db,
         "sessions",
         "state, sid, userid, timecreated, timemodified, firstip, lastip",
     );
-    for k in 0..data.users {
+    let sessions = match &data.extra {
+        Extra::Site(spec) => spec.viewers.min(data.users),
+        _ => data.users,
+    };
+    for k in 0..sessions {
         let id = FIRST_USER + k as u64;
         ins.row(format!(
             "0, '{}', {id}, {now}, {now}, '127.0.0.1', '127.0.0.1'",
@@ -548,7 +658,12 @@ async fn insert_site(db: &mut Conn, data: &Dataset, secret: &str) -> Result<()> 
     }
     ins.flush().await?;
 
-    insert_groups(db, data, &lay, &course_ctx, now).await
+    insert_groups(db, data, &lay, &course_ctx, now).await?;
+    match &data.extra {
+        Extra::None => Ok(()),
+        Extra::Conversations(spec) => crate::convlist::seed(db, spec, &lay).await,
+        Extra::Site(spec) => crate::search::seed(db, spec, &lay).await,
+    }
 }
 
 /// The course groups' conversations as Moodle's `groups_create_group` makes them with
@@ -614,6 +729,8 @@ async fn analyze(db: &mut Conn, kind: DbKind) -> Result<()> {
             "enrol",
             "role",
             "message_conversations",
+            "messages",
+            "groups",
         ] {
             db.exec(&format!(
                 "SELECT setval(pg_get_serial_sequence('mdl_{table}', 'id'), \
@@ -625,7 +742,9 @@ async fn analyze(db: &mut Conn, kind: DbKind) -> Result<()> {
     } else {
         db.exec(
             "ANALYZE TABLE mdl_user, mdl_user_enrolments, mdl_enrol, mdl_course, mdl_sessions, \
-             mdl_context, mdl_message_conversations, mdl_message_conversation_members",
+             mdl_context, mdl_message_conversations, mdl_message_conversation_members, mdl_messages, \
+             mdl_message_user_actions, mdl_message_conversation_actions, mdl_favourite, mdl_groups, \
+             mdl_role_assignments, mdl_user_preferences, mdl_message_contacts, mdl_message_users_blocked",
         )
         .await?;
     }
@@ -696,6 +815,7 @@ mod tests {
             cross: true,
             big_course: 0,
             group_members: 0,
+            extra: Extra::None,
         });
         for k in (0..100).step_by(2) {
             let a = &lay.enrolments[k];
@@ -713,6 +833,7 @@ mod tests {
             cross: false,
             big_course: 1001,
             group_members: 0,
+            extra: Extra::None,
         });
         assert_eq!(lay.courses, vec![2]);
         assert!(lay.enrolments.iter().all(|e| e == &vec![2]));
