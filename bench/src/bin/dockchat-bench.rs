@@ -207,6 +207,10 @@ struct Cli {
     /// Daemon `db_pool_size` (default: the daemon's own default).
     #[arg(long)]
     pool: Option<u32>,
+    /// Seconds of traffic before the measured window (pairs, group; default 2): pairs talk for
+    /// the first time in it, creating their conversations.
+    #[arg(long)]
+    warmup: Option<f64>,
     /// Daemon `db_write_pipeline`: group commits in flight (default: the daemon's own default).
     #[arg(long)]
     write_pipeline: Option<usize>,
@@ -385,7 +389,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
     let pairs_params = pairs::Params {
         pairs: pairs_n,
         rate: cli.rate.unwrap_or(0),
-        warmup: if smoke { 0.5 } else { 2.0 },
+        warmup: pick(smoke, cli.warmup, 2.0, 0.5),
         duration: pick(smoke, cli.duration, 10.0, 2.0),
         window: pick(smoke, cli.window, 16, 4),
         batch: cli.batch.max(1),
@@ -417,7 +421,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
         groups: pick(smoke, cli.groups, 1, 2),
         members: pick(smoke, cli.members, 500, 5),
         rate: pick(smoke, cli.rate, 20, 20),
-        warmup: if smoke { 0.5 } else { 2.0 },
+        warmup: pick(smoke, cli.warmup, 2.0, 0.5),
         duration: pick(smoke, cli.duration, 20.0, 2.0),
         drain: pick(smoke, cli.drain, 3.0, 2.0),
         src_ips: cli.src_ips,
