@@ -218,6 +218,11 @@ pub(crate) struct MessagingSql {
     /// size is one round trip per table, not one per power-of-two run ([`JsonRows`]).
     msg_insert_json: Option<String>,
     sent_insert_json: Option<String>,
+    /// The same for the conversations a batch creates, their members and the dock windows its
+    /// sends open: a batch of pairs that never talked costs three statements, not three per pair.
+    conv_insert_json: Option<String>,
+    members_insert_json: Option<String>,
+    window_insert_json: Option<String>,
     history_latest: String,
     history_bound: String,
     history_before: String,
@@ -404,6 +409,9 @@ impl MessagingSql {
                 .collect(),
             msg_insert_json: json_rows(b, MSG_JSON_INSERT),
             sent_insert_json: json_rows(b, SENT_JSON_INSERT),
+            conv_insert_json: json_rows(b, CONV_JSON_INSERT),
+            members_insert_json: json_rows(b, MEMBERS_JSON_INSERT),
+            window_insert_json: json_rows(b, WINDOW_JSON_INSERT),
             msg_delete: b.build("DELETE FROM {p}messages WHERE id = ?"),
             sent_insert_rows: (0..SIZE_CLASSES)
                 .map(|c| {
@@ -497,6 +505,29 @@ const SENT_JSON_INSERT: (&str, &[JsonCol]) = (
      useridfrom, clientmsgid, timecreated, state, timedue, attempts) \
      SELECT r.a, r.b, r.c, r.t, {time}, 0, {time}, 0 FROM {rows} ORDER BY r.o {conflict}RETURNING messageid",
     &[("a", false), ("b", false), ("c", false), ("t", true)],
+);
+/// Individual conversations from `[convhash]`, as `api::create_conversation` fills them (see
+/// `conv_insert`). Parameters: timecreated, timemodified, the array.
+const CONV_JSON_INSERT: (&str, &[JsonCol]) = (
+    "INSERT INTO {p}message_conversations \
+     (type, name, convhash, component, itemtype, itemid, contextid, enabled, timecreated, timemodified) \
+     SELECT 1, NULL, r.t, NULL, NULL, NULL, NULL, 1, {time}, {time} FROM {rows} ORDER BY r.o \
+     RETURNING id, convhash",
+    &[("t", true)],
+);
+/// Their members from `[conversationid, userid]`, sender then recipient as Moodle adds them.
+/// Parameters: timecreated, the array.
+const MEMBERS_JSON_INSERT: (&str, &[JsonCol]) = (
+    "INSERT INTO {p}message_conversation_members (conversationid, userid, timecreated) \
+     SELECT r.a, r.b, {time} FROM {rows} ORDER BY r.o RETURNING id",
+    &[("a", false), ("b", false)],
+);
+/// Dock windows from `[userid, peerid, state]`; a window that exists already (a concurrent
+/// `window` request) is skipped and not returned. Parameters: timemodified, the array.
+const WINDOW_JSON_INSERT: (&str, &[JsonCol]) = (
+    "INSERT {ignore}INTO {p}block_dockchat_window (userid, peerid, state, timemodified) \
+     SELECT r.a, r.b, r.c, {time} FROM {rows} ORDER BY r.o {conflict}RETURNING userid, peerid",
+    &[("a", false), ("b", false), ("c", false)],
 );
 /// A column of a JSON row: its name and whether it is text (else a BIGINT), by array position.
 type JsonCol = (&'static str, bool);
@@ -928,6 +959,42 @@ macro_rules! store_batch_body {
                 group_enabled.insert(r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)? != 0);
             }
         }
+        if let (true, Some(conv_stmt), Some(members_stmt)) =
+            ($returning, &sql.conv_insert_json, &sql.members_insert_json)
+        {
+            // Each new pair once, in the order of its first send.
+            let mut new_pairs: Vec<(&str, i64, i64)> = Vec::new();
+            let mut named = std::collections::HashSet::new();
+            for &i in &candidates {
+                if let Some(hash) = &pair_hash[i] {
+                    if !convs.contains_key(hash) && named.insert(hash.as_str()) {
+                        new_pairs.push((hash.as_str(), batch[i].from, batch[i].to));
+                    }
+                }
+            }
+            if !new_pairs.is_empty() {
+                let hashes: Vec<(&str,)> = new_pairs.iter().map(|p| (p.0,)).collect();
+                let q = sqlx::query(conv_stmt).bind(t).bind(t).bind(json_array(&hashes)?);
+                let mut created: HashMap<String, i64> = HashMap::with_capacity(new_pairs.len());
+                for r in q.fetch_all(&mut *tx).await? {
+                    created.insert(r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+                }
+                let mut members: Vec<(i64, i64)> = Vec::with_capacity(2 * new_pairs.len());
+                for (hash, from, to) in &new_pairs {
+                    let id = created.get(*hash).copied().ok_or_else(|| {
+                        super::StoreError::Schema("a created conversation was not returned".into())
+                    })?;
+                    members.push((id, *from));
+                    members.push((id, *to));
+                    convs.insert(hash.to_string(), (id, true));
+                }
+                sqlx::query(members_stmt)
+                    .bind(t)
+                    .bind(json_array(&members)?)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            }
+        }
         for &i in &candidates {
             let m = &batch[i];
             let Some(hash) = &pair_hash[i] else {
@@ -1068,6 +1135,25 @@ macro_rules! store_batch_body {
                 for r in q.fetch_all(&mut *tx).await? {
                     have.insert((r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?));
                 }
+            }
+            if let (true, Some(stmt)) = ($returning, &sql.window_insert_json) {
+                let missing: Vec<(i64, i64, i64)> = wanted
+                    .iter()
+                    .filter(|w| !have.contains(&(w.0, w.1)))
+                    .map(|w| (w.0, w.1, w.2))
+                    .collect();
+                if !missing.is_empty() {
+                    let q = sqlx::query(stmt).bind(t).bind(json_array(&missing)?);
+                    let mut inserted = std::collections::HashSet::with_capacity(missing.len());
+                    for r in q.fetch_all(&mut *tx).await? {
+                        inserted.insert((r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)?));
+                    }
+                    for &(owner, peer, _, i, side) in &wanted {
+                        opened[i][side] = inserted.contains(&(owner, peer));
+                    }
+                }
+                // Every wanted window is settled: none is left for the one-by-one path below.
+                wanted.clear();
             }
             for (owner, peer, state, i, side) in wanted {
                 if have.contains(&(owner, peer)) {
