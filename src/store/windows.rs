@@ -40,6 +40,7 @@ pub(crate) struct WindowSql {
     delete_upto: String,
     of_user: String,
     of_users: String,
+    over_cap: String,
 }
 
 impl WindowSql {
@@ -81,6 +82,10 @@ impl WindowSql {
             of_users: b.build(&format!(
                 "SELECT userid, peerid, state FROM {{p}}block_dockchat_window WHERE userid IN ({list}) \
                  ORDER BY userid, id"
+            )),
+            over_cap: b.build(&format!(
+                "SELECT userid FROM {{p}}block_dockchat_window WHERE userid IN ({list}) \
+                 GROUP BY userid HAVING COUNT(*) > {WINDOWS_MAX}"
             )),
         }
     }
@@ -180,6 +185,25 @@ impl Store {
                 Ok(plain(true))
             }
         }
+    }
+
+    /// Those of `users` with more than [`WINDOWS_MAX`] windows: one query per [`super::BATCH`]
+    /// users, so a batch of first messages checks its owners at once and trims only those over.
+    pub async fn over_window_cap(&self, users: &[i64]) -> Result<Vec<i64>> {
+        let sql = &self.sql.windows.over_cap;
+        let mut out = Vec::new();
+        for chunk in batches(users) {
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(pool).await? {
+                    out.push(r.try_get::<i64, _>(0)?);
+                }
+            });
+        }
+        Ok(out)
     }
 
     /// Closes `user`'s oldest windows beyond [`WINDOWS_MAX`]; returns the peers whose windows

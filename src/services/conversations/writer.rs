@@ -836,6 +836,14 @@ impl Writer {
         let registry = self.registry.clone();
         let known = self.windows_known.clone();
         tokio::spawn(async move {
+            // Most owners are under the cap: one query names those that are not.
+            let owners = match store.over_window_cap(&owners).await {
+                Ok(over) => over,
+                Err(e) => {
+                    tracing::warn!(error = %e, "counting users' windows failed");
+                    owners
+                }
+            };
             for owner in owners {
                 let closed = match store.trim_windows(owner).await {
                     Ok(closed) => closed,
