@@ -73,29 +73,11 @@ pub async fn start_inner(
     listener: Option<std::net::TcpListener>,
 ) -> anyhow::Result<RunningServer> {
     config.validate().context("invalid configuration")?;
-    // Group commits in flight, each on a connection of its own, out of `db_pool_size`: the rest
-    // of the pool stays for everything else (hellos, history, reads), and no read can make a
-    // commit wait for a connection.
-    let write_pipeline = config
-        .db_write_pipeline
-        .min((config.db_pool_size as usize / 2).max(1));
-    let sqlite = crate::store::Dialect::from_url(&config.database_url)
-        == Some(crate::store::Dialect::Sqlite);
-    let writers = if config.db_pool_size >= 2 && !sqlite {
-        write_pipeline as u32
-    } else {
-        0
-    };
-    let store = async {
-        Store::connect(
-            &config.database_url,
-            &config.table_prefix,
-            config.db_pool_size - writers,
-        )
-        .await?
-        .with_writer_connections(&config.database_url, writers)
-        .await
-    }
+    let store = Store::connect(
+        &config.database_url,
+        &config.table_prefix,
+        config.db_pool_size,
+    )
     .await
     .with_context(|| {
         format!(
@@ -138,7 +120,10 @@ pub async fn start_inner(
             text_max_chars: config.limits.text_max_chars,
             history_max: config.limits.history_max,
             enrolment_refresh: Duration::from_secs(config.presence.enrolment_refresh_secs),
-            write_pipeline,
+            // The rest of the pool stays for everything else (hellos, history, reads).
+            write_pipeline: config
+                .db_write_pipeline
+                .min((config.db_pool_size as usize / 2).max(1)),
         },
         config
             .cluster

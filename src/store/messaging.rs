@@ -1421,7 +1421,7 @@ impl Store {
     pub async fn prepare_batch(&self, batch: &[NewMessage], turn: IdTurn) -> Result<PreparedBatch> {
         let sql = &self.sql.messaging;
         let wsql = &self.sql.windows;
-        match self.write_db() {
+        match &self.db {
             super::Db::MySql(pool) => {
                 store_batch_body!(
                     MySql,

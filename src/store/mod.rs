@@ -112,10 +112,6 @@ pub const BATCH: usize = 100;
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
-    /// Connections kept for group commits ([`Store::with_writer_connections`]), so that reads
-    /// (authorisation, history, lists) never make a commit wait for a connection; none: the
-    /// commits share `db`.
-    pub(crate) writes: Option<Db>,
     pub(crate) dialect: Dialect,
     pub(crate) sql: std::sync::Arc<Sql>,
     prefix: String,
@@ -211,53 +207,6 @@ impl SqlBuilder {
     }
 }
 
-/// A pool of at most `pool_size` connections to `url`, and the backend it speaks.
-async fn open_pool(url: &str, pool_size: u32) -> Result<(Dialect, Db)> {
-    let dialect = Dialect::from_url(url).ok_or(StoreError::UnsupportedUrl)?;
-    // Under a connect storm, queueing for a connection beats refusing the hello.
-    let acquire = Duration::from_secs(30);
-    let db = match dialect {
-        Dialect::MySql => {
-            let url = match url.strip_prefix("mariadb://") {
-                Some(rest) => format!("mysql://{rest}"),
-                None => url.to_string(),
-            };
-            Db::MySql(
-                MySqlPoolOptions::new()
-                    .max_connections(pool_size)
-                    .acquire_timeout(acquire)
-                    .connect(&url)
-                    .await?,
-            )
-        }
-        // No JIT for the daemon's sessions: its reads are short index walks, and PostgreSQL
-        // compiles any statement whose estimated cost passes `jit_above_cost` (100,000 by
-        // default; the conversation list of a user with some thousands of conversations
-        // does), which costs hundreds of milliseconds to save a few.
-        Dialect::Postgres => Db::Postgres(
-            PgPoolOptions::new()
-                .max_connections(pool_size)
-                .acquire_timeout(acquire)
-                .connect_with(PgConnectOptions::from_str(url)?.options([("jit", "off")]))
-                .await?,
-        ),
-        Dialect::Sqlite => {
-            let opts = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10));
-            Db::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(pool_size.min(8))
-                    .acquire_timeout(acquire)
-                    .connect_with(opts)
-                    .await?,
-            )
-        }
-    };
-    Ok((dialect, db))
-}
-
 /// Splits `ids` into [`BATCH`]-sized chunks padded with -1.
 pub(crate) fn batches(ids: &[i64]) -> Vec<[i64; BATCH]> {
     ids.chunks(BATCH)
@@ -272,7 +221,48 @@ pub(crate) fn batches(ids: &[i64]) -> Vec<[i64; BATCH]> {
 impl Store {
     /// Connects to `url` with at most `pool_size` connections and builds every statement.
     pub async fn connect(url: &str, prefix: &str, pool_size: u32) -> Result<Store> {
-        let (dialect, db) = open_pool(url, pool_size).await?;
+        let dialect = Dialect::from_url(url).ok_or(StoreError::UnsupportedUrl)?;
+        // Under a connect storm, queueing for a connection beats refusing the hello.
+        let acquire = Duration::from_secs(30);
+        let db = match dialect {
+            Dialect::MySql => {
+                let url = match url.strip_prefix("mariadb://") {
+                    Some(rest) => format!("mysql://{rest}"),
+                    None => url.to_string(),
+                };
+                Db::MySql(
+                    MySqlPoolOptions::new()
+                        .max_connections(pool_size)
+                        .acquire_timeout(acquire)
+                        .connect(&url)
+                        .await?,
+                )
+            }
+            // No JIT for the daemon's sessions: its reads are short index walks, and PostgreSQL
+            // compiles any statement whose estimated cost passes `jit_above_cost` (100,000 by
+            // default; the conversation list of a user with some thousands of conversations
+            // does), which costs hundreds of milliseconds to save a few.
+            Dialect::Postgres => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(pool_size)
+                    .acquire_timeout(acquire)
+                    .connect_with(PgConnectOptions::from_str(url)?.options([("jit", "off")]))
+                    .await?,
+            ),
+            Dialect::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10));
+                Db::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(pool_size.min(8))
+                        .acquire_timeout(acquire)
+                        .connect_with(opts)
+                        .await?,
+                )
+            }
+        };
         let returning = match &db {
             Db::MySql(pool) => {
                 let version: String = sqlx::query_scalar("SELECT VERSION()")
@@ -300,7 +290,6 @@ impl Store {
         let returning = b.returning;
         Store {
             db,
-            writes: None,
             dialect,
             returning,
             sql: std::sync::Arc::new(Sql {
@@ -321,31 +310,13 @@ impl Store {
     /// The same pool, with the statements MySQL needs (no `INSERT ... RETURNING`): how the tests
     /// exercise MySQL's path on MariaDB. No effect on PostgreSQL and SQLite.
     pub fn without_returning(&self) -> Store {
-        let mut store = Store::with_health(
+        Store::with_health(
             self.db.clone(),
             self.dialect,
             &self.prefix,
             false,
             self.health.clone(),
-        );
-        store.writes = self.writes.clone();
-        store
-    }
-
-    /// Connects `writers` more connections to `url` for the group commits alone (see
-    /// [`Store::writes`]). SQLite keeps one pool: its writes take turns on a file lock anyway.
-    pub async fn with_writer_connections(mut self, url: &str, writers: u32) -> Result<Store> {
-        if writers == 0 || self.dialect == Dialect::Sqlite {
-            return Ok(self);
-        }
-        let (_, db) = open_pool(url, writers).await?;
-        self.writes = Some(db);
-        Ok(self)
-    }
-
-    /// The pool group commits take their connections from.
-    pub(crate) fn write_db(&self) -> &Db {
-        self.writes.as_ref().unwrap_or(&self.db)
+        )
     }
 
     /// Whether batched inserts use `INSERT ... RETURNING` (false only on MySQL and MariaDB < 10.5).
