@@ -106,3 +106,81 @@ test('desktop: with two tabs sharing one socket, the user is away only when both
         await theirs.close();
     }
 });
+
+test('desktop: ten page navigations, in one tab and in the follower of two, show the user neither away nor offline', {timeout: 180000}, async() => {
+    const {byId, mates} = await demoUsers(env.base());
+    const viewer = byId(5);
+    const peer = mates(viewer)[0];
+    const errors = [];
+    const mine = await env.browser().newContext(DESKTOP);
+    const theirs = await env.browser().newContext(DESKTOP);
+    try {
+        const page = await openAs(mine, env.base(), viewer, errors);
+        // A socket of the viewer's own records every presence frame it receives.
+        const watcher = await mine.newPage();
+        await watcher.goto(env.base() + '/demo/users', {timeout: T});
+        await watcher.evaluate(async(id) => {
+            window.presenceFrames = [];
+            const r = await fetch('/demo/token', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({user: id})});
+            const {token, wsurl} = await r.json();
+            const ws = new WebSocket(wsurl);
+            window.watch = ws;
+            await new Promise((resolve, reject) => {
+                ws.onmessage = (e) => {
+                    const f = JSON.parse(e.data);
+                    if (f.type === 'welcome') {
+                        resolve();
+                    } else if (f.type === 'presence') {
+                        window.presenceFrames.push(f);
+                    }
+                };
+                ws.onerror = () => reject(new Error('watcher socket'));
+                ws.onopen = () => ws.send(JSON.stringify({type: 'hello', v: 1, token}));
+            });
+        }, viewer.id);
+        const sel = `[data-region="online-user"][data-userid="${peer.id}"]`;
+        const first = await openAs(theirs, env.base(), peer, errors);
+        await page.locator(sel).waitFor({timeout: T});
+        // The peer's arrival is announced before the count starts; from here on nothing about
+        // the peer may come.
+        await page.waitForTimeout(3000);
+        await watcher.evaluate(() => {
+            window.presenceFrames.length = 0;
+        });
+        const about = () => watcher.evaluate((id) => window.presenceFrames.filter((f) => f.user.id === id), peer.id);
+        for (let i = 0; i < 10; i++) {
+            await first.goto(`${env.base()}/?user=${peer.id}`, {timeout: T});
+            await first.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        }
+        // Past the offline grace (the demo's: 10 s) and the away delay.
+        await page.waitForTimeout(11000);
+        assert.deepEqual(await about(), [], 'one tab navigating: no presence frame about the user');
+        assert.equal(await page.locator(sel).evaluate((el) => el.classList.contains('is-away')), false);
+
+        // Two tabs: the follower navigates while the leader's tab is in the background.
+        const second = await openAs(theirs, env.base(), peer, errors);
+        const roles = await Promise.all([first, second].map((p) => p.evaluate(() => window.dockchat.transport.role)));
+        const follower = roles[0] === 'follower' ? first : second;
+        const leader = follower === first ? second : first;
+        await setVisibility(leader, 'hidden');
+        await page.waitForTimeout(3000);
+        await watcher.evaluate(() => {
+            window.presenceFrames.length = 0;
+        });
+        for (let i = 0; i < 10; i++) {
+            await follower.goto(`${env.base()}/?user=${peer.id}`, {timeout: T});
+            await follower.locator('.block_dockchat-count').filter({hasText: /\d/}).waitFor({timeout: T});
+        }
+        await page.waitForTimeout(4000);
+        const frames = await about();
+        assert.deepEqual(frames.map((f) => f.status), [], 'the follower navigating: no presence frame about the user');
+        // A real hide of the last visible tab (the follower's new page) still makes the user away.
+        await setVisibility(follower, 'hidden');
+        await page.waitForFunction((s) => document.querySelector(s).classList.contains('is-away'), sel, {timeout: T});
+        assert.deepEqual(errors, []);
+    } finally {
+        await mine.close();
+        await theirs.close();
+    }
+});

@@ -564,6 +564,32 @@ test('any later connection fetches, even while the page token would still be val
     assert.equal(helloToken(ws2), 'tok1');
 });
 
+test('activity: a page that hides as it goes, followed by an active one, tells nothing', async() => {
+    const env = setup();
+    env.t.start();
+    await flush();
+    const ws = env.sockets[0];
+    ws.open();
+    ws.receive(welcomeFrame(1));
+    await env.clock.advance(5000);
+    // The tab navigates: the leaving page says hidden, the next one is active 600 ms later.
+    env.t.setActivity('hidden');
+    await env.clock.advance(600);
+    env.t.setActivity('active');
+    await env.clock.advance(5000);
+    assert.deepEqual(ws.frames('activity'), [], 'no away, no online');
+    // A real hide is told, two seconds after it began.
+    env.t.setActivity('hidden');
+    await env.clock.advance(1900);
+    assert.deepEqual(ws.frames('activity'), []);
+    await env.clock.advance(100);
+    assert.deepEqual(ws.frames('activity'), [{type: 'activity', state: 'hidden'}]);
+    // Coming back is told at once.
+    await env.clock.advance(1000);
+    env.t.setActivity('active');
+    assert.deepEqual(ws.frames('activity').map((f) => f.state), ['hidden', 'active']);
+});
+
 test('activity: in every hello, then sent when it changes, at most once a second', async() => {
     const env = setup();
     env.t.setActivity('hidden');
@@ -579,6 +605,8 @@ test('activity: in every hello, then sent when it changes, at most once a second
     env.t.setActivity('hidden');
     env.t.setActivity('idle');
     assert.equal(ws.frames('activity').length, 1, 'not twice within a second');
+    await env.clock.advance(1000);
+    assert.equal(ws.frames('activity').length, 1, 'not active for less than two seconds: not told yet');
     await env.clock.advance(1000);
     assert.deepEqual(ws.frames('activity').map((f) => f.state), ['active', 'idle'], 'the latest state, once');
     env.t.setActivity('active');

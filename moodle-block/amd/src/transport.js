@@ -55,6 +55,10 @@ const DEFAULTS = {
     welcomeTimeoutMs: 15000,
     // Least time between two `activity` frames.
     activityGapMs: 1000,
+    // How long the browser stays not active before the server is told (PROTOCOL §5.2): a page
+    // that is navigated away from says `hidden` as it goes, and the next page comes back active
+    // within this, so a navigation never shows the user away to others.
+    awayDelayMs: 2000,
     pingIntervalMs: 25000,
     tokenRetryMs: 10000,
     sendRetryMs: 2000,
@@ -157,6 +161,8 @@ export const createTransport = (options) => {
     let activity = Protocol.ACTIVITY.ACTIVE;
     let toldActivity = Protocol.ACTIVITY.ACTIVE;
     let lastActivityAt = -Infinity;
+    // When the activity last left `active`.
+    let leftActiveAt = -Infinity;
     let lastRx = 0;
     /** @type {Map<string, {to: number, text: string, cid: string, inflight: boolean, retryTimer: *}>} */
     const outbox = new Map();
@@ -187,12 +193,16 @@ export const createTransport = (options) => {
             return false;
         }
     };
-    /** Tell the server the activity if it changed, at most once a second (a tab switch flickers). */
+    /** Tell the server the activity if it changed, at most once a second (a tab switch flickers); not active
+     * only once it has lasted `awayDelayMs` (a navigation hides the page it leaves). */
     const flushActivity = () => {
         if (timer.activity !== null || activity === toldActivity || !authed) {
             return;
         }
-        const wait = lastActivityAt + opts.activityGapMs - now();
+        let wait = lastActivityAt + opts.activityGapMs - now();
+        if (toldActivity === Protocol.ACTIVITY.ACTIVE && activity !== Protocol.ACTIVITY.ACTIVE) {
+            wait = Math.max(wait, leftActiveAt + opts.awayDelayMs - now());
+        }
         if (wait > 0) {
             timer.activity = timers.setTimeout(() => {
                 timer.activity = null;
@@ -588,11 +598,14 @@ export const createTransport = (options) => {
         },
         /**
          * Report the browser's activity ('active', 'idle' or 'hidden', PROTOCOL §5.2): sent when it changes, at
-         * most once a second, and in every hello.
+         * most once a second, leaving 'active' only once it has lasted `awayDelayMs`, and in every hello.
          *
          * @param {string} state
          */
         setActivity(state) {
+            if (activity === Protocol.ACTIVITY.ACTIVE && state !== Protocol.ACTIVITY.ACTIVE) {
+                leftActiveAt = now();
+            }
             activity = state;
             flushActivity();
         },
