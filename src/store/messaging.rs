@@ -816,6 +816,21 @@ macro_rules! fetch_convs {
     }};
 }
 
+/// The ids an `INSERT ... RETURNING id` gave its rows, ascending (a statement's rows take
+/// increasing ids in the order they are listed).
+macro_rules! returned_ids {
+    ($q:expr, $conn:expr) => {{
+        let mut got = $q
+            .fetch_all(&mut *$conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        got.sort_unstable();
+        got
+    }};
+}
+
 /// Multi-row INSERT of the new `messages` rows, in batch order; returns their ids in that order.
 /// With RETURNING the ids come back with the rows (sorted: a statement's rows take increasing ids
 /// in the order they are listed, on every backend); without (MySQL) each row is inserted alone and
@@ -829,16 +844,8 @@ macro_rules! insert_messages {
                 .iter()
                 .map(|(conv, m, customdata)| (m.from, *conv, m.text.as_str(), customdata.as_str()))
                 .collect();
-            let mut got = sqlx::query(stmt)
-                .bind($t)
-                .bind(json_array(&array)?)
-                .fetch_all(&mut *$conn)
-                .await?
-                .iter()
-                .map(|r| r.try_get::<i64, _>(0))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            got.sort_unstable();
-            ids.extend(got);
+            let q = sqlx::query(stmt).bind($t).bind(json_array(&array)?);
+            ids.extend(returned_ids!(q, $conn));
         } else if $returning {
             let mut at = 0;
             for run in power_of_two_runs($rows.len()) {
@@ -852,14 +859,7 @@ macro_rules! insert_messages {
                         .bind($t)
                         .bind(customdata);
                 }
-                let mut got = q
-                    .fetch_all(&mut *$conn)
-                    .await?
-                    .iter()
-                    .map(|r| r.try_get::<i64, _>(0))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                got.sort_unstable();
-                ids.extend(got);
+                ids.extend(returned_ids!(q, $conn));
                 at += run;
             }
         } else {
