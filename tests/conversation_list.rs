@@ -222,3 +222,91 @@ async fn a_newcomer_has_an_empty_list(backend: Backend) {
     ctx.finish().await;
 }
 db_test!(a_newcomer_has_an_empty_list);
+
+/// The conversations of the first page, in order.
+fn convs_of(p: &Value) -> Vec<i64> {
+    p["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["conv"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+/// The daemon keeps Alice's list between pages; what Moodle changes behind it shows on her next
+/// page: a star and a new conversation at once, a message deleted for her at once (when on the
+/// page), a message sent from the drawer within the ingest's poll; a delete in the dock at once.
+async fn a_kept_list_follows_what_changes_in_moodle(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let db = &ctx.db;
+    let t = now() - 3600;
+    let bob = db.moodle_message(BOB, ALICE, "from Bob", t).await;
+    let bob_conv = db.moodle_conversation(ALICE, BOB).await;
+    db.moodle_message(CAROL, ALICE, "from Carol", t + 10).await;
+    let carol_conv = db.moodle_conversation(ALICE, CAROL).await;
+    let mut alice = ctx.client(ALICE).await;
+    assert_eq!(
+        convs_of(&page(&mut alice, 0, 20).await),
+        [carol_conv, bob_conv]
+    );
+
+    // Starred in Moodle's drawer: first at once.
+    db.execp(&format!(
+        "INSERT INTO {{p}}favourite (component, itemtype, itemid, contextid, userid, timecreated, timemodified) \
+         VALUES ('core_message', 'message_conversations', {bob_conv}, 1, {ALICE}, {t}, {t})"
+    ))
+    .await;
+    let p = page(&mut alice, 0, 20).await;
+    assert_eq!(convs_of(&p), [bob_conv, carol_conv], "{p}");
+    assert_eq!(p["items"][0]["favourite"], true);
+    db.execp(&format!(
+        "DELETE FROM {{p}}favourite WHERE userid = {ALICE} AND itemid = {bob_conv}"
+    ))
+    .await;
+    assert_eq!(
+        convs_of(&page(&mut alice, 0, 20).await),
+        [carol_conv, bob_conv]
+    );
+
+    // A conversation Moodle created (Dave wrote from the app): listed at once.
+    db.moodle_message(DAVE, ALICE, "from Dave", t + 5).await;
+    let dave_conv = db.moodle_conversation(ALICE, DAVE).await;
+    let p = page(&mut alice, 0, 20).await;
+    assert_eq!(convs_of(&p), [carol_conv, dave_conv, bob_conv], "{p}");
+    assert_eq!(p["total"], 3);
+
+    // Bob writes from the drawer now: his conversation goes first once the poll has seen it.
+    let newest = db
+        .moodle_message(BOB, ALICE, "from the drawer", t + 100)
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let p = loop {
+        let p = page(&mut alice, 0, 20).await;
+        if convs_of(&p).first() == Some(&bob_conv) || std::time::Instant::now() > deadline {
+            break p;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(convs_of(&p), [bob_conv, carol_conv, dave_conv], "{p}");
+    assert_eq!(p["items"][0]["last"]["id"], newest);
+
+    // Alice deletes that message in the drawer: the preview and the order go back at once.
+    db.execp(&format!(
+        "INSERT INTO {{p}}message_user_actions (userid, messageid, action, timecreated) VALUES ({ALICE}, {newest}, 2, {t})"
+    ))
+    .await;
+    let p = page(&mut alice, 0, 20).await;
+    assert_eq!(convs_of(&p), [carol_conv, dave_conv, bob_conv], "{p}");
+    assert_eq!(p["items"][2]["last"]["id"], bob);
+
+    // And Carol's last message in the dock: her conversation has no message left for Alice.
+    let carol_last = p["items"][0]["last"]["id"].as_i64().expect("id");
+    alice
+        .send(json!({"type": "delete", "id": carol_last}))
+        .await;
+    alice.expect("deleted").await;
+    let p = page(&mut alice, 0, 20).await;
+    assert_eq!(convs_of(&p), [dave_conv, bob_conv, carol_conv], "{p}");
+    assert!(p["items"][2]["last"].is_null(), "{p}");
+    alice.close().await;
+    ctx.finish().await;
+}
+db_test!(a_kept_list_follows_what_changes_in_moodle);

@@ -19,6 +19,7 @@
 //! Must not: read or write sockets (it pushes into outboxes through `presence`), or write SQL.
 
 mod actions;
+mod listcache;
 
 use crate::outbox::{OutboxTx, Outgoing};
 use crate::protocol::{
@@ -29,6 +30,7 @@ use crate::services::auth::Caps;
 use crate::services::ledger::Ledger;
 use crate::services::presence::{Avatars, Registry};
 use crate::store::batch::Batcher;
+use crate::store::listing::Listed;
 use crate::store::messaging::{
     GroupTarget, MsgRow, NewMessage, WelcomeRows, CONVERSATION_GROUP, CONVERSATION_INDIVIDUAL,
     CONVERSATION_SELF,
@@ -36,6 +38,7 @@ use crate::store::messaging::{
 use crate::store::windows::{WINDOWS_MAX, WINDOW_MINIMISED, WINDOW_OPEN};
 use crate::store::{Store, StoreError};
 use dashmap::DashMap;
+use listcache::ListCache;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -242,6 +245,8 @@ pub struct Conversations {
     ledger: Option<Arc<Ledger>>,
     /// Course rosters by course id (see [`roster`]).
     rosters: DashMap<i64, Arc<roster::CourseRoster>>,
+    /// Online users' conversation lists between pages.
+    lists: Arc<ListCache>,
 }
 
 /// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
@@ -333,6 +338,7 @@ impl Conversations {
         } = settings;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let windows_known = Arc::new(WindowCache::new());
+        let lists = Arc::new(ListCache::default());
         let svc = Arc::new(Conversations {
             store: store.clone(),
             registry: registry.clone(),
@@ -367,12 +373,14 @@ impl Conversations {
             actions: DashMap::new(),
             ledger: ledger.clone(),
             rosters: DashMap::new(),
+            lists: lists.clone(),
         });
         let writer = Writer {
             store: store.clone(),
             registry,
             windows_known,
             ledger,
+            lists,
         };
         let handle = tokio::spawn(writer_loop(store, writer, rx, write_pipeline));
         (svc, WriterTask { handle })
@@ -1265,14 +1273,14 @@ impl Conversations {
         limit: u32,
     ) -> Result<String> {
         self.store.check_up()?;
-        let mut all = self.store.conversation_list(me.id).await?;
+        let (mut all, kept) = self.listed(me.id).await?;
         all.sort_by(|a, b| {
             b.favourite
                 .cmp(&a.favourite)
                 .then_with(|| b.last.is_some().cmp(&a.last.is_some()))
                 .then_with(|| {
                     // Newest activity: the last message's time, then its id.
-                    let key = |c: &crate::store::listing::Listed| c.last.map(|(id, t)| (t, id));
+                    let key = |c: &Listed| c.last.map(|(id, t)| (t, id));
                     key(b).cmp(&key(a))
                 })
                 .then_with(|| b.conv.cmp(&a.conv))
@@ -1290,6 +1298,15 @@ impl Conversations {
             .store
             .conversation_page(me.id, &convs, &last_ids)
             .await?;
+        let stale = last_ids
+            .iter()
+            .any(|id| !details.last.values().any(|m| m.id == *id && !m.deleted));
+        if stale && kept {
+            // A last message of the kept list is gone or deleted for the user (in Moodle's drawer,
+            // by another node): the list is read again.
+            self.lists.forget(me.id);
+            return Box::pin(self.conversations(me, viewhidden, offset, limit)).await;
+        }
         let others: Vec<i64> = page
             .iter()
             .filter(|c| c.kind != CONVERSATION_GROUP && c.kind != CONVERSATION_SELF)
@@ -1378,6 +1395,21 @@ impl Conversations {
             more,
         }
         .to_json())
+    }
+
+    /// `user`'s conversations, unordered, and whether they came from the kept list
+    /// ([`ListCache`]); a list read from the database is kept.
+    async fn listed(&self, user: i64) -> Result<(Vec<Listed>, bool)> {
+        let fingerprint = self.store.list_fingerprint(user).await?;
+        if let Some(items) = self.lists.get(user, &fingerprint) {
+            return Ok((items, true));
+        }
+        let read_at = Instant::now();
+        let items = self.store.conversation_list(user).await?;
+        if self.registry.is_here(user) {
+            self.lists.put(user, read_at, fingerprint, items.clone());
+        }
+        Ok((items, false))
     }
 
     /// People `me` may message whose names hold every word of `query`, as a ready `people` frame
@@ -1521,9 +1553,17 @@ impl Conversations {
         self.windows_known.clear();
     }
 
-    /// Forgets own read rows older than [`OWN_READ_TTL`] that no poll asked about.
-    pub fn expire_own_reads(&self) {
+    /// Forgets own read rows older than [`OWN_READ_TTL`] that no poll asked about, and the
+    /// conversation lists that can no longer be used.
+    pub fn expire_caches(&self) {
         self.own_reads.retain(|_, at| at.elapsed() < OWN_READ_TTL);
+        self.lists.sweep(|user| self.registry.is_here(user));
+    }
+
+    /// A message was committed (the ingest's poll found it): the conversation lists kept here
+    /// count it from now on.
+    pub fn note_message(&self, conv: i64, id: i64, time: i64) {
+        self.lists.note_message(conv, id, time);
     }
 
     /// Where a resume from `since` starts: at `since`, or earlier where ids above the safe

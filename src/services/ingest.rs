@@ -168,6 +168,7 @@ impl Ingest {
     /// out as a plain frame, not one the resume de-duplication may drop: it can be below ids a
     /// resumed socket has been sent (clients drop repeats by id).
     async fn deliver(&mut self, r: &PolledMessage) {
+        self.convs.note_message(r.conv, r.id, r.time);
         if let Some(ledger) = self.convs.ledger().cloned() {
             if !r.dock {
                 ledger.found_foreign(r.id);
@@ -328,7 +329,7 @@ impl Ingest {
             self.held_reads.pop_front();
         }
         self.announce_reads(&due).await;
-        self.convs.expire_own_reads();
+        self.convs.expire_caches();
         Ok(())
     }
 

@@ -28,6 +28,17 @@ pub struct Listed {
     pub favourite: bool,
 }
 
+/// What of a user's rows in Moodle's tables decides which conversations their list holds and how
+/// it is starred and muted: for each of memberships (`message_conversation_members`), stars
+/// (`favourite` of `core_message`) and mutes (`message_conversation_actions` 1), the rows' count and
+/// highest id. Rows are only inserted and deleted (ids never reused), so any change changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListFingerprint {
+    pub memberships: (i64, i64),
+    pub stars: (i64, i64),
+    pub mutes: (i64, i64),
+}
+
 /// The newest message of a listed conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastMessage {
@@ -37,6 +48,8 @@ pub struct LastMessage {
     pub cid: String,
     pub text: String,
     pub time: i64,
+    /// The user has deleted it (`message_user_actions` 2) since the list was read.
+    pub deleted: bool,
 }
 
 /// What a page of the list needs besides [`Listed`].
@@ -52,6 +65,7 @@ pub struct PageDetails {
 #[derive(Debug)]
 pub(crate) struct ListingSql {
     list: String,
+    fingerprint: String,
     last: Vec<String>,
     members: Vec<String>,
     unread: Vec<String>,
@@ -94,11 +108,22 @@ impl ListingSql {
                    WHERE mcm.userid = ? LIMIT {LIST_MAX} \
                  ) l"
             )),
+            // Each by the table's userid index, counted and topped from the index alone.
+            fingerprint: b.build(
+                "SELECT 'm', COUNT(*), COALESCE(MAX(id), 0) FROM {p}message_conversation_members \
+                 WHERE userid = ? \
+                 UNION ALL SELECT 's', COUNT(*), COALESCE(MAX(id), 0) FROM {p}favourite \
+                 WHERE userid = ? AND component = 'core_message' AND itemtype = 'message_conversations' \
+                 UNION ALL SELECT 'a', COUNT(*), COALESCE(MAX(id), 0) FROM {p}message_conversation_actions \
+                 WHERE userid = ? AND action = 1",
+            ),
             last: (0..SIZE_CLASSES)
                 .map(|c| {
                     b.build(&format!(
                         "SELECT m.id, m.useridfrom, m.conversationid, COALESCE(s.clientmsgid, ''), \
-                         COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, ''), m.timecreated \
+                         COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, ''), m.timecreated, \
+                         (SELECT COUNT(*) FROM {{p}}message_user_actions d \
+                           WHERE d.userid = ? AND d.messageid = m.id AND d.action = 2) \
                          FROM {{p}}messages m LEFT JOIN {{p}}block_dockchat_sent s ON s.messageid = m.id \
                          WHERE m.id IN ({})",
                         list_of(1 << c)
@@ -153,6 +178,27 @@ impl Store {
         })
     }
 
+    /// `user`'s [`ListFingerprint`] now.
+    pub async fn list_fingerprint(&self, user: i64) -> Result<ListFingerprint> {
+        let sql = &self.sql.listing.fingerprint;
+        let mut out = ListFingerprint::default();
+        dispatch!(self, pool => {
+            let rows = sqlx::query(sql)
+                .bind(user).bind(user).bind(user)
+                .fetch_all(pool).await?;
+            for r in rows {
+                let which: String = r.try_get(0)?;
+                let got = (r.try_get::<i64, _>(1)?, r.try_get::<i64, _>(2)?);
+                match which.as_str() {
+                    "m" => out.memberships = got,
+                    "s" => out.stars = got,
+                    _ => out.mutes = got,
+                }
+            }
+        });
+        Ok(out)
+    }
+
     /// The last messages (by id), members and `user`'s unread counts of one page of conversations
     /// (at most [`super::messaging::WRITE_BATCH_MAX`] of each).
     pub async fn conversation_page(
@@ -171,7 +217,7 @@ impl Store {
         if !last_ids.is_empty() {
             let class = size_class(last_ids.len());
             dispatch!(self, pool => {
-                let mut q = sqlx::query(&sql.last[class]);
+                let mut q = sqlx::query(&sql.last[class]).bind(user);
                 for id in pad(last_ids, class) {
                     q = q.bind(id);
                 }
@@ -183,6 +229,7 @@ impl Store {
                         cid: r.try_get(3)?,
                         text: r.try_get(4)?,
                         time: r.try_get(5)?,
+                        deleted: r.try_get::<i64, _>(6)? > 0,
                     };
                     out.last.insert(m.conv, m);
                 }

@@ -152,6 +152,7 @@ impl Conversations {
         };
         let (conv, with) = self.action_conv(me, Target::Conv(conv)).await?;
         self.store.delete_messages(me, conv, Some(id), id).await?;
+        self.lists.forget(me);
         self.registry.send_user(
             me,
             &frame(ServerFrame::Deleted {
@@ -176,6 +177,7 @@ impl Conversations {
         if upto > 0 {
             self.store.delete_messages(me, conv, None, upto).await?;
         }
+        self.lists.forget(me);
         self.registry.send_user(
             me,
             &frame(ServerFrame::Deleted {

@@ -406,6 +406,8 @@ pub(super) struct Writer {
     pub(super) registry: Arc<Registry>,
     pub(super) windows_known: Arc<WindowCache>,
     pub(super) ledger: Option<Arc<Ledger>>,
+    /// Told each stored message, so kept conversation lists order by it at once.
+    pub(super) lists: Arc<super::ListCache>,
 }
 
 impl Writer {
@@ -771,6 +773,7 @@ impl Writer {
             if s.dup {
                 continue;
             }
+            self.lists.note_message(m.conv, m.id, m.time);
             if let Some(ledger) = &self.ledger {
                 ledger.stored_here(m.id);
             }

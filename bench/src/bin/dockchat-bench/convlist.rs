@@ -18,9 +18,13 @@
 //! Measurement: user 0 connects (a few of their correspondents are online, so some entries carry
 //! presence), asks once for the first page (`first_request_ms`: the daemon's first list since it
 //! started), then, round after round, for the first page (`offset` 0), the second (20) and one
-//! deeper page (a random later offset). The daemon keeps no cache of the list: every page reads the
-//! user's conversations from the database (the group pictures and pair facts it caches are a few
-//! rows). Latency is the round trip on the loopback, from the request's send to the answer's read.
+//! deeper page (a random later offset). Every [`DRAWER_EVERY`]th round begins with a message from one
+//! of user 0's correspondents stored as Moodle's drawer stores it (an INSERT into `messages`); the
+//! round's pages are asked once user 0's socket has it live (the daemon's poll found it), and must
+//! show it (the conversation moved up, its unread count one more). The daemon keeps user 0's list
+//! between pages (it reads it on the first page: `first_request_ms` is that cold read) and checks
+//! the user's memberships, stars and mutes on each. Latency is the round trip on the loopback, from
+//! the request's send to the answer's read.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -352,16 +356,7 @@ impl Model {
                 unread: unread.get(&i).copied().unwrap_or(0),
             })
             .collect();
-        out.sort_by(|a, b| {
-            b.favourite
-                .cmp(&a.favourite)
-                .then_with(|| b.last.is_some().cmp(&a.last.is_some()))
-                .then_with(|| {
-                    let key = |e: &Expected| e.last.map(|(id, t)| (t, id));
-                    key(b).cmp(&key(a))
-                })
-                .then_with(|| b.conv.cmp(&a.conv))
-        });
+        sort_expected(&mut out);
         out
     }
 
@@ -369,6 +364,21 @@ impl Model {
     pub fn messages(&self) -> usize {
         self.msgs.len()
     }
+}
+
+/// The drawer's order: starred first, then by newest message (time, then id), conversations
+/// without messages last, then by conversation id, newest first.
+fn sort_expected(list: &mut [Expected]) {
+    list.sort_by(|a, b| {
+        b.favourite
+            .cmp(&a.favourite)
+            .then_with(|| b.last.is_some().cmp(&a.last.is_some()))
+            .then_with(|| {
+                let key = |e: &Expected| e.last.map(|(id, t)| (t, id));
+                key(b).cmp(&key(a))
+            })
+            .then_with(|| b.conv.cmp(&a.conv))
+    });
 }
 
 fn uid(k: usize) -> u64 {
@@ -565,6 +575,55 @@ pub struct Params {
     pub src_ips: usize,
 }
 
+/// Every this many rounds, a correspondent writes to user 0 from Moodle's drawer.
+pub const DRAWER_EVERY: usize = 4;
+
+/// Stores a message from `from` in `conv` (at `t`) as Moodle's send path does, then waits until the
+/// viewer's socket has it (the daemon delivers what Moodle stores within its poll).
+async fn drawer_message(
+    db: &mut Conn,
+    viewer: &mut client::Ws,
+    id: u64,
+    from: usize,
+    conv: u64,
+    t: i64,
+) -> Result<()> {
+    let kind = db.kind();
+    let icon = format!(
+        "{SITE_URL}/theme/image.php/boost/core/1/u/f1?u={}",
+        uid(from)
+    );
+    let custom = dockchat::store::messaging::message_customdata(&icon);
+    let text = lit(kind, "sent from the drawer");
+    db.exec(&format!(
+        "INSERT INTO mdl_messages (id, useridfrom, conversationid, subject, fullmessage, \
+         fullmessageformat, fullmessagehtml, smallmessage, timecreated, fullmessagetrust, customdata) \
+         VALUES ({id}, {}, {conv}, NULL, {text}, 0, '', {text}, {t}, 0, {})",
+        uid(from),
+        lit(kind, &custom)
+    ))
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let next = tokio::time::timeout_at(deadline, viewer.next())
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("the drawer's message {id} was not delivered within 10 s")
+            })?;
+        match next {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(f))) => {
+                if client::frame_type(&f) == Some("message")
+                    && client::u64_field(&f, "id") == Some(id)
+                {
+                    return Ok(());
+                }
+            }
+            Some(Ok(_)) => {}
+            other => anyhow::bail!("the viewer's socket ended: {other:?}"),
+        }
+    }
+}
+
 /// Checks one `conversations` answer against the expected list; returns what differs.
 fn check_page(text: &str, offset: usize, want: &[Expected]) -> Result<Option<String>> {
     let v: Value = serde_json::from_str(text).context("conversations answer is not JSON")?;
@@ -613,7 +672,21 @@ fn check_page(text: &str, offset: usize, want: &[Expected]) -> Result<Option<Str
 /// Runs the scenario.
 pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
     let model = Model::new(&p.spec);
-    let want = model.expected();
+    let mut want = model.expected();
+    let mut db = Conn::open(
+        h.db_kind().context("convlist needs a database")?,
+        &h.db_url()?,
+    )
+    .await?;
+    // The correspondents of user 0's individual conversations, by conversation id.
+    let partners: Vec<(u64, usize)> = model
+        .convs
+        .iter()
+        .filter(|c| c.kind == INDIVIDUAL && c.enabled && c.members.contains(&0))
+        .filter_map(|c| Some((c.id, *c.members.iter().find(|&&k| k != 0)?)))
+        .collect();
+    let mut next_id = model.msgs.iter().map(|m| m.id).max().unwrap_or(0) + 1;
+    let mut drawer_messages = 0u64;
     let peers = p.spec.peers();
     // Every `step`-th correspondent online (their frames are read and dropped).
     let step = (peers / p.online.max(1)).max(1);
@@ -644,22 +717,23 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
     let mut mismatches = 0u64;
     let mut first_error: Option<String> = None;
     let mut first_mismatch: Option<String> = None;
-    let mut judge = |offset: usize, answer: &(u64, bool, String)| -> Result<()> {
-        if answer.1 {
-            errors += 1;
-            first_error.get_or_insert_with(|| answer.2.clone());
-        } else if let Some(diff) = check_page(&answer.2, offset, &want)? {
-            mismatches += 1;
-            if first_mismatch.is_none() {
-                eprintln!("convlist: page differs from the seeded model: {diff}");
-                first_mismatch = Some(diff);
+    let mut judge =
+        |offset: usize, answer: &(u64, bool, String), want: &[Expected]| -> Result<()> {
+            if answer.1 {
+                errors += 1;
+                first_error.get_or_insert_with(|| answer.2.clone());
+            } else if let Some(diff) = check_page(&answer.2, offset, want)? {
+                mismatches += 1;
+                if first_mismatch.is_none() {
+                    eprintln!("convlist: page differs from the seeded model: {diff}");
+                    first_mismatch = Some(diff);
+                }
             }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
 
     let first = client::ask(&mut viewer, &frame(0), "conversations").await?;
-    judge(0, &first)?;
+    judge(0, &first, &want)?;
     let first_request_us = first.0;
 
     let pages = want.len().div_ceil(PAGE);
@@ -670,7 +744,19 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
     let cpu0 = CpuMark::now(&h.pids(), h.db_kind());
     let started = Instant::now();
     let mut asked = 0u64;
-    for _ in 0..p.rounds {
+    for round in 0..p.rounds {
+        if round % DRAWER_EVERY == DRAWER_EVERY - 1 && !partners.is_empty() {
+            let (conv, from) = partners[rng.below(partners.len() as u64) as usize];
+            let t = crate::setup::unix_now() as i64;
+            drawer_message(&mut db, &mut viewer, next_id, from, conv, t).await?;
+            if let Some(e) = want.iter_mut().find(|e| e.conv == conv) {
+                e.last = Some((next_id, t));
+                e.unread += 1;
+            }
+            sort_expected(&mut want);
+            next_id += 1;
+            drawer_messages += 1;
+        }
         let deep = PAGE * (2 + rng.below(pages.saturating_sub(2) as u64) as usize);
         for (offset, hist) in [
             (0, &mut h_first),
@@ -679,7 +765,7 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
         ] {
             let a = client::ask(&mut viewer, &frame(offset), "conversations").await?;
             hist.saturating_record(a.0);
-            judge(offset, &a)?;
+            judge(offset, &a, &want)?;
             asked += 1;
         }
     }
@@ -690,6 +776,7 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
         let _ = t.await;
     }
     let _ = viewer.close(None).await;
+    db.close().await;
     let (srv_cpu, gen_cpu, db_cpu) = cpu0.since(&cpu1);
     let per_page_ms = |pct: f64| round(pct / 100.0 * secs * 1000.0 / asked.max(1) as f64, 3);
     let mut out: Vec<(String, Value)> = vec![
@@ -706,6 +793,7 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
         ("messages_seeded".into(), (model.messages() as u64).into()),
         ("online_correspondents".into(), (online.len() as u64).into()),
         ("rounds".into(), (p.rounds as u64).into()),
+        ("drawer_messages".into(), drawer_messages.into()),
         (
             "first_request_ms".into(),
             report::ms(first_request_us).into(),

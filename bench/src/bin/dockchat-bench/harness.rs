@@ -163,6 +163,14 @@ impl Harness {
         self.prepared.as_ref().map(|_| self.db)
     }
 
+    /// The URL of the prepared database (daemon only).
+    pub fn db_url(&self) -> Result<String> {
+        self.prepared
+            .as_ref()
+            .map(|p| p.url.clone())
+            .context("no database was prepared (not a daemon run)")
+    }
+
     /// Database server counters now (daemon only; see [`setup::db_counters`]).
     pub async fn db_counters(&self) -> Option<Vec<(String, u64)>> {
         let kind = self.db_kind()?;

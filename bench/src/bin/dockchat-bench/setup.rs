@@ -129,7 +129,7 @@ pub enum Conn {
 }
 
 impl Conn {
-    async fn open(kind: DbKind, url: &str) -> Result<Conn> {
+    pub async fn open(kind: DbKind, url: &str) -> Result<Conn> {
         Ok(match kind {
             DbKind::Mariadb => Conn::My(
                 MySqlConnection::connect(url)
@@ -162,7 +162,7 @@ impl Conn {
         .with_context(|| format!("executing: {shown}"))
     }
 
-    async fn close(self) {
+    pub async fn close(self) {
         let _ = match self {
             Conn::My(c) => c.close().await,
             Conn::Pg(c) => c.close().await,
