@@ -1315,8 +1315,10 @@ impl Conversations {
                 members.iter().copied().find(|m| *m != me.id)
             })
             .collect();
-        let presence = self.presence_of(&others, viewhidden).await?;
-        let people = self.listed_people(&others).await?;
+        let (presence, people) = tokio::try_join!(
+            self.presence_of(&others, viewhidden),
+            self.listed_people(&others)
+        )?;
         let mut items = Vec::with_capacity(page.len());
         for c in page {
             let members = details.members.get(&c.conv).cloned().unwrap_or_default();

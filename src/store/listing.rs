@@ -200,65 +200,100 @@ impl Store {
     }
 
     /// The last messages (by id), members and `user`'s unread counts of one page of conversations
-    /// (at most [`super::messaging::WRITE_BATCH_MAX`] of each).
+    /// (at most [`super::messaging::WRITE_BATCH_MAX`] of each), read concurrently.
     pub async fn conversation_page(
         &self,
         user: i64,
         convs: &[i64],
         last_ids: &[i64],
     ) -> Result<PageDetails> {
-        let sql = &self.sql.listing;
-        let mut out = PageDetails::default();
-        let pad = |ids: &[i64], class: usize| -> Vec<i64> {
-            (0..(1usize << class))
-                .map(|i| ids.get(i).copied().unwrap_or(-1))
-                .collect()
-        };
-        if !last_ids.is_empty() {
-            let class = size_class(last_ids.len());
-            dispatch!(self, pool => {
-                let mut q = sqlx::query(&sql.last[class]).bind(user);
-                for id in pad(last_ids, class) {
-                    q = q.bind(id);
-                }
-                for r in q.fetch_all(pool).await? {
-                    let m = LastMessage {
-                        id: r.try_get(0)?,
-                        from: r.try_get(1)?,
-                        conv: r.try_get(2)?,
-                        cid: r.try_get(3)?,
-                        text: r.try_get(4)?,
-                        time: r.try_get(5)?,
-                        deleted: r.try_get::<i64, _>(6)? > 0,
-                    };
-                    out.last.insert(m.conv, m);
-                }
-            });
+        let (last, members, unread) = tokio::try_join!(
+            self.page_last(user, last_ids),
+            self.page_members(convs),
+            self.page_unread(user, convs)
+        )?;
+        Ok(PageDetails {
+            last,
+            members,
+            unread,
+        })
+    }
+
+    /// The messages `ids` (each conversation's newest), by conversation.
+    async fn page_last(&self, user: i64, ids: &[i64]) -> Result<HashMap<i64, LastMessage>> {
+        let mut out = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
         }
-        if !convs.is_empty() {
-            let class = size_class(convs.len());
-            dispatch!(self, pool => {
-                let mut q = sqlx::query(&sql.members[class]);
-                for id in pad(convs, class) {
-                    q = q.bind(id);
-                }
-                for r in q.fetch_all(pool).await? {
-                    let conv: i64 = r.try_get(0)?;
-                    let member: i64 = r.try_get(1)?;
-                    let list = out.members.entry(conv).or_default();
-                    if !list.contains(&member) {
-                        list.push(member);
-                    }
-                }
-                let mut q = sqlx::query(&sql.unread[class]);
-                for id in pad(convs, class) {
-                    q = q.bind(id);
-                }
-                for r in q.bind(user).bind(user).fetch_all(pool).await? {
-                    out.unread.insert(r.try_get(0)?, r.try_get(1)?);
-                }
-            });
-        }
+        let class = size_class(ids.len());
+        dispatch!(self, pool => {
+            let mut q = sqlx::query(&self.sql.listing.last[class]).bind(user);
+            for id in padded(ids, class) {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(pool).await? {
+                let m = LastMessage {
+                    id: r.try_get(0)?,
+                    from: r.try_get(1)?,
+                    conv: r.try_get(2)?,
+                    cid: r.try_get(3)?,
+                    text: r.try_get(4)?,
+                    time: r.try_get(5)?,
+                    deleted: r.try_get::<i64, _>(6)? > 0,
+                };
+                out.insert(m.conv, m);
+            }
+        });
         Ok(out)
     }
+
+    /// The members of `convs`, by conversation, in the order they joined.
+    async fn page_members(&self, convs: &[i64]) -> Result<HashMap<i64, Vec<i64>>> {
+        let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+        if convs.is_empty() {
+            return Ok(out);
+        }
+        let class = size_class(convs.len());
+        dispatch!(self, pool => {
+            let mut q = sqlx::query(&self.sql.listing.members[class]);
+            for id in padded(convs, class) {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(pool).await? {
+                let conv: i64 = r.try_get(0)?;
+                let member: i64 = r.try_get(1)?;
+                let list = out.entry(conv).or_default();
+                if !list.contains(&member) {
+                    list.push(member);
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// `user`'s unread counts in `convs` (conversations without any are left out).
+    async fn page_unread(&self, user: i64, convs: &[i64]) -> Result<HashMap<i64, i64>> {
+        let mut out = HashMap::new();
+        if convs.is_empty() {
+            return Ok(out);
+        }
+        let class = size_class(convs.len());
+        dispatch!(self, pool => {
+            let mut q = sqlx::query(&self.sql.listing.unread[class]);
+            for id in padded(convs, class) {
+                q = q.bind(id);
+            }
+            for r in q.bind(user).bind(user).fetch_all(pool).await? {
+                out.insert(r.try_get(0)?, r.try_get(1)?);
+            }
+        });
+        Ok(out)
+    }
+}
+
+/// `ids` padded with -1 (no row has it) to the `class`'s statement size.
+fn padded(ids: &[i64], class: usize) -> Vec<i64> {
+    (0..(1usize << class))
+        .map(|i| ids.get(i).copied().unwrap_or(-1))
+        .collect()
 }
