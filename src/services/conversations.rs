@@ -51,6 +51,8 @@ mod writer;
 
 mod roster;
 
+mod search;
+
 /// The longest a pair's permission facts are trusted (shorter when enrolments refresh faster).
 pub const PAIR_TTL: Duration = Duration::from_secs(60);
 /// At most one `typing` per pair is forwarded in this interval.
@@ -247,6 +249,8 @@ pub struct Conversations {
     rosters: DashMap<i64, Arc<roster::CourseRoster>>,
     /// Online users' conversation lists between pages.
     lists: Arc<ListCache>,
+    /// Per searcher: the people their searches may find (see [`search`]).
+    search_pools: DashMap<i64, Arc<search::SearchPool>>,
 }
 
 /// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
@@ -374,6 +378,7 @@ impl Conversations {
             ledger: ledger.clone(),
             rosters: DashMap::new(),
             lists: lists.clone(),
+            search_pools: DashMap::new(),
         });
         let writer = Writer {
             store: store.clone(),
@@ -446,6 +451,7 @@ impl Conversations {
         self.actions
             .retain(|_, (t, _)| now.duration_since(*t) < actions::ACTION_WINDOW);
         self.expire_rosters();
+        self.expire_search_pools();
         Ok(())
     }
 
@@ -1440,10 +1446,18 @@ impl Conversations {
             self.store.check_up()?;
             let everyone = caps.readall || caps.anyuser;
             let site_wide = self.messagingallusers.load(Ordering::Relaxed);
-            let candidates = self
-                .store
-                .search_people(me, &words, everyone, site_wide, SEARCH_CANDIDATES)
-                .await?;
+            let candidates = if everyone || site_wide {
+                self.store
+                    .search_people(me, &words, everyone, site_wide, SEARCH_CANDIDATES)
+                    .await?
+            } else {
+                // Only course-mates and contacts: names matched over the searcher's kept pool,
+                // then the matches' accounts read fresh (an account suspended since is dropped).
+                let folded: Vec<String> = words.iter().map(|w| search::fold(w)).collect();
+                let ids = self.pool_matches(me, &folded, SEARCH_CANDIDATES).await?;
+                let mut accounts = self.store.active_users(&ids).await?;
+                ids.iter().filter_map(|id| accounts.remove(id)).collect()
+            };
             // The same judgement as a send's ([`Self::authorise`]): the candidates are active
             // accounts other than `me` already; their messaging facts are read in one batch.
             let ids: Vec<i64> = candidates.iter().map(|u| u.id).collect();

@@ -51,7 +51,7 @@ pub(crate) struct MoodleSql {
     account: String,
     accounts: String,
     search: String,
-    search_mates: String,
+    search_pool: String,
     blocked_by_many: String,
     privacy_many: String,
     contacts_many: String,
@@ -163,29 +163,24 @@ impl MoodleSql {
                  WHERE ue1.userid = ? AND ue2.userid IN ({list}) AND ue1.status = 0 AND e1.status = 0 \
                  AND ue2.status = 0 AND e2.status = 0 AND c.visible = 1 AND c.id <> 1"
             )),
-            // The same candidates when only course-mates and contacts can be messaged (the common
-            // case): read from the searcher's side (their enrolments, the enrolments of those
-            // courses, their contacts), then each candidate's account by primary key, so the cost
-            // follows the searcher's courses rather than the site's users (the query above reads
-            // and lower-cases every account of the site, which on a site of 50,000 was most of a
-            // search's time).
-            search_mates: b.build(&format!(
-                "SELECT {USER_COLS} FROM ( \
-                   SELECT ue2.userid AS id FROM {{p}}user_enrolments ue1 \
-                   JOIN {{p}}enrol e1 ON e1.id = ue1.enrolid JOIN {{p}}course c ON c.id = e1.courseid \
-                   JOIN {{p}}enrol e2 ON e2.courseid = e1.courseid JOIN {{p}}user_enrolments ue2 ON ue2.enrolid = e2.id \
+            // Everyone a search by the searcher may find when only course-mates and contacts can
+            // be messaged: read from the searcher's side (their enrolments, the enrolments of those courses, their contacts), then each one's account by primary key, so the cost follows the searcher's courses rather than the site's users (`search` reads and lower-cases every account of the site), only the
+            // columns a name match needs, in the order of a search's answer. The daemon keeps it
+            // per searcher ([`Store::search_pool`]) and matches names itself.
+            search_pool: b.build(
+                "SELECT u.id, u.firstname, u.lastname FROM ( \
+                   SELECT ue2.userid AS id FROM {p}user_enrolments ue1 \
+                   JOIN {p}enrol e1 ON e1.id = ue1.enrolid JOIN {p}course c ON c.id = e1.courseid \
+                   JOIN {p}enrol e2 ON e2.courseid = e1.courseid JOIN {p}user_enrolments ue2 ON ue2.enrolid = e2.id \
                    WHERE ue1.userid = ? AND ue1.status = 0 AND e1.status = 0 AND ue2.status = 0 AND e2.status = 0 \
                    AND c.visible = 1 AND c.id <> 1 \
-                   UNION SELECT contactid AS id FROM {{p}}message_contacts WHERE userid = ? \
-                   UNION SELECT userid AS id FROM {{p}}message_contacts WHERE contactid = ? \
-                 ) cand JOIN {{p}}user u ON u.id = cand.id \
-                 LEFT JOIN {{p}}context x ON x.contextlevel = 30 AND x.instanceid = u.id \
-                 WHERE {USER_ACTIVE} AND u.username <> 'guest' AND u.id <> ? \
-                 AND (LOWER(u.firstname) LIKE ? ESCAPE '!' OR LOWER(u.lastname) LIKE ? ESCAPE '!') \
-                 AND (LOWER(u.firstname) LIKE ? ESCAPE '!' OR LOWER(u.lastname) LIKE ? ESCAPE '!') \
-                 AND (LOWER(u.firstname) LIKE ? ESCAPE '!' OR LOWER(u.lastname) LIKE ? ESCAPE '!') \
-                 ORDER BY u.lastname, u.firstname, u.id LIMIT ?"
-            )),
+                   UNION SELECT contactid AS id FROM {p}message_contacts WHERE userid = ? \
+                   UNION SELECT userid AS id FROM {p}message_contacts WHERE contactid = ? \
+                 ) cand JOIN {p}user u ON u.id = cand.id \
+                 WHERE u.deleted = 0 AND u.suspended = 0 AND u.confirmed = 1 AND u.auth <> 'nologin' \
+                 AND u.username <> 'guest' AND u.id <> ? \
+                 ORDER BY u.lastname, u.firstname, u.id",
+            ),
         }
     }
 }
@@ -415,7 +410,7 @@ impl Store {
     /// Up to `limit` candidates of a people search by `searcher` for `words` (1–3 lower-case words,
     /// each found anywhere in the first or the last name), see
     /// [`MoodleSql`]'s `search`. `everyone`: the searcher may message anyone; `site_wide`: Moodle's
-    /// `messagingallusers` is on.
+    /// `messagingallusers` is on. With neither, the daemon searches [`Self::search_pool`] instead.
     pub async fn search_people(
         &self,
         searcher: i64,
@@ -435,21 +430,6 @@ impl Store {
                 None => "%".to_string(),
             })
             .collect();
-        if !everyone && !site_wide {
-            let sql = &self.sql.moodle.search_mates;
-            return dispatch!(self, pool => {
-                let mut q = sqlx::query(sql)
-                    .bind(searcher)
-                    .bind(searcher)
-                    .bind(searcher)
-                    .bind(searcher);
-                for p in &patterns {
-                    q = q.bind(p).bind(p);
-                }
-                let rows = q.bind(limit as i64).fetch_all(pool).await?;
-                rows.iter().map(user_row).collect()
-            });
-        }
         dispatch!(self, pool => {
             let mut q = sqlx::query(sql).bind(searcher);
             for p in &patterns {
@@ -465,6 +445,25 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
             rows.iter().map(user_row).collect()
+        })
+    }
+
+    /// Everyone `searcher` may find by name when only course-mates and contacts can be messaged
+    /// (the candidates of [`Self::search_people`] before the names' condition): (id, first name,
+    /// last name) of active accounts, by last name, first name, id.
+    pub async fn search_pool(&self, searcher: i64) -> Result<Vec<(i64, String, String)>> {
+        let sql = &self.sql.moodle.search_pool;
+        dispatch!(self, pool => {
+            let rows = sqlx::query(sql)
+                .bind(searcher)
+                .bind(searcher)
+                .bind(searcher)
+                .bind(searcher)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?, r.try_get::<String, _>(2)?)))
+                .collect()
         })
     }
 
