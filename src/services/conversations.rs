@@ -28,6 +28,7 @@ use crate::protocol::{
 use crate::services::auth::Caps;
 use crate::services::ledger::Ledger;
 use crate::services::presence::{Avatars, Registry};
+use crate::services::FastMap as DashMap;
 use crate::store::batch::Batcher;
 use crate::store::messaging::{
     GroupTarget, MsgRow, NewMessage, WelcomeRows, CONVERSATION_GROUP, CONVERSATION_INDIVIDUAL,
@@ -35,7 +36,6 @@ use crate::store::messaging::{
 };
 use crate::store::windows::{WINDOWS_MAX, WINDOW_MINIMISED, WINDOW_OPEN};
 use crate::store::{Store, StoreError};
-use dashmap::DashMap;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -332,7 +332,7 @@ impl Conversations {
             write_pipeline,
         } = settings;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let windows_known = Arc::new(WindowCache::new());
+        let windows_known = Arc::new(WindowCache::default());
         let svc = Arc::new(Conversations {
             store: store.clone(),
             registry: registry.clone(),
@@ -342,9 +342,9 @@ impl Conversations {
             pair_ttl: enrolment_refresh.min(PAIR_TTL),
             messaging: AtomicBool::new(true),
             messagingallusers: AtomicBool::new(false),
-            pairs: DashMap::new(),
-            typing: DashMap::new(),
-            conv_infos: DashMap::new(),
+            pairs: DashMap::default(),
+            typing: DashMap::default(),
+            conv_infos: DashMap::default(),
             windows_known: windows_known.clone(),
             writer: tx,
             queue_bytes: Arc::new(tokio::sync::Semaphore::new(WRITER_QUEUE_BYTES)),
@@ -362,11 +362,11 @@ impl Conversations {
                 )
             },
             resolved_upto: std::sync::atomic::AtomicI64::new(i64::MAX),
-            own_reads: DashMap::new(),
-            searches: DashMap::new(),
-            actions: DashMap::new(),
+            own_reads: DashMap::default(),
+            searches: DashMap::default(),
+            actions: DashMap::default(),
             ledger: ledger.clone(),
-            rosters: DashMap::new(),
+            rosters: DashMap::default(),
         });
         let writer = Writer {
             store: store.clone(),
