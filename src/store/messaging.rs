@@ -164,7 +164,7 @@ pub struct WelcomeRows {
 }
 
 /// One send to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewMessage {
     pub from: i64,
     pub to: i64,
@@ -819,7 +819,7 @@ macro_rules! fetch_convs {
             let mut q = sqlx::query(&$sql.conv_by_hashes[class]);
             for i in 0..(1usize << class) {
                 // Padding: a convhash is 40 hex digits, never empty.
-                q = q.bind(chunk.get(i).map(|h: &String| h.as_str()).unwrap_or(""));
+                q = q.bind(chunk.get(i).copied().unwrap_or(""));
             }
             for r in q.fetch_all(&mut *$conn).await? {
                 let id: i64 = r.try_get(0)?;
@@ -937,7 +937,10 @@ macro_rules! store_batch_body {
         // The sends that may store a new row: the first use of a key not known to be stored.
         let candidates: Vec<usize> = (0..batch.len())
             .filter(|&i| {
-                plan.first[i] && !existing.contains_key(&(batch[i].from, batch[i].cid.clone()))
+                // No key to build when nothing was found (always so with RETURNING).
+                plan.first[i]
+                    && (existing.is_empty()
+                        || !existing.contains_key(&(batch[i].from, batch[i].cid.clone())))
             })
             .collect();
 
@@ -950,7 +953,7 @@ macro_rules! store_batch_body {
                 pair_hash[i] = Some(conversation_hash(batch[i].from, batch[i].to));
             }
         }
-        let mut hashes: Vec<String> = pair_hash.iter().flatten().cloned().collect();
+        let mut hashes: Vec<&str> = pair_hash.iter().flatten().map(String::as_str).collect();
         hashes.sort_unstable();
         hashes.dedup();
         let mut convs: HashMap<String, (i64, bool)> = HashMap::with_capacity(hashes.len());
