@@ -934,11 +934,21 @@ pub enum ServerFrame<'a> {
     },
 }
 
+/// Bytes a frame's text starts with room for.
+const FRAME_START: usize = 512;
+
 impl ServerFrame<'_> {
     /// Serialises the frame to its JSON text. Serialising these types cannot fail (string keys only),
     /// but a failure is still answered with a valid `internal` error rather than a panic.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| {
+        // Room for an ack or a message frame at once: serde_json's own 128 bytes grew twice for
+        // every message frame.
+        let mut out = Vec::with_capacity(FRAME_START);
+        match serde_json::to_writer(&mut out, self) {
+            Ok(()) => String::from_utf8(out).ok(),
+            Err(_) => None,
+        }
+        .unwrap_or_else(|| {
             r#"{"type":"error","code":"internal","message":"serialisation failed","ref":""}"#
                 .to_string()
         })
