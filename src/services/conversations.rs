@@ -29,6 +29,7 @@ use crate::protocol::{
 use crate::services::auth::Caps;
 use crate::services::ledger::Ledger;
 use crate::services::presence::{Avatars, Registry};
+use crate::services::FastMap as DashMap;
 use crate::store::batch::Batcher;
 use crate::store::listing::Listed;
 use crate::store::messaging::{
@@ -37,7 +38,6 @@ use crate::store::messaging::{
 };
 use crate::store::windows::{WINDOWS_MAX, WINDOW_MINIMISED, WINDOW_OPEN};
 use crate::store::{Store, StoreError};
-use dashmap::DashMap;
 use listcache::ListCache;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -341,7 +341,7 @@ impl Conversations {
             write_pipeline,
         } = settings;
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-        let windows_known = Arc::new(WindowCache::new());
+        let windows_known = Arc::new(WindowCache::default());
         let lists = Arc::new(ListCache::default());
         let svc = Arc::new(Conversations {
             store: store.clone(),
@@ -352,9 +352,9 @@ impl Conversations {
             pair_ttl: enrolment_refresh.min(PAIR_TTL),
             messaging: AtomicBool::new(true),
             messagingallusers: AtomicBool::new(false),
-            pairs: DashMap::new(),
-            typing: DashMap::new(),
-            conv_infos: DashMap::new(),
+            pairs: DashMap::default(),
+            typing: DashMap::default(),
+            conv_infos: DashMap::default(),
             windows_known: windows_known.clone(),
             writer: tx,
             queue_bytes: Arc::new(tokio::sync::Semaphore::new(WRITER_QUEUE_BYTES)),
@@ -372,13 +372,13 @@ impl Conversations {
                 )
             },
             resolved_upto: std::sync::atomic::AtomicI64::new(i64::MAX),
-            own_reads: DashMap::new(),
-            searches: DashMap::new(),
-            actions: DashMap::new(),
+            own_reads: DashMap::default(),
+            searches: DashMap::default(),
+            actions: DashMap::default(),
             ledger: ledger.clone(),
-            rosters: DashMap::new(),
+            rosters: DashMap::default(),
             lists: lists.clone(),
-            search_pools: DashMap::new(),
+            search_pools: DashMap::default(),
         });
         let writer = Writer {
             store: store.clone(),

@@ -26,8 +26,8 @@
 use crate::outbox::{OutboxTx, Outgoing};
 use crate::protocol::{Person, ServerFrame, Status};
 use crate::services::auth::SessionHash;
+use crate::services::FastMap as DashMap;
 use crate::store::moodle::UserRow;
-use dashmap::DashMap;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -254,13 +254,13 @@ impl Registry {
     /// A registry without an offline grace period (see [`Registry::with_offline_grace`]).
     pub fn new(max_per_user: usize) -> Self {
         Registry {
-            users: DashMap::new(),
-            courses: DashMap::new(),
+            users: DashMap::default(),
+            courses: DashMap::default(),
             max_per_user,
             registrations: AtomicU64::new(0),
             offline_grace: Duration::ZERO,
             peers: OnceLock::new(),
-            seen: DashMap::new(),
+            seen: DashMap::default(),
             lastaccess_hidden: AtomicBool::new(false),
         }
     }

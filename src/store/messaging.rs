@@ -33,28 +33,39 @@ pub const JOB_MESSAGE_VIEWED: i64 = 1;
 /// `block_dockchat_job.kind` of a deleted-for-me row whose `\core\event\message_deleted` the block fires.
 pub const JOB_MESSAGE_DELETED: i64 = 2;
 
+/// `helper::get_conversation_hash([a, b])`: sha1 of the two ids sorted numerically, joined by `-`.
+pub fn conversation_hash(a: i64, b: i64) -> String {
+    use std::io::Write;
+    let (low, high) = pair(a, b);
+    // Two i64s and a dash fit in 41 bytes: no allocation for the digest's input.
+    let mut input = [0u8; 48];
+    let mut w = &mut input[..];
+    let _ = write!(w, "{low}-{high}");
+    let len = 48 - w.len();
+    hex(&Sha1::digest(input.get(..len).unwrap_or_default()))
+}
+
+/// Lower-case hex, by table (once per send: `write!` per byte cost more than the sha1 itself).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
 /// Moodle's strings in a message's `customdata` (`get_string('send', 'message')` and
 /// `get_string('writeamessage', 'message')` in English; the block's worker rebuilds customdata in
 /// the recipient's terms for the processors, so these only show in Moodle's legacy web service and
 /// privacy export).
-const CUSTOMDATA_SEND: &str = "Send";
-const CUSTOMDATA_WRITE: &str = "Write a message...";
-
-/// `helper::get_conversation_hash([a, b])`: sha1 of the two ids sorted numerically, joined by `-`.
-pub fn conversation_hash(a: i64, b: i64) -> String {
-    let (low, high) = pair(a, b);
-    hex(&Sha1::digest(format!("{low}-{high}").as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+/// They need no escaping, so the start of every `customdata` up to the sender's picture is written
+/// as it stands.
+const CUSTOMDATA_HEAD: &str = concat!(
+    "{\"actionbuttons\":{\"send\":\"Send\"},",
+    "\"placeholders\":{\"send\":\"Write a message...\"},"
+);
 
 /// The `customdata` Moodle's send path stores with a private message
 /// (`api::send_message_to_conversation`, encoded by `\core\message\message::set_customdata`):
@@ -62,12 +73,9 @@ fn hex(bytes: &[u8]) -> String {
 /// `\uXXXX` escape, keys in Moodle's order, `courseid` last.
 pub fn message_customdata(sender_icon: &str) -> String {
     let mut out = String::with_capacity(160 + sender_icon.len());
-    out.push_str("{\"actionbuttons\":{\"send\":");
-    out.push_str(&php_json_string(CUSTOMDATA_SEND));
-    out.push_str("},\"placeholders\":{\"send\":");
-    out.push_str(&php_json_string(CUSTOMDATA_WRITE));
-    out.push_str("},\"notificationiconurl\":");
-    out.push_str(&php_json_string(sender_icon));
+    out.push_str(CUSTOMDATA_HEAD);
+    out.push_str("\"notificationiconurl\":");
+    push_php_json_string(&mut out, sender_icon);
     out.push_str(",\"courseid\":1}");
     out
 }
@@ -78,27 +86,41 @@ pub fn message_customdata(sender_icon: &str) -> String {
 /// there is none), the conversation's name as `conversationname`, then `courseid`.
 pub fn group_customdata(sender_icon: &str, group_icon: &str, name: &str) -> String {
     let mut out = String::with_capacity(200 + sender_icon.len() + group_icon.len() + name.len());
-    out.push_str("{\"actionbuttons\":{\"send\":");
-    out.push_str(&php_json_string(CUSTOMDATA_SEND));
-    out.push_str("},\"placeholders\":{\"send\":");
-    out.push_str(&php_json_string(CUSTOMDATA_WRITE));
-    out.push_str("},\"notificationsendericonurl\":");
-    out.push_str(&php_json_string(sender_icon));
+    out.push_str(CUSTOMDATA_HEAD);
+    out.push_str("\"notificationsendericonurl\":");
+    push_php_json_string(&mut out, sender_icon);
     if !group_icon.is_empty() {
         out.push_str(",\"notificationiconurl\":");
-        out.push_str(&php_json_string(group_icon));
+        push_php_json_string(&mut out, group_icon);
     }
     out.push_str(",\"conversationname\":");
-    out.push_str(&php_json_string(name));
+    push_php_json_string(&mut out, name);
     out.push_str(",\"courseid\":1}");
     out
 }
 
 /// A JSON string literal as PHP's `json_encode` writes it by default.
+#[cfg(test)]
 fn php_json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    push_php_json_string(&mut out, s);
+    out
+}
+
+/// Appends `s` as a JSON string literal the way PHP's `json_encode` writes it by default; runs of
+/// printable ASCII other than `"`, `\\` and `/` are copied as they are.
+fn push_php_json_string(out: &mut String, s: &str) {
+    use std::fmt::Write;
     out.push('"');
-    for c in s.chars() {
+    let plain = |c: char| matches!(c, ' '..='~') && !matches!(c, '"' | '\\' | '/');
+    let mut rest = s;
+    while !rest.is_empty() {
+        let run = rest.find(|c: char| !plain(c)).unwrap_or(rest.len());
+        out.push_str(rest.get(..run).unwrap_or_default());
+        rest = rest.get(run..).unwrap_or_default();
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        rest = chars.as_str();
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -108,17 +130,15 @@ fn php_json_string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+            c => {
                 let mut units = [0u16; 2];
                 for u in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{u:04x}"));
+                    let _ = write!(out, "\\u{u:04x}");
                 }
             }
-            c => out.push(c),
         }
     }
     out.push('"');
-    out
 }
 
 /// A message row, as the dock sees it.
@@ -144,7 +164,7 @@ pub struct WelcomeRows {
 }
 
 /// One send to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewMessage {
     pub from: i64,
     pub to: i64,
@@ -807,7 +827,7 @@ macro_rules! fetch_convs {
             let mut q = sqlx::query(&$sql.conv_by_hashes[class]);
             for i in 0..(1usize << class) {
                 // Padding: a convhash is 40 hex digits, never empty.
-                q = q.bind(chunk.get(i).map(|h: &String| h.as_str()).unwrap_or(""));
+                q = q.bind(chunk.get(i).copied().unwrap_or(""));
             }
             for r in q.fetch_all(&mut *$conn).await? {
                 let id: i64 = r.try_get(0)?;
@@ -925,7 +945,10 @@ macro_rules! store_batch_body {
         // The sends that may store a new row: the first use of a key not known to be stored.
         let candidates: Vec<usize> = (0..batch.len())
             .filter(|&i| {
-                plan.first[i] && !existing.contains_key(&(batch[i].from, batch[i].cid.clone()))
+                // No key to build when nothing was found (always so with RETURNING).
+                plan.first[i]
+                    && (existing.is_empty()
+                        || !existing.contains_key(&(batch[i].from, batch[i].cid.clone())))
             })
             .collect();
 
@@ -938,7 +961,7 @@ macro_rules! store_batch_body {
                 pair_hash[i] = Some(conversation_hash(batch[i].from, batch[i].to));
             }
         }
-        let mut hashes: Vec<String> = pair_hash.iter().flatten().cloned().collect();
+        let mut hashes: Vec<&str> = pair_hash.iter().flatten().map(String::as_str).collect();
         hashes.sort_unstable();
         hashes.dedup();
         let mut convs: HashMap<String, (i64, bool)> = HashMap::with_capacity(hashes.len());
@@ -1915,6 +1938,11 @@ mod tests {
             r#"{"actionbuttons":{"send":"Send"},"placeholders":{"send":"Write a message..."},"notificationiconurl":"https:\/\/m.example\/pluginfile.php\/5\/user\/icon\/boost\/f1?rev=3","courseid":1}"#
         );
         assert_eq!(php_json_string("é😀\"\n"), r#""\u00e9\ud83d\ude00\"\n""#);
+        assert_eq!(
+            php_json_string("a/b\\c\u{7f}\u{1}d"),
+            r#""a\/b\\c\u007f\u0001d""#
+        );
+        assert_eq!(php_json_string(""), r#""""#);
         let parsed: serde_json::Value = serde_json::from_str(&c).expect("valid JSON");
         assert_eq!(parsed["courseid"], 1);
     }

@@ -27,6 +27,9 @@ use tokio::time::Sleep;
 /// Past this many pending bytes a write first drains to the socket (back-pressure on slow readers).
 pub const HIGH_WATER: usize = 64 * 1024;
 
+/// Bytes the buffer starts with when a flush's first frame is written (it is freed at the flush).
+const FIRST_BUFFER: usize = 1024;
+
 /// Why the stream gave up; carried inside the `io::Error` that tungstenite passes on.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Refusal {
@@ -169,6 +172,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Coalesce<S> {
                     }
                 };
             }
+        }
+        if this.buf.capacity() == 0 {
+            // The first frame since the last flush: room for the few that usually follow it (an
+            // ack and its message), so they do not grow the buffer one by one.
+            this.buf.reserve(data.len().max(FIRST_BUFFER));
         }
         this.buf.extend_from_slice(data);
         Poll::Ready(Ok(data.len()))

@@ -17,8 +17,8 @@
 //! (each committed, Moodle's included) and a page merges the ones noted since the list was read.
 //! Must not: read the database or decide the order; the conversations service does.
 
+use crate::services::FastMap as DashMap;
 use crate::store::listing::{ListFingerprint, Listed};
-use dashmap::DashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,8 +65,8 @@ pub struct ListCache {
 impl Default for ListCache {
     fn default() -> Self {
         ListCache {
-            lists: DashMap::new(),
-            notes: DashMap::new(),
+            lists: DashMap::default(),
+            notes: DashMap::default(),
             last_sweep: std::sync::Mutex::new(Instant::now()),
         }
     }

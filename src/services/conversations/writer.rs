@@ -581,12 +581,31 @@ impl Writer {
 
     /// Prepares and commits `batch` on a connection of its own.
     #[allow(clippy::vec_box)]
-    fn flight(&self, store: &Store, seq: u64, batch: Vec<Box<WriteReq>>, turn: IdTurn) -> Flight {
-        let msgs = self.messages(&batch);
+    fn flight(
+        &self,
+        store: &Store,
+        seq: u64,
+        mut batch: Vec<Box<WriteReq>>,
+        turn: IdTurn,
+    ) -> Flight {
+        // The sends' messages move to the store for the statements and come back after them
+        // (a copy of each text, cid and picture URL per send cost more than the move).
+        let msgs: Vec<NewMessage> = batch
+            .iter_mut()
+            .map(|r| {
+                let mut m = std::mem::take(&mut r.msg);
+                m.windows_known = self.windows_of(&m);
+                m
+            })
+            .collect();
         let store = store.clone();
         Box::pin(async move {
             let since = Instant::now();
-            let prepared = match store.prepare_batch(&msgs, turn).await {
+            let prepared = store.prepare_batch(&msgs, turn).await;
+            for (r, m) in batch.iter_mut().zip(msgs) {
+                r.msg = m;
+            }
+            let prepared = match prepared {
                 Ok(p) => p,
                 Err(e) => return Event::NotPrepared(seq, batch, e),
             };
@@ -612,13 +631,18 @@ impl Writer {
             .iter()
             .map(|r| {
                 let mut m = r.msg.clone();
-                m.windows_known = [
-                    window_known(&self.windows_known, m.from, m.to),
-                    window_known(&self.windows_known, m.to, m.from),
-                ];
+                m.windows_known = self.windows_of(&m);
                 m
             })
             .collect()
+    }
+
+    /// Whether this node knows the sender's and the recipient's windows of `m` exist.
+    fn windows_of(&self, m: &NewMessage) -> [bool; 2] {
+        [
+            window_known(&self.windows_known, m.from, m.to),
+            window_known(&self.windows_known, m.to, m.from),
+        ]
     }
 
     /// Sends that waited too long behind slow batches are answered `internal` (their senders
@@ -781,7 +805,8 @@ impl Writer {
                 Recipient::User(p) => p,
                 Recipient::Group(info) => {
                     // Serialised once, pushed to every member's sockets (the sender's too).
-                    let message = to_message(s.message.clone());
+                    let id = m.id;
+                    let message = to_message(s.message);
                     let frame = Utf8Bytes::from(
                         ServerFrame::Message {
                             message: &message,
@@ -789,7 +814,7 @@ impl Writer {
                         }
                         .to_json(),
                     );
-                    info.push(registry, &Outgoing::Message { id: m.id, frame }, None);
+                    info.push(registry, &Outgoing::Message { id, frame }, None);
                     continue;
                 }
             };
@@ -811,7 +836,8 @@ impl Writer {
                 .to_json();
                 registry.send_user(m.to, &Outgoing::Frame(Utf8Bytes::from(f)));
             }
-            let message = to_message(s.message.clone());
+            let (id, from, to) = (m.id, m.from, m.to);
+            let message = to_message(s.message);
             let frame = Utf8Bytes::from(
                 ServerFrame::Message {
                     message: &message,
@@ -819,9 +845,9 @@ impl Writer {
                 }
                 .to_json(),
             );
-            let item = Outgoing::Message { id: m.id, frame };
-            registry.send_user(m.from, &item);
-            registry.send_user(m.to, &item);
+            let item = Outgoing::Message { id, frame };
+            registry.send_user(from, &item);
+            registry.send_user(to, &item);
         }
         self.trim_windows_later(window_owners);
     }
