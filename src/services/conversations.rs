@@ -1304,9 +1304,14 @@ impl Conversations {
             .store
             .conversation_page(me.id, &convs, &last_ids)
             .await?;
-        let stale = last_ids
-            .iter()
-            .any(|id| !details.last.values().any(|m| m.id == *id && !m.deleted));
+        let stale = page.iter().any(|c| {
+            c.last.is_some_and(|(id, _)| {
+                !details
+                    .last
+                    .get(&c.conv)
+                    .is_some_and(|m| m.id == id && !m.deleted)
+            })
+        });
         if stale && kept {
             // A last message of the kept list is gone or deleted for the user (in Moodle's drawer,
             // by another node): the list is read again.
