@@ -46,7 +46,7 @@ bad = [k for k, v in r.items()
        and isinstance(v, (int, float)) and v != 0]
 counts = [k for k in r if k.endswith(("delivered_per_s", "typing_processed_per_s", "held", "welcomed",
                                         "join_fanout_samples", "away_fanout_samples",
-                                        "page_first_samples", "search_samples"))]
+                                        "page_first_samples", "search_samples", "_rows_per_s"))]
 zero = [k for k in counts if not r[k]]
 if bad or zero:
     print("  nonzero failure counters:", bad, " empty results:", zero)
@@ -84,6 +84,8 @@ check convlist convlist --db mariadb
 check convlist-postgres convlist --db postgres
 check search search --db mariadb
 check search-postgres search --db postgres
+check ceiling ceiling --db mariadb
+check ceiling-postgres ceiling --db postgres
 
 echo "bench smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -5,8 +5,10 @@
 //! Each run prepares its own database (`--db-name`, dropped afterwards), writes a daemon config, starts
 //! the daemon pinned to core 1 while this process pins itself to core 0, runs one scenario and prints a
 //! table followed by one JSON line. Scenarios: `idle`, `pairs`, `typing`, `storm`, `course`, `drawer`, `group`,
-//! `roster`, `convlist`, `search` (see docs/PERFORMANCE.md). Benchmarks measure; they assert nothing about timing.
+//! `roster`, `convlist`, `search`, and `ceiling` (no daemon: the database's own ceiling; see docs/PERFORMANCE.md). Benchmarks measure; they assert nothing about timing.
 
+#[path = "dockchat-bench/ceiling.rs"]
+mod ceiling;
 #[path = "dockchat-bench/client.rs"]
 mod client;
 #[path = "dockchat-bench/commits.rs"]
@@ -80,6 +82,10 @@ enum Scenario {
     /// under the daemon's search limit; latency, results, and every result checked against
     /// Moodle's messaging rules (violations must be 0).
     Search,
+    /// No daemon: the database's own ceiling for the daemon's writes (its `store_batch` from W
+    /// writers, then bare `messages` INSERTs), rows/s and database CPU per row, the store's
+    /// counterpart of the forwarder.
+    Ceiling,
     /// Internal: one worker process of `idle`.
     #[value(hide = true)]
     IdleWorker,
@@ -98,6 +104,7 @@ impl Scenario {
             Scenario::Roster => "roster",
             Scenario::Convlist => "convlist",
             Scenario::Search => "search",
+            Scenario::Ceiling => "ceiling",
             Scenario::IdleWorker => "idle-worker",
         }
     }
@@ -146,9 +153,13 @@ struct Cli {
     /// Members per group, all online (group; default 500).
     #[arg(long)]
     members: Option<usize>,
-    /// Database connections inserting messages, like PHP workers (drawer).
+    /// Database connections inserting messages, like PHP workers (drawer), or transactions in
+    /// flight (ceiling; default 4, the daemon's `db_write_pipeline`).
     #[arg(long)]
     writers: Option<u32>,
+    /// Sends per transaction (ceiling; default 256, the daemon's full group commit).
+    #[arg(long)]
+    commit_rows: Option<usize>,
     /// Tiny sizes and short durations: checks that every scenario runs end to end.
     #[arg(long)]
     smoke: bool,
@@ -548,9 +559,39 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
             };
             params = vec![("search_gap_ms".into(), 260u64.into())];
         }
+        Scenario::Ceiling => {
+            dataset = Dataset {
+                users: pairs_n * 2,
+                course_size: cli.course_size,
+                cross: true,
+                big_course: 0,
+                group_members: 0,
+                extra: Extra::None,
+            };
+            params = Vec::new();
+        }
         Scenario::IdleWorker => bail!("idle-worker is internal"),
     }
     report.extend(params);
+
+    if scenario == Scenario::Ceiling {
+        let p = ceiling::Params {
+            pairs: pairs_n,
+            writers: pick(smoke, cli.writers, 4, 2) as usize,
+            batch: pick(smoke, cli.commit_rows, 256, 16),
+            duration: pick(smoke, cli.duration, 10.0, 1.0),
+        };
+        let prepared = setup::prepare(opts.db, &opts.db_admin_url, &opts.db_name, &dataset)
+            .await
+            .context("preparing the benchmark database")?;
+        report.set("db_setup_s", round(prepared.setup_secs, 2));
+        let outcome = ceiling::run(opts.db, &prepared, &p).await;
+        if !cli.keep_db {
+            let _ = setup::drop_database(opts.db, &opts.db_admin_url, &opts.db_name).await;
+        }
+        report.extend(outcome.context("ceiling")?);
+        return Ok(report);
+    }
 
     let several = targets.len() > 1;
     let mut results: Vec<(Target, Vec<(String, Value)>)> = Vec::new();
@@ -605,6 +646,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
                 search::run(&h, &p).await
             }
             Scenario::IdleWorker => unreachable!("handled in main"),
+            Scenario::Ceiling => unreachable!("handled before the targets"),
         };
         let finished = h.finish(cli.keep_logs);
         if target == Target::Dockchatd && !cli.keep_db {
