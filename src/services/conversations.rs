@@ -239,6 +239,9 @@ pub struct Conversations {
     resolved_upto: std::sync::atomic::AtomicI64,
     /// Read rows this daemon wrote and announced, until the ingest has passed them.
     own_reads: DashMap<i64, Instant>,
+    /// On a single node: messages this node's writer stored and delivered, until the ingest's
+    /// poll has passed them (in a cluster the [`Ledger`] keeps them).
+    own_messages: Arc<OwnMessages>,
     /// Per user: when the current search window began, and the searches in it.
     searches: DashMap<i64, (Instant, u32)>,
     /// Per user: when the current window-action budget began, and the actions in it (§4.1).
@@ -252,6 +255,9 @@ pub struct Conversations {
     /// Per searcher: the people their searches may find (see [`search`]).
     search_pools: DashMap<i64, Arc<search::SearchPool>>,
 }
+
+/// Message ids the writer stored, with when (see `Conversations::own_messages`).
+type OwnMessages = DashMap<i64, Instant>;
 
 /// (owner, peer) pairs whose window row is known to exist, so a send skips re-creating it. Entries
 /// expire (rows may also be deleted outside the daemon, e.g. by the privacy API) and are dropped when
@@ -343,6 +349,7 @@ impl Conversations {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let windows_known = Arc::new(WindowCache::default());
         let lists = Arc::new(ListCache::default());
+        let own_messages = Arc::new(OwnMessages::default());
         let svc = Arc::new(Conversations {
             store: store.clone(),
             registry: registry.clone(),
@@ -373,6 +380,7 @@ impl Conversations {
             },
             resolved_upto: std::sync::atomic::AtomicI64::new(i64::MAX),
             own_reads: DashMap::default(),
+            own_messages: own_messages.clone(),
             searches: DashMap::default(),
             actions: DashMap::default(),
             ledger: ledger.clone(),
@@ -386,6 +394,7 @@ impl Conversations {
             windows_known,
             ledger,
             lists,
+            own_messages,
         };
         let handle = tokio::spawn(writer_loop(store, writer, rx, write_pipeline));
         (svc, WriterTask { handle })
@@ -1556,6 +1565,15 @@ impl Conversations {
         }
     }
 
+    /// Whether this node's writer stored (and delivered) message `id` itself; forgets it. The
+    /// poll then reads nothing more of that row.
+    pub fn take_own_message(&self, id: i64) -> bool {
+        match &self.ledger {
+            Some(ledger) => ledger.take_own(id),
+            None => self.own_messages.remove(&id).is_some(),
+        }
+    }
+
     /// Whether the daemon wrote (and announced) read row `id` itself; forgets it.
     pub fn take_own_read(&self, id: i64) -> bool {
         self.own_reads.remove(&id).is_some()
@@ -1578,6 +1596,9 @@ impl Conversations {
     /// conversation lists that can no longer be used.
     pub fn expire_caches(&self) {
         self.own_reads.retain(|_, at| at.elapsed() < OWN_READ_TTL);
+        // One the poll found before the writer recorded it is never taken.
+        self.own_messages
+            .retain(|_, at| at.elapsed() < OWN_READ_TTL);
         self.lists.sweep(|user| self.registry.is_here(user));
     }
 

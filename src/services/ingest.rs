@@ -102,35 +102,64 @@ impl Ingest {
     /// One round: new messages, skipped ids that appeared, new read rows.
     pub async fn poll(&mut self) -> crate::store::Result<()> {
         let now = Instant::now();
+        let cluster = self.convs.ledger().is_some();
         loop {
-            let cluster = self.convs.ledger().is_some();
-            let rows = self.store.messages_after(self.high, PAGE, cluster).await?;
+            // Ids first: most new rows are this node's writer's, delivered at its commit, and
+            // need nothing more read; the others' rows are read by id.
+            let ids = self.store.message_ids_after(self.high, PAGE).await?;
+            let own: Vec<bool> = ids
+                .iter()
+                .map(|id| self.convs.take_own_message(*id))
+                .collect();
+            let others: Vec<i64> = ids
+                .iter()
+                .zip(&own)
+                .filter(|(_, own)| !**own)
+                .map(|(id, _)| *id)
+                .collect();
+            let rows = if others.is_empty() {
+                Vec::new()
+            } else {
+                self.store.messages_by_ids(&others, cluster).await?
+            };
             // Ids the writer has delivered already: a foreign message below one of them is late.
-            let newest_dock = rows.iter().filter(|r| r.dock).map(|r| r.id).max();
-            for r in &rows {
-                let first_missing = (self.high + 1).max(r.id - GAPS_MAX as i64);
-                for id in first_missing..r.id {
-                    self.gaps.insert(id, now);
+            let newest_dock = ids
+                .iter()
+                .zip(&own)
+                .filter(|(_, own)| **own)
+                .map(|(id, _)| *id)
+                .chain(rows.iter().filter(|r| r.dock).map(|r| r.id))
+                .max();
+            let mut rows = rows.into_iter().peekable();
+            for (&id, &own) in ids.iter().zip(&own) {
+                let first_missing = (self.high + 1).max(id - GAPS_MAX as i64);
+                for missing in first_missing..id {
+                    self.gaps.insert(missing, now);
                 }
-                self.high = r.id;
+                self.high = id;
+                if own {
+                    continue;
+                }
+                // Absent: deleted between the two statements.
+                let Some(r) = rows.next_if(|r| r.id == id) else {
+                    continue;
+                };
                 if newest_dock.is_some_and(|d| d > r.id) && !r.dock {
                     self.late.push_back((r.id, now));
                 }
-                self.deliver(r).await;
+                self.deliver(&r).await;
             }
-            if rows.len() < PAGE {
+            if ids.len() < PAGE {
                 break;
             }
         }
         if !self.gaps.is_empty() {
+            // A skipped id the writer has stored since needs no lookup either.
+            self.gaps.retain(|id, _| !self.convs.take_own_message(*id));
+        }
+        if !self.gaps.is_empty() {
             let ids: Vec<i64> = self.gaps.keys().copied().take(PAGE).collect();
-            // A cluster node needs the recipients of other nodes' messages too.
-            let found = if self.convs.ledger().is_some() {
-                self.store.dock_messages_by_ids(&ids).await?
-            } else {
-                self.store.messages_by_ids(&ids).await?
-            };
-            for r in found {
+            for r in self.store.messages_by_ids(&ids, cluster).await? {
                 self.gaps.remove(&r.id);
                 if !r.dock {
                     self.late.push_back((r.id, now));

@@ -187,6 +187,20 @@ impl Ledger {
         }
     }
 
+    /// The poll found `id` and it is one this node's writer stored and delivered: forgets it and
+    /// says so (the poll then needs nothing else of the row). Anything else is left as it was.
+    pub fn take_own(&self, id: i64) -> bool {
+        let now = self.now();
+        let mut s = self.state();
+        s.prune(now);
+        if !matches!(s.delivered.get(&id), Some((_, Got::All))) {
+            return false;
+        }
+        s.delivered.remove(&id);
+        s.learnt(id, now);
+        true
+    }
+
     /// The poll found a message that did not come through any dockchat node (only for the resume
     /// floor).
     pub fn found_foreign(&self, id: i64) {
@@ -241,6 +255,21 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_what_the_writer_stored_here_is_taken_as_its_own() {
+        let l = Ledger::new();
+        l.stored_here(7);
+        assert_eq!(l.published(8, &[1]), vec![1]);
+        assert!(l.take_own(7));
+        // Taken once: the entry is gone, as after `found`.
+        assert!(!l.take_own(7));
+        // A publication's message is not this node's: the poll must read its row.
+        assert!(!l.take_own(8));
+        assert!(!l.take_own(9));
+        assert_eq!(l.sizes(), (1, 0));
+        assert_eq!(l.floor(), Some(7));
+    }
 
     #[test]
     fn each_recipient_gets_it_once_by_publication_or_by_poll() {

@@ -1,7 +1,8 @@
 //! Reading what Moodle itself wrote into its messaging tables (the drawer, the Moodle app, web
-//! services, the participants page): new `messages` rows by primary key, rows whose ids were
-//! skipped (an insert that allocated an id and had not committed yet), and new read rows in
-//! `message_user_actions`, so the daemon can push them live (design §7.2).
+//! services, the participants page): new `messages` ids by primary key, then the rows of those
+//! this node's writer did not store and of ids that were skipped (an insert that allocated an id
+//! and had not committed yet), and new read rows in `message_user_actions`, so the daemon can push
+//! them live (design §7.2).
 //!
 //! Owns: the polling statements. Every statement is a primary-key range or point lookup, so an
 //! idle poll is one index descent per table.
@@ -70,11 +71,13 @@ const POLLED_FROM: &str = "FROM {p}messages m \
 
 #[derive(Debug)]
 pub(crate) struct IngestSql {
-    after: String,
-    /// [`POLLED_RECIPIENT`] after an id (cluster nodes).
-    after_recipient: String,
+    /// Ids only, after an id: the poll reads the rest of a row only when this node's writer did
+    /// not store it (a primary-key range, no join).
+    ids_after: String,
     /// Indexed by [`size_class`]: point lookups of skipped ids, padded with -1.
     by_ids: Vec<String>,
+    /// The same with [`POLLED_RECIPIENT`] (cluster nodes).
+    recipient_by_ids: Vec<String>,
     /// The same with [`POLLED_FULL`].
     full_by_ids: Vec<String>,
     reads_after: String,
@@ -83,29 +86,21 @@ pub(crate) struct IngestSql {
 
 impl IngestSql {
     pub fn new(b: &SqlBuilder) -> Self {
+        let by_ids = |columns: &str| -> Vec<String> {
+            (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT {columns} {POLLED_FROM} WHERE m.id IN ({}) ORDER BY m.id",
+                        vec!["?"; 1 << c].join(", ")
+                    ))
+                })
+                .collect()
+        };
         IngestSql {
-            after: b.build(&format!(
-                "SELECT {POLLED} {POLLED_FROM} WHERE m.id > ? ORDER BY m.id LIMIT ?"
-            )),
-            after_recipient: b.build(&format!(
-                "SELECT {POLLED_RECIPIENT} {POLLED_FROM} WHERE m.id > ? ORDER BY m.id LIMIT ?"
-            )),
-            by_ids: (0..SIZE_CLASSES)
-                .map(|c| {
-                    b.build(&format!(
-                        "SELECT {POLLED} {POLLED_FROM} WHERE m.id IN ({}) ORDER BY m.id",
-                        vec!["?"; 1 << c].join(", ")
-                    ))
-                })
-                .collect(),
-            full_by_ids: (0..SIZE_CLASSES)
-                .map(|c| {
-                    b.build(&format!(
-                        "SELECT {POLLED_FULL} {POLLED_FROM} WHERE m.id IN ({}) ORDER BY m.id",
-                        vec!["?"; 1 << c].join(", ")
-                    ))
-                })
-                .collect(),
+            ids_after: b.build("SELECT id FROM {p}messages WHERE id > ? ORDER BY id LIMIT ?"),
+            by_ids: by_ids(POLLED),
+            recipient_by_ids: by_ids(POLLED_RECIPIENT),
+            full_by_ids: by_ids(POLLED_FULL),
             reads_after: b.build(
                 "SELECT a.id, a.userid, a.messageid, m.useridfrom, m.conversationid, c.type \
                  FROM {p}message_user_actions a JOIN {p}messages m ON m.id = a.messageid \
@@ -142,44 +137,47 @@ where
 }
 
 impl Store {
-    /// Up to `limit` messages with id > `after`, ascending; with `recipient`, a dock message's
-    /// recipient too.
-    pub async fn messages_after(
-        &self,
-        after: i64,
-        limit: usize,
-        recipient: bool,
-    ) -> Result<Vec<PolledMessage>> {
-        let sql = if recipient {
-            &self.sql.ingest.after_recipient
-        } else {
-            &self.sql.ingest.after
-        };
+    /// Up to `limit` message ids above `after`, ascending.
+    pub async fn message_ids_after(&self, after: i64, limit: usize) -> Result<Vec<i64>> {
+        let sql = &self.sql.ingest.ids_after;
         dispatch!(self, pool => {
             let rows = sqlx::query(sql).bind(after).bind(limit as i64).fetch_all(pool).await?;
-            rows.iter().map(polled).collect()
+            rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
         })
     }
 
-    /// The messages among `ids` that exist now, ascending.
-    pub async fn messages_by_ids(&self, ids: &[i64]) -> Result<Vec<PolledMessage>> {
-        self.polled_by_ids(ids, false).await
+    /// The messages among `ids` that exist now, ascending; with `recipient`, a dock message's
+    /// recipient too (a cluster node needs it for another node's messages).
+    pub async fn messages_by_ids(
+        &self,
+        ids: &[i64],
+        recipient: bool,
+    ) -> Result<Vec<PolledMessage>> {
+        let sql = &self.sql.ingest;
+        self.polled_by_ids(
+            ids,
+            if recipient {
+                &sql.recipient_by_ids
+            } else {
+                &sql.by_ids
+            },
+        )
+        .await
     }
 
     /// The messages among `ids` that exist now, ascending, each with its text, recipient and (for
     /// a dock message) client message id.
     pub async fn dock_messages_by_ids(&self, ids: &[i64]) -> Result<Vec<PolledMessage>> {
-        self.polled_by_ids(ids, true).await
+        self.polled_by_ids(ids, &self.sql.ingest.full_by_ids).await
     }
 
-    /// [`Store::messages_by_ids`], with every column when `full`.
-    async fn polled_by_ids(&self, ids: &[i64], full: bool) -> Result<Vec<PolledMessage>> {
-        let sql = &self.sql.ingest;
+    /// The rows of `ids` read by one of the size-classed statements `by_class`.
+    async fn polled_by_ids(&self, ids: &[i64], by_class: &[String]) -> Result<Vec<PolledMessage>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(WRITE_BATCH_MAX) {
             let class = size_class(chunk.len());
             dispatch!(self, pool => {
-                let mut q = sqlx::query(if full { &sql.full_by_ids[class] } else { &sql.by_ids[class] });
+                let mut q = sqlx::query(&by_class[class]);
                 for i in 0..(1usize << class) {
                     q = q.bind(chunk.get(i).copied().unwrap_or(-1));
                 }

@@ -408,6 +408,8 @@ pub(super) struct Writer {
     pub(super) ledger: Option<Arc<Ledger>>,
     /// Told each stored message, so kept conversation lists order by it at once.
     pub(super) lists: Arc<super::ListCache>,
+    /// On a single node, told each stored message: the ingest's poll skips its row.
+    pub(super) own_messages: Arc<super::OwnMessages>,
 }
 
 impl Writer {
@@ -764,6 +766,7 @@ impl Writer {
                 .count() as u64,
         );
         let mut window_owners: Vec<i64> = Vec::new();
+        let committed_at = Instant::now();
         for (req, s) in batch.iter().zip(stored) {
             let s = match s {
                 Ok(s) => s,
@@ -798,8 +801,11 @@ impl Writer {
                 continue;
             }
             self.lists.note_message(m.conv, m.id, m.time);
-            if let Some(ledger) = &self.ledger {
-                ledger.stored_here(m.id);
+            match &self.ledger {
+                Some(ledger) => ledger.stored_here(m.id),
+                None => {
+                    self.own_messages.insert(m.id, committed_at);
+                }
             }
             let recipient = match &req.recipient {
                 Recipient::User(p) => p,
