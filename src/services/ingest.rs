@@ -202,8 +202,8 @@ impl Ingest {
             if !r.dock {
                 ledger.found_foreign(r.id);
             } else {
-                let here = !self.recipients_here(r).await.is_empty();
-                if ledger.found(r.id, here) == Found::Wait {
+                let here = self.recipients_here(r).await;
+                if ledger.found(r.id, &here) == Found::Wait {
                     self.awaiting.push_back((r.id, Instant::now()));
                 }
             }

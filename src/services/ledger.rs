@@ -167,24 +167,26 @@ impl Ledger {
         users.to_vec()
     }
 
-    /// The poll found dock message `id` (`for_here`: whether any of its recipients is connected
-    /// to this node; if not, it is only learnt for the resume floor).
-    pub fn found(&self, id: i64, for_here: bool) -> Found {
+    /// The poll found dock message `id`, whose recipients connected to this node are `here`:
+    /// delivered when this node's writer stored it, when nobody it is for is here (it is then
+    /// only learnt for the resume floor), or when publications have brought it to everyone here;
+    /// otherwise the poll waits for the rest of its publications.
+    pub fn found(&self, id: i64, here: &[i64]) -> Found {
         let now = self.now();
         let mut s = self.state();
         s.prune(now);
         s.learnt(id, now);
-        if !for_here {
+        let done = here.is_empty()
+            || match s.delivered.get(&id) {
+                Some((_, Got::All)) => true,
+                Some((_, Got::Users(got))) => here.iter().all(|u| got.contains(u)),
+                None => false,
+            };
+        if done {
             s.delivered.remove(&id);
             return Found::Delivered;
         }
-        match s.delivered.get(&id) {
-            Some((_, Got::All)) => {
-                s.delivered.remove(&id);
-                Found::Delivered
-            }
-            _ => Found::Wait,
-        }
+        Found::Wait
     }
 
     /// The poll found `id` and it is one this node's writer stored and delivered: forgets it and
@@ -274,25 +276,24 @@ mod tests {
     #[test]
     fn each_recipient_gets_it_once_by_publication_or_by_poll() {
         let l = Ledger::new();
-        // Publication first: the poll waits, then finds nobody left.
+        // Publication first, to everyone here: nothing for the poll (not even a wait).
         assert_eq!(l.published(10, &[1, 2]), vec![1, 2]);
-        assert_eq!(l.found(10, true), Found::Wait);
-        assert!(l.overdue(10, &[1, 2]).is_empty());
+        assert_eq!(l.found(10, &[1, 2]), Found::Delivered);
         // A fan-out in two publications, the second lost: the poll delivers to the rest only.
         assert_eq!(l.published(11, &[1]), vec![1]);
-        assert_eq!(l.found(11, true), Found::Wait);
+        assert_eq!(l.found(11, &[1, 3]), Found::Wait);
         assert_eq!(l.overdue(11, &[1, 3]), vec![3]);
         // A late publication delivers only to whom the poll did not.
         assert_eq!(l.published(11, &[3, 4]), vec![4]);
         // Poll first, no publication: the poll delivers to everyone here.
-        assert_eq!(l.found(12, true), Found::Wait);
+        assert_eq!(l.found(12, &[5]), Found::Wait);
         assert_eq!(l.overdue(12, &[5]), vec![5]);
         // The writer's own: nothing for the poll.
         l.stored_here(13);
-        assert_eq!(l.found(13, true), Found::Delivered);
+        assert_eq!(l.found(13, &[1]), Found::Delivered);
         // Nobody here: nothing is kept.
         assert_eq!(l.published(14, &[6]), vec![6]);
-        assert_eq!(l.found(14, false), Found::Delivered);
+        assert_eq!(l.found(14, &[]), Found::Delivered);
         assert_eq!(
             l.sizes(),
             (0, 2),
@@ -331,7 +332,7 @@ mod tests {
         l.stored_here(1);
         l.published(2, &[7]);
         // Found by the poll and delivered from the database; its publication never comes.
-        assert_eq!(l.found(3, true), Found::Wait);
+        assert_eq!(l.found(3, &[7]), Found::Wait);
         assert_eq!(l.overdue(3, &[7]), vec![7]);
         assert_eq!(l.sizes(), (2, 1));
         // Just short of FORGET: still held (a late publication is still recognised).
@@ -342,7 +343,7 @@ mod tests {
         // Past it (and a pass later than the last): gone, whichever call comes next (here a poll
         // of an unrelated id).
         l.advance(PRUNE_EVERY);
-        assert_eq!(l.found(4, false), Found::Delivered);
+        assert_eq!(l.found(4, &[]), Found::Delivered);
         assert_eq!(l.sizes(), (0, 0));
         // The ids learnt for the resume floor go after SETTLE (3 was learnt again by its late
         // publication a second ago, 4 just now).
@@ -366,7 +367,7 @@ mod tests {
             if id % 2 == 0 {
                 l.published(id, &[1, 2]);
             } else {
-                assert_eq!(l.found(id, true), Found::Wait);
+                assert_eq!(l.found(id, &[3]), Found::Wait);
                 assert_eq!(l.overdue(id, &[3]), vec![3]);
             }
             let (d, p) = l.sizes();
