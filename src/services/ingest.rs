@@ -17,8 +17,8 @@ use crate::protocol::{Message, Person, ServerFrame};
 use crate::services::conversations::Conversations;
 use crate::services::ledger::{Found, PUBLICATION_GRACE};
 use crate::services::presence::Registry;
-use crate::store::ingest::{PolledMessage, PolledRead};
-use crate::store::messaging::{CONVERSATION_GROUP, CONVERSATION_INDIVIDUAL};
+use crate::store::ingest::{NewId, PolledMessage, PolledRead};
+use crate::store::messaging::{CONVERSATION_GROUP, CONVERSATION_INDIVIDUAL, CONVERSATION_SELF};
 use crate::store::Store;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -41,6 +41,19 @@ const GAPS_MAX: usize = 10_000;
 /// long, so a client that was away when it arrived gets it on its resume.
 pub const LATE_KEPT: Duration = Duration::from_secs(300);
 
+/// Conversations whose members the poll keeps (each a few ids); past it, it starts again.
+const MEMBERS_MAX: usize = 100_000;
+
+/// What the poll does with one new message (see `Ingest::fate`).
+enum Fate {
+    /// This node's writer stored and delivered it.
+    Own,
+    /// Its row is not needed; these are its recipients connected here.
+    Known(Vec<i64>),
+    /// Its row is read and delivered.
+    Read,
+}
+
 /// The poller's state.
 pub struct Ingest {
     store: Store,
@@ -60,6 +73,9 @@ pub struct Ingest {
     awaiting: VecDeque<(i64, Instant)>,
     /// Read rows found but not yet announced (see [`READ_HOLD`]), in id order.
     held_reads: VecDeque<(PolledRead, Instant)>,
+    /// The members of individual and self conversations (they never change); `None` for a
+    /// conversation whose members may change or that was not found: its messages are read.
+    members: HashMap<i64, Option<Vec<i64>>>,
 }
 
 impl Ingest {
@@ -83,6 +99,7 @@ impl Ingest {
             late: VecDeque::new(),
             awaiting: VecDeque::new(),
             held_reads: VecDeque::new(),
+            members: HashMap::new(),
         })
     }
 
@@ -104,52 +121,63 @@ impl Ingest {
         let now = Instant::now();
         let cluster = self.convs.ledger().is_some();
         loop {
-            // Ids first: most new rows are this node's writer's, delivered at its commit, and
-            // need nothing more read; the others' rows are read by id.
-            let ids = self.store.message_ids_after(self.high, PAGE).await?;
-            let own: Vec<bool> = ids
+            // The new messages' ids, conversations and sent rows first: most are this node's
+            // writer's, delivered at its commit, and another node's dock message only needs who
+            // it is for here. Only the rest of the rows are read, by id.
+            let page = self.store.message_ids_after(self.high, PAGE).await?;
+            let own: Vec<bool> = page
                 .iter()
-                .map(|id| self.convs.take_own_message(*id))
+                .map(|n| self.convs.take_own_message(n.id))
                 .collect();
-            let others: Vec<i64> = ids
+            if cluster {
+                let others_dock: Vec<i64> = page
+                    .iter()
+                    .zip(&own)
+                    .filter(|(n, own)| n.dock && !**own)
+                    .map(|(n, _)| n.conv)
+                    .collect();
+                self.learn_members(&others_dock).await?;
+            }
+            // Ids a dockchat node stored: a foreign message below one of them is late.
+            let newest_dock = page.iter().filter(|n| n.dock).map(|n| n.id).max();
+            let fates: Vec<Fate> = page
                 .iter()
                 .zip(&own)
-                .filter(|(_, own)| !**own)
-                .map(|(id, _)| *id)
+                .map(|(n, &own)| self.fate(n, own, cluster))
                 .collect();
-            let rows = if others.is_empty() {
+            let read: Vec<i64> = page
+                .iter()
+                .zip(&fates)
+                .filter(|(_, f)| matches!(f, Fate::Read))
+                .map(|(n, _)| n.id)
+                .collect();
+            let rows = if read.is_empty() {
                 Vec::new()
             } else {
-                self.store.messages_by_ids(&others, cluster).await?
+                self.store.messages_by_ids(&read, cluster).await?
             };
-            // Ids the writer has delivered already: a foreign message below one of them is late.
-            let newest_dock = ids
-                .iter()
-                .zip(&own)
-                .filter(|(_, own)| **own)
-                .map(|(id, _)| *id)
-                .chain(rows.iter().filter(|r| r.dock).map(|r| r.id))
-                .max();
             let mut rows = rows.into_iter().peekable();
-            for (&id, &own) in ids.iter().zip(&own) {
-                let first_missing = (self.high + 1).max(id - GAPS_MAX as i64);
-                for missing in first_missing..id {
+            for (n, fate) in page.iter().zip(fates) {
+                let first_missing = (self.high + 1).max(n.id - GAPS_MAX as i64);
+                for missing in first_missing..n.id {
                     self.gaps.insert(missing, now);
                 }
-                self.high = id;
-                if own {
-                    continue;
+                self.high = n.id;
+                if !n.dock && newest_dock.is_some_and(|d| d > n.id) {
+                    self.late.push_back((n.id, now));
                 }
-                // Absent: deleted between the two statements.
-                let Some(r) = rows.next_if(|r| r.id == id) else {
-                    continue;
-                };
-                if newest_dock.is_some_and(|d| d > r.id) && !r.dock {
-                    self.late.push_back((r.id, now));
+                match fate {
+                    Fate::Own => {}
+                    Fate::Known(here) => self.deliver_known(n, &here),
+                    Fate::Read => {
+                        // Absent: deleted between the two statements.
+                        if let Some(r) = rows.next_if(|r| r.id == n.id) {
+                            self.deliver(&r).await;
+                        }
+                    }
                 }
-                self.deliver(&r).await;
             }
-            if ids.len() < PAGE {
+            if page.len() < PAGE {
                 break;
             }
         }
@@ -191,6 +219,80 @@ impl Ingest {
         self.convs
             .set_resolved_upto(floor.map_or(i64::MAX, |id| id - 1));
         self.reads().await
+    }
+
+    /// What the poll does with a new message: nothing (this node's writer delivered it), what
+    /// it can do from the ids statement alone, or read its row.
+    fn fate(&self, n: &NewId, own: bool, cluster: bool) -> Fate {
+        if own {
+            return Fate::Own;
+        }
+        // A message Moodle stored is always read: it is pushed here, and its recipient's dock
+        // window opens even when they are offline.
+        if !n.dock {
+            return Fate::Read;
+        }
+        // On a single node a dock message is this node's writer's, recorded just after the poll
+        // saw it: delivered.
+        if !cluster {
+            return Fate::Known(Vec::new());
+        }
+        match self.members.get(&n.conv) {
+            Some(Some(members)) => Fate::Known(
+                members
+                    .iter()
+                    .copied()
+                    .filter(|u| self.registry.is_here(*u))
+                    .collect(),
+            ),
+            _ => Fate::Read,
+        }
+    }
+
+    /// [`Ingest::deliver`] for a dock message whose row is not needed: on a single node this
+    /// node's own; in a cluster another node's, whose publications the ledger checks against
+    /// its recipients here.
+    fn deliver_known(&mut self, n: &NewId, here: &[i64]) {
+        self.convs.note_message(n.conv, n.id, n.time);
+        let Some(ledger) = self.convs.ledger().cloned() else {
+            return;
+        };
+        if ledger.found(n.id, here) == Found::Wait {
+            self.awaiting.push_back((n.id, Instant::now()));
+        }
+    }
+
+    /// Reads the members of the conversations `convs` not known yet: an individual
+    /// conversation's members never change, so they are kept (a self conversation's as nobody);
+    /// any other is marked to be read.
+    async fn learn_members(&mut self, convs: &[i64]) -> crate::store::Result<()> {
+        let mut unknown: Vec<i64> = convs
+            .iter()
+            .copied()
+            .filter(|c| !self.members.contains_key(c))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        unknown.sort_unstable();
+        unknown.dedup();
+        if self.members.len() + unknown.len() > MEMBERS_MAX {
+            self.members.clear();
+        }
+        let mut found: HashMap<i64, (i64, Vec<i64>)> = HashMap::new();
+        for (conv, kind, user) in self.store.conversation_members(&unknown).await? {
+            found.entry(conv).or_insert((kind, Vec::new())).1.push(user);
+        }
+        for conv in unknown {
+            let fixed = match found.remove(&conv) {
+                Some((CONVERSATION_INDIVIDUAL, members)) => Some(members),
+                // A note to oneself is pushed to nobody (as `recipients_here` says).
+                Some((CONVERSATION_SELF, _)) => Some(Vec::new()),
+                _ => None,
+            };
+            self.members.insert(conv, fixed);
+        }
+        Ok(())
     }
 
     /// Pushes a message Moodle stored to every socket of both users of its conversation. It goes

@@ -31,6 +31,16 @@ pub struct PolledMessage {
     pub cid: String,
 }
 
+/// A new message as the poll's first statement sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewId {
+    pub id: i64,
+    pub conv: i64,
+    pub time: i64,
+    /// A dockchat node stored it (see [`PolledMessage::dock`]).
+    pub dock: bool,
+}
+
 /// A read row (`message_user_actions`, action 1) as the poll sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PolledRead {
@@ -71,13 +81,15 @@ const POLLED_FROM: &str = "FROM {p}messages m \
 
 #[derive(Debug)]
 pub(crate) struct IngestSql {
-    /// Ids only, after an id: the poll reads the rest of a row only when this node's writer did
-    /// not store it (a primary-key range, no join).
+    /// New messages after an id with their conversation, time and sent row only: the poll reads
+    /// the rest of a row only when someone connected here still needs it.
     ids_after: String,
     /// Indexed by [`size_class`]: point lookups of skipped ids, padded with -1.
     by_ids: Vec<String>,
     /// The same with [`POLLED_RECIPIENT`] (cluster nodes).
     recipient_by_ids: Vec<String>,
+    /// Indexed by [`size_class`]: the type and members of conversations, padded with -1.
+    members_by_convs: Vec<String>,
     /// The same with [`POLLED_FULL`].
     full_by_ids: Vec<String>,
     reads_after: String,
@@ -97,7 +109,21 @@ impl IngestSql {
                 .collect()
         };
         IngestSql {
-            ids_after: b.build("SELECT id FROM {p}messages WHERE id > ? ORDER BY id LIMIT ?"),
+            ids_after: b.build(
+                "SELECT m.id, m.conversationid, m.timecreated, COALESCE(s.id, 0) FROM {p}messages m \
+                 LEFT JOIN {p}block_dockchat_sent s ON s.messageid = m.id \
+                 WHERE m.id > ? ORDER BY m.id LIMIT ?",
+            ),
+            members_by_convs: (0..SIZE_CLASSES)
+                .map(|c| {
+                    b.build(&format!(
+                        "SELECT c.id, c.type, m.userid FROM {{p}}message_conversations c \
+                         JOIN {{p}}message_conversation_members m ON m.conversationid = c.id \
+                         WHERE c.id IN ({})",
+                        vec!["?"; 1 << c].join(", ")
+                    ))
+                })
+                .collect(),
             by_ids: by_ids(POLLED),
             recipient_by_ids: by_ids(POLLED_RECIPIENT),
             full_by_ids: by_ids(POLLED_FULL),
@@ -137,13 +163,43 @@ where
 }
 
 impl Store {
-    /// Up to `limit` message ids above `after`, ascending.
-    pub async fn message_ids_after(&self, after: i64, limit: usize) -> Result<Vec<i64>> {
+    /// Up to `limit` messages above id `after`, ascending: id, conversation, time and whether a
+    /// dockchat node stored it (its sent row), without the text or the recipient.
+    pub async fn message_ids_after(&self, after: i64, limit: usize) -> Result<Vec<NewId>> {
         let sql = &self.sql.ingest.ids_after;
         dispatch!(self, pool => {
             let rows = sqlx::query(sql).bind(after).bind(limit as i64).fetch_all(pool).await?;
-            rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+            rows.iter()
+                .map(|r| {
+                    let sent: i64 = r.try_get(3)?;
+                    Ok(NewId {
+                        id: r.try_get(0)?,
+                        conv: r.try_get(1)?,
+                        time: r.try_get(2)?,
+                        dock: sent != 0,
+                    })
+                })
+                .collect()
         })
+    }
+
+    /// The type and members of each of `convs` that exists, as (conversation, type, user) rows.
+    pub async fn conversation_members(&self, convs: &[i64]) -> Result<Vec<(i64, i64, i64)>> {
+        let sql = &self.sql.ingest.members_by_convs;
+        let mut out = Vec::new();
+        for chunk in convs.chunks(WRITE_BATCH_MAX) {
+            let class = size_class(chunk.len());
+            dispatch!(self, pool => {
+                let mut q = sqlx::query(&sql[class]);
+                for i in 0..(1usize << class) {
+                    q = q.bind(chunk.get(i).copied().unwrap_or(-1));
+                }
+                for r in q.fetch_all(pool).await? {
+                    out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+                }
+            });
+        }
+        Ok(out)
     }
 
     /// The messages among `ids` that exist now, ascending; with `recipient`, a dock message's
