@@ -437,6 +437,15 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
         drain: pick(smoke, cli.drain, 3.0, 2.0),
         src_ips: cli.src_ips,
     };
+    // The users of `pairs_n` pairs, each in two courses (pairs, typing, ceiling).
+    let pairs_dataset = Dataset {
+        users: pairs_n * 2,
+        course_size: cli.course_size,
+        cross: true,
+        big_course: 0,
+        group_members: 0,
+        extra: Extra::None,
+    };
     match scenario {
         Scenario::Idle | Scenario::Storm => {
             dataset = Dataset {
@@ -450,14 +459,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
             params = vec![("n".into(), (n as u64).into())];
         }
         Scenario::Pairs | Scenario::Typing => {
-            dataset = Dataset {
-                users: pairs_n * 2,
-                course_size: cli.course_size,
-                cross: true,
-                big_course: 0,
-                group_members: 0,
-                extra: Extra::None,
-            };
+            dataset = pairs_dataset;
             let mut p: Vec<(String, Value)> = vec![("pairs".into(), (pairs_n as u64).into())];
             if scenario == Scenario::Pairs {
                 p.push(("rate".into(), pairs_params.rate.into()));
@@ -560,14 +562,7 @@ async fn run(cli: &Cli, pinned: bool) -> Result<Report> {
             params = vec![("search_gap_ms".into(), 260u64.into())];
         }
         Scenario::Ceiling => {
-            dataset = Dataset {
-                users: pairs_n * 2,
-                course_size: cli.course_size,
-                cross: true,
-                big_course: 0,
-                group_members: 0,
-                extra: Extra::None,
-            };
+            dataset = pairs_dataset;
             params = Vec::new();
         }
         Scenario::IdleWorker => bail!("idle-worker is internal"),

@@ -392,23 +392,11 @@ impl RawWriter {
 
     /// Rows in `messages` and `block_dockchat_sent`.
     async fn counts(&self) -> Result<(u64, u64)> {
+        const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM mdl_messages), \
+                              (SELECT COUNT(*) FROM mdl_block_dockchat_sent)";
         let (m, s): (i64, i64) = match self {
-            RawWriter::My(p) => {
-                sqlx::query_as(
-                    "SELECT (SELECT COUNT(*) FROM mdl_messages), \
-                     (SELECT COUNT(*) FROM mdl_block_dockchat_sent)",
-                )
-                .fetch_one(p)
-                .await?
-            }
-            RawWriter::Pg(p) => {
-                sqlx::query_as(
-                    "SELECT (SELECT COUNT(*) FROM mdl_messages), \
-                     (SELECT COUNT(*) FROM mdl_block_dockchat_sent)",
-                )
-                .fetch_one(p)
-                .await?
-            }
+            RawWriter::My(p) => sqlx::query_as(COUNTS).fetch_one(p).await?,
+            RawWriter::Pg(p) => sqlx::query_as(COUNTS).fetch_one(p).await?,
         };
         Ok((m as u64, s as u64))
     }
