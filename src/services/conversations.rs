@@ -285,8 +285,8 @@ const SEARCHES_PER_WINDOW: u32 = 20;
 /// Candidates a search reads before Moodle's rules keep at most `PEOPLE_MAX` of them.
 const SEARCH_CANDIDATES: usize = 60;
 
-/// How long a read row the daemon wrote is remembered for the ingest.
-const OWN_READ_TTL: Duration = Duration::from_secs(120);
+/// How long a read row or message the daemon wrote is remembered for the ingest.
+const OWN_ROW_TTL: Duration = Duration::from_secs(120);
 
 /// How long a known window row is trusted.
 const WINDOW_KNOWN_TTL: Duration = Duration::from_secs(300);
@@ -1592,13 +1592,12 @@ impl Conversations {
         self.windows_known.clear();
     }
 
-    /// Forgets own read rows older than [`OWN_READ_TTL`] that no poll asked about, and the
+    /// Forgets own read rows and messages older than [`OWN_ROW_TTL`] that no poll asked about, and the
     /// conversation lists that can no longer be used.
     pub fn expire_caches(&self) {
-        self.own_reads.retain(|_, at| at.elapsed() < OWN_READ_TTL);
+        self.own_reads.retain(|_, at| at.elapsed() < OWN_ROW_TTL);
         // One the poll found before the writer recorded it is never taken.
-        self.own_messages
-            .retain(|_, at| at.elapsed() < OWN_READ_TTL);
+        self.own_messages.retain(|_, at| at.elapsed() < OWN_ROW_TTL);
         self.lists.sweep(|user| self.registry.is_here(user));
     }
 

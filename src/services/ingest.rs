@@ -121,10 +121,13 @@ impl Ingest {
         let now = Instant::now();
         let cluster = self.convs.ledger().is_some();
         loop {
-            // The new messages' ids, conversations and sent rows first: most are this node's
-            // writer's, delivered at its commit, and another node's dock message only needs who
-            // it is for here. Only the rest of the rows are read, by id.
-            let page = self.store.message_ids_after(self.high, PAGE).await?;
+            // The new messages' ids first (in a cluster with their sent rows): most are this
+            // node's writer's, delivered at its commit, and another node's dock message only
+            // needs who it is for here. Only the rest of the rows are read, by id.
+            let page = self
+                .store
+                .message_ids_after(self.high, PAGE, cluster)
+                .await?;
             let own: Vec<bool> = page
                 .iter()
                 .map(|n| self.convs.take_own_message(n.id))
@@ -133,17 +136,15 @@ impl Ingest {
                 let others_dock: Vec<i64> = page
                     .iter()
                     .zip(&own)
-                    .filter(|(n, own)| n.dock && !**own)
+                    .filter(|(n, own)| n.dock == Some(true) && !**own)
                     .map(|(n, _)| n.conv)
                     .collect();
                 self.learn_members(&others_dock).await?;
             }
-            // Ids a dockchat node stored: a foreign message below one of them is late.
-            let newest_dock = page.iter().filter(|n| n.dock).map(|n| n.id).max();
             let fates: Vec<Fate> = page
                 .iter()
                 .zip(&own)
-                .map(|(n, &own)| self.fate(n, own, cluster))
+                .map(|(n, &own)| self.fate(n, own))
                 .collect();
             let read: Vec<i64> = page
                 .iter()
@@ -156,6 +157,15 @@ impl Ingest {
             } else {
                 self.store.messages_by_ids(&read, cluster).await?
             };
+            // Ids a dockchat node stored (this node's, another's, or read as such): a foreign
+            // message below one of them is late.
+            let newest_dock = page
+                .iter()
+                .zip(&fates)
+                .filter(|(_, f)| !matches!(f, Fate::Read))
+                .map(|(n, _)| n.id)
+                .chain(rows.iter().filter(|r| r.dock).map(|r| r.id))
+                .max();
             let mut rows = rows.into_iter().peekable();
             for (n, fate) in page.iter().zip(fates) {
                 let first_missing = (self.high + 1).max(n.id - GAPS_MAX as i64);
@@ -163,17 +173,18 @@ impl Ingest {
                     self.gaps.insert(missing, now);
                 }
                 self.high = n.id;
-                if !n.dock && newest_dock.is_some_and(|d| d > n.id) {
-                    self.late.push_back((n.id, now));
-                }
                 match fate {
                     Fate::Own => {}
                     Fate::Known(here) => self.deliver_known(n, &here),
                     Fate::Read => {
                         // Absent: deleted between the two statements.
-                        if let Some(r) = rows.next_if(|r| r.id == n.id) {
-                            self.deliver(&r).await;
+                        let Some(r) = rows.next_if(|r| r.id == n.id) else {
+                            continue;
+                        };
+                        if !r.dock && newest_dock.is_some_and(|d| d > r.id) {
+                            self.late.push_back((r.id, now));
                         }
+                        self.deliver(&r).await;
                     }
                 }
             }
@@ -223,19 +234,16 @@ impl Ingest {
 
     /// What the poll does with a new message: nothing (this node's writer delivered it), what
     /// it can do from the ids statement alone, or read its row.
-    fn fate(&self, n: &NewId, own: bool, cluster: bool) -> Fate {
+    fn fate(&self, n: &NewId, own: bool) -> Fate {
         if own {
             return Fate::Own;
         }
-        // A message Moodle stored is always read: it is pushed here, and its recipient's dock
-        // window opens even when they are offline.
-        if !n.dock {
+        // Not known to be another node's dock message: a message Moodle stored (always read:
+        // it is pushed here, and its recipient's dock window opens even when they are
+        // offline), or on a single node one this node's writer recorded just after the poll saw
+        // it (its row says so).
+        if n.dock != Some(true) {
             return Fate::Read;
-        }
-        // On a single node a dock message is this node's writer's, recorded just after the poll
-        // saw it: delivered.
-        if !cluster {
-            return Fate::Known(Vec::new());
         }
         match self.members.get(&n.conv) {
             Some(Some(members)) => Fate::Known(
@@ -249,9 +257,8 @@ impl Ingest {
         }
     }
 
-    /// [`Ingest::deliver`] for a dock message whose row is not needed: on a single node this
-    /// node's own; in a cluster another node's, whose publications the ledger checks against
-    /// its recipients here.
+    /// [`Ingest::deliver`] for another node's dock message whose row is not needed: the ledger
+    /// checks its publications against its recipients here.
     fn deliver_known(&mut self, n: &NewId, here: &[i64]) {
         self.convs.note_message(n.conv, n.id, n.time);
         let Some(ledger) = self.convs.ledger().cloned() else {

@@ -8,8 +8,8 @@
 //! idle poll is one index descent per table.
 //! Must not: decide what is delivered to whom; the ingest service does.
 
-use super::messaging::{size_class, SIZE_CLASSES, WRITE_BATCH_MAX};
-use super::{dispatch, Result, SqlBuilder, Store};
+use super::messaging::SIZE_CLASSES;
+use super::{dispatch, size_classed, Result, SqlBuilder, Store};
 use sqlx::Row;
 
 /// A `messages` row as the poll sees it.
@@ -37,8 +37,9 @@ pub struct NewId {
     pub id: i64,
     pub conv: i64,
     pub time: i64,
-    /// A dockchat node stored it (see [`PolledMessage::dock`]).
-    pub dock: bool,
+    /// Whether a dockchat node stored it (see [`PolledMessage::dock`]); `None` when the
+    /// statement was not asked.
+    pub dock: Option<bool>,
 }
 
 /// A read row (`message_user_actions`, action 1) as the poll sees it.
@@ -81,14 +82,18 @@ const POLLED_FROM: &str = "FROM {p}messages m \
 
 #[derive(Debug)]
 pub(crate) struct IngestSql {
-    /// New messages after an id with their conversation, time and sent row only: the poll reads
-    /// the rest of a row only when someone connected here still needs it.
+    /// New messages after an id with their conversation and time only (a primary-key range, no
+    /// join): a single node reads the rest of a row only when its writer did not store it.
     ids_after: String,
-    /// Indexed by [`size_class`]: point lookups of skipped ids, padded with -1.
+    /// The same with whether a dockchat node stored each (its sent row): a cluster node needs no
+    /// more of another node's message than that.
+    ids_after_sent: String,
+    /// Indexed by [`super::messaging::size_class`]: point lookups of skipped ids, padded with -1.
     by_ids: Vec<String>,
     /// The same with [`POLLED_RECIPIENT`] (cluster nodes).
     recipient_by_ids: Vec<String>,
-    /// Indexed by [`size_class`]: the type and members of conversations, padded with -1.
+    /// Indexed by [`super::messaging::size_class`]: the type and members of conversations, padded
+    /// with -1.
     members_by_convs: Vec<String>,
     /// The same with [`POLLED_FULL`].
     full_by_ids: Vec<String>,
@@ -110,6 +115,10 @@ impl IngestSql {
         };
         IngestSql {
             ids_after: b.build(
+                "SELECT id, conversationid, timecreated, NULL FROM {p}messages \
+                 WHERE id > ? ORDER BY id LIMIT ?",
+            ),
+            ids_after_sent: b.build(
                 "SELECT m.id, m.conversationid, m.timecreated, COALESCE(s.id, 0) FROM {p}messages m \
                  LEFT JOIN {p}block_dockchat_sent s ON s.messageid = m.id \
                  WHERE m.id > ? ORDER BY m.id LIMIT ?",
@@ -163,20 +172,30 @@ where
 }
 
 impl Store {
-    /// Up to `limit` messages above id `after`, ascending: id, conversation, time and whether a
-    /// dockchat node stored it (its sent row), without the text or the recipient.
-    pub async fn message_ids_after(&self, after: i64, limit: usize) -> Result<Vec<NewId>> {
-        let sql = &self.sql.ingest.ids_after;
+    /// Up to `limit` messages above id `after`, ascending: id, conversation, time and, with
+    /// `sent`, whether a dockchat node stored it (its sent row); never the text or the recipient.
+    pub async fn message_ids_after(
+        &self,
+        after: i64,
+        limit: usize,
+        sent: bool,
+    ) -> Result<Vec<NewId>> {
+        let sql = &self.sql.ingest;
+        let sql = if sent {
+            &sql.ids_after_sent
+        } else {
+            &sql.ids_after
+        };
         dispatch!(self, pool => {
             let rows = sqlx::query(sql).bind(after).bind(limit as i64).fetch_all(pool).await?;
             rows.iter()
                 .map(|r| {
-                    let sent: i64 = r.try_get(3)?;
+                    let sent: Option<i64> = r.try_get(3)?;
                     Ok(NewId {
                         id: r.try_get(0)?,
                         conv: r.try_get(1)?,
                         time: r.try_get(2)?,
-                        dock: sent != 0,
+                        dock: sent.map(|s| s != 0),
                     })
                 })
                 .collect()
@@ -187,12 +206,11 @@ impl Store {
     pub async fn conversation_members(&self, convs: &[i64]) -> Result<Vec<(i64, i64, i64)>> {
         let sql = &self.sql.ingest.members_by_convs;
         let mut out = Vec::new();
-        for chunk in convs.chunks(WRITE_BATCH_MAX) {
-            let class = size_class(chunk.len());
+        for (class, ids) in size_classed(convs) {
             dispatch!(self, pool => {
                 let mut q = sqlx::query(&sql[class]);
-                for i in 0..(1usize << class) {
-                    q = q.bind(chunk.get(i).copied().unwrap_or(-1));
+                for id in ids {
+                    q = q.bind(id);
                 }
                 for r in q.fetch_all(pool).await? {
                     out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
@@ -230,12 +248,11 @@ impl Store {
     /// The rows of `ids` read by one of the size-classed statements `by_class`.
     async fn polled_by_ids(&self, ids: &[i64], by_class: &[String]) -> Result<Vec<PolledMessage>> {
         let mut out = Vec::new();
-        for chunk in ids.chunks(WRITE_BATCH_MAX) {
-            let class = size_class(chunk.len());
+        for (class, ids) in size_classed(ids) {
             dispatch!(self, pool => {
                 let mut q = sqlx::query(&by_class[class]);
-                for i in 0..(1usize << class) {
-                    q = q.bind(chunk.get(i).copied().unwrap_or(-1));
+                for id in ids {
+                    q = q.bind(id);
                 }
                 for r in q.fetch_all(pool).await? {
                     out.push(polled(&r)?);

@@ -7,7 +7,7 @@
 //! Owns: those reads. Must not: decide order or visibility; the conversations service does.
 
 use super::messaging::{size_class, SIZE_CLASSES};
-use super::{dispatch, Result, SqlBuilder, Store};
+use super::{dispatch, padded, Result, SqlBuilder, Store};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -289,11 +289,4 @@ impl Store {
         });
         Ok(out)
     }
-}
-
-/// `ids` padded with -1 (no row has it) to the `class`'s statement size.
-fn padded(ids: &[i64], class: usize) -> Vec<i64> {
-    (0..(1usize << class))
-        .map(|i| ids.get(i).copied().unwrap_or(-1))
-        .collect()
 }

@@ -218,6 +218,22 @@ pub(crate) fn batches(ids: &[i64]) -> Vec<[i64; BATCH]> {
         .collect()
 }
 
+/// `ids` in runs of at most [`messaging::WRITE_BATCH_MAX`], each with its
+/// [`messaging::size_class`] and padded to that class's statement size.
+pub(crate) fn size_classed(ids: &[i64]) -> impl Iterator<Item = (usize, Vec<i64>)> + '_ {
+    ids.chunks(messaging::WRITE_BATCH_MAX).map(|chunk| {
+        let class = messaging::size_class(chunk.len());
+        (class, padded(chunk, class))
+    })
+}
+
+/// `ids` padded with -1 (no row has it) to the `class`'s statement size.
+pub(crate) fn padded(ids: &[i64], class: usize) -> Vec<i64> {
+    (0..(1usize << class))
+        .map(|i| ids.get(i).copied().unwrap_or(-1))
+        .collect()
+}
+
 impl Store {
     /// Connects to `url` with at most `pool_size` connections and builds every statement.
     pub async fn connect(url: &str, prefix: &str, pool_size: u32) -> Result<Store> {
