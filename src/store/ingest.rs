@@ -57,22 +57,23 @@ pub struct PolledRead {
 }
 
 /// The columns of a polled message (the sent row's id, or 0, says whether the daemon stored it); text
-/// and recipient only for rows the daemon did not store.
+/// and recipient only for rows the daemon did not store. `o.userid + 0`: see the store's
+/// `OTHER_MEMBER` (the member is found by the conversation's index).
 const POLLED: &str = "m.id, COALESCE(s.id, 0), m.useridfrom, m.conversationid, c.type, \
-     CASE WHEN s.id IS NULL THEN (SELECT MIN(o.userid) FROM {p}message_conversation_members o \
+     CASE WHEN s.id IS NULL THEN (SELECT MIN(o.userid + 0) FROM {p}message_conversation_members o \
        WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom) END, \
      CASE WHEN s.id IS NULL THEN COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, '') ELSE '' END, \
      m.timecreated, ''";
 /// [`POLLED`] with text, recipient and client message id for every row: what a cluster node needs
 /// to deliver another node's message that its publication did not bring.
 const POLLED_FULL: &str = "m.id, COALESCE(s.id, 0), m.useridfrom, m.conversationid, c.type, \
-     (SELECT MIN(o.userid) FROM {p}message_conversation_members o \
+     (SELECT MIN(o.userid + 0) FROM {p}message_conversation_members o \
        WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom), \
      COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, ''), m.timecreated, COALESCE(s.clientmsgid, '')";
 /// [`POLLED`] with the recipient for every row, the daemon's included: in a cluster a node needs
 /// to know whether a message another node stored is for someone connected to it.
 const POLLED_RECIPIENT: &str = "m.id, COALESCE(s.id, 0), m.useridfrom, m.conversationid, c.type, \
-     (SELECT MIN(o.userid) FROM {p}message_conversation_members o \
+     (SELECT MIN(o.userid + 0) FROM {p}message_conversation_members o \
        WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom), \
      CASE WHEN s.id IS NULL THEN COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, '') ELSE '' END, \
      m.timecreated, ''";
