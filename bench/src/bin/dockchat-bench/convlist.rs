@@ -32,7 +32,6 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use serde_json::Value;
-use sha1::{Digest, Sha1};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -40,7 +39,9 @@ use crate::client;
 use crate::harness::Harness;
 use crate::procs::CpuMark;
 use crate::report::{self, round};
-use crate::setup::{course_context, Conn, DbKind, Inserter, Layout, Rng, FIRST_USER, SITE_URL};
+use crate::setup::{
+    course_context, sha1_hex, Conn, DbKind, Inserter, Layout, Rng, FIRST_USER, SITE_URL,
+};
 
 /// The conversations page size of the dock (`PAGE_SIZE` in amd/src/panel.js).
 pub const PAGE: usize = 20;
@@ -383,16 +384,6 @@ fn sort_expected(list: &mut [Expected]) {
 
 fn uid(k: usize) -> u64 {
     FIRST_USER + k as u64
-}
-
-fn sha1_hex(s: &str) -> String {
-    Sha1::digest(s.as_bytes())
-        .iter()
-        .fold(String::with_capacity(40), |mut out, b| {
-            use std::fmt::Write as _;
-            let _ = write!(out, "{b:02x}");
-            out
-        })
 }
 
 /// A string literal for `kind` (MariaDB reads backslashes as escapes).

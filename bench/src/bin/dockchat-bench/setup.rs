@@ -106,7 +106,7 @@ pub struct Dataset {
 }
 
 /// Id of the group conversation of group `g` (0-based): the bench inserts them with explicit ids,
-/// 1, 2, … (the message_conversations table is otherwise empty at setup).
+/// 1, 2, … (the users' self conversations follow them).
 pub fn group_conversation_id(g: usize) -> u64 {
     1 + g as u64
 }
@@ -658,9 +658,9 @@ async fn insert_site(db: &mut Conn, data: &Dataset, secret: &str) -> Result<()> 
     }
     ins.flush().await?;
 
-    insert_groups(db, data, &lay, &course_ctx, now).await?;
+    let groups = insert_groups(db, data, &lay, &course_ctx, now).await?;
     match &data.extra {
-        Extra::None => Ok(()),
+        Extra::None => insert_self_conversations(db, data, &lay, groups, now).await,
         Extra::Conversations(spec) => crate::convlist::seed(db, spec, &lay).await,
         Extra::Site(spec) => crate::search::seed(db, spec, &lay).await,
     }
@@ -676,10 +676,10 @@ async fn insert_groups(
     lay: &Layout,
     course_ctx: &dyn Fn(u64) -> u64,
     now: u64,
-) -> Result<()> {
+) -> Result<usize> {
     let size = data.group_members;
     if size == 0 || data.users == 0 {
-        return Ok(());
+        return Ok(0);
     }
     let groups = data.users.div_ceil(size);
     let mut ins = Inserter::new(
@@ -714,7 +714,77 @@ async fn insert_groups(
         let uid = FIRST_USER + k as u64;
         ins.row(format!("{conv}, {uid}, {now}")).await?;
     }
+    ins.flush().await?;
+    Ok(groups)
+}
+
+/// Every user's self conversation, as Moodle's `user_create_user` makes it for each new user
+/// (`api::create_conversation` of type SELF, then starred): type 3, convhash sha1 of the user
+/// id, enabled; its one member row; the star in `favourite`, in the user's context. The ids
+/// follow the `groups` group conversations. Besides being what every Moodle site holds, these
+/// rows give the conversation tables real statistics at setup, as a site's have: a table
+/// analysed while empty plans its lookups as if it stayed so (the convlist and search scenarios
+/// seed conversations of their own).
+async fn insert_self_conversations(
+    db: &mut Conn,
+    data: &Dataset,
+    lay: &Layout,
+    groups: usize,
+    now: u64,
+) -> Result<()> {
+    let conv_id = |k: usize| (groups + 1 + k) as u64;
+    let mut ins = Inserter::new(
+        db,
+        "message_conversations",
+        "id, type, name, convhash, component, itemtype, itemid, contextid, enabled, timecreated, \
+         timemodified",
+    );
+    for k in 0..data.users {
+        let uid = FIRST_USER + k as u64;
+        ins.row(format!(
+            "{}, 3, NULL, '{}', NULL, NULL, NULL, NULL, 1, {now}, {now}",
+            conv_id(k),
+            sha1_hex(&uid.to_string())
+        ))
+        .await?;
+    }
+    ins.flush().await?;
+    let mut ins = Inserter::new(
+        db,
+        "message_conversation_members",
+        "conversationid, userid, timecreated",
+    );
+    for k in 0..data.users {
+        let uid = FIRST_USER + k as u64;
+        ins.row(format!("{}, {uid}, {now}", conv_id(k))).await?;
+    }
+    ins.flush().await?;
+    let mut ins = Inserter::new(
+        db,
+        "favourite",
+        "component, itemtype, itemid, contextid, userid, ordering, timecreated, timemodified",
+    );
+    for k in 0..data.users {
+        let uid = FIRST_USER + k as u64;
+        ins.row(format!(
+            "'core_message', 'message_conversations', {}, {}, {uid}, NULL, {now}, {now}",
+            conv_id(k),
+            lay.user_context(k)
+        ))
+        .await?;
+    }
     ins.flush().await
+}
+
+/// The lowercase hex SHA-1 of `s`, as PHP's `sha1()` (Moodle's conversation hashes).
+pub fn sha1_hex(s: &str) -> String {
+    use sha1::{Digest, Sha1};
+    Sha1::digest(s.as_bytes())
+        .iter()
+        .fold(String::with_capacity(40), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 /// Fresh statistics, so the planner sees the real table sizes; on PostgreSQL also moves the id
