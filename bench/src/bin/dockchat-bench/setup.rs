@@ -704,18 +704,28 @@ async fn insert_groups(
         .await?;
     }
     ins.flush().await?;
+    insert_members(db, data.users, now, |k| group_conversation_id(k / size)).await?;
+    Ok(groups)
+}
+
+/// One `message_conversation_members` row for each of the first `users` users, in the
+/// conversation `conv_of` gives them.
+async fn insert_members(
+    db: &mut Conn,
+    users: usize,
+    now: u64,
+    conv_of: impl Fn(usize) -> u64,
+) -> Result<()> {
     let mut ins = Inserter::new(
         db,
         "message_conversation_members",
         "conversationid, userid, timecreated",
     );
-    for k in 0..data.users {
-        let conv = group_conversation_id(k / size);
+    for k in 0..users {
         let uid = FIRST_USER + k as u64;
-        ins.row(format!("{conv}, {uid}, {now}")).await?;
+        ins.row(format!("{}, {uid}, {now}", conv_of(k))).await?;
     }
-    ins.flush().await?;
-    Ok(groups)
+    ins.flush().await
 }
 
 /// Every user's self conversation, as Moodle's `user_create_user` makes it for each new user
@@ -749,16 +759,7 @@ async fn insert_self_conversations(
         .await?;
     }
     ins.flush().await?;
-    let mut ins = Inserter::new(
-        db,
-        "message_conversation_members",
-        "conversationid, userid, timecreated",
-    );
-    for k in 0..data.users {
-        let uid = FIRST_USER + k as u64;
-        ins.row(format!("{}, {uid}, {now}", conv_id(k))).await?;
-    }
-    ins.flush().await?;
+    insert_members(db, data.users, now, conv_id).await?;
     let mut ins = Inserter::new(
         db,
         "favourite",
