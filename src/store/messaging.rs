@@ -208,15 +208,15 @@ pub struct Stored {
 /// The conversations of a pair: `convhash` of type individual (Moodle's index on convhash is not
 /// unique, so a race in Moodle can leave two; reads cover all of them, writes use the lowest id).
 /// `type + 0`: the type is checked, never searched by Moodle's index on it. Every pair's
-/// conversation has type 1, but PostgreSQL with no statistics on the table (a new site, or
-/// autovacuum off) rates that index as selective as convhash's and walks every conversation.
+/// conversation has type 1, yet PostgreSQL walked that index for the writer's batch lookup
+/// (every conversation on each call) where it had no statistics of type 1 rows.
 const PAIR_CONVS: &str =
     "SELECT id FROM {p}message_conversations WHERE convhash = ? AND type + 0 = 1";
 /// The text the dock shows (Moodle's lists read smallmessage the same way).
 const TEXT: &str = "COALESCE(NULLIF(m.smallmessage, ''), m.fullmessage, '')";
 /// The other member of a message's conversation (none for a self conversation). `userid + 0`:
 /// found by the conversation's index, never by a walk of Moodle's userid index for the minimum
-/// (PostgreSQL's plan with no statistics on the table: 1,600 member rows read per lookup).
+/// (PostgreSQL's plan with no statistics on the table read 1,600 member rows per lookup).
 const OTHER_MEMBER: &str = "(SELECT MIN(o.userid + 0) FROM {p}message_conversation_members o \
      WHERE o.conversationid = m.conversationid AND o.userid <> m.useridfrom)";
 /// Only one conversation, by id (a group's), where [`PAIR_CONVS`] selects a pair's.
@@ -233,8 +233,6 @@ pub(crate) struct MessagingSql {
     members_insert: String,
     /// Indexed by [`size_class`]: batched lookups padded to a power of two, and multi-row inserts.
     conv_by_hashes: Vec<String>,
-    /// Whether `conv_by_hashes` may keep a prepared plan (not on PostgreSQL: see its builder).
-    conv_by_hashes_prepared: bool,
     /// Padded lookups of conversations by id, with `enabled` (group sends).
     conv_by_ids: Vec<String>,
     msg_by_keys: Vec<String>,
@@ -402,13 +400,6 @@ impl MessagingSql {
                     ))
                 })
                 .collect(),
-            // PostgreSQL keeps a generic plan after a prepared statement's fifth run. Chosen
-            // while `message_conversations` holds a few rows (a new site, or statistics not
-            // refreshed, as where autovacuum is off), it scans the whole table for every batch
-            // and keeps doing so as the table grows: 1.1 ms per lookup at 3,000 conversations
-            // in the cluster benchmark, a third of the database's CPU per message. Unprepared,
-            // it is planned per batch with the table's current size (tens of microseconds).
-            conv_by_hashes_prepared: b.dialect != Dialect::Postgres,
             conv_by_ids: (0..SIZE_CLASSES)
                 .map(|c| {
                     b.build(&format!(
@@ -840,8 +831,7 @@ macro_rules! fetch_convs {
     ($sql:expr, $conn:expr, $hashes:expr, $out:expr, $session:expr) => {{
         for chunk in $hashes.chunks(WRITE_BATCH_MAX) {
             let class = size_class(chunk.len());
-            let mut q =
-                sqlx::query(&$sql.conv_by_hashes[class]).persistent($sql.conv_by_hashes_prepared);
+            let mut q = sqlx::query(&$sql.conv_by_hashes[class]);
             for i in 0..(1usize << class) {
                 // Padding: a convhash is 40 hex digits, never empty.
                 q = q.bind(chunk.get(i).copied().unwrap_or(""));
