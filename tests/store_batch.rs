@@ -340,3 +340,165 @@ async fn moodle_rules(db: &TestDb, store: &Store) {
     ))
     .await;
 }
+
+/// Two nodes' writers (two stores, each with a pool of its own) store the first sends of the same
+/// new pairs at the same moment, one from each side: each pair ends with one conversation, its two
+/// members, and both messages in it. Without a lock across writers most pairs got two.
+async fn racing_writers_create_one_conversation_per_pair(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    race_new_pairs(&db, true).await;
+    db.destroy().await;
+    if backend == Backend::MariaDb {
+        // MySQL's path: a conversation and its members inserted one by one.
+        let db2 = TestDb::standard(backend).await;
+        race_new_pairs(&db2, false).await;
+        db2.destroy().await;
+    }
+}
+db_test!(racing_writers_create_one_conversation_per_pair);
+
+async fn race_new_pairs(db: &TestDb, returning: bool) {
+    const ROUNDS: i64 = 12;
+    const PAIRS: i64 = 16;
+    let connect = || async {
+        let store = Store::connect(&db.url, PREFIX, 2).await.expect("connect");
+        if returning {
+            store
+        } else {
+            store.without_returning()
+        }
+    };
+    let (node_a, node_b) = (connect().await, connect().await);
+    // Users no fixture pair uses (the store checks no permission; the service did).
+    let user = |round: i64, pair: i64, side: i64| 10_000 + round * 1_000 + pair * 2 + side;
+    for round in 0..ROUNDS {
+        let forth: Vec<NewMessage> = (0..PAIRS)
+            .map(|p| {
+                send(
+                    user(round, p, 0),
+                    user(round, p, 1),
+                    &format!("r{round}p{p}a"),
+                )
+            })
+            .collect();
+        // The other side in reverse order: each writer meets the other's pairs last.
+        let back: Vec<NewMessage> = (0..PAIRS)
+            .rev()
+            .map(|p| {
+                send(
+                    user(round, p, 1),
+                    user(round, p, 0),
+                    &format!("r{round}p{p}b"),
+                )
+            })
+            .collect();
+        let (a, b) = tokio::join!(node_a.store_batch(&forth), node_b.store_batch(&back));
+        let (a, b) = (a.expect("node a's batch"), b.expect("node b's batch"));
+        for p in 0..PAIRS as usize {
+            let (mine, theirs) = (&a[p], &b[PAIRS as usize - 1 - p]);
+            assert!(!mine.dup && !theirs.dup && mine.message.id > 0 && theirs.message.id > 0);
+            assert_eq!(
+                mine.message.conv, theirs.message.conv,
+                "round {round}, pair {p}: both sends in one conversation"
+            );
+        }
+    }
+    let first = user(0, 0, 0);
+    let twins = db
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM (SELECT convhash FROM {{p}}message_conversations \
+             WHERE type = 1 AND id IN (SELECT conversationid FROM {{p}}message_conversation_members WHERE userid >= {first}) \
+             GROUP BY convhash HAVING COUNT(*) > 1) t"
+        ))
+        .await;
+    assert_eq!(twins, Some(0), "no pair has two conversations");
+    let pairs = ROUNDS * PAIRS;
+    assert_eq!(
+        db.count(&format!(
+            "message_conversation_members WHERE userid >= {first}"
+        ))
+        .await,
+        2 * pairs,
+        "two members per conversation"
+    );
+    assert_eq!(
+        db.count(&format!("messages WHERE useridfrom >= {first}"))
+            .await,
+        2 * pairs
+    );
+    // Each pair's hash is Moodle's, and the conversation holds both of its messages.
+    for round in [0, ROUNDS - 1] {
+        let (x, y) = (user(round, 3, 0), user(round, 3, 1));
+        let conv = node_a.conversation(x, y).await.expect("lookup");
+        let conv = conv.expect("the pair has a conversation");
+        assert_eq!(
+            db.count(&format!("messages WHERE conversationid = {conv}"))
+                .await,
+            2
+        );
+    }
+    node_a.close().await;
+    node_b.close().await;
+}
+
+/// MySQL's conversation lock (`GET_LOCK`) belongs to the session, not the transaction: a batch
+/// that fails while holding it ends its session, so no pooled connection keeps it; and a batch
+/// that cannot get it in time (held elsewhere) is stored without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_s_conversation_lock_is_never_left_held() {
+    use sqlx::Connection;
+    common::bounded(async {
+        let db = TestDb::standard(Backend::MariaDb).await;
+        let name = "CONCAT('dockchat:', MD5(CONCAT(DATABASE(), '.', '{p}message_conversations')))";
+        let is_free = format!("SELECT IS_FREE_LOCK({name})");
+        let store = Store::connect(&db.url, PREFIX, 2).await.expect("connect");
+
+        // The members insert fails, after the conversation lock was taken.
+        db.execp(
+            "ALTER TABLE {p}message_conversation_members \
+             ADD CONSTRAINT dockchat_test_refuse CHECK (userid <> 29999)",
+        )
+        .await;
+        let failed = store.store_batch(&[send(20_001, 29_999, "refused")]).await;
+        assert!(failed.is_err(), "the batch fails: {failed:?}");
+        assert_eq!(
+            db.scalar(&is_free).await,
+            Some(1),
+            "the lock went with the session"
+        );
+        assert_eq!(db.count("messages WHERE useridfrom = 20001").await, 0);
+        let out = store
+            .store_batch(&[send(20_001, 20_002, "next")])
+            .await
+            .expect("the next new pair is stored");
+        assert!(out[0].message.id > 0 && out[0].message.conv > 0);
+        assert_eq!(db.scalar(&is_free).await, Some(1), "released after a batch");
+
+        // Held by another session: the writer waits its bound, then goes on without it.
+        let mut other = sqlx::MySqlConnection::connect(&db.url)
+            .await
+            .expect("another session");
+        let held: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT CAST(GET_LOCK({}, 0) AS SIGNED)",
+            name.replace("{p}", &db.prefix)
+        ))
+        .fetch_one(&mut other)
+        .await
+        .expect("GET_LOCK");
+        assert_eq!(held, Some(1));
+        let out = store
+            .store_batch(&[send(20_003, 20_004, "waited")])
+            .await
+            .expect("stored without the lock");
+        assert!(out[0].message.id > 0 && !out[0].dup);
+        assert_eq!(
+            db.scalar(&is_free).await,
+            Some(0),
+            "still the other session's"
+        );
+        other.close().await.expect("close");
+        store.close().await;
+        db.destroy().await;
+    })
+    .await
+}

@@ -7,7 +7,8 @@
 //! See docs/design/moodle-store.md for the Moodle source behind each column.
 //!
 //! Owns: the batched, idempotent message insert used by the single message writer (one transaction
-//! per batch, conversations found or created by `convhash`), settling an unanswered COMMIT, history,
+//! per batch, conversations found or created by `convhash`, one per pair even with writers on
+//! several nodes), settling an unanswered COMMIT, history,
 //! resume, read state, deletion for one user (`api::delete_message`, `delete_conversation_by_id`) and
 //! unread counts by Moodle's definitions.
 //! Must not: check permissions or push frames; callers do that before and after.
@@ -222,6 +223,71 @@ const OTHER_MEMBER: &str = "(SELECT MIN(o.userid + 0) FROM {p}message_conversati
 /// Only one conversation, by id (a group's), where [`PAIR_CONVS`] selects a pair's.
 const ONE_CONV: &str = "?";
 
+/// Longest a writer waits for MySQL's conversation lock (under [`WRITE_TIMEOUT`]); past it the
+/// batch goes on without it, as a single node would.
+const CONV_LOCK_WAIT_SECS: i64 = 3;
+
+/// How the writers of several nodes take turns creating conversations. Each node's writer runs a
+/// batch with a pair not known to have a conversation alone, but two nodes may both find a new
+/// pair's hash missing and both create it (Moodle's index on convhash is not unique). Held, the
+/// lock makes a writer see the conversation another one created, committed, before it.
+#[derive(Debug)]
+enum ConvLock {
+    /// SQLite: the demo's single node; its write transaction is exclusive anyway.
+    None,
+    /// PostgreSQL: one transaction-level advisory lock per missing hash, taken in key order (no
+    /// deadlock between writers) and released by the COMMIT or ROLLBACK. The parameter is a JSON
+    /// array of [`advisory_key`]s. READ COMMITTED: the lookup that follows sees every conversation
+    /// whose creator held the lock before.
+    Advisory(String),
+    /// MySQL: a named lock (`GET_LOCK`, one per database and table), held while the missing
+    /// hashes are looked up again and created, and released before the messages are written. It
+    /// belongs to the session, not the transaction, so a batch that fails holding it ends its
+    /// session. The lookup is a locking read: it sees conversations committed since the
+    /// transaction's snapshot and waits for one whose creator has released the lock but not
+    /// committed yet. Holding the lock across those reads and inserts also keeps two writers' gap
+    /// locks on the convhash index from deadlocking each other.
+    Named {
+        /// `GET_LOCK`; parameters: the table's name, the wait in seconds. 1 when granted.
+        lock: String,
+        unlock: String,
+        table: String,
+    },
+}
+
+impl ConvLock {
+    fn new(b: &SqlBuilder) -> Self {
+        match b.dialect {
+            Dialect::Sqlite => ConvLock::None,
+            // `FROM` a function, per element in array order: each lock is taken in turn. The
+            // keys have their top bit set, which Moodle's advisory locks on the bigint key (a
+            // session row's id) never do.
+            Dialect::Postgres => ConvLock::Advisory(b.build(
+                "SELECT COUNT(*) FROM json_array_elements_text(CAST(? AS JSON)) AS k(v), \
+                 LATERAL pg_advisory_xact_lock(CAST(k.v AS BIGINT)) AS l",
+            )),
+            // Names are server-wide: the database's name keeps two sites apart (hashed, as a
+            // name is at most 64 characters).
+            Dialect::MySql => ConvLock::Named {
+                lock: "SELECT CAST(GET_LOCK(CONCAT('dockchat:', MD5(CONCAT(DATABASE(), '.', ?))), ?) AS SIGNED)"
+                    .into(),
+                unlock: "DO RELEASE_ALL_LOCKS()".into(),
+                table: b.build("{p}message_conversations"),
+            },
+        }
+    }
+}
+
+/// The advisory lock key of a conversation hash: its first 64 bits (the hash is sha1 hex), the top
+/// bit set.
+fn advisory_key(convhash: &str) -> i64 {
+    let bits = convhash
+        .get(..16)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or(0);
+    (bits | 1 << 63) as i64
+}
+
 #[derive(Debug)]
 pub(crate) struct MessagingSql {
     /// The server session of the current connection (none on SQLite).
@@ -233,6 +299,10 @@ pub(crate) struct MessagingSql {
     members_insert: String,
     /// Indexed by [`size_class`]: batched lookups padded to a power of two, and multi-row inserts.
     conv_by_hashes: Vec<String>,
+    /// The same lookup once [`ConvLock`] is held, seeing what other writers committed (a locking
+    /// read on MySQL, whose snapshot would not), without the session row.
+    conv_by_hashes_current: Vec<String>,
+    conv_lock: ConvLock,
     /// Padded lookups of conversations by id, with `enabled` (group sends).
     conv_by_ids: Vec<String>,
     msg_by_keys: Vec<String>,
@@ -400,6 +470,20 @@ impl MessagingSql {
                     ))
                 })
                 .collect(),
+            conv_by_hashes_current: (0..SIZE_CLASSES)
+                .map(|c| {
+                    let locking = match b.dialect {
+                        Dialect::MySql => " LOCK IN SHARE MODE",
+                        Dialect::Postgres | Dialect::Sqlite => "",
+                    };
+                    b.build(&format!(
+                        "SELECT id, convhash, enabled + 0 * id FROM {{p}}message_conversations \
+                         WHERE type + 0 = 1 AND convhash IN ({}) ORDER BY 1{locking}",
+                        vec!["?"; 1 << c].join(", ")
+                    ))
+                })
+                .collect(),
+            conv_lock: ConvLock::new(b),
             conv_by_ids: (0..SIZE_CLASSES)
                 .map(|c| {
                     b.build(&format!(
@@ -825,13 +909,14 @@ macro_rules! fetch_by_keys {
     }};
 }
 
-/// The canonical (lowest id) individual conversation of each hash, with its `enabled`; and the
-/// server session, into `$session` (MySQL, PostgreSQL).
+/// The canonical (lowest id) individual conversation of each hash, with its `enabled`; and, with
+/// `conv_by_hashes`, the server session, into `$session` (MySQL, PostgreSQL).
 macro_rules! fetch_convs {
-    ($sql:expr, $conn:expr, $hashes:expr, $out:expr, $session:expr) => {{
+    ($stmts:expr, $conn:expr, $hashes:expr, $out:expr, $session:expr) => {{
+        let stmts: &[String] = $stmts;
         for chunk in $hashes.chunks(WRITE_BATCH_MAX) {
             let class = size_class(chunk.len());
-            let mut q = sqlx::query(&$sql.conv_by_hashes[class]);
+            let mut q = sqlx::query(&stmts[class]);
             for i in 0..(1usize << class) {
                 // Padding: a convhash is 40 hex digits, never empty.
                 q = q.bind(chunk.get(i).copied().unwrap_or(""));
@@ -924,7 +1009,7 @@ macro_rules! insert_messages {
 /// without RETURNING (MySQL) also a duplicate check before, and one INSERT per message. Only a
 /// pair's first message, a window's first use or a retried cid add statements.
 macro_rules! store_batch_body {
-    ($kind:ident, $open:path, $begin:expr, $sql:expr, $wsql:expr, $batch:expr, $returning:expr, $turn:expr) => {{
+    ($store:expr, $kind:ident, $open:path, $begin:expr, $sql:expr, $wsql:expr, $batch:expr, $returning:expr, $turn:expr) => {{
         let mut turn: IdTurn = $turn;
         let sql: &MessagingSql = $sql;
         let batch: &[NewMessage] = $batch;
@@ -934,6 +1019,9 @@ macro_rules! store_batch_body {
         // Everything up to the commit runs under one deadline (pool acquire included): a database
         // that does not answer fails the batch in seconds, and dropping the transaction rolls it
         // back, so a timeout here always means nothing was stored.
+        // The session holding MySQL's conversation lock, while it does ([`ConvLock::Named`]).
+        let mut holder: Option<i64> = None;
+        let lock_holder = &mut holder;
         let prepared = tokio::time::timeout(WRITE_TIMEOUT, async {
         let mut tx = $begin.await?;
         let t_begin = started.elapsed();
@@ -972,7 +1060,7 @@ macro_rules! store_batch_body {
         hashes.sort_unstable();
         hashes.dedup();
         let mut convs: HashMap<String, (i64, bool)> = HashMap::with_capacity(hashes.len());
-        fetch_convs!(sql, tx, hashes, convs, session);
+        fetch_convs!(&sql.conv_by_hashes, tx, hashes, convs, session);
         if session.is_none() && !candidates.is_empty() {
             if let Some(q) = &sql.session_id {
                 session = Some(sqlx::query_scalar::<_, i64>(q).fetch_one(&mut *tx).await?);
@@ -995,6 +1083,42 @@ macro_rules! store_batch_body {
             }
             for r in q.fetch_all(&mut *tx).await? {
                 group_enabled.insert(r.try_get::<i64, _>(0)?, r.try_get::<i64, _>(1)? != 0);
+            }
+        }
+        // Pairs with no conversation yet: another node's writer may be creating the same ones
+        // now. With the lock held, they are looked up again (see [`ConvLock`]).
+        let unknown: Vec<&str> = hashes.iter().copied().filter(|h| !convs.contains_key(*h)).collect();
+        if !unknown.is_empty() {
+            let locked = match &sql.conv_lock {
+                ConvLock::None => false,
+                ConvLock::Advisory(stmt) => {
+                    let mut keys: Vec<i64> = unknown.iter().map(|h| advisory_key(h)).collect();
+                    keys.sort_unstable();
+                    keys.dedup();
+                    sqlx::query(stmt).bind(json_array(&keys)?).execute(&mut *tx).await?;
+                    true
+                }
+                ConvLock::Named { lock, table, .. } => {
+                    let granted: Option<i64> = sqlx::query_scalar(lock)
+                        .bind(table)
+                        .bind(CONV_LOCK_WAIT_SECS)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if granted == Some(1) {
+                        // From here until it is released, a failure ends the session.
+                        *lock_holder = session;
+                        true
+                    } else {
+                        tracing::warn!(
+                            pairs = unknown.len(),
+                            "the conversation lock was not granted in time; creating the conversations without it"
+                        );
+                        false
+                    }
+                }
+            };
+            if locked {
+                fetch_convs!(&sql.conv_by_hashes_current, tx, unknown, convs, session);
             }
         }
         if let (true, Some(conv_stmt), Some(members_stmt)) =
@@ -1049,6 +1173,11 @@ macro_rules! store_batch_body {
                 .execute(&mut *tx)
                 .await?;
             convs.insert(hash.clone(), (id, true));
+        }
+        if let (Some(_), ConvLock::Named { unlock, .. }) = (*lock_holder, &sql.conv_lock) {
+            // The new conversations' row locks keep the next writer waiting until the commit.
+            sqlx::query(unlock).execute(&mut *tx).await?;
+            *lock_holder = None;
         }
 
         // The messages, except into disabled conversations.
@@ -1274,8 +1403,16 @@ macro_rules! store_batch_body {
             phases,
         })
         })
-        .await
-        .map_err(|_| super::StoreError::Timeout("the batch did not reach its commit in time"))??;
+        .await;
+        if let Some(session) = holder {
+            // The batch failed or ran out of time holding the lock: ending its session (which
+            // rolls the transaction back) frees the lock for the other nodes.
+            if let Err(e) = $store.end_session(session).await {
+                tracing::error!(error = %e, session, "a session holding the conversation lock could not be ended");
+            }
+        }
+        let prepared = prepared
+            .map_err(|_| super::StoreError::Timeout("the batch did not reach its commit in time"))??;
         Ok(prepared)
     }};
 }
@@ -1462,6 +1599,7 @@ impl Store {
         match &self.db {
             super::Db::MySql(pool) => {
                 store_batch_body!(
+                    self,
                     MySql,
                     OpenTx::MySql,
                     pool.begin(),
@@ -1474,6 +1612,7 @@ impl Store {
             }
             super::Db::Postgres(pool) => {
                 store_batch_body!(
+                    self,
                     Other,
                     OpenTx::Postgres,
                     pool.begin(),
@@ -1489,6 +1628,7 @@ impl Store {
             // between, instead of waiting on the busy timeout.
             super::Db::Sqlite(pool) => {
                 store_batch_body!(
+                    self,
                     Other,
                     OpenTx::Sqlite,
                     pool.begin_with("BEGIN IMMEDIATE"),

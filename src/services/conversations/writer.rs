@@ -12,7 +12,8 @@
 //! order of sends, one sender's acks and messages come in the order they were sent, and a client
 //! never holds an id while a lower one of the dock's is still uncommitted (a resume from its
 //! cursor misses nothing, PROTOCOL §5.1). A batch with a pair not known to have a conversation runs
-//! alone (two would each create it); a retried cid waits for its first send's commit.
+//! alone (two would each create it; between nodes the store's conversation lock keeps them apart);
+//! a retried cid waits for its first send's commit.
 //! Must not: check permissions (the service did, before queueing) or write SQL.
 
 use super::{
