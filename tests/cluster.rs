@@ -3,7 +3,8 @@
 //! users on different nodes chat, type, read and see each other's presence; a user with tabs on two
 //! nodes; a node killed with SIGKILL (its users go offline everywhere and resume elsewhere with
 //! nothing lost or doubled); a Redis of the test's own stopped and restarted (delivery between nodes
-//! falls back to the database, `/healthz` says degraded, then recovers).
+//! falls back to the database, `/healthz` says degraded, then recovers); pairs who never talked
+//! sending their first messages at once from two nodes (one conversation each).
 
 mod common;
 
@@ -931,3 +932,103 @@ async fn a_window_closed_on_one_node_reopens_for_a_send_from_another(backend: Ba
     db.destroy().await;
 }
 db_test!(a_window_closed_on_one_node_reopens_for_a_send_from_another);
+
+/// Pairs who never talked send each other their first messages at the same moment, one side on
+/// each node: both nodes' writers find no conversation, yet each pair ends with one, holding both
+/// messages, and each message reaches its recipient once.
+async fn first_messages_sent_at_once_from_two_nodes_share_one_conversation(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    let prefix = prefix("firstsend", backend);
+    let mut a = Node::start(&db, REDIS, &prefix, "a").await;
+    let mut b = Node::start(&db, REDIS, &prefix, "b").await;
+    until("both nodes joined", Duration::from_secs(10), || {
+        a.is_up() && b.is_up()
+    })
+    .await;
+    // In Algebra (students and their teacher), none of whom has a conversation yet.
+    let on_a = [ALICE, BOB, CAROL];
+    let on_b = [LEO, TEACHER];
+    assert_eq!(db.count("message_conversations WHERE type = 1").await, 0);
+    let mut clients = Vec::new();
+    for &u in &on_a {
+        clients.push((u, a.client(u).await, &on_b[..]));
+    }
+    for &u in &on_b {
+        clients.push((u, b.client(u).await, &on_a[..]));
+    }
+    // Every send leaves before any answer is read, so both writers get their batch at once.
+    for (me, c, peers) in clients.iter_mut() {
+        for &peer in peers.iter() {
+            let cid = format!("first-{me}-{peer}");
+            c.send(json!({"type": "send", "to": peer, "cid": cid, "text": cid}))
+                .await;
+        }
+    }
+    // Each tab gets an ack and the copy of each of its sends, and each peer's message, once.
+    for (me, c, peers) in clients.iter_mut() {
+        let (mut acks, mut copies, mut from) = (0, 0, Vec::new());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while acks < peers.len() || copies < peers.len() || from.len() < peers.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match c.next_within(left).await {
+                Some(Frame::Json(f)) if f["type"] == "ack" => acks += 1,
+                Some(Frame::Json(f)) if f["type"] == "message" && f["message"]["from"] == *me => {
+                    copies += 1
+                }
+                Some(Frame::Json(f)) if f["type"] == "message" => {
+                    from.push(f["message"]["from"].as_i64().expect("from"))
+                }
+                Some(Frame::Json(f)) if f["type"] == "error" => panic!("user {me}: {f}"),
+                Some(Frame::Json(_)) => {}
+                other => panic!("user {me}: {acks} acks, {copies} copies, messages from {from:?}, then {other:?}"),
+            }
+        }
+        from.sort_unstable();
+        let mut expected = peers.to_vec();
+        expected.sort_unstable();
+        assert_eq!(from, expected, "user {me}: one message from each peer");
+    }
+    futures_util::future::join_all(
+        clients
+            .iter_mut()
+            .map(|(_, c, _)| c.expect_none("message", NO_DUPLICATE)),
+    )
+    .await;
+    let pairs = (on_a.len() * on_b.len()) as i64;
+    assert_eq!(
+        db.count("message_conversations WHERE type = 1").await,
+        pairs,
+        "one conversation per pair"
+    );
+    for &x in &on_a {
+        for &y in &on_b {
+            let hash = dockchat::store::messaging::conversation_hash(x, y);
+            let conv = db
+                .scalar(&format!(
+                    "SELECT MIN(id) FROM {{p}}message_conversations WHERE convhash = '{hash}'"
+                ))
+                .await
+                .expect("the pair's conversation");
+            assert_eq!(
+                db.count(&format!("messages WHERE conversationid = {conv}"))
+                    .await,
+                2,
+                "both first messages of {x} and {y} in it"
+            );
+            assert_eq!(
+                db.count(&format!(
+                    "message_conversation_members WHERE conversationid = {conv}"
+                ))
+                .await,
+                2
+            );
+        }
+    }
+    for (_, c, _) in clients {
+        c.close().await;
+    }
+    a.stop().await;
+    b.stop().await;
+    db.destroy().await;
+}
+db_test!(first_messages_sent_at_once_from_two_nodes_share_one_conversation);
