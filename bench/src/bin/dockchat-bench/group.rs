@@ -365,7 +365,12 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
         "unknown_received".into(),
         shared.unknown.load(Ordering::Relaxed).into(),
     ));
-    if let Some((messages, sent_rows)) = stored {
+    if let Some(setup::StoredCounts {
+        messages,
+        sent_rows,
+        conversation_duplicates,
+    }) = stored
+    {
         out.push(("stored_messages".into(), messages.into()));
         out.push(("stored_sent_rows".into(), sent_rows.into()));
         out.push((
@@ -375,6 +380,10 @@ pub async fn run(h: &Harness, p: &Params) -> Result<Vec<(String, Value)>> {
         out.push((
             "messages_without_sent_row".into(),
             messages.abs_diff(sent_rows).into(),
+        ));
+        out.push((
+            "conversation_duplicates".into(),
+            conversation_duplicates.into(),
         ));
     }
     out.push((

@@ -263,7 +263,12 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
                 .and_then(|mut g| g.take())
                 .unwrap_or_else(report::histogram);
             out.extend(report::latency_fields("latency_", &hist));
-            if let Some((messages, sent)) = stored {
+            if let Some(setup::StoredCounts {
+                messages,
+                sent_rows: sent,
+                conversation_duplicates,
+            }) = stored
+            {
                 let acked = shared.acked.load(Ordering::Relaxed);
                 out.push(("acked_total".into(), acked.into()));
                 out.push(("stored_messages".into(), messages.into()));
@@ -275,6 +280,10 @@ pub async fn run(h: &Harness, p: &Params, mode: Mode) -> Result<Vec<(String, Val
                 out.push((
                     "messages_without_sent_row".into(),
                     messages.abs_diff(sent).into(),
+                ));
+                out.push((
+                    "conversation_duplicates".into(),
+                    conversation_duplicates.into(),
                 ));
             }
             // CPU per delivered message, of the server (every node) and of the database.

@@ -291,22 +291,42 @@ pub async fn db_counters(kind: DbKind, admin_url: &str) -> Option<Vec<(String, u
     Some(out)
 }
 
-/// Rows of Moodle's `messages` and of the block's `block_dockchat_sent` in the benchmark database
-/// `url`: what the daemon (or the drawer scenario) stored, read after a run.
-pub async fn stored_counts(kind: DbKind, url: &str) -> Result<(u64, u64)> {
+/// What a run left in the benchmark database's tables.
+pub struct StoredCounts {
+    /// Rows of Moodle's `messages`.
+    pub messages: u64,
+    /// Rows of the block's `block_dockchat_sent`.
+    pub sent_rows: u64,
+    /// Pairs with more than one individual conversation (Moodle's convhash index is not unique:
+    /// two writers that both missed a new pair's conversation would each create one).
+    pub conversation_duplicates: u64,
+}
+
+/// What the daemon (or the drawer scenario) stored in the benchmark database `url`, read after a
+/// run.
+pub async fn stored_counts(kind: DbKind, url: &str) -> Result<StoredCounts> {
     let mut conn = Conn::open(kind, url).await?;
-    let mut out = [0u64; 2];
-    for (slot, table) in out.iter_mut().zip(["messages", "block_dockchat_sent"]) {
-        let sql = format!("SELECT COUNT(*) FROM mdl_{table}");
+    let mut out = [0u64; 3];
+    let queries = [
+        "SELECT COUNT(*) FROM mdl_messages",
+        "SELECT COUNT(*) FROM mdl_block_dockchat_sent",
+        "SELECT COUNT(*) FROM (SELECT convhash FROM mdl_message_conversations WHERE type = 1 \
+         GROUP BY convhash HAVING COUNT(*) > 1) twins",
+    ];
+    for (slot, sql) in out.iter_mut().zip(queries) {
         let n: i64 = match &mut conn {
-            Conn::My(c) => sqlx::query_scalar(&sql).fetch_one(&mut *c).await,
-            Conn::Pg(c) => sqlx::query_scalar(&sql).fetch_one(&mut *c).await,
+            Conn::My(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await,
+            Conn::Pg(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await,
         }
-        .with_context(|| format!("counting mdl_{table}"))?;
+        .with_context(|| format!("counting: {sql}"))?;
         *slot = n.max(0) as u64;
     }
     conn.close().await;
-    Ok((out[0], out[1]))
+    Ok(StoredCounts {
+        messages: out[0],
+        sent_rows: out[1],
+        conversation_duplicates: out[2],
+    })
 }
 
 /// Accumulates rows and flushes them as multi-row INSERTs of `BATCH` rows.
