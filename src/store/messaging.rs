@@ -1610,12 +1610,14 @@ impl Store {
                     turn
                 )
             }
+            // READ COMMITTED whatever the server's default (as Moodle begins its transactions):
+            // the lookup after the conversation lock must see what other writers committed.
             super::Db::Postgres(pool) => {
                 store_batch_body!(
                     self,
                     Other,
                     OpenTx::Postgres,
-                    pool.begin(),
+                    pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED"),
                     sql,
                     wsql,
                     batch,
