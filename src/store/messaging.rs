@@ -1099,16 +1099,18 @@ macro_rules! store_batch_body {
                     true
                 }
                 ConvLock::Named { lock, table, .. } => {
+                    // From here until it is released, a failure ends the session (a GET_LOCK whose
+                    // answer is lost may have been granted).
+                    *lock_holder = session;
                     let granted: Option<i64> = sqlx::query_scalar(lock)
                         .bind(table)
                         .bind(CONV_LOCK_WAIT_SECS)
                         .fetch_one(&mut *tx)
                         .await?;
                     if granted == Some(1) {
-                        // From here until it is released, a failure ends the session.
-                        *lock_holder = session;
                         true
                     } else {
+                        *lock_holder = None;
                         tracing::warn!(
                             pairs = unknown.len(),
                             "the conversation lock was not granted in time; creating the conversations without it"
