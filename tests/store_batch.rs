@@ -450,64 +450,67 @@ async fn race_new_pairs(db: &TestDb, returning: bool) {
     node_b.close().await;
 }
 
-/// MySQL's conversation lock (`GET_LOCK`) belongs to the session, not the transaction: a batch
-/// that fails while holding it ends its session, so no pooled connection keeps it; and a batch
-/// that cannot get it in time (held elsewhere) is stored without it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mysql_s_conversation_lock_is_never_left_held() {
-    use sqlx::Connection;
-    common::bounded(async {
-        let db = TestDb::standard(Backend::MariaDb).await;
-        let name = "CONCAT('dockchat:', MD5(CONCAT(DATABASE(), '.', '{p}message_conversations')))";
-        let is_free = format!("SELECT IS_FREE_LOCK({name})");
-        let store = Store::connect(&db.url, PREFIX, 2).await.expect("connect");
+/// The wait the lock makes, step by step: node A's writer has created a new pair's conversation and
+/// not committed; node B's writer, sending the other way, waits for it and then writes into it.
+/// And a batch that fails holding the lock leaves nothing held: the next one goes straight through.
+async fn a_writer_waits_for_the_conversation_another_is_creating(backend: Backend) {
+    use dockchat::store::messaging::IdTurn;
+    use std::time::Duration;
+    let db = TestDb::standard(backend).await;
+    let node_a = Store::connect(&db.url, PREFIX, 2).await.expect("connect");
+    let node_b = Store::connect(&db.url, PREFIX, 2).await.expect("connect");
+    let (x, y) = (30_001, 30_002);
 
-        // The members insert fails, after the conversation lock was taken.
-        db.execp(
-            "ALTER TABLE {p}message_conversation_members \
-             ADD CONSTRAINT dockchat_test_refuse CHECK (userid <> 29999)",
-        )
-        .await;
-        let failed = store.store_batch(&[send(20_001, 29_999, "refused")]).await;
-        assert!(failed.is_err(), "the batch fails: {failed:?}");
-        assert_eq!(
-            db.scalar(&is_free).await,
-            Some(1),
-            "the lock went with the session"
-        );
-        assert_eq!(db.count("messages WHERE useridfrom = 20001").await, 0);
-        let out = store
-            .store_batch(&[send(20_001, 20_002, "next")])
-            .await
-            .expect("the next new pair is stored");
-        assert!(out[0].message.id > 0 && out[0].message.conv > 0);
-        assert_eq!(db.scalar(&is_free).await, Some(1), "released after a batch");
-
-        // Held by another session: the writer waits its bound, then goes on without it.
-        let mut other = sqlx::MySqlConnection::connect(&db.url)
-            .await
-            .expect("another session");
-        let held: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT CAST(GET_LOCK({}, 0) AS SIGNED)",
-            name.replace("{p}", &db.prefix)
-        ))
-        .fetch_one(&mut other)
+    let open = node_a
+        .prepare_batch(&[send(x, y, "from-a")], IdTurn::default())
         .await
-        .expect("GET_LOCK");
-        assert_eq!(held, Some(1));
-        let out = store
-            .store_batch(&[send(20_003, 20_004, "waited")])
+        .expect("node a prepares");
+    let other_way = [send(y, x, "from-b")];
+    let mut b = Box::pin(node_b.store_batch(&other_way));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(400), &mut b)
             .await
-            .expect("stored without the lock");
-        assert!(out[0].message.id > 0 && !out[0].dup);
-        assert_eq!(
-            db.scalar(&is_free).await,
-            Some(0),
-            "still the other session's"
-        );
-        other.close().await.expect("close");
-        store.close().await;
-        db.destroy().await;
-    })
-    .await
+            .is_err(),
+        "node b waits while node a's conversation is uncommitted"
+    );
+    let a = open.commit().await.expect("node a commits");
+    let b = tokio::time::timeout(Duration::from_secs(10), b)
+        .await
+        .expect("node b goes on once node a committed")
+        .expect("node b's batch");
+    assert!(a[0].message.conv > 0);
+    assert_eq!(
+        b[0].message.conv, a[0].message.conv,
+        "node a's conversation"
+    );
+    assert_eq!(
+        db.count(&format!(
+            "message_conversations WHERE convhash = '{}'",
+            conversation_hash(x, y)
+        ))
+        .await,
+        1
+    );
+
+    // A batch that fails after taking the lock (its members insert is refused) rolls back whole,
+    // the lock with it.
+    db.execp(
+        "ALTER TABLE {p}message_conversation_members \
+         ADD CONSTRAINT dockchat_test_refuse CHECK (userid <> 39999)",
+    )
+    .await;
+    let failed = node_a.store_batch(&[send(30_003, 39_999, "refused")]).await;
+    assert!(failed.is_err(), "the batch fails: {failed:?}");
+    assert_eq!(db.count("messages WHERE useridfrom = 30003").await, 0);
+    assert_eq!(db.count("message_conversations WHERE type = 1").await, 1);
+    let next = [send(30_004, 30_005, "next")];
+    let out = tokio::time::timeout(Duration::from_secs(10), node_b.store_batch(&next))
+        .await
+        .expect("nothing left holding the lock")
+        .expect("the next new pair is stored");
+    assert!(out[0].message.id > 0 && out[0].message.conv > 0);
+    node_a.close().await;
+    node_b.close().await;
+    db.destroy().await;
 }
+db_test!(a_writer_waits_for_the_conversation_another_is_creating);

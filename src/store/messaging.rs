@@ -223,36 +223,27 @@ const OTHER_MEMBER: &str = "(SELECT MIN(o.userid + 0) FROM {p}message_conversati
 /// Only one conversation, by id (a group's), where [`PAIR_CONVS`] selects a pair's.
 const ONE_CONV: &str = "?";
 
-/// Longest a writer waits for MySQL's conversation lock (under [`WRITE_TIMEOUT`]); past it the
-/// batch goes on without it, as a single node would.
-const CONV_LOCK_WAIT_SECS: i64 = 3;
-
 /// How the writers of several nodes take turns creating conversations. Each node's writer runs a
 /// batch with a pair not known to have a conversation alone, but two nodes may both find a new
-/// pair's hash missing and both create it (Moodle's index on convhash is not unique). Held, the
-/// lock makes a writer see the conversation another one created, committed, before it.
+/// pair's hash missing and both create it (Moodle's index on convhash is not unique). A writer
+/// that found hashes missing takes the lock, then looks them up again: held by the transaction to
+/// its COMMIT or ROLLBACK (nothing stays held when a batch fails or times out), it lets a writer
+/// see the conversations another one created, committed, before it. The write transactions are
+/// READ COMMITTED, as Moodle's own are, so that second lookup sees them.
 #[derive(Debug)]
 enum ConvLock {
     /// SQLite: the demo's single node; its write transaction is exclusive anyway.
     None,
     /// PostgreSQL: one transaction-level advisory lock per missing hash, taken in key order (no
-    /// deadlock between writers) and released by the COMMIT or ROLLBACK. The parameter is a JSON
-    /// array of [`advisory_key`]s. READ COMMITTED: the lookup that follows sees every conversation
-    /// whose creator held the lock before.
+    /// deadlock between writers). The parameter is a JSON array of [`advisory_key`]s.
     Advisory(String),
-    /// MySQL: a named lock (`GET_LOCK`, one per database and table), held while the missing
-    /// hashes are looked up again and created, and released before the messages are written. It
-    /// belongs to the session, not the transaction, so a batch that fails holding it ends its
-    /// session. The lookup is a locking read: it sees conversations committed since the
-    /// transaction's snapshot and waits for one whose creator has released the lock but not
-    /// committed yet. Holding the lock across those reads and inserts also keeps two writers' gap
-    /// locks on the convhash index from deadlocking each other.
-    Named {
-        /// `GET_LOCK`; parameters: the table's name, the wait in seconds. 1 when granted.
-        lock: String,
-        unlock: String,
-        table: String,
-    },
+    /// MySQL: the row lock of the block's `version` in `config_plugins` (`FOR UPDATE`, a read:
+    /// only the block's upgrade writes that row, and Moodle's reads of it take no lock). InnoDB has
+    /// no transaction-level named lock (`GET_LOCK` belongs to the session and outlives a failed
+    /// batch on its pooled connection), and a locking read of the missing hashes would not do
+    /// either: under READ COMMITTED it locks no gap, and under REPEATABLE READ two writers' gap
+    /// locks deadlock as both insert. One lock for all hashes: only batches with a new pair take it.
+    Row(String),
 }
 
 impl ConvLock {
@@ -266,14 +257,9 @@ impl ConvLock {
                 "SELECT COUNT(*) FROM json_array_elements_text(CAST(? AS JSON)) AS k(v), \
                  LATERAL pg_advisory_xact_lock(CAST(k.v AS BIGINT)) AS l",
             )),
-            // Names are server-wide: the database's name keeps two sites apart (hashed, as a
-            // name is at most 64 characters).
-            Dialect::MySql => ConvLock::Named {
-                lock: "SELECT CAST(GET_LOCK(CONCAT('dockchat:', MD5(CONCAT(DATABASE(), '.', ?))), ?) AS SIGNED)"
-                    .into(),
-                unlock: "DO RELEASE_ALL_LOCKS()".into(),
-                table: b.build("{p}message_conversations"),
-            },
+            Dialect::MySql => ConvLock::Row(b.build(
+                "SELECT id FROM {p}config_plugins WHERE plugin = 'block_dockchat' AND name = 'version' FOR UPDATE",
+            )),
         }
     }
 }
@@ -299,8 +285,7 @@ pub(crate) struct MessagingSql {
     members_insert: String,
     /// Indexed by [`size_class`]: batched lookups padded to a power of two, and multi-row inserts.
     conv_by_hashes: Vec<String>,
-    /// The same lookup once [`ConvLock`] is held, seeing what other writers committed (a locking
-    /// read on MySQL, whose snapshot would not), without the session row.
+    /// The same lookup once [`ConvLock`] is held (without the session row).
     conv_by_hashes_current: Vec<String>,
     conv_lock: ConvLock,
     /// Padded lookups of conversations by id, with `enabled` (group sends).
@@ -472,13 +457,9 @@ impl MessagingSql {
                 .collect(),
             conv_by_hashes_current: (0..SIZE_CLASSES)
                 .map(|c| {
-                    let locking = match b.dialect {
-                        Dialect::MySql => " LOCK IN SHARE MODE",
-                        Dialect::Postgres | Dialect::Sqlite => "",
-                    };
                     b.build(&format!(
                         "SELECT id, convhash, enabled + 0 * id FROM {{p}}message_conversations \
-                         WHERE type + 0 = 1 AND convhash IN ({}) ORDER BY 1{locking}",
+                         WHERE type + 0 = 1 AND convhash IN ({}) ORDER BY 1",
                         vec!["?"; 1 << c].join(", ")
                     ))
                 })
@@ -1009,7 +990,7 @@ macro_rules! insert_messages {
 /// without RETURNING (MySQL) also a duplicate check before, and one INSERT per message. Only a
 /// pair's first message, a window's first use or a retried cid add statements.
 macro_rules! store_batch_body {
-    ($store:expr, $kind:ident, $open:path, $begin:expr, $sql:expr, $wsql:expr, $batch:expr, $returning:expr, $turn:expr) => {{
+    ($kind:ident, $open:path, $begin:expr, $sql:expr, $wsql:expr, $batch:expr, $returning:expr, $turn:expr) => {{
         let mut turn: IdTurn = $turn;
         let sql: &MessagingSql = $sql;
         let batch: &[NewMessage] = $batch;
@@ -1019,9 +1000,6 @@ macro_rules! store_batch_body {
         // Everything up to the commit runs under one deadline (pool acquire included): a database
         // that does not answer fails the batch in seconds, and dropping the transaction rolls it
         // back, so a timeout here always means nothing was stored.
-        // The session holding MySQL's conversation lock, while it does ([`ConvLock::Named`]).
-        let mut holder: Option<i64> = None;
-        let lock_holder = &mut holder;
         let prepared = tokio::time::timeout(WRITE_TIMEOUT, async {
         let mut tx = $begin.await?;
         let t_begin = started.elapsed();
@@ -1088,7 +1066,14 @@ macro_rules! store_batch_body {
         // Pairs with no conversation yet: another node's writer may be creating the same ones
         // now. With the lock held, they are looked up again (see [`ConvLock`]).
         let unknown: Vec<&str> = hashes.iter().copied().filter(|h| !convs.contains_key(*h)).collect();
-        if !unknown.is_empty() {
+        if !unknown.is_empty() && !matches!(sql.conv_lock, ConvLock::None) {
+            // A batch before this one (on this node) may need the same lock: it takes it before
+            // its INSERT, which this one would otherwise wait for holding the lock, a wait no
+            // database sees. (A new pair's batch runs alone; a pair whose conversation was
+            // deleted since the writer last saw it may not.)
+            if let Some(before) = turn.after.take() {
+                let _ = before.await;
+            }
             let locked = match &sql.conv_lock {
                 ConvLock::None => false,
                 ConvLock::Advisory(stmt) => {
@@ -1098,30 +1083,15 @@ macro_rules! store_batch_body {
                     sqlx::query(stmt).bind(json_array(&keys)?).execute(&mut *tx).await?;
                     true
                 }
-                ConvLock::Named { lock, table, .. } => {
-                    // From here until it is released, a failure ends the session (a GET_LOCK whose
-                    // answer is lost may have been granted).
-                    *lock_holder = session;
-                    let granted: Option<i64> = sqlx::query_scalar(lock)
-                        .bind(table)
-                        .bind(CONV_LOCK_WAIT_SECS)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    if granted == Some(1) {
-                        true
-                    } else {
-                        *lock_holder = None;
-                        tracing::warn!(
-                            pairs = unknown.len(),
-                            "the conversation lock was not granted in time; creating the conversations without it"
-                        );
-                        false
-                    }
-                }
+                ConvLock::Row(stmt) => !sqlx::query(stmt).fetch_all(&mut *tx).await?.is_empty(),
             };
-            if locked {
-                fetch_convs!(&sql.conv_by_hashes_current, tx, unknown, convs, session);
+            if !locked {
+                tracing::warn!(
+                    pairs = unknown.len(),
+                    "no config_plugins row for block_dockchat's version to lock: creating conversations as a single node would"
+                );
             }
+            fetch_convs!(&sql.conv_by_hashes_current, tx, unknown, convs, session);
         }
         if let (true, Some(conv_stmt), Some(members_stmt)) =
             ($returning, &sql.conv_insert_json, &sql.members_insert_json)
@@ -1175,11 +1145,6 @@ macro_rules! store_batch_body {
                 .execute(&mut *tx)
                 .await?;
             convs.insert(hash.clone(), (id, true));
-        }
-        if let (Some(_), ConvLock::Named { unlock, .. }) = (*lock_holder, &sql.conv_lock) {
-            // The new conversations' row locks keep the next writer waiting until the commit.
-            sqlx::query(unlock).execute(&mut *tx).await?;
-            *lock_holder = None;
         }
 
         // The messages, except into disabled conversations.
@@ -1405,16 +1370,8 @@ macro_rules! store_batch_body {
             phases,
         })
         })
-        .await;
-        if let Some(session) = holder {
-            // The batch failed or ran out of time holding the lock: ending its session (which
-            // rolls the transaction back) frees the lock for the other nodes.
-            if let Err(e) = $store.end_session(session).await {
-                tracing::error!(error = %e, session, "a session holding the conversation lock could not be ended");
-            }
-        }
-        let prepared = prepared
-            .map_err(|_| super::StoreError::Timeout("the batch did not reach its commit in time"))??;
+        .await
+        .map_err(|_| super::StoreError::Timeout("the batch did not reach its commit in time"))??;
         Ok(prepared)
     }};
 }
@@ -1599,12 +1556,17 @@ impl Store {
         let sql = &self.sql.messaging;
         let wsql = &self.sql.windows;
         match &self.db {
+            // READ COMMITTED, as Moodle's transactions are: the lookup after the conversation lock
+            // must see what other writers committed, and MariaDB 11.6+ (innodb_snapshot_isolation)
+            // fails a REPEATABLE READ transaction whose locking read meets a row newer than its
+            // snapshot.
             super::Db::MySql(pool) => {
                 store_batch_body!(
-                    self,
                     MySql,
                     OpenTx::MySql,
-                    pool.begin(),
+                    pool.begin_with(
+                        "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION"
+                    ),
                     sql,
                     wsql,
                     batch,
@@ -1616,7 +1578,6 @@ impl Store {
             // the lookup after the conversation lock must see what other writers committed.
             super::Db::Postgres(pool) => {
                 store_batch_body!(
-                    self,
                     Other,
                     OpenTx::Postgres,
                     pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED"),
@@ -1632,7 +1593,6 @@ impl Store {
             // between, instead of waiting on the busy timeout.
             super::Db::Sqlite(pool) => {
                 store_batch_body!(
-                    self,
                     Other,
                     OpenTx::Sqlite,
                     pool.begin_with("BEGIN IMMEDIATE"),

@@ -4,7 +4,7 @@
 //! The proxy forwards bytes as they come. Its [`Fault`] applies to connections open at the time and
 //! to new ones; [`Proxy::set`] changes it. Detection of a COMMIT is by its text in the client's bytes
 //! (sqlx sends `COMMIT` as a plain query on both MySQL and PostgreSQL), so tests must not send
-//! message texts containing "COMMIT". In front of Redis, a subscriber's connection is told by the
+//! message texts containing the word "COMMIT". In front of Redis, a subscriber's connection is told by the
 //! `SUBSCRIBE` its client sends (so texts must not contain "SUBSCRIBE" either).
 
 use std::net::SocketAddr;
@@ -158,6 +158,15 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// A `COMMIT` statement in the client's bytes: the word, not the start of `COMMITTED` (the
+/// writer begins its transactions `... ISOLATION LEVEL READ COMMITTED`).
+fn commits(chunk: &[u8]) -> bool {
+    chunk
+        .windows(7)
+        .any(|w| &w[..6] == b"COMMIT" && !w[6].is_ascii_alphabetic())
+        || chunk.ends_with(b"COMMIT")
+}
+
 /// Forwards both ways until either side closes or a fault ends the connection.
 async fn pipe(
     client: TcpStream,
@@ -202,7 +211,7 @@ async fn pipe(
                 }
                 let chunk = &up[..n];
                 subscriber |= contains(chunk, b"SUBSCRIBE");
-                if contains(chunk, b"COMMIT") {
+                if commits(chunk) {
                     // Copied out: a borrow held across `send_replace` would deadlock the watch.
                     let now = *fault.borrow();
                     match now {
