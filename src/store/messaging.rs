@@ -1083,12 +1083,22 @@ macro_rules! store_batch_body {
                     sqlx::query(stmt).bind(json_array(&keys)?).execute(&mut *tx).await?;
                     true
                 }
-                ConvLock::Row(stmt) => !sqlx::query(stmt).fetch_all(&mut *tx).await?.is_empty(),
+                ConvLock::Row(stmt) => match sqlx::query(stmt).fetch_all(&mut *tx).await {
+                    Ok(rows) => !rows.is_empty(),
+                    // Refused (MySQL 8.0.22+ wants UPDATE, DELETE or LOCK TABLES beside SELECT
+                    // for a locking read; MariaDB does not): a failed statement leaves MySQL's
+                    // transaction open, and the batch goes on as a single node's would.
+                    Err(sqlx::Error::Database(e)) => {
+                        tracing::warn!(error = %e, "the conversation lock was refused");
+                        false
+                    }
+                    Err(e) => return Err(e.into()),
+                },
             };
             if !locked {
                 tracing::warn!(
                     pairs = unknown.len(),
-                    "no config_plugins row for block_dockchat's version to lock: creating conversations as a single node would"
+                    "creating conversations without the lock across nodes (a pair may get two if another node creates it at the same moment)"
                 );
             }
             fetch_convs!(&sql.conv_by_hashes_current, tx, unknown, convs, session);
