@@ -693,3 +693,42 @@ async fn the_block_tables_of_before_the_move_fail_the_check(backend: Backend) {
     db.destroy().await;
 }
 db_test!(the_block_tables_of_before_the_move_fail_the_check);
+
+async fn conversations_sharing_a_hash_are_reported(backend: Backend) {
+    let db = TestDb::standard(backend).await;
+    // One pair's conversation, and two group conversations (whose hash is NULL): nothing shared.
+    db.moodle_conversation(users::ALICE, users::BOB).await;
+    db.group_conversation(11, "g1", 1, &[users::ALICE, users::BOB])
+        .await;
+    db.group_conversation(12, "g2", 1, &[users::ALICE, users::BOB])
+        .await;
+    let text = check::run(&opts(&db.url, PREFIX)).await.to_string();
+    assert!(
+        text.contains("ok    conversations: no pair of users has two individual conversations"),
+        "{text}"
+    );
+    // What two writers that both missed the hash leave: a second conversation of the pair, and a
+    // user's second self conversation.
+    let t = now();
+    let pair = dockchat::store::messaging::conversation_hash(users::ALICE, users::BOB);
+    // A self conversation's hash is sha1 of the user's id alone: sha1("6"), Carol's.
+    assert_eq!(users::CAROL, 6);
+    let own = "c1dfd96eea8cc2b62785275bca38ac261256e278".to_string();
+    for (kind, hash) in [(1, &pair), (3, &own), (3, &own)] {
+        db.execp(&format!(
+            "INSERT INTO {{p}}message_conversations (type, convhash, enabled, timecreated, timemodified) \
+             VALUES ({kind}, '{hash}', 1, {t}, {t})"
+        ))
+        .await;
+    }
+    let report = check::run(&opts(&db.url, PREFIX)).await;
+    assert!(report.ok(), "a warning, not a failure: {report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("warn  conversations: 1 pair(s) of users have more than one individual conversation and 1 user(s) have more than one self conversation"),
+        "{text}"
+    );
+    assert!(text.contains("HAVING COUNT(*) > 1"), "{text}");
+    db.destroy().await;
+}
+db_test!(conversations_sharing_a_hash_are_reported);

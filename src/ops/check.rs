@@ -5,7 +5,8 @@
 //! Moodle table prefix (listing the prefixes that look like Moodle's when it is wrong), every Moodle table
 //! and column the daemon reads, every block table and column from `moodle-block/db/install.xml` (through
 //! [`crate::store::xmldb`]), the database user's privileges (SELECT on Moodle's tables; a rolled-back
-//! INSERT/UPDATE/DELETE on the block tables), the token secret, and Moodle's site-wide `messaging` switch.
+//! INSERT/UPDATE/DELETE on the block tables), the token secret, Moodle's site-wide `messaging` switch, the
+//! block's queue, and conversations that share their hash (which Moodle's drawer lists twice).
 //! [`CheckReport::ok`] is false when any item failed; `main.rs` prints the report and exits 1 then.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -576,6 +577,14 @@ async fn check_schema(
         check_queue(db, prefix, report).await?;
     }
 
+    let conversations = format!("{prefix}message_conversations");
+    if columns
+        .get(&conversations)
+        .is_some_and(|c| c.contains("convhash") && c.contains("type"))
+    {
+        check_duplicate_conversations(db, &conversations, report).await?;
+    }
+
     if opts.check_sessions {
         report.push(
             "sessions",
@@ -692,6 +701,56 @@ async fn check_queue(
             ),
         );
     }
+    Ok(())
+}
+
+/// Moodle's convhash index is not unique, so two writers that both miss a pair's hash can each create
+/// the pair's conversation: Moodle's own send path (it takes no lock), or dockchatd nodes before the
+/// cross-node conversation lock (docs/design/moodle-store.md §2.3). Counts the individual conversations
+/// and self conversations that share their hash with another.
+async fn check_duplicate_conversations(
+    db: &mut Db,
+    conversations: &str,
+    report: &mut CheckReport,
+) -> Result<(), sqlx::Error> {
+    let counts = db
+        .ints(&format!(
+            "SELECT COUNT(*), COUNT(CASE WHEN type = 3 THEN 1 END) FROM (\
+             SELECT type, convhash FROM {conversations} \
+             WHERE type IN (1, 3) AND convhash IS NOT NULL \
+             GROUP BY type, convhash HAVING COUNT(*) > 1) d"
+        ))
+        .await?;
+    let n = |i: usize| counts.get(i).copied().flatten().unwrap_or(0);
+    let (hashes, selves) = (n(0), n(1));
+    let pairs = hashes - selves;
+    if hashes == 0 {
+        report.push(
+            "conversations",
+            Status::Ok,
+            "no pair of users has two individual conversations",
+        );
+        return Ok(());
+    }
+    let mut what = Vec::new();
+    if pairs > 0 {
+        what.push(format!(
+            "{pairs} pair(s) of users have more than one individual conversation"
+        ));
+    }
+    if selves > 0 {
+        what.push(format!(
+            "{selves} user(s) have more than one self conversation"
+        ));
+    }
+    report.push(
+        "conversations",
+        Status::Warn,
+        format!(
+            "{}: Moodle's drawer lists each of them more than once (its send path writes to one of them; the dock reads them all and writes to the lowest id); no message is lost, and dockchat does not merge them yet. List them with: SELECT type, convhash, COUNT(*) FROM {conversations} WHERE type IN (1, 3) GROUP BY type, convhash HAVING COUNT(*) > 1",
+            what.join(" and ")
+        ),
+    );
     Ok(())
 }
 
