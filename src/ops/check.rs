@@ -304,7 +304,8 @@ pub async fn run(opts: &CheckOptions) -> CheckReport {
             format!("query failed while checking: {e}"),
         );
     }
-    db.close().await;
+    // Bounded: a connection whose last query timed out may not answer its goodbye.
+    let _ = tokio::time::timeout(CONNECT_TIMEOUT, db.close()).await;
     report
 }
 
@@ -577,14 +578,6 @@ async fn check_schema(
         check_queue(db, prefix, report).await?;
     }
 
-    let conversations = format!("{prefix}message_conversations");
-    if columns
-        .get(&conversations)
-        .is_some_and(|c| c.contains("convhash") && c.contains("type"))
-    {
-        check_duplicate_conversations(db, &conversations, report).await?;
-    }
-
     if opts.check_sessions {
         report.push(
             "sessions",
@@ -599,6 +592,15 @@ async fn check_schema(
             Status::Warn,
             "check_sessions is off: users who logged out of Moodle keep chatting until their token expires",
         );
+    }
+
+    // Last: it may leave the connection mid-query.
+    let conversations = format!("{prefix}message_conversations");
+    if columns
+        .get(&conversations)
+        .is_some_and(|c| c.contains("convhash") && c.contains("type"))
+    {
+        check_duplicate_conversations(db, &conversations, report).await;
     }
     Ok(())
 }
@@ -704,42 +706,62 @@ async fn check_queue(
     Ok(())
 }
 
-/// Moodle's convhash index is not unique, so two writers that both miss a pair's hash can each create
-/// the pair's conversation: Moodle's own send path (it takes no lock), or dockchatd nodes before the
-/// cross-node conversation lock (docs/design/moodle-store.md §2.3). Counts the individual conversations
-/// and self conversations that share their hash with another.
-async fn check_duplicate_conversations(
-    db: &mut Db,
-    conversations: &str,
-    report: &mut CheckReport,
-) -> Result<(), sqlx::Error> {
-    // Grouped by the hash alone, read from its index (which holds the id too): the type comes from
-    // the duplicates' first row only. Only individual and self conversations have a hash, and a
-    // pair's hash never equals a user's. 1.1 s on MariaDB for a million conversations, against
-    // 13 s with the type in the grouping.
-    let counts = db
-        .ints(&format!(
-            "SELECT COUNT(*), COUNT(CASE WHEN c.type = 3 THEN 1 END) FROM (\
-             SELECT MIN(id) AS id FROM {conversations} WHERE convhash IS NOT NULL \
-             GROUP BY convhash HAVING COUNT(*) > 1) d \
-             JOIN {conversations} c ON c.id = d.id"
-        ))
-        .await?;
+/// How long [`check_duplicate_conversations`] may take: the check runs before every start of the
+/// service (`TimeoutStartSec=60s`), and what it reports is only ever a warning.
+const DUPLICATES_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Moodle's convhash index is not unique, so two writers that both miss a hash can each create its
+/// conversation: Moodle's own send path for a pair and `api::get_self_conversation` for a user's
+/// self conversation (neither takes a lock), or dockchatd nodes before the cross-node conversation
+/// lock (docs/design/moodle-store.md §2.3). Counts the hashes held by more than one conversation,
+/// pairs' and users' apart. Runs last on `db`: when it times out, the connection is left mid-query.
+async fn check_duplicate_conversations(db: &mut Db, conversations: &str, report: &mut CheckReport) {
+    // Grouped by the hash alone, which InnoDB reads from its index alone (a secondary index holds
+    // the primary key): the type comes from each duplicate's first row. Only individual and self
+    // conversations have a hash, and a pair's ("4-5") is never a user's ("6"). On MariaDB 1.1 s for
+    // a million conversations, against 13 s with the type in the grouping (docs/PERFORMANCE.md).
+    let sql = format!(
+        "SELECT COUNT(CASE WHEN c.type = 1 THEN 1 END), COUNT(CASE WHEN c.type = 3 THEN 1 END) FROM (\
+         SELECT MIN(id) AS id FROM {conversations} WHERE convhash IS NOT NULL \
+         GROUP BY convhash HAVING COUNT(*) > 1) d \
+         JOIN {conversations} c ON c.id = d.id"
+    );
+    let counts = match tokio::time::timeout(DUPLICATES_TIMEOUT, db.ints(&sql)).await {
+        Ok(Ok(counts)) => counts,
+        Ok(Err(e)) => {
+            report.push(
+                "conversations",
+                Status::Warn,
+                format!("could not count the conversations that share a hash: {e}"),
+            );
+            return;
+        }
+        Err(_) => {
+            report.push(
+                "conversations",
+                Status::Warn,
+                format!(
+                    "counting the conversations that share a hash took over {} s: not counted",
+                    DUPLICATES_TIMEOUT.as_secs()
+                ),
+            );
+            return;
+        }
+    };
     let n = |i: usize| counts.get(i).copied().flatten().unwrap_or(0);
-    let (hashes, selves) = (n(0), n(1));
-    let pairs = hashes - selves;
-    if hashes == 0 {
+    let (pairs, selves) = (n(0), n(1));
+    if pairs == 0 && selves == 0 {
         report.push(
             "conversations",
             Status::Ok,
             "no pair of users has two individual conversations, and no user two self conversations",
         );
-        return Ok(());
+        return;
     }
     let mut what = Vec::new();
     if pairs > 0 {
         what.push(format!(
-            "{pairs} pair(s) of users have more than one individual conversation"
+            "{pairs} pair(s) of users have more than one individual conversation (the dock reads them all and writes to the lowest id; Moodle's send path writes to one of them)"
         ));
     }
     if selves > 0 {
@@ -751,11 +773,10 @@ async fn check_duplicate_conversations(
         "conversations",
         Status::Warn,
         format!(
-            "{}: Moodle's drawer lists each of them more than once (its send path writes to one of them; the dock reads them all and writes to the lowest id); no message is lost, and dockchat does not merge them yet. List them with: SELECT convhash, COUNT(*), MIN(id), MAX(id) FROM {conversations} WHERE convhash IS NOT NULL GROUP BY convhash HAVING COUNT(*) > 1",
-            what.join(" and ")
+            "{}: Moodle's drawer may list such a conversation twice; no message is lost, and dockchat does not merge them yet. List them (type 1: a pair, 3: a self conversation) with: SELECT convhash, MIN(type), COUNT(*), MIN(id), MAX(id) FROM {conversations} WHERE convhash IS NOT NULL GROUP BY convhash HAVING COUNT(*) > 1",
+            what.join("; ")
         ),
     );
-    Ok(())
 }
 
 /// Whether `err` is the server refusing a statement for lack of privileges.
