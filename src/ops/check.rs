@@ -6,7 +6,7 @@
 //! and column the daemon reads, every block table and column from `moodle-block/db/install.xml` (through
 //! [`crate::store::xmldb`]), the database user's privileges (SELECT on Moodle's tables; a rolled-back
 //! INSERT/UPDATE/DELETE on the block tables), the token secret, Moodle's site-wide `messaging` switch, the
-//! block's queue, and conversations that share their hash (which Moodle's drawer lists twice).
+//! block's queue, and conversations that share their hash (which Moodle's drawer may list twice).
 //! [`CheckReport::ok`] is false when any item failed; `main.rs` prints the report and exits 1 then.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -718,8 +718,9 @@ const DUPLICATES_TIMEOUT: Duration = Duration::from_secs(10);
 async fn check_duplicate_conversations(db: &mut Db, conversations: &str, report: &mut CheckReport) {
     // Grouped by the hash alone, which InnoDB reads from its index alone (a secondary index holds
     // the primary key): the type comes from each duplicate's first row. Only individual and self
-    // conversations have a hash, and a pair's ("4-5") is never a user's ("6"). On MariaDB 1.1 s for
-    // a million conversations, against 13 s with the type in the grouping (docs/PERFORMANCE.md).
+    // conversations have a hash, and a pair's ("4-5") is never a user's ("6"). On MariaDB under 1 s
+    // for a million conversations, against 13-17 s with the type in the grouping; 2-2.5 s on
+    // PostgreSQL (docs/PERFORMANCE.md, 2026-12-03).
     let sql = format!(
         "SELECT COUNT(CASE WHEN c.type = 1 THEN 1 END), COUNT(CASE WHEN c.type = 3 THEN 1 END) FROM (\
          SELECT MIN(id) AS id FROM {conversations} WHERE convhash IS NOT NULL \
